@@ -1,0 +1,327 @@
+//! The one event stream: a closed [`Event`] type, numbered and timestamped, serialised once when
+//! published, kept in a ring bounded by count and bytes, and followed by any number of
+//! subscribers that never slow the publisher down.
+//!
+//! Subscribers do not get their own queue. They keep the last `seq` they saw and copy what is newer
+//! out of the ring, woken by a `watch` of the newest seq. A subscriber that falls further behind
+//! than the ring reaches learns of the gap through [`Batch::lagged`], then carries on.
+
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex},
+    time::SystemTime,
+};
+
+use serde::Serialize;
+use serde_json::{Value, value::RawValue};
+use tokio::sync::watch;
+
+/// Everything observable about a session. Closed on purpose: the UI and tests switch on `kind`.
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Event {
+    /// One JSON-RPC frame, exactly as it crossed the wire.
+    Frame(FrameEvent),
+    /// One line the stdio child wrote to stderr.
+    Stderr { line: String },
+    /// The session object changed (connect, handshake, failure, disconnect).
+    State(Value),
+    /// A server→client request is waiting for an answer.
+    Pending {
+        id: String,
+        method: String,
+        params: Value,
+        #[serde(rename = "receivedAt")]
+        received_at: String,
+    },
+    /// A `notifications/progress` tied back to the request that carried its token.
+    Progress {
+        #[serde(rename = "requestId")]
+        request_id: Option<Value>,
+        #[serde(rename = "progressToken")]
+        progress_token: Value,
+        progress: Value,
+        total: Option<Value>,
+        message: Option<Value>,
+    },
+    /// One HTTP exchange with a remote target, headers already redacted.
+    Http(Value),
+    /// A protocol violation or oddity, tied to the frame it concerns.
+    Finding {
+        severity: Severity,
+        message: String,
+        /// The `seq` of the frame event this finding is about, if any.
+        #[serde(rename = "frameSeq")]
+        frame_seq: Option<u64>,
+    },
+    /// The stdio child exited.
+    Exit {
+        code: Option<i32>,
+        signal: Option<i32>,
+        description: String,
+    },
+}
+
+/// A frame event. `message` holds the frame's own text when it was valid JSON, so nothing is
+/// re-ordered or re-formatted; `raw` holds the text when it was not JSON.
+#[derive(Debug, Serialize)]
+pub struct FrameEvent {
+    pub direction: Direction,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<Box<RawValue>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raw: Option<String>,
+    /// Summary fields so consumers can filter without parsing `message`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<Value>,
+    /// What the frame is: request, response, error, notification, batch or invalid.
+    #[serde(rename = "frameType")]
+    pub frame_type: &'static str,
+    /// For responses to our requests: how long the server took, in milliseconds.
+    #[serde(rename = "durationMs", skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<f64>,
+    /// For responses: the method of the request they answer.
+    #[serde(rename = "requestMethod", skip_serializing_if = "Option::is_none")]
+    pub request_method: Option<String>,
+    /// Set when the frame answers a request the caller already gave up on (timeout or cancel).
+    #[serde(rename = "late", skip_serializing_if = "Option::is_none")]
+    pub late: Option<&'static str>,
+    /// Byte length on the wire (without the line terminator).
+    pub bytes: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Sent,
+    Received,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+/// A published event: its number and its JSON text (an object with `seq`, `time`, `kind`, …).
+#[derive(Debug)]
+pub struct Record {
+    pub seq: u64,
+    pub json: String,
+}
+
+/// Limits of the retained history.
+#[derive(Debug, Clone, Copy)]
+pub struct RingLimits {
+    pub max_events: usize,
+    pub max_bytes: usize,
+}
+
+impl Default for RingLimits {
+    fn default() -> Self {
+        RingLimits {
+            max_events: 100_000,
+            max_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+struct Ring {
+    records: VecDeque<Arc<Record>>,
+    bytes: usize,
+    next_seq: u64,
+}
+
+/// The bus: publish from anywhere, subscribe from anywhere. Cheap to clone.
+#[derive(Clone)]
+pub struct EventBus {
+    inner: Arc<BusInner>,
+}
+
+struct BusInner {
+    ring: Mutex<Ring>,
+    limits: RingLimits,
+    newest: watch::Sender<u64>,
+}
+
+/// What a subscriber gets from one [`EventBus::next_after`] call.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Set when events after the subscriber's position were evicted before it read them:
+    /// `(first missing seq, how many)`.
+    pub lagged: Option<(u64, u64)>,
+    pub records: Vec<Arc<Record>>,
+}
+
+impl EventBus {
+    pub fn new(limits: RingLimits) -> Self {
+        let (newest, _) = watch::channel(0);
+        EventBus {
+            inner: Arc::new(BusInner {
+                ring: Mutex::new(Ring {
+                    records: VecDeque::new(),
+                    bytes: 0,
+                    next_seq: 1,
+                }),
+                limits,
+                newest,
+            }),
+        }
+    }
+
+    /// Numbers, stamps, serialises and stores one event; returns its seq. Never blocks on readers.
+    pub fn publish(&self, event: Event) -> u64 {
+        let time = humantime::format_rfc3339_micros(SystemTime::now()).to_string();
+        let body = serde_json::to_string(&event).unwrap_or_else(|e| {
+            // Our own types always serialise; keep the stream whole even if one does not.
+            format!(
+                r#"{{"kind":"finding","severity":"error","message":"unserialisable event: {e}"}}"#
+            )
+        });
+        let seq;
+        {
+            let mut ring = self.inner.ring.lock().unwrap();
+            seq = ring.next_seq;
+            ring.next_seq += 1;
+            // `body` is `{"kind":…}`; splice seq and time in front without re-parsing it.
+            let mut json = String::with_capacity(body.len() + 64);
+            json.push_str("{\"seq\":");
+            json.push_str(&seq.to_string());
+            json.push_str(",\"time\":\"");
+            json.push_str(&time);
+            json.push_str("\",");
+            json.push_str(&body[1..]);
+            ring.bytes += json.len();
+            ring.records.push_back(Arc::new(Record { seq, json }));
+            // Keep at least the newest event, however large, so a huge frame is still visible.
+            while ring.records.len() > 1
+                && (ring.records.len() > self.inner.limits.max_events
+                    || ring.bytes > self.inner.limits.max_bytes)
+            {
+                let old = ring.records.pop_front().unwrap();
+                ring.bytes -= old.json.len();
+            }
+        }
+        self.inner.newest.send_replace(seq);
+        seq
+    }
+
+    /// The seq of the newest event published so far (0 when none).
+    pub fn newest_seq(&self) -> u64 {
+        *self.inner.newest.borrow()
+    }
+
+    /// A receiver that changes whenever something is published.
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.inner.newest.subscribe()
+    }
+
+    /// Up to `max` retained events with seq greater than `after`.
+    pub fn next_after(&self, after: u64, max: usize) -> Batch {
+        let ring = self.inner.ring.lock().unwrap();
+        let Some(first) = ring.records.front().map(|r| r.seq) else {
+            return Batch::default();
+        };
+        let mut batch = Batch::default();
+        let wanted = after + 1;
+        let start = if wanted < first {
+            if after != 0 || first != 1 {
+                batch.lagged = Some((wanted, first - wanted));
+            }
+            0
+        } else {
+            // Seqs are contiguous inside the ring, so the position is arithmetic.
+            (wanted - first) as usize
+        };
+        batch
+            .records
+            .extend(ring.records.iter().skip(start).take(max).cloned());
+        batch
+    }
+
+    /// Retained counts, for tests and diagnostics.
+    pub fn retained(&self) -> (usize, usize) {
+        let ring = self.inner.ring.lock().unwrap();
+        (ring.records.len(), ring.bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stderr(line: &str) -> Event {
+        Event::Stderr { line: line.into() }
+    }
+
+    #[test]
+    fn records_carry_seq_time_and_kind() {
+        let bus = EventBus::new(RingLimits::default());
+        assert_eq!(bus.publish(stderr("a")), 1);
+        assert_eq!(bus.publish(stderr("b")), 2);
+        let batch = bus.next_after(0, 10);
+        assert!(batch.lagged.is_none());
+        let v: Value = serde_json::from_str(&batch.records[1].json).unwrap();
+        assert_eq!(v["seq"], 2);
+        assert_eq!(v["kind"], "stderr");
+        assert_eq!(v["line"], "b");
+        assert!(v["time"].as_str().unwrap().ends_with('Z'));
+    }
+
+    #[test]
+    fn ring_is_bounded_by_count_and_reports_lag() {
+        let bus = EventBus::new(RingLimits {
+            max_events: 3,
+            max_bytes: usize::MAX,
+        });
+        for i in 0..10 {
+            bus.publish(stderr(&i.to_string()));
+        }
+        assert_eq!(bus.retained().0, 3);
+        let batch = bus.next_after(2, 100);
+        assert_eq!(batch.lagged, Some((3, 5)));
+        assert_eq!(
+            batch.records.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            [8, 9, 10]
+        );
+        assert!(bus.next_after(10, 100).records.is_empty());
+    }
+
+    #[test]
+    fn ring_is_bounded_by_bytes_but_keeps_the_newest() {
+        let bus = EventBus::new(RingLimits {
+            max_events: 1000,
+            max_bytes: 300,
+        });
+        for _ in 0..20 {
+            bus.publish(stderr(&"x".repeat(50)));
+        }
+        let (count, bytes) = bus.retained();
+        assert!(bytes <= 300 && count < 20, "{count} events, {bytes} bytes");
+        bus.publish(stderr(&"y".repeat(10_000)));
+        assert_eq!(bus.retained().0, 1);
+    }
+
+    #[test]
+    fn frame_message_is_embedded_verbatim() {
+        let bus = EventBus::new(RingLimits::default());
+        let text = r#"{"z":1,"a":  [1.50, 2e3],"jsonrpc":"2.0"}"#;
+        bus.publish(Event::Frame(FrameEvent {
+            direction: Direction::Received,
+            message: Some(RawValue::from_string(text.into()).unwrap()),
+            raw: None,
+            method: None,
+            id: None,
+            frame_type: "notification",
+            duration_ms: None,
+            request_method: None,
+            late: None,
+            bytes: text.len(),
+        }));
+        assert!(bus.next_after(0, 1).records[0].json.contains(text));
+    }
+}

@@ -1,0 +1,135 @@
+//! mcpscope: a web inspector for Model Context Protocol servers.
+//!
+//! The backend holds the MCP client session ([`session`]) to the target ([`transport`]), speaks
+//! JSON-RPC through its own engine ([`wire`]), publishes everything it observes on one event
+//! stream ([`events`]), and serves a token-guarded HTTP + SSE API with an embedded UI ([`web`]).
+//! [`run`] wires them together; [`web::router`] is usable by tests without a socket.
+
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod events;
+pub mod session;
+pub mod transport;
+pub mod web;
+pub mod wire;
+
+use std::io::Write;
+
+use tokio::{net::TcpListener, sync::watch};
+
+use crate::{
+    config::Config,
+    events::{EventBus, RingLimits},
+    session::{ConnectOptions, Sessions},
+    web::AppState,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Serves until Ctrl-C or SIGTERM, then shuts the target down cleanly.
+pub async fn run(config: Config) -> Result<(), RunError> {
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|source| RunError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+    let local = listener.local_addr().map_err(RunError::Serve)?;
+    let events = EventBus::new(RingLimits::default());
+    let sessions = Sessions::new(events.clone());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let host_for_url = match local.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    let extra_host = config
+        .bind_all
+        .then(|| format!("{host_for_url}:{}", local.port()));
+    let state = AppState {
+        events,
+        sessions: sessions.clone(),
+        token: config.token.clone().into(),
+        allowed_hosts: AppState::hosts_for(local.port(), extra_host),
+        demo_command: demo_command().into(),
+        shutting_down: stop_rx,
+    };
+
+    let url = format!(
+        "http://{host_for_url}:{}/?token={}",
+        local.port(),
+        config.token
+    );
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "mcpscope ready: {url}");
+        let _ = out.flush();
+    }
+    tracing::info!(%local, "listening");
+    if config.open_browser {
+        open_browser(&url);
+    }
+    if let Some(target) = config.target.clone() {
+        let sessions = sessions.clone();
+        tokio::spawn(async move {
+            sessions.connect(target, ConnectOptions::default()).await;
+        });
+    }
+
+    let app = web::router(state);
+    let shutdown_sessions = sessions.clone();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            shutdown_sessions.disconnect().await;
+            let _ = stop_tx.send(true);
+        })
+        .await
+        .map_err(RunError::Serve)
+}
+
+/// This binary with `demo-server`, as one command line (the UI splits it again).
+fn demo_command() -> String {
+    std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "mcpscope".into())
+}
+
+fn open_browser(url: &str) {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    // The URL is ours (loopback + token), never a server-supplied one.
+    let spawned = std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    if let Err(e) = spawned {
+        tracing::info!("could not open a browser ({e}); open the URL above yourself");
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,894 @@
+//! The session: the one owner of a live connection to a target. A task (the actor) owns the
+//! transport link and the wire engine; everything else talks to it through [`SessionHandle`]
+//! commands. It runs the handshake, relays our requests and their outcomes, answers the server's
+//! `ping`, queues server→client requests for a person or script to answer, turns progress into
+//! events, enforces per-request deadlines, and fails every waiting call at once when the target
+//! goes away.
+//!
+//! [`Sessions`] holds the current session and its public state object; connecting replaces it.
+
+mod handshake;
+
+use std::{
+    collections::{BTreeMap, HashMap, VecDeque},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant, SystemTime},
+};
+
+use serde_json::{Value, json, value::RawValue};
+use tokio::sync::{mpsc, oneshot};
+
+pub use handshake::{DEFAULT_PROTOCOL_VERSION, KNOWN_PROTOCOL_VERSIONS};
+
+use crate::{
+    events::{Event, EventBus, Severity},
+    transport::{Link, TransportEvent, stdio},
+    wire::{self, Engine, Inbound, Outcome},
+};
+
+/// Default per-request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long connecting may take before the handshake counts as failed.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+/// stderr lines kept to explain a failed start.
+const STDERR_TAIL: usize = 12;
+
+/// What to connect to.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Stdio(stdio::StdioTarget),
+    Remote {
+        transport: RemoteKind,
+        url: String,
+        headers: BTreeMap<String, String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoteKind {
+    Http,
+    Sse,
+}
+
+impl Target {
+    /// The target as the session object shows it. Environment and header values are redacted:
+    /// they are where tokens live, and the session object travels in events.
+    pub fn describe(&self) -> Value {
+        match self {
+            Target::Stdio(t) => json!({
+                "transport": "stdio",
+                "command": t.command,
+                "args": t.args,
+                "env": t.env.keys().map(|k| (k.clone(), json!("<redacted>"))).collect::<serde_json::Map<_, _>>(),
+                "cwd": t.cwd,
+            }),
+            Target::Remote {
+                transport,
+                url,
+                headers,
+            } => json!({
+                "transport": match transport { RemoteKind::Http => "http", RemoteKind::Sse => "sse" },
+                "url": url,
+                "headers": headers.keys().map(|k| (k.clone(), json!("<redacted>"))).collect::<serde_json::Map<_, _>>(),
+            }),
+        }
+    }
+}
+
+/// Everything that shapes one connection besides the target.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub protocol_version: String,
+    pub client_capabilities: Value,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            protocol_version: DEFAULT_PROTOCOL_VERSION.to_owned(),
+            client_capabilities: json!({}),
+        }
+    }
+}
+
+/// The public session object (`GET /api/session`, `state` events).
+#[derive(Debug, Clone, Default)]
+pub struct SessionInfo {
+    pub state: &'static str,
+    pub target: Option<Value>,
+    pub protocol_version: Option<String>,
+    pub server_info: Option<Value>,
+    pub capabilities: Option<Value>,
+    pub instructions: Option<Value>,
+    pub client_capabilities: Option<Value>,
+    pub error: Option<String>,
+}
+
+impl SessionInfo {
+    fn disconnected() -> Self {
+        SessionInfo {
+            state: "disconnected",
+            ..Default::default()
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        json!({
+            "state": self.state,
+            "target": self.target,
+            "protocolVersion": self.protocol_version,
+            "serverInfo": self.server_info,
+            "capabilities": self.capabilities,
+            "instructions": self.instructions,
+            "clientCapabilities": self.client_capabilities,
+            "error": self.error,
+        })
+    }
+}
+
+/// A failure on our side of the wire (the server never answered).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LocalError {
+    #[error("not connected")]
+    NotConnected,
+    #[error("no answer within {ms} ms; notifications/cancelled was sent")]
+    Timeout { ms: u128 },
+    #[error("{0}")]
+    Transport(String),
+    #[error("cancelled: {0}")]
+    Cancelled(String),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// The server's answer to an API request, with the id we gave the request.
+#[derive(Debug)]
+pub struct Answer {
+    pub id: i64,
+    pub outcome: Outcome,
+}
+
+/// A server→client request waiting for an answer.
+#[derive(Debug, Clone)]
+pub struct PendingRequest {
+    pub key: String,
+    pub server_id: Value,
+    pub method: String,
+    pub params: Value,
+    pub received_at: String,
+}
+
+impl PendingRequest {
+    pub fn to_json(&self) -> Value {
+        json!({"id": self.key, "method": self.method, "params": self.params, "receivedAt": self.received_at, "serverId": self.server_id})
+    }
+}
+
+enum Command {
+    Request {
+        method: String,
+        params: Option<Value>,
+        timeout: Duration,
+        reply: oneshot::Sender<Result<Answer, LocalError>>,
+    },
+    Notify {
+        method: String,
+        params: Option<Value>,
+    },
+    Cancel {
+        request_id: i64,
+        reason: Option<String>,
+        reply: oneshot::Sender<bool>,
+    },
+    AnswerPending {
+        key: String,
+        outcome: Result<Value, Value>,
+        reply: oneshot::Sender<bool>,
+    },
+    Shutdown {
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// A cheap, cloneable way to talk to a running session.
+#[derive(Clone)]
+pub struct SessionHandle {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+impl SessionHandle {
+    /// Sends a request and waits for the server's answer or a local failure.
+    pub async fn request(
+        &self,
+        method: String,
+        params: Option<Value>,
+        timeout: Duration,
+    ) -> Result<Answer, LocalError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Request {
+                method,
+                params,
+                timeout,
+                reply,
+            })
+            .map_err(|_| LocalError::NotConnected)?;
+        rx.await
+            .unwrap_or_else(|_| Err(LocalError::Transport("the session ended".into())))
+    }
+
+    pub fn notify(&self, method: String, params: Option<Value>) -> Result<(), LocalError> {
+        self.commands
+            .send(Command::Notify { method, params })
+            .map_err(|_| LocalError::NotConnected)
+    }
+
+    /// Cancels one of our requests; false if it was not waiting.
+    pub async fn cancel(&self, request_id: i64, reason: Option<String>) -> bool {
+        let (reply, rx) = oneshot::channel();
+        if self
+            .commands
+            .send(Command::Cancel {
+                request_id,
+                reason,
+                reply,
+            })
+            .is_err()
+        {
+            return false;
+        }
+        rx.await.unwrap_or(false)
+    }
+
+    /// Answers a queued server→client request; false if no such request is waiting.
+    pub async fn answer_pending(&self, key: String, outcome: Result<Value, Value>) -> bool {
+        let (reply, rx) = oneshot::channel();
+        if self
+            .commands
+            .send(Command::AnswerPending {
+                key,
+                outcome,
+                reply,
+            })
+            .is_err()
+        {
+            return false;
+        }
+        rx.await.unwrap_or(false)
+    }
+
+    async fn shutdown(&self) {
+        let (done, rx) = oneshot::channel();
+        if self.commands.send(Command::Shutdown { done }).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+/// The current session, if any, and its state object.
+pub struct Sessions {
+    events: EventBus,
+    inner: Mutex<Current>,
+    /// Serialises connect and disconnect so two connects cannot interleave.
+    lifecycle: tokio::sync::Mutex<()>,
+}
+
+struct Current {
+    generation: u64,
+    handle: Option<SessionHandle>,
+    info: SessionInfo,
+    pending: Vec<PendingRequest>,
+}
+
+/// What the actor uses to publish state; ignores updates from a session that was replaced.
+#[derive(Clone)]
+struct Reporter {
+    sessions: Arc<Sessions>,
+    generation: u64,
+}
+
+impl Reporter {
+    fn update(&self, f: impl FnOnce(&mut SessionInfo)) {
+        let json = {
+            let mut cur = self.sessions.inner.lock().unwrap();
+            if cur.generation != self.generation {
+                return;
+            }
+            f(&mut cur.info);
+            cur.info.to_json()
+        };
+        self.sessions.events.publish(Event::State(json));
+    }
+
+    fn set_pending(&self, f: impl FnOnce(&mut Vec<PendingRequest>)) {
+        let mut cur = self.sessions.inner.lock().unwrap();
+        if cur.generation == self.generation {
+            f(&mut cur.pending);
+        }
+    }
+
+    fn publish(&self, event: Event) -> u64 {
+        self.sessions.events.publish(event)
+    }
+}
+
+impl Sessions {
+    pub fn new(events: EventBus) -> Arc<Self> {
+        Arc::new(Sessions {
+            events,
+            inner: Mutex::new(Current {
+                generation: 0,
+                handle: None,
+                info: SessionInfo::disconnected(),
+                pending: Vec::new(),
+            }),
+            lifecycle: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn info(&self) -> SessionInfo {
+        self.inner.lock().unwrap().info.clone()
+    }
+
+    pub fn handle(&self) -> Option<SessionHandle> {
+        self.inner.lock().unwrap().handle.clone()
+    }
+
+    pub fn pending(&self) -> Vec<PendingRequest> {
+        self.inner.lock().unwrap().pending.clone()
+    }
+
+    /// Replaces any current session with a new one and waits until it is connected or failed.
+    pub async fn connect(self: &Arc<Self>, target: Target, options: ConnectOptions) -> SessionInfo {
+        let _guard = self.lifecycle.lock().await;
+        self.stop_current().await;
+        let generation = {
+            let mut cur = self.inner.lock().unwrap();
+            cur.generation += 1;
+            cur.pending.clear();
+            cur.generation
+        };
+        let reporter = Reporter {
+            sessions: self.clone(),
+            generation,
+        };
+        reporter.update(|info| {
+            *info = SessionInfo {
+                state: "connecting",
+                target: Some(target.describe()),
+                client_capabilities: Some(options.client_capabilities.clone()),
+                ..Default::default()
+            }
+        });
+        let link = match &target {
+            Target::Stdio(t) => stdio::spawn(t).map_err(|e| {
+                format!("could not start `{}`: {e}", t.command)
+            }),
+            Target::Remote { .. } => Err(
+                "remote targets (Streamable HTTP, HTTP+SSE) are not implemented yet; use a stdio target"
+                    .to_owned(),
+            ),
+        };
+        let link = match link {
+            Ok(link) => link,
+            Err(message) => {
+                reporter.update(|info| {
+                    info.state = "failed";
+                    info.error = Some(message);
+                });
+                return self.info();
+            }
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        self.inner.lock().unwrap().handle = Some(SessionHandle { commands: tx });
+        let actor = Actor {
+            link,
+            engine: Engine::default(),
+            reporter,
+            options,
+            stderr_tail: VecDeque::new(),
+            ready: Some(ready_tx),
+            connected: false,
+            pending_seq: 0,
+            pending: HashMap::new(),
+        };
+        tokio::spawn(actor.run(rx));
+        let _ = ready_rx.await;
+        self.info()
+    }
+
+    /// Shuts the current session down (if any) and reports `disconnected`.
+    pub async fn disconnect(self: &Arc<Self>) -> SessionInfo {
+        let _guard = self.lifecycle.lock().await;
+        self.stop_current().await;
+        let json = {
+            let mut cur = self.inner.lock().unwrap();
+            cur.generation += 1;
+            let target = cur.info.target.take();
+            cur.info = SessionInfo {
+                target,
+                ..SessionInfo::disconnected()
+            };
+            cur.pending.clear();
+            cur.info.to_json()
+        };
+        self.events.publish(Event::State(json));
+        self.info()
+    }
+
+    async fn stop_current(&self) {
+        let handle = self.inner.lock().unwrap().handle.take();
+        if let Some(handle) = handle {
+            handle.shutdown().await;
+        }
+    }
+}
+
+/// Why we sent a request: the API waits for it, or it is part of the handshake.
+enum Tag {
+    Api(oneshot::Sender<Result<Answer, LocalError>>),
+    Handshake,
+}
+
+struct Actor {
+    link: Link,
+    engine: Engine<Tag>,
+    reporter: Reporter,
+    options: ConnectOptions,
+    stderr_tail: VecDeque<String>,
+    ready: Option<oneshot::Sender<()>>,
+    connected: bool,
+    pending_seq: u64,
+    pending: HashMap<String, PendingRequest>,
+}
+
+impl Actor {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let init = handshake::initialize_params(&self.options);
+        self.send_request(
+            "initialize",
+            Some(init),
+            HANDSHAKE_TIMEOUT,
+            None,
+            Tag::Handshake,
+        );
+        let mut shutdown_done: Option<oneshot::Sender<()>> = None;
+        let mut commands_open = true;
+        loop {
+            let deadline = self.engine.next_deadline();
+            tokio::select! {
+                cmd = commands.recv(), if commands_open && shutdown_done.is_none() => match cmd {
+                    Some(Command::Shutdown { done }) => {
+                        shutdown_done = Some(done);
+                        self.begin_shutdown();
+                    }
+                    Some(cmd) => self.command(cmd),
+                    None => {
+                        commands_open = false;
+                        self.begin_shutdown();
+                    }
+                },
+                event = self.link.incoming.recv() => match event {
+                    Some(TransportEvent::Frame(bytes)) => self.frame(&bytes),
+                    Some(TransportEvent::Stderr(line)) => {
+                        if self.stderr_tail.len() == STDERR_TAIL {
+                            self.stderr_tail.pop_front();
+                        }
+                        self.stderr_tail.push_back(line.clone());
+                        self.reporter.publish(Event::Stderr { line });
+                    }
+                    Some(TransportEvent::Overlong { bytes }) => {
+                        self.reporter.publish(Event::Finding {
+                            severity: Severity::Error,
+                            message: format!("a frame of {bytes} bytes exceeded the {} byte limit and was skipped", stdio::MAX_FRAME_BYTES),
+                            frame_seq: None,
+                        });
+                    }
+                    Some(TransportEvent::Closed(exit)) => {
+                        self.closed(Some(exit), shutdown_done.is_some());
+                        break;
+                    }
+                    None => {
+                        self.closed(None, shutdown_done.is_some());
+                        break;
+                    }
+                },
+                _ = sleep_until(deadline) => self.expire(),
+            }
+        }
+        if let Some(done) = shutdown_done {
+            let _ = done.send(());
+        }
+    }
+
+    fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.link.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    fn send(
+        &self,
+        text: String,
+        method: Option<&str>,
+        id: Option<Value>,
+        frame_type: &'static str,
+    ) {
+        self.reporter.publish(Event::Frame(wire::sent_frame(
+            &text, method, id, frame_type,
+        )));
+        // A closed channel means the transport is going away; `Closed` will report it.
+        let _ = self.link.outgoing.send(text);
+    }
+
+    fn send_request(
+        &mut self,
+        method: &str,
+        params: Option<Value>,
+        timeout: Duration,
+        progress_token: Option<Value>,
+        tag: Tag,
+    ) -> i64 {
+        let (id, text) =
+            self.engine
+                .start_request(method, params.as_ref(), Some(timeout), progress_token, tag);
+        self.send(text, Some(method), Some(json!(id)), "request");
+        id
+    }
+
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Request {
+                method,
+                params,
+                timeout,
+                reply,
+            } => {
+                if !self.connected {
+                    let _ = reply.send(Err(LocalError::NotConnected));
+                    return;
+                }
+                let (params, token) = with_progress_token(params, self.engine.peek_id());
+                self.send_request(&method, params, timeout, token, Tag::Api(reply));
+            }
+            Command::Notify { method, params } => {
+                let text = wire::notification(&method, params.as_ref());
+                self.send(text, Some(&method), None, "notification");
+            }
+            Command::Cancel {
+                request_id,
+                reason,
+                reply,
+            } => {
+                let found = match self.engine.cancel(request_id) {
+                    Some(req) => {
+                        let reason = reason.unwrap_or_else(|| "cancelled by the user".into());
+                        self.send_cancelled(request_id, &reason);
+                        if let Tag::Api(tx) = req.tag {
+                            let _ = tx.send(Err(LocalError::Cancelled(reason)));
+                        }
+                        true
+                    }
+                    None => false,
+                };
+                let _ = reply.send(found);
+            }
+            Command::AnswerPending {
+                key,
+                outcome,
+                reply,
+            } => {
+                let found = match self.pending.remove(&key) {
+                    Some(req) => {
+                        self.reporter.set_pending(|p| p.retain(|r| r.key != key));
+                        let text = wire::response(&req.server_id, outcome.as_ref());
+                        let kind = if outcome.is_ok() { "response" } else { "error" };
+                        self.send(text, None, Some(req.server_id), kind);
+                        true
+                    }
+                    None => false,
+                };
+                let _ = reply.send(found);
+            }
+            Command::Shutdown { .. } => unreachable!("handled in run"),
+        }
+    }
+
+    fn send_cancelled(&self, request_id: i64, reason: &str) {
+        let params = json!({"requestId": request_id, "reason": reason});
+        let text = wire::notification("notifications/cancelled", Some(&params));
+        self.send(text, Some("notifications/cancelled"), None, "notification");
+    }
+
+    fn expire(&mut self) {
+        for (id, req) in self.engine.expire(Instant::now()) {
+            let ms = req.deadline.map_or(0, |d| (d - req.sent_at).as_millis());
+            self.send_cancelled(id, &format!("mcpscope: no answer within {ms} ms"));
+            match req.tag {
+                Tag::Api(tx) => {
+                    let _ = tx.send(Err(LocalError::Timeout { ms }));
+                }
+                Tag::Handshake => self.fail(format!(
+                    "the server did not answer initialize within {ms} ms{}",
+                    self.stderr_hint()
+                )),
+            }
+        }
+    }
+
+    fn stderr_hint(&self) -> String {
+        if self.stderr_tail.is_empty() {
+            String::new()
+        } else {
+            let lines: Vec<&str> = self.stderr_tail.iter().map(String::as_str).collect();
+            format!("; last stderr lines:\n{}", lines.join("\n"))
+        }
+    }
+
+    fn fail(&mut self, message: String) {
+        self.connected = false;
+        self.reporter.update(|info| {
+            info.state = "failed";
+            info.error = Some(message);
+        });
+        if let Some(ready) = self.ready.take() {
+            let _ = ready.send(());
+        }
+        self.begin_shutdown();
+    }
+
+    fn frame(&mut self, bytes: &[u8]) {
+        let received = self.engine.receive(bytes);
+        let seq = self.reporter.publish(Event::Frame(received.frame));
+        for (severity, message) in received.findings {
+            self.reporter.publish(Event::Finding {
+                severity,
+                message,
+                frame_seq: Some(seq),
+            });
+        }
+        for message in received.messages {
+            match message {
+                Inbound::Response {
+                    id,
+                    outcome,
+                    request,
+                } => match request.tag {
+                    Tag::Api(tx) => {
+                        let _ = tx.send(Ok(Answer { id, outcome }));
+                    }
+                    Tag::Handshake => self.handshake_answer(outcome, seq),
+                },
+                Inbound::Request { id, method, params } => self.server_request(id, method, params),
+                Inbound::Notification { method, params } => self.notification(&method, params, seq),
+            }
+        }
+    }
+
+    fn handshake_answer(&mut self, outcome: Outcome, seq: u64) {
+        match handshake::interpret(&outcome, &self.options) {
+            Ok(done) => {
+                for warning in &done.warnings {
+                    self.reporter.publish(Event::Finding {
+                        severity: Severity::Warning,
+                        message: warning.clone(),
+                        frame_seq: Some(seq),
+                    });
+                }
+                self.engine.batches_allowed = done.protocol_version == "2025-03-26";
+                let text = wire::notification("notifications/initialized", None);
+                self.send(
+                    text,
+                    Some("notifications/initialized"),
+                    None,
+                    "notification",
+                );
+                self.connected = true;
+                self.reporter.update(|info| {
+                    info.state = "connected";
+                    info.protocol_version = Some(done.protocol_version);
+                    info.server_info = done.server_info;
+                    info.capabilities = done.capabilities;
+                    info.instructions = done.instructions;
+                    info.error = None;
+                });
+                if let Some(ready) = self.ready.take() {
+                    let _ = ready.send(());
+                }
+            }
+            Err(message) => self.fail(message),
+        }
+    }
+
+    fn server_request(&mut self, id: Value, method: String, params: Option<Value>) {
+        let queued = match method.as_str() {
+            "ping" => {
+                let text = wire::response(&id, Ok(&json!({})));
+                self.send(text, None, Some(id), "response");
+                return;
+            }
+            "sampling/createMessage" => self.declared("sampling"),
+            "elicitation/create" => self.declared("elicitation"),
+            "roots/list" => self.declared("roots"),
+            _ => false,
+        };
+        if !queued {
+            let error = json!({"code": -32601, "message": format!("Method not found: {method}")});
+            let text = wire::response(&id, Err(&error));
+            self.send(text, None, Some(id), "error");
+            return;
+        }
+        self.pending_seq += 1;
+        let req = PendingRequest {
+            key: self.pending_seq.to_string(),
+            server_id: id,
+            method,
+            params: params.unwrap_or_else(|| json!({})),
+            received_at: humantime::format_rfc3339_micros(SystemTime::now()).to_string(),
+        };
+        self.reporter.publish(Event::Pending {
+            id: req.key.clone(),
+            method: req.method.clone(),
+            params: req.params.clone(),
+            received_at: req.received_at.clone(),
+        });
+        let copy = req.clone();
+        self.reporter.set_pending(|p| p.push(copy));
+        self.pending.insert(req.key.clone(), req);
+    }
+
+    fn declared(&self, capability: &str) -> bool {
+        self.options.client_capabilities.get(capability).is_some()
+    }
+
+    fn notification(&mut self, method: &str, params: Option<Value>, seq: u64) {
+        match method {
+            "notifications/progress" => {
+                let params = params.unwrap_or(Value::Null);
+                let token = params.get("progressToken").cloned().unwrap_or(Value::Null);
+                let request_id = self.engine.request_for_progress(&token);
+                if request_id.is_none() {
+                    self.reporter.publish(Event::Finding {
+                        severity: Severity::Warning,
+                        message: format!(
+                            "progress for token {token}, which belongs to no request in flight"
+                        ),
+                        frame_seq: Some(seq),
+                    });
+                }
+                self.reporter.publish(Event::Progress {
+                    request_id: request_id.map(|id| json!(id)),
+                    progress_token: token,
+                    progress: params.get("progress").cloned().unwrap_or(Value::Null),
+                    total: params.get("total").cloned(),
+                    message: params.get("message").cloned(),
+                });
+            }
+            "notifications/cancelled" => {
+                // The server withdrew one of its own requests.
+                let id = params.as_ref().and_then(|p| p.get("requestId")).cloned();
+                if let Some(id) = id {
+                    let keys: Vec<String> = self
+                        .pending
+                        .values()
+                        .filter(|r| r.server_id == id)
+                        .map(|r| r.key.clone())
+                        .collect();
+                    for key in keys {
+                        self.pending.remove(&key);
+                        self.reporter.set_pending(|p| p.retain(|r| r.key != key));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn closed(&mut self, exit: Option<crate::transport::Exit>, requested: bool) {
+        let description = exit.as_ref().map_or_else(
+            || "the transport closed".to_owned(),
+            |e| e.description.clone(),
+        );
+        if let Some(exit) = exit {
+            self.reporter.publish(Event::Exit {
+                code: exit.code,
+                signal: exit.signal,
+                description: exit.description,
+            });
+        }
+        let message = if requested {
+            "disconnected".to_owned()
+        } else {
+            format!("the server exited ({description})")
+        };
+        for (_, req) in self.engine.fail_all() {
+            match req.tag {
+                Tag::Api(tx) => {
+                    let _ = tx.send(Err(LocalError::Transport(format!(
+                        "{message} before answering {}",
+                        req.method
+                    ))));
+                }
+                Tag::Handshake => {}
+            }
+        }
+        self.connected = false;
+        if !requested {
+            let hint = self.stderr_hint();
+            self.reporter.update(|info| {
+                info.state = "failed";
+                info.error = Some(format!("{message}{hint}"));
+            });
+        }
+        if let Some(ready) = self.ready.take() {
+            let _ = ready.send(());
+        }
+    }
+}
+
+/// Adds `_meta.progressToken` unless the caller set one, so progress always shows.
+fn with_progress_token(params: Option<Value>, id: i64) -> (Option<Value>, Option<Value>) {
+    let mut params = params.unwrap_or_else(|| json!({}));
+    let Some(obj) = params.as_object_mut() else {
+        return (Some(params), None);
+    };
+    let meta = obj.entry("_meta").or_insert_with(|| json!({}));
+    let Some(meta) = meta.as_object_mut() else {
+        return (Some(params), None);
+    };
+    let token = meta
+        .entry("progressToken")
+        .or_insert_with(|| json!(format!("mcpscope-{id}")))
+        .clone();
+    (Some(params), Some(token))
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Renders an outcome as the API's JSON body without re-serialising the server's payload.
+pub fn outcome_body(outcome: &Outcome) -> String {
+    let (key, raw): (&str, &RawValue) = match outcome {
+        Outcome::Result(r) => ("result", r),
+        Outcome::Error(e) => ("error", e),
+    };
+    let mut body = String::with_capacity(raw.get().len() + 16);
+    body.push_str("{\"");
+    body.push_str(key);
+    body.push_str("\":");
+    body.push_str(raw.get());
+    body.push('}');
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_token_is_added_only_when_absent() {
+        let (p, t) = with_progress_token(None, 3);
+        assert_eq!(t, Some(json!("mcpscope-3")));
+        assert_eq!(p.unwrap()["_meta"]["progressToken"], "mcpscope-3");
+        let (p, t) = with_progress_token(Some(json!({"name":"x","_meta":{"progressToken":7}})), 4);
+        assert_eq!(t, Some(json!(7)));
+        assert_eq!(p.unwrap()["name"], "x");
+    }
+
+    #[test]
+    fn target_description_redacts_env_values() {
+        let t = Target::Stdio(stdio::StdioTarget {
+            command: "node".into(),
+            args: vec!["x.js".into()],
+            env: [("API_KEY".to_owned(), "secret".to_owned())].into(),
+            cwd: None,
+        });
+        let d = t.describe().to_string();
+        assert!(d.contains("API_KEY") && !d.contains("secret"), "{d}");
+    }
+}

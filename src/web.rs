@@ -1,0 +1,96 @@
+//! The browser-facing side: the router, the security guard in front of every route, the JSON API,
+//! the SSE event stream, the server-rendered pages and the embedded static files. The only module
+//! that knows HTTP towards the browser.
+
+mod api;
+mod assets;
+mod guard;
+mod pages;
+mod sse;
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    http::{HeaderValue, header},
+    middleware,
+    routing::{get, post},
+};
+use tokio::sync::watch;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::{events::EventBus, session::Sessions};
+
+/// The page may run only our own scripts and talk only to us. Server-supplied images are allowed
+/// only as `data:` URIs, so rendering a tool result never makes the browser fetch a server URL.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub events: EventBus,
+    pub sessions: Arc<Sessions>,
+    pub token: Arc<str>,
+    /// `Host` values we answer to (`127.0.0.1:<port>`, `localhost:<port>`, `[::1]:<port>`, …).
+    pub allowed_hosts: Arc<[String]>,
+    /// What the UI's connect form offers when there is no target: this binary's demo server.
+    pub demo_command: Arc<str>,
+    /// Flips to true when mcpscope is shutting down, so long-lived streams end.
+    pub shutting_down: watch::Receiver<bool>,
+}
+
+impl AppState {
+    /// The `Host` values for a listener on `port`, plus `extra` (the bind address when a
+    /// non-loopback bind was allowed).
+    pub fn hosts_for(port: u16, extra: Option<String>) -> Arc<[String]> {
+        let mut hosts = vec![
+            format!("127.0.0.1:{port}"),
+            format!("localhost:{port}"),
+            format!("[::1]:{port}"),
+        ];
+        hosts.extend(extra);
+        hosts.into()
+    }
+}
+
+/// The whole application, usable by tests without a socket.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/session", get(api::session))
+        .route("/session/connect", post(api::connect))
+        .route("/session/disconnect", post(api::disconnect))
+        .route("/request", post(api::request))
+        .route("/notify", post(api::notify))
+        .route("/cancel", post(api::cancel))
+        .route("/pending", get(api::pending))
+        .route("/pending/{id}", post(api::answer_pending))
+        .route("/events", get(sse::events))
+        .fallback(api::not_found)
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    Router::new()
+        .route("/", get(pages::index))
+        .route("/static/{*path}", get(assets::asset))
+        .nest("/api", api)
+        .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        // The first page load carries the token in its URL; never leak it as a referrer.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .with_state(state)
+}

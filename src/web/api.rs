@@ -1,0 +1,284 @@
+//! The JSON API handlers and the one error type every route answers with:
+//! `{"error": {"kind", "message"}}`, its status chosen in one exhaustive match.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use crate::{
+    config::guess_transport,
+    session::{ConnectOptions, DEFAULT_TIMEOUT, LocalError, RemoteKind, Target, outcome_body},
+    transport::stdio::StdioTarget,
+};
+
+/// Local failures, as the API reports them.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ApiError {
+    #[error("missing or wrong token: send Authorization: Bearer <token>")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Local(#[from] LocalError),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, kind) = match &self {
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Local(LocalError::NotConnected) => (StatusCode::CONFLICT, "not_connected"),
+            ApiError::Local(LocalError::Timeout { .. }) => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+            ApiError::Local(LocalError::Transport(_)) => (StatusCode::BAD_GATEWAY, "transport"),
+            // 499 (client closed request): the call ended because someone cancelled it.
+            ApiError::Local(LocalError::Cancelled(_)) => {
+                (StatusCode::from_u16(499).unwrap(), "cancelled")
+            }
+            ApiError::Local(LocalError::Unsupported(_)) => {
+                (StatusCode::NOT_IMPLEMENTED, "unsupported")
+            }
+        };
+        let body = json!({"error": {"kind": kind, "message": self.to_string()}});
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        b"{}".as_slice()
+    } else {
+        body
+    };
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("bad JSON body: {e}")))
+}
+
+fn json_text(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+pub(super) async fn not_found() -> ApiError {
+    ApiError::NotFound("no such API route".into())
+}
+
+pub(super) async fn session(State(state): State<AppState>) -> Response {
+    axum::Json(state.sessions.info().to_json()).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ConnectBody {
+    transport: Option<String>,
+    command: Option<String>,
+    #[serde(default)]
+    args: Vec<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    cwd: Option<String>,
+    url: Option<String>,
+    #[serde(default)]
+    headers: BTreeMap<String, String>,
+    protocol_version: Option<String>,
+    client_capabilities: Option<Value>,
+}
+
+pub(super) async fn connect(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body: ConnectBody = parse(&body)?;
+    let transport =
+        body.transport
+            .as_deref()
+            .unwrap_or(if body.url.is_some() { "auto" } else { "stdio" });
+    let target = match transport {
+        "stdio" => {
+            let command = body
+                .command
+                .filter(|c| !c.trim().is_empty())
+                .ok_or_else(|| ApiError::BadRequest("a stdio target needs \"command\"".into()))?;
+            Target::Stdio(StdioTarget {
+                command,
+                args: body.args,
+                env: body.env,
+                cwd: body.cwd.filter(|c| !c.is_empty()).map(Into::into),
+            })
+        }
+        "http" | "sse" | "auto" => {
+            let url = body
+                .url
+                .ok_or_else(|| ApiError::BadRequest("a remote target needs \"url\"".into()))?;
+            let kind = match transport {
+                "http" => RemoteKind::Http,
+                "sse" => RemoteKind::Sse,
+                _ => guess_transport(&url),
+            };
+            Target::Remote {
+                transport: kind,
+                url,
+                headers: body.headers,
+            }
+        }
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "unknown transport {other:?}: use stdio, http or sse"
+            )));
+        }
+    };
+    let mut options = ConnectOptions::default();
+    if let Some(v) = body.protocol_version {
+        options.protocol_version = v;
+    }
+    if let Some(caps) = body.client_capabilities {
+        if !caps.is_object() {
+            return Err(ApiError::BadRequest(
+                "\"clientCapabilities\" must be an object".into(),
+            ));
+        }
+        options.client_capabilities = caps;
+    }
+    let info = state.sessions.connect(target, options).await;
+    Ok(axum::Json(info.to_json()).into_response())
+}
+
+pub(super) async fn disconnect(State(state): State<AppState>) -> Response {
+    axum::Json(state.sessions.disconnect().await.to_json()).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RequestBody {
+    method: String,
+    params: Option<Value>,
+    timeout_ms: Option<u64>,
+}
+
+pub(super) async fn request(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body: RequestBody = parse(&body)?;
+    if body.params.as_ref().is_some_and(|p| !p.is_object()) {
+        return Err(ApiError::BadRequest("\"params\" must be an object".into()));
+    }
+    let handle = state.sessions.handle().ok_or(LocalError::NotConnected)?;
+    let timeout = body
+        .timeout_ms
+        .map_or(DEFAULT_TIMEOUT, Duration::from_millis);
+    let answer = handle.request(body.method, body.params, timeout).await?;
+    let mut response = json_text(StatusCode::OK, outcome_body(&answer.outcome));
+    response
+        .headers_mut()
+        .insert("x-mcpscope-request-id", HeaderValue::from(answer.id));
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotifyBody {
+    method: String,
+    params: Option<Value>,
+}
+
+pub(super) async fn notify(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body: NotifyBody = parse(&body)?;
+    let handle = state.sessions.handle().ok_or(LocalError::NotConnected)?;
+    handle.notify(body.method, body.params)?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CancelBody {
+    request_id: Value,
+    reason: Option<String>,
+}
+
+pub(super) async fn cancel(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body: CancelBody = parse(&body)?;
+    let id = body
+        .request_id
+        .as_i64()
+        .or_else(|| body.request_id.as_str().and_then(|s| s.parse().ok()))
+        .ok_or_else(|| {
+            ApiError::BadRequest("\"requestId\" must be one of our request ids".into())
+        })?;
+    let handle = state.sessions.handle().ok_or(LocalError::NotConnected)?;
+    if handle.cancel(id, body.reason).await {
+        Ok(StatusCode::ACCEPTED.into_response())
+    } else {
+        Err(ApiError::NotFound(format!("request {id} is not in flight")))
+    }
+}
+
+pub(super) async fn pending(State(state): State<AppState>) -> Response {
+    let list: Vec<Value> = state
+        .sessions
+        .pending()
+        .iter()
+        .map(|p| p.to_json())
+        .collect();
+    axum::Json(list).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PendingAnswer {
+    result: Option<Value>,
+    error: Option<Value>,
+}
+
+pub(super) async fn answer_pending(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body: PendingAnswer = parse(&body)?;
+    let outcome = match (body.result, body.error) {
+        (Some(r), None) => Ok(r),
+        (None, Some(e))
+            if e.get("code").is_some_and(Value::is_i64)
+                && e.get("message").is_some_and(Value::is_string) =>
+        {
+            Err(e)
+        }
+        _ => {
+            return Err(ApiError::BadRequest(
+                "send {\"result\": {...}} or {\"error\": {\"code\": int, \"message\": str}}".into(),
+            ));
+        }
+    };
+    let handle = state.sessions.handle().ok_or(LocalError::NotConnected)?;
+    if handle.answer_pending(id.clone(), outcome).await {
+        Ok(axum::Json(json!({"answered": id})).into_response())
+    } else {
+        Err(ApiError::NotFound(format!("no pending request {id}")))
+    }
+}

@@ -1,0 +1,140 @@
+//! `GET /api/events`: replays retained events after `since` / `Last-Event-ID`, then tails.
+//!
+//! Each subscriber is a task that copies batches out of the ring and writes them as one chunk, so
+//! a flood costs one write per batch, not per event. A subscriber that cannot keep up only falls
+//! behind in the ring; when the ring has moved past it, it gets a `lagged` marker and resumes at
+//! the oldest retained event. The session never waits for it.
+
+use std::{convert::Infallible, time::Duration};
+
+use axum::{
+    body::{Body, Bytes},
+    extract::State,
+    http::{HeaderMap, HeaderValue, header},
+    response::{IntoResponse, Response},
+};
+use tokio::sync::mpsc;
+use tokio_stream::{StreamExt, wrappers::ReceiverStream};
+
+use super::AppState;
+
+const BATCH: usize = 2048;
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+pub(super) async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let since = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .find(|(k, _)| *k == "since")
+        .and_then(|(_, v)| v.parse::<u64>().ok())
+        .or_else(|| {
+            headers
+                .get("last-event-id")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0);
+    let (tx, rx) = mpsc::channel::<Bytes>(8);
+    tokio::spawn(follow(state, since, tx));
+    let body = Body::from_stream(ReceiverStream::new(rx).map(Ok::<_, Infallible>));
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (
+                header::HeaderName::from_static("x-accel-buffering"),
+                HeaderValue::from_static("no"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn follow(state: AppState, mut last: u64, tx: mpsc::Sender<Bytes>) {
+    let mut newest = state.events.watch();
+    let mut stop = state.shutting_down.clone();
+    // An initial comment makes the response start at once, before any event exists.
+    if tx
+        .send(Bytes::from_static(b": mcpscope events\n\n"))
+        .await
+        .is_err()
+    {
+        return;
+    }
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        newest.borrow_and_update();
+        let batch = state.events.next_after(last, BATCH);
+        let mut chunk = String::new();
+        if let Some((from, missed)) = batch.lagged {
+            chunk.push_str(&format!(
+                "data: {{\"kind\":\"lagged\",\"from\":{from},\"missed\":{missed}}}\n\n"
+            ));
+        }
+        for record in &batch.records {
+            write_event(&mut chunk, record.seq, &record.json);
+            last = record.seq;
+        }
+        if !chunk.is_empty() {
+            if tx.send(Bytes::from(chunk)).await.is_err() {
+                return;
+            }
+            continue;
+        }
+        tokio::select! {
+            changed = newest.changed() => if changed.is_err() { return },
+            _ = stop.changed() => {}
+            _ = tokio::time::sleep(KEEP_ALIVE) => {
+                if tx.send(Bytes::from_static(b": keep-alive\n\n")).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// One SSE event. Our own JSON never holds a raw line break, but a server's frame embedded
+/// verbatim may carry CR or LF as whitespace between tokens; SSE would read that as the end of
+/// the field, so such text is split over several `data:` lines (the reader joins them with LF,
+/// which is still the same JSON).
+fn write_event(out: &mut String, seq: u64, json: &str) {
+    out.push_str("id: ");
+    out.push_str(&seq.to_string());
+    out.push('\n');
+    if json.contains(['\r', '\n']) {
+        for part in json.split(['\r', '\n']) {
+            out.push_str("data: ");
+            out.push_str(part);
+            out.push('\n');
+        }
+    } else {
+        out.push_str("data: ");
+        out.push_str(json);
+        out.push('\n');
+    }
+    out.push('\n');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_breaks_in_embedded_frames_stay_inside_one_event() {
+        let mut out = String::new();
+        write_event(&mut out, 7, "{\"a\":\r1}");
+        assert_eq!(out, "id: 7\ndata: {\"a\":\ndata: 1}\n\n");
+    }
+}

@@ -1,0 +1,60 @@
+// The API client: keeps the token out of the address bar and out of the HTML, sends it on every
+// call, and follows the event stream.
+
+const KEY = "mcpscope-token";
+
+export function takeToken() {
+  const url = new URL(window.location.href);
+  const fromUrl = url.searchParams.get("token");
+  if (fromUrl) {
+    sessionStorage.setItem(KEY, fromUrl);
+    url.searchParams.delete("token");
+    history.replaceState(null, "", url.pathname + url.search + url.hash);
+  }
+  return sessionStorage.getItem(KEY);
+}
+
+let token = null;
+export function setToken(t) { token = t; }
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.error?.message || `HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+export async function call(method, path, body) {
+  const res = await fetch(path, {
+    method,
+    headers: { "Authorization": `Bearer ${token}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let parsed = null;
+  try { parsed = text ? JSON.parse(text) : null; } catch { parsed = { raw: text }; }
+  if (!res.ok) throw new ApiError(res.status, parsed);
+  return { body: parsed, text, requestId: res.headers.get("x-mcpscope-request-id") };
+}
+
+// One MCP request through the backend session. Resolves to {result} or {error} (the server's).
+export async function request(method, params, timeoutMs) {
+  const body = { method };
+  if (params !== undefined) body.params = params;
+  if (timeoutMs) body.timeoutMs = timeoutMs;
+  return call("POST", "/api/request", body);
+}
+
+// Follows /api/events; the browser's EventSource resumes with Last-Event-ID by itself.
+export function follow(onEvent, onStatus) {
+  const source = new EventSource(`/api/events?token=${encodeURIComponent(token)}`);
+  source.onmessage = (msg) => {
+    let event;
+    try { event = JSON.parse(msg.data); } catch { return; }
+    onEvent(event, msg.data);
+  };
+  source.onopen = () => onStatus?.("open");
+  source.onerror = () => onStatus?.("reconnecting");
+  return source;
+}

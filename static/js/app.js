@@ -1,0 +1,175 @@
+// Entry point: token, session header, connect form, tools and the timeline, all driven by the
+// JSON API and the one event stream.
+
+import { takeToken, setToken, call, request, follow, ApiError } from "./api.js";
+import { $, el, pretty } from "./dom.js";
+import * as timeline from "./timeline.js";
+
+let session = null;
+let tools = [];
+let selectedTool = null;
+
+function showSession(s) {
+  session = s;
+  const state = $("state");
+  state.textContent = s.state;
+  state.className = `state state-${s.state}`;
+  const info = s.serverInfo || {};
+  $("server-name").textContent = s.state === "connected" ? (info.title || info.name || "(unnamed server)") : "";
+  $("server-version").textContent = s.state === "connected" && info.version !== undefined ? `v${info.version}` : "";
+  $("protocol").textContent = s.protocolVersion ? `protocol ${s.protocolVersion}` : "";
+  const caps = $("capabilities");
+  caps.replaceChildren(...Object.keys(s.capabilities || {}).map((c) => el("span", { class: "cap", text: c })));
+  const instr = typeof s.instructions === "string" ? s.instructions : "";
+  $("instructions-box").hidden = !instr;
+  $("instructions").textContent = instr;
+  $("session-error").hidden = !s.error;
+  $("session-error").textContent = s.error || "";
+  const connected = s.state === "connected";
+  $("disconnect").disabled = !(connected || s.state === "connecting");
+  $("list-tools").disabled = !connected || !(s.capabilities && s.capabilities.tools);
+  $("call-tool").disabled = !connected;
+  $("send-raw").disabled = !connected;
+}
+
+function notice(text) {
+  const n = $("notice");
+  n.hidden = !text;
+  n.textContent = text || "";
+}
+
+function envRow(name = "", value = "") {
+  const i = $("env-rows").childElementCount;
+  const row = el("div", { class: "env-row" },
+    el("label", { for: `env-name-${i}`, text: "Name" }),
+    el("input", { id: `env-name-${i}`, class: "env-name", type: "text", value: name, spellcheck: "false" }),
+    el("label", { for: `env-value-${i}`, text: "Value" }),
+    el("input", { id: `env-value-${i}`, class: "env-value", type: "password", value, autocomplete: "off" }),
+  );
+  row.append(el("button", { type: "button", text: "Remove", onclick: () => row.remove() }));
+  $("env-rows").append(row);
+}
+
+async function connect(ev) {
+  ev.preventDefault();
+  const env = {};
+  for (const row of $("env-rows").children) {
+    const k = row.querySelector(".env-name").value.trim();
+    if (k) env[k] = row.querySelector(".env-value").value;
+  }
+  const body = {
+    transport: "stdio",
+    command: $("command").value.trim(),
+    args: $("args").value.split("\n").map((a) => a.trim()).filter((a) => a.length),
+    env,
+  };
+  const cwd = $("cwd").value.trim();
+  if (cwd) body.cwd = cwd;
+  const pv = $("protocol-version").value.trim();
+  if (pv) body.protocolVersion = pv;
+  $("connect").disabled = true;
+  try {
+    const { body: s } = await call("POST", "/api/session/connect", body);
+    showSession(s);
+    if (s.state === "connected" && s.capabilities?.tools) await listTools();
+  } catch (e) {
+    notice(e.message);
+  } finally {
+    $("connect").disabled = false;
+  }
+}
+
+function toolTitle(t) {
+  return t.title || t.annotations?.title || t.name;
+}
+
+async function listTools() {
+  tools = [];
+  let cursor;
+  do {
+    const { body } = await request("tools/list", cursor ? { cursor } : {});
+    if (body.error) { showResult(body, null); return; }
+    tools.push(...(body.result?.tools || []));
+    cursor = body.result?.nextCursor;
+  } while (cursor);
+  $("tool-list").replaceChildren(...tools.map((t, i) => el("li", {},
+    el("button", { type: "button", class: "tool", "data-tool": t.name, onclick: () => selectTool(i) },
+      el("span", { class: "tool-title", text: toolTitle(t) }),
+      t.description ? el("span", { class: "tool-desc", text: t.description }) : null))));
+}
+
+function skeleton(schema) {
+  const out = {};
+  for (const [k, p] of Object.entries(schema?.properties || {})) {
+    if (p && "default" in p) out[k] = p.default;
+    else if ((schema.required || []).includes(k)) {
+      out[k] = { string: "", number: 0, integer: 0, boolean: false, array: [], object: {} }[p?.type] ?? null;
+    }
+  }
+  return out;
+}
+
+function selectTool(i) {
+  selectedTool = tools[i];
+  $("tool-detail").hidden = false;
+  $("tool-name").textContent = toolTitle(selectedTool);
+  $("tool-description").textContent = selectedTool.description || "";
+  $("tool-schema").textContent = pretty(selectedTool.inputSchema);
+  $("tool-args").value = pretty(skeleton(selectedTool.inputSchema));
+  for (const b of document.querySelectorAll(".tool")) b.classList.toggle("selected", b.dataset.tool === selectedTool.name);
+}
+
+function showResult(body, started, requestId) {
+  $("result-box").hidden = false;
+  const ms = started ? `${(performance.now() - started).toFixed(0)} ms` : "";
+  const isError = body?.error || body?.result?.isError;
+  $("result-meta").textContent = [requestId ? `request #${requestId}` : "", ms, body?.error ? "server error" : body?.result?.isError ? "isError: true" : ""].filter(Boolean).join(" · ");
+  $("result").classList.toggle("is-error", Boolean(isError));
+  $("result").textContent = pretty(body);
+}
+
+async function run(method, params) {
+  const started = performance.now();
+  try {
+    const { body, requestId } = await request(method, params);
+    showResult(body, started, requestId);
+  } catch (e) {
+    showResult(e instanceof ApiError ? e.body : { error: String(e) }, started);
+  }
+}
+
+function parseJson(text, what) {
+  try { return JSON.parse(text || "{}"); } catch (e) { notice(`${what} is not valid JSON: ${e.message}`); return undefined; }
+}
+
+function main() {
+  const token = takeToken();
+  if (!token) {
+    notice("No API token: open the exact URL mcpscope printed when it started (it ends with ?token=…).");
+    return;
+  }
+  setToken(token);
+  timeline.init();
+  $("connect-form").addEventListener("submit", connect);
+  $("add-env").addEventListener("click", () => envRow());
+  $("disconnect").addEventListener("click", async () => showSession((await call("POST", "/api/session/disconnect")).body));
+  $("list-tools").addEventListener("click", () => listTools().catch((e) => notice(e.message)));
+  $("call-tool").addEventListener("click", () => {
+    const args = parseJson($("tool-args").value, "Arguments");
+    if (args !== undefined && selectedTool) { notice(""); run("tools/call", { name: selectedTool.name, arguments: args }); }
+  });
+  $("send-raw").addEventListener("click", () => {
+    const params = parseJson($("raw-params").value, "Params");
+    if (params !== undefined) { notice(""); run($("raw-method").value.trim(), params); }
+  });
+  follow((event, raw) => {
+    if (event.kind === "state") showSession(event);
+    timeline.push(event, raw);
+  }, (status) => notice(status === "reconnecting" ? "Event stream interrupted; reconnecting…" : ""));
+  call("GET", "/api/session").then(({ body }) => {
+    showSession(body);
+    if (body.state === "connected" && body.capabilities?.tools) listTools().catch(() => {});
+  }).catch((e) => notice(e.status === 401 ? "The token was refused: open the URL mcpscope printed." : e.message));
+}
+
+main();

@@ -1,0 +1,42 @@
+// Small DOM helpers. Everything a server sends is set as text, never parsed as HTML.
+
+export const $ = (id) => document.getElementById(id);
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children) {
+    if (c === null || c === undefined) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+export function pretty(value) {
+  try { return JSON.stringify(value, null, 2); } catch { return String(value); }
+}
+
+// The exact text of the JSON value that starts at `start` in `text` (strings, escapes and
+// nesting respected), so the timeline can show a frame byte for byte as it crossed the wire.
+export function jsonValueAt(text, start) {
+  let i = start, depth = 0, inString = false;
+  for (; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') { inString = false; if (depth === 0) return text.slice(start, i + 1); }
+      continue;
+    }
+    if (c === '"') inString = true;
+    else if (c === "{" || c === "[") depth++;
+    else if (c === "}" || c === "]") { depth--; if (depth === 0) return text.slice(start, i + 1); }
+    else if (depth === 0 && (c === "," )) return text.slice(start, i);
+  }
+  return text.slice(start, i);
+}

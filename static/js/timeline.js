@@ -1,0 +1,125 @@
+// The live timeline: every event from /api/events, rendered incrementally (one animation frame
+// per batch) with the DOM capped; the full history stays in the backend.
+
+import { $, el, pretty, jsonValueAt } from "./dom.js";
+
+const MAX_ROWS = 2000;
+let queue = [];
+let scheduled = false;
+const list = () => $("timeline");
+
+function clock(time) {
+  const t = String(time || "");
+  const m = t.match(/T(\d\d:\d\d:\d\d(?:\.\d{1,3})?)/);
+  return m ? m[1] : t;
+}
+
+function kindClass(event) {
+  return ["frame", "stderr", "finding", "progress"].includes(event.kind) ? event.kind : "other";
+}
+
+function summary(event) {
+  switch (event.kind) {
+    case "frame": {
+      const arrow = event.direction === "sent" ? "→" : "←";
+      const parts = [arrow, event.frameType];
+      if (event.method) parts.push(event.method);
+      if (event.id !== undefined && event.id !== null) parts.push(`#${JSON.stringify(event.id)}`);
+      if (event.requestMethod) parts.push(`(${event.requestMethod})`);
+      if (typeof event.durationMs === "number") parts.push(`${event.durationMs.toFixed(1)} ms`);
+      if (event.late) parts.push(`arrived ${event.late}`);
+      if (event.raw !== undefined) parts.push(JSON.stringify(event.raw.slice(0, 120)));
+      return parts.join(" ");
+    }
+    case "stderr": return event.line;
+    case "finding": return `${event.severity}: ${event.message}`;
+    case "progress": {
+      const of = event.total !== null && event.total !== undefined ? `/${event.total}` : "";
+      const msg = event.message ? ` ${event.message}` : "";
+      return `request #${event.requestId ?? "?"}: ${event.progress}${of}${msg}`;
+    }
+    case "state": return `${event.state}${event.error ? ": " + event.error : ""}`;
+    case "exit": return `process exited: ${event.description}`;
+    case "pending": return `${event.method} waiting for an answer (#${event.id})`;
+    case "lagged": return `${event.missed} events were dropped from the view (too far behind)`;
+    default: return event.kind;
+  }
+}
+
+function detail(event, rawText) {
+  if (event.kind === "frame") {
+    if (event.raw !== undefined) return event.raw;
+    const at = rawText.indexOf('"message":');
+    const exact = at >= 0 ? jsonValueAt(rawText, at + '"message":'.length) : null;
+    return `${pretty(event.message)}\n\n— exactly as on the wire —\n${exact ?? ""}`;
+  }
+  return pretty(event);
+}
+
+function row(event, rawText) {
+  const kind = kindClass(event);
+  const severity = event.kind === "finding" ? ` severity-${event.severity}` : "";
+  const dir = event.kind === "frame" ? ` dir-${event.direction}` : "";
+  const text = summary(event);
+  let body = null;
+  const li = el("li", { class: `event kind-${event.kind}${severity}${dir}`, "data-kind": kind, "data-seq": event.seq });
+  const toggle = el("button", { type: "button", class: "event-line", "aria-expanded": "false", onclick: () => {
+    const open = toggle.getAttribute("aria-expanded") === "true";
+    toggle.setAttribute("aria-expanded", String(!open));
+    if (!body) {
+      body = el("pre", { class: "json event-detail", text: detail(event, rawText) });
+      li.append(body);
+    }
+    body.hidden = open;
+  } },
+    el("span", { class: "seq", text: event.seq }),
+    el("time", { class: "time", text: clock(event.time) }),
+    el("span", { class: "kind", text: event.kind }),
+    el("span", { class: "summary", text }));
+  li.append(toggle);
+  li.dataset.text = `${event.kind} ${text}`.toLowerCase();
+  return li;
+}
+
+export function push(event, rawText) {
+  queue.push([event, rawText]);
+  if (!scheduled) {
+    scheduled = true;
+    requestAnimationFrame(flush);
+  }
+}
+
+function flush() {
+  scheduled = false;
+  const ol = list();
+  const pinned = ol.scrollTop + ol.clientHeight >= ol.scrollHeight - 40;
+  const batch = queue.length > MAX_ROWS ? queue.slice(-MAX_ROWS) : queue;
+  queue = [];
+  const frag = document.createDocumentFragment();
+  for (const [event, raw] of batch) {
+    const li = row(event, raw);
+    applyFilter(li);
+    frag.append(li);
+  }
+  ol.append(frag);
+  while (ol.childElementCount > MAX_ROWS) ol.firstElementChild.remove();
+  if (pinned) ol.scrollTop = ol.scrollHeight;
+}
+
+let kinds = new Set(["frame", "stderr", "finding", "progress", "other"]);
+let needle = "";
+
+function applyFilter(li) {
+  li.hidden = !kinds.has(li.dataset.kind) || (needle && !li.dataset.text.includes(needle));
+}
+
+export function init() {
+  const refilter = () => {
+    kinds = new Set([...document.querySelectorAll(".kind-filter")].filter((c) => c.checked).map((c) => c.value));
+    needle = $("timeline-search").value.trim().toLowerCase();
+    for (const li of list().children) applyFilter(li);
+  };
+  for (const c of document.querySelectorAll(".kind-filter")) c.addEventListener("change", refilter);
+  $("timeline-search").addEventListener("input", refilter);
+  $("clear-timeline").addEventListener("click", () => { list().replaceChildren(); });
+}
