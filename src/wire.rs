@@ -467,6 +467,10 @@ impl<T> Engine<T> {
                         format!("response to request {our_id}, which {why}: arrived {late}"),
                     ));
                 }
+                None if our_id < 1 || our_id >= self.next_id => findings.push((
+                    Severity::Error,
+                    format!("response to id {id}, which mcpscope never sent"),
+                )),
                 None => findings.push((
                     Severity::Error,
                     format!("response to id {id}, which is not waiting for an answer"),

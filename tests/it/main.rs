@@ -1,0 +1,13 @@
+//! The integration tests: one binary (one link step), one module per area. Every test runs the
+//! real `mcpscope` binary on a free port and drives it over HTTP against real MCP servers.
+
+#![allow(unreachable_pub, reason = "test modules share helpers through `pub`")]
+
+mod browser;
+mod demo;
+mod everything;
+mod lifecycle;
+mod python_sdk;
+mod security;
+mod sloppy;
+mod support;

@@ -1,0 +1,308 @@
+//! Test support: runs the real `mcpscope` binary on a free port, talks to its HTTP API, follows
+//! its event stream with deadlines (never bare sleeps), and finds the real test peers that
+//! `scripts/install-test-peers.sh` installed.
+
+use std::{
+    path::PathBuf,
+    pin::Pin,
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use futures_util::{Stream, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_mcpscope")
+}
+
+fn must_exist(path: PathBuf) -> String {
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/install-test-peers.sh (the README's test command does)",
+        path.display()
+    );
+    path.display().to_string()
+}
+
+/// `node <server-everything>` as a stdio target body.
+pub fn everything_target() -> Value {
+    let script = must_exist(
+        root().join("tests/peers/node_modules/@modelcontextprotocol/server-everything/dist/index.js"),
+    );
+    json!({"transport": "stdio", "command": "node", "args": [script, "stdio"]})
+}
+
+pub fn python() -> String {
+    must_exist(root().join("tests/peers/.venv/bin/python"))
+}
+
+pub fn python_target(script: &str) -> Value {
+    let path = must_exist(root().join("tests/servers").join(script));
+    json!({"transport": "stdio", "command": python(), "args": ["-u", path]})
+}
+
+pub fn demo_target() -> Value {
+    json!({"transport": "stdio", "command": bin(), "args": ["demo-server"]})
+}
+
+/// One running mcpscope.
+pub struct Scope {
+    pub child: Child,
+    pub port: u16,
+    pub base: String,
+    pub token: String,
+    pub ready_url: String,
+    pub http: reqwest::Client,
+}
+
+impl Scope {
+    pub async fn start() -> Scope {
+        Scope::start_with(&[]).await
+    }
+
+    /// Starts mcpscope with extra arguments (after `--port 0 --no-open --token …`).
+    pub async fn start_with(extra: &[&str]) -> Scope {
+        let token = format!("test-{}-{}", std::process::id(), rand_suffix());
+        let mut child = Command::new(bin())
+            .args(["--port", "0", "--no-open", "--token", &token])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("mcpscope starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(DEADLINE, lines.next_line())
+            .await
+            .expect("ready line within the deadline")
+            .unwrap()
+            .expect("a ready line");
+        let url = line
+            .strip_prefix("mcpscope ready: ")
+            .unwrap_or_else(|| panic!("unexpected first stdout line {line:?}"))
+            .to_owned();
+        // Anything more on stdout breaks the contract ("then nothing else on stdout").
+        tokio::spawn(async move {
+            if let Ok(Some(extra)) = lines.next_line().await {
+                panic!("mcpscope wrote more to stdout: {extra:?}");
+            }
+        });
+        let port: u16 = url
+            .strip_prefix("http://127.0.0.1:")
+            .and_then(|r| r.split('/').next())
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("ready URL {url:?}"));
+        assert_eq!(url, format!("http://127.0.0.1:{port}/?token={token}"));
+        Scope {
+            child,
+            port,
+            base: format!("http://127.0.0.1:{port}"),
+            token,
+            ready_url: url,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()
+                .unwrap(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let res = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap();
+        decode(res).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let res = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        decode(res).await
+    }
+
+    /// Connects and asserts the session is connected.
+    pub async fn connect(&self, target: Value) -> Value {
+        let (status, session) = self.post("/api/session/connect", target).await;
+        assert_eq!(status, 200, "{session}");
+        assert_eq!(session["state"], "connected", "{session:#}");
+        session
+    }
+
+    pub async fn request(&self, method: &str, params: Value) -> (StatusCode, Value) {
+        self.post("/api/request", json!({"method": method, "params": params}))
+            .await
+    }
+
+    /// A request that must succeed with a result.
+    pub async fn result(&self, method: &str, params: Value) -> Value {
+        let (status, body) = self.request(method, params).await;
+        assert_eq!(status, 200, "{method}: {body}");
+        assert!(body.get("result").is_some(), "{method}: {body}");
+        body["result"].clone()
+    }
+
+    pub async fn events(&self) -> Events {
+        self.events_since(0).await
+    }
+
+    pub async fn events_since(&self, since: u64) -> Events {
+        let res = self
+            .http
+            .get(self.url(&format!("/api/events?since={since}&token={}", self.token)))
+            .timeout(Duration::from_secs(3600))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        Events::new(res)
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub async fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = nix::unistd::Pid::from_raw(self.child.id().unwrap() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        tokio::time::timeout(DEADLINE, self.child.wait())
+            .await
+            .expect("exits after SIGTERM")
+            .unwrap()
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        // A clean shutdown also stops the target; kill_on_drop is the fallback.
+        if let Some(pid) = self.child.id() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
+    }
+}
+
+fn rand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+pub async fn decode(res: reqwest::Response) -> (StatusCode, Value) {
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| json!({"text": text}))
+    };
+    (status, body)
+}
+
+type ByteStream = Pin<Box<dyn Stream<Item = reqwest::Result<bytes::Bytes>> + Send>>;
+
+/// A reader of `/api/events`.
+pub struct Events {
+    stream: ByteStream,
+    buf: String,
+    /// Every event seen so far, in order.
+    pub seen: Vec<Value>,
+}
+
+impl Events {
+    fn new(res: reqwest::Response) -> Events {
+        Events {
+            stream: Box::pin(res.bytes_stream()),
+            buf: String::new(),
+            seen: Vec::new(),
+        }
+    }
+
+    /// The next event, or None at the deadline / end of stream.
+    pub async fn next(&mut self, until: Instant) -> Option<Value> {
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let data: Vec<&str> = block
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data: "))
+                    .collect();
+                if data.is_empty() {
+                    continue; // a comment (keep-alive)
+                }
+                let event: Value = serde_json::from_str(&data.join("\n"))
+                    .unwrap_or_else(|e| panic!("bad event JSON {e}: {block}"));
+                self.seen.push(event.clone());
+                return Some(event);
+            }
+            let chunk = tokio::time::timeout_at(until.into(), self.stream.next())
+                .await
+                .ok()??
+                .ok()?;
+            self.buf.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+
+    /// Waits (up to [`DEADLINE`]) for an event matching `pred`.
+    pub async fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let until = Instant::now() + DEADLINE;
+        while let Some(event) = self.next(until).await {
+            if pred(&event) {
+                return event;
+            }
+        }
+        panic!(
+            "no event {what} within {DEADLINE:?}; last events:\n{}",
+            self.seen
+                .iter()
+                .rev()
+                .take(15)
+                .map(|e| e.to_string().chars().take(400).collect::<String>())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
+
+/// `kind == k` and, for frames, the given direction and method.
+pub fn frame(direction: &'static str, method: &'static str) -> impl Fn(&Value) -> bool {
+    move |e| e["kind"] == "frame" && e["direction"] == direction && e["method"] == method
+}
+
+pub fn kind(k: &'static str) -> impl Fn(&Value) -> bool {
+    move |e| e["kind"] == k
+}
+
+/// The text of the first content block of a tools/call result.
+pub fn first_text(result: &Value) -> String {
+    result["content"][0]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no text content in {result}"))
+        .to_owned()
+}

@@ -1,0 +1,32 @@
+"""A Python SDK (mcp 1.x) server written the way the SDK's README writes them: FastMCP with a
+tool, a resource template and a prompt. mcpscope's integration tests drive it over stdio."""
+
+from mcp.server.fastmcp import FastMCP
+
+mcp = FastMCP("Demo")
+
+
+@mcp.tool()
+def add(a: int, b: int) -> int:
+    """Add two numbers"""
+    return a + b
+
+
+@mcp.resource("greeting://{name}")
+def get_greeting(name: str) -> str:
+    """Get a personalized greeting"""
+    return f"Hello, {name}!"
+
+
+@mcp.prompt()
+def greet_user(name: str, style: str = "friendly") -> str:
+    """Generate a greeting prompt"""
+    styles = {
+        "friendly": "Please write a warm, friendly greeting",
+        "formal": "Please write a formal, professional greeting",
+    }
+    return f"{styles.get(style, styles['friendly'])} for someone named {name}."
+
+
+if __name__ == "__main__":
+    mcp.run("stdio")
