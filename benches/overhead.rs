@@ -1,1 +1,373 @@
-fn main() {}
+//! `cargo bench`: what mcpscope costs, measured against the real binary (not a timed test).
+//!
+//! Reports: start → ready line; idle RSS with server-everything connected; `tools/call` round
+//! trip through `/api/request` vs a direct stdio round trip to the same server; events per second
+//! delivered to one `/api/events` subscriber under a notification flood, and the memory that
+//! flood leaves behind (bounded by the ring).
+//!
+//! Run with `MCPSCOPE_BENCH_FLOOD=1` this executable is itself a tiny stdio MCP server whose
+//! `flood` tool writes N notifications as fast as it can; the flood figure uses that.
+
+use std::{
+    io::{BufRead, Write},
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    process::{Child, Command},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mcpscope");
+const TOKEN: &str = "bench-token";
+
+fn main() {
+    if std::env::var_os("MCPSCOPE_BENCH_FLOOD").is_some() {
+        flood_server();
+        return;
+    }
+    // `cargo bench` passes `--bench`; `cargo test --all-targets` runs benches as tests with no
+    // flag: keep that quick and still exercise the code path once.
+    let quick = !std::env::args().any(|a| a == "--bench");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(run(quick));
+}
+
+fn everything() -> Vec<String> {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/peers/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
+    );
+    assert!(
+        std::path::Path::new(script).exists(),
+        "run scripts/install-test-peers.sh first"
+    );
+    vec!["node".into(), script.into(), "stdio".into()]
+}
+
+async fn run(quick: bool) {
+    let rounds = if quick { 3 } else { 30 };
+    let calls = if quick { 20 } else { 2000 };
+    let flood = if quick { 2_000 } else { 300_000 };
+
+    // 1. Start → ready line, against spawning a trivial process (the part that is not ours).
+    let mut ready = Vec::new();
+    let mut spawn_only = Vec::new();
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let _ = Command::new("true").status().await.unwrap();
+        spawn_only.push(t.elapsed());
+        let t = Instant::now();
+        let (child, _) = start(&[]).await;
+        ready.push(t.elapsed());
+        stop(child).await;
+    }
+    report("start → ready line", &mut ready);
+    report("  (spawning `true`, for reference)", &mut spawn_only);
+
+    // 2. Idle RSS with server-everything connected.
+    let target = everything();
+    let mut args = vec!["--"];
+    args.extend(target.iter().map(String::as_str));
+    let (child, base) = start(&args).await;
+    let http = reqwest::Client::new();
+    wait_connected(&http, &base).await;
+    let list = api(&http, &base, json!({"method": "tools/list"})).await;
+    assert!(list["result"]["tools"].is_array());
+    tokio::time::sleep(Duration::from_millis(if quick { 100 } else { 2000 })).await;
+    println!(
+        "idle RSS, server-everything connected: {:.1} MB (target ≤ 15 MB)",
+        rss_kb(child.id().unwrap()) as f64 / 1024.0
+    );
+
+    // 3. tools/call through mcpscope vs direct.
+    let call =
+        json!({"method": "tools/call", "params": {"name": "echo", "arguments": {"message": "hi"}}});
+    let mut via = Vec::new();
+    for _ in 0..calls {
+        let t = Instant::now();
+        let r = api(&http, &base, call.clone()).await;
+        via.push(t.elapsed());
+        assert!(r["result"].is_object(), "{r}");
+    }
+    let mut http_only = Vec::new();
+    for _ in 0..calls {
+        let t = Instant::now();
+        let r = http
+            .get(format!("{base}/api/session"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        let _ = r.bytes().await.unwrap();
+        http_only.push(t.elapsed());
+    }
+    stop(child).await;
+    report(
+        "  (GET /api/session, HTTP alone, for reference)",
+        &mut http_only,
+    );
+    let mut direct = direct_round_trips(&target, calls).await;
+    let p50_via = report("tools/call via /api/request", &mut via);
+    let p50_direct = report("tools/call direct over stdio", &mut direct);
+    println!(
+        "added per call at p50: {:.0} µs (target ≤ 150 µs)",
+        (p50_via.as_secs_f64() - p50_direct.as_secs_f64()) * 1e6
+    );
+
+    // 4. Notification flood → one subscriber.
+    let me = std::env::current_exe().unwrap().display().to_string();
+    let (child, base) = start(&["-e", "MCPSCOPE_BENCH_FLOOD=1", "--", &me]).await;
+    wait_connected(&http, &base).await;
+    let since = newest_seq(&http, &base).await;
+    let res = http
+        .get(format!("{base}/api/events?since={since}&token={TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    let mut stream = res.bytes_stream();
+    let trigger = {
+        let http = http.clone();
+        let base = base.clone();
+        tokio::spawn(async move {
+            api(&http, &base, json!({"method": "tools/call", "params": {"name": "flood", "arguments": {"count": flood}}, "timeoutMs": 600000})).await
+        })
+    };
+    let t = Instant::now();
+    let mut frames = 0u64;
+    let mut lagged = 0u64;
+    let mut tail = Vec::new();
+    'outer: while let Some(chunk) = stream.next().await {
+        let chunk = chunk.unwrap();
+        tail.extend_from_slice(&chunk);
+        let mut start = 0;
+        while let Some(end) = find(&tail[start..], b"\n\n") {
+            let block = &tail[start..start + end];
+            start += end + 2;
+            if contains(block, b"\"kind\":\"lagged\"") {
+                lagged += 1;
+            }
+            if contains(block, b"\"method\":\"notifications/message\"") {
+                frames += 1;
+            }
+            if contains(block, b"\"requestMethod\":\"tools/call\"") {
+                break 'outer;
+            }
+        }
+        tail.drain(..start);
+    }
+    let elapsed = t.elapsed();
+    trigger.await.unwrap();
+    println!(
+        "flood: {frames} notification frames to one subscriber in {:.2} s = {:.0} events/s (target ≥ 100k/s){}",
+        elapsed.as_secs_f64(),
+        frames as f64 / elapsed.as_secs_f64(),
+        if lagged > 0 {
+            format!(", {lagged} lagged markers")
+        } else {
+            String::new()
+        }
+    );
+    println!(
+        "RSS after the flood: {:.1} MB (ring: ≤ 100k events / 256 MB)",
+        rss_kb(child.id().unwrap()) as f64 / 1024.0
+    );
+    stop(child).await;
+}
+
+fn report(what: &str, samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    let p = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
+    println!(
+        "{what}: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms ({} samples)",
+        p(0.5).as_secs_f64() * 1e3,
+        p(0.9).as_secs_f64() * 1e3,
+        p(0.99).as_secs_f64() * 1e3,
+        samples.len()
+    );
+    p(0.5)
+}
+
+async fn start(args: &[&str]) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["--port", "0", "--no-open", "--token", TOKEN])
+        .args(args)
+        .env("MCPSCOPE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next_line().await.unwrap().unwrap();
+    let url = line.strip_prefix("mcpscope ready: ").unwrap();
+    let base = url.split("/?").next().unwrap().to_owned();
+    (child, base)
+}
+
+async fn stop(mut child: Child) {
+    let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let _ = child.wait().await;
+}
+
+async fn api(http: &reqwest::Client, base: &str, body: Value) -> Value {
+    http.post(format!("{base}/api/request"))
+        .bearer_auth(TOKEN)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn wait_connected(http: &reqwest::Client, base: &str) {
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let s: Value = http
+            .get(format!("{base}/api/session"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if s["state"] == "connected" {
+            return;
+        }
+        assert!(Instant::now() < until && s["state"] != "failed", "{s}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn newest_seq(http: &reqwest::Client, base: &str) -> u64 {
+    // The seq of the newest event: read the replay up to the first keep-alive-free pause.
+    let res = http
+        .get(format!("{base}/api/events?token={TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    let mut stream = res.bytes_stream();
+    let mut text = String::new();
+    while let Ok(Some(Ok(chunk))) =
+        tokio::time::timeout(Duration::from_millis(300), stream.next()).await
+    {
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    text.lines()
+        .filter_map(|l| l.strip_prefix("id: "))
+        .filter_map(|n| n.parse().ok())
+        .max()
+        .unwrap_or(0)
+}
+
+fn rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The same calls straight over stdio, with a minimal client of our own.
+async fn direct_round_trips(target: &[String], calls: usize) -> Vec<Duration> {
+    let mut child = Command::new(&target[0])
+        .args(&target[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut id = 0;
+    let mut send = async |stdin: &mut tokio::process::ChildStdin,
+                          method: &str,
+                          params: Value,
+                          is_request: bool| {
+        let msg = if is_request {
+            id += 1;
+            json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+        } else {
+            json!({"jsonrpc": "2.0", "method": method})
+        };
+        let mut line = msg.to_string();
+        line.push('\n');
+        stdin.write_all(line.as_bytes()).await.unwrap();
+        id
+    };
+    async fn answer(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>, id: i64) {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if serde_json::from_str::<Value>(&line)
+                .is_ok_and(|v| v["id"] == id && v.get("method").is_none())
+            {
+                return;
+            }
+        }
+    }
+    let init = send(&mut stdin, "initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}), true).await;
+    answer(&mut lines, init).await;
+    send(&mut stdin, "notifications/initialized", Value::Null, false).await;
+    let mut out = Vec::new();
+    for _ in 0..calls {
+        let t = Instant::now();
+        let n = send(&mut stdin, "tools/call", json!({"name": "echo", "arguments": {"message": "hi"}, "_meta": {"progressToken": "x"}}), true).await;
+        answer(&mut lines, n).await;
+        out.push(t.elapsed());
+    }
+    drop(stdin);
+    let _ = child.kill().await;
+    out
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    find(hay, needle).is_some()
+}
+
+/// The flood server: answers initialize, and `flood` with `count` notifications then a result.
+fn flood_server() {
+    let stdin = std::io::stdin();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for line in stdin.lock().lines() {
+        let Ok(msg) = serde_json::from_str::<Value>(&line.unwrap()) else {
+            continue;
+        };
+        let Some(id) = msg.get("id").cloned() else {
+            continue;
+        };
+        let result = match msg["method"].as_str().unwrap_or("") {
+            "initialize" => {
+                json!({"protocolVersion": "2025-11-25", "capabilities": {"tools": {}, "logging": {}}, "serverInfo": {"name": "flood", "version": "1"}})
+            }
+            "tools/call" => {
+                let n = msg["params"]["arguments"]["count"].as_u64().unwrap_or(1000);
+                for i in 0..n {
+                    writeln!(out, r#"{{"jsonrpc":"2.0","method":"notifications/message","params":{{"level":"info","data":"flood {i}"}}}}"#).unwrap();
+                }
+                json!({"content": [{"type": "text", "text": format!("sent {n}")}]})
+            }
+            _ => json!({}),
+        };
+        writeln!(
+            out,
+            "{}",
+            json!({"jsonrpc": "2.0", "id": id, "result": result})
+        )
+        .unwrap();
+        out.flush().unwrap();
+    }
+}

@@ -88,6 +88,10 @@ pub async fn run(config: Config) -> Result<(), RunError> {
 
     let app = web::router(state);
     let shutdown_sessions = sessions.clone();
+    // Small JSON answers must leave at once; Nagle would hold them for the peer's ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;

@@ -18,7 +18,9 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| "mcpscope=info".into()),
         )
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One thread: on small machines every cross-thread wake-up costs tens of microseconds, and
+    // the relay path is a chain of wake-ups. Measured by `cargo bench` (see ARCHITECTURE.md).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

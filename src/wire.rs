@@ -148,11 +148,7 @@ impl<T> Engine<T> {
                 tag,
             },
         );
-        let mut frame = json!({"jsonrpc": "2.0", "id": id, "method": method});
-        if let Some(p) = params {
-            frame["params"] = p.clone();
-        }
-        (id, frame.to_string())
+        (id, request_text(id, method, params))
     }
 
     /// The earliest deadline among waiting requests.
@@ -505,6 +501,25 @@ fn check_error_object(e: &RawValue, findings: &mut Vec<(Severity, String)>) {
             "error object must have an integer \"code\" and a string \"message\"".into(),
         ));
     }
+}
+
+/// Text of a request, written straight into a string: params are serialised once, not cloned
+/// into a temporary object first.
+fn request_text(id: i64, method: &str, params: Option<&Value>) -> String {
+    let method = Value::from(method).to_string();
+    let params = params.map(Value::to_string);
+    let mut text =
+        String::with_capacity(48 + method.len() + params.as_ref().map_or(0, String::len));
+    text.push_str(r#"{"jsonrpc":"2.0","id":"#);
+    text.push_str(&id.to_string());
+    text.push_str(r#","method":"#);
+    text.push_str(&method);
+    if let Some(p) = params {
+        text.push_str(r#","params":"#);
+        text.push_str(&p);
+    }
+    text.push('}');
+    text
 }
 
 /// Text of a notification we send.

@@ -43,11 +43,18 @@ async fn browser() -> Browser {
         .spawn()
         .expect("chromedriver starts");
     let until = Instant::now() + DEADLINE;
-    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-        assert!(Instant::now() < until, "chromedriver did not listen on {port}");
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < until,
+            "chromedriver did not listen on {port}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let profile = std::env::temp_dir().join(format!("mcpscope-chromium-{}-{port}", std::process::id()));
+    let profile =
+        std::env::temp_dir().join(format!("mcpscope-chromium-{}-{port}", std::process::id()));
     let caps = json!({
         "browserName": "chrome",
         "goog:chromeOptions": {
@@ -85,7 +92,10 @@ async fn wait_text(c: &Client, css: &str, what: &str, pred: impl Fn(&str) -> boo
             }
             last = text;
         }
-        assert!(Instant::now() < until, "{css}: waited for {what}, last text {last:?}");
+        assert!(
+            Instant::now() < until,
+            "{css}: waited for {what}, last text {last:?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -96,16 +106,27 @@ async fn connect_the_demo_from_the_form_call_a_tool_and_see_the_frame() {
     let b = browser().await;
     let c = &b.client;
     c.goto(&scope.ready_url).await.unwrap();
-    let connect = c.wait().at_most(DEADLINE).for_element(Locator::Css("#connect")).await.unwrap();
+    let connect = c
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css("#connect"))
+        .await
+        .unwrap();
     let url = c.current_url().await.unwrap();
-    assert!(!url.as_str().contains("token"), "the token leaves the address bar: {url}");
+    assert!(
+        !url.as_str().contains("token"),
+        "the token leaves the address bar: {url}"
+    );
 
     // The form comes prefilled with this binary's demo server.
     let command = c.find(Locator::Css("#command")).await.unwrap();
     assert_eq!(command.prop("value").await.unwrap().as_deref(), Some(bin()));
     connect.click().await.unwrap();
     wait_text(c, "#state", "connected", |t| t == "connected").await;
-    wait_text(c, "#server-name", "the server's title", |t| t == "mcpscope demo server").await;
+    wait_text(c, "#server-name", "the server's title", |t| {
+        t == "mcpscope demo server"
+    })
+    .await;
 
     let echo = c
         .wait()
@@ -116,14 +137,32 @@ async fn connect_the_demo_from_the_form_call_a_tool_and_see_the_frame() {
     echo.click().await.unwrap();
     let args = c.find(Locator::Css("#tool-args")).await.unwrap();
     args.clear().await.unwrap();
-    args.send_keys(r#"{"message": "<b>hello from chromium</b>"}"#).await.unwrap();
-    c.find(Locator::Css("#call-tool")).await.unwrap().click().await.unwrap();
-    let result = wait_text(c, "#result", "the echo", |t| t.contains("hello from chromium")).await;
-    assert!(result.contains("<b>"), "server strings are shown as text, not markup: {result}");
-    assert!(c.find(Locator::Css("#result b")).await.is_err(), "no element was injected");
+    args.send_keys(r#"{"message": "<b>hello from chromium</b>"}"#)
+        .await
+        .unwrap();
+    c.find(Locator::Css("#call-tool"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let result = wait_text(c, "#result", "the echo", |t| {
+        t.contains("hello from chromium")
+    })
+    .await;
+    assert!(
+        result.contains("<b>"),
+        "server strings are shown as text, not markup: {result}"
+    );
+    assert!(
+        c.find(Locator::Css("#result b")).await.is_err(),
+        "no element was injected"
+    );
 
     wait_text(c, "#timeline", "the tools/call frames", |t| {
-        t.contains("→ request tools/call") && t.contains("← response #") && t.contains("(tools/call)")
+        t.contains("→ request tools/call")
+            && t.contains("← response #")
+            && t.contains("(tools/call)")
     })
     .await;
 
@@ -134,7 +173,13 @@ async fn connect_the_demo_from_the_form_call_a_tool_and_see_the_frame() {
 
     // The session lives in the backend: a reload loses nothing.
     c.refresh().await.unwrap();
-    wait_text(c, "#state", "still connected after reload", |t| t == "connected").await;
-    wait_text(c, "#timeline", "the history replayed", |t| t.contains("→ request tools/call")).await;
+    wait_text(c, "#state", "still connected after reload", |t| {
+        t == "connected"
+    })
+    .await;
+    wait_text(c, "#timeline", "the history replayed", |t| {
+        t.contains("→ request tools/call")
+    })
+    .await;
     b.client.close().await.unwrap();
 }

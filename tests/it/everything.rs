@@ -20,17 +20,31 @@ async fn lists_and_calls_tools_reads_a_resource_and_completes() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    for expected in ["echo", "get-sum", "get-tiny-image", "trigger-long-running-operation"] {
-        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+    for expected in [
+        "echo",
+        "get-sum",
+        "get-tiny-image",
+        "trigger-long-running-operation",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
     }
 
     let sum = scope
-        .result("tools/call", json!({"name": "get-sum", "arguments": {"a": 2, "b": 3}}))
+        .result(
+            "tools/call",
+            json!({"name": "get-sum", "arguments": {"a": 2, "b": 3}}),
+        )
         .await;
     assert!(first_text(&sum).contains('5'), "{sum}");
 
     let resources = scope.result("resources/list", json!({})).await;
-    let uri = resources["resources"][0]["uri"].as_str().unwrap().to_owned();
+    let uri = resources["resources"][0]["uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(uri.starts_with("demo://resource/"), "{uri}");
     let read = scope.result("resources/read", json!({"uri": uri})).await;
     assert_eq!(read["contents"][0]["uri"], uri);
@@ -70,7 +84,11 @@ async fn progress_is_tied_to_the_request_that_asked_for_it() {
         .send()
         .await
         .unwrap();
-    let id: i64 = res.headers()["x-mcpscope-request-id"].to_str().unwrap().parse().unwrap();
+    let id: i64 = res.headers()["x-mcpscope-request-id"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let (status, body) = decode(res).await;
     assert_eq!(status, 200, "{body}");
     let mut seen = Vec::new();
@@ -103,7 +121,10 @@ async fn server_requests_queue_and_the_server_that_ignores_eof_is_still_shut_dow
     assert_eq!(status, 200);
     assert_eq!(session["state"], "disconnected");
     let exit = events.wait_for("exit", kind("exit")).await;
-    assert!(started.elapsed() < std::time::Duration::from_secs(8), "{exit}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(8),
+        "{exit}"
+    );
     let (_, list) = scope.get("/api/pending").await;
     assert_eq!(list, json!([]));
 }
@@ -122,9 +143,15 @@ async fn answering_a_pending_request_reaches_the_server() {
         .post(&format!("/api/pending/{id}"), json!({"result": roots}))
         .await;
     assert_eq!(status, 200, "{body}");
-    let reply = events.wait_for("our answer", |e| e["kind"] == "frame" && e["direction"] == "sent" && e["frameType"] == "response").await;
+    let reply = events
+        .wait_for("our answer", |e| {
+            e["kind"] == "frame" && e["direction"] == "sent" && e["frameType"] == "response"
+        })
+        .await;
     assert_eq!(reply["message"]["result"], roots);
     assert_eq!(reply["message"]["id"], reply["id"]);
-    let (status, _) = scope.post(&format!("/api/pending/{id}"), json!({"result": {}})).await;
+    let (status, _) = scope
+        .post(&format!("/api/pending/{id}"), json!({"result": {}}))
+        .await;
     assert_eq!(status, 404, "answered twice");
 }

@@ -10,7 +10,9 @@ use crate::support::*;
 async fn wait_connected(scope: &Scope) -> serde_json::Value {
     let mut events = scope.events().await;
     events
-        .wait_for("connected or failed", |e| e["kind"] == "state" && (e["state"] == "connected" || e["state"] == "failed"))
+        .wait_for("connected or failed", |e| {
+            e["kind"] == "state" && (e["state"] == "connected" || e["state"] == "failed")
+        })
         .await
 }
 
@@ -45,28 +47,49 @@ async fn an_mcp_servers_file_names_the_target() {
 async fn a_command_that_cannot_start_fails_visibly() {
     let scope = Scope::start().await;
     let (status, session) = scope
-        .post("/api/session/connect", json!({"command": "/nonexistent/mcp-server"}))
+        .post(
+            "/api/session/connect",
+            json!({"command": "/nonexistent/mcp-server"}),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(session["state"], "failed");
-    assert!(session["error"].as_str().unwrap().contains("/nonexistent/mcp-server"), "{session}");
+    assert!(
+        session["error"]
+            .as_str()
+            .unwrap()
+            .contains("/nonexistent/mcp-server"),
+        "{session}"
+    );
     let (status, body) = scope.request("ping", json!({})).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["kind"], "not_connected");
 
     // A process that exits before answering initialize fails the connect, with its stderr.
     let (_, session) = scope
-        .post("/api/session/connect", json!({"command": "sh", "args": ["-c", "echo no config found >&2; exit 4"]}))
+        .post(
+            "/api/session/connect",
+            json!({"command": "sh", "args": ["-c", "echo no config found >&2; exit 4"]}),
+        )
         .await;
     assert_eq!(session["state"], "failed");
-    assert!(session["error"].as_str().unwrap().contains("no config found"), "{session}");
+    assert!(
+        session["error"]
+            .as_str()
+            .unwrap()
+            .contains("no config found"),
+        "{session}"
+    );
 }
 
 #[tokio::test]
 async fn bad_bodies_are_400_with_the_error_shape() {
     let scope = Scope::start().await;
     for (path, body) in [
-        ("/api/session/connect", json!({"transport": "carrier-pigeon"})),
+        (
+            "/api/session/connect",
+            json!({"transport": "carrier-pigeon"}),
+        ),
         ("/api/session/connect", json!({"transport": "stdio"})),
         ("/api/request", json!({"params": {}})),
         ("/api/request", json!({"method": "x", "params": [1]})),
@@ -91,7 +114,9 @@ async fn cancel_fails_the_call_at_once_and_tells_the_server() {
     let cancel = async {
         let p = events.wait_for("first progress", kind("progress")).await;
         let id = p["requestId"].clone();
-        let (status, _) = scope.post("/api/cancel", json!({"requestId": id, "reason": "enough"})).await;
+        let (status, _) = scope
+            .post("/api/cancel", json!({"requestId": id, "reason": "enough"}))
+            .await;
         assert_eq!(status, 202);
         id
     };
@@ -100,8 +125,16 @@ async fn cancel_fails_the_call_at_once_and_tells_the_server() {
     assert_eq!(status, 499, "{body}");
     assert_eq!(body["error"]["kind"], "cancelled");
     assert!(started.elapsed() < Duration::from_secs(8));
-    let sent = events.wait_for("cancel on the wire", frame("sent", "notifications/cancelled")).await;
-    assert_eq!(sent["message"]["params"], json!({"requestId": id, "reason": "enough"}));
+    let sent = events
+        .wait_for(
+            "cancel on the wire",
+            frame("sent", "notifications/cancelled"),
+        )
+        .await;
+    assert_eq!(
+        sent["message"]["params"],
+        json!({"requestId": id, "reason": "enough"})
+    );
     let (status, _) = scope.post("/api/cancel", json!({"requestId": id})).await;
     assert_eq!(status, 404, "not in flight any more");
 }
@@ -112,11 +145,22 @@ async fn notify_sends_a_notification_frame() {
     let mut events = scope.events().await;
     scope.connect(demo_target()).await;
     let (status, _) = scope
-        .post("/api/notify", json!({"method": "notifications/roots/list_changed"}))
+        .post(
+            "/api/notify",
+            json!({"method": "notifications/roots/list_changed"}),
+        )
         .await;
     assert_eq!(status, 202);
-    let sent = events.wait_for("notification", frame("sent", "notifications/roots/list_changed")).await;
-    assert_eq!(sent["message"], json!({"jsonrpc": "2.0", "method": "notifications/roots/list_changed"}));
+    let sent = events
+        .wait_for(
+            "notification",
+            frame("sent", "notifications/roots/list_changed"),
+        )
+        .await;
+    assert_eq!(
+        sent["message"],
+        json!({"jsonrpc": "2.0", "method": "notifications/roots/list_changed"})
+    );
 }
 
 #[tokio::test]
@@ -127,13 +171,21 @@ async fn events_replay_after_since_and_last_event_id_then_tail() {
     let first = all.wait_for("any", |_| true).await;
     assert_eq!(first["seq"], 1);
     assert!(first["time"].as_str().unwrap().ends_with('Z'));
-    let connected = all.wait_for("connected", |e| e["kind"] == "state" && e["state"] == "connected").await;
+    let connected = all
+        .wait_for("connected", |e| {
+            e["kind"] == "state" && e["state"] == "connected"
+        })
+        .await;
     let seq = connected["seq"].as_u64().unwrap();
 
     let mut later = scope.events_since(seq).await;
     scope.result("ping", json!({})).await;
     let next = later.wait_for("next", |_| true).await;
-    assert_eq!(next["seq"].as_u64(), Some(seq + 1), "replay starts right after since");
+    assert_eq!(
+        next["seq"].as_u64(),
+        Some(seq + 1),
+        "replay starts right after since"
+    );
 
     let res = scope
         .http
@@ -144,10 +196,16 @@ async fn events_replay_after_since_and_last_event_id_then_tail() {
         .unwrap();
     let body = res.bytes_stream();
     let mut resumed = body;
-    let chunk = futures_util::StreamExt::next(&mut resumed).await.unwrap().unwrap();
+    let chunk = futures_util::StreamExt::next(&mut resumed)
+        .await
+        .unwrap()
+        .unwrap();
     let mut text = String::from_utf8_lossy(&chunk).into_owned();
     while !text.contains("id: ") {
-        let chunk = futures_util::StreamExt::next(&mut resumed).await.unwrap().unwrap();
+        let chunk = futures_util::StreamExt::next(&mut resumed)
+            .await
+            .unwrap()
+            .unwrap();
         text.push_str(&String::from_utf8_lossy(&chunk));
     }
     assert!(text.contains(&format!("id: {}\n", seq + 1)), "{text}");

@@ -13,26 +13,38 @@ async fn fastmcp_tool_resource_template_and_prompt() {
     let tools = scope.result("tools/list", json!({})).await;
     assert_eq!(tools["tools"][0]["name"], "add");
     let sum = scope
-        .result("tools/call", json!({"name": "add", "arguments": {"a": 20, "b": 22}}))
+        .result(
+            "tools/call",
+            json!({"name": "add", "arguments": {"a": 20, "b": 22}}),
+        )
         .await;
     assert_eq!(first_text(&sum), "42");
 
     let templates = scope.result("resources/templates/list", json!({})).await;
-    assert_eq!(templates["resourceTemplates"][0]["uriTemplate"], "greeting://{name}");
+    assert_eq!(
+        templates["resourceTemplates"][0]["uriTemplate"],
+        "greeting://{name}"
+    );
     let read = scope
         .result("resources/read", json!({"uri": "greeting://Ada"}))
         .await;
     assert_eq!(read["contents"][0]["text"], "Hello, Ada!");
 
     let prompt = scope
-        .result("prompts/get", json!({"name": "greet_user", "arguments": {"name": "Ada", "style": "formal"}}))
+        .result(
+            "prompts/get",
+            json!({"name": "greet_user", "arguments": {"name": "Ada", "style": "formal"}}),
+        )
         .await;
     let text = prompt["messages"][0]["content"]["text"].as_str().unwrap();
     assert!(text.contains("formal") && text.contains("Ada"), "{text}");
 
     // A tool error from the SDK comes back as a result with isError, not a transport failure.
     let bad = scope
-        .result("tools/call", json!({"name": "add", "arguments": {"a": "x"}}))
+        .result(
+            "tools/call",
+            json!({"name": "add", "arguments": {"a": "x"}}),
+        )
         .await;
     assert_eq!(bad["isError"], true, "{bad}");
 }

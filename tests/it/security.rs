@@ -17,7 +17,11 @@ async fn api_calls_need_the_token() {
     assert_eq!(body["error"]["kind"], "unauthorized");
     let (code, _) = status(s.http.get(s.url("/api/session")).bearer_auth("wrong")).await;
     assert_eq!(code, 401);
-    let (code, _) = status(s.http.get(s.url(&format!("/api/session?token={}", s.token)))).await;
+    let (code, _) = status(
+        s.http
+            .get(s.url(&format!("/api/session?token={}", s.token))),
+    )
+    .await;
     assert_eq!(code, 401, "the query token is only for /api/events");
     let (code, _) = status(s.http.post(s.url("/api/session/connect")).body("{}")).await;
     assert_eq!(code, 401);
@@ -25,7 +29,12 @@ async fn api_calls_need_the_token() {
     assert_eq!(code, 401);
     let (code, _) = status(s.http.get(s.url("/api/events?token=nope"))).await;
     assert_eq!(code, 401);
-    let res = s.http.get(s.url(&format!("/api/events?token={}", s.token))).send().await.unwrap();
+    let res = s
+        .http
+        .get(s.url(&format!("/api/events?token={}", s.token)))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "text/event-stream");
 }
@@ -34,14 +43,29 @@ async fn api_calls_need_the_token() {
 async fn foreign_origins_are_refused_even_with_the_token() {
     let s = Scope::start().await;
     for origin in ["http://evil.example", "null", "http://127.0.0.1:1"] {
-        let (code, body) = status(s.http.get(s.url("/api/session")).bearer_auth(&s.token).header("Origin", origin)).await;
+        let (code, body) = status(
+            s.http
+                .get(s.url("/api/session"))
+                .bearer_auth(&s.token)
+                .header("Origin", origin),
+        )
+        .await;
         assert_eq!(code, 403, "{origin}");
         assert_eq!(body["error"]["kind"], "forbidden");
         let (code, _) = status(s.http.get(s.url("/")).header("Origin", origin)).await;
         assert_eq!(code, 403, "page with Origin {origin}");
     }
-    for own in [format!("http://127.0.0.1:{}", s.port), format!("http://localhost:{}", s.port)] {
-        let (code, _) = status(s.http.get(s.url("/api/session")).bearer_auth(&s.token).header("Origin", own.as_str())).await;
+    for own in [
+        format!("http://127.0.0.1:{}", s.port),
+        format!("http://localhost:{}", s.port),
+    ] {
+        let (code, _) = status(
+            s.http
+                .get(s.url("/api/session"))
+                .bearer_auth(&s.token)
+                .header("Origin", own.as_str()),
+        )
+        .await;
         assert_eq!(code, 200, "{own}");
     }
 }
@@ -50,11 +74,29 @@ async fn foreign_origins_are_refused_even_with_the_token() {
 async fn rebinding_hosts_are_refused_on_pages_static_files_and_api() {
     let s = Scope::start().await;
     for path in ["/", "/static/app.css", "/static/js/app.js", "/api/session"] {
-        let (code, _) = status(s.http.get(s.url(path)).bearer_auth(&s.token).header("Host", format!("attacker.example:{}", s.port))).await;
+        let (code, _) = status(
+            s.http
+                .get(s.url(path))
+                .bearer_auth(&s.token)
+                .header("Host", format!("attacker.example:{}", s.port)),
+        )
+        .await;
         assert_eq!(code, 403, "{path}");
-        let (code, _) = status(s.http.get(s.url(path)).bearer_auth(&s.token).header("Host", "127.0.0.1:1")).await;
+        let (code, _) = status(
+            s.http
+                .get(s.url(path))
+                .bearer_auth(&s.token)
+                .header("Host", "127.0.0.1:1"),
+        )
+        .await;
         assert_eq!(code, 403, "{path} with another port");
-        let (code, _) = status(s.http.get(s.url(path)).bearer_auth(&s.token).header("Host", format!("localhost:{}", s.port))).await;
+        let (code, _) = status(
+            s.http
+                .get(s.url(path))
+                .bearer_auth(&s.token)
+                .header("Host", format!("localhost:{}", s.port)),
+        )
+        .await;
         assert_eq!(code, 200, "{path} via localhost");
     }
 }
@@ -64,15 +106,29 @@ async fn pages_carry_a_strict_csp_and_never_the_token() {
     let s = Scope::start().await;
     let res = s.http.get(s.url("/")).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(csp.contains("script-src 'self'"), "{csp}");
-    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+        "{csp}"
+    );
     assert_eq!(res.headers()["referrer-policy"], "no-referrer");
     let html = res.text().await.unwrap();
     assert!(!html.contains(&s.token));
     assert!(!html.contains("<script>"), "no inline script");
     for asset in ["/static/js/app.js", "/static/js/api.js", "/static/app.css"] {
-        let body = s.http.get(s.url(asset)).send().await.unwrap().text().await.unwrap();
+        let body = s
+            .http
+            .get(s.url(asset))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(!body.is_empty() && !body.contains(&s.token), "{asset}");
     }
 }

@@ -23,20 +23,35 @@ async fn junk_on_stdout_and_early_notifications_are_shown_not_fatal() {
     let (scope, mut events) = sloppy().await;
     let junk = events
         .wait_for("the start-up junk line", |e| {
-            e["kind"] == "frame" && e["raw"].as_str().is_some_and(|r| r.starts_with("sloppy server starting"))
+            e["kind"] == "frame"
+                && e["raw"]
+                    .as_str()
+                    .is_some_and(|r| r.starts_with("sloppy server starting"))
         })
         .await;
-    let finding = events.wait_for("a not-JSON finding", finding_containing("not JSON")).await;
+    let finding = events
+        .wait_for("a not-JSON finding", finding_containing("not JSON"))
+        .await;
     assert_eq!(finding["frameSeq"], junk["seq"]);
     assert_eq!(finding["severity"], "error");
 
     // The notification sent before the initialize answer is a frame like any other.
     let early = events
-        .wait_for("early notification", frame("received", "notifications/tools/list_changed"))
+        .wait_for(
+            "early notification",
+            frame("received", "notifications/tools/list_changed"),
+        )
         .await;
-    let connected = events.wait_for("connected", |e| e["kind"] == "state" && e["state"] == "connected").await;
+    let connected = events
+        .wait_for("connected", |e| {
+            e["kind"] == "state" && e["state"] == "connected"
+        })
+        .await;
     assert!(early["seq"].as_u64() < connected["seq"].as_u64());
-    assert_eq!(scope.get("/api/session").await.1["serverInfo"]["version"], "");
+    assert_eq!(
+        scope.get("/api/session").await.1["serverInfo"]["version"],
+        ""
+    );
 }
 
 #[tokio::test]
@@ -45,14 +60,21 @@ async fn non_json_and_invalid_utf8_frames_become_findings() {
     let result = scope.result("tools/call", json!({"name": "junk"})).await;
     assert_eq!(first_text(&result), "junk sent");
     let raw = events
-        .wait_for("raw junk frame", |e| e["kind"] == "frame" && e["raw"] == "DEBUG: this is not JSON")
+        .wait_for("raw junk frame", |e| {
+            e["kind"] == "frame" && e["raw"] == "DEBUG: this is not JSON"
+        })
         .await;
     assert_eq!(raw["direction"], "received");
     let log = events
-        .wait_for("the log line, still delivered", frame("received", "notifications/message"))
+        .wait_for(
+            "the log line, still delivered",
+            frame("received", "notifications/message"),
+        )
         .await;
     assert_eq!(log["message"]["params"]["data"], "caf\u{fffd}");
-    let finding = events.wait_for("UTF-8 finding", finding_containing("invalid UTF-8")).await;
+    let finding = events
+        .wait_for("UTF-8 finding", finding_containing("invalid UTF-8"))
+        .await;
     assert_eq!(finding["frameSeq"], log["seq"]);
 }
 
@@ -61,8 +83,18 @@ async fn stray_and_duplicate_responses_are_named() {
     let (scope, mut events) = sloppy().await;
     let result = scope.result("tools/call", json!({"name": "stray"})).await;
     assert_eq!(first_text(&result), "stray sent", "the first answer wins");
-    events.wait_for("stray finding", finding_containing("987654, which mcpscope never sent")).await;
-    events.wait_for("duplicate finding", finding_containing("duplicate response")).await;
+    events
+        .wait_for(
+            "stray finding",
+            finding_containing("987654, which mcpscope never sent"),
+        )
+        .await;
+    events
+        .wait_for(
+            "duplicate finding",
+            finding_containing("duplicate response"),
+        )
+        .await;
     // The session carries on.
     scope.result("ping", json!({})).await;
 }
@@ -70,10 +102,15 @@ async fn stray_and_duplicate_responses_are_named() {
 #[tokio::test]
 async fn server_pings_are_answered_and_unknown_server_requests_refused() {
     let (scope, _events) = sloppy().await;
-    let result = scope.result("tools/call", json!({"name": "ping_client"})).await;
+    let result = scope
+        .result("tools/call", json!({"name": "ping_client"}))
+        .await;
     let answers: Value = serde_json::from_str(&first_text(&result)).unwrap();
     // Its id 1 collides with our own first id; the answer must echo the server's id.
-    assert_eq!(answers["ping"], json!({"jsonrpc": "2.0", "id": 1, "result": {}}));
+    assert_eq!(
+        answers["ping"],
+        json!({"jsonrpc": "2.0", "id": 1, "result": {}})
+    );
     assert_eq!(answers["sampling"]["id"], 2);
     assert_eq!(answers["sampling"]["error"]["code"], -32601);
 }
@@ -85,7 +122,9 @@ async fn responses_out_of_order_reach_their_callers() {
     let fast = async {
         // Give the slow call a head start without sleeping blindly: wait until it is on the wire.
         let mut events = scope.events().await;
-        events.wait_for("slow call sent", frame("sent", "tools/call")).await;
+        events
+            .wait_for("slow call sent", frame("sent", "tools/call"))
+            .await;
         scope.request("tools/call", json!({"name": "fast"})).await
     };
     let ((s1, slow), (s2, fast)) = tokio::join!(slow, fast);
@@ -98,14 +137,25 @@ async fn responses_out_of_order_reach_their_callers() {
 async fn a_hanging_call_times_out_with_504_and_a_cancel_on_the_wire() {
     let (scope, mut events) = sloppy().await;
     let (status, body) = scope
-        .post("/api/request", json!({"method": "tools/call", "params": {"name": "hang"}, "timeoutMs": 300}))
+        .post(
+            "/api/request",
+            json!({"method": "tools/call", "params": {"name": "hang"}, "timeoutMs": 300}),
+        )
         .await;
     assert_eq!(status, 504, "{body}");
     assert_eq!(body["error"]["kind"], "timeout");
     let cancel = events
-        .wait_for("notifications/cancelled", frame("sent", "notifications/cancelled"))
+        .wait_for(
+            "notifications/cancelled",
+            frame("sent", "notifications/cancelled"),
+        )
         .await;
-    let call = events.seen.iter().rev().find(|e| e["method"] == "tools/call" && e["direction"] == "sent").unwrap();
+    let call = events
+        .seen
+        .iter()
+        .rev()
+        .find(|e| e["method"] == "tools/call" && e["direction"] == "sent")
+        .unwrap();
     assert_eq!(cancel["message"]["params"]["requestId"], call["id"]);
     scope.result("ping", json!({})).await;
 }
@@ -124,15 +174,32 @@ async fn a_crash_mid_call_fails_every_waiting_call_at_once() {
     assert_eq!(s1, 502, "{b1}");
     assert_eq!(s2, 502, "{b2}");
     assert_eq!(b2["error"]["kind"], "transport");
-    assert!(started.elapsed() < Duration::from_secs(10), "failed at once, not at the timeout");
-    events.wait_for("stderr before the crash", |e| e["kind"] == "stderr" && e["line"] == "sloppy: crashing now").await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "failed at once, not at the timeout"
+    );
+    events
+        .wait_for("stderr before the crash", |e| {
+            e["kind"] == "stderr" && e["line"] == "sloppy: crashing now"
+        })
+        .await;
     let exit = events.wait_for("exit", kind("exit")).await;
     assert_eq!(exit["code"], 3);
-    let state = events.wait_for("failed state", |e| e["kind"] == "state" && e["state"] == "failed").await;
-    assert!(state["error"].as_str().unwrap().contains("crashing now"), "{state}");
+    let state = events
+        .wait_for("failed state", |e| {
+            e["kind"] == "state" && e["state"] == "failed"
+        })
+        .await;
+    assert!(
+        state["error"].as_str().unwrap().contains("crashing now"),
+        "{state}"
+    );
     // mcpscope itself keeps answering.
     let (status, session) = scope.get("/api/session").await;
-    assert_eq!((status.as_u16(), session["state"].as_str()), (200, Some("failed")));
+    assert_eq!(
+        (status.as_u16(), session["state"].as_str()),
+        (200, Some("failed"))
+    );
     let (status, body) = scope.request("ping", json!({})).await;
     assert_eq!(status, 409, "{body}");
 }

@@ -39,7 +39,8 @@ fn must_exist(path: PathBuf) -> String {
 /// `node <server-everything>` as a stdio target body.
 pub fn everything_target() -> Value {
     let script = must_exist(
-        root().join("tests/peers/node_modules/@modelcontextprotocol/server-everything/dist/index.js"),
+        root()
+            .join("tests/peers/node_modules/@modelcontextprotocol/server-everything/dist/index.js"),
     );
     json!({"transport": "stdio", "command": "node", "args": [script, "stdio"]})
 }
