@@ -38,6 +38,11 @@ pub struct Args {
     #[arg(long)]
     pub dangerously_bind_all: bool,
 
+    /// How many events the history keeps (older ones are dropped; subscribers that fall that
+    /// far behind are told with a `lagged` marker).
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_events: u64,
+
     /// Environment variable for a stdio target (repeatable).
     #[arg(short = 'e', value_name = "KEY=VALUE")]
     pub env: Vec<String>,

@@ -23,6 +23,8 @@ pub struct Config {
     pub token: String,
     pub open_browser: bool,
     pub target: Option<Target>,
+    /// Bounds of the event history.
+    pub ring: crate::events::RingLimits,
     /// Whether a non-loopback bind was explicitly allowed (adds the bind address to the allowed
     /// `Host` values).
     pub bind_all: bool,
@@ -117,6 +119,10 @@ impl Config {
             token,
             open_browser: !args.no_open,
             target,
+            ring: crate::events::RingLimits {
+                max_events: usize::try_from(args.max_events).unwrap_or(usize::MAX),
+                ..Default::default()
+            },
             bind_all: args.dangerously_bind_all,
         })
     }

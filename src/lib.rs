@@ -20,7 +20,7 @@ use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
     config::Config,
-    events::{EventBus, RingLimits},
+    events::EventBus,
     session::{ConnectOptions, Sessions},
     web::AppState,
 };
@@ -45,7 +45,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             source,
         })?;
     let local = listener.local_addr().map_err(RunError::Serve)?;
-    let events = EventBus::new(RingLimits::default());
+    let events = EventBus::new(config.ring);
     let sessions = Sessions::new(events.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
     let host_for_url = match local.ip() {

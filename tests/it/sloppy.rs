@@ -203,3 +203,78 @@ async fn a_crash_mid_call_fails_every_waiting_call_at_once() {
     let (status, body) = scope.request("ping", json!({})).await;
     assert_eq!(status, 409, "{body}");
 }
+
+#[tokio::test]
+async fn a_frame_of_many_megabytes_streams_through() {
+    let (scope, mut events) = sloppy().await;
+    let result = scope
+        .result(
+            "tools/call",
+            json!({"name": "big", "arguments": {"mb": 40}}),
+        )
+        .await;
+    assert_eq!(first_text(&result).len(), 40 * 1024 * 1024);
+    let frame = events
+        .wait_for("the big frame", |e| {
+            e["kind"] == "frame"
+                && e["frameType"] == "response"
+                && e["requestMethod"] == "tools/call"
+        })
+        .await;
+    assert!(frame["bytes"].as_u64().unwrap() > 40 * 1024 * 1024);
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_eof_and_sigterm_is_killed_on_disconnect() {
+    let (scope, mut events) = sloppy().await;
+    let call = scope.request("tools/call", json!({"name": "stubborn"}));
+    let disconnect = async {
+        events
+            .wait_for("it ignores SIGTERM", |e| {
+                e["kind"] == "stderr" && e["line"] == "sloppy: ignoring SIGTERM now"
+            })
+            .await;
+        let started = Instant::now();
+        let (status, session) = scope.post("/api/session/disconnect", json!({})).await;
+        (status, session, started.elapsed())
+    };
+    let ((call_status, call_body), (status, session, took)) = tokio::join!(call, disconnect);
+    assert_eq!(status, 200);
+    assert_eq!(session["state"], "disconnected");
+    assert_eq!(call_status, 502, "the waiting call fails: {call_body}");
+    let exit = events.wait_for("exit", kind("exit")).await;
+    assert_eq!(exit["signal"], 9, "SIGKILL was needed: {exit}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+}
+
+#[tokio::test]
+async fn a_subscriber_that_stops_reading_never_stalls_the_session_and_learns_it_lagged() {
+    let scope = Scope::start_with(&["--max-events", "50"]).await;
+    let mut stalled = scope.events().await;
+    scope.connect(python_target("sloppy_server.py")).await;
+    // 30 MB in one event: far more than the socket buffers hold, so this reader is stuck.
+    scope
+        .result(
+            "tools/call",
+            json!({"name": "big", "arguments": {"mb": 30}}),
+        )
+        .await;
+    for _ in 0..60 {
+        scope.result("ping", json!({})).await;
+    }
+    // Now it reads again: it is told what it missed, then carries on to the newest events.
+    let lagged = stalled.wait_for("lagged marker", kind("lagged")).await;
+    assert!(lagged["missed"].as_u64().unwrap() > 0, "{lagged}");
+    let next = stalled
+        .wait_for("an event after the gap", |e| e.get("seq").is_some())
+        .await;
+    assert_eq!(
+        next["seq"],
+        lagged["from"].as_u64().unwrap() + lagged["missed"].as_u64().unwrap()
+    );
+
+    // A subscriber that asks for history older than the ring gets the same marker first.
+    let mut late = scope.events_since(1).await;
+    let first = late.wait_for("anything", |_| true).await;
+    assert_eq!(first["kind"], "lagged", "{first}");
+}

@@ -4,6 +4,7 @@ junk and invalid UTF-8 on stdout, stray and duplicate responses, pinging the cli
 that collides with the client's own, answering out of order, hanging, and crashing mid-call."""
 
 import json
+import signal
 import sys
 import time
 
@@ -24,7 +25,7 @@ def text_result(req_id, text):
     send({"jsonrpc": "2.0", "id": req_id, "result": {"content": [{"type": "text", "text": text}]}})
 
 
-TOOLS = ["junk", "stray", "ping_client", "hang", "crash", "slow", "fast"]
+TOOLS = ["junk", "stray", "ping_client", "hang", "crash", "slow", "fast", "big", "stubborn"]
 held = []  # (id, text): answers to `slow` calls, sent after the next `fast` one
 
 raw(b"sloppy server starting (this line should have gone to stderr)")
@@ -71,6 +72,16 @@ for line in sys.stdin.buffer:
             sys.stderr.write("sloppy: crashing now\n")
             sys.stderr.flush()
             sys.exit(3)
+        elif name == "big":
+            size = msg["params"]["arguments"]["mb"] * 1024 * 1024
+            text_result(req_id, "x" * size)
+        elif name == "stubborn":
+            # Ignores SIGTERM and stdin EOF alike: only SIGKILL ends it.
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            sys.stderr.write("sloppy: ignoring SIGTERM now\n")
+            sys.stderr.flush()
+            while True:
+                time.sleep(60)
         elif name == "slow":
             held.append(req_id)
         elif name == "fast":
