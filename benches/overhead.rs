@@ -32,6 +32,11 @@ fn main() {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs benches as tests with no
     // flag: keep that quick and still exercise the code path once.
     let quick = !std::env::args().any(|a| a == "--bench");
+    if quick {
+        println!(
+            "benchmark smoke run (debug build, few samples): these figures are not measurements; run `cargo bench`"
+        );
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

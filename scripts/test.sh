@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: installs the test peers (idempotent), then runs every test.
+# The whole test suite: installs the test peers (idempotent), then runs every test. The
+# benchmark's smoke run goes first so that the test runner's summary closes the output.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-test-peers.sh
-cargo test --all-targets "$@"
+cargo test --benches "$@"
+cargo test --lib --bins --tests "$@"

@@ -223,16 +223,8 @@ impl<T> Engine<T> {
             }
         };
         let mut frame = FrameEvent {
-            direction: Direction::Received,
-            message: None,
-            raw: None,
-            method: None,
-            id: None,
-            frame_type: "invalid",
-            duration_ms: None,
-            request_method: None,
-            late: None,
             bytes: line.len(),
+            ..frame_stub()
         };
         let mut messages = Vec::new();
         let trimmed = text.trim();
@@ -276,7 +268,7 @@ impl<T> Engine<T> {
             match serde_json::from_str::<Vec<Box<RawValue>>>(whole.get()) {
                 Ok(items) if !items.is_empty() => {
                     for item in items {
-                        let mut inner = FrameEvent { ..frame_stub() };
+                        let mut inner = frame_stub();
                         self.classify(&item, &mut inner, &mut findings, &mut messages);
                     }
                 }
@@ -476,6 +468,7 @@ impl<T> Engine<T> {
     }
 }
 
+/// A received frame with nothing known about it yet.
 fn frame_stub() -> FrameEvent {
     FrameEvent {
         direction: Direction::Received,

@@ -101,15 +101,20 @@ async fn progress_is_tied_to_the_request_that_asked_for_it() {
     assert_eq!(seen, [1.0, 2.0, 3.0]);
 }
 
-#[tokio::test]
-async fn server_requests_queue_and_the_server_that_ignores_eof_is_still_shut_down() {
+/// With roots declared, server-everything asks for them at once; returns that pending request.
+async fn connect_declaring_roots() -> (Scope, Events, serde_json::Value) {
     let scope = Scope::start().await;
     let mut events = scope.events().await;
     let mut target = everything_target();
     target["clientCapabilities"] = json!({"roots": {"listChanged": true}});
     scope.connect(target).await;
-    // With roots declared, server-everything asks for them at once.
     let pending = events.wait_for("pending roots/list", kind("pending")).await;
+    (scope, events, pending)
+}
+
+#[tokio::test]
+async fn server_requests_queue_and_the_server_that_ignores_eof_is_still_shut_down() {
+    let (scope, mut events, pending) = connect_declaring_roots().await;
     assert_eq!(pending["method"], "roots/list");
     let (_, list) = scope.get("/api/pending").await;
     assert_eq!(list[0]["id"], pending["id"]);
@@ -131,12 +136,7 @@ async fn server_requests_queue_and_the_server_that_ignores_eof_is_still_shut_dow
 
 #[tokio::test]
 async fn answering_a_pending_request_reaches_the_server() {
-    let scope = Scope::start().await;
-    let mut events = scope.events().await;
-    let mut target = everything_target();
-    target["clientCapabilities"] = json!({"roots": {"listChanged": true}});
-    scope.connect(target).await;
-    let pending = events.wait_for("pending roots/list", kind("pending")).await;
+    let (scope, mut events, pending) = connect_declaring_roots().await;
     let id = pending["id"].as_str().unwrap();
     let roots = json!({"roots": [{"uri": "file:///tmp/mcpscope-root", "name": "scratch"}]});
     let (status, body) = scope
