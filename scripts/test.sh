@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-test-peers.sh
-cargo test --benches "$@"
+cargo test --bench overhead "$@"
 cargo test --lib --bins --tests "$@"

@@ -61,6 +61,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         sessions: sessions.clone(),
         token: config.token.clone().into(),
         allowed_hosts: AppState::hosts_for(local.port(), extra_host),
+        ip_hosts_on_port: config.bind_all.then_some(local.port()),
         demo_command: demo_command().into(),
         shutting_down: stop_rx,
     };

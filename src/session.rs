@@ -339,8 +339,11 @@ impl Sessions {
     }
 
     /// Replaces any current session with a new one and waits until it is connected or failed.
+    ///
+    /// The lifecycle lock covers only the swap, not the handshake, so a disconnect (or another
+    /// connect) can end a session that hangs while connecting.
     pub async fn connect(self: &Arc<Self>, target: Target, options: ConnectOptions) -> SessionInfo {
-        let _guard = self.lifecycle.lock().await;
+        let guard = self.lifecycle.lock().await;
         self.stop_current().await;
         let generation = {
             let mut cur = self.inner.lock().unwrap();
@@ -372,6 +375,7 @@ impl Sessions {
         let link = match link {
             Ok(link) => link,
             Err(message) => {
+                drop(guard);
                 reporter.update(|info| {
                     info.state = "failed";
                     info.error = Some(message);
@@ -394,7 +398,10 @@ impl Sessions {
             pending: HashMap::new(),
         };
         tokio::spawn(actor.run(rx));
+        drop(guard);
         let _ = ready_rx.await;
+        // If a disconnect or another connect ended this session, let it finish reporting first.
+        let _settled = self.lifecycle.lock().await;
         self.info()
     }
 

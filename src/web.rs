@@ -33,6 +33,9 @@ pub struct AppState {
     pub token: Arc<str>,
     /// `Host` values we answer to (`127.0.0.1:<port>`, `localhost:<port>`, `[::1]:<port>`, …).
     pub allowed_hosts: Arc<[String]>,
+    /// With `--dangerously-bind-all`, any IP-literal `Host` on our port is accepted too: the
+    /// machine's addresses are not known in advance, and DNS rebinding needs a name, not an IP.
+    pub ip_hosts_on_port: Option<u16>,
     /// What the UI's connect form offers when there is no target: this binary's demo server.
     pub demo_command: Arc<str>,
     /// Flips to true when mcpscope is shutting down, so long-lived streams end.
@@ -40,6 +43,25 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Whether `host` (a `Host` header value, or an origin without its scheme) names us.
+    pub fn is_own_host(&self, host: &str) -> bool {
+        if self
+            .allowed_hosts
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(host))
+        {
+            return true;
+        }
+        let Some(port) = self.ip_hosts_on_port else {
+            return false;
+        };
+        let Some((ip, p)) = host.rsplit_once(':') else {
+            return false;
+        };
+        let ip = ip.trim_start_matches('[').trim_end_matches(']');
+        p.parse() == Ok(port) && ip.parse::<std::net::IpAddr>().is_ok()
+    }
+
     /// The `Host` values for a listener on `port`, plus `extra` (the bind address when a
     /// non-loopback bind was allowed).
     pub fn hosts_for(port: u16, extra: Option<String>) -> Arc<[String]> {

@@ -26,11 +26,7 @@ fn check(state: &AppState, request: &Request) -> Result<(), ApiError> {
         .and_then(|h| h.to_str().ok())
         .or_else(|| request.uri().authority().map(|a| a.as_str()));
     match host {
-        Some(h)
-            if state
-                .allowed_hosts
-                .iter()
-                .any(|a| a.eq_ignore_ascii_case(h)) => {}
+        Some(h) if state.is_own_host(h) => {}
         other => {
             return Err(ApiError::Forbidden(format!(
                 "unexpected Host {:?}: mcpscope answers only to its own loopback address",
@@ -40,11 +36,9 @@ fn check(state: &AppState, request: &Request) -> Result<(), ApiError> {
     }
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
-        let own = state.allowed_hosts.iter().any(|h| {
-            origin
-                .strip_prefix("http://")
-                .is_some_and(|rest| rest.eq_ignore_ascii_case(h))
-        });
+        let own = origin
+            .strip_prefix("http://")
+            .is_some_and(|rest| state.is_own_host(rest));
         if !own {
             return Err(ApiError::Forbidden(format!(
                 "foreign Origin {origin:?}: only mcpscope's own pages may call it"

@@ -183,3 +183,45 @@ async fn connect_the_demo_from_the_form_call_a_tool_and_see_the_frame() {
     .await;
     b.client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn findings_from_a_sloppy_server_are_highlighted_in_the_timeline() {
+    let scope = Scope::start().await;
+    let b = browser().await;
+    let c = &b.client;
+    c.goto(&scope.ready_url).await.unwrap();
+    c.wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css("#connect"))
+        .await
+        .unwrap();
+    let command = c.find(Locator::Css("#command")).await.unwrap();
+    command.clear().await.unwrap();
+    command.send_keys(&python()).await.unwrap();
+    let args = c.find(Locator::Css("#args")).await.unwrap();
+    args.clear().await.unwrap();
+    let script = root().join("tests/servers/sloppy_server.py");
+    args.send_keys(&format!("-u\n{}", script.display()))
+        .await
+        .unwrap();
+    c.find(Locator::Css("#connect"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    let finding = wait_text(
+        c,
+        "li.kind-finding.severity-error",
+        "a highlighted finding",
+        |t| t.contains("not JSON"),
+    )
+    .await;
+    assert!(finding.contains("error"), "{finding}");
+    wait_text(c, "#timeline", "the junk line itself", |t| {
+        t.contains("sloppy server starting")
+    })
+    .await;
+    b.client.close().await.unwrap();
+}

@@ -22,6 +22,8 @@ async fn a_target_after_double_dash_connects_at_start_and_sigterm_exits_cleanly(
     let state = wait_connected(&scope).await;
     assert_eq!(state["state"], "connected", "{state}");
     assert_eq!(state["target"]["env"]["DEMO_FLAG"], "<redacted>");
+    // An open event stream (a browser tab) must not keep mcpscope from exiting.
+    let _tab = scope.events().await;
     let started = Instant::now();
     let status = scope.terminate().await;
     assert_eq!(status.code(), Some(0));
@@ -210,4 +212,36 @@ async fn events_replay_after_since_and_last_event_id_then_tail() {
     }
     assert!(text.contains(&format!("id: {}\n", seq + 1)), "{text}");
     assert!(!text.contains(&format!("id: {seq}\n")));
+}
+
+// See: a session stuck in the handshake must not hold Disconnect hostage for the handshake
+// timeout (found in review: the lifecycle lock used to span the whole handshake).
+#[tokio::test]
+async fn disconnect_ends_a_session_that_hangs_while_connecting() {
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+    // `sleep` never reads stdin, so initialize is never answered.
+    let connect = scope.post(
+        "/api/session/connect",
+        json!({"command": "sleep", "args": ["60"]}),
+    );
+    let disconnect = async {
+        events
+            .wait_for("connecting", |e| {
+                e["kind"] == "state" && e["state"] == "connecting"
+            })
+            .await;
+        let started = Instant::now();
+        let answer = scope.post("/api/session/disconnect", json!({})).await;
+        (answer, started.elapsed())
+    };
+    let ((status, session), ((d_status, d_session), took)) = tokio::join!(connect, disconnect);
+    assert_eq!(status, 200);
+    assert_eq!(d_status, 200);
+    assert_eq!(d_session["state"], "disconnected");
+    assert_eq!(
+        session["state"], "disconnected",
+        "connect reports how it ended: {session}"
+    );
+    assert!(took < Duration::from_secs(10), "disconnect took {took:?}");
 }

@@ -146,3 +146,20 @@ async fn non_loopback_binds_are_refused() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("--dangerously-bind-all"));
     }
 }
+
+#[tokio::test]
+async fn with_bind_all_ip_hosts_work_but_names_are_still_refused() {
+    let s = Scope::start_with(&["--dangerously-bind-all"]).await;
+    let get = |host: String| {
+        s.http
+            .get(s.url("/api/session"))
+            .bearer_auth(&s.token)
+            .header("Host", host)
+    };
+    let (code, _) = status(get(format!("192.0.2.7:{}", s.port))).await;
+    assert_eq!(code, 200, "an IP literal cannot be a rebinding attack");
+    let (code, _) = status(get(format!("rebind.attacker.example:{}", s.port))).await;
+    assert_eq!(code, 403);
+    let (code, _) = status(get("192.0.2.7:1".into())).await;
+    assert_eq!(code, 403, "another port");
+}

@@ -79,6 +79,7 @@ impl Scope {
         let mut child = Command::new(bin())
             .args(["--port", "0", "--no-open", "--token", &token])
             .args(extra)
+            .env("MCPSCOPE_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
