@@ -79,6 +79,19 @@ async fn browser() -> Browser {
     }
 }
 
+/// A browser on the ready URL, with the page loaded.
+async fn open_ui(scope: &Scope) -> Browser {
+    let b = browser().await;
+    b.client.goto(&scope.ready_url).await.unwrap();
+    b.client
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css("#connect"))
+        .await
+        .unwrap();
+    b
+}
+
 /// Waits until the element's text satisfies `pred`, with a deadline.
 async fn wait_text(c: &Client, css: &str, what: &str, pred: impl Fn(&str) -> bool) -> String {
     let until = Instant::now() + DEADLINE;
@@ -103,15 +116,9 @@ async fn wait_text(c: &Client, css: &str, what: &str, pred: impl Fn(&str) -> boo
 #[tokio::test]
 async fn connect_the_demo_from_the_form_call_a_tool_and_see_the_frame() {
     let scope = Scope::start().await;
-    let b = browser().await;
+    let b = open_ui(&scope).await;
     let c = &b.client;
-    c.goto(&scope.ready_url).await.unwrap();
-    let connect = c
-        .wait()
-        .at_most(DEADLINE)
-        .for_element(Locator::Css("#connect"))
-        .await
-        .unwrap();
+    let connect = c.find(Locator::Css("#connect")).await.unwrap();
     let url = c.current_url().await.unwrap();
     assert!(
         !url.as_str().contains("token"),
@@ -187,14 +194,8 @@ async fn connect_the_demo_from_the_form_call_a_tool_and_see_the_frame() {
 #[tokio::test]
 async fn findings_from_a_sloppy_server_are_highlighted_in_the_timeline() {
     let scope = Scope::start().await;
-    let b = browser().await;
+    let b = open_ui(&scope).await;
     let c = &b.client;
-    c.goto(&scope.ready_url).await.unwrap();
-    c.wait()
-        .at_most(DEADLINE)
-        .for_element(Locator::Css("#connect"))
-        .await
-        .unwrap();
     let command = c.find(Locator::Css("#command")).await.unwrap();
     command.clear().await.unwrap();
     command.send_keys(&python()).await.unwrap();
