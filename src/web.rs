@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use axum::{
     Router,
+    extract::DefaultBodyLimit,
     http::{HeaderValue, header},
     middleware,
     routing::{get, post},
@@ -88,6 +89,10 @@ pub fn router(state: AppState) -> Router {
         .route("/pending/{id}", post(api::answer_pending))
         .route("/events", get(sse::events))
         .fallback(api::not_found)
+        // A debugger must be able to send what the user asks, e.g. a large base64 argument.
+        .layer(DefaultBodyLimit::max(
+            crate::transport::stdio::MAX_FRAME_BYTES,
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),

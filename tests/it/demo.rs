@@ -86,3 +86,17 @@ async fn the_demo_progress_tool_reports_progress_and_a_log_line() {
     assert_eq!(last["total"], 3);
     assert!(last["requestId"].is_i64());
 }
+
+#[tokio::test]
+async fn large_request_bodies_reach_the_server() {
+    let scope = Scope::start().await;
+    scope.connect(demo_target()).await;
+    let message = "m".repeat(5 * 1024 * 1024);
+    let result = scope
+        .result(
+            "tools/call",
+            json!({"name": "echo", "arguments": {"message": message}}),
+        )
+        .await;
+    assert_eq!(first_text(&result).len(), message.len());
+}
