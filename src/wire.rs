@@ -12,8 +12,8 @@ use std::{
     time::{Duration, Instant},
 };
 
-use serde::{Deserialize, Deserializer};
-use serde_json::{Value, json, value::RawValue};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Value, value::RawValue};
 
 use crate::events::{Direction, FrameEvent, Severity};
 
@@ -496,41 +496,72 @@ fn check_error_object(e: &RawValue, findings: &mut Vec<(Severity, String)>) {
     }
 }
 
-/// Text of a request, written straight into a string: params are serialised once, not cloned
-/// into a temporary object first.
-fn request_text(id: i64, method: &str, params: Option<&Value>) -> String {
-    let method = Value::from(method).to_string();
-    let params = params.map(Value::to_string);
-    let mut text =
-        String::with_capacity(48 + method.len() + params.as_ref().map_or(0, String::len));
-    text.push_str(r#"{"jsonrpc":"2.0","id":"#);
-    text.push_str(&id.to_string());
-    text.push_str(r#","method":"#);
-    text.push_str(&method);
-    if let Some(p) = params {
-        text.push_str(r#","params":"#);
-        text.push_str(&p);
+/// Every frame we send, borrowed: serialised in one pass, field order as JSON-RPC writes it,
+/// absent members left out, and nothing cloned.
+#[derive(Serialize)]
+struct Outgoing<'a> {
+    jsonrpc: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    method: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    params: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'a Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a Value>,
+}
+
+impl Outgoing<'_> {
+    const EMPTY: Outgoing<'static> = Outgoing {
+        jsonrpc: "2.0",
+        id: None,
+        method: None,
+        params: None,
+        result: None,
+        error: None,
+    };
+
+    fn text(&self) -> String {
+        serde_json::to_string(self).expect("JSON values always serialise")
     }
-    text.push('}');
-    text
+}
+
+/// Text of a request of ours.
+fn request_text(id: i64, method: &str, params: Option<&Value>) -> String {
+    Outgoing {
+        id: Some(&Value::from(id)),
+        method: Some(method),
+        params,
+        ..Outgoing::EMPTY
+    }
+    .text()
 }
 
 /// Text of a notification we send.
 pub fn notification(method: &str, params: Option<&Value>) -> String {
-    let mut frame = json!({"jsonrpc": "2.0", "method": method});
-    if let Some(p) = params {
-        frame["params"] = p.clone();
+    Outgoing {
+        method: Some(method),
+        params,
+        ..Outgoing::EMPTY
     }
-    frame.to_string()
+    .text()
 }
 
 /// Text of our answer to a server request; `id` is echoed exactly as the server sent it.
 pub fn response(id: &Value, outcome: Result<&Value, &Value>) -> String {
-    match outcome {
-        Ok(result) => json!({"jsonrpc": "2.0", "id": id, "result": result}),
-        Err(error) => json!({"jsonrpc": "2.0", "id": id, "error": error}),
+    let (result, error) = match outcome {
+        Ok(result) => (Some(result), None),
+        Err(error) => (None, Some(error)),
+    };
+    Outgoing {
+        id: Some(id),
+        result,
+        error,
+        ..Outgoing::EMPTY
     }
-    .to_string()
+    .text()
 }
 
 /// Summary of an outgoing frame for the event stream; `text` is embedded verbatim.
@@ -556,7 +587,33 @@ pub fn sent_frame(
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
+
+    #[test]
+    fn outgoing_frames_have_exactly_the_members_they_need() {
+        assert_eq!(
+            request_text(7, "tools/call", Some(&json!({"name": "x"}))),
+            r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"x"}}"#
+        );
+        assert_eq!(
+            request_text(8, "ping", None),
+            r#"{"jsonrpc":"2.0","id":8,"method":"ping"}"#
+        );
+        assert_eq!(
+            notification("notifications/initialized", None),
+            r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#
+        );
+        assert_eq!(
+            response(&json!("s-1"), Ok(&json!({}))),
+            r#"{"jsonrpc":"2.0","id":"s-1","result":{}}"#
+        );
+        assert_eq!(
+            response(&json!(0), Err(&json!({"code": -32601, "message": "no"}))),
+            r#"{"jsonrpc":"2.0","id":0,"error":{"code":-32601,"message":"no"}}"#
+        );
+    }
 
     fn engine() -> Engine<&'static str> {
         Engine::default()
