@@ -25,8 +25,8 @@ pub struct Config {
     pub target: Option<Target>,
     /// Bounds of the event history.
     pub ring: crate::events::RingLimits,
-    /// Whether a non-loopback bind was explicitly allowed (adds the bind address to the allowed
-    /// `Host` values).
+    /// Whether a non-loopback bind was explicitly allowed (IP-literal `Host` values on our port
+    /// are then accepted too).
     pub bind_all: bool,
 }
 

@@ -53,14 +53,11 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         std::net::IpAddr::V6(ip) => format!("[{ip}]"),
         ip => ip.to_string(),
     };
-    let extra_host = config
-        .bind_all
-        .then(|| format!("{host_for_url}:{}", local.port()));
     let state = AppState {
         events,
         sessions: sessions.clone(),
         token: config.token.clone().into(),
-        allowed_hosts: AppState::hosts_for(local.port(), extra_host),
+        allowed_hosts: AppState::hosts_for(local.port()),
         ip_hosts_on_port: config.bind_all.then_some(local.port()),
         demo_command: demo_command().into(),
         shutting_down: stop_rx,

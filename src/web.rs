@@ -63,16 +63,14 @@ impl AppState {
         p.parse() == Ok(port) && ip.parse::<std::net::IpAddr>().is_ok()
     }
 
-    /// The `Host` values for a listener on `port`, plus `extra` (the bind address when a
-    /// non-loopback bind was allowed).
-    pub fn hosts_for(port: u16, extra: Option<String>) -> Arc<[String]> {
-        let mut hosts = vec![
+    /// The loopback `Host` values for a listener on `port`.
+    pub fn hosts_for(port: u16) -> Arc<[String]> {
+        [
             format!("127.0.0.1:{port}"),
             format!("localhost:{port}"),
             format!("[::1]:{port}"),
-        ];
-        hosts.extend(extra);
-        hosts.into()
+        ]
+        .into()
     }
 }
 
