@@ -173,11 +173,7 @@ async fn events_replay_after_since_and_last_event_id_then_tail() {
     let first = all.wait_for("any", |_| true).await;
     assert_eq!(first["seq"], 1);
     assert!(first["time"].as_str().unwrap().ends_with('Z'));
-    let connected = all
-        .wait_for("connected", |e| {
-            e["kind"] == "state" && e["state"] == "connected"
-        })
-        .await;
+    let connected = all.wait_for("connected", state("connected")).await;
     let seq = connected["seq"].as_u64().unwrap();
 
     let mut later = scope.events_since(seq).await;
@@ -226,11 +222,7 @@ async fn disconnect_ends_a_session_that_hangs_while_connecting() {
         json!({"command": "sleep", "args": ["60"]}),
     );
     let disconnect = async {
-        events
-            .wait_for("connecting", |e| {
-                e["kind"] == "state" && e["state"] == "connecting"
-            })
-            .await;
+        events.wait_for("connecting", state("connecting")).await;
         let started = Instant::now();
         let answer = scope.post("/api/session/disconnect", json!({})).await;
         (answer, started.elapsed())

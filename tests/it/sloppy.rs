@@ -42,11 +42,7 @@ async fn junk_on_stdout_and_early_notifications_are_shown_not_fatal() {
             frame("received", "notifications/tools/list_changed"),
         )
         .await;
-    let connected = events
-        .wait_for("connected", |e| {
-            e["kind"] == "state" && e["state"] == "connected"
-        })
-        .await;
+    let connected = events.wait_for("connected", state("connected")).await;
     assert!(early["seq"].as_u64() < connected["seq"].as_u64());
     assert_eq!(
         scope.get("/api/session").await.1["serverInfo"]["version"],
@@ -179,20 +175,17 @@ async fn a_crash_mid_call_fails_every_waiting_call_at_once() {
         "failed at once, not at the timeout"
     );
     events
-        .wait_for("stderr before the crash", |e| {
-            e["kind"] == "stderr" && e["line"] == "sloppy: crashing now"
-        })
+        .wait_for(
+            "stderr before the crash",
+            stderr_line("sloppy: crashing now"),
+        )
         .await;
     let exit = events.wait_for("exit", kind("exit")).await;
     assert_eq!(exit["code"], 3);
-    let state = events
-        .wait_for("failed state", |e| {
-            e["kind"] == "state" && e["state"] == "failed"
-        })
-        .await;
+    let failed = events.wait_for("failed state", state("failed")).await;
     assert!(
-        state["error"].as_str().unwrap().contains("crashing now"),
-        "{state}"
+        failed["error"].as_str().unwrap().contains("crashing now"),
+        "{failed}"
     );
     // mcpscope itself keeps answering.
     let (status, session) = scope.get("/api/session").await;
@@ -230,9 +223,10 @@ async fn a_server_that_ignores_eof_and_sigterm_is_killed_on_disconnect() {
     let call = scope.request("tools/call", json!({"name": "stubborn"}));
     let disconnect = async {
         events
-            .wait_for("it ignores SIGTERM", |e| {
-                e["kind"] == "stderr" && e["line"] == "sloppy: ignoring SIGTERM now"
-            })
+            .wait_for(
+                "it ignores SIGTERM",
+                stderr_line("sloppy: ignoring SIGTERM now"),
+            )
             .await;
         let started = Instant::now();
         let (status, session) = scope.post("/api/session/disconnect", json!({})).await;

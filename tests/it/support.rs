@@ -301,6 +301,16 @@ pub fn kind(k: &'static str) -> impl Fn(&Value) -> bool {
     move |e| e["kind"] == k
 }
 
+/// A `state` event with the given session state.
+pub fn state(s: &'static str) -> impl Fn(&Value) -> bool {
+    move |e| e["kind"] == "state" && e["state"] == s
+}
+
+/// A `stderr` event with exactly this line.
+pub fn stderr_line(line: &'static str) -> impl Fn(&Value) -> bool {
+    move |e| e["kind"] == "stderr" && e["line"] == line
+}
+
 /// The text of the first content block of a tools/call result.
 pub fn first_text(result: &Value) -> String {
     result["content"][0]["text"]
