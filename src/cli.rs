@@ -63,6 +63,11 @@ pub struct Args {
     #[arg(long = "header", value_name = "NAME: VALUE")]
     pub headers: Vec<String>,
 
+    /// A JSON file of sampling / elicitation mock rules and roots: loaded at start if it
+    /// exists, rewritten whenever they change (so a team can check it in).
+    #[arg(long, value_name = "FILE")]
+    pub responders: Option<PathBuf>,
+
     /// An mcpServers JSON file (Claude Desktop / Cursor / VS Code format).
     #[arg(long, conflicts_with_all = ["target", "url"])]
     pub config: Option<PathBuf>,

@@ -28,6 +28,8 @@ pub struct Config {
     /// Whether a non-loopback bind was explicitly allowed (IP-literal `Host` values on our port
     /// are then accepted too).
     pub bind_all: bool,
+    /// Where the responder settings persist (`--responders`).
+    pub responders: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +126,7 @@ impl Config {
                 ..Default::default()
             },
             bind_all: args.dangerously_bind_all,
+            responders: args.responders.clone(),
         })
     }
 }

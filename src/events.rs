@@ -88,6 +88,10 @@ pub struct FrameEvent {
     /// Set when the frame answers a request the caller already gave up on (timeout or cancel).
     #[serde(rename = "late", skip_serializing_if = "Option::is_none")]
     pub late: Option<&'static str>,
+    /// For our answers to the server's requests: who chose the answer (a person, a mock rule,
+    /// the roots list), so automatic answers are never mistaken for manual ones.
+    #[serde(rename = "answeredBy", skip_serializing_if = "Option::is_none")]
+    pub answered_by: Option<Value>,
     /// Byte length on the wire (without the line terminator).
     pub bytes: usize,
 }
@@ -320,6 +324,7 @@ mod tests {
             duration_ms: None,
             request_method: None,
             late: None,
+            answered_by: None,
             bytes: text.len(),
         }));
         assert!(bus.next_after(0, 1).records[0].json.contains(text));

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod events;
+pub mod responders;
 pub mod session;
 pub mod transport;
 pub mod web;
@@ -34,10 +35,14 @@ pub enum RunError {
     },
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("--responders: {0}")]
+    Responders(String),
 }
 
 /// Serves until Ctrl-C or SIGTERM, then shuts the target down cleanly.
 pub async fn run(config: Config) -> Result<(), RunError> {
+    let responders = responders::ResponderStore::open(config.responders.clone())
+        .map_err(RunError::Responders)?;
     let listener = TcpListener::bind(config.bind)
         .await
         .map_err(|source| RunError::Bind {
@@ -46,7 +51,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         })?;
     let local = listener.local_addr().map_err(RunError::Serve)?;
     let events = EventBus::new(config.ring);
-    let sessions = Sessions::new(events.clone());
+    let sessions = Sessions::new(events.clone(), std::sync::Arc::new(responders));
     let (stop_tx, stop_rx) = watch::channel(false);
     let host_for_url = match local.ip() {
         ip if ip.is_unspecified() => "127.0.0.1".to_owned(),

@@ -22,12 +22,17 @@ pub use handshake::{DEFAULT_PROTOCOL_VERSION, KNOWN_PROTOCOL_VERSIONS};
 
 use crate::{
     events::{Event, EventBus, Severity},
+    responders::{AutoAnswer, ResponderStore, Settings},
     transport::{Link, TransportEvent, stdio},
-    wire::{self, Engine, Inbound, Outcome},
+    wire::{self, Engine, Inbound, Outcome, Timeout},
 };
 
-/// Default per-request timeout.
+/// Default per-request timeout: how long a request may go without an answer or progress.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default hard maximum per request, however much progress arrives.
+pub const DEFAULT_MAX_TOTAL: Duration = Duration::from_secs(600);
+/// How many URL elicitation ids we remember to match `notifications/elicitation/complete`.
+const ELICITATION_MEMORY: usize = 256;
 /// How long connecting may take before the handshake counts as failed.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
 /// stderr lines kept to explain a failed start.
@@ -86,9 +91,19 @@ impl Default for ConnectOptions {
     fn default() -> Self {
         ConnectOptions {
             protocol_version: DEFAULT_PROTOCOL_VERSION.to_owned(),
-            client_capabilities: json!({}),
+            client_capabilities: default_client_capabilities(),
         }
     }
+}
+
+/// Everything mcpscope can answer, so servers show every feature; the user may turn parts off
+/// to test a server's fallbacks.
+pub fn default_client_capabilities() -> Value {
+    json!({
+        "roots": {"listChanged": true},
+        "sampling": {"tools": {}},
+        "elicitation": {"form": {}, "url": {}},
+    })
 }
 
 /// The public session object (`GET /api/session`, `state` events).
@@ -131,8 +146,8 @@ impl SessionInfo {
 pub enum LocalError {
     #[error("not connected")]
     NotConnected,
-    #[error("no answer within {ms} ms; notifications/cancelled was sent")]
-    Timeout { ms: u128 },
+    #[error("{0}; notifications/cancelled was sent")]
+    Timeout(String),
     #[error("{0}")]
     Transport(String),
     #[error("cancelled: {0}")]
@@ -168,8 +183,12 @@ enum Command {
     Request {
         method: String,
         params: Option<Value>,
-        timeout: Duration,
+        timeout: Timeout,
         reply: oneshot::Sender<Result<Answer, LocalError>>,
+    },
+    RootsChanged,
+    Inflight {
+        reply: oneshot::Sender<Vec<Value>>,
     },
     Notify {
         method: String,
@@ -202,7 +221,7 @@ impl SessionHandle {
         &self,
         method: String,
         params: Option<Value>,
-        timeout: Duration,
+        timeout: Timeout,
     ) -> Result<Answer, LocalError> {
         let (reply, rx) = oneshot::channel();
         self.commands
@@ -257,6 +276,15 @@ impl SessionHandle {
         rx.await.unwrap_or(false)
     }
 
+    /// Our requests still waiting for an answer, with their time limits and latest progress.
+    pub async fn inflight(&self) -> Vec<Value> {
+        let (reply, rx) = oneshot::channel();
+        if self.commands.send(Command::Inflight { reply }).is_err() {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
+    }
+
     async fn shutdown(&self) {
         let (done, rx) = oneshot::channel();
         if self.commands.send(Command::Shutdown { done }).is_ok() {
@@ -268,6 +296,7 @@ impl SessionHandle {
 /// The current session, if any, and its state object.
 pub struct Sessions {
     events: EventBus,
+    responders: Arc<ResponderStore>,
     inner: Mutex<Current>,
     /// Serialises connect and disconnect so two connects cannot interleave.
     lifecycle: tokio::sync::Mutex<()>,
@@ -313,9 +342,10 @@ impl Reporter {
 }
 
 impl Sessions {
-    pub fn new(events: EventBus) -> Arc<Self> {
+    pub fn new(events: EventBus, responders: Arc<ResponderStore>) -> Arc<Self> {
         Arc::new(Sessions {
             events,
+            responders,
             inner: Mutex::new(Current {
                 generation: 0,
                 handle: None,
@@ -336,6 +366,23 @@ impl Sessions {
 
     pub fn pending(&self) -> Vec<PendingRequest> {
         self.inner.lock().unwrap().pending.clone()
+    }
+
+    pub fn responders(&self) -> Settings {
+        self.responders.get().settings().clone()
+    }
+
+    /// Replaces the responder settings; when the roots changed, the live session tells the
+    /// server (`notifications/roots/list_changed`, where the client declared it).
+    pub fn set_responders(&self, settings: Settings) -> Result<Settings, String> {
+        let old = self.responders.replace(settings)?;
+        let new = self.responders.get();
+        if old.settings().roots != new.settings().roots
+            && let Some(handle) = self.handle()
+        {
+            let _ = handle.commands.send(Command::RootsChanged);
+        }
+        Ok(new.settings().clone())
     }
 
     /// Replaces any current session with a new one and waits until it is connected or failed.
@@ -385,6 +432,7 @@ impl Sessions {
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let (ready_tx, ready_rx) = oneshot::channel();
+        let (auto_tx, auto_rx) = mpsc::unbounded_channel();
         self.inner.lock().unwrap().handle = Some(SessionHandle { commands: tx });
         let actor = Actor {
             link,
@@ -396,8 +444,13 @@ impl Sessions {
             connected: false,
             pending_seq: 0,
             pending: HashMap::new(),
+            responders: self.responders.clone(),
+            auto_tx,
+            delayed: HashMap::new(),
+            last_progress: HashMap::new(),
+            elicitations: VecDeque::new(),
         };
-        tokio::spawn(actor.run(rx));
+        tokio::spawn(actor.run(rx, auto_rx));
         drop(guard);
         let _ = ready_rx.await;
         // If a disconnect or another connect ended this session, let it finish reporting first.
@@ -447,16 +500,29 @@ struct Actor {
     ready: Option<oneshot::Sender<()>>,
     connected: bool,
     pending_seq: u64,
+    /// Server requests not yet answered: those waiting for a person, and delayed mock answers.
     pending: HashMap<String, PendingRequest>,
+    responders: Arc<ResponderStore>,
+    /// A delayed mock answer's timer reports its pending key here.
+    auto_tx: mpsc::UnboundedSender<String>,
+    delayed: HashMap<String, AutoAnswer>,
+    /// The latest progress per request of ours, for the in-flight list.
+    last_progress: HashMap<i64, Value>,
+    /// Recent URL elicitation ids, to tell whether a completion notice matches one.
+    elicitations: VecDeque<String>,
 }
 
 impl Actor {
-    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+    async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut auto: mpsc::UnboundedReceiver<String>,
+    ) {
         let init = handshake::initialize_params(&self.options);
         self.send_request(
             "initialize",
             Some(init),
-            HANDSHAKE_TIMEOUT,
+            Timeout::fixed(HANDSHAKE_TIMEOUT),
             None,
             Tag::Handshake,
         );
@@ -502,6 +568,7 @@ impl Actor {
                     }
                 },
                 _ = sleep_until(deadline) => self.expire(),
+                Some(key) = auto.recv() => self.delayed_answer(&key),
             }
         }
         if let Some(done) = shutdown_done {
@@ -533,7 +600,7 @@ impl Actor {
         &mut self,
         method: &str,
         params: Option<Value>,
-        timeout: Duration,
+        timeout: Timeout,
         progress_token: Option<Value>,
         tag: Tag,
     ) -> i64 {
@@ -570,6 +637,7 @@ impl Actor {
             } => {
                 let found = match self.engine.cancel(request_id) {
                     Some(req) => {
+                        self.last_progress.remove(&request_id);
                         let reason = reason.unwrap_or_else(|| "cancelled by the user".into());
                         self.send_cancelled(request_id, &reason);
                         if let Tag::Api(tx) = req.tag {
@@ -588,18 +656,72 @@ impl Actor {
             } => {
                 let found = match self.pending.remove(&key) {
                     Some(req) => {
+                        self.delayed.remove(&key);
                         self.reporter.set_pending(|p| p.retain(|r| r.key != key));
-                        let text = wire::response(&req.server_id, outcome.as_ref());
-                        let kind = if outcome.is_ok() { "response" } else { "error" };
-                        self.send(text, None, Some(req.server_id), kind);
+                        self.send_answer(
+                            &req.server_id,
+                            outcome.as_ref(),
+                            json!({"responder": "manual", "pending": key}),
+                        );
                         true
                     }
                     None => false,
                 };
                 let _ = reply.send(found);
             }
+            Command::RootsChanged => {
+                let declared = self
+                    .options
+                    .client_capabilities
+                    .pointer("/roots/listChanged")
+                    .is_some_and(|v| v == &json!(true));
+                if self.connected && declared {
+                    let method = "notifications/roots/list_changed";
+                    self.send(
+                        wire::notification(method, None),
+                        Some(method),
+                        None,
+                        "notification",
+                    );
+                }
+            }
+            Command::Inflight { reply } => {
+                let now = Instant::now();
+                let wall = SystemTime::now();
+                let list = self
+                    .engine
+                    .outstanding()
+                    .into_iter()
+                    .filter(|(_, o)| matches!(o.tag, Tag::Api(_)))
+                    .map(|(id, o)| {
+                        let elapsed = now - o.sent_at;
+                        json!({
+                            "requestId": id,
+                            "method": o.method,
+                            "progressToken": o.progress_token,
+                            "sentAt": humantime::format_rfc3339_micros(wall - elapsed).to_string(),
+                            "elapsedMs": elapsed.as_millis() as u64,
+                            "timeoutMs": o.timeout.map(|t| t.idle.as_millis() as u64),
+                            "maxTotalMs": o.timeout.map(|t| t.max_total.as_millis() as u64),
+                            "deadlineInMs": o.deadline.map(|d| d.saturating_duration_since(now).as_millis() as u64),
+                            "progress": self.last_progress.get(&id),
+                        })
+                    })
+                    .collect();
+                let _ = reply.send(list);
+            }
             Command::Shutdown { .. } => unreachable!("handled in run"),
         }
+    }
+
+    /// Sends our answer to a server request, noting who chose it.
+    fn send_answer(&self, server_id: &Value, outcome: Result<&Value, &Value>, answered_by: Value) {
+        let text = wire::response(server_id, outcome);
+        let kind = if outcome.is_ok() { "response" } else { "error" };
+        let mut frame = wire::sent_frame(&text, None, Some(server_id.clone()), kind);
+        frame.answered_by = Some(answered_by);
+        self.reporter.publish(Event::Frame(frame));
+        let _ = self.link.outgoing.send(text);
     }
 
     fn send_cancelled(&self, request_id: i64, reason: &str) {
@@ -610,11 +732,23 @@ impl Actor {
 
     fn expire(&mut self) {
         for (id, req) in self.engine.expire(Instant::now()) {
+            self.last_progress.remove(&id);
             let ms = req.deadline.map_or(0, |d| (d - req.sent_at).as_millis());
-            self.send_cancelled(id, &format!("mcpscope: no answer within {ms} ms"));
+            let extendable = req.timeout.is_some_and(|t| t.max_total > t.idle);
+            let why = if req.at_hard_maximum() && extendable {
+                format!("still running after the {ms} ms maximum")
+            } else {
+                let idle = req.timeout.map_or(ms, |t| t.idle.as_millis());
+                if ms > idle {
+                    format!("no answer or progress for {idle} ms ({ms} ms in all)")
+                } else {
+                    format!("no answer within {ms} ms")
+                }
+            };
+            self.send_cancelled(id, &format!("mcpscope: {why}"));
             match req.tag {
                 Tag::Api(tx) => {
-                    let _ = tx.send(Err(LocalError::Timeout { ms }));
+                    let _ = tx.send(Err(LocalError::Timeout(why)));
                 }
                 Tag::Handshake => self.fail(format!(
                     "the server did not answer initialize within {ms} ms{}",
@@ -663,11 +797,14 @@ impl Actor {
                     request,
                 } => match request.tag {
                     Tag::Api(tx) => {
+                        self.last_progress.remove(&id);
                         let _ = tx.send(Ok(Answer { id, outcome }));
                     }
                     Tag::Handshake => self.handshake_answer(outcome, seq),
                 },
-                Inbound::Request { id, method, params } => self.server_request(id, method, params),
+                Inbound::Request { id, method, params } => {
+                    self.server_request(id, method, params, seq)
+                }
                 Inbound::Notification { method, params } => self.notification(&method, params, seq),
             }
         }
@@ -708,31 +845,93 @@ impl Actor {
         }
     }
 
-    fn server_request(&mut self, id: Value, method: String, params: Option<Value>) {
-        let queued = match method.as_str() {
+    fn server_request(&mut self, id: Value, method: String, params: Option<Value>, seq: u64) {
+        let params = params.unwrap_or_else(|| json!({}));
+        let responders = self.responders.get();
+        let auto = match method.as_str() {
             "ping" => {
-                let text = wire::response(&id, Ok(&json!({})));
-                self.send(text, None, Some(id), "response");
+                self.send_answer(&id, Ok(&json!({})), json!({"responder": "ping"}));
                 return;
             }
-            "sampling/createMessage" => self.declared("sampling"),
-            "elicitation/create" => self.declared("elicitation"),
-            "roots/list" => self.declared("roots"),
-            _ => false,
+            "sampling/createMessage" if self.declared("sampling") => {
+                self.check_sampling(&params, seq);
+                responders.sampling_answer(&params)
+            }
+            "elicitation/create" if self.declared("elicitation") => {
+                if let Err(message) = self.check_elicitation(&params) {
+                    self.finding(Severity::Warning, message.clone(), seq);
+                    let error = json!({"code": -32602, "message": message});
+                    self.send_answer(&id, Err(&error), json!({"responder": "capabilities"}));
+                    return;
+                }
+                responders.elicitation_answer(&params)
+            }
+            "roots/list" if self.declared("roots") => {
+                let result = responders.roots_result();
+                self.send_answer(&id, Ok(&result), json!({"responder": "roots"}));
+                return;
+            }
+            _ => {
+                let error =
+                    json!({"code": -32601, "message": format!("Method not found: {method}")});
+                self.send_answer(&id, Err(&error), json!({"responder": "capabilities"}));
+                return;
+            }
         };
-        if !queued {
-            let error = json!({"code": -32601, "message": format!("Method not found: {method}")});
-            let text = wire::response(&id, Err(&error));
-            self.send(text, None, Some(id), "error");
-            return;
+        match auto {
+            Some(answer) if answer.delay.is_zero() => {
+                self.send_answer(&id, Ok(&answer.result), answer.answered_by);
+            }
+            Some(answer) => {
+                // Held back on purpose (to test the server's timeout); still cancellable by the
+                // server, so it waits in the actor's table, not in the public queue.
+                self.pending_seq += 1;
+                let key = self.pending_seq.to_string();
+                let tx = self.auto_tx.clone();
+                let (delay, timer_key) = (answer.delay, key.clone());
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let _ = tx.send(timer_key);
+                });
+                self.pending.insert(
+                    key.clone(),
+                    PendingRequest {
+                        key: key.clone(),
+                        server_id: id,
+                        method,
+                        params,
+                        received_at: now_rfc3339(),
+                    },
+                );
+                self.delayed.insert(key, answer);
+            }
+            None => self.queue(id, method, params),
+        }
+    }
+
+    fn delayed_answer(&mut self, key: &str) {
+        if let (Some(answer), Some(req)) = (self.delayed.remove(key), self.pending.remove(key)) {
+            self.send_answer(&req.server_id, Ok(&answer.result), answer.answered_by);
+        }
+    }
+
+    /// Puts a server request in the public queue for a person or script.
+    fn queue(&mut self, id: Value, method: String, params: Value) {
+        if method == "elicitation/create"
+            && let Some(eid) = params.get("elicitationId").and_then(Value::as_str)
+        {
+            if self.elicitations.len() == ELICITATION_MEMORY {
+                self.elicitations.pop_front();
+            }
+            self.elicitations.push_back(eid.to_owned());
         }
         self.pending_seq += 1;
         let req = PendingRequest {
             key: self.pending_seq.to_string(),
             server_id: id,
             method,
-            params: params.unwrap_or_else(|| json!({})),
-            received_at: humantime::format_rfc3339_micros(SystemTime::now()).to_string(),
+            params,
+            received_at: now_rfc3339(),
         };
         self.reporter.publish(Event::Pending {
             id: req.key.clone(),
@@ -745,6 +944,63 @@ impl Actor {
         self.pending.insert(req.key.clone(), req);
     }
 
+    /// Flags sampling requests that use what the client did not declare; the request is still
+    /// shown, since seeing what the server sends is the point.
+    fn check_sampling(&self, params: &Value, seq: u64) {
+        let caps = &self.options.client_capabilities;
+        if params.get("tools").is_some() && caps.pointer("/sampling/tools").is_none() {
+            self.finding(
+                Severity::Warning,
+                "sampling/createMessage carries tools, but the client did not declare sampling.tools".into(),
+                seq,
+            );
+        }
+        let context = params.get("includeContext").and_then(Value::as_str);
+        if matches!(context, Some("thisServer" | "allServers"))
+            && caps.pointer("/sampling/context").is_none()
+        {
+            self.finding(
+                Severity::Warning,
+                format!(
+                    "sampling/createMessage asks for includeContext {:?}, but the client did not declare sampling.context",
+                    context.unwrap_or_default()
+                ),
+                seq,
+            );
+        }
+    }
+
+    /// An elicitation in a mode the client did not declare is refused, as a real client would.
+    fn check_elicitation(&self, params: &Value) -> Result<(), String> {
+        let caps = self
+            .options
+            .client_capabilities
+            .get("elicitation")
+            .and_then(Value::as_object);
+        let mode = params.get("mode").and_then(Value::as_str).unwrap_or("form");
+        // `elicitation: {}` means form only.
+        let declared = caps.is_some_and(|c| match mode {
+            "form" => c.is_empty() || c.contains_key("form"),
+            "url" => c.contains_key("url"),
+            _ => false,
+        });
+        if declared {
+            Ok(())
+        } else {
+            Err(format!(
+                "elicitation/create in mode {mode:?}, which the client did not declare"
+            ))
+        }
+    }
+
+    fn finding(&self, severity: Severity, message: String, seq: u64) {
+        self.reporter.publish(Event::Finding {
+            severity,
+            message,
+            frame_seq: Some(seq),
+        });
+    }
+
     fn declared(&self, capability: &str) -> bool {
         self.options.client_capabilities.get(capability).is_some()
     }
@@ -755,6 +1011,10 @@ impl Actor {
                 let params = params.unwrap_or(Value::Null);
                 let token = params.get("progressToken").cloned().unwrap_or(Value::Null);
                 let request_id = self.engine.request_for_progress(&token);
+                if let Some(id) = request_id {
+                    self.engine.touch(id, Instant::now());
+                    self.last_progress.insert(id, params.clone());
+                }
                 if request_id.is_none() {
                     self.reporter.publish(Event::Finding {
                         severity: Severity::Warning,
@@ -784,8 +1044,26 @@ impl Actor {
                         .collect();
                     for key in keys {
                         self.pending.remove(&key);
+                        self.delayed.remove(&key);
                         self.reporter.set_pending(|p| p.retain(|r| r.key != key));
                     }
+                }
+            }
+            "notifications/elicitation/complete" => {
+                let eid = params
+                    .as_ref()
+                    .and_then(|p| p.get("elicitationId"))
+                    .and_then(Value::as_str);
+                let known = eid.is_some_and(|e| self.elicitations.iter().any(|k| k == e));
+                if !known {
+                    self.finding(
+                        Severity::Warning,
+                        format!(
+                            "notifications/elicitation/complete for {}, which no URL elicitation of this session used",
+                            eid.map_or_else(|| "a missing elicitationId".to_owned(), |e| format!("{e:?}"))
+                        ),
+                        seq,
+                    );
                 }
             }
             _ => {}
@@ -809,6 +1087,7 @@ impl Actor {
         } else {
             format!("the server exited ({description})")
         };
+        self.last_progress.clear();
         for (_, req) in self.engine.fail_all() {
             match req.tag {
                 Tag::Api(tx) => {
@@ -832,6 +1111,10 @@ impl Actor {
             let _ = ready.send(());
         }
     }
+}
+
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_micros(SystemTime::now()).to_string()
 }
 
 /// Adds `_meta.progressToken` unless the caller set one, so progress always shows.

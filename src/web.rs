@@ -85,6 +85,8 @@ pub fn router(state: AppState) -> Router {
         .route("/cancel", post(api::cancel))
         .route("/pending", get(api::pending))
         .route("/pending/{id}", post(api::answer_pending))
+        .route("/inflight", get(api::inflight))
+        .route("/responders", get(api::responders).put(api::set_responders))
         .route("/events", get(sse::events))
         .fallback(api::not_found)
         // A debugger must be able to send what the user asks, e.g. a large base64 argument.

@@ -27,8 +27,36 @@ pub struct Outstanding<T> {
     pub method: String,
     pub sent_at: Instant,
     pub deadline: Option<Instant>,
+    pub timeout: Option<Timeout>,
     pub progress_token: Option<Value>,
     pub tag: T,
+}
+
+/// One request's time limit: `idle` without an answer or progress, never past `max_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeout {
+    pub idle: Duration,
+    pub max_total: Duration,
+}
+
+impl Timeout {
+    /// A limit that progress does not extend.
+    pub fn fixed(d: Duration) -> Self {
+        Timeout {
+            idle: d,
+            max_total: d,
+        }
+    }
+}
+
+impl<T> Outstanding<T> {
+    /// Whether the deadline is the hard maximum rather than the idle limit.
+    pub fn at_hard_maximum(&self) -> bool {
+        match (self.deadline, self.timeout) {
+            (Some(d), Some(t)) => d >= self.sent_at + t.max_total,
+            _ => false,
+        }
+    }
 }
 
 /// How a request of ours ended without a normal answer; kept to explain late frames.
@@ -131,7 +159,7 @@ impl<T> Engine<T> {
         &mut self,
         method: &str,
         params: Option<&Value>,
-        timeout: Option<Duration>,
+        timeout: Option<Timeout>,
         progress_token: Option<Value>,
         tag: T,
     ) -> (i64, String) {
@@ -143,7 +171,8 @@ impl<T> Engine<T> {
             Outstanding {
                 method: method.to_owned(),
                 sent_at: now,
-                deadline: timeout.map(|t| now + t),
+                deadline: timeout.map(|t| now + t.idle.min(t.max_total)),
+                timeout,
                 progress_token,
                 tag,
             },
@@ -184,6 +213,22 @@ impl<T> Engine<T> {
 
     pub fn pending_count(&self) -> usize {
         self.pending.len()
+    }
+
+    /// Progress arrived for `id`: its idle limit starts again, up to the hard maximum.
+    pub fn touch(&mut self, id: i64, now: Instant) {
+        if let Some(o) = self.pending.get_mut(&id)
+            && let Some(t) = o.timeout
+        {
+            o.deadline = Some((now + t.idle).min(o.sent_at + t.max_total));
+        }
+    }
+
+    /// Requests still waiting, in id order.
+    pub fn outstanding(&self) -> Vec<(i64, &Outstanding<T>)> {
+        let mut list: Vec<_> = self.pending.iter().map(|(id, o)| (*id, o)).collect();
+        list.sort_by_key(|(id, _)| *id);
+        list
     }
 
     /// Which of our requests a progress token belongs to.
@@ -480,6 +525,7 @@ fn frame_stub() -> FrameEvent {
         duration_ms: None,
         request_method: None,
         late: None,
+        answered_by: None,
         bytes: 0,
     }
 }
@@ -581,6 +627,7 @@ pub fn sent_frame(
         duration_ms: None,
         request_method: None,
         late: None,
+        answered_by: None,
         bytes: text.len(),
     }
 }
@@ -702,7 +749,13 @@ mod tests {
     #[test]
     fn deadlines_expire_and_progress_tokens_map_back() {
         let mut e = engine();
-        let (id, _) = e.start_request("slow", None, Some(Duration::ZERO), Some(json!("tok")), "s");
+        let (id, _) = e.start_request(
+            "slow",
+            None,
+            Some(Timeout::fixed(Duration::ZERO)),
+            Some(json!("tok")),
+            "s",
+        );
         e.start_request("forever", None, None, None, "f");
         assert_eq!(e.request_for_progress(&json!("tok")), Some(id));
         assert!(e.next_deadline().is_some());
@@ -735,5 +788,25 @@ mod tests {
         let r = e.receive(br#"[{"jsonrpc":"2.0","method":"a"},{"jsonrpc":"2.0","method":"b"}]"#);
         assert_eq!(r.messages.len(), 2);
         assert_eq!(r.findings.len(), 1);
+    }
+
+    #[test]
+    fn progress_extends_the_idle_limit_but_never_past_the_hard_maximum() {
+        let mut e = engine();
+        let t = Timeout {
+            idle: Duration::from_secs(10),
+            max_total: Duration::from_secs(25),
+        };
+        let (id, _) = e.start_request("long", None, Some(t), Some(json!("p")), "l");
+        let sent = e.outstanding()[0].1.sent_at;
+        assert_eq!(e.next_deadline(), Some(sent + Duration::from_secs(10)));
+        e.touch(id, sent + Duration::from_secs(8));
+        assert_eq!(e.next_deadline(), Some(sent + Duration::from_secs(18)));
+        assert!(!e.outstanding()[0].1.at_hard_maximum());
+        e.touch(id, sent + Duration::from_secs(20));
+        assert_eq!(e.next_deadline(), Some(sent + Duration::from_secs(25)));
+        assert!(e.outstanding()[0].1.at_hard_maximum());
+        assert!(e.expire(sent + Duration::from_secs(24)).is_empty());
+        assert_eq!(e.expire(sent + Duration::from_secs(25)).len(), 1);
     }
 }

@@ -15,8 +15,13 @@ use serde_json::{Value, json};
 use super::AppState;
 use crate::{
     config::guess_transport,
-    session::{ConnectOptions, DEFAULT_TIMEOUT, LocalError, RemoteKind, Target, outcome_body},
+    responders::Settings,
+    session::{
+        ConnectOptions, DEFAULT_MAX_TOTAL, DEFAULT_TIMEOUT, LocalError, RemoteKind, Target,
+        outcome_body,
+    },
     transport::stdio::StdioTarget,
+    wire::Timeout,
 };
 
 /// Local failures, as the API reports them.
@@ -42,7 +47,7 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Local(LocalError::NotConnected) => (StatusCode::CONFLICT, "not_connected"),
-            ApiError::Local(LocalError::Timeout { .. }) => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+            ApiError::Local(LocalError::Timeout(_)) => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
             ApiError::Local(LocalError::Transport(_)) => (StatusCode::BAD_GATEWAY, "transport"),
             // 499 (client closed request): the call ended because someone cancelled it.
             ApiError::Local(LocalError::Cancelled(_)) => {
@@ -171,7 +176,10 @@ pub(super) async fn disconnect(State(state): State<AppState>) -> Response {
 struct RequestBody {
     method: String,
     params: Option<Value>,
+    /// How long the request may go without an answer or progress.
     timeout_ms: Option<u64>,
+    /// The hard maximum, however much progress arrives.
+    max_total_ms: Option<u64>,
 }
 
 pub(super) async fn request(
@@ -183,9 +191,18 @@ pub(super) async fn request(
         return Err(ApiError::BadRequest("\"params\" must be an object".into()));
     }
     let handle = state.sessions.handle().ok_or(LocalError::NotConnected)?;
-    let timeout = body
+    let idle = body
         .timeout_ms
         .map_or(DEFAULT_TIMEOUT, Duration::from_millis);
+    let max_total = body
+        .max_total_ms
+        .map_or(DEFAULT_MAX_TOTAL.max(idle), Duration::from_millis);
+    if max_total < idle {
+        return Err(ApiError::BadRequest(
+            "\"maxTotalMs\" must not be below \"timeoutMs\"".into(),
+        ));
+    }
+    let timeout = Timeout { idle, max_total };
     let answer = handle.request(body.method, body.params, timeout).await?;
     let mut response = json_text(StatusCode::OK, outcome_body(&answer.outcome));
     response
@@ -281,4 +298,28 @@ pub(super) async fn answer_pending(
     } else {
         Err(ApiError::NotFound(format!("no pending request {id}")))
     }
+}
+
+pub(super) async fn inflight(State(state): State<AppState>) -> Response {
+    let list = match state.sessions.handle() {
+        Some(handle) => handle.inflight().await,
+        None => Vec::new(),
+    };
+    axum::Json(list).into_response()
+}
+
+pub(super) async fn responders(State(state): State<AppState>) -> Response {
+    axum::Json(state.sessions.responders()).into_response()
+}
+
+pub(super) async fn set_responders(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let settings: Settings = parse(&body)?;
+    let settings = state
+        .sessions
+        .set_responders(settings)
+        .map_err(ApiError::BadRequest)?;
+    Ok(axum::Json(settings).into_response())
 }

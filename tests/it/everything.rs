@@ -13,13 +13,8 @@ async fn lists_and_calls_tools_reads_a_resource_and_completes() {
     assert!(session["serverInfo"]["name"].is_string());
     assert!(session["capabilities"]["tools"].is_object());
 
-    let tools = scope.result("tools/list", json!({})).await;
-    let names: Vec<&str> = tools["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
+    let names = scope.tool_names().await;
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
     for expected in [
         "echo",
         "get-sum",
@@ -77,11 +72,7 @@ async fn progress_is_tied_to_the_request_that_asked_for_it() {
     let mut events = scope.events().await;
     scope.connect(everything_target()).await;
     let res = scope
-        .http
-        .post(scope.url("/api/request"))
-        .bearer_auth(&scope.token)
-        .json(&json!({"method": "tools/call", "params": {"name": "trigger-long-running-operation", "arguments": {"duration": 0.6, "steps": 3}}}))
-        .send()
+        .spawn_request(json!({"method": "tools/call", "params": {"name": "trigger-long-running-operation", "arguments": {"duration": 0.6, "steps": 3}}}))
         .await
         .unwrap();
     let id: i64 = res.headers()["x-mcpscope-request-id"]
@@ -99,59 +90,4 @@ async fn progress_is_tied_to_the_request_that_asked_for_it() {
         seen.push(p["progress"].as_f64().unwrap());
     }
     assert_eq!(seen, [1.0, 2.0, 3.0]);
-}
-
-/// With roots declared, server-everything asks for them at once; returns that pending request.
-async fn connect_declaring_roots() -> (Scope, Events, serde_json::Value) {
-    let scope = Scope::start().await;
-    let mut events = scope.events().await;
-    let mut target = everything_target();
-    target["clientCapabilities"] = json!({"roots": {"listChanged": true}});
-    scope.connect(target).await;
-    let pending = events.wait_for("pending roots/list", kind("pending")).await;
-    (scope, events, pending)
-}
-
-#[tokio::test]
-async fn server_requests_queue_and_the_server_that_ignores_eof_is_still_shut_down() {
-    let (scope, mut events, pending) = connect_declaring_roots().await;
-    assert_eq!(pending["method"], "roots/list");
-    let (_, list) = scope.get("/api/pending").await;
-    assert_eq!(list[0]["id"], pending["id"]);
-
-    // Leave it unanswered: server-everything then ignores stdin EOF, so disconnect needs the
-    // SIGTERM step. It must still finish promptly.
-    let started = std::time::Instant::now();
-    let (status, session) = scope.post("/api/session/disconnect", json!({})).await;
-    assert_eq!(status, 200);
-    assert_eq!(session["state"], "disconnected");
-    let exit = events.wait_for("exit", kind("exit")).await;
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(8),
-        "{exit}"
-    );
-    let (_, list) = scope.get("/api/pending").await;
-    assert_eq!(list, json!([]));
-}
-
-#[tokio::test]
-async fn answering_a_pending_request_reaches_the_server() {
-    let (scope, mut events, pending) = connect_declaring_roots().await;
-    let id = pending["id"].as_str().unwrap();
-    let roots = json!({"roots": [{"uri": "file:///tmp/mcpscope-root", "name": "scratch"}]});
-    let (status, body) = scope
-        .post(&format!("/api/pending/{id}"), json!({"result": roots}))
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let reply = events
-        .wait_for("our answer", |e| {
-            e["kind"] == "frame" && e["direction"] == "sent" && e["frameType"] == "response"
-        })
-        .await;
-    assert_eq!(reply["message"]["result"], roots);
-    assert_eq!(reply["message"]["id"], reply["id"]);
-    let (status, _) = scope
-        .post(&format!("/api/pending/{id}"), json!({"result": {}}))
-        .await;
-    assert_eq!(status, 404, "answered twice");
 }

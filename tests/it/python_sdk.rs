@@ -12,6 +12,7 @@ async fn fastmcp_tool_resource_template_and_prompt() {
 
     let tools = scope.result("tools/list", json!({})).await;
     assert_eq!(tools["tools"][0]["name"], "add");
+    assert_eq!(tools["tools"][1]["name"], "summarize");
     let sum = scope
         .result(
             "tools/call",
@@ -47,4 +48,41 @@ async fn fastmcp_tool_resource_template_and_prompt() {
         )
         .await;
     assert_eq!(bad["isError"], true, "{bad}");
+}
+
+#[tokio::test]
+async fn fastmcp_sampling_is_answered_by_a_mock_rule() {
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+    let (status, _) = scope
+        .put(
+            "/api/responders",
+            json!({"sampling": {"mode": "mock", "rules": [{
+                "match": "^Summarize this: ",
+                "response": {"role": "assistant", "content": {"type": "text", "text": "short version"}, "model": "mock-summarizer", "stopReason": "endTurn"},
+            }]}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    scope.connect(python_target("fastmcp_server.py")).await;
+    let result = scope
+        .result(
+            "tools/call",
+            json!({"name": "summarize", "arguments": {"text": "a very long story"}}),
+        )
+        .await;
+    assert_eq!(first_text(&result), "mock-summarizer: short version");
+    let request = events
+        .wait_for(
+            "the SDK's sampling request",
+            frame("received", "sampling/createMessage"),
+        )
+        .await;
+    assert_eq!(request["message"]["params"]["maxTokens"], 100);
+    let answer = events
+        .wait_for("the mocked answer", |e| {
+            e["kind"] == "frame" && e["answeredBy"]["responder"] == "mock"
+        })
+        .await;
+    assert_eq!(answer["id"], request["id"]);
 }

@@ -96,8 +96,12 @@ async fn stray_and_duplicate_responses_are_named() {
 }
 
 #[tokio::test]
-async fn server_pings_are_answered_and_unknown_server_requests_refused() {
-    let (scope, _events) = sloppy().await;
+async fn server_pings_are_answered_and_undeclared_or_unknown_server_requests_refused() {
+    let scope = Scope::start().await;
+    let mut target = python_target("sloppy_server.py");
+    // Nothing declared: sampling must be refused the way a client without it refuses it.
+    target["clientCapabilities"] = json!({});
+    scope.connect(target).await;
     let result = scope
         .result("tools/call", json!({"name": "ping_client"}))
         .await;
@@ -109,6 +113,8 @@ async fn server_pings_are_answered_and_unknown_server_requests_refused() {
     );
     assert_eq!(answers["sampling"]["id"], 2);
     assert_eq!(answers["sampling"]["error"]["code"], -32601);
+    assert_eq!(answers["unknown"]["id"], "x");
+    assert_eq!(answers["unknown"]["error"]["code"], -32601);
 }
 
 #[tokio::test]

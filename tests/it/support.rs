@@ -138,15 +138,47 @@ impl Scope {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, body).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::PUT, path, body).await
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> (StatusCode, Value) {
         let res = self
             .http
-            .post(self.url(path))
+            .request(method, self.url(path))
             .bearer_auth(&self.token)
             .json(&body)
             .send()
             .await
             .unwrap();
         decode(res).await
+    }
+
+    /// Starts an `/api/request` call in the background, for calls that wait on something the
+    /// test does next (answering the server, cancelling).
+    pub fn spawn_request(&self, body: Value) -> tokio::task::JoinHandle<reqwest::Response> {
+        let req = self
+            .http
+            .post(self.url("/api/request"))
+            .bearer_auth(&self.token)
+            .json(&body);
+        tokio::spawn(async move { req.send().await.unwrap() })
+    }
+
+    /// Waits for the next `pending` event and answers it with `body`; returns the event.
+    pub async fn answer_next_pending(&self, events: &mut Events, body: Value) -> Value {
+        let pending = events.wait_for("a pending request", kind("pending")).await;
+        let (status, answer) = self
+            .post(
+                &format!("/api/pending/{}", pending["id"].as_str().unwrap()),
+                body,
+            )
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        pending
     }
 
     /// Connects and asserts the session is connected.
@@ -168,6 +200,17 @@ impl Scope {
         assert_eq!(status, 200, "{method}: {body}");
         assert!(body.get("result").is_some(), "{method}: {body}");
         body["result"].clone()
+    }
+
+    /// The names `tools/list` returns, in order.
+    pub async fn tool_names(&self) -> Vec<String> {
+        let tools = self.result("tools/list", json!({})).await;
+        tools["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect()
     }
 
     pub async fn events(&self) -> Events {

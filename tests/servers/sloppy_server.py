@@ -65,7 +65,9 @@ for line in sys.stdin.buffer:
             answer = json.loads(sys.stdin.buffer.readline())
             send({"jsonrpc": "2.0", "id": 2, "method": "sampling/createMessage", "params": {}})
             refusal = json.loads(sys.stdin.buffer.readline())
-            text_result(req_id, json.dumps({"ping": answer, "sampling": refusal}))
+            send({"jsonrpc": "2.0", "id": "x", "method": "sloppy/made-up", "params": {}})
+            unknown = json.loads(sys.stdin.buffer.readline())
+            text_result(req_id, json.dumps({"ping": answer, "sampling": refusal, "unknown": unknown}))
         elif name == "hang":
             pass
         elif name == "crash":

@@ -1,0 +1,452 @@
+//! Responder settings: how mcpscope answers the server's own requests when no person does.
+//! Sampling and elicitation each have a mode (manual, or mock with ordered regex rules and an
+//! optional default); roots are a list answered as-is. Settings are validated and compiled once
+//! when set (`PUT /api/responders`, or the `--responders` file at start), then shared read-only
+//! with the session actor, which asks [`Responders::sampling_answer`] and friends per request.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use regex::{Regex, RegexBuilder};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// A rule may delay its answer (to test a server's timeouts), but not forever.
+pub const MAX_RULE_DELAY: Duration = Duration::from_secs(600);
+/// Compiled-size cap per pattern, so one pasted monster regex cannot eat the process.
+const REGEX_SIZE_LIMIT: usize = 1 << 20;
+
+/// The settings as the API and the file show them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Settings {
+    #[serde(default)]
+    pub sampling: RuleSet,
+    #[serde(default)]
+    pub elicitation: RuleSet,
+    #[serde(default)]
+    pub roots: Vec<Root>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RuleSet {
+    #[serde(default)]
+    pub mode: Mode,
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+    /// The answer for requests no rule matches; `null` sends them to a person.
+    #[serde(default)]
+    pub default: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    #[default]
+    Manual,
+    Mock,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Rule {
+    /// A regex searched for in the request's text (unanchored).
+    #[serde(rename = "match")]
+    pub pattern: String,
+    /// The result sent back: a CreateMessageResult or an ElicitResult.
+    pub response: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub delay_ms: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Root {
+    pub uri: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// An answer chosen without a person: the result, how long to wait, and which rule chose it
+/// (shown in the timeline as the sent frame's `answeredBy`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AutoAnswer {
+    pub result: Value,
+    pub delay: Duration,
+    pub answered_by: Value,
+}
+
+/// Settings plus their compiled patterns.
+#[derive(Debug, Default)]
+pub struct Responders {
+    settings: Settings,
+    sampling: Vec<Regex>,
+    elicitation: Vec<Regex>,
+}
+
+impl Responders {
+    /// Validates and compiles; the error names the offending field.
+    pub fn new(settings: Settings) -> Result<Self, String> {
+        let sampling = compile("sampling", &settings.sampling)?;
+        let elicitation = compile("elicitation", &settings.elicitation)?;
+        for (i, root) in settings.roots.iter().enumerate() {
+            if root.uri.trim().is_empty() {
+                return Err(format!("roots[{i}].uri must not be empty"));
+            }
+        }
+        Ok(Responders {
+            settings,
+            sampling,
+            elicitation,
+        })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// How to answer a `sampling/createMessage` with these params, if not by hand.
+    pub fn sampling_answer(&self, params: &Value) -> Option<AutoAnswer> {
+        choose(
+            &self.settings.sampling,
+            &self.sampling,
+            &sampling_text(params),
+        )
+    }
+
+    /// How to answer an `elicitation/create` with these params, if not by hand.
+    pub fn elicitation_answer(&self, params: &Value) -> Option<AutoAnswer> {
+        choose(
+            &self.settings.elicitation,
+            &self.elicitation,
+            &elicitation_text(params),
+        )
+    }
+
+    /// The `roots/list` result.
+    pub fn roots_result(&self) -> Value {
+        json!({ "roots": self.settings.roots })
+    }
+}
+
+fn compile(what: &str, set: &RuleSet) -> Result<Vec<Regex>, String> {
+    if let Some(d) = &set.default
+        && !d.is_object()
+    {
+        return Err(format!("{what}.default must be an object or null"));
+    }
+    set.rules
+        .iter()
+        .enumerate()
+        .map(|(i, rule)| {
+            if !rule.response.is_object() {
+                return Err(format!("{what}.rules[{i}].response must be an object"));
+            }
+            if Duration::from_millis(rule.delay_ms) > MAX_RULE_DELAY {
+                return Err(format!(
+                    "{what}.rules[{i}].delayMs is over the {} s maximum",
+                    MAX_RULE_DELAY.as_secs()
+                ));
+            }
+            RegexBuilder::new(&rule.pattern)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .build()
+                .map_err(|e| format!("{what}.rules[{i}].match is not a valid regex: {e}"))
+        })
+        .collect()
+}
+
+fn choose(set: &RuleSet, patterns: &[Regex], text: &str) -> Option<AutoAnswer> {
+    if set.mode != Mode::Mock {
+        return None;
+    }
+    for (i, (rule, re)) in set.rules.iter().zip(patterns).enumerate() {
+        if re.is_match(text) {
+            let mut by = json!({"responder": "mock", "rule": i, "match": rule.pattern});
+            if let Some(name) = &rule.name {
+                by["name"] = json!(name);
+            }
+            return Some(AutoAnswer {
+                result: rule.response.clone(),
+                delay: Duration::from_millis(rule.delay_ms),
+                answered_by: by,
+            });
+        }
+    }
+    set.default.as_ref().map(|d| AutoAnswer {
+        result: d.clone(),
+        delay: Duration::ZERO,
+        answered_by: json!({"responder": "mock", "rule": "default"}),
+    })
+}
+
+/// The text rules match against: the system prompt, then every text in the conversation
+/// (including text inside tool results), one per line.
+pub fn sampling_text(params: &Value) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    if let Some(s) = params.get("systemPrompt").and_then(Value::as_str) {
+        parts.push(s);
+    }
+    for message in params
+        .get("messages")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        collect_text(message.get("content"), &mut parts);
+    }
+    parts.join("\n")
+}
+
+fn collect_text<'a>(content: Option<&'a Value>, out: &mut Vec<&'a str>) {
+    match content {
+        Some(Value::Array(blocks)) => {
+            for block in blocks {
+                collect_text(Some(block), out);
+            }
+        }
+        Some(block @ Value::Object(_)) => {
+            if let Some(t) = block.get("text").and_then(Value::as_str) {
+                out.push(t);
+            }
+            // tool_result blocks nest their own content.
+            if block.get("type").and_then(Value::as_str) == Some("tool_result") {
+                collect_text(block.get("content"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The text elicitation rules match against: the message, and the URL in URL mode.
+pub fn elicitation_text(params: &Value) -> String {
+    let mut text = params
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    if let Some(url) = params.get("url").and_then(Value::as_str) {
+        text.push('\n');
+        text.push_str(url);
+    }
+    text
+}
+
+/// The live responders, and the file they persist to (if any).
+pub struct ResponderStore {
+    current: RwLock<Arc<Responders>>,
+    file: Option<PathBuf>,
+}
+
+impl ResponderStore {
+    /// Loads `file` when it exists; a missing file is created on the first change.
+    pub fn open(file: Option<PathBuf>) -> Result<Self, String> {
+        let responders = match &file {
+            Some(path) if path.exists() => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let settings: Settings =
+                    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+                Responders::new(settings).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            _ => Responders::default(),
+        };
+        Ok(ResponderStore {
+            current: RwLock::new(Arc::new(responders)),
+            file,
+        })
+    }
+
+    pub fn get(&self) -> Arc<Responders> {
+        self.current.read().unwrap().clone()
+    }
+
+    /// Validates, persists, then swaps in new settings. Returns the previous ones.
+    pub fn replace(&self, settings: Settings) -> Result<Arc<Responders>, String> {
+        let responders = Responders::new(settings)?;
+        if let Some(path) = &self.file {
+            write_atomically(path, &responders.settings)?;
+        }
+        let mut cur = self.current.write().unwrap();
+        Ok(std::mem::replace(&mut *cur, Arc::new(responders)))
+    }
+}
+
+fn write_atomically(path: &Path, settings: &Settings) -> Result<(), String> {
+    let mut text = serde_json::to_string_pretty(settings).expect("settings serialise");
+    text.push('\n');
+    let tmp = path.with_extension("tmp~");
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mock(rules: Value, default: Value) -> Responders {
+        let settings: Settings = serde_json::from_value(json!({
+            "sampling": {"mode": "mock", "rules": rules, "default": default},
+        }))
+        .unwrap();
+        Responders::new(settings).unwrap()
+    }
+
+    fn request(system: &str, text: &str) -> Value {
+        json!({
+            "systemPrompt": system,
+            "messages": [
+                {"role": "user", "content": {"type": "text", "text": text}},
+                {"role": "assistant", "content": [
+                    {"type": "tool_use", "id": "t1", "name": "x", "input": {}},
+                ]},
+                {"role": "user", "content": [
+                    {"type": "tool_result", "toolUseId": "t1", "content": [{"type": "text", "text": "from the tool"}]},
+                ]},
+            ],
+            "maxTokens": 10,
+        })
+    }
+
+    #[test]
+    fn the_first_matching_rule_wins_then_the_default() {
+        let r = mock(
+            json!([
+                {"match": "weather", "response": {"model": "a"}, "name": "weather"},
+                {"match": "(?i)WEATHER|tool", "response": {"model": "b"}, "delayMs": 50},
+            ]),
+            json!({"model": "fallback"}),
+        );
+        let a = r
+            .sampling_answer(&request("sys", "the weather today"))
+            .unwrap();
+        assert_eq!(a.result["model"], "a");
+        assert_eq!(a.answered_by["rule"], 0);
+        assert_eq!(a.answered_by["name"], "weather");
+        // Text inside a tool result counts.
+        let b = r.sampling_answer(&request("sys", "hello")).unwrap();
+        assert_eq!(b.result["model"], "b");
+        assert_eq!(b.delay, Duration::from_millis(50));
+        let c = mock(
+            json!([{"match": "^zzz$", "response": {}}]),
+            json!({"model": "d"}),
+        )
+        .sampling_answer(&request("sys", "hello"))
+        .unwrap();
+        assert_eq!(c.answered_by["rule"], "default");
+    }
+
+    #[test]
+    fn the_system_prompt_is_matched_too_and_manual_mode_never_answers() {
+        let r = mock(json!([{"match": "helpful", "response": {}}]), Value::Null);
+        assert!(r.sampling_answer(&request("be helpful", "x")).is_some());
+        assert!(r.sampling_answer(&request("be terse", "x")).is_none());
+        let manual = Responders::new(
+            serde_json::from_value(json!({
+                "sampling": {"mode": "manual", "rules": [{"match": "", "response": {}}]}
+            }))
+            .unwrap(),
+        )
+        .unwrap();
+        assert!(manual.sampling_answer(&request("a", "b")).is_none());
+    }
+
+    #[test]
+    fn elicitation_rules_see_the_message_and_url() {
+        let r = Responders::new(
+            serde_json::from_value(json!({
+                "elicitation": {"mode": "mock", "rules": [
+                    {"match": "example\\.com", "response": {"action": "accept"}},
+                    {"match": "name", "response": {"action": "decline"}},
+                ]}
+            }))
+            .unwrap(),
+        )
+        .unwrap();
+        let url = json!({"mode": "url", "message": "log in", "url": "https://example.com/x", "elicitationId": "e"});
+        assert_eq!(
+            r.elicitation_answer(&url).unwrap().result["action"],
+            "accept"
+        );
+        let form = json!({"message": "your name?", "requestedSchema": {}});
+        assert_eq!(
+            r.elicitation_answer(&form).unwrap().result["action"],
+            "decline"
+        );
+    }
+
+    #[test]
+    fn bad_settings_are_refused_with_the_field_named() {
+        let bad_regex: Settings = serde_json::from_value(
+            json!({"sampling": {"mode": "mock", "rules": [{"match": "(", "response": {}}]}}),
+        )
+        .unwrap();
+        let e = Responders::new(bad_regex).unwrap_err();
+        assert!(e.contains("sampling.rules[0].match"), "{e}");
+        let bad_response: Settings = serde_json::from_value(
+            json!({"elicitation": {"rules": [{"match": "x", "response": "accept"}]}}),
+        )
+        .unwrap();
+        assert!(
+            Responders::new(bad_response)
+                .unwrap_err()
+                .contains("elicitation.rules[0].response")
+        );
+        let empty_root: Settings =
+            serde_json::from_value(json!({"roots": [{"uri": " "}]})).unwrap();
+        assert!(
+            Responders::new(empty_root)
+                .unwrap_err()
+                .contains("roots[0]")
+        );
+        assert!(serde_json::from_value::<Settings>(json!({"sampling": {"mode": "auto"}})).is_err());
+    }
+
+    #[test]
+    fn roots_answer_lists_them_as_set() {
+        let r = Responders::new(
+            serde_json::from_value(
+                json!({"roots": [{"uri": "file:///a", "name": "A"}, {"uri": "file:///b"}]}),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            r.roots_result(),
+            json!({"roots": [{"uri": "file:///a", "name": "A"}, {"uri": "file:///b"}]})
+        );
+    }
+
+    #[test]
+    fn the_store_persists_and_reloads() {
+        let dir = std::env::temp_dir().join(format!("mcpscope-resp-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("responders.json");
+        let _ = std::fs::remove_file(&path);
+        let store = ResponderStore::open(Some(path.clone())).unwrap();
+        assert_eq!(store.get().settings(), &Settings::default());
+        let settings: Settings =
+            serde_json::from_value(json!({"roots": [{"uri": "file:///r"}]})).unwrap();
+        store.replace(settings.clone()).unwrap();
+        let again = ResponderStore::open(Some(path.clone())).unwrap();
+        assert_eq!(again.get().settings(), &settings);
+        std::fs::write(
+            &path,
+            "{\"sampling\": {\"rules\": [{\"match\": \"[\", \"response\": {}}]}}",
+        )
+        .unwrap();
+        assert!(ResponderStore::open(Some(path)).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
