@@ -4,6 +4,11 @@
 import { takeToken, setToken, call, request, follow, ApiError } from "./api.js";
 import { $, el, pretty } from "./dom.js";
 import * as timeline from "./timeline.js";
+import * as pending from "./pending.js";
+import * as inflight from "./inflight.js";
+import * as responders from "./responders.js";
+
+const TIMEOUT_KEY = "mcpscope-timeout-s";
 
 let session = null;
 let tools = [];
@@ -67,6 +72,7 @@ async function connect(ev) {
   if (cwd) body.cwd = cwd;
   const pv = $("protocol-version").value.trim();
   if (pv) body.protocolVersion = pv;
+  body.clientCapabilities = chosenCapabilities();
   $("connect").disabled = true;
   try {
     const { body: s } = await call("POST", "/api/session/connect", body);
@@ -77,6 +83,24 @@ async function connect(ev) {
   } finally {
     $("connect").disabled = false;
   }
+}
+
+function chosenCapabilities() {
+  const on = (id) => $(id).checked;
+  const caps = {};
+  if (on("cap-sampling")) caps.sampling = on("cap-sampling-tools") ? { tools: {} } : {};
+  if (on("cap-elicitation-form") || on("cap-elicitation-url")) {
+    caps.elicitation = {};
+    if (on("cap-elicitation-form")) caps.elicitation.form = {};
+    if (on("cap-elicitation-url")) caps.elicitation.url = {};
+  }
+  if (on("cap-roots")) caps.roots = on("cap-roots-changed") ? { listChanged: true } : {};
+  return caps;
+}
+
+function timeoutMs() {
+  const s = Number($("timeout-s").value);
+  return Number.isFinite(s) && s > 0 ? Math.round(s * 1000) : undefined;
 }
 
 function toolTitle(t) {
@@ -131,7 +155,7 @@ function showResult(body, started, requestId) {
 async function run(method, params) {
   const started = performance.now();
   try {
-    const { body, requestId } = await request(method, params);
+    const { body, requestId } = await request(method, params, timeoutMs());
     showResult(body, started, requestId);
   } catch (e) {
     showResult(e instanceof ApiError ? e.body : { error: String(e) }, started);
@@ -150,6 +174,12 @@ function main() {
   }
   setToken(token);
   timeline.init();
+  pending.init();
+  inflight.init();
+  responders.init();
+  const savedTimeout = localStorage.getItem(TIMEOUT_KEY);
+  if (savedTimeout) $("timeout-s").value = savedTimeout;
+  $("timeout-s").addEventListener("change", () => localStorage.setItem(TIMEOUT_KEY, $("timeout-s").value));
   $("connect-form").addEventListener("submit", connect);
   $("add-env").addEventListener("click", () => envRow());
   $("disconnect").addEventListener("click", async () => showSession((await call("POST", "/api/session/disconnect")).body));
@@ -164,6 +194,8 @@ function main() {
   });
   follow((event, raw) => {
     if (event.kind === "state") showSession(event);
+    pending.onEvent(event);
+    inflight.onEvent(event);
     timeline.push(event, raw);
   }, (status) => notice(status === "reconnecting" ? "Event stream interrupted; reconnecting…" : ""));
   call("GET", "/api/session").then(({ body }) => {

@@ -18,6 +18,16 @@ function kindClass(event) {
   return ["frame", "stderr", "finding", "progress"].includes(event.kind) ? event.kind : "other";
 }
 
+function answeredBy(by) {
+  switch (by.responder) {
+    case "mock": return by.rule === "default" ? "mocked: default answer" : `mocked: rule ${by.rule}${by.name ? ` "${by.name}"` : ""} /${by.match}/`;
+    case "manual": return "answered by hand";
+    case "roots": return "from the roots list";
+    case "capabilities": return "refused: not declared";
+    default: return String(by.responder);
+  }
+}
+
 function summary(event) {
   switch (event.kind) {
     case "frame": {
@@ -28,6 +38,7 @@ function summary(event) {
       if (event.requestMethod) parts.push(`(${event.requestMethod})`);
       if (typeof event.durationMs === "number") parts.push(`${event.durationMs.toFixed(1)} ms`);
       if (event.late) parts.push(`arrived ${event.late}`);
+      if (event.answeredBy) parts.push(`[${answeredBy(event.answeredBy)}]`);
       if (event.raw !== undefined) parts.push(JSON.stringify(event.raw.slice(0, 120)));
       return parts.join(" ");
     }
@@ -60,9 +71,10 @@ function row(event, rawText) {
   const kind = kindClass(event);
   const severity = event.kind === "finding" ? ` severity-${event.severity}` : "";
   const dir = event.kind === "frame" ? ` dir-${event.direction}` : "";
+  const mocked = event.answeredBy?.responder === "mock" ? " answered-mock" : "";
   const text = summary(event);
   let body = null;
-  const li = el("li", { class: `event kind-${event.kind}${severity}${dir}`, "data-kind": kind, "data-seq": event.seq });
+  const li = el("li", { class: `event kind-${event.kind}${severity}${dir}${mocked}`, "data-kind": kind, "data-seq": event.seq });
   const toggle = el("button", { type: "button", class: "event-line", "aria-expanded": "false", onclick: () => {
     const open = toggle.getAttribute("aria-expanded") === "true";
     toggle.setAttribute("aria-expanded", String(!open));

@@ -92,6 +92,34 @@ async fn open_ui(scope: &Scope) -> Browser {
     b
 }
 
+async fn find(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+}
+
+async fn click(c: &Client, css: &str) {
+    find(c, css).await.click().await.unwrap();
+}
+
+/// mcpscope connected to server-everything, and a browser showing it.
+async fn ui_with_everything() -> (Scope, Browser) {
+    let scope = Scope::start().await;
+    let b = open_ui(&scope).await;
+    scope.connect(everything_target()).await;
+    wait_text(&b.client, "#state", "connected", |t| t == "connected").await;
+    (scope, b)
+}
+
+/// Waits until nothing matches `css`.
+async fn wait_gone(c: &Client, css: &str, what: &str) {
+    let until = Instant::now() + DEADLINE;
+    while c.find(Locator::Css(css)).await.is_ok() {
+        assert!(Instant::now() < until, "{css}: waited for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Waits until the element's text satisfies `pred`, with a deadline.
 async fn wait_text(c: &Client, css: &str, what: &str, pred: impl Fn(&str) -> bool) -> String {
     let until = Instant::now() + DEADLINE;
@@ -118,7 +146,7 @@ async fn connect_the_demo_from_the_form_call_a_tool_and_see_the_frame() {
     let scope = Scope::start().await;
     let b = open_ui(&scope).await;
     let c = &b.client;
-    let connect = c.find(Locator::Css("#connect")).await.unwrap();
+    let connect = find(c, "#connect").await;
     let url = c.current_url().await.unwrap();
     assert!(
         !url.as_str().contains("token"),
@@ -126,7 +154,7 @@ async fn connect_the_demo_from_the_form_call_a_tool_and_see_the_frame() {
     );
 
     // The form comes prefilled with this binary's demo server.
-    let command = c.find(Locator::Css("#command")).await.unwrap();
+    let command = find(c, "#command").await;
     assert_eq!(command.prop("value").await.unwrap().as_deref(), Some(bin()));
     connect.click().await.unwrap();
     wait_text(c, "#state", "connected", |t| t == "connected").await;
@@ -142,17 +170,12 @@ async fn connect_the_demo_from_the_form_call_a_tool_and_see_the_frame() {
         .await
         .unwrap();
     echo.click().await.unwrap();
-    let args = c.find(Locator::Css("#tool-args")).await.unwrap();
+    let args = find(c, "#tool-args").await;
     args.clear().await.unwrap();
     args.send_keys(r#"{"message": "<b>hello from chromium</b>"}"#)
         .await
         .unwrap();
-    c.find(Locator::Css("#call-tool"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, "#call-tool").await;
     let result = wait_text(c, "#result", "the echo", |t| {
         t.contains("hello from chromium")
     })
@@ -196,21 +219,16 @@ async fn findings_from_a_sloppy_server_are_highlighted_in_the_timeline() {
     let scope = Scope::start().await;
     let b = open_ui(&scope).await;
     let c = &b.client;
-    let command = c.find(Locator::Css("#command")).await.unwrap();
+    let command = find(c, "#command").await;
     command.clear().await.unwrap();
     command.send_keys(&python()).await.unwrap();
-    let args = c.find(Locator::Css("#args")).await.unwrap();
+    let args = find(c, "#args").await;
     args.clear().await.unwrap();
     let script = root().join("tests/servers/sloppy_server.py");
     args.send_keys(&format!("-u\n{}", script.display()))
         .await
         .unwrap();
-    c.find(Locator::Css("#connect"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(c, "#connect").await;
     wait_text(c, "#state", "connected", |t| t == "connected").await;
     let finding = wait_text(
         c,
@@ -224,5 +242,257 @@ async fn findings_from_a_sloppy_server_are_highlighted_in_the_timeline() {
         t.contains("sloppy server starting")
     })
     .await;
+    b.client.close().await.unwrap();
+}
+
+/// Waits until the attribute of the first element matching `css` satisfies `pred`.
+async fn wait_attr(
+    c: &Client,
+    css: &str,
+    attr: &str,
+    what: &str,
+    pred: impl Fn(&str) -> bool,
+) -> String {
+    let until = Instant::now() + DEADLINE;
+    loop {
+        if let Ok(el) = c.find(Locator::Css(css)).await
+            && let Ok(Some(value)) = el.attr(attr).await
+            && pred(&value)
+        {
+            return value;
+        }
+        assert!(Instant::now() < until, "{css}[{attr}]: waited for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_sampling_request_is_answered_by_hand_from_the_panel() {
+    let (scope, b) = ui_with_everything().await;
+    let c = &b.client;
+    let call = scope.spawn_request(json!({"method": "tools/call", "params": {
+        "name": "trigger-sampling-request", "arguments": {"prompt": "<i>what now?</i>"}}}));
+
+    let card = "li.pending-card[data-method='sampling/createMessage']";
+    let shown = wait_text(c, card, "the sampling request", |t| {
+        t.contains("You are a helpful test server.")
+    })
+    .await;
+    assert!(shown.contains("<i>what now?</i>"), "shown as text: {shown}");
+    wait_text(c, "#pending-badge", "the badge", |t| {
+        t.contains("1 server request")
+    })
+    .await;
+    if let Ok(png) = c.screenshot().await {
+        let _ = std::fs::write(root().join("target/ui-sampling.png"), png);
+    }
+
+    let text = find(c, &format!("{card} textarea.answer-text")).await;
+    text.clear().await.unwrap();
+    text.send_keys("typed in the browser").await.unwrap();
+    click(c, &format!("{card} button.answer-send")).await;
+    let (status, body) = decode(call.await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let result = first_text(&body["result"]);
+    assert!(
+        result.contains("typed in the browser") && result.contains("mcpscope-manual"),
+        "{result}"
+    );
+    wait_text(c, "#timeline", "the answer marked as manual", |t| {
+        t.contains("answered by hand")
+    })
+    .await;
+    wait_gone(c, card, "the answered card goes away").await;
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_progress_bar_moves_and_cancel_stops_the_call() {
+    let (scope, b) = ui_with_everything().await;
+    let c = &b.client;
+    let call = scope.spawn_request(json!({"method": "tools/call", "params": {
+        "name": "trigger-long-running-operation", "arguments": {"duration": 60, "steps": 120}}}));
+
+    let bar = "li.inflight-item progress.bar";
+    let first: f64 = wait_attr(c, bar, "data-progress", "some progress", |v| {
+        v.parse::<f64>().is_ok_and(|p| p >= 1.0)
+    })
+    .await
+    .parse()
+    .unwrap();
+    wait_attr(c, bar, "data-progress", "the bar to move", |v| {
+        v.parse::<f64>().is_ok_and(|p| p > first)
+    })
+    .await;
+    assert_eq!(
+        c.find(Locator::Css(bar))
+            .await
+            .unwrap()
+            .attr("max")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("120")
+    );
+    if let Ok(png) = c.screenshot().await {
+        let _ = std::fs::write(root().join("target/ui-inflight.png"), png);
+    }
+
+    click(c, "li.inflight-item button.cancel-request").await;
+    let (status, body) = decode(call.await.unwrap()).await;
+    assert_eq!(status.as_u16(), 499, "{body}");
+    wait_gone(
+        c,
+        "li.inflight-item",
+        "the cancelled request leaves the list",
+    )
+    .await;
+    wait_text(c, "#timeline", "the cancel on the wire", |t| {
+        t.contains("notifications/cancelled")
+    })
+    .await;
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn mock_rules_and_roots_are_edited_in_the_ui_and_answer_the_server() {
+    let scope = Scope::start().await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    click(c, "#responders summary").await;
+    c.find(Locator::Css("#sampling-mode"))
+        .await
+        .unwrap()
+        .select_by_value("mock")
+        .await
+        .unwrap();
+    click(c, "#sampling-add-rule").await;
+    let rule = find(c, "#sampling-rules li.rule").await;
+    rule.find(Locator::Css(".rule-match"))
+        .await
+        .unwrap()
+        .send_keys("(?i)forecast")
+        .await
+        .unwrap();
+    let response = rule.find(Locator::Css(".rule-response")).await.unwrap();
+    response.clear().await.unwrap();
+    response
+        .send_keys(r#"{"role": "assistant", "content": {"type": "text", "text": "rain"}, "model": "ui-rule"}"#)
+        .await
+        .unwrap();
+    click(c, "#roots-add").await;
+    let uri = find(c, "#roots-list .root-uri").await;
+    uri.clear().await.unwrap();
+    uri.send_keys("file:///from/the/ui").await.unwrap();
+    click(c, "#responders-save").await;
+    wait_text(c, "#responders-status", "saved", |t| t == "Saved.").await;
+
+    let (_, settings) = scope.get("/api/responders").await;
+    assert_eq!(settings["sampling"]["mode"], "mock");
+    assert_eq!(settings["sampling"]["rules"][0]["match"], "(?i)forecast");
+    assert_eq!(settings["roots"], json!([{"uri": "file:///from/the/ui"}]));
+
+    // A bad regex is refused with the field named, and nothing changes.
+    let m = find(c, "#sampling-rules .rule-match").await;
+    m.send_keys("(").await.unwrap();
+    click(c, "#responders-save").await;
+    wait_text(c, "#responders-status", "the refusal", |t| {
+        t.contains("sampling.rules[0].match")
+    })
+    .await;
+
+    scope.connect(everything_target()).await;
+    let hit = scope
+        .result(
+            "tools/call",
+            json!({"name": "trigger-sampling-request", "arguments": {"prompt": "FORECAST?"}}),
+        )
+        .await;
+    assert!(first_text(&hit).contains("ui-rule"), "{hit}");
+    wait_text(c, "#timeline", "the mocked answer marked", |t| {
+        t.contains("mocked: rule 0")
+    })
+    .await;
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_elicitation_form_is_validated_then_accepted() {
+    let (scope, b) = ui_with_everything().await;
+    let c = &b.client;
+    let call = scope.spawn_request(json!({"method": "tools/call", "params": {
+        "name": "trigger-elicitation-request", "arguments": {}}}));
+    let card = "li.pending-card[data-method='elicitation/create']";
+    wait_text(c, card, "the form", |t| t.contains("Your full, legal name")).await;
+    // Defaults are prefilled, legacy enumNames titled.
+    let first_line = find(c, &format!("{card} [data-field='firstLine']")).await;
+    assert_eq!(
+        first_line.prop("value").await.unwrap().as_deref(),
+        Some("It was a dark and stormy night.")
+    );
+    let pets = find(c, &format!("{card} [data-field='legacyTitledEnum']")).await;
+    assert!(pets.text().await.unwrap().contains("Cats (pet-1)"));
+
+    let accept = format!("{card} button.answer-accept");
+    let email = find(c, &format!("{card} [data-field='email']")).await;
+    email.send_keys("not-an-email").await.unwrap();
+    click(c, &accept).await;
+    let status = wait_text(c, &format!("{card} .answer-status"), "the problems", |t| {
+        t.contains("Invalid")
+    })
+    .await;
+    assert!(
+        status.contains("name: required") && status.contains("email: not an email address"),
+        "{status}"
+    );
+    email.clear().await.unwrap();
+    email.send_keys("grace@example.com").await.unwrap();
+    c.find(Locator::Css(&format!("{card} [data-field='name']")))
+        .await
+        .unwrap()
+        .send_keys("Grace Hopper")
+        .await
+        .unwrap();
+    click(c, &accept).await;
+    let (status, body) = decode(call.await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let text = body["result"]["content"][1]["text"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        text.contains("Grace Hopper") && text.contains("grace@example.com") && text.contains("42"),
+        "{body}"
+    );
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_url_elicitation_shows_the_real_host_and_never_opens_by_itself() {
+    let (scope, b) = ui_with_everything().await;
+    let c = &b.client;
+    // A lookalike of apple.com in punycode, with a user-info part that imitates a host.
+    let url = "https://apple.com@xn--pple-43d.com/login";
+    let call = scope.spawn_request(json!({"method": "tools/call", "params": {
+        "name": "trigger-url-elicitation", "arguments": {"url": url, "elicitationId": "look-1"}}}));
+    let card = "li.pending-card[data-method='elicitation/create']";
+    let text = wait_text(c, card, "the URL view", |t| t.contains("punycode")).await;
+    assert!(text.contains("the host is xn--pple-43d.com"), "{text}");
+    let host = find(c, &format!("{card} .url-host")).await;
+    assert_eq!(host.text().await.unwrap(), "xn--pple-43d.com");
+    let link = find(c, &format!("{card} a.open-url")).await;
+    assert_eq!(
+        link.attr("target").await.unwrap().as_deref(),
+        Some("_blank")
+    );
+    assert_eq!(
+        link.attr("rel").await.unwrap().as_deref(),
+        Some("noopener noreferrer")
+    );
+    // Only one tab: nothing was opened without a click.
+    assert_eq!(c.windows().await.unwrap().len(), 1);
+    click(c, &format!("{card} button.answer-decline")).await;
+    let (status, body) = decode(call.await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(first_text(&body["result"]).contains("declined"), "{body}");
     b.client.close().await.unwrap();
 }

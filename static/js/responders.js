@@ -1,0 +1,107 @@
+// The responders editor: sampling and elicitation mode (manual or mock), their ordered rules
+// (regex → canned result, optional delay) and default, and the roots list. Saved with
+// PUT /api/responders; the backend validates and may persist them to --responders FILE.
+
+import { call } from "./api.js";
+import { $, el, pretty } from "./dom.js";
+
+const SAMPLE = {
+  sampling: { role: "assistant", content: { type: "text", text: "A canned answer." }, model: "mcpscope-mock", stopReason: "endTurn" },
+  elicitation: { action: "accept", content: {} },
+};
+let seq = 0;
+
+function ruleRow(kind, rule = {}) {
+  const id = `rule-${++seq}`;
+  const li = el("li", { class: "rule" });
+  const move = (dir) => {
+    const sib = dir < 0 ? li.previousElementSibling : li.nextElementSibling;
+    if (sib) (dir < 0 ? sib.before(li) : sib.after(li));
+  };
+  li.append(
+    el("div", { class: "row3" },
+      el("div", {}, el("label", { for: `${id}-match`, text: "Match (regex)" }),
+        el("input", { id: `${id}-match`, class: "rule-match", type: "text", value: rule.match ?? "", spellcheck: "false" })),
+      el("div", {}, el("label", { for: `${id}-name`, text: "Name" }),
+        el("input", { id: `${id}-name`, class: "rule-name", type: "text", value: rule.name ?? "" })),
+      el("div", {}, el("label", { for: `${id}-delay`, text: "Delay (ms)" }),
+        el("input", { id: `${id}-delay`, class: "rule-delay", type: "number", min: "0", value: rule.delayMs ?? 0 }))),
+    el("label", { for: `${id}-response`, text: kind === "sampling" ? "Response (CreateMessageResult)" : "Response (ElicitResult)" }),
+    el("textarea", { id: `${id}-response`, class: "rule-response", rows: 4, spellcheck: "false", text: pretty(rule.response ?? SAMPLE[kind]) }),
+    el("div", { class: "actions" },
+      el("button", { type: "button", onclick: () => move(-1), "aria-label": "Move up" }, "↑"),
+      el("button", { type: "button", onclick: () => move(1), "aria-label": "Move down" }, "↓"),
+      el("button", { type: "button", onclick: () => li.remove() }, "Remove")));
+  return li;
+}
+
+function rootRow(root = {}) {
+  const id = `root-${++seq}`;
+  const li = el("li", { class: "root-row" },
+    el("label", { for: `${id}-uri`, text: "URI" }),
+    el("input", { id: `${id}-uri`, class: "root-uri", type: "text", value: root.uri ?? "file:///", spellcheck: "false" }),
+    el("label", { for: `${id}-name`, text: "Name" }),
+    el("input", { id: `${id}-name`, class: "root-name", type: "text", value: root.name ?? "" }));
+  li.append(el("button", { type: "button", onclick: () => li.remove() }, "Remove"));
+  return li;
+}
+
+function fill(settings) {
+  for (const kind of ["sampling", "elicitation"]) {
+    const set = settings[kind] || {};
+    $(`${kind}-mode`).value = set.mode || "manual";
+    $(`${kind}-rules`).replaceChildren(...(set.rules || []).map((r) => ruleRow(kind, r)));
+    $(`${kind}-default`).value = set.default ? pretty(set.default) : "";
+  }
+  $("roots-list").replaceChildren(...(settings.roots || []).map(rootRow));
+}
+
+function collect() {
+  const out = {};
+  for (const kind of ["sampling", "elicitation"]) {
+    const rules = [...$(`${kind}-rules`).children].map((li, i) => {
+      const text = li.querySelector(".rule-response").value;
+      let response;
+      try { response = JSON.parse(text); } catch (e) { throw new Error(`${kind} rule ${i + 1}: response is not JSON (${e.message})`); }
+      const rule = { match: li.querySelector(".rule-match").value, response };
+      const name = li.querySelector(".rule-name").value.trim();
+      if (name) rule.name = name;
+      const delay = Number(li.querySelector(".rule-delay").value || 0);
+      if (delay) rule.delayMs = delay;
+      return rule;
+    });
+    const d = $(`${kind}-default`).value.trim();
+    let def = null;
+    if (d) { try { def = JSON.parse(d); } catch (e) { throw new Error(`${kind} default is not JSON (${e.message})`); } }
+    out[kind] = { mode: $(`${kind}-mode`).value, rules, default: def };
+  }
+  out.roots = [...$("roots-list").children].map((li) => {
+    const root = { uri: li.querySelector(".root-uri").value.trim() };
+    const name = li.querySelector(".root-name").value.trim();
+    if (name) root.name = name;
+    return root;
+  });
+  return out;
+}
+
+async function save() {
+  const status = $("responders-status");
+  try {
+    const { body } = await call("PUT", "/api/responders", collect());
+    fill(body);
+    status.textContent = "Saved.";
+    status.classList.remove("is-error");
+  } catch (e) {
+    status.textContent = e.message;
+    status.classList.add("is-error");
+  }
+}
+
+export function init() {
+  for (const kind of ["sampling", "elicitation"]) {
+    $(`${kind}-add-rule`).addEventListener("click", () => $(`${kind}-rules`).append(ruleRow(kind)));
+  }
+  $("roots-add").addEventListener("click", () => $("roots-list").append(rootRow()));
+  $("responders-save").addEventListener("click", save);
+  call("GET", "/api/responders").then(({ body }) => fill(body)).catch(() => {});
+}
