@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::{
     cli::{Args, TransportArg},
-    session::{RemoteKind, Target},
+    session::{RemoteKind, RemoteTarget, Target},
     transport::stdio::StdioTarget,
 };
 
@@ -100,11 +100,12 @@ impl Config {
                 Some(TransportArg::Sse) => RemoteKind::Sse,
                 None => guess_transport(url),
             };
-            Some(Target::Remote {
-                transport,
+            Some(Target::Remote(RemoteTarget {
+                kind: transport,
                 url: url.clone(),
                 headers,
-            })
+                secret_headers: Default::default(),
+            }))
         } else if let Some(path) = &args.config {
             Some(target_from_file(
                 path,
@@ -197,11 +198,12 @@ fn target_from_file(
             Some("http" | "streamable-http" | "streamableHttp") => RemoteKind::Http,
             _ => guess_transport(url),
         };
-        return Ok(Target::Remote {
-            transport,
+        return Ok(Target::Remote(RemoteTarget {
+            kind: transport,
             url: url.to_owned(),
             headers: strings(entry.get("headers")),
-        });
+            secret_headers: Default::default(),
+        }));
     }
     let command = entry
         .get("command")
@@ -304,10 +306,10 @@ mod tests {
             config(&["mcpscope", "--config", f, "--server", "b"])
                 .unwrap()
                 .target,
-            Some(Target::Remote {
-                transport: RemoteKind::Sse,
+            Some(Target::Remote(RemoteTarget {
+                kind: RemoteKind::Sse,
                 ..
-            })
+            }))
         ));
         assert!(matches!(
             config(&["mcpscope", "--config", f]),

@@ -10,7 +10,7 @@
 mod handshake;
 
 use std::{
-    collections::{BTreeMap, HashMap, VecDeque},
+    collections::{HashMap, VecDeque},
     sync::{Arc, Mutex},
     time::{Duration, Instant, SystemTime},
 };
@@ -19,11 +19,12 @@ use serde_json::{Value, json, value::RawValue};
 use tokio::sync::{mpsc, oneshot};
 
 pub use handshake::{DEFAULT_PROTOCOL_VERSION, KNOWN_PROTOCOL_VERSIONS};
+pub use http::{RemoteKind, RemoteTarget};
 
 use crate::{
     events::{Event, EventBus, Severity},
     responders::{AutoAnswer, ResponderStore, Settings},
-    transport::{Link, TransportEvent, stdio},
+    transport::{Link, TransportEvent, http, stdio},
     wire::{self, Engine, Inbound, Outcome, Timeout},
 };
 
@@ -42,17 +43,7 @@ const STDERR_TAIL: usize = 12;
 #[derive(Debug, Clone)]
 pub enum Target {
     Stdio(stdio::StdioTarget),
-    Remote {
-        transport: RemoteKind,
-        url: String,
-        headers: BTreeMap<String, String>,
-    },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RemoteKind {
-    Http,
-    Sse,
+    Remote(http::RemoteTarget),
 }
 
 impl Target {
@@ -67,14 +58,10 @@ impl Target {
                 "env": t.env.keys().map(|k| (k.clone(), json!("<redacted>"))).collect::<serde_json::Map<_, _>>(),
                 "cwd": t.cwd,
             }),
-            Target::Remote {
-                transport,
-                url,
-                headers,
-            } => json!({
-                "transport": match transport { RemoteKind::Http => "http", RemoteKind::Sse => "sse" },
-                "url": url,
-                "headers": headers.keys().map(|k| (k.clone(), json!("<redacted>"))).collect::<serde_json::Map<_, _>>(),
+            Target::Remote(t) => json!({
+                "transport": t.kind.as_str(),
+                "url": t.url,
+                "headers": t.headers.keys().map(|k| (k.clone(), json!("<redacted>"))).collect::<serde_json::Map<_, _>>(),
             }),
         }
     }
@@ -411,13 +398,10 @@ impl Sessions {
             }
         });
         let link = match &target {
-            Target::Stdio(t) => stdio::spawn(t).map_err(|e| {
-                format!("could not start `{}`: {e}", t.command)
-            }),
-            Target::Remote { .. } => Err(
-                "remote targets (Streamable HTTP, HTTP+SSE) are not implemented yet; use a stdio target"
-                    .to_owned(),
-            ),
+            Target::Stdio(t) => {
+                stdio::spawn(t).map_err(|e| format!("could not start `{}`: {e}", t.command))
+            }
+            Target::Remote(t) => http::spawn(t),
         };
         let link = match link {
             Ok(link) => link,
@@ -449,6 +433,7 @@ impl Sessions {
             delayed: HashMap::new(),
             last_progress: HashMap::new(),
             elicitations: VecDeque::new(),
+            remote: matches!(target, Target::Remote(_)),
         };
         tokio::spawn(actor.run(rx, auto_rx));
         drop(guard);
@@ -510,6 +495,8 @@ struct Actor {
     last_progress: HashMap<i64, Value>,
     /// Recent URL elicitation ids, to tell whether a completion notice matches one.
     elicitations: VecDeque<String>,
+    /// An HTTP target: no child process, no exit status.
+    remote: bool,
 }
 
 impl Actor {
@@ -558,6 +545,10 @@ impl Actor {
                             frame_seq: None,
                         });
                     }
+                    Some(TransportEvent::Http(value)) => {
+                        self.reporter.publish(Event::Http(value));
+                    }
+                    Some(TransportEvent::SendFailed { id, message }) => self.send_failed(id, message),
                     Some(TransportEvent::Closed(exit)) => {
                         self.closed(Some(exit), shutdown_done.is_some());
                         break;
@@ -1070,12 +1061,26 @@ impl Actor {
         }
     }
 
+    /// One message of ours never reached the server (or its answer was lost): only its caller
+    /// fails.
+    fn send_failed(&mut self, id: i64, message: String) {
+        if let Some(req) = self.engine.fail(id) {
+            self.last_progress.remove(&id);
+            match req.tag {
+                Tag::Api(tx) => {
+                    let _ = tx.send(Err(LocalError::Transport(message)));
+                }
+                Tag::Handshake => self.fail(message),
+            }
+        }
+    }
+
     fn closed(&mut self, exit: Option<crate::transport::Exit>, requested: bool) {
         let description = exit.as_ref().map_or_else(
             || "the transport closed".to_owned(),
             |e| e.description.clone(),
         );
-        if let Some(exit) = exit {
+        if let Some(exit) = exit.filter(|_| !self.remote) {
             self.reporter.publish(Event::Exit {
                 code: exit.code,
                 signal: exit.signal,
@@ -1084,6 +1089,8 @@ impl Actor {
         }
         let message = if requested {
             "disconnected".to_owned()
+        } else if self.remote {
+            format!("the connection ended: {description}")
         } else {
             format!("the server exited ({description})")
         };

@@ -5,8 +5,10 @@
 //! | transport | module | status |
 //! |---|---|---|
 //! | stdio child process | [`stdio`] | here |
-//! | Streamable HTTP, legacy HTTP+SSE | — | a later issue; refused with a clear error |
+//! | Streamable HTTP, legacy HTTP+SSE (and the fallback between them) | [`http`], [`sse`] | here |
 
+pub mod http;
+pub mod sse;
 pub mod stdio;
 
 use tokio::sync::{mpsc, oneshot};
@@ -20,6 +22,11 @@ pub enum TransportEvent {
     Stderr(String),
     /// A frame line longer than we accept was cut off; the rest of it was skipped.
     Overlong { bytes: usize },
+    /// One HTTP exchange or stream milestone with a remote target, secrets already redacted.
+    Http(serde_json::Value),
+    /// A message of ours with this JSON-RPC id could not be delivered (or its answer could not
+    /// be read); only that call fails.
+    SendFailed { id: i64, message: String },
     /// The connection is over (for stdio: the child exited). Always the last event.
     Closed(Exit),
 }

@@ -203,6 +203,11 @@ impl<T> Engine<T> {
         self.finish(id, Finish::Cancelled)
     }
 
+    /// One request could not be delivered; a later answer to it is still named.
+    pub fn fail(&mut self, id: i64) -> Option<Outstanding<T>> {
+        self.finish(id, Finish::Failed)
+    }
+
     /// The transport is gone: every waiting request fails.
     pub fn fail_all(&mut self) -> Vec<(i64, Outstanding<T>)> {
         let ids: Vec<i64> = self.pending.keys().copied().collect();

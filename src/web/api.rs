@@ -17,8 +17,8 @@ use crate::{
     config::guess_transport,
     responders::Settings,
     session::{
-        ConnectOptions, DEFAULT_MAX_TOTAL, DEFAULT_TIMEOUT, LocalError, RemoteKind, Target,
-        outcome_body,
+        ConnectOptions, DEFAULT_MAX_TOTAL, DEFAULT_TIMEOUT, LocalError, RemoteKind, RemoteTarget,
+        Target, outcome_body,
     },
     transport::stdio::StdioTarget,
     wire::Timeout,
@@ -104,6 +104,10 @@ struct ConnectBody {
     url: Option<String>,
     #[serde(default)]
     headers: BTreeMap<String, String>,
+    /// Header names whose values must never be shown (besides Authorization, cookies and
+    /// names that say token, secret, password or api key).
+    #[serde(default)]
+    secret_headers: Vec<String>,
     protocol_version: Option<String>,
     client_capabilities: Option<Value>,
 }
@@ -139,11 +143,12 @@ pub(super) async fn connect(
                 "sse" => RemoteKind::Sse,
                 _ => guess_transport(&url),
             };
-            Target::Remote {
-                transport: kind,
+            Target::Remote(RemoteTarget {
+                kind,
                 url,
                 headers: body.headers,
-            }
+                secret_headers: body.secret_headers.into_iter().collect(),
+            })
         }
         other => {
             return Err(ApiError::BadRequest(format!(

@@ -1,0 +1,877 @@
+//! Remote targets: Streamable HTTP (2025-03-26 … 2025-11-25) and the legacy HTTP+SSE transport
+//! (2024-11-05), with the fallback from the first to the second. Every HTTP exchange becomes a
+//! `TransportEvent::Http` with secrets redacted; every JSON-RPC message that arrives (a JSON
+//! body, or an SSE `message` event) becomes a `Frame`, byte for byte.
+//!
+//! Each client message is POSTed on its own task, so a long call never holds up the others. A
+//! POST that fails reports the JSON-RPC id it carried, so only that call fails. Redirects are
+//! never followed and no proxy is used: we talk to the URL the user gave, nothing else. The
+//! legacy endpoint must stay on the SSE URL's origin, since our headers (tokens included) go
+//! with every POST.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use reqwest::{
+    Method, StatusCode,
+    header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue},
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::{
+    sync::{mpsc, oneshot, watch},
+    task::JoinHandle,
+};
+use url::Url;
+
+use super::{
+    Exit, Link, TransportEvent,
+    sse::{SseEvent, SseParser},
+    stdio::MAX_FRAME_BYTES,
+};
+
+const SESSION_HEADER: &str = "mcp-session-id";
+const VERSION_HEADER: &str = "mcp-protocol-version";
+/// How much of an error body the timeline shows.
+const BODY_EXCERPT: usize = 2048;
+/// How often a dropped GET stream is re-opened in a row before we give up on it.
+const MAX_GET_RETRIES: u32 = 5;
+const DEFAULT_RETRY: Duration = Duration::from_millis(1000);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoteKind {
+    Http,
+    Sse,
+}
+
+impl RemoteKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemoteKind::Http => "http",
+            RemoteKind::Sse => "sse",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RemoteTarget {
+    pub kind: RemoteKind,
+    pub url: String,
+    pub headers: BTreeMap<String, String>,
+    /// Header names (any case) whose values never appear in events, besides the usual ones.
+    pub secret_headers: BTreeSet<String>,
+}
+
+/// Whether a header (or query parameter) name holds a credential.
+pub fn is_secret_name(name: &str, extra: &BTreeSet<String>) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
+    ) || [
+        "token", "secret", "password", "api-key", "apikey", "api_key",
+    ]
+    .iter()
+    .any(|s| n.contains(s))
+        || extra.iter().any(|e| e.eq_ignore_ascii_case(&n))
+}
+
+/// Which way we currently talk to the server.
+#[derive(Debug, Clone, PartialEq)]
+enum Mode {
+    Streamable,
+    /// Legacy HTTP+SSE; the POST endpoint arrives on the GET stream.
+    Legacy,
+}
+
+struct Shared {
+    client: reqwest::Client,
+    url: Url,
+    headers: HeaderMap,
+    secret: BTreeSet<String>,
+    mode: Mutex<Mode>,
+    session_id: Mutex<Option<String>>,
+    protocol_version: Mutex<Option<String>>,
+    /// The legacy POST endpoint, once the GET stream named it.
+    endpoint: watch::Sender<Option<Url>>,
+    events: mpsc::Sender<TransportEvent>,
+    /// Reports that the connection is over (the reason), e.g. the server forgot our session.
+    ended: mpsc::Sender<String>,
+    /// The long-lived GET stream (standalone or legacy), aborted on shutdown.
+    get_task: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The parts of our own outgoing frame the transport needs.
+#[derive(Deserialize)]
+struct Peek {
+    id: Option<i64>,
+    method: Option<String>,
+}
+
+pub fn spawn(target: &RemoteTarget) -> Result<Link, String> {
+    let url = Url::parse(&target.url).map_err(|e| format!("{}: {e}", target.url))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("{url}: only http and https URLs are supported"));
+    }
+    let mut headers = HeaderMap::new();
+    for (name, value) in &target.headers {
+        let n = HeaderName::from_bytes(name.trim().as_bytes())
+            .map_err(|_| format!("header {name:?}: not a valid header name"))?;
+        let mut v = HeaderValue::from_str(value.trim())
+            .map_err(|_| format!("header {name}: the value has characters HTTP does not allow"))?;
+        if is_secret_name(name, &target.secret_headers) {
+            v.set_sensitive(true);
+        }
+        headers.insert(n, v);
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(10))
+        .tcp_nodelay(true)
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let (events_tx, events_rx) = mpsc::channel(1024);
+    let (out_tx, out_rx) = mpsc::unbounded_channel();
+    let (shutdown_tx, shutdown_rx) = oneshot::channel();
+    let (ended_tx, ended_rx) = mpsc::channel(4);
+    let shared = Arc::new(Shared {
+        client,
+        url,
+        headers,
+        secret: target.secret_headers.clone(),
+        mode: Mutex::new(match target.kind {
+            RemoteKind::Http => Mode::Streamable,
+            RemoteKind::Sse => Mode::Legacy,
+        }),
+        session_id: Mutex::new(None),
+        protocol_version: Mutex::new(None),
+        endpoint: watch::channel(None).0,
+        events: events_tx,
+        ended: ended_tx,
+        get_task: Mutex::new(None),
+    });
+    if target.kind == RemoteKind::Sse {
+        start_legacy_stream(&shared);
+    }
+    tokio::spawn(run(shared, out_rx, shutdown_rx, ended_rx));
+    Ok(Link {
+        outgoing: out_tx,
+        incoming: events_rx,
+        shutdown: Some(shutdown_tx),
+    })
+}
+
+async fn run(
+    sh: Arc<Shared>,
+    mut outgoing: mpsc::UnboundedReceiver<String>,
+    mut shutdown: oneshot::Receiver<()>,
+    mut ended: mpsc::Receiver<String>,
+) {
+    let mut posts = tokio::task::JoinSet::new();
+    let description = loop {
+        tokio::select! {
+            msg = outgoing.recv() => match msg {
+                Some(text) => { posts.spawn(post(sh.clone(), text)); }
+                None => break "disconnected".to_owned(),
+            },
+            _ = &mut shutdown => break "disconnected".to_owned(),
+            Some(reason) = ended.recv() => break reason,
+            Some(_) = posts.join_next(), if !posts.is_empty() => {}
+        }
+    };
+    posts.abort_all();
+    if let Some(task) = sh.get_task.lock().unwrap().take() {
+        task.abort();
+    }
+    let session = sh.session_id.lock().unwrap().clone();
+    let streamable = *sh.mode.lock().unwrap() == Mode::Streamable;
+    if description == "disconnected"
+        && streamable
+        && let Some(session) = session
+    {
+        delete_session(&sh, &session).await;
+    }
+    let _ = sh
+        .events
+        .send(TransportEvent::Closed(Exit {
+            code: None,
+            signal: None,
+            description,
+        }))
+        .await;
+}
+
+impl Shared {
+    async fn emit(&self, event: TransportEvent) {
+        let _ = self.events.send(event).await;
+    }
+
+    async fn http(&self, value: Value) {
+        self.emit(TransportEvent::Http(value)).await;
+    }
+
+    async fn note(&self, message: String) {
+        self.http(json!({"type": "note", "message": message})).await;
+    }
+
+    async fn fail(&self, peek: &Peek, message: String) {
+        if let Some(id) = peek.id
+            && peek.method.is_some()
+        {
+            self.emit(TransportEvent::SendFailed { id, message }).await;
+        }
+    }
+
+    fn redact_map(&self, headers: &HeaderMap) -> Value {
+        let mut map = serde_json::Map::new();
+        for (name, value) in headers {
+            let shown = if is_secret_name(name.as_str(), &self.secret) {
+                json!("<redacted>")
+            } else {
+                json!(String::from_utf8_lossy(value.as_bytes()))
+            };
+            map.insert(name.as_str().to_owned(), shown);
+        }
+        Value::Object(map)
+    }
+
+    fn redact_url(&self, url: &Url) -> String {
+        if url.query().is_none() {
+            return url.to_string();
+        }
+        let mut shown = url.clone();
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if is_secret_name(&k, &self.secret) {
+                    "<redacted>".to_owned()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        shown.query_pairs_mut().clear().extend_pairs(pairs);
+        shown.to_string()
+    }
+
+    /// Our headers plus the session headers the protocol requires.
+    fn request_headers(&self, accept: &'static str, json_body: bool) -> HeaderMap {
+        let mut h = self.headers.clone();
+        h.insert(ACCEPT, HeaderValue::from_static(accept));
+        if json_body {
+            h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        if *self.mode.lock().unwrap() == Mode::Streamable {
+            if let Some(id) = self.session_id.lock().unwrap().as_deref()
+                && let Ok(v) = HeaderValue::from_str(id)
+            {
+                h.insert(SESSION_HEADER, v);
+            }
+            if let Some(v) = self.protocol_version.lock().unwrap().as_deref()
+                && let Ok(v) = HeaderValue::from_str(v)
+            {
+                h.insert(VERSION_HEADER, v);
+            }
+        }
+        h
+    }
+
+    fn exchange(
+        &self,
+        method: &Method,
+        url: &Url,
+        sent: &HeaderMap,
+        res: &reqwest::Response,
+        started: Instant,
+    ) -> Value {
+        json!({
+            "type": "exchange",
+            "method": method.as_str(),
+            "url": self.redact_url(url),
+            "status": res.status().as_u16(),
+            "requestHeaders": self.redact_map(sent),
+            "responseHeaders": self.redact_map(res.headers()),
+            "durationMs": started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+}
+
+fn content_type(res: &reqwest::Response) -> String {
+    res.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+fn carried(peek: &Peek) -> Value {
+    json!({"method": peek.method, "id": peek.id})
+}
+
+async fn excerpt(res: reqwest::Response) -> String {
+    let bytes = res.bytes().await.unwrap_or_default();
+    let cut = &bytes[..bytes.len().min(BODY_EXCERPT)];
+    String::from_utf8_lossy(cut).into_owned()
+}
+
+/// Sends one client message, in whichever mode we are in.
+async fn post(sh: Arc<Shared>, text: String) {
+    let peek: Peek = serde_json::from_str(&text).unwrap_or(Peek {
+        id: None,
+        method: None,
+    });
+    let mode = sh.mode.lock().unwrap().clone();
+    match mode {
+        Mode::Streamable => post_streamable(&sh, &text, &peek).await,
+        Mode::Legacy => post_legacy(&sh, &text, &peek).await,
+    }
+}
+
+async fn post_streamable(sh: &Arc<Shared>, text: &str, peek: &Peek) {
+    let is_initialize = peek.method.as_deref() == Some("initialize");
+    let headers = sh.request_headers("application/json, text/event-stream", true);
+    let started = Instant::now();
+    let res = sh
+        .client
+        .post(sh.url.clone())
+        .headers(headers.clone())
+        .body(text.to_owned())
+        .send()
+        .await;
+    let res = match res {
+        Ok(res) => res,
+        Err(e) => {
+            let message = describe_error(&e);
+            sh.http(json!({"type": "error", "method": "POST", "url": sh.redact_url(&sh.url), "error": message, "carries": carried(peek), "durationMs": started.elapsed().as_secs_f64() * 1000.0})).await;
+            sh.fail(peek, format!("POST {}: {message}", sh.redact_url(&sh.url)))
+                .await;
+            return;
+        }
+    };
+    let mut exchange = sh.exchange(&Method::POST, &sh.url, &headers, &res, started);
+    exchange["carries"] = carried(peek);
+    let status = res.status();
+    if is_initialize
+        && matches!(
+            status,
+            StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+        )
+    {
+        sh.http(exchange).await;
+        sh.note(format!(
+            "initialize over Streamable HTTP got {status}; falling back to the legacy HTTP+SSE transport (GET {} for an endpoint event)",
+            sh.redact_url(&sh.url)
+        ))
+        .await;
+        *sh.mode.lock().unwrap() = Mode::Legacy;
+        start_legacy_stream(sh);
+        post_legacy(sh, text, peek).await;
+        return;
+    }
+    if is_initialize
+        && let Some(id) = res
+            .headers()
+            .get(SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+    {
+        *sh.session_id.lock().unwrap() = Some(id.to_owned());
+    }
+    if !status.is_success() {
+        let had_session = sh.session_id.lock().unwrap().is_some();
+        let auth = res
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = excerpt(res).await;
+        exchange["bodyExcerpt"] = json!(body);
+        sh.http(exchange).await;
+        let mut message = format!("POST {} answered {status}", sh.redact_url(&sh.url));
+        if let Some(auth) = auth {
+            message.push_str(&format!("; WWW-Authenticate: {auth}"));
+        }
+        if !body.is_empty() {
+            message.push_str(&format!(": {}", body.trim()));
+        }
+        sh.fail(peek, message).await;
+        if status == StatusCode::NOT_FOUND && had_session && !is_initialize {
+            let _ = sh
+                .ended
+                .send(
+                    "the server no longer knows this session (404); reconnect to start a new one"
+                        .into(),
+                )
+                .await;
+        }
+        return;
+    }
+    let ctype = content_type(&res);
+    sh.http(exchange).await;
+    if ctype.starts_with("text/event-stream") {
+        let outcome = read_sse(sh, res, "POST", &sh.url.clone(), peek.id, is_initialize).await;
+        if let Some(id) = peek.id
+            && peek.method.is_some()
+            && !outcome.answered
+        {
+            match (outcome.error, outcome.last_id) {
+                // The server closed the stream on purpose (SSE polling): resume it with GET.
+                (None, Some(last)) => {
+                    let sh2 = sh.clone();
+                    tokio::spawn(async move {
+                        get_loop(sh2, Some(last), Some(id), outcome.retry).await;
+                    });
+                }
+                (error, _) => {
+                    sh.fail(
+                        peek,
+                        format!(
+                            "the response stream ended before the answer{}",
+                            error.map_or_else(String::new, |e| format!(": {e}"))
+                        ),
+                    )
+                    .await;
+                }
+            }
+        }
+    } else if status == StatusCode::ACCEPTED || status == StatusCode::NO_CONTENT {
+        // Accepted notification or response.
+    } else {
+        match read_body(res).await {
+            Ok(body) if body.iter().all(u8::is_ascii_whitespace) => {
+                if peek.id.is_some() && peek.method.is_some() {
+                    sh.fail(peek, format!("POST answered {status} with an empty body"))
+                        .await;
+                }
+            }
+            Ok(body) => {
+                if is_initialize {
+                    learn_version(sh, &body);
+                }
+                sh.emit(TransportEvent::Frame(body)).await;
+            }
+            Err(e) => sh.fail(peek, e).await,
+        }
+    }
+    if peek.method.as_deref() == Some("notifications/initialized") {
+        let sh2 = sh.clone();
+        let task = tokio::spawn(async move { get_loop(sh2, None, None, DEFAULT_RETRY).await });
+        *sh.get_task.lock().unwrap() = Some(task);
+    }
+}
+
+async fn read_body(mut res: reqwest::Response) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = res
+        .chunk()
+        .await
+        .map_err(|e| format!("reading the answer: {}", describe_error(&e)))?
+    {
+        if body.len() + chunk.len() > MAX_FRAME_BYTES {
+            return Err(format!(
+                "the answer is over {MAX_FRAME_BYTES} bytes; not read"
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// After initialize, later requests carry the negotiated version.
+fn learn_version(sh: &Shared, frame: &[u8]) {
+    #[derive(Deserialize)]
+    struct Init {
+        result: Option<InitResult>,
+    }
+    #[derive(Deserialize)]
+    struct InitResult {
+        #[serde(rename = "protocolVersion")]
+        protocol_version: Option<String>,
+    }
+    if let Ok(Init {
+        result: Some(InitResult {
+            protocol_version: Some(v),
+        }),
+    }) = serde_json::from_slice::<Init>(frame)
+    {
+        *sh.protocol_version.lock().unwrap() = Some(v);
+    }
+}
+
+struct StreamOutcome {
+    /// A response to `answer_for` came on the stream.
+    answered: bool,
+    last_id: Option<String>,
+    retry: Duration,
+    error: Option<String>,
+}
+
+/// Reads an SSE body to its end: `message` events become frames, the rest is bookkeeping.
+async fn read_sse(
+    sh: &Arc<Shared>,
+    mut res: reqwest::Response,
+    method: &str,
+    url: &Url,
+    answer_for: Option<i64>,
+    is_initialize: bool,
+) -> StreamOutcome {
+    let mut parser = SseParser::new(MAX_FRAME_BYTES);
+    let mut out = StreamOutcome {
+        answered: false,
+        last_id: None,
+        retry: DEFAULT_RETRY,
+        error: None,
+    };
+    let mut count = 0u64;
+    let mut first_id: Option<String> = None;
+    loop {
+        let chunk = match res.chunk().await {
+            Ok(Some(c)) => c,
+            Ok(None) => break,
+            Err(e) => {
+                out.error = Some(describe_error(&e));
+                break;
+            }
+        };
+        let events = match parser.push(&chunk) {
+            Ok(events) => events,
+            Err(_) => {
+                out.error = Some(format!("an SSE event over {MAX_FRAME_BYTES} bytes"));
+                break;
+            }
+        };
+        for event in events {
+            if let Some(id) = &event.id {
+                first_id.get_or_insert_with(|| id.clone());
+                out.last_id = Some(id.clone());
+            }
+            if let Some(ms) = event.retry {
+                out.retry = Duration::from_millis(ms);
+            }
+            count += 1;
+            handle_stream_event(sh, event, answer_for, is_initialize, &mut out).await;
+        }
+    }
+    sh.http(json!({
+        "type": "stream-closed",
+        "method": method,
+        "url": sh.redact_url(url),
+        "events": count,
+        "firstEventId": first_id,
+        "lastEventId": out.last_id,
+        "error": out.error,
+    }))
+    .await;
+    out
+}
+
+async fn handle_stream_event(
+    sh: &Arc<Shared>,
+    event: SseEvent,
+    answer_for: Option<i64>,
+    is_initialize: bool,
+    out: &mut StreamOutcome,
+) {
+    match event.kind() {
+        "message" if event.data.trim().is_empty() => {} // a priming event
+        "message" => {
+            let bytes = event.data.into_bytes();
+            if let Some(want) = answer_for
+                && let Ok(p) = serde_json::from_slice::<Peek>(&bytes)
+                && p.id == Some(want)
+                && p.method.is_none()
+            {
+                out.answered = true;
+                if is_initialize {
+                    learn_version(sh, &bytes);
+                }
+            }
+            sh.emit(TransportEvent::Frame(bytes)).await;
+        }
+        "endpoint" => {
+            let resolved = sh.url.join(event.data.trim());
+            match resolved {
+                Ok(u) if u.origin() == sh.url.origin() => {
+                    sh.note(format!(
+                        "legacy endpoint {:?} resolves to {}",
+                        event.data,
+                        sh.redact_url(&u)
+                    ))
+                    .await;
+                    sh.endpoint.send_replace(Some(u));
+                }
+                Ok(u) => {
+                    let _ = sh
+                        .ended
+                        .send(format!(
+                            "the server named an endpoint on another origin ({}); mcpscope does not send your headers there",
+                            u.origin().ascii_serialization()
+                        ))
+                        .await;
+                }
+                Err(e) => {
+                    let _ = sh
+                        .ended
+                        .send(format!(
+                            "the endpoint event {:?} is not a URL: {e}",
+                            event.data
+                        ))
+                        .await;
+                }
+            }
+        }
+        other => {
+            sh.note(format!(
+                "SSE event of type {other:?} ignored ({} bytes)",
+                event.data.len()
+            ))
+            .await;
+        }
+    }
+}
+
+/// The GET stream of Streamable HTTP: unrelated server messages, resumed with `Last-Event-ID`
+/// after a drop. With `until_answer`, it resumes a POST stream the server closed and stops once
+/// that request is answered.
+async fn get_loop(
+    sh: Arc<Shared>,
+    mut last_id: Option<String>,
+    until_answer: Option<i64>,
+    mut retry: Duration,
+) {
+    let mut failures = 0u32;
+    loop {
+        let mut headers = sh.request_headers("text/event-stream", false);
+        if let Some(id) = &last_id
+            && let Ok(v) = HeaderValue::from_str(id)
+        {
+            headers.insert("last-event-id", v);
+        }
+        let started = Instant::now();
+        let res = sh
+            .client
+            .get(sh.url.clone())
+            .headers(headers.clone())
+            .send()
+            .await;
+        let res = match res {
+            Ok(res) => res,
+            Err(e) => {
+                sh.http(json!({"type": "error", "method": "GET", "url": sh.redact_url(&sh.url), "error": describe_error(&e)})).await;
+                failures += 1;
+                if failures >= MAX_GET_RETRIES {
+                    return;
+                }
+                tokio::time::sleep(retry).await;
+                continue;
+            }
+        };
+        let status = res.status();
+        let ctype = content_type(&res);
+        let exchange = sh.exchange(&Method::GET, &sh.url, &headers, &res, started);
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            sh.http(exchange).await;
+            sh.note("the server offers no GET stream for server-initiated messages (405)".into())
+                .await;
+            return;
+        }
+        if !status.is_success() || !ctype.starts_with("text/event-stream") {
+            let mut exchange = exchange;
+            exchange["bodyExcerpt"] = json!(excerpt(res).await);
+            sh.http(exchange).await;
+            if status == StatusCode::NOT_FOUND && sh.session_id.lock().unwrap().is_some() {
+                let _ = sh
+                    .ended
+                    .send("the server no longer knows this session (404); reconnect to start a new one".into())
+                    .await;
+                return;
+            }
+            failures += 1;
+            if failures >= MAX_GET_RETRIES {
+                return;
+            }
+            tokio::time::sleep(retry).await;
+            continue;
+        }
+        sh.http(exchange).await;
+        let outcome = read_sse(&sh, res, "GET", &sh.url.clone(), until_answer, false).await;
+        if outcome.last_id.is_some() {
+            last_id = outcome.last_id;
+            failures = 0;
+        } else {
+            failures += 1;
+        }
+        retry = outcome.retry;
+        if outcome.answered || failures >= MAX_GET_RETRIES {
+            return;
+        }
+        tokio::time::sleep(retry).await;
+    }
+}
+
+fn start_legacy_stream(sh: &Arc<Shared>) {
+    let sh2 = sh.clone();
+    let task = tokio::spawn(async move { legacy_stream(sh2).await });
+    if let Some(old) = sh.get_task.lock().unwrap().replace(task) {
+        old.abort();
+    }
+}
+
+/// The legacy transport's one GET stream: the endpoint, then every server message.
+async fn legacy_stream(sh: Arc<Shared>) {
+    let headers = sh.request_headers("text/event-stream", false);
+    let started = Instant::now();
+    let res = match sh
+        .client
+        .get(sh.url.clone())
+        .headers(headers.clone())
+        .send()
+        .await
+    {
+        Ok(res) => res,
+        Err(e) => {
+            let message = describe_error(&e);
+            sh.http(json!({"type": "error", "method": "GET", "url": sh.redact_url(&sh.url), "error": message}))
+                .await;
+            let _ = sh
+                .ended
+                .send(format!("GET {}: {message}", sh.redact_url(&sh.url)))
+                .await;
+            return;
+        }
+    };
+    let status = res.status();
+    let ctype = content_type(&res);
+    let mut exchange = sh.exchange(&Method::GET, &sh.url, &headers, &res, started);
+    if !status.is_success() || !ctype.starts_with("text/event-stream") {
+        let body = excerpt(res).await;
+        exchange["bodyExcerpt"] = json!(body);
+        sh.http(exchange).await;
+        let _ = sh
+            .ended
+            .send(format!(
+                "GET {} answered {status} ({ctype}), not an SSE stream: {}",
+                sh.redact_url(&sh.url),
+                body.trim()
+            ))
+            .await;
+        return;
+    }
+    sh.http(exchange).await;
+    let outcome = read_sse(&sh, res, "GET", &sh.url.clone(), None, false).await;
+    let _ = sh
+        .ended
+        .send(format!(
+            "the server closed the SSE stream{}",
+            outcome.error.map_or_else(String::new, |e| format!(": {e}"))
+        ))
+        .await;
+}
+
+async fn post_legacy(sh: &Arc<Shared>, text: &str, peek: &Peek) {
+    let mut endpoint = sh.endpoint.subscribe();
+    let url = match endpoint.wait_for(Option::is_some).await {
+        Ok(u) => u.clone().expect("waited for Some"),
+        Err(_) => return,
+    };
+    let headers = sh.request_headers("application/json, text/event-stream", true);
+    let started = Instant::now();
+    match sh
+        .client
+        .post(url.clone())
+        .headers(headers.clone())
+        .body(text.to_owned())
+        .send()
+        .await
+    {
+        Ok(res) => {
+            let status = res.status();
+            let mut exchange = sh.exchange(&Method::POST, &url, &headers, &res, started);
+            exchange["carries"] = carried(peek);
+            if status.is_success() {
+                sh.http(exchange).await;
+            } else {
+                let body = excerpt(res).await;
+                exchange["bodyExcerpt"] = json!(body);
+                sh.http(exchange).await;
+                sh.fail(
+                    peek,
+                    format!(
+                        "POST {} answered {status}: {}",
+                        sh.redact_url(&url),
+                        body.trim()
+                    ),
+                )
+                .await;
+            }
+        }
+        Err(e) => {
+            let message = describe_error(&e);
+            sh.http(json!({"type": "error", "method": "POST", "url": sh.redact_url(&url), "error": message, "carries": carried(peek)})).await;
+            sh.fail(peek, format!("POST {}: {message}", sh.redact_url(&url)))
+                .await;
+        }
+    }
+}
+
+async fn delete_session(sh: &Shared, session: &str) {
+    let headers = sh.request_headers("application/json, text/event-stream", false);
+    let started = Instant::now();
+    let res = sh
+        .client
+        .delete(sh.url.clone())
+        .headers(headers.clone())
+        .timeout(Duration::from_secs(3))
+        .send()
+        .await;
+    match res {
+        Ok(res) => {
+            let exchange = sh.exchange(&Method::DELETE, &sh.url, &headers, &res, started);
+            sh.http(exchange).await;
+        }
+        Err(e) => {
+            sh.http(json!({"type": "error", "method": "DELETE", "url": sh.redact_url(&sh.url), "session": session, "error": describe_error(&e)}))
+                .await;
+        }
+    }
+}
+
+/// reqwest's error with its causes, which is where "connection refused" lives.
+fn describe_error(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names_cover_credentials_and_what_the_user_marks() {
+        let extra: BTreeSet<String> = ["X-Tenant".to_owned()].into();
+        for name in [
+            "Authorization",
+            "cookie",
+            "X-Api-Key",
+            "x-auth-token",
+            "client_secret",
+            "x-tenant",
+        ] {
+            assert!(is_secret_name(name, &extra), "{name}");
+        }
+        for name in ["mcp-session-id", "accept", "x-request-id"] {
+            assert!(!is_secret_name(name, &extra), "{name}");
+        }
+    }
+}
