@@ -81,6 +81,7 @@ async fn run(quick: bool) {
     let mut args = vec!["--"];
     args.extend(target.iter().map(String::as_str));
     let (child, base) = start(&args).await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     wait_connected(&http, &base).await;
     let list = api(&http, &base, json!({"method": "tools/list"})).await;

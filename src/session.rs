@@ -290,6 +290,8 @@ pub struct Sessions {
 }
 
 struct Current {
+    /// The last target connected to, with its real (unredacted) settings, for reconnect.
+    last: Option<(Target, ConnectOptions)>,
     generation: u64,
     handle: Option<SessionHandle>,
     info: SessionInfo,
@@ -334,6 +336,7 @@ impl Sessions {
             events,
             responders,
             inner: Mutex::new(Current {
+                last: None,
                 generation: 0,
                 handle: None,
                 info: SessionInfo::disconnected(),
@@ -381,6 +384,7 @@ impl Sessions {
         self.stop_current().await;
         let generation = {
             let mut cur = self.inner.lock().unwrap();
+            cur.last = Some((target.clone(), options.clone()));
             cur.generation += 1;
             cur.pending.clear();
             cur.generation
@@ -441,6 +445,13 @@ impl Sessions {
         // If a disconnect or another connect ended this session, let it finish reporting first.
         let _settled = self.lifecycle.lock().await;
         self.info()
+    }
+
+    /// Connects again to the last target, with the same settings; None if there was none.
+    pub async fn reconnect(self: &Arc<Self>) -> Option<SessionInfo> {
+        let last = self.inner.lock().unwrap().last.clone();
+        let (target, options) = last?;
+        Some(self.connect(target, options).await)
     }
 
     /// Shuts the current session down (if any) and reports `disconnected`.

@@ -80,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/session", get(api::session))
         .route("/session/connect", post(api::connect))
         .route("/session/disconnect", post(api::disconnect))
+        .route("/session/reconnect", post(api::reconnect))
         .route("/request", post(api::request))
         .route("/notify", post(api::notify))
         .route("/cancel", post(api::cancel))

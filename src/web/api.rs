@@ -172,6 +172,13 @@ pub(super) async fn connect(
     Ok(axum::Json(info.to_json()).into_response())
 }
 
+pub(super) async fn reconnect(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let info = state.sessions.reconnect().await.ok_or_else(|| {
+        ApiError::NotFound("nothing to reconnect to: connect to a target first".into())
+    })?;
+    Ok(axum::Json(info.to_json()).into_response())
+}
+
 pub(super) async fn disconnect(State(state): State<AppState>) -> Response {
     axum::Json(state.sessions.disconnect().await.to_json()).into_response()
 }

@@ -9,6 +9,7 @@ mod demo;
 mod everything;
 mod lifecycle;
 mod python_sdk;
+mod remote;
 mod security;
 mod sloppy;
 mod support;

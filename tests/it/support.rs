@@ -6,6 +6,7 @@ use std::{
     path::PathBuf,
     pin::Pin,
     process::Stdio,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -75,17 +76,40 @@ impl Scope {
 
     /// Starts mcpscope with extra arguments (after `--port 0 --no-open --token …`).
     pub async fn start_with(extra: &[&str]) -> Scope {
+        Scope::launch(extra, "warn", None).await
+    }
+
+    /// Starts mcpscope logging at `level`, with its stderr collected into `logs`.
+    pub async fn start_logging(level: &str, logs: Arc<Mutex<String>>) -> Scope {
+        Scope::launch(&[], level, Some(logs)).await
+    }
+
+    async fn launch(extra: &[&str], level: &str, logs: Option<Arc<Mutex<String>>>) -> Scope {
         let token = format!("test-{}-{}", std::process::id(), rand_suffix());
         let mut child = Command::new(bin())
             .args(["--port", "0", "--no-open", "--token", &token])
             .args(extra)
-            .env("MCPSCOPE_LOG", "warn")
+            .env("MCPSCOPE_LOG", level)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if logs.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            })
             .kill_on_drop(true)
             .spawn()
             .expect("mcpscope starts");
+        if let (Some(logs), Some(stderr)) = (logs, child.stderr.take()) {
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stderr).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let mut all = logs.lock().unwrap();
+                    all.push_str(&line);
+                    all.push('\n');
+                }
+            });
+        }
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let line = tokio::time::timeout(DEADLINE, lines.next_line())
@@ -115,10 +139,7 @@ impl Scope {
             base: format!("http://127.0.0.1:{port}"),
             token,
             ready_url: url,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(120))
-                .build()
-                .unwrap(),
+            http: test_client(),
         }
     }
 
@@ -360,4 +381,14 @@ pub fn first_text(result: &Value) -> String {
         .as_str()
         .unwrap_or_else(|| panic!("no text content in {result}"))
         .to_owned()
+}
+
+/// An HTTP client for the tests. reqwest is built without a default TLS provider (mcpscope
+/// installs ring itself), so the tests install it too before building one.
+pub fn test_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap()
 }

@@ -1,0 +1,418 @@
+//! Remote targets over real HTTP: server-everything in `streamableHttp` and `sse` modes (kept on
+//! loopback by a preload) and a FastMCP server in `streamable-http` and `sse` modes, each on a
+//! free 127.0.0.1 port.
+
+use std::{
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+
+use crate::support::*;
+
+/// A test server listening on 127.0.0.1:`port`, killed when dropped.
+struct Peer {
+    child: Child,
+    port: u16,
+}
+
+impl Peer {
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn listening(mut child: Child, port: u16) -> Peer {
+    let until = Instant::now() + DEADLINE;
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the test server exited before listening on {port}"
+        );
+        assert!(Instant::now() < until, "nothing listens on {port}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Peer { child, port }
+}
+
+/// server-everything in `streamableHttp` or `sse` mode, bound to loopback by the preload.
+async fn everything(mode: &str) -> Peer {
+    let port = free_port();
+    let peers = root().join("tests/peers");
+    let child = Command::new("node")
+        .arg(peers.join("node_modules/@modelcontextprotocol/server-everything/dist/index.js"))
+        .arg(mode)
+        .env("PORT", port.to_string())
+        .env(
+            "NODE_OPTIONS",
+            format!("--require {}", peers.join("loopback.cjs").display()),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node starts");
+    listening(child, port).await
+}
+
+/// The FastMCP HTTP server in `streamable-http` or `sse` mode.
+async fn fastmcp(mode: &str) -> Peer {
+    fastmcp_on(mode, free_port()).await
+}
+
+async fn fastmcp_on(mode: &str, port: u16) -> Peer {
+    let child = Command::new(python())
+        .arg("-u")
+        .arg(root().join("tests/servers/fastmcp_http_server.py"))
+        .args([mode, &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python starts");
+    listening(child, port).await
+}
+
+fn http(kind: &str) -> impl Fn(&Value) -> bool {
+    move |e| e["kind"] == "http" && e["type"] == kind
+}
+
+fn exchange(method: &'static str) -> impl Fn(&Value) -> bool {
+    move |e| e["kind"] == "http" && e["type"] == "exchange" && e["method"] == method
+}
+
+const SECRET: &str = "sekret-bearer-7f3a";
+
+#[tokio::test]
+async fn streamable_http_against_server_everything() {
+    let peer = everything("streamableHttp").await;
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+    let session = scope
+        .connect(json!({
+            "transport": "http",
+            "url": peer.url("/mcp"),
+            "headers": {"Authorization": format!("Bearer {SECRET}"), "X-Team": "blue"},
+        }))
+        .await;
+    assert_eq!(session["protocolVersion"], "2025-11-25");
+    assert_eq!(session["target"]["headers"]["Authorization"], "<redacted>");
+
+    // The session id from the initialize answer is echoed, with the protocol version.
+    let init = events
+        .wait_for("the initialize POST", exchange("POST"))
+        .await;
+    assert_eq!(init["carries"]["method"], "initialize");
+    assert_eq!(init["requestHeaders"]["authorization"], "<redacted>");
+    assert_eq!(init["requestHeaders"]["x-team"], "blue");
+    let session_id = init["responseHeaders"]["mcp-session-id"]
+        .as_str()
+        .expect("a session id")
+        .to_owned();
+    let next = events.wait_for("the next POST", exchange("POST")).await;
+    assert_eq!(
+        next["requestHeaders"]["mcp-session-id"],
+        session_id.as_str()
+    );
+    assert_eq!(next["requestHeaders"]["mcp-protocol-version"], "2025-11-25");
+
+    let names = scope.tool_names().await;
+    assert!(names.iter().any(|n| n == "get-sum"), "{names:?}");
+    let sum = scope
+        .result(
+            "tools/call",
+            json!({"name": "get-sum", "arguments": {"a": 19, "b": 23}}),
+        )
+        .await;
+    assert!(first_text(&sum).contains("42"), "{sum}");
+
+    // Progress arrives on the POST's SSE answer and is tied to the request.
+    let (status, body) = scope
+        .request(
+            "tools/call",
+            json!({"name": "trigger-long-running-operation", "arguments": {"duration": 0.4, "steps": 2}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let p = events.wait_for("progress", kind("progress")).await;
+    assert!(p["requestId"].is_i64(), "{p}");
+    assert_eq!(p["total"], 2);
+    let stream = events
+        .wait_for("the SSE answer's end", http("stream-closed"))
+        .await;
+    assert_eq!(stream["method"], "POST");
+
+    let (status, _) = scope.post("/api/session/disconnect", json!({})).await;
+    assert_eq!(status, 200);
+    let delete = events.wait_for("DELETE", exchange("DELETE")).await;
+    assert_eq!(
+        delete["requestHeaders"]["mcp-session-id"],
+        session_id.as_str()
+    );
+    assert_eq!(delete["status"], 200);
+
+    // The bearer token is nowhere in what mcpscope shows.
+    for e in &events.seen {
+        assert!(!e.to_string().contains(SECRET), "leaked in {e}");
+    }
+    let (_, info) = scope.get("/api/session").await;
+    assert!(!info.to_string().contains(SECRET));
+}
+
+#[tokio::test]
+async fn legacy_sse_against_server_everything_resolves_its_endpoint() {
+    let peer = everything("sse").await;
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+    scope
+        .connect(json!({"transport": "sse", "url": peer.url("/sse")}))
+        .await;
+    let note = events.wait_for("the endpoint", http("note")).await;
+    let message = note["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("{}/message?sessionId=", peer.url(""))),
+        "{message}"
+    );
+    let echo = scope
+        .result(
+            "tools/call",
+            json!({"name": "echo", "arguments": {"message": "over sse"}}),
+        )
+        .await;
+    assert!(first_text(&echo).contains("over sse"), "{echo}");
+}
+
+#[tokio::test]
+async fn streamable_http_falls_back_to_sse_and_says_so() {
+    let peer = everything("sse").await;
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+    scope
+        .connect(json!({"transport": "http", "url": peer.url("/sse")}))
+        .await;
+    let refused = events.wait_for("the refused POST", exchange("POST")).await;
+    assert_eq!(refused["carries"]["method"], "initialize");
+    assert!(
+        [400, 404, 405].contains(&refused["status"].as_u64().unwrap()),
+        "{refused}"
+    );
+    let note = events.wait_for("the fallback note", http("note")).await;
+    assert!(
+        note["message"].as_str().unwrap().contains("falling back"),
+        "{note}"
+    );
+    let names = scope.tool_names().await;
+    assert!(names.iter().any(|n| n == "echo"), "{names:?}");
+}
+
+#[tokio::test]
+async fn fastmcp_over_streamable_http_sends_custom_headers_and_reports_progress() {
+    let peer = fastmcp("streamable-http").await;
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+    scope
+        .connect(json!({
+            "url": peer.url("/mcp"),
+            "headers": {"X-Custom": "from mcpscope", "X-Tenant": "acme"},
+            "secretHeaders": ["X-Tenant"],
+        }))
+        .await;
+    let seen = scope
+        .result(
+            "tools/call",
+            json!({"name": "echo_header", "arguments": {"name": "x-custom"}}),
+        )
+        .await;
+    assert_eq!(first_text(&seen), "from mcpscope");
+    let tenant = scope
+        .result(
+            "tools/call",
+            json!({"name": "echo_header", "arguments": {"name": "x-tenant"}}),
+        )
+        .await;
+    assert_eq!(first_text(&tenant), "acme", "sent, though never shown");
+    scope
+        .result(
+            "tools/call",
+            json!({"name": "count_to", "arguments": {"n": 3}}),
+        )
+        .await;
+    let p = events.wait_for("progress", kind("progress")).await;
+    assert_eq!(p["message"], "step 1");
+    let post = events
+        .seen
+        .iter()
+        .find(|e| exchange("POST")(e))
+        .expect("POST exchanges before the progress");
+    assert_eq!(post["requestHeaders"]["x-tenant"], "<redacted>");
+    // (The tool's own answer says it, of course; mcpscope's http events must not.)
+    for e in events.seen.iter().filter(|e| e["kind"] == "http") {
+        assert!(!e.to_string().contains("acme"), "leaked in {e}");
+    }
+}
+
+#[tokio::test]
+async fn fastmcp_over_legacy_sse_resolves_its_endpoint() {
+    let peer = fastmcp("sse").await;
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+    scope.connect(json!({"url": peer.url("/sse")})).await;
+    let note = events.wait_for("the endpoint", http("note")).await;
+    let message = note["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("{}/messages/?session_id=", peer.url(""))),
+        "{message}"
+    );
+    let sum = scope
+        .result(
+            "tools/call",
+            json!({"name": "add", "arguments": {"a": 2, "b": 40}}),
+        )
+        .await;
+    assert_eq!(first_text(&sum), "42");
+}
+
+#[tokio::test]
+async fn a_dropped_get_stream_resumes_with_last_event_id() {
+    let peer = fastmcp("streamable-http").await;
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+    scope.connect(json!({"url": peer.url("/mcp")})).await;
+    let dropped = scope
+        .result(
+            "tools/call",
+            json!({"name": "drop_get_stream", "arguments": {}}),
+        )
+        .await;
+    assert_eq!(first_text(&dropped), "dropped");
+    let closed = events
+        .wait_for("the GET stream closing", |e| {
+            e["kind"] == "http" && e["type"] == "stream-closed" && e["method"] == "GET"
+        })
+        .await;
+    let last = closed["lastEventId"]
+        .as_str()
+        .expect("an event id")
+        .to_owned();
+    let resumed = events
+        .wait_for("the resumed GET", |e| {
+            e["kind"] == "http"
+                && e["type"] == "exchange"
+                && e["method"] == "GET"
+                && e["requestHeaders"]["last-event-id"].is_string()
+        })
+        .await;
+    assert_eq!(resumed["requestHeaders"]["last-event-id"], last.as_str());
+    // The notification sent while the stream was down arrives through the resumed one.
+    events
+        .wait_for(
+            "the missed notification",
+            frame("received", "notifications/tools/list_changed"),
+        )
+        .await;
+}
+
+#[tokio::test]
+async fn a_server_killed_mid_session_fails_the_call_promptly_and_mcpscope_keeps_answering() {
+    let mut peer = everything("streamableHttp").await;
+    let scope = Scope::start().await;
+    scope
+        .connect(json!({"transport": "http", "url": peer.url("/mcp")}))
+        .await;
+    peer.child.kill().await.unwrap();
+    let started = Instant::now();
+    let (status, body) = scope.request("tools/list", json!({})).await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["error"]["kind"], "transport");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("POST"), "{message}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let (status, _) = scope.get("/api/session").await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn connection_refused_fails_the_connect_with_a_plain_reason() {
+    let port = free_port();
+    let scope = Scope::start().await;
+    let (status, session) = scope
+        .post(
+            "/api/session/connect",
+            json!({"transport": "http", "url": format!("http://127.0.0.1:{port}/mcp")}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(session["state"], "failed");
+    let error = session["error"].as_str().unwrap();
+    assert!(error.to_lowercase().contains("refused"), "{error}");
+}
+
+#[tokio::test]
+async fn the_bearer_token_stays_out_of_even_trace_logs() {
+    let peer = fastmcp("streamable-http").await;
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let scope = Scope::start_logging("trace", logs.clone()).await;
+    scope
+        .connect(json!({"url": peer.url("/mcp"), "headers": {"Authorization": format!("Bearer {SECRET}")}}))
+        .await;
+    let seen = scope
+        .result(
+            "tools/call",
+            json!({"name": "echo_header", "arguments": {"name": "authorization"}}),
+        )
+        .await;
+    assert_eq!(first_text(&seen), format!("Bearer {SECRET}"), "it was sent");
+    scope.post("/api/session/disconnect", json!({})).await;
+    drop(scope);
+    let logs = logs.lock().unwrap().clone();
+    assert!(!logs.is_empty(), "trace logging produced output");
+    assert!(!logs.contains(SECRET), "the token is in the logs");
+}
+
+#[tokio::test]
+async fn a_forgotten_session_ends_with_a_reconnect_hint_and_reconnect_starts_a_new_one() {
+    let mut peer = fastmcp("streamable-http").await;
+    let port = peer.port;
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+    scope.connect(json!({"url": peer.url("/mcp")})).await;
+    // A restarted server knows no sessions.
+    peer.child.kill().await.unwrap();
+    peer.child.wait().await.unwrap();
+    let peer = fastmcp_on("streamable-http", port).await;
+    let (status, body) = scope.request("tools/list", json!({})).await;
+    assert_eq!(status, 502, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("404"),
+        "{body}"
+    );
+    let ended = events.wait_for("the failed state", state("failed")).await;
+    assert!(
+        ended["error"].as_str().unwrap().contains("reconnect"),
+        "{ended}"
+    );
+    let (status, session) = scope.post("/api/session/reconnect", json!({})).await;
+    assert_eq!(status, 200, "{session}");
+    assert_eq!(session["state"], "connected", "{session}");
+    assert_eq!(session["target"]["url"], peer.url("/mcp"));
+    let sum = scope
+        .result(
+            "tools/call",
+            json!({"name": "add", "arguments": {"a": 1, "b": 2}}),
+        )
+        .await;
+    assert_eq!(first_text(&sum), "3");
+}
