@@ -28,8 +28,9 @@ function showSession(s) {
   const instr = typeof s.instructions === "string" ? s.instructions : "";
   $("instructions-box").hidden = !instr;
   $("instructions").textContent = instr;
-  $("session-error").hidden = !s.error;
+  $("session-error-box").hidden = !s.error;
   $("session-error").textContent = s.error || "";
+  $("reconnect").hidden = !(s.state === "failed" && s.target);
   const connected = s.state === "connected";
   $("disconnect").disabled = !(connected || s.state === "connecting");
   $("list-tools").disabled = !connected || !(s.capabilities && s.capabilities.tools);
@@ -41,6 +42,25 @@ function notice(text) {
   const n = $("notice");
   n.hidden = !text;
   n.textContent = text || "";
+}
+
+function headerRow(name = "", value = "") {
+  const i = $("header-rows").childElementCount;
+  const row = el("div", { class: "env-row header-row" },
+    el("label", { for: `header-name-${i}`, text: "Name" }),
+    el("input", { id: `header-name-${i}`, class: "header-name", type: "text", value: name, spellcheck: "false" }),
+    el("label", { for: `header-value-${i}`, text: "Value" }),
+    el("input", { id: `header-value-${i}`, class: "header-value", type: "password", value, autocomplete: "off" }),
+    el("label", { class: "check" }, el("input", { type: "checkbox", class: "header-secret" }), "secret"),
+  );
+  row.append(el("button", { type: "button", text: "Remove", onclick: () => row.remove() }));
+  $("header-rows").append(row);
+}
+
+function showTransportFields() {
+  const remote = $("transport").value !== "stdio";
+  $("remote-fields").hidden = !remote;
+  $("stdio-fields").hidden = remote;
 }
 
 function envRow(name = "", value = "") {
@@ -62,14 +82,31 @@ async function connect(ev) {
     const k = row.querySelector(".env-name").value.trim();
     if (k) env[k] = row.querySelector(".env-value").value;
   }
-  const body = {
-    transport: "stdio",
-    command: $("command").value.trim(),
-    args: $("args").value.split("\n").map((a) => a.trim()).filter((a) => a.length),
-    env,
-  };
-  const cwd = $("cwd").value.trim();
-  if (cwd) body.cwd = cwd;
+  const transport = $("transport").value;
+  let body;
+  if (transport === "stdio") {
+    body = {
+      transport: "stdio",
+      command: $("command").value.trim(),
+      args: $("args").value.split("\n").map((a) => a.trim()).filter((a) => a.length),
+      env,
+    };
+    const cwd = $("cwd").value.trim();
+    if (cwd) body.cwd = cwd;
+  } else {
+    const headers = {};
+    const secretHeaders = [];
+    for (const row of $("header-rows").children) {
+      const k = row.querySelector(".header-name").value.trim();
+      if (!k) continue;
+      headers[k] = row.querySelector(".header-value").value;
+      if (row.querySelector(".header-secret").checked) secretHeaders.push(k);
+    }
+    const bearer = $("bearer").value.trim();
+    if (bearer) headers.Authorization = `Bearer ${bearer}`;
+    body = { url: $("url").value.trim(), headers, secretHeaders };
+    if (transport !== "auto") body.transport = transport;
+  }
   const pv = $("protocol-version").value.trim();
   if (pv) body.protocolVersion = pv;
   body.clientCapabilities = chosenCapabilities();
@@ -182,6 +219,15 @@ function main() {
   $("timeout-s").addEventListener("change", () => localStorage.setItem(TIMEOUT_KEY, $("timeout-s").value));
   $("connect-form").addEventListener("submit", connect);
   $("add-env").addEventListener("click", () => envRow());
+  $("add-header").addEventListener("click", () => headerRow());
+  $("transport").addEventListener("change", showTransportFields);
+  $("reconnect").addEventListener("click", async () => {
+    try {
+      const { body: s } = await call("POST", "/api/session/reconnect");
+      showSession(s);
+      if (s.state === "connected" && s.capabilities?.tools) await listTools();
+    } catch (e) { notice(e.message); }
+  });
   $("disconnect").addEventListener("click", async () => showSession((await call("POST", "/api/session/disconnect")).body));
   $("list-tools").addEventListener("click", () => listTools().catch((e) => notice(e.message)));
   $("call-tool").addEventListener("click", () => {

@@ -15,7 +15,7 @@ function clock(time) {
 }
 
 function kindClass(event) {
-  return ["frame", "stderr", "finding", "progress"].includes(event.kind) ? event.kind : "other";
+  return ["frame", "stderr", "finding", "progress", "http"].includes(event.kind) ? event.kind : "other";
 }
 
 function answeredBy(by) {
@@ -25,6 +25,23 @@ function answeredBy(by) {
     case "roots": return "from the roots list";
     case "capabilities": return "refused: not declared";
     default: return String(by.responder);
+  }
+}
+
+function httpSummary(e) {
+  const path = (() => { try { const u = new URL(e.url); return u.pathname + u.search; } catch { return e.url || ""; } })();
+  const carries = e.carries?.method ? ` [${e.carries.method}${e.carries.id !== null && e.carries.id !== undefined ? ` #${e.carries.id}` : ""}]` : "";
+  switch (e.type) {
+    case "exchange": {
+      const ctype = e.responseHeaders?.["content-type"] ? ` (${String(e.responseHeaders["content-type"]).split(";")[0]})` : "";
+      const ms = typeof e.durationMs === "number" ? ` ${e.durationMs.toFixed(1)} ms` : "";
+      return `${e.method} ${path} → ${e.status}${ctype}${ms}${carries}`;
+    }
+    case "stream-closed":
+      return `${e.method} ${path} SSE stream closed after ${e.events} event(s)${e.lastEventId ? `, last id ${e.lastEventId}` : ""}${e.error ? `: ${e.error}` : ""}`;
+    case "error": return `${e.method} ${path} failed: ${e.error}${carries}`;
+    case "note": return e.message;
+    default: return e.type || "http";
   }
 }
 
@@ -42,6 +59,7 @@ function summary(event) {
       if (event.raw !== undefined) parts.push(JSON.stringify(event.raw.slice(0, 120)));
       return parts.join(" ");
     }
+    case "http": return httpSummary(event);
     case "stderr": return event.line;
     case "finding": return `${event.severity}: ${event.message}`;
     case "progress": {
@@ -118,7 +136,7 @@ function flush() {
   if (pinned) ol.scrollTop = ol.scrollHeight;
 }
 
-let kinds = new Set(["frame", "stderr", "finding", "progress", "other"]);
+let kinds = new Set(["frame", "stderr", "finding", "progress", "http", "other"]);
 let needle = "";
 
 function applyFilter(li) {

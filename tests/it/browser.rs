@@ -496,3 +496,60 @@ async fn a_url_elicitation_shows_the_real_host_and_never_opens_by_itself() {
     assert!(first_text(&body["result"]).contains("declined"), "{body}");
     b.client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_streamable_http_server_is_connected_from_the_form_with_a_hidden_token() {
+    let peer = crate::remote::everything("streamableHttp").await;
+    let scope = Scope::start().await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    find(c, "#transport")
+        .await
+        .select_by_value("http")
+        .await
+        .unwrap();
+    find(c, "#url")
+        .await
+        .send_keys(&peer.url("/mcp"))
+        .await
+        .unwrap();
+    find(c, "#bearer")
+        .await
+        .send_keys("browser-secret-991")
+        .await
+        .unwrap();
+    click(c, "#add-header").await;
+    find(c, "#header-rows .header-name")
+        .await
+        .send_keys("X-From")
+        .await
+        .unwrap();
+    find(c, "#header-rows .header-value")
+        .await
+        .send_keys("chromium")
+        .await
+        .unwrap();
+    click(c, "#connect").await;
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    wait_text(c, "#timeline", "the HTTP exchanges", |t| {
+        t.contains("POST /mcp → 200") && t.contains("[initialize #")
+    })
+    .await;
+    // Open the first exchange: its detail shows the headers, the token redacted.
+    click(c, "li.kind-http .event-line").await;
+    let detail = wait_text(c, "li.kind-http .event-detail", "the detail", |t| {
+        t.contains("requestHeaders")
+    })
+    .await;
+    assert!(detail.contains("\"x-from\": \"chromium\""), "{detail}");
+    assert!(
+        detail.contains("\"authorization\": \"<redacted>\""),
+        "{detail}"
+    );
+    let page = find(c, "body").await.text().await.unwrap();
+    assert!(
+        !page.contains("browser-secret-991"),
+        "the token is on the page"
+    );
+    b.client.close().await.unwrap();
+}

@@ -9,7 +9,7 @@ mod demo;
 mod everything;
 mod lifecycle;
 mod python_sdk;
-mod remote;
+pub mod remote;
 mod security;
 mod sloppy;
 mod support;

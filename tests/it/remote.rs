@@ -13,13 +13,13 @@ use tokio::process::{Child, Command};
 use crate::support::*;
 
 /// A test server listening on 127.0.0.1:`port`, killed when dropped.
-struct Peer {
-    child: Child,
-    port: u16,
+pub struct Peer {
+    pub child: Child,
+    pub port: u16,
 }
 
 impl Peer {
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 }
@@ -49,7 +49,7 @@ async fn listening(mut child: Child, port: u16) -> Peer {
 }
 
 /// server-everything in `streamableHttp` or `sse` mode, bound to loopback by the preload.
-async fn everything(mode: &str) -> Peer {
+pub async fn everything(mode: &str) -> Peer {
     let port = free_port();
     let peers = root().join("tests/peers");
     let child = Command::new("node")
