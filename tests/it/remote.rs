@@ -416,3 +416,38 @@ async fn a_forgotten_session_ends_with_a_reconnect_hint_and_reconnect_starts_a_n
         .await;
     assert_eq!(first_text(&sum), "3");
 }
+
+#[tokio::test]
+async fn a_401_shows_the_www_authenticate_challenge_plainly() {
+    // A server that wants OAuth: every request gets the same challenge.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = sock.read(&mut buf).await;
+            let body = r#"{"error":"invalid_token"}"#;
+            let reply = format!(
+                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer resource_metadata=\"http://127.0.0.1:{port}/.well-known/oauth-protected-resource\", scope=\"mcp:read\"\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = sock.write_all(reply.as_bytes()).await;
+        }
+    });
+    let scope = Scope::start().await;
+    let (_, session) = scope
+        .post(
+            "/api/session/connect",
+            json!({"transport": "http", "url": format!("http://127.0.0.1:{port}/mcp")}),
+        )
+        .await;
+    assert_eq!(session["state"], "failed");
+    let error = session["error"].as_str().unwrap();
+    assert!(
+        error.contains("401")
+            && error.contains("WWW-Authenticate: Bearer resource_metadata=")
+            && error.contains("invalid_token"),
+        "{error}"
+    );
+}
