@@ -4,5 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-test-peers.sh
+# The UI's pure modules (schema → form model, URI templates) under Node's own test runner.
+node --test tests/js/
 cargo test --bench overhead "$@"
 cargo test --lib --bins --tests "$@"

@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod events;
 pub mod responders;
+pub mod schema;
 pub mod session;
 pub mod transport;
 pub mod web;

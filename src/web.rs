@@ -87,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route("/pending", get(api::pending))
         .route("/pending/{id}", post(api::answer_pending))
         .route("/inflight", get(api::inflight))
+        .route("/validate", post(api::validate))
         .route("/responders", get(api::responders).put(api::set_responders))
         .route("/events", get(sse::events))
         .fallback(api::not_found)

@@ -335,3 +335,15 @@ pub(super) async fn set_responders(
         .map_err(ApiError::BadRequest)?;
     Ok(axum::Json(settings).into_response())
 }
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValidateBody {
+    schema: Value,
+    instance: Value,
+}
+
+pub(super) async fn validate(body: Bytes) -> Result<Response, ApiError> {
+    let body: ValidateBody = parse(&body)?;
+    Ok(axum::Json(crate::schema::validate(&body.schema, &body.instance)).into_response())
+}
