@@ -1,5 +1,5 @@
-// Entry point: token, session header, connect form, tools and the timeline, all driven by the
-// JSON API and the one event stream.
+// Entry point: token, session header, connect form, the workbench panels (tools, resources,
+// prompts, logs) and the timeline, all driven by the JSON API and the one event stream.
 
 import { takeToken, setToken, call, request, follow, ApiError } from "./api.js";
 import { $, el, pretty } from "./dom.js";
@@ -7,12 +7,17 @@ import * as timeline from "./timeline.js";
 import * as pending from "./pending.js";
 import * as inflight from "./inflight.js";
 import * as responders from "./responders.js";
+import * as tools from "./tools.js";
+import * as resources from "./resources.js";
+import * as prompts from "./prompts.js";
+import * as logs from "./logs.js";
+import * as result from "./result.js";
 
 const TIMEOUT_KEY = "mcpscope-timeout-s";
 
 let session = null;
-let tools = [];
-let selectedTool = null;
+let listedFor = null;
+const loadedAt = Date.now(); // the session (by connect time) whose lists are loaded
 
 function showSession(s) {
   session = s;
@@ -33,9 +38,34 @@ function showSession(s) {
   $("reconnect").hidden = !(s.state === "failed" && s.target);
   const connected = s.state === "connected";
   $("disconnect").disabled = !(connected || s.state === "connecting");
-  $("list-tools").disabled = !connected || !(s.capabilities && s.capabilities.tools);
+  const declared = s.capabilities || {};
+  $("list-tools").disabled = !connected || !declared.tools;
+  $("list-resources").disabled = !connected || !declared.resources;
+  $("list-prompts").disabled = !connected || !declared.prompts;
   $("call-tool").disabled = !connected;
   $("send-raw").disabled = !connected;
+  logs.onSession(s);
+  if (!connected) {
+    listedFor = null;
+    return;
+  }
+  const key = JSON.stringify([s.target, s.serverInfo, s.protocolVersion]);
+  if (listedFor !== key) {
+    listedFor = key;
+    loadLists(declared);
+  }
+}
+
+function loadLists(caps) {
+  tools.reset(); resources.reset(); prompts.reset();
+  if (caps.tools) tools.list().catch((e) => notice(e.message));
+  if (caps.resources) resources.list().catch((e) => notice(e.message));
+  if (caps.prompts) prompts.list().catch((e) => notice(e.message));
+}
+
+// Shows one detail panel of the work area.
+function show(id) {
+  for (const d of document.querySelectorAll(".detail")) d.hidden = d.id !== id;
 }
 
 function notice(text) {
@@ -114,7 +144,7 @@ async function connect(ev) {
   try {
     const { body: s } = await call("POST", "/api/session/connect", body);
     showSession(s);
-    if (s.state === "connected" && s.capabilities?.tools) await listTools();
+
   } catch (e) {
     notice(e.message);
   } finally {
@@ -140,63 +170,21 @@ function timeoutMs() {
   return Number.isFinite(s) && s > 0 ? Math.round(s * 1000) : undefined;
 }
 
-function toolTitle(t) {
-  return t.title || t.annotations?.title || t.name;
-}
-
-async function listTools() {
-  tools = [];
-  let cursor;
-  do {
-    const { body } = await request("tools/list", cursor ? { cursor } : {});
-    if (body.error) { showResult(body, null); return; }
-    tools.push(...(body.result?.tools || []));
-    cursor = body.result?.nextCursor;
-  } while (cursor);
-  $("tool-list").replaceChildren(...tools.map((t, i) => el("li", {},
-    el("button", { type: "button", class: "tool", "data-tool": t.name, onclick: () => selectTool(i) },
-      el("span", { class: "tool-title", text: toolTitle(t) }),
-      t.description ? el("span", { class: "tool-desc", text: t.description }) : null))));
-}
-
-function skeleton(schema) {
-  const out = {};
-  for (const [k, p] of Object.entries(schema?.properties || {})) {
-    if (p && "default" in p) out[k] = p.default;
-    else if ((schema.required || []).includes(k)) {
-      out[k] = { string: "", number: 0, integer: 0, boolean: false, array: [], object: {} }[p?.type] ?? null;
-    }
-  }
-  return out;
-}
-
-function selectTool(i) {
-  selectedTool = tools[i];
-  $("tool-detail").hidden = false;
-  $("tool-name").textContent = toolTitle(selectedTool);
-  $("tool-description").textContent = selectedTool.description || "";
-  $("tool-schema").textContent = pretty(selectedTool.inputSchema);
-  $("tool-args").value = pretty(skeleton(selectedTool.inputSchema));
-  for (const b of document.querySelectorAll(".tool")) b.classList.toggle("selected", b.dataset.tool === selectedTool.name);
-}
-
-function showResult(body, started, requestId) {
-  $("result-box").hidden = false;
-  const ms = started ? `${(performance.now() - started).toFixed(0)} ms` : "";
-  const isError = body?.error || body?.result?.isError;
-  $("result-meta").textContent = [requestId ? `request #${requestId}` : "", ms, body?.error ? "server error" : body?.result?.isError ? "isError: true" : ""].filter(Boolean).join(" · ");
-  $("result").classList.toggle("is-error", Boolean(isError));
-  $("result").textContent = pretty(body);
-}
-
-async function run(method, params) {
+async function run(method, params, opts = {}) {
   const started = performance.now();
+  let body, requestId;
   try {
-    const { body, requestId } = await request(method, params, timeoutMs());
-    showResult(body, started, requestId);
+    ({ body, requestId } = await request(method, params, timeoutMs()));
   } catch (e) {
-    showResult(e instanceof ApiError ? e.body : { error: String(e) }, started);
+    body = e instanceof ApiError ? e.body : { error: { message: String(e) } };
   }
+  const ms = performance.now() - started;
+  $("result-box").hidden = false;
+  const isError = body?.error || body?.result?.isError;
+  $("result-meta").textContent = [method, requestId ? `request #${requestId}` : "", `${ms.toFixed(0)} ms`, body?.error ? (body.error.kind ? `local error: ${body.error.kind}` : "server error") : body?.result?.isError ? "isError: true" : ""].filter(Boolean).join(" · ");
+  $("result").classList.toggle("is-error", Boolean(isError));
+  await result.render($("result"), body, { ...opts, onReadResource: (uri) => resources.read(uri) });
+  return body;
 }
 
 function parseJson(text, what) {
@@ -225,15 +213,15 @@ function main() {
     try {
       const { body: s } = await call("POST", "/api/session/reconnect");
       showSession(s);
-      if (s.state === "connected" && s.capabilities?.tools) await listTools();
+  
     } catch (e) { notice(e.message); }
   });
   $("disconnect").addEventListener("click", async () => showSession((await call("POST", "/api/session/disconnect")).body));
-  $("list-tools").addEventListener("click", () => listTools().catch((e) => notice(e.message)));
-  $("call-tool").addEventListener("click", () => {
-    const args = parseJson($("tool-args").value, "Arguments");
-    if (args !== undefined && selectedTool) { notice(""); run("tools/call", { name: selectedTool.name, arguments: args }); }
-  });
+  const ctx = { notice, show, run, session: () => session };
+  tools.init(ctx);
+  resources.init(ctx);
+  prompts.init(ctx);
+  logs.init(ctx);
   $("send-raw").addEventListener("click", () => {
     const params = parseJson($("raw-params").value, "Params");
     if (params !== undefined) { notice(""); run($("raw-method").value.trim(), params); }
@@ -242,11 +230,18 @@ function main() {
     if (event.kind === "state") showSession(event);
     pending.onEvent(event);
     inflight.onEvent(event);
+    logs.onEvent(event);
+    // History replayed after a reload must not re-trigger list refreshes or "updated" marks.
+    if (Date.parse(event.time) >= loadedAt) {
+      resources.onEvent(event);
+      prompts.onEvent(event);
+      if (event.kind === "frame" && event.direction === "received" && event.method === "notifications/tools/list_changed" && session?.state === "connected") tools.onListChanged();
+    }
     timeline.push(event, raw);
   }, (status) => notice(status === "reconnecting" ? "Event stream interrupted; reconnecting…" : ""));
   call("GET", "/api/session").then(({ body }) => {
     showSession(body);
-    if (body.state === "connected" && body.capabilities?.tools) listTools().catch(() => {});
+
   }).catch((e) => notice(e.status === 401 ? "The token was refused: open the URL mcpscope printed." : e.message));
 }
 

@@ -4,6 +4,9 @@
 import { $, el, pretty, jsonValueAt } from "./dom.js";
 
 const MAX_ROWS = 2000;
+// Our requests' rows by id, so the answer can be written beside the question.
+const requestRows = new Map();
+const MAX_PAIRS = 5000;
 let queue = [];
 let scheduled = false;
 const list = () => $("timeline");
@@ -97,7 +100,9 @@ function row(event, rawText) {
     const open = toggle.getAttribute("aria-expanded") === "true";
     toggle.setAttribute("aria-expanded", String(!open));
     if (!body) {
-      body = el("pre", { class: "json event-detail", text: detail(event, rawText) });
+      const text = detail(event, rawText);
+      const copy = el("button", { type: "button", class: "copy", onclick: () => navigator.clipboard.writeText(text).catch(() => {}) }, "Copy");
+      body = el("div", { class: "event-detail-box" }, copy, el("pre", { class: "json event-detail", text }));
       li.append(body);
     }
     body.hidden = open;
@@ -108,6 +113,20 @@ function row(event, rawText) {
     el("span", { class: "summary", text }));
   li.append(toggle);
   li.dataset.text = `${event.kind} ${text}`.toLowerCase();
+  li.dataset.method = event.method || event.requestMethod || "";
+  if (event.kind === "frame" && event.direction === "sent" && event.frameType === "request") {
+    requestRows.set(JSON.stringify(event.id), li);
+    if (requestRows.size > MAX_PAIRS) requestRows.delete(requestRows.keys().next().value);
+  } else if (event.kind === "frame" && event.direction === "received" && event.requestMethod) {
+    const asked = requestRows.get(JSON.stringify(event.id));
+    if (asked) {
+      requestRows.delete(JSON.stringify(event.id));
+      const how = event.frameType === "error" ? "error" : "answered";
+      const ms = typeof event.durationMs === "number" ? ` in ${event.durationMs.toFixed(1)} ms` : "";
+      asked.querySelector(".summary").append(el("span", { class: "paired", text: ` ⇢ ${how}${ms} (#${event.seq})` }));
+      li.querySelector(".summary").append(el("span", { class: "paired", text: ` ⇠ #${asked.dataset.seq}` }));
+    }
+  }
   return li;
 }
 
@@ -139,17 +158,22 @@ function flush() {
 let kinds = new Set(["frame", "stderr", "finding", "progress", "http", "other"]);
 let needle = "";
 
+let method = "";
+
 function applyFilter(li) {
-  li.hidden = !kinds.has(li.dataset.kind) || (needle && !li.dataset.text.includes(needle));
+  li.hidden = !kinds.has(li.dataset.kind) || (needle && !li.dataset.text.includes(needle))
+    || (method && !li.dataset.method.toLowerCase().includes(method));
 }
 
 export function init() {
   const refilter = () => {
     kinds = new Set([...document.querySelectorAll(".kind-filter")].filter((c) => c.checked).map((c) => c.value));
     needle = $("timeline-search").value.trim().toLowerCase();
+    method = $("timeline-method").value.trim().toLowerCase();
     for (const li of list().children) applyFilter(li);
   };
   for (const c of document.querySelectorAll(".kind-filter")) c.addEventListener("change", refilter);
   $("timeline-search").addEventListener("input", refilter);
+  $("timeline-method").addEventListener("input", refilter);
   $("clear-timeline").addEventListener("click", () => { list().replaceChildren(); });
 }

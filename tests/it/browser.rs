@@ -17,8 +17,8 @@ use crate::support::*;
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-struct Browser {
-    client: Client,
+pub struct Browser {
+    pub client: Client,
     _driver: Child,
     _profile: std::path::PathBuf,
 }
@@ -80,7 +80,7 @@ async fn browser() -> Browser {
 }
 
 /// A browser on the ready URL, with the page loaded.
-async fn open_ui(scope: &Scope) -> Browser {
+pub async fn open_ui(scope: &Scope) -> Browser {
     let b = browser().await;
     b.client.goto(&scope.ready_url).await.unwrap();
     b.client
@@ -92,18 +92,18 @@ async fn open_ui(scope: &Scope) -> Browser {
     b
 }
 
-async fn find(c: &Client, css: &str) -> fantoccini::elements::Element {
+pub async fn find(c: &Client, css: &str) -> fantoccini::elements::Element {
     c.find(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("{css}: {e}"))
 }
 
-async fn click(c: &Client, css: &str) {
+pub async fn click(c: &Client, css: &str) {
     find(c, css).await.click().await.unwrap();
 }
 
 /// mcpscope connected to server-everything, and a browser showing it.
-async fn ui_with_everything() -> (Scope, Browser) {
+pub async fn ui_with_everything() -> (Scope, Browser) {
     let scope = Scope::start().await;
     let b = open_ui(&scope).await;
     scope.connect(everything_target()).await;
@@ -121,7 +121,7 @@ async fn wait_gone(c: &Client, css: &str, what: &str) {
 }
 
 /// Waits until the element's text satisfies `pred`, with a deadline.
-async fn wait_text(c: &Client, css: &str, what: &str, pred: impl Fn(&str) -> bool) -> String {
+pub async fn wait_text(c: &Client, css: &str, what: &str, pred: impl Fn(&str) -> bool) -> String {
     let until = Instant::now() + DEADLINE;
     let mut last = String::new();
     loop {
@@ -170,6 +170,7 @@ async fn connect_the_demo_from_the_form_call_a_tool_and_see_the_frame() {
         .await
         .unwrap();
     echo.click().await.unwrap();
+    click(c, "#raw-mode").await;
     let args = find(c, "#tool-args").await;
     args.clear().await.unwrap();
     args.send_keys(r#"{"message": "<b>hello from chromium</b>"}"#)
@@ -193,6 +194,7 @@ async fn connect_the_demo_from_the_form_call_a_tool_and_see_the_frame() {
         t.contains("→ request tools/call")
             && t.contains("← response #")
             && t.contains("(tools/call)")
+            && t.contains("⇢ answered in")
     })
     .await;
 

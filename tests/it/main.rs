@@ -3,7 +3,7 @@
 
 #![allow(unreachable_pub, reason = "test modules share helpers through `pub`")]
 
-mod browser;
+pub mod browser;
 mod client_side;
 mod demo;
 mod everything;
@@ -13,3 +13,4 @@ pub mod remote;
 mod security;
 mod sloppy;
 mod support;
+mod workbench;

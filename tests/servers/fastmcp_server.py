@@ -3,7 +3,10 @@ tool, a resource template, a prompt, and a tool that asks the client for an LLM 
 (sampling). mcpscope's integration tests drive it over stdio."""
 
 from mcp.server.fastmcp import Context, FastMCP
-from mcp.types import SamplingMessage, TextContent
+from mcp.types import Completion, PromptReference, SamplingMessage, TextContent
+
+CITIES = ["Berlin", "Bern", "Bogota", "Boston", "Brasilia", "Bratislava", "Brisbane",
+          "Brussels", "Bucharest", "Budapest", "Cairo", "Canberra"]
 
 mcp = FastMCP("Demo")
 
@@ -45,6 +48,21 @@ def greet_user(name: str, style: str = "friendly") -> str:
         "formal": "Please write a formal, professional greeting",
     }
     return f"{styles.get(style, styles['friendly'])} for someone named {name}."
+
+
+@mcp.prompt()
+def pick_city(city: str) -> str:
+    """Plan a trip to a city"""
+    return f"Plan three days in {city}."
+
+
+@mcp.completion()
+async def complete(ref, argument, context):
+    # Three suggestions at a time, with the total and whether more exist, as a paging server does.
+    if isinstance(ref, PromptReference) and ref.name == "pick_city" and argument.name == "city":
+        matches = [c for c in CITIES if c.lower().startswith(argument.value.lower())]
+        return Completion(values=matches[:3], total=len(matches), hasMore=len(matches) > 3)
+    return None
 
 
 if __name__ == "__main__":

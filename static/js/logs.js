@@ -1,0 +1,71 @@
+// Logging: the server's level (`logging/setLevel`, where `logging` is declared), its
+// `notifications/message` entries with level filter, logger and search, and stderr lines in a
+// lane of their own. The DOM keeps the newest entries only.
+
+import { request } from "./api.js";
+import { $, el } from "./dom.js";
+
+const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
+const MAX = 2000;
+let count = 0;
+
+function visible(li) {
+  const min = LEVELS.indexOf($("log-min").value);
+  const needle = $("log-search").value.trim().toLowerCase();
+  return LEVELS.indexOf(li.dataset.level) >= min && (!needle || li.dataset.text.includes(needle));
+}
+
+function refilter() {
+  for (const li of $("log-list").children) li.hidden = !visible(li);
+  const needle = $("stderr-search").value.trim().toLowerCase();
+  for (const li of $("stderr-list").children) li.hidden = Boolean(needle) && !li.dataset.text.includes(needle);
+}
+
+function trim(list) {
+  while (list.childElementCount > MAX) list.firstElementChild.remove();
+}
+
+export function onEvent(event) {
+  if (event.kind === "stderr") {
+    const li = el("li", { class: "stderr-line", text: event.line });
+    li.dataset.text = String(event.line).toLowerCase();
+    const needle = $("stderr-search").value.trim().toLowerCase();
+    li.hidden = Boolean(needle) && !li.dataset.text.includes(needle);
+    $("stderr-list").append(li);
+    trim($("stderr-list"));
+  } else if (event.kind === "frame" && event.direction === "received" && event.method === "notifications/message") {
+    const p = event.message?.params || {};
+    const level = LEVELS.includes(p.level) ? p.level : "info";
+    const data = typeof p.data === "string" ? p.data : JSON.stringify(p.data);
+    const li = el("li", { class: `log level-${level}` },
+      el("span", { class: "log-level", text: String(p.level ?? "?") }),
+      p.logger !== undefined ? el("span", { class: "log-logger", text: String(p.logger) }) : null,
+      el("span", { class: "log-data", text: data }));
+    li.dataset.level = level;
+    li.dataset.text = `${p.logger ?? ""} ${data}`.toLowerCase();
+    li.hidden = !visible(li);
+    $("log-list").append(li);
+    trim($("log-list"));
+    count++;
+    $("logs-count").textContent = `(${count})`;
+  }
+}
+
+export function onSession(s) {
+  const can = s.state === "connected" && Boolean(s.capabilities?.logging);
+  $("log-level").disabled = !can;
+  $("log-level-note").textContent = s.state === "connected" && !can ? "the server does not declare logging" : "";
+}
+
+export function init(ctx) {
+  $("log-min").addEventListener("change", refilter);
+  $("log-search").addEventListener("input", refilter);
+  $("stderr-search").addEventListener("input", refilter);
+  $("log-level").addEventListener("change", async () => {
+    const level = $("log-level").value;
+    if (!level) return;
+    const { body } = await request("logging/setLevel", { level });
+    $("log-level-note").textContent = body.error ? `setLevel refused: ${body.error.message}` : `level set to ${level}`;
+    if (body.error) ctx.notice("");
+  });
+}

@@ -1,0 +1,177 @@
+// The tools panel: the list (search, title > annotations.title > name, annotation badges with
+// explicit values told apart from the spec's defaults, data: icons only, pages appended, "load
+// all"), the form generated from inputSchema kept in sync with a raw-JSON box, validation before
+// sending (sending anyway is allowed), the last arguments per tool remembered, and the call.
+
+import { call, request } from "./api.js";
+import { $, el, pretty } from "./dom.js";
+import { model, initialValue } from "./schema.js";
+import { widget } from "./form.js";
+import * as result from "./result.js";
+
+const HINTS = [
+  ["readOnlyHint", "read-only", false],
+  ["destructiveHint", "destructive", true],
+  ["idempotentHint", "idempotent", false],
+  ["openWorldHint", "open-world", true],
+];
+
+let tools = [];
+let cursor = null;
+let selected = null;
+let form = null;
+let ctx = null;
+
+export function title(t) {
+  return t.title || t.annotations?.title || t.name;
+}
+
+function badges(t) {
+  const a = t.annotations || {};
+  return HINTS.map(([key, name, dflt]) => {
+    const explicit = typeof a[key] === "boolean";
+    const value = explicit ? a[key] : dflt;
+    // readOnly true means destructive/idempotent do not apply; still shown, as the server said.
+    return el("span", {
+      class: `badge ${value ? "on" : "off"} ${explicit ? "explicit" : "default"}`,
+      title: explicit ? `${key}: ${value} (set by the server)` : `${key}: ${value} (the spec's default; the server did not say)`,
+      text: `${value ? "" : "not "}${name}${explicit ? "" : "*"}`,
+    });
+  });
+}
+
+function icon(t) {
+  const src = (t.icons || []).map((i) => i?.src).find((s) => typeof s === "string" && s.startsWith("data:image/"));
+  return src ? el("img", { class: "icon", src, alt: "" }) : null;
+}
+
+function renderList() {
+  const needle = $("tool-search").value.trim().toLowerCase();
+  const shown = tools.filter((t) => !needle || `${t.name} ${title(t)} ${t.description || ""}`.toLowerCase().includes(needle));
+  $("tool-list").replaceChildren(...shown.map((t) => el("li", {},
+    el("button", { type: "button", class: `tool${selected?.name === t.name ? " selected" : ""}`, "data-tool": t.name, onclick: () => select(t) },
+      el("span", { class: "tool-title" }, icon(t), title(t)),
+      t.description ? el("span", { class: "tool-desc", text: t.description }) : null))));
+  $("tools-count").textContent = `(${tools.length}${cursor ? "+" : ""})`;
+  $("tools-more").hidden = !cursor;
+  $("tools-all").hidden = !cursor;
+}
+
+async function page() {
+  const { body } = await request("tools/list", cursor ? { cursor } : {});
+  if (body.error) { ctx.notice(`tools/list: ${body.error.message}`); cursor = null; return; }
+  tools.push(...(Array.isArray(body.result?.tools) ? body.result.tools : []));
+  cursor = body.result?.nextCursor ?? null;
+  renderList();
+}
+
+export async function list() {
+  tools = [];
+  cursor = null;
+  await page();
+  if (selected) {
+    const again = tools.find((t) => t.name === selected.name);
+    if (again) selected = again;
+  }
+}
+
+function storeKey(name) { return `mcpscope-args:${name}`; }
+
+function syncRawFromForm() {
+  if (!form) return;
+  const v = form.get();
+  $("tool-args").value = pretty(v === undefined ? {} : v);
+  localStorage.setItem(storeKey(selected.name), $("tool-args").value);
+  clearErrors();
+}
+
+function clearErrors() {
+  $("arg-errors").replaceChildren();
+  $("call-anyway").hidden = true;
+}
+
+export function select(t) {
+  selected = t;
+  ctx.show("tool-detail");
+  $("tool-name").textContent = title(t);
+  $("tool-badges").replaceChildren(...badges(t));
+  $("tool-description").textContent = t.description || "";
+  $("tool-schema").textContent = pretty(t.inputSchema);
+  const m = model(t.inputSchema || { type: "object" });
+  form = widget(m, true, syncRawFromForm);
+  $("tool-form").replaceChildren(form.node);
+  const saved = localStorage.getItem(storeKey(t.name));
+  let start = initialValue(m, true) ?? {};
+  if (saved) { try { start = JSON.parse(saved); } catch { /* keep defaults */ } }
+  form.set(start);
+  $("tool-args").value = pretty(start);
+  clearErrors();
+  renderList();
+}
+
+function currentArgs() {
+  if ($("raw-mode").checked) {
+    try { return JSON.parse($("tool-args").value || "{}"); } catch (e) { ctx.notice(`Arguments are not valid JSON: ${e.message}`); return undefined; }
+  }
+  const v = form.get();
+  return v === undefined ? {} : v;
+}
+
+async function send(args) {
+  clearErrors();
+  localStorage.setItem(storeKey(selected.name), pretty(args));
+  await ctx.run("tools/call", { name: selected.name, arguments: args }, { outputSchema: selected.outputSchema });
+}
+
+async function callTool() {
+  const args = currentArgs();
+  if (args === undefined || !selected) return;
+  ctx.notice("");
+  if (selected.inputSchema) {
+    try {
+      const { body: v } = await call("POST", "/api/validate", { schema: selected.inputSchema, instance: args });
+      if (v.valid === false) {
+        $("arg-errors").replaceChildren(...v.errors.map((e) => el("li", { text: `${e.path || "(arguments)"}: ${e.message}` })));
+        $("call-anyway").hidden = false;
+        return;
+      }
+    } catch { /* validation is advice; send anyway */ }
+  }
+  await send(args);
+}
+
+export function init(context) {
+  ctx = context;
+  $("tool-search").addEventListener("input", renderList);
+  $("tools-more").addEventListener("click", () => page().catch((e) => ctx.notice(e.message)));
+  $("tools-all").addEventListener("click", async () => { while (cursor) await page(); });
+  $("list-tools").addEventListener("click", () => { $("tools-updated").hidden = true; list().catch((e) => ctx.notice(e.message)); });
+  $("tool-form").addEventListener("submit", (ev) => ev.preventDefault());
+  $("call-tool").addEventListener("click", () => callTool());
+  $("call-anyway").addEventListener("click", () => { const a = currentArgs(); if (a !== undefined) send(a); });
+  $("raw-mode").addEventListener("change", () => {
+    const raw = $("raw-mode").checked;
+    if (!raw) {
+      try { form?.set(JSON.parse($("tool-args").value || "{}")); } catch (e) { ctx.notice(`Arguments are not valid JSON: ${e.message}`); $("raw-mode").checked = true; return; }
+    }
+    $("raw-args").hidden = !raw;
+    $("tool-form").hidden = raw;
+  });
+  $("tool-args").addEventListener("input", () => {
+    try { form?.set(JSON.parse($("tool-args").value)); localStorage.setItem(storeKey(selected.name), $("tool-args").value); } catch { /* keep typing */ }
+  });
+}
+
+export function onListChanged() {
+  $("tools-updated").hidden = false;
+  list().catch(() => {});
+}
+
+export function reset() {
+  tools = []; cursor = null; selected = null;
+  $("tool-list").replaceChildren();
+  $("tools-count").textContent = "";
+  $("tool-detail").hidden = true;
+}
+
+export { result };
