@@ -17,7 +17,8 @@ const TIMEOUT_KEY = "mcpscope-timeout-s";
 
 let session = null;
 let listedFor = null;
-const loadedAt = Date.now(); // the session (by connect time) whose lists are loaded
+const loadedAt = Date.now();
+let lastState = null; // the session (by connect time) whose lists are loaded
 
 function showSession(s) {
   session = s;
@@ -45,6 +46,9 @@ function showSession(s) {
   $("call-tool").disabled = !connected;
   $("send-raw").disabled = !connected;
   logs.onSession(s);
+  // The connect form folds away while connected and comes back when the session ends.
+  if (s.state !== lastState) $("connect-box").open = !connected;
+  lastState = s.state;
   if (!connected) {
     listedFor = null;
     return;

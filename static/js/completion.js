@@ -70,6 +70,8 @@ export function attach(input, opts) {
       return;
     }
     const c = body.result?.completion || {};
+    // Keep the user's highlighted choice if the newer answer still offers it.
+    const kept = active >= 0 ? values[active] : undefined;
     values = (Array.isArray(c.values) ? c.values : []).slice(0, 100).map(String);
     list.replaceChildren(...values.map((v, i) => el("li", {
       id: `${id}-opt-${i}`, role: "option", class: "completion-option", "aria-selected": "false",
@@ -82,10 +84,10 @@ export function attach(input, opts) {
     list.hidden = !open;
     input.setAttribute("aria-expanded", String(open));
     active = -1;
+    if (kept !== undefined && values.includes(kept)) highlight(values.indexOf(kept));
   }
 
-  input.addEventListener("input", (ev) => {
-    if (!ev.isTrusted && ev.detail === "picked") return;
+  input.addEventListener("input", () => {
     clearTimeout(timer);
     timer = setTimeout(ask, DEBOUNCE_MS);
   });
