@@ -227,6 +227,14 @@ impl Shared {
         }
     }
 
+    /// Nothing listens any more: the session is over, said plainly, rather than looking alive.
+    async fn stopped_answering(&self, error: &str) {
+        let _ = self
+            .ended
+            .send(format!("the server stopped answering: {error}"))
+            .await;
+    }
+
     fn redact_map(&self, headers: &HeaderMap) -> Value {
         let mut map = serde_json::Map::new();
         for (name, value) in headers {
@@ -351,6 +359,9 @@ async fn post_streamable(sh: &Arc<Shared>, text: &str, peek: &Peek) {
             sh.http(json!({"type": "error", "method": "POST", "url": sh.redact_url(&sh.url), "error": message, "carries": carried(peek), "durationMs": started.elapsed().as_secs_f64() * 1000.0})).await;
             sh.fail(peek, format!("POST {}: {message}", sh.redact_url(&sh.url)))
                 .await;
+            if e.is_connect() {
+                sh.stopped_answering(&message).await;
+            }
             return;
         }
     };
@@ -662,9 +673,16 @@ async fn get_loop(
         let res = match res {
             Ok(res) => res,
             Err(e) => {
-                sh.http(json!({"type": "error", "method": "GET", "url": sh.redact_url(&sh.url), "error": describe_error(&e)})).await;
+                let error = describe_error(&e);
+                sh.http(json!({"type": "error", "method": "GET", "url": sh.redact_url(&sh.url), "error": error})).await;
                 failures += 1;
                 if failures >= MAX_GET_RETRIES {
+                    // The standalone stream is how we notice a server that went away between
+                    // calls; a resumed POST stream leaves that to its caller's timeout.
+                    if until_answer.is_none() {
+                        sh.stopped_answering(&format!("GET {}: {error}", sh.redact_url(&sh.url)))
+                            .await;
+                    }
                     return;
                 }
                 tokio::time::sleep(retry).await;
@@ -815,6 +833,9 @@ async fn post_legacy(sh: &Arc<Shared>, text: &str, peek: &Peek) {
             sh.http(json!({"type": "error", "method": "POST", "url": sh.redact_url(&url), "error": message, "carries": carried(peek)})).await;
             sh.fail(peek, format!("POST {}: {message}", sh.redact_url(&url)))
                 .await;
+            if e.is_connect() {
+                sh.stopped_answering(&message).await;
+            }
         }
     }
 }

@@ -88,6 +88,37 @@ function syncRawFromForm() {
 function clearErrors() {
   $("arg-errors").replaceChildren();
   $("call-anyway").hidden = true;
+  for (const e of $("tool-form").querySelectorAll(".field-error")) e.remove();
+  for (const f of $("tool-form").querySelectorAll(".field.invalid")) f.classList.remove("invalid");
+}
+
+// The field a JSON pointer names in the rendered form: object members by `data-field`, array
+// items by position.
+function fieldAt(path) {
+  let node = $("tool-form");
+  let found = null;
+  for (const raw of path.split("/").slice(1)) {
+    const seg = raw.replace(/~1/g, "/").replace(/~0/g, "~");
+    const items = node.querySelector(".array-items, .tuple");
+    const field = [...node.querySelectorAll("[data-field]")].find((f) => f.dataset.field === seg);
+    if (field) { node = field; found = field; continue; }
+    if (items && /^\d+$/.test(seg) && items.children[Number(seg)]) { node = items.children[Number(seg)]; continue; }
+    break;
+  }
+  return found;
+}
+
+function showErrors(errors) {
+  $("arg-errors").replaceChildren(...errors.map((e) => el("li", { text: `${e.path || "(arguments)"}: ${e.message}` })));
+  if ($("raw-mode").checked) return;
+  for (const e of errors) {
+    // A missing required member is reported on its parent; name the member itself when we can.
+    const missing = e.message.match(/^"([^"]+)" is a required property/);
+    const target = fieldAt(missing ? `${e.path}/${missing[1]}` : e.path);
+    if (!target) continue;
+    target.classList.add("invalid");
+    target.append(el("div", { class: "field-error", role: "alert", text: e.message }));
+  }
 }
 
 export function select(t) {
@@ -131,7 +162,7 @@ async function callTool() {
     try {
       const { body: v } = await call("POST", "/api/validate", { schema: selected.inputSchema, instance: args });
       if (v.valid === false) {
-        $("arg-errors").replaceChildren(...v.errors.map((e) => el("li", { text: `${e.path || "(arguments)"}: ${e.message}` })));
+        showErrors(v.errors);
         $("call-anyway").hidden = false;
         return;
       }

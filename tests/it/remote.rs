@@ -329,6 +329,7 @@ async fn a_dropped_get_stream_resumes_with_last_event_id() {
 async fn a_server_killed_mid_session_fails_the_call_promptly_and_mcpscope_keeps_answering() {
     let mut peer = everything("streamableHttp").await;
     let scope = Scope::start().await;
+    let mut events = scope.events().await;
     scope
         .connect(json!({"transport": "http", "url": peer.url("/mcp")}))
         .await;
@@ -342,6 +343,15 @@ async fn a_server_killed_mid_session_fails_the_call_promptly_and_mcpscope_keeps_
     assert!(started.elapsed() < Duration::from_secs(5));
     let (status, _) = scope.get("/api/session").await;
     assert_eq!(status, 200);
+    // The GET stream notices too, and the session says so rather than looking alive.
+    let failed = events.wait_for("the failed state", state("failed")).await;
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("stopped answering"),
+        "{failed}"
+    );
 }
 
 #[tokio::test]

@@ -26,6 +26,17 @@ async fn get_sum_from_its_form_and_the_tiny_image_as_an_image() {
     tool(c, "get-sum").await;
     let a = find(c, "#tool-form [data-field='a'] input").await;
     a.send_keys("19").await.unwrap();
+    // b is required: the violation shows beside the field, and nothing is sent yet.
+    click(c, "#call-tool").await;
+    let error = wait_text(
+        c,
+        "#tool-form [data-field='b'] .field-error",
+        "the inline error",
+        |t| t.contains("required"),
+    )
+    .await;
+    assert!(error.contains("\"b\""), "{error}");
+    assert!(find(c, "#call-anyway").await.is_displayed().await.unwrap());
     find(c, "#tool-form [data-field='b'] input")
         .await
         .send_keys("23")
