@@ -58,7 +58,12 @@ pub struct Rule {
     #[serde(rename = "match")]
     pub pattern: String,
     /// The result sent back: a CreateMessageResult or an ElicitResult.
-    pub response: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<Value>,
+    /// Or a JSON-RPC error instead (`{"code", "message", "data"?}`), to test the server's
+    /// handling of a refusal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -81,7 +86,8 @@ pub struct Root {
 /// (shown in the timeline as the sent frame's `answeredBy`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AutoAnswer {
-    pub result: Value,
+    /// The result, or the JSON-RPC error, to send.
+    pub outcome: Result<Value, Value>,
     pub delay: Duration,
     pub answered_by: Value,
 }
@@ -149,8 +155,24 @@ fn compile(what: &str, set: &RuleSet) -> Result<Vec<Regex>, String> {
         .iter()
         .enumerate()
         .map(|(i, rule)| {
-            if !rule.response.is_object() {
-                return Err(format!("{what}.rules[{i}].response must be an object"));
+            match (&rule.response, &rule.error) {
+                (Some(r), None) if r.is_object() => {}
+                (None, Some(e))
+                    if e.get("code").is_some_and(Value::is_i64)
+                        && e.get("message").is_some_and(Value::is_string) => {}
+                (Some(_), None) => {
+                    return Err(format!("{what}.rules[{i}].response must be an object"));
+                }
+                (None, Some(_)) => {
+                    return Err(format!(
+                        "{what}.rules[{i}].error must be {{\"code\": int, \"message\": str}}"
+                    ));
+                }
+                _ => {
+                    return Err(format!(
+                        "{what}.rules[{i}] needs exactly one of \"response\" and \"error\""
+                    ));
+                }
             }
             if Duration::from_millis(rule.delay_ms) > MAX_RULE_DELAY {
                 return Err(format!(
@@ -176,15 +198,19 @@ fn choose(set: &RuleSet, patterns: &[Regex], text: &str) -> Option<AutoAnswer> {
             if let Some(name) = &rule.name {
                 by["name"] = json!(name);
             }
+            let outcome = match (&rule.response, &rule.error) {
+                (_, Some(e)) => Err(e.clone()),
+                (r, None) => Ok(r.clone().unwrap_or_default()),
+            };
             return Some(AutoAnswer {
-                result: rule.response.clone(),
+                outcome,
                 delay: Duration::from_millis(rule.delay_ms),
                 answered_by: by,
             });
         }
     }
     set.default.as_ref().map(|d| AutoAnswer {
-        result: d.clone(),
+        outcome: Ok(d.clone()),
         delay: Duration::ZERO,
         answered_by: json!({"responder": "mock", "rule": "default"}),
     })
@@ -331,12 +357,12 @@ mod tests {
         let a = r
             .sampling_answer(&request("sys", "the weather today"))
             .unwrap();
-        assert_eq!(a.result["model"], "a");
+        assert_eq!(a.outcome.as_ref().unwrap()["model"], "a");
         assert_eq!(a.answered_by["rule"], 0);
         assert_eq!(a.answered_by["name"], "weather");
         // Text inside a tool result counts.
         let b = r.sampling_answer(&request("sys", "hello")).unwrap();
-        assert_eq!(b.result["model"], "b");
+        assert_eq!(b.outcome.as_ref().unwrap()["model"], "b");
         assert_eq!(b.delay, Duration::from_millis(50));
         let c = mock(
             json!([{"match": "^zzz$", "response": {}}]),
@@ -376,14 +402,33 @@ mod tests {
         .unwrap();
         let url = json!({"mode": "url", "message": "log in", "url": "https://example.com/x", "elicitationId": "e"});
         assert_eq!(
-            r.elicitation_answer(&url).unwrap().result["action"],
+            r.elicitation_answer(&url).unwrap().outcome.unwrap()["action"],
             "accept"
         );
         let form = json!({"message": "your name?", "requestedSchema": {}});
         assert_eq!(
-            r.elicitation_answer(&form).unwrap().result["action"],
+            r.elicitation_answer(&form).unwrap().outcome.unwrap()["action"],
             "decline"
         );
+    }
+
+    #[test]
+    fn a_rule_may_answer_with_an_error() {
+        let r = mock(
+            json!([{"match": "no", "error": {"code": -1, "message": "User rejected sampling request"}}]),
+            Value::Null,
+        );
+        let a = r.sampling_answer(&request("s", "no way")).unwrap();
+        assert_eq!(a.outcome.unwrap_err()["code"], -1);
+        let both: Settings = serde_json::from_value(json!({"sampling": {"rules": [
+            {"match": "x", "response": {}, "error": {"code": 1, "message": "m"}}]}}))
+        .unwrap();
+        assert!(Responders::new(both).unwrap_err().contains("exactly one"));
+        let bad: Settings = serde_json::from_value(
+            json!({"sampling": {"rules": [{"match": "x", "error": {"message": "no code"}}]}}),
+        )
+        .unwrap();
+        assert!(Responders::new(bad).unwrap_err().contains("rules[0].error"));
     }
 
     #[test]

@@ -557,6 +557,16 @@ impl Actor {
                         });
                     }
                     Some(TransportEvent::Http(value)) => {
+                        if let Some(actual) = value.get("fallback").and_then(Value::as_str) {
+                            // The session object says what we really speak now.
+                            let actual = actual.to_owned();
+                            self.reporter.update(|info| {
+                                if let Some(t) = info.target.as_mut() {
+                                    t["fallbackFrom"] = t["transport"].take();
+                                    t["transport"] = json!(actual);
+                                }
+                            });
+                        }
                         self.reporter.publish(Event::Http(value));
                     }
                     Some(TransportEvent::SendFailed { id, message }) => self.send_failed(id, message),
@@ -882,7 +892,7 @@ impl Actor {
         };
         match auto {
             Some(answer) if answer.delay.is_zero() => {
-                self.send_answer(&id, Ok(&answer.result), answer.answered_by);
+                self.send_answer(&id, answer.outcome.as_ref(), answer.answered_by);
             }
             Some(answer) => {
                 // Held back on purpose (to test the server's timeout); still cancellable by the
@@ -913,7 +923,7 @@ impl Actor {
 
     fn delayed_answer(&mut self, key: &str) {
         if let (Some(answer), Some(req)) = (self.delayed.remove(key), self.pending.remove(key)) {
-            self.send_answer(&req.server_id, Ok(&answer.result), answer.answered_by);
+            self.send_answer(&req.server_id, answer.outcome.as_ref(), answer.answered_by);
         }
     }
 

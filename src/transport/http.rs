@@ -375,10 +375,14 @@ async fn post_streamable(sh: &Arc<Shared>, text: &str, peek: &Peek) {
         )
     {
         sh.http(exchange).await;
-        sh.note(format!(
-            "initialize over Streamable HTTP got {status}; falling back to the legacy HTTP+SSE transport (GET {} for an endpoint event)",
-            sh.redact_url(&sh.url)
-        ))
+        sh.http(json!({
+            "type": "note",
+            "fallback": "sse",
+            "message": format!(
+                "initialize over Streamable HTTP got {status}; falling back to the legacy HTTP+SSE transport (GET {} for an endpoint event)",
+                sh.redact_url(&sh.url)
+            ),
+        }))
         .await;
         *sh.mode.lock().unwrap() = Mode::Legacy;
         start_legacy_stream(sh);

@@ -25,15 +25,38 @@ function trim(list) {
   while (list.childElementCount > MAX) list.firstElementChild.remove();
 }
 
+// Entries are added once per animation frame, so a flood of log lines costs one layout.
+let queue = [];
+let scheduled = false;
+
 export function onEvent(event) {
+  if (event.kind !== "stderr" && !(event.kind === "frame" && event.direction === "received" && event.method === "notifications/message")) return;
+  queue.push(event);
+  if (!scheduled) { scheduled = true; requestAnimationFrame(flush); }
+}
+
+function flush() {
+  scheduled = false;
+  const batch = queue.length > MAX ? queue.slice(-MAX) : queue;
+  queue = [];
+  const logFrag = document.createDocumentFragment();
+  const errFrag = document.createDocumentFragment();
+  for (const event of batch) add(event, logFrag, errFrag);
+  $("log-list").append(logFrag);
+  $("stderr-list").append(errFrag);
+  trim($("log-list"));
+  trim($("stderr-list"));
+  $("logs-count").textContent = `(${count})`;
+}
+
+function add(event, logFrag, errFrag) {
   if (event.kind === "stderr") {
     const li = el("li", { class: "stderr-line", text: event.line });
     li.dataset.text = String(event.line).toLowerCase();
     const needle = $("stderr-search").value.trim().toLowerCase();
     li.hidden = Boolean(needle) && !li.dataset.text.includes(needle);
-    $("stderr-list").append(li);
-    trim($("stderr-list"));
-  } else if (event.kind === "frame" && event.direction === "received" && event.method === "notifications/message") {
+    errFrag.append(li);
+  } else {
     const p = event.message?.params || {};
     const level = LEVELS.includes(p.level) ? p.level : "info";
     const data = typeof p.data === "string" ? p.data : JSON.stringify(p.data);
@@ -44,10 +67,8 @@ export function onEvent(event) {
     li.dataset.level = level;
     li.dataset.text = `${p.logger ?? ""} ${data}`.toLowerCase();
     li.hidden = !visible(li);
-    $("log-list").append(li);
-    trim($("log-list"));
+    logFrag.append(li);
     count++;
-    $("logs-count").textContent = `(${count})`;
   }
 }
 

@@ -26,8 +26,11 @@ function ruleRow(kind, rule = {}) {
         el("input", { id: `${id}-name`, class: "rule-name", type: "text", value: rule.name ?? "" })),
       el("div", {}, el("label", { for: `${id}-delay`, text: "Delay (ms)" }),
         el("input", { id: `${id}-delay`, class: "rule-delay", type: "number", min: "0", value: rule.delayMs ?? 0 }))),
-    el("label", { for: `${id}-response`, text: kind === "sampling" ? "Response (CreateMessageResult)" : "Response (ElicitResult)" }),
-    el("textarea", { id: `${id}-response`, class: "rule-response", rows: 4, spellcheck: "false", text: pretty(rule.response ?? SAMPLE[kind]) }),
+    el("label", { class: "check" },
+      el("input", { type: "checkbox", class: "rule-is-error", checked: rule.error !== undefined }),
+      "answer with a JSON-RPC error instead"),
+    el("label", { for: `${id}-response`, text: kind === "sampling" ? "Response (CreateMessageResult, or the error)" : "Response (ElicitResult, or the error)" }),
+    el("textarea", { id: `${id}-response`, class: "rule-response", rows: 4, spellcheck: "false", text: pretty(rule.error ?? rule.response ?? SAMPLE[kind]) }),
     el("div", { class: "actions" },
       el("button", { type: "button", onclick: () => move(-1), "aria-label": "Move up" }, "↑"),
       el("button", { type: "button", onclick: () => move(1), "aria-label": "Move down" }, "↓"),
@@ -63,7 +66,8 @@ function collect() {
       const text = li.querySelector(".rule-response").value;
       let response;
       try { response = JSON.parse(text); } catch (e) { throw new Error(`${kind} rule ${i + 1}: response is not JSON (${e.message})`); }
-      const rule = { match: li.querySelector(".rule-match").value, response };
+      const rule = { match: li.querySelector(".rule-match").value };
+      if (li.querySelector(".rule-is-error").checked) rule.error = response; else rule.response = response;
       const name = li.querySelector(".rule-name").value.trim();
       if (name) rule.name = name;
       const delay = Number(li.querySelector(".rule-delay").value || 0);

@@ -533,6 +533,14 @@ async fn a_streamable_http_server_is_connected_from_the_form_with_a_hidden_token
         .unwrap();
     click(c, "#connect").await;
     wait_text(c, "#state", "connected", |t| t == "connected").await;
+    assert!(
+        !find(c, "#session-error-box")
+            .await
+            .is_displayed()
+            .await
+            .unwrap(),
+        "no error box while all is well"
+    );
     wait_text(c, "#timeline", "the HTTP exchanges", |t| {
         t.contains("POST /mcp → 200") && t.contains("[initialize #")
     })

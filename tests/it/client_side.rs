@@ -111,6 +111,9 @@ async fn sampling_answered_by_a_mock_rule_and_by_the_default() {
                     "match": "(?i)weather",
                     "response": {"role": "assistant", "content": {"type": "text", "text": "sunny"}, "model": "mock-weather", "stopReason": "endTurn"},
                 }, {
+                    "match": "refuse me",
+                    "error": {"code": -1, "message": "User rejected sampling request"},
+                }, {
                     "match": "slowly",
                     "delayMs": 300,
                     "response": {"role": "assistant", "content": {"type": "text", "text": "late"}, "model": "mock-slow", "stopReason": "endTurn"},
@@ -145,6 +148,19 @@ async fn sampling_answered_by_a_mock_rule_and_by_the_default() {
         })
         .await;
     assert_eq!(marked["direction"], "sent");
+
+    let refused = scope.result("tools/call", sampling_call("refuse me")).await;
+    assert_eq!(refused["isError"], true, "{refused}");
+    assert!(
+        first_text(&refused).contains("User rejected sampling request"),
+        "{refused}"
+    );
+    let marked = events
+        .wait_for("the mocked refusal", |e| {
+            e["kind"] == "frame" && e["answeredBy"]["rule"] == 1
+        })
+        .await;
+    assert_eq!(marked["frameType"], "error");
 
     let started = Instant::now();
     let slow = scope.result("tools/call", sampling_call("slowly")).await;

@@ -200,9 +200,11 @@ async fn streamable_http_falls_back_to_sse_and_says_so() {
     let peer = everything("sse").await;
     let scope = Scope::start().await;
     let mut events = scope.events().await;
-    scope
+    let session = scope
         .connect(json!({"transport": "http", "url": peer.url("/sse")}))
         .await;
+    assert_eq!(session["target"]["transport"], "sse", "{session}");
+    assert_eq!(session["target"]["fallbackFrom"], "http");
     let refused = events.wait_for("the refused POST", exchange("POST")).await;
     assert_eq!(refused["carries"]["method"], "initialize");
     assert!(

@@ -218,3 +218,44 @@ async fn completion_shows_total_and_has_more_from_a_python_server() {
     wait_text(c, "li[role='option']", "Brussels", |t| t == "Brussels").await;
     b.client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn log_messages_land_in_the_log_panel_with_a_level_filter() {
+    let (scope, b) = ui_with_everything().await;
+    let c = &b.client;
+    click(c, "#logs summary").await;
+    find(c, "#log-level")
+        .await
+        .select_by_value("debug")
+        .await
+        .unwrap();
+    wait_text(c, "#log-level-note", "the level set", |t| {
+        t == "level set to debug"
+    })
+    .await;
+    scope
+        .result(
+            "tools/call",
+            serde_json::json!({"name": "toggle-simulated-logging", "arguments": {}}),
+        )
+        .await;
+    let entry = wait_text(c, "#log-list li.log", "a log entry", |t| {
+        t.contains("message")
+    })
+    .await;
+    assert!(!entry.is_empty());
+    find(c, "#log-min")
+        .await
+        .select_by_value("emergency")
+        .await
+        .unwrap();
+    for li in c.find_all(Locator::Css("#log-list li.log")).await.unwrap() {
+        let level = li.attr("data-level").await.unwrap().unwrap();
+        assert_eq!(
+            li.is_displayed().await.unwrap(),
+            level == "emergency",
+            "{level}"
+        );
+    }
+    b.client.close().await.unwrap();
+}
