@@ -40,6 +40,8 @@ const BODY_EXCERPT: usize = 2048;
 /// How often a dropped GET stream is re-opened in a row before we give up on it.
 const MAX_GET_RETRIES: u32 = 5;
 const DEFAULT_RETRY: Duration = Duration::from_millis(1000);
+/// How long an in-order POST (a notification or response) may hold up the next message.
+const ORDERED_POST_LIMIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RemoteKind {
@@ -111,6 +113,15 @@ struct Peek {
     method: Option<String>,
 }
 
+impl Peek {
+    fn of(text: &str) -> Peek {
+        serde_json::from_str(text).unwrap_or(Peek {
+            id: None,
+            method: None,
+        })
+    }
+}
+
 pub fn spawn(target: &RemoteTarget) -> Result<Link, String> {
     let url = Url::parse(&target.url).map_err(|e| format!("{}: {e}", target.url))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -176,7 +187,20 @@ async fn run(
     let description = loop {
         tokio::select! {
             msg = outgoing.recv() => match msg {
-                Some(text) => { posts.spawn(post(sh.clone(), text)); }
+                Some(text) => {
+                    let peek = Peek::of(&text);
+                    if peek.id.is_some() && peek.method.is_some() {
+                        // A request may take as long as the tool does: it must not hold up others.
+                        posts.spawn(post(sh.clone(), text, peek));
+                    } else {
+                        // Notifications and responses go in order, so that `initialized` reaches
+                        // the server before the next request (some SDKs refuse requests until it has).
+                        tokio::select! {
+                            _ = tokio::time::timeout(ORDERED_POST_LIMIT, post(sh.clone(), text, peek)) => {}
+                            _ = &mut shutdown => break "disconnected".to_owned(),
+                        }
+                    }
+                }
                 None => break "disconnected".to_owned(),
             },
             _ = &mut shutdown => break "disconnected".to_owned(),
@@ -329,11 +353,7 @@ async fn excerpt(res: reqwest::Response) -> String {
 }
 
 /// Sends one client message, in whichever mode we are in.
-async fn post(sh: Arc<Shared>, text: String) {
-    let peek: Peek = serde_json::from_str(&text).unwrap_or(Peek {
-        id: None,
-        method: None,
-    });
+async fn post(sh: Arc<Shared>, text: String, peek: Peek) {
     let mode = sh.mode.lock().unwrap().clone();
     match mode {
         Mode::Streamable => post_streamable(&sh, &text, &peek).await,

@@ -463,3 +463,100 @@ async fn a_401_shows_the_www_authenticate_challenge_plainly() {
         "{error}"
     );
 }
+
+/// A minimal Streamable HTTP server that is slow to accept `notifications/initialized` and
+/// refuses requests that arrive before it has, as the Python SDK does.
+async fn slow_initialized_server() -> u16 {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    };
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let initialized = Arc::new(AtomicBool::new(false));
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let initialized = initialized.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let (head_end, length) = loop {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+                        let length = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .map_or(0, |v| v.trim().parse().unwrap());
+                        break (end + 4, length);
+                    }
+                };
+                while buf.len() < head_end + length {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                if !buf.starts_with(b"POST") {
+                    let _ = sock.write_all(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+                    return;
+                }
+                let msg: Value = serde_json::from_slice(&buf[head_end..head_end + length]).unwrap();
+                let reply = match msg["method"].as_str() {
+                    Some("initialize") => {
+                        Some(json!({"jsonrpc": "2.0", "id": msg["id"], "result": {
+                        "protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
+                        "serverInfo": {"name": "slow-initialized", "version": "1"}}}))
+                    }
+                    Some("notifications/initialized") => {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                        initialized.store(true, Ordering::SeqCst);
+                        None
+                    }
+                    Some(_) if !initialized.load(Ordering::SeqCst) => {
+                        Some(json!({"jsonrpc": "2.0", "id": msg["id"],
+                        "error": {"code": -32600, "message": "Received request before initialization was complete"}}))
+                    }
+                    Some(_) => {
+                        Some(json!({"jsonrpc": "2.0", "id": msg["id"], "result": {"tools": []}}))
+                    }
+                    None => None,
+                };
+                let response = match reply {
+                    Some(body) => {
+                        let body = body.to_string();
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nMcp-Session-Id: s1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        )
+                    }
+                    None => {
+                        "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            .to_owned()
+                    }
+                };
+                let _ = sock.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn initialized_reaches_the_server_before_the_next_request() {
+    let port = slow_initialized_server().await;
+    let scope = Scope::start().await;
+    scope
+        .connect(json!({"transport": "http", "url": format!("http://127.0.0.1:{port}/mcp")}))
+        .await;
+    // Sent at once after connect: it must not overtake the slow `initialized`.
+    let (status, body) = scope.request("tools/list", json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["tools"], json!([]), "{body}");
+}
