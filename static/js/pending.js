@@ -8,7 +8,7 @@ import { $, el, pretty } from "./dom.js";
 import { conversation, lastUserText } from "./content.js";
 import * as elicit from "./elicit.js";
 
-const cards = new Map(); // pending id → card element
+const cards = new Map(); // `${id}@${receivedAt}` → card element
 let timer = null;
 // URL elicitations answered here, waiting for notifications/elicitation/complete.
 const urlElicitations = new Map(); // elicitationId → {url, status}
@@ -21,14 +21,16 @@ export function scheduleRefresh() {
 export async function refresh() {
   const { body } = await call("GET", "/api/pending");
   const list = Array.isArray(body) ? body : [];
-  const ids = new Set(list.map((p) => p.id));
+  // Ids restart with each session, so a card is keyed by id and arrival time together.
+  const key = (p) => `${p.id}@${p.receivedAt}`;
+  const ids = new Set(list.map(key));
   for (const [id, card] of cards) {
     if (!ids.has(id)) { card.remove(); cards.delete(id); }
   }
   for (const p of list) {
-    if (!cards.has(p.id)) {
+    if (!cards.has(key(p))) {
       const card = render(p);
-      cards.set(p.id, card);
+      cards.set(key(p), card);
       $("pending-list").append(card);
     }
   }
