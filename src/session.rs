@@ -601,11 +601,23 @@ impl Actor {
         id: Option<Value>,
         frame_type: &'static str,
     ) {
-        self.reporter.publish(Event::Frame(wire::sent_frame(
-            &text, method, id, frame_type,
-        )));
+        self.transmit(wire::sent_frame(&text, method, id, frame_type), text);
+    }
+
+    /// Shows a frame in the event stream, then queues it for the wire.
+    fn transmit(&self, frame: crate::events::FrameEvent, text: String) {
+        self.reporter.publish(Event::Frame(frame));
         // A closed channel means the transport is going away; `Closed` will report it.
         let _ = self.link.outgoing.send(text);
+    }
+
+    fn send_notification(&self, method: &str, params: Option<&Value>) {
+        self.send(
+            wire::notification(method, params),
+            Some(method),
+            None,
+            "notification",
+        );
     }
 
     fn send_request(
@@ -639,8 +651,7 @@ impl Actor {
                 self.send_request(&method, params, timeout, token, Tag::Api(reply));
             }
             Command::Notify { method, params } => {
-                let text = wire::notification(&method, params.as_ref());
-                self.send(text, Some(&method), None, "notification");
+                self.send_notification(&method, params.as_ref());
             }
             Command::Cancel {
                 request_id,
@@ -666,10 +677,8 @@ impl Actor {
                 outcome,
                 reply,
             } => {
-                let found = match self.pending.remove(&key) {
+                let found = match self.take_pending(&key) {
                     Some(req) => {
-                        self.delayed.remove(&key);
-                        self.reporter.set_pending(|p| p.retain(|r| r.key != key));
                         self.send_answer(
                             &req.server_id,
                             outcome.as_ref(),
@@ -688,13 +697,7 @@ impl Actor {
                     .pointer("/roots/listChanged")
                     .is_some_and(|v| v == &json!(true));
                 if self.connected && declared {
-                    let method = "notifications/roots/list_changed";
-                    self.send(
-                        wire::notification(method, None),
-                        Some(method),
-                        None,
-                        "notification",
-                    );
+                    self.send_notification("notifications/roots/list_changed", None);
                 }
             }
             Command::Inflight { reply } => {
@@ -732,14 +735,12 @@ impl Actor {
         let kind = if outcome.is_ok() { "response" } else { "error" };
         let mut frame = wire::sent_frame(&text, None, Some(server_id.clone()), kind);
         frame.answered_by = Some(answered_by);
-        self.reporter.publish(Event::Frame(frame));
-        let _ = self.link.outgoing.send(text);
+        self.transmit(frame, text);
     }
 
     fn send_cancelled(&self, request_id: i64, reason: &str) {
         let params = json!({"requestId": request_id, "reason": reason});
-        let text = wire::notification("notifications/cancelled", Some(&params));
-        self.send(text, Some("notifications/cancelled"), None, "notification");
+        self.send_notification("notifications/cancelled", Some(&params));
     }
 
     fn expire(&mut self) {
@@ -833,13 +834,7 @@ impl Actor {
                     });
                 }
                 self.engine.batches_allowed = done.protocol_version == "2025-03-26";
-                let text = wire::notification("notifications/initialized", None);
-                self.send(
-                    text,
-                    Some("notifications/initialized"),
-                    None,
-                    "notification",
-                );
+                self.send_notification("notifications/initialized", None);
                 self.connected = true;
                 self.reporter.update(|info| {
                     info.state = "connected";
@@ -919,6 +914,14 @@ impl Actor {
             }
             None => self.queue(id, method, params),
         }
+    }
+
+    /// Removes a server request from every place it waits: the actor's table, a delayed mock
+    /// answer, and the public queue.
+    fn take_pending(&mut self, key: &str) -> Option<PendingRequest> {
+        self.delayed.remove(key);
+        self.reporter.set_pending(|p| p.retain(|r| r.key != key));
+        self.pending.remove(key)
     }
 
     fn delayed_answer(&mut self, key: &str) {
@@ -1055,9 +1058,7 @@ impl Actor {
                         .map(|r| r.key.clone())
                         .collect();
                     for key in keys {
-                        self.pending.remove(&key);
-                        self.delayed.remove(&key);
-                        self.reporter.set_pending(|p| p.retain(|r| r.key != key));
+                        self.take_pending(&key);
                     }
                 }
             }

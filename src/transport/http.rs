@@ -212,13 +212,10 @@ async fn run(
     if let Some(task) = sh.get_task.lock().unwrap().take() {
         task.abort();
     }
-    let session = sh.session_id.lock().unwrap().clone();
+    let has_session = sh.session_id.lock().unwrap().is_some();
     let streamable = *sh.mode.lock().unwrap() == Mode::Streamable;
-    if description == "disconnected"
-        && streamable
-        && let Some(session) = session
-    {
-        delete_session(&sh, &session).await;
+    if description == "disconnected" && streamable && has_session {
+        delete_session(&sh).await;
     }
     let _ = sh
         .events
@@ -314,24 +311,77 @@ impl Shared {
         h
     }
 
-    fn exchange(
+    /// Sends one request. With a response, returns it and its `exchange` event, not yet emitted
+    /// so the caller can add to it; with none (refused, TLS, reset), emits the `error` event and
+    /// returns why.
+    async fn send(
         &self,
-        method: &Method,
+        method: Method,
         url: &Url,
-        sent: &HeaderMap,
-        res: &reqwest::Response,
-        started: Instant,
-    ) -> Value {
-        json!({
-            "type": "exchange",
+        headers: HeaderMap,
+        body: Option<&str>,
+        carries: Option<&Peek>,
+        timeout: Option<Duration>,
+    ) -> Result<(reqwest::Response, Value), Unanswered> {
+        let mut req = self
+            .client
+            .request(method.clone(), url.clone())
+            .headers(headers.clone());
+        if let Some(body) = body {
+            req = req.body(body.to_owned());
+        }
+        if let Some(t) = timeout {
+            req = req.timeout(t);
+        }
+        let started = Instant::now();
+        let sent = req.send().await;
+        let mut event = json!({
             "method": method.as_str(),
             "url": self.redact_url(url),
-            "status": res.status().as_u16(),
-            "requestHeaders": self.redact_map(sent),
-            "responseHeaders": self.redact_map(res.headers()),
+            "requestHeaders": self.redact_map(&headers),
             "durationMs": started.elapsed().as_secs_f64() * 1000.0,
-        })
+        });
+        if let Some(peek) = carries {
+            event["carries"] = carried(peek);
+        }
+        match sent {
+            Ok(res) => {
+                event["type"] = json!("exchange");
+                event["status"] = json!(res.status().as_u16());
+                event["responseHeaders"] = self.redact_map(res.headers());
+                Ok((res, event))
+            }
+            Err(e) => {
+                let message = describe_error(&e);
+                event["type"] = json!("error");
+                event["error"] = json!(message);
+                self.http(event).await;
+                Err(Unanswered {
+                    message,
+                    connect: e.is_connect(),
+                })
+            }
+        }
     }
+
+    /// A POST that got no response: only its own call fails, but a refused connection means
+    /// the server is gone.
+    async fn post_unanswered(&self, url: &Url, peek: &Peek, why: Unanswered) {
+        self.fail(
+            peek,
+            format!("POST {}: {}", self.redact_url(url), why.message),
+        )
+        .await;
+        if why.connect {
+            self.stopped_answering(&why.message).await;
+        }
+    }
+}
+
+/// A request that got no response at all.
+struct Unanswered {
+    message: String,
+    connect: bool,
 }
 
 fn content_type(res: &reqwest::Response) -> String {
@@ -364,29 +414,13 @@ async fn post(sh: Arc<Shared>, text: String, peek: Peek) {
 async fn post_streamable(sh: &Arc<Shared>, text: &str, peek: &Peek) {
     let is_initialize = peek.method.as_deref() == Some("initialize");
     let headers = sh.request_headers("application/json, text/event-stream", true);
-    let started = Instant::now();
-    let res = sh
-        .client
-        .post(sh.url.clone())
-        .headers(headers.clone())
-        .body(text.to_owned())
-        .send()
-        .await;
-    let res = match res {
-        Ok(res) => res,
-        Err(e) => {
-            let message = describe_error(&e);
-            sh.http(json!({"type": "error", "method": "POST", "url": sh.redact_url(&sh.url), "error": message, "carries": carried(peek), "durationMs": started.elapsed().as_secs_f64() * 1000.0})).await;
-            sh.fail(peek, format!("POST {}: {message}", sh.redact_url(&sh.url)))
-                .await;
-            if e.is_connect() {
-                sh.stopped_answering(&message).await;
-            }
-            return;
-        }
+    let (res, mut exchange) = match sh
+        .send(Method::POST, &sh.url, headers, Some(text), Some(peek), None)
+        .await
+    {
+        Ok(answered) => answered,
+        Err(why) => return sh.post_unanswered(&sh.url, peek, why).await,
     };
-    let mut exchange = sh.exchange(&Method::POST, &sh.url, &headers, &res, started);
-    exchange["carries"] = carried(peek);
     let status = res.status();
     if is_initialize
         && matches!(
@@ -687,18 +721,12 @@ async fn get_loop(
         {
             headers.insert("last-event-id", v);
         }
-        let started = Instant::now();
-        let res = sh
-            .client
-            .get(sh.url.clone())
-            .headers(headers.clone())
-            .send()
-            .await;
-        let res = match res {
-            Ok(res) => res,
-            Err(e) => {
-                let error = describe_error(&e);
-                sh.http(json!({"type": "error", "method": "GET", "url": sh.redact_url(&sh.url), "error": error})).await;
+        let (res, exchange) = match sh
+            .send(Method::GET, &sh.url, headers, None, None, None)
+            .await
+        {
+            Ok(answered) => answered,
+            Err(Unanswered { message: error, .. }) => {
                 failures += 1;
                 if failures >= MAX_GET_RETRIES {
                     // The standalone stream is how we notice a server that went away between
@@ -715,7 +743,6 @@ async fn get_loop(
         };
         let status = res.status();
         let ctype = content_type(&res);
-        let exchange = sh.exchange(&Method::GET, &sh.url, &headers, &res, started);
         if status == StatusCode::METHOD_NOT_ALLOWED {
             sh.http(exchange).await;
             sh.note("the server offers no GET stream for server-initiated messages (405)".into())
@@ -767,29 +794,21 @@ fn start_legacy_stream(sh: &Arc<Shared>) {
 /// The legacy transport's one GET stream: the endpoint, then every server message.
 async fn legacy_stream(sh: Arc<Shared>) {
     let headers = sh.request_headers("text/event-stream", false);
-    let started = Instant::now();
-    let res = match sh
-        .client
-        .get(sh.url.clone())
-        .headers(headers.clone())
-        .send()
+    let (res, mut exchange) = match sh
+        .send(Method::GET, &sh.url, headers, None, None, None)
         .await
     {
-        Ok(res) => res,
-        Err(e) => {
-            let message = describe_error(&e);
-            sh.http(json!({"type": "error", "method": "GET", "url": sh.redact_url(&sh.url), "error": message}))
-                .await;
+        Ok(answered) => answered,
+        Err(why) => {
             let _ = sh
                 .ended
-                .send(format!("GET {}: {message}", sh.redact_url(&sh.url)))
+                .send(format!("GET {}: {}", sh.redact_url(&sh.url), why.message))
                 .await;
             return;
         }
     };
     let status = res.status();
     let ctype = content_type(&res);
-    let mut exchange = sh.exchange(&Method::GET, &sh.url, &headers, &res, started);
     if !status.is_success() || !ctype.starts_with("text/event-stream") {
         let body = excerpt(res).await;
         exchange["bodyExcerpt"] = json!(body);
@@ -822,19 +841,12 @@ async fn post_legacy(sh: &Arc<Shared>, text: &str, peek: &Peek) {
         Err(_) => return,
     };
     let headers = sh.request_headers("application/json, text/event-stream", true);
-    let started = Instant::now();
     match sh
-        .client
-        .post(url.clone())
-        .headers(headers.clone())
-        .body(text.to_owned())
-        .send()
+        .send(Method::POST, &url, headers, Some(text), Some(peek), None)
         .await
     {
-        Ok(res) => {
+        Ok((res, mut exchange)) => {
             let status = res.status();
-            let mut exchange = sh.exchange(&Method::POST, &url, &headers, &res, started);
-            exchange["carries"] = carried(peek);
             if status.is_success() {
                 sh.http(exchange).await;
             } else {
@@ -852,37 +864,19 @@ async fn post_legacy(sh: &Arc<Shared>, text: &str, peek: &Peek) {
                 .await;
             }
         }
-        Err(e) => {
-            let message = describe_error(&e);
-            sh.http(json!({"type": "error", "method": "POST", "url": sh.redact_url(&url), "error": message, "carries": carried(peek)})).await;
-            sh.fail(peek, format!("POST {}: {message}", sh.redact_url(&url)))
-                .await;
-            if e.is_connect() {
-                sh.stopped_answering(&message).await;
-            }
-        }
+        Err(why) => sh.post_unanswered(&url, peek, why).await,
     }
 }
 
-async fn delete_session(sh: &Shared, session: &str) {
+/// Ends the session on the server; its id travels in the request headers the event shows.
+async fn delete_session(sh: &Shared) {
     let headers = sh.request_headers("application/json, text/event-stream", false);
-    let started = Instant::now();
-    let res = sh
-        .client
-        .delete(sh.url.clone())
-        .headers(headers.clone())
-        .timeout(Duration::from_secs(3))
-        .send()
-        .await;
-    match res {
-        Ok(res) => {
-            let exchange = sh.exchange(&Method::DELETE, &sh.url, &headers, &res, started);
-            sh.http(exchange).await;
-        }
-        Err(e) => {
-            sh.http(json!({"type": "error", "method": "DELETE", "url": sh.redact_url(&sh.url), "session": session, "error": describe_error(&e)}))
-                .await;
-        }
+    let timeout = Some(Duration::from_secs(3));
+    if let Ok((_, exchange)) = sh
+        .send(Method::DELETE, &sh.url, headers, None, None, timeout)
+        .await
+    {
+        sh.http(exchange).await;
     }
 }
 
