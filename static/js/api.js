@@ -46,6 +46,19 @@ export async function request(method, params, timeoutMs) {
   return call("POST", "/api/request", body);
 }
 
+// Every page of a list method (`cursor` / `nextCursor`), items under `key`; stops at an error.
+export async function listAll(method, key) {
+  const all = [];
+  let cursor = null;
+  do {
+    const { body } = await request(method, cursor ? { cursor } : {});
+    if (body.error) break;
+    all.push(...(Array.isArray(body.result?.[key]) ? body.result[key] : []));
+    cursor = body.result?.nextCursor ?? null;
+  } while (cursor);
+  return all;
+}
+
 // Follows /api/events; the browser's EventSource resumes with Last-Event-ID by itself.
 export function follow(onEvent, onStatus) {
   const source = new EventSource(`/api/events?token=${encodeURIComponent(token)}`);

@@ -78,17 +78,23 @@ function notice(text) {
   n.textContent = text || "";
 }
 
-function headerRow(name = "", value = "") {
-  const i = $("header-rows").childElementCount;
-  const row = el("div", { class: "env-row header-row" },
-    el("label", { for: `header-name-${i}`, text: "Name" }),
-    el("input", { id: `header-name-${i}`, class: "header-name", type: "text", value: name, spellcheck: "false" }),
-    el("label", { for: `header-value-${i}`, text: "Value" }),
-    el("input", { id: `header-value-${i}`, class: "header-value", type: "password", value, autocomplete: "off" }),
-    el("label", { class: "check" }, el("input", { type: "checkbox", class: "header-secret" }), "secret"),
+// One name/value row (environment variables, headers); values are typed like passwords.
+function nameValueRow(kind, extra = null) {
+  const list = $(`${kind}-rows`);
+  const i = list.childElementCount;
+  const row = el("div", { class: `env-row ${kind}-row` },
+    el("label", { for: `${kind}-name-${i}`, text: "Name" }),
+    el("input", { id: `${kind}-name-${i}`, class: `${kind}-name`, type: "text", spellcheck: "false" }),
+    el("label", { for: `${kind}-value-${i}`, text: "Value" }),
+    el("input", { id: `${kind}-value-${i}`, class: `${kind}-value`, type: "password", autocomplete: "off" }),
+    extra,
   );
   row.append(el("button", { type: "button", text: "Remove", onclick: () => row.remove() }));
-  $("header-rows").append(row);
+  list.append(row);
+}
+
+function headerRow() {
+  nameValueRow("header", el("label", { class: "check" }, el("input", { type: "checkbox", class: "header-secret" }), "secret"));
 }
 
 function showTransportFields() {
@@ -97,16 +103,8 @@ function showTransportFields() {
   $("stdio-fields").hidden = remote;
 }
 
-function envRow(name = "", value = "") {
-  const i = $("env-rows").childElementCount;
-  const row = el("div", { class: "env-row" },
-    el("label", { for: `env-name-${i}`, text: "Name" }),
-    el("input", { id: `env-name-${i}`, class: "env-name", type: "text", value: name, spellcheck: "false" }),
-    el("label", { for: `env-value-${i}`, text: "Value" }),
-    el("input", { id: `env-value-${i}`, class: "env-value", type: "password", value, autocomplete: "off" }),
-  );
-  row.append(el("button", { type: "button", text: "Remove", onclick: () => row.remove() }));
-  $("env-rows").append(row);
+function envRow() {
+  nameValueRow("env");
 }
 
 async function connect(ev) {

@@ -9,6 +9,12 @@ import { request } from "./api.js";
 import { el } from "./dom.js";
 
 const DEBOUNCE_MS = 250;
+
+// The filled values of a name → input map, leaving out `except`: a request's arguments, or a
+// completion's `context.arguments` (the other fields).
+export function filled(inputs, except) {
+  return Object.fromEntries(Object.entries(inputs).filter(([k, i]) => k !== except && i.value !== "").map(([k, i]) => [k, i.value]));
+}
 let seq = 0;
 
 // `opts`: {ref, name, context: () => object, supported: () => bool, onPick?: (value) => void}

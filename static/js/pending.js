@@ -5,7 +5,7 @@
 
 import { call } from "./api.js";
 import { $, el, pretty } from "./dom.js";
-import { conversation, lastUserText } from "./content.js";
+import { conversation, jsonBlock, lastUserText } from "./content.js";
 import * as elicit from "./elicit.js";
 
 const cards = new Map(); // `${id}@${receivedAt}` → card element
@@ -74,7 +74,7 @@ function header(p) {
 }
 
 function rawDetails(p) {
-  return el("details", { class: "raw" }, el("summary", { text: "Request as JSON" }), el("pre", { class: "json", text: pretty(p.params) }));
+  return el("details", { class: "raw" }, el("summary", { text: "Request as JSON" }), jsonBlock(p.params));
 }
 
 function render(p) {

@@ -1,7 +1,7 @@
 // Prompts: the list, an argument form (required marked) with a completion dropdown on every
 // argument, and `prompts/get` shown as a conversation with the raw JSON one click away.
 
-import { request } from "./api.js";
+import { listAll } from "./api.js";
 import { $, el } from "./dom.js";
 import * as completion from "./completion.js";
 
@@ -11,15 +11,7 @@ let inputs = {};
 let ctx = null;
 
 export async function list() {
-  const all = [];
-  let cursor = null;
-  do {
-    const { body } = await request("prompts/list", cursor ? { cursor } : {});
-    if (body.error) break;
-    all.push(...(Array.isArray(body.result?.prompts) ? body.result.prompts : []));
-    cursor = body.result?.nextCursor ?? null;
-  } while (cursor);
-  prompts = all;
+  prompts = await listAll("prompts/list", "prompts");
   $("prompt-list").replaceChildren(...prompts.map((p) => el("li", {},
     el("button", { type: "button", class: "tool prompt", "data-prompt": p.name, onclick: () => select(p) },
       el("span", { class: "tool-title", text: p.title || p.name }),
@@ -48,7 +40,7 @@ function select(p) {
     completion.attach(input, {
       ref: { type: "ref/prompt", name: p.name },
       name: a.name,
-      context: () => Object.fromEntries(Object.entries(inputs).filter(([k, i]) => k !== a.name && i.value !== "").map(([k, i]) => [k, i.value])),
+      context: () => completion.filled(inputs, a.name),
       supported: () => Boolean(ctx.session()?.capabilities?.completions),
     });
   }
@@ -56,7 +48,7 @@ function select(p) {
 
 async function get() {
   if (!selected) return;
-  const args = Object.fromEntries(Object.entries(inputs).filter(([, i]) => i.value !== "").map(([k, i]) => [k, i.value]));
+  const args = completion.filled(inputs);
   const missing = (selected.arguments || []).filter((a) => a.required && !(a.name in args)).map((a) => a.name);
   if (missing.length) ctx.notice(`Missing required arguments: ${missing.join(", ")} (sent anyway)`);
   await ctx.run("prompts/get", { name: selected.name, arguments: args });

@@ -2,7 +2,7 @@
 // forms with a completion dropdown per variable, and subscriptions where the server declares
 // them (`notifications/resources/updated` marks the resource and re-reads it if it is open).
 
-import { request } from "./api.js";
+import { listAll, request } from "./api.js";
 import { $, el } from "./dom.js";
 import { expand, variables } from "./uritemplate.js";
 import * as completion from "./completion.js";
@@ -39,15 +39,7 @@ async function page() {
 export async function list() {
   resources = []; cursor = null;
   await page();
-  const all = [];
-  let tc = null;
-  do {
-    const { body } = await request("resources/templates/list", tc ? { cursor: tc } : {});
-    if (body.error) break;
-    all.push(...(Array.isArray(body.result?.resourceTemplates) ? body.result.resourceTemplates : []));
-    tc = body.result?.nextCursor ?? null;
-  } while (tc);
-  templates = all;
+  templates = await listAll("resources/templates/list", "resourceTemplates");
   $("template-list").replaceChildren(...templates.map((t) => el("li", {},
     el("button", { type: "button", class: "tool template", "data-template": t.uriTemplate, onclick: () => selectTemplate(t) },
       el("span", { class: "tool-title", text: t.title || t.name || t.uriTemplate }),
@@ -89,11 +81,7 @@ function selectTemplate(t) {
   $("template-description").textContent = t.description || "";
   const names = variables(t.uriTemplate);
   const inputs = {};
-  const update = () => {
-    const values = {};
-    for (const [k, input] of Object.entries(inputs)) if (input.value !== "") values[k] = input.value;
-    $("template-uri").textContent = expand(t.uriTemplate, values);
-  };
+  const update = () => { $("template-uri").textContent = expand(t.uriTemplate, completion.filled(inputs)); };
   const box = $("template-vars");
   box.replaceChildren();
   for (const n of names) {
@@ -105,7 +93,7 @@ function selectTemplate(t) {
     completion.attach(input, {
       ref: { type: "ref/resource", uri: t.uriTemplate },
       name: n,
-      context: () => Object.fromEntries(Object.entries(inputs).filter(([k, i]) => k !== n && i.value !== "").map(([k, i]) => [k, i.value])),
+      context: () => completion.filled(inputs, n),
       supported: () => Boolean(ctx.session()?.capabilities?.completions),
     });
   }

@@ -7,7 +7,6 @@ import { call, request } from "./api.js";
 import { $, el, pretty } from "./dom.js";
 import { model, initialValue } from "./schema.js";
 import { widget } from "./form.js";
-import * as result from "./result.js";
 
 const HINTS = [
   ["readOnlyHint", "read-only", false],
@@ -204,5 +203,3 @@ export function reset() {
   $("tools-count").textContent = "";
   $("tool-detail").hidden = true;
 }
-
-export { result };
