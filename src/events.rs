@@ -17,6 +17,8 @@ use serde_json::{Value, value::RawValue};
 use tokio::sync::watch;
 
 /// Everything observable about a session. Closed on purpose: the UI and tests switch on `kind`.
+/// Which session an event belongs to is not part of the event: [`EventBus::publish_for`] stamps
+/// it beside `seq` and `time`.
 #[derive(Debug, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Event {
@@ -54,6 +56,8 @@ pub enum Event {
         #[serde(rename = "frameSeq")]
         frame_seq: Option<u64>,
     },
+    /// The session was forgotten (`DELETE /api/sessions/{id}`); nothing more will carry its id.
+    Removed {},
     /// The stdio child exited.
     Exit {
         code: Option<i32>,
@@ -111,11 +115,24 @@ pub enum Severity {
     Error,
 }
 
-/// A published event: its number and its JSON text (an object with `seq`, `time`, `kind`, …).
+/// A published event: its number, its session, and its JSON text (an object with `seq`, `time`,
+/// `session` when it has one, `kind`, …).
 #[derive(Debug)]
 pub struct Record {
     pub seq: u64,
+    pub session: Option<Arc<str>>,
     pub json: String,
+}
+
+impl Record {
+    /// Whether a subscriber following `session` sees this record: its own events and those that
+    /// belong to no session.
+    pub fn visible_to(&self, session: Option<&str>) -> bool {
+        match (session, &self.session) {
+            (Some(want), Some(own)) => **own == *want,
+            _ => true,
+        }
+    }
 }
 
 /// Limits of the retained history.
@@ -177,8 +194,13 @@ impl EventBus {
         }
     }
 
-    /// Numbers, stamps, serialises and stores one event; returns its seq. Never blocks on readers.
+    /// Publishes an event that belongs to no session.
     pub fn publish(&self, event: Event) -> u64 {
+        self.publish_for(None, event)
+    }
+
+    /// Numbers, stamps, serialises and stores one event; returns its seq. Never blocks on readers.
+    pub fn publish_for(&self, session: Option<&Arc<str>>, event: Event) -> u64 {
         let time = humantime::format_rfc3339_micros(SystemTime::now()).to_string();
         let body = serde_json::to_string(&event).unwrap_or_else(|e| {
             // Our own types always serialise; keep the stream whole even if one does not.
@@ -198,9 +220,19 @@ impl EventBus {
             json.push_str(",\"time\":\"");
             json.push_str(&time);
             json.push_str("\",");
+            if let Some(id) = session {
+                // Session ids are ours (`s1`, `s2`, …): no escaping needed.
+                json.push_str("\"session\":\"");
+                json.push_str(id);
+                json.push_str("\",");
+            }
             json.push_str(&body[1..]);
             ring.bytes += json.len();
-            ring.records.push_back(Arc::new(Record { seq, json }));
+            ring.records.push_back(Arc::new(Record {
+                seq,
+                session: session.cloned(),
+                json,
+            }));
             // Keep at least the newest event, however large, so a huge frame is still visible.
             while ring.records.len() > 1
                 && (ring.records.len() > self.inner.limits.max_events
@@ -274,6 +306,27 @@ mod tests {
         assert_eq!(v["kind"], "stderr");
         assert_eq!(v["line"], "b");
         assert!(v["time"].as_str().unwrap().ends_with('Z'));
+    }
+
+    #[test]
+    fn session_events_carry_their_id_and_filter_by_it() {
+        let bus = EventBus::new(RingLimits::default());
+        let s1: Arc<str> = "s1".into();
+        bus.publish_for(Some(&s1), stderr("a"));
+        bus.publish(stderr("b"));
+        let batch = bus.next_after(0, 10);
+        let v: Value = serde_json::from_str(&batch.records[0].json).unwrap();
+        assert_eq!(
+            (v["session"].as_str(), v["kind"].as_str()),
+            (Some("s1"), Some("stderr"))
+        );
+        assert!(batch.records[0].visible_to(Some("s1")));
+        assert!(!batch.records[0].visible_to(Some("s2")));
+        assert!(
+            batch.records[1].visible_to(Some("s2")),
+            "no session: seen by all"
+        );
+        assert!(!batch.records[1].json.contains("session"));
     }
 
     #[test]

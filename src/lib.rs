@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod events;
+pub mod redact;
 pub mod responders;
 pub mod schema;
 pub mod session;
@@ -84,9 +85,9 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         open_browser(&url);
     }
     if let Some(target) = config.target.clone() {
-        let sessions = sessions.clone();
+        let session = sessions.create(None, None);
         tokio::spawn(async move {
-            sessions.connect(target, ConnectOptions::default()).await;
+            session.connect(target, ConnectOptions::default()).await;
         });
     }
 
@@ -100,7 +101,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             tracing::info!("shutting down");
-            shutdown_sessions.disconnect().await;
+            shutdown_sessions.disconnect_all().await;
             let _ = stop_tx.send(true);
         })
         .await

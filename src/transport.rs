@@ -1,6 +1,11 @@
 //! Transports: the only code that does I/O with the target server. Each one hands the session a
-//! [`Link`]: a way to send frame text and a stream of [`TransportEvent`]s (frame lines, stderr
-//! lines, HTTP exchanges, the end of the connection).
+//! [`Link`]: an ordered channel of [`ToTransport`] (typed messages, plus the little a transport
+//! must learn from the session) and a stream of [`TransportEvent`]s (frame lines, stderr lines,
+//! HTTP exchanges, a fallback, the end of the connection).
+//!
+//! The contract is typed so that no transport parses our JSON-RPC: the session says what each
+//! message is (kind, method, our id) and what it learnt (the protocol version), and the transport
+//! decides how to carry it (its own POST, in order, which headers).
 //!
 //! | transport | module | status |
 //! |---|---|---|
@@ -13,6 +18,45 @@ pub mod stdio;
 
 use tokio::sync::{mpsc, oneshot};
 
+/// What a message of ours is, as far as carrying it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// A request of ours; it has an id and may take as long as the server does.
+    Request,
+    Notification,
+    /// Our answer to a server request.
+    Response,
+}
+
+/// One message of ours: its exact text and what a transport needs to carry it.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub text: String,
+    pub kind: MessageKind,
+    /// The request's or notification's method.
+    pub method: Option<String>,
+    /// Our request id (requests only; a response's id is the server's and not ours to track).
+    pub id: Option<i64>,
+}
+
+impl Outgoing {
+    pub fn is_request(&self, method: &str) -> bool {
+        self.kind == MessageKind::Request && self.method.as_deref() == Some(method)
+    }
+}
+
+/// Everything the session hands a transport, in one ordered channel, so that what it learnt
+/// (a version) is in place before the next message goes out.
+#[derive(Debug)]
+pub enum ToTransport {
+    Message(Outgoing),
+    /// The protocol version the handshake settled on; HTTP sends it on every later request.
+    ProtocolVersion(String),
+    /// The session is established: a transport with a separate stream for server-initiated
+    /// messages (Streamable HTTP's GET) opens it now.
+    OpenServerStream,
+}
+
 /// Something the transport observed.
 #[derive(Debug)]
 pub enum TransportEvent {
@@ -24,6 +68,11 @@ pub enum TransportEvent {
     Overlong { bytes: usize },
     /// One HTTP exchange or stream milestone with a remote target, secrets already redacted.
     Http(serde_json::Value),
+    /// The transport now speaks `to` instead of `from` (Streamable HTTP fell back to HTTP+SSE).
+    Fallback {
+        from: &'static str,
+        to: &'static str,
+    },
     /// A message of ours with this JSON-RPC id could not be delivered (or its answer could not
     /// be read); only that call fails.
     SendFailed { id: i64, message: String },
@@ -42,9 +91,9 @@ pub struct Exit {
 /// The session's handle on a live transport.
 #[derive(Debug)]
 pub struct Link {
-    /// Frame texts to send, in order. Unbounded so that a target that stops reading cannot stall
+    /// Messages to send, in order. Unbounded so that a target that stops reading cannot stall
     /// the session loop; what we send is driven by API calls, not by the server.
-    pub outgoing: mpsc::UnboundedSender<String>,
+    pub outgoing: mpsc::UnboundedSender<ToTransport>,
     pub incoming: mpsc::Receiver<TransportEvent>,
     /// Asks the transport to shut the target down; `Closed` follows.
     pub shutdown: Option<oneshot::Sender<()>>,

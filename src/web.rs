@@ -77,6 +77,7 @@ impl AppState {
 /// The whole application, usable by tests without a socket.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
+        // The selected session.
         .route("/session", get(api::session))
         .route("/session/connect", post(api::connect))
         .route("/session/disconnect", post(api::disconnect))
@@ -85,8 +86,21 @@ pub fn router(state: AppState) -> Router {
         .route("/notify", post(api::notify))
         .route("/cancel", post(api::cancel))
         .route("/pending", get(api::pending))
-        .route("/pending/{id}", post(api::answer_pending))
+        .route("/pending/{pid}", post(api::answer_pending))
         .route("/inflight", get(api::inflight))
+        // Any session by id; the same handlers.
+        .route("/sessions", get(api::sessions).post(api::create))
+        .route("/sessions/{id}", get(api::session).delete(api::remove))
+        .route("/sessions/{id}/select", post(api::select))
+        .route("/sessions/{id}/connect", post(api::connect))
+        .route("/sessions/{id}/disconnect", post(api::disconnect))
+        .route("/sessions/{id}/reconnect", post(api::reconnect))
+        .route("/sessions/{id}/request", post(api::request))
+        .route("/sessions/{id}/notify", post(api::notify))
+        .route("/sessions/{id}/cancel", post(api::cancel))
+        .route("/sessions/{id}/pending", get(api::pending))
+        .route("/sessions/{id}/pending/{pid}", post(api::answer_pending))
+        .route("/sessions/{id}/inflight", get(api::inflight))
         .route("/validate", post(api::validate))
         .route("/responders", get(api::responders).put(api::set_responders))
         .route("/events", get(sse::events))

@@ -615,6 +615,28 @@ pub fn response(id: &Value, outcome: Result<&Value, &Value>) -> String {
     .text()
 }
 
+/// What a response to one of our requests carried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answered {
+    Result,
+    Error,
+}
+
+/// Whether `frame` is a response to our request `id`, and of which kind. Transports ask this to
+/// know that a stream carried the answer it was opened for, or that an HTTP error status came
+/// with a JSON-RPC refusal, so that the engine stays the only JSON-RPC parser.
+pub fn answers(frame: &[u8], id: i64) -> Option<Answered> {
+    let env: Envelope = serde_json::from_slice(frame).ok()?;
+    if env.method.is_some() || env.id?.get() != id.to_string() {
+        return None;
+    }
+    match (env.result, env.error) {
+        (Some(_), None) => Some(Answered::Result),
+        (None, Some(_)) => Some(Answered::Error),
+        _ => None,
+    }
+}
+
 /// Summary of an outgoing frame for the event stream; `text` is embedded verbatim.
 pub fn sent_frame(
     text: &str,
@@ -665,6 +687,26 @@ mod tests {
             response(&json!(0), Err(&json!({"code": -32601, "message": "no"}))),
             r#"{"jsonrpc":"2.0","id":0,"error":{"code":-32601,"message":"no"}}"#
         );
+    }
+
+    #[test]
+    fn answers_tells_a_response_to_our_id_from_anything_else() {
+        let err = br#"{"jsonrpc":"2.0","id":1,"error":{"code":-32022,"message":"no"}}"#;
+        assert_eq!(answers(err, 1), Some(Answered::Error));
+        assert_eq!(
+            answers(br#"{"jsonrpc":"2.0","id":1,"result":{}}"#, 1),
+            Some(Answered::Result)
+        );
+        assert_eq!(answers(err, 2), None);
+        assert_eq!(
+            answers(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#, 1),
+            None
+        );
+        assert_eq!(
+            answers(br#"{"jsonrpc":"2.0","id":"1","result":{}}"#, 1),
+            None
+        );
+        assert_eq!(answers(b"Bad Request", 1), None);
     }
 
     fn engine() -> Engine<&'static str> {

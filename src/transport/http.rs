@@ -3,6 +3,11 @@
 //! `TransportEvent::Http` with secrets redacted; every JSON-RPC message that arrives (a JSON
 //! body, or an SSE `message` event) becomes a `Frame`, byte for byte.
 //!
+//! What each message is comes typed from the session ([`Outgoing`]); the negotiated version and
+//! the moment to open the server stream come as [`ToTransport`] controls. The only question this
+//! module asks of a frame's content, whether it answers a given request, goes to the engine
+//! ([`wire::answers`]).
+//!
 //! Each client message is POSTed on its own task, so a long call never holds up the others. A
 //! POST that fails reports the JSON-RPC id it carried, so only that call fails. Redirects are
 //! never followed and no proxy is used: we talk to the URL the user gave, nothing else. The
@@ -19,7 +24,6 @@ use reqwest::{
     Method, StatusCode,
     header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue},
 };
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::{
     sync::{mpsc, oneshot, watch},
@@ -28,10 +32,11 @@ use tokio::{
 use url::Url;
 
 use super::{
-    Exit, Link, TransportEvent,
+    Exit, Link, MessageKind, Outgoing, ToTransport, TransportEvent,
     sse::{SseEvent, SseParser},
     stdio::MAX_FRAME_BYTES,
 };
+use crate::{redact, wire};
 
 const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
@@ -67,20 +72,6 @@ pub struct RemoteTarget {
     pub secret_headers: BTreeSet<String>,
 }
 
-/// Whether a header (or query parameter) name holds a credential.
-pub fn is_secret_name(name: &str, extra: &BTreeSet<String>) -> bool {
-    let n = name.to_ascii_lowercase();
-    matches!(
-        n.as_str(),
-        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
-    ) || [
-        "token", "secret", "password", "api-key", "apikey", "api_key",
-    ]
-    .iter()
-    .any(|s| n.contains(s))
-        || extra.iter().any(|e| e.eq_ignore_ascii_case(&n))
-}
-
 /// Which way we currently talk to the server.
 #[derive(Debug, Clone, PartialEq)]
 enum Mode {
@@ -106,22 +97,6 @@ struct Shared {
     get_task: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// The parts of our own outgoing frame the transport needs.
-#[derive(Deserialize)]
-struct Peek {
-    id: Option<i64>,
-    method: Option<String>,
-}
-
-impl Peek {
-    fn of(text: &str) -> Peek {
-        serde_json::from_str(text).unwrap_or(Peek {
-            id: None,
-            method: None,
-        })
-    }
-}
-
 pub fn spawn(target: &RemoteTarget) -> Result<Link, String> {
     let url = Url::parse(&target.url).map_err(|e| format!("{}: {e}", target.url))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -133,7 +108,7 @@ pub fn spawn(target: &RemoteTarget) -> Result<Link, String> {
             .map_err(|_| format!("header {name:?}: not a valid header name"))?;
         let mut v = HeaderValue::from_str(value.trim())
             .map_err(|_| format!("header {name}: the value has characters HTTP does not allow"))?;
-        if is_secret_name(name, &target.secret_headers) {
+        if redact::is_secret_name(name, &target.secret_headers) {
             v.set_sensitive(true);
         }
         headers.insert(n, v);
@@ -179,7 +154,7 @@ pub fn spawn(target: &RemoteTarget) -> Result<Link, String> {
 
 async fn run(
     sh: Arc<Shared>,
-    mut outgoing: mpsc::UnboundedReceiver<String>,
+    mut outgoing: mpsc::UnboundedReceiver<ToTransport>,
     mut shutdown: oneshot::Receiver<()>,
     mut ended: mpsc::Receiver<String>,
 ) {
@@ -187,18 +162,26 @@ async fn run(
     let description = loop {
         tokio::select! {
             msg = outgoing.recv() => match msg {
-                Some(text) => {
-                    let peek = Peek::of(&text);
-                    if peek.id.is_some() && peek.method.is_some() {
-                        // A request may take as long as the tool does: it must not hold up others.
-                        posts.spawn(post(sh.clone(), text, peek));
-                    } else {
-                        // Notifications and responses go in order, so that `initialized` reaches
-                        // the server before the next request (some SDKs refuse requests until it has).
-                        tokio::select! {
-                            _ = tokio::time::timeout(ORDERED_POST_LIMIT, post(sh.clone(), text, peek)) => {}
-                            _ = &mut shutdown => break "disconnected".to_owned(),
-                        }
+                Some(ToTransport::Message(msg)) if msg.kind == MessageKind::Request => {
+                    // A request may take as long as the tool does: it must not hold up others.
+                    posts.spawn(post(sh.clone(), msg));
+                }
+                Some(ToTransport::Message(msg)) => {
+                    // Notifications and responses go in order, so that `initialized` reaches
+                    // the server before the next request (some SDKs refuse requests until it has).
+                    tokio::select! {
+                        _ = tokio::time::timeout(ORDERED_POST_LIMIT, post(sh.clone(), msg)) => {}
+                        _ = &mut shutdown => break "disconnected".to_owned(),
+                    }
+                }
+                Some(ToTransport::ProtocolVersion(v)) => {
+                    *sh.protocol_version.lock().unwrap() = Some(v);
+                }
+                Some(ToTransport::OpenServerStream) => {
+                    if *sh.mode.lock().unwrap() == Mode::Streamable {
+                        let sh2 = sh.clone();
+                        let task = tokio::spawn(async move { get_loop(sh2, None, None, DEFAULT_RETRY).await });
+                        *sh.get_task.lock().unwrap() = Some(task);
                     }
                 }
                 None => break "disconnected".to_owned(),
@@ -240,10 +223,10 @@ impl Shared {
         self.http(json!({"type": "note", "message": message})).await;
     }
 
-    async fn fail(&self, peek: &Peek, message: String) {
-        if let Some(id) = peek.id
-            && peek.method.is_some()
-        {
+    /// Only a request of ours has a caller waiting; a lost notification or answer shows in its
+    /// `http` event alone.
+    async fn fail(&self, msg: &Outgoing, message: String) {
+        if let (MessageKind::Request, Some(id)) = (msg.kind, msg.id) {
             self.emit(TransportEvent::SendFailed { id, message }).await;
         }
     }
@@ -257,36 +240,11 @@ impl Shared {
     }
 
     fn redact_map(&self, headers: &HeaderMap) -> Value {
-        let mut map = serde_json::Map::new();
-        for (name, value) in headers {
-            let shown = if is_secret_name(name.as_str(), &self.secret) {
-                json!("<redacted>")
-            } else {
-                json!(String::from_utf8_lossy(value.as_bytes()))
-            };
-            map.insert(name.as_str().to_owned(), shown);
-        }
-        Value::Object(map)
+        redact::header_map(headers, &self.secret)
     }
 
     fn redact_url(&self, url: &Url) -> String {
-        if url.query().is_none() {
-            return url.to_string();
-        }
-        let mut shown = url.clone();
-        let pairs: Vec<(String, String)> = url
-            .query_pairs()
-            .map(|(k, v)| {
-                let v = if is_secret_name(&k, &self.secret) {
-                    "<redacted>".to_owned()
-                } else {
-                    v.into_owned()
-                };
-                (k.into_owned(), v)
-            })
-            .collect();
-        shown.query_pairs_mut().clear().extend_pairs(pairs);
-        shown.to_string()
+        redact::url(url, &self.secret)
     }
 
     /// Our headers plus the session headers the protocol requires.
@@ -320,7 +278,7 @@ impl Shared {
         url: &Url,
         headers: HeaderMap,
         body: Option<&str>,
-        carries: Option<&Peek>,
+        carries: Option<&Outgoing>,
         timeout: Option<Duration>,
     ) -> Result<(reqwest::Response, Value), Unanswered> {
         let mut req = self
@@ -341,8 +299,8 @@ impl Shared {
             "requestHeaders": self.redact_map(&headers),
             "durationMs": started.elapsed().as_secs_f64() * 1000.0,
         });
-        if let Some(peek) = carries {
-            event["carries"] = carried(peek);
+        if let Some(msg) = carries {
+            event["carries"] = json!({"method": msg.method, "id": msg.id});
         }
         match sent {
             Ok(res) => {
@@ -366,9 +324,9 @@ impl Shared {
 
     /// A POST that got no response: only its own call fails, but a refused connection means
     /// the server is gone.
-    async fn post_unanswered(&self, url: &Url, peek: &Peek, why: Unanswered) {
+    async fn post_unanswered(&self, url: &Url, msg: &Outgoing, why: Unanswered) {
         self.fail(
-            peek,
+            msg,
             format!("POST {}: {}", self.redact_url(url), why.message),
         )
         .await;
@@ -392,57 +350,41 @@ fn content_type(res: &reqwest::Response) -> String {
         .to_ascii_lowercase()
 }
 
-fn carried(peek: &Peek) -> Value {
-    json!({"method": peek.method, "id": peek.id})
+async fn excerpt(res: reqwest::Response) -> String {
+    excerpt_of(&read_body(res).await.unwrap_or_default())
 }
 
-async fn excerpt(res: reqwest::Response) -> String {
-    let bytes = res.bytes().await.unwrap_or_default();
-    let cut = &bytes[..bytes.len().min(BODY_EXCERPT)];
-    String::from_utf8_lossy(cut).into_owned()
+fn excerpt_of(body: &[u8]) -> String {
+    String::from_utf8_lossy(&body[..body.len().min(BODY_EXCERPT)]).into_owned()
 }
 
 /// Sends one client message, in whichever mode we are in.
-async fn post(sh: Arc<Shared>, text: String, peek: Peek) {
+async fn post(sh: Arc<Shared>, msg: Outgoing) {
     let mode = sh.mode.lock().unwrap().clone();
     match mode {
-        Mode::Streamable => post_streamable(&sh, &text, &peek).await,
-        Mode::Legacy => post_legacy(&sh, &text, &peek).await,
+        Mode::Streamable => post_streamable(&sh, &msg).await,
+        Mode::Legacy => post_legacy(&sh, &msg).await,
     }
 }
 
-async fn post_streamable(sh: &Arc<Shared>, text: &str, peek: &Peek) {
-    let is_initialize = peek.method.as_deref() == Some("initialize");
+async fn post_streamable(sh: &Arc<Shared>, msg: &Outgoing) {
+    let is_initialize = msg.is_request("initialize");
     let headers = sh.request_headers("application/json, text/event-stream", true);
     let (res, mut exchange) = match sh
-        .send(Method::POST, &sh.url, headers, Some(text), Some(peek), None)
+        .send(
+            Method::POST,
+            &sh.url,
+            headers,
+            Some(&msg.text),
+            Some(msg),
+            None,
+        )
         .await
     {
         Ok(answered) => answered,
-        Err(why) => return sh.post_unanswered(&sh.url, peek, why).await,
+        Err(why) => return sh.post_unanswered(&sh.url, msg, why).await,
     };
     let status = res.status();
-    if is_initialize
-        && matches!(
-            status,
-            StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
-        )
-    {
-        sh.http(exchange).await;
-        sh.http(json!({
-            "type": "note",
-            "fallback": "sse",
-            "message": format!(
-                "initialize over Streamable HTTP got {status}; falling back to the legacy HTTP+SSE transport (GET {} for an endpoint event)",
-                sh.redact_url(&sh.url)
-            ),
-        }))
-        .await;
-        *sh.mode.lock().unwrap() = Mode::Legacy;
-        start_legacy_stream(sh);
-        post_legacy(sh, text, peek).await;
-        return;
-    }
     if is_initialize
         && let Some(id) = res
             .headers()
@@ -458,17 +400,36 @@ async fn post_streamable(sh: &Arc<Shared>, text: &str, peek: &Peek) {
             .get("www-authenticate")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = excerpt(res).await;
-        exchange["bodyExcerpt"] = json!(body);
+        let body = read_body(res).await.unwrap_or_default();
+        exchange["bodyExcerpt"] = json!(excerpt_of(&body));
         sh.http(exchange).await;
+        // A JSON-RPC error for our request is the server's answer, whatever the status says
+        // (e.g. 400 with -32022 for a version it does not speak): the session reads it as such.
+        let refusal = msg
+            .id
+            .and_then(|id| wire::answers(&body, id))
+            .is_some_and(|a| a == wire::Answered::Error);
+        if refusal {
+            sh.emit(TransportEvent::Frame(body)).await;
+            return;
+        }
+        if is_initialize
+            && matches!(
+                status,
+                StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
+            )
+        {
+            return fall_back(sh, msg, status).await;
+        }
+        let text = String::from_utf8_lossy(&body[..body.len().min(BODY_EXCERPT)]).into_owned();
         let mut message = format!("POST {} answered {status}", sh.redact_url(&sh.url));
         if let Some(auth) = auth {
             message.push_str(&format!("; WWW-Authenticate: {auth}"));
         }
-        if !body.is_empty() {
-            message.push_str(&format!(": {}", body.trim()));
+        if !text.trim().is_empty() {
+            message.push_str(&format!(": {}", text.trim()));
         }
-        sh.fail(peek, message).await;
+        sh.fail(msg, message).await;
         if status == StatusCode::NOT_FOUND && had_session && !is_initialize {
             let _ = sh
                 .ended
@@ -483,9 +444,8 @@ async fn post_streamable(sh: &Arc<Shared>, text: &str, peek: &Peek) {
     let ctype = content_type(&res);
     sh.http(exchange).await;
     if ctype.starts_with("text/event-stream") {
-        let outcome = read_sse(sh, res, "POST", &sh.url.clone(), peek.id, is_initialize).await;
-        if let Some(id) = peek.id
-            && peek.method.is_some()
+        let outcome = read_sse(sh, res, "POST", &sh.url.clone(), msg.id).await;
+        if let (MessageKind::Request, Some(id)) = (msg.kind, msg.id)
             && !outcome.answered
         {
             match (outcome.error, outcome.last_id) {
@@ -498,7 +458,7 @@ async fn post_streamable(sh: &Arc<Shared>, text: &str, peek: &Peek) {
                 }
                 (error, _) => {
                     sh.fail(
-                        peek,
+                        msg,
                         format!(
                             "the response stream ended before the answer{}",
                             error.map_or_else(String::new, |e| format!(": {e}"))
@@ -513,25 +473,37 @@ async fn post_streamable(sh: &Arc<Shared>, text: &str, peek: &Peek) {
     } else {
         match read_body(res).await {
             Ok(body) if body.iter().all(u8::is_ascii_whitespace) => {
-                if peek.id.is_some() && peek.method.is_some() {
-                    sh.fail(peek, format!("POST answered {status} with an empty body"))
+                if msg.kind == MessageKind::Request {
+                    sh.fail(msg, format!("POST answered {status} with an empty body"))
                         .await;
                 }
             }
-            Ok(body) => {
-                if is_initialize {
-                    learn_version(sh, &body);
-                }
-                sh.emit(TransportEvent::Frame(body)).await;
-            }
-            Err(e) => sh.fail(peek, e).await,
+            Ok(body) => sh.emit(TransportEvent::Frame(body)).await,
+            Err(e) => sh.fail(msg, e).await,
         }
     }
-    if peek.method.as_deref() == Some("notifications/initialized") {
-        let sh2 = sh.clone();
-        let task = tokio::spawn(async move { get_loop(sh2, None, None, DEFAULT_RETRY).await });
-        *sh.get_task.lock().unwrap() = Some(task);
-    }
+}
+
+/// The server refused Streamable HTTP for initialize without a JSON-RPC answer: try the legacy
+/// transport on the same URL, and tell the session it now speaks that.
+async fn fall_back(sh: &Arc<Shared>, msg: &Outgoing, status: StatusCode) {
+    sh.http(json!({
+        "type": "note",
+        "fallback": "sse",
+        "message": format!(
+            "initialize over Streamable HTTP got {status} without a JSON-RPC answer; falling back to the legacy HTTP+SSE transport (GET {} for an endpoint event)",
+            sh.redact_url(&sh.url)
+        ),
+    }))
+    .await;
+    sh.emit(TransportEvent::Fallback {
+        from: RemoteKind::Http.as_str(),
+        to: RemoteKind::Sse.as_str(),
+    })
+    .await;
+    *sh.mode.lock().unwrap() = Mode::Legacy;
+    start_legacy_stream(sh);
+    post_legacy(sh, msg).await;
 }
 
 async fn read_body(mut res: reqwest::Response) -> Result<Vec<u8>, String> {
@@ -551,27 +523,6 @@ async fn read_body(mut res: reqwest::Response) -> Result<Vec<u8>, String> {
     Ok(body)
 }
 
-/// After initialize, later requests carry the negotiated version.
-fn learn_version(sh: &Shared, frame: &[u8]) {
-    #[derive(Deserialize)]
-    struct Init {
-        result: Option<InitResult>,
-    }
-    #[derive(Deserialize)]
-    struct InitResult {
-        #[serde(rename = "protocolVersion")]
-        protocol_version: Option<String>,
-    }
-    if let Ok(Init {
-        result: Some(InitResult {
-            protocol_version: Some(v),
-        }),
-    }) = serde_json::from_slice::<Init>(frame)
-    {
-        *sh.protocol_version.lock().unwrap() = Some(v);
-    }
-}
-
 struct StreamOutcome {
     /// A response to `answer_for` came on the stream.
     answered: bool,
@@ -587,7 +538,6 @@ async fn read_sse(
     method: &str,
     url: &Url,
     answer_for: Option<i64>,
-    is_initialize: bool,
 ) -> StreamOutcome {
     let mut parser = SseParser::new(MAX_FRAME_BYTES);
     let mut out = StreamOutcome {
@@ -623,7 +573,7 @@ async fn read_sse(
                 out.retry = Duration::from_millis(ms);
             }
             count += 1;
-            handle_stream_event(sh, event, answer_for, is_initialize, &mut out).await;
+            handle_stream_event(sh, event, answer_for, &mut out).await;
         }
     }
     sh.http(json!({
@@ -643,22 +593,14 @@ async fn handle_stream_event(
     sh: &Arc<Shared>,
     event: SseEvent,
     answer_for: Option<i64>,
-    is_initialize: bool,
     out: &mut StreamOutcome,
 ) {
     match event.kind() {
         "message" if event.data.trim().is_empty() => {} // a priming event
         "message" => {
             let bytes = event.data.into_bytes();
-            if let Some(want) = answer_for
-                && let Ok(p) = serde_json::from_slice::<Peek>(&bytes)
-                && p.id == Some(want)
-                && p.method.is_none()
-            {
+            if answer_for.is_some_and(|want| wire::answers(&bytes, want).is_some()) {
                 out.answered = true;
-                if is_initialize {
-                    learn_version(sh, &bytes);
-                }
             }
             sh.emit(TransportEvent::Frame(bytes)).await;
         }
@@ -768,7 +710,7 @@ async fn get_loop(
             continue;
         }
         sh.http(exchange).await;
-        let outcome = read_sse(&sh, res, "GET", &sh.url.clone(), until_answer, false).await;
+        let outcome = read_sse(&sh, res, "GET", &sh.url.clone(), until_answer).await;
         if outcome.last_id.is_some() {
             last_id = outcome.last_id;
             failures = 0;
@@ -824,7 +766,7 @@ async fn legacy_stream(sh: Arc<Shared>) {
         return;
     }
     sh.http(exchange).await;
-    let outcome = read_sse(&sh, res, "GET", &sh.url.clone(), None, false).await;
+    let outcome = read_sse(&sh, res, "GET", &sh.url.clone(), None).await;
     let _ = sh
         .ended
         .send(format!(
@@ -834,7 +776,7 @@ async fn legacy_stream(sh: Arc<Shared>) {
         .await;
 }
 
-async fn post_legacy(sh: &Arc<Shared>, text: &str, peek: &Peek) {
+async fn post_legacy(sh: &Arc<Shared>, msg: &Outgoing) {
     let mut endpoint = sh.endpoint.subscribe();
     let url = match endpoint.wait_for(Option::is_some).await {
         Ok(u) => u.clone().expect("waited for Some"),
@@ -842,7 +784,14 @@ async fn post_legacy(sh: &Arc<Shared>, text: &str, peek: &Peek) {
     };
     let headers = sh.request_headers("application/json, text/event-stream", true);
     match sh
-        .send(Method::POST, &url, headers, Some(text), Some(peek), None)
+        .send(
+            Method::POST,
+            &url,
+            headers,
+            Some(&msg.text),
+            Some(msg),
+            None,
+        )
         .await
     {
         Ok((res, mut exchange)) => {
@@ -854,7 +803,7 @@ async fn post_legacy(sh: &Arc<Shared>, text: &str, peek: &Peek) {
                 exchange["bodyExcerpt"] = json!(body);
                 sh.http(exchange).await;
                 sh.fail(
-                    peek,
+                    msg,
                     format!(
                         "POST {} answered {status}: {}",
                         sh.redact_url(&url),
@@ -864,7 +813,7 @@ async fn post_legacy(sh: &Arc<Shared>, text: &str, peek: &Peek) {
                 .await;
             }
         }
-        Err(why) => sh.post_unanswered(&url, peek, why).await,
+        Err(why) => sh.post_unanswered(&url, msg, why).await,
     }
 }
 
@@ -890,27 +839,4 @@ fn describe_error(e: &reqwest::Error) -> String {
         source = s.source();
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secret_names_cover_credentials_and_what_the_user_marks() {
-        let extra: BTreeSet<String> = ["X-Tenant".to_owned()].into();
-        for name in [
-            "Authorization",
-            "cookie",
-            "X-Api-Key",
-            "x-auth-token",
-            "client_secret",
-            "x-tenant",
-        ] {
-            assert!(is_secret_name(name, &extra), "{name}");
-        }
-        for name in ["mcp-session-id", "accept", "x-request-id"] {
-            assert!(!is_secret_name(name, &extra), "{name}");
-        }
-    }
 }

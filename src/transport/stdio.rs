@@ -16,7 +16,7 @@ use tokio::{
     time::timeout,
 };
 
-use super::{Exit, Link, TransportEvent};
+use super::{Exit, Link, ToTransport, TransportEvent};
 
 /// Frames longer than this are cut off with a finding. Real servers send tens of MB at most.
 pub const MAX_FRAME_BYTES: usize = 512 * 1024 * 1024;
@@ -148,7 +148,7 @@ fn describe(status: std::io::Result<std::process::ExitStatus>) -> Exit {
 
 async fn write_frames(
     mut stdin: ChildStdin,
-    mut frames: mpsc::UnboundedReceiver<String>,
+    mut frames: mpsc::UnboundedReceiver<ToTransport>,
     mut close: oneshot::Receiver<()>,
 ) {
     loop {
@@ -156,7 +156,12 @@ async fn write_frames(
             biased;
             _ = &mut close => break,
             frame = frames.recv() => {
-                let Some(frame) = frame else { break };
+                let frame = match frame {
+                    Some(ToTransport::Message(m)) => m.text,
+                    // One pipe, no headers: nothing to learn or open.
+                    Some(ToTransport::ProtocolVersion(_) | ToTransport::OpenServerStream) => continue,
+                    None => break,
+                };
                 let mut bytes = frame.into_bytes();
                 bytes.push(b'\n');
                 if stdin.write_all(&bytes).await.is_err() || stdin.flush().await.is_err() {

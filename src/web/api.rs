@@ -1,16 +1,20 @@
 //! The JSON API handlers and the one error type every route answers with:
 //! `{"error": {"kind", "message"}}`, its status chosen in one exhaustive match.
+//!
+//! Every session route exists twice: `/api/sessions/{id}/…` acts on that session, and the
+//! single-session form (`/api/request`, …) on the selected one. [`Which`] tells them apart, so
+//! each handler is written once.
 
-use std::{collections::BTreeMap, time::Duration};
+use std::{collections::BTreeMap, convert::Infallible, sync::Arc, time::Duration};
 
 use axum::{
     body::Bytes,
-    extract::{Path, State},
-    http::{HeaderValue, StatusCode, header},
+    extract::{FromRequestParts, Path, RawPathParams, State},
+    http::{HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Value, json, value::RawValue};
 
 use super::AppState;
 use crate::{
@@ -18,11 +22,54 @@ use crate::{
     responders::Settings,
     session::{
         ConnectOptions, DEFAULT_MAX_TOTAL, DEFAULT_TIMEOUT, LocalError, RemoteKind, RemoteTarget,
-        Target, outcome_body,
+        Session, SessionInfo, Target,
     },
     transport::stdio::StdioTarget,
-    wire::Timeout,
+    wire::{Outcome, Timeout},
 };
+
+/// The session a route names with `{id}`, or none for the single-session routes.
+pub(super) struct Which(Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Which {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Infallible> {
+        let id = RawPathParams::from_request_parts(parts, state)
+            .await
+            .ok()
+            .and_then(|p| {
+                p.iter()
+                    .find(|(k, _)| *k == "id")
+                    .map(|(_, v)| v.to_owned())
+            });
+        Ok(Which(id))
+    }
+}
+
+impl Which {
+    /// The named session (404 when unknown), or the selected one (None when there is none).
+    fn session(&self, state: &AppState) -> Result<Option<Arc<Session>>, ApiError> {
+        match &self.0 {
+            Some(id) => state
+                .sessions
+                .get(id)
+                .map(Some)
+                .ok_or_else(|| ApiError::NotFound(format!("no session {id:?}"))),
+            None => Ok(state.sessions.selected()),
+        }
+    }
+
+    /// The session, which must exist (409 not connected when nothing is selected).
+    fn existing(&self, state: &AppState) -> Result<Arc<Session>, ApiError> {
+        self.session(state)?
+            .ok_or(ApiError::Local(LocalError::NotConnected))
+    }
+}
+
+fn info_json(info: &SessionInfo) -> Response {
+    axum::Json(info.to_json()).into_response()
+}
 
 /// Local failures, as the API reports them.
 #[derive(Debug, thiserror::Error)]
@@ -87,8 +134,63 @@ pub(super) async fn not_found() -> ApiError {
     ApiError::NotFound("no such API route".into())
 }
 
-pub(super) async fn session(State(state): State<AppState>) -> Response {
-    axum::Json(state.sessions.info().to_json()).into_response()
+pub(super) async fn session(
+    State(state): State<AppState>,
+    which: Which,
+) -> Result<Response, ApiError> {
+    let info = which
+        .session(&state)?
+        .map_or_else(SessionInfo::disconnected, |s| s.info());
+    Ok(info_json(&info))
+}
+
+pub(super) async fn sessions(State(state): State<AppState>) -> Response {
+    let list: Vec<Value> = state
+        .sessions
+        .list()
+        .iter()
+        .map(|s| s.info().to_json())
+        .collect();
+    axum::Json(list).into_response()
+}
+
+/// `POST /api/sessions`: a new session, connected (or failed) before the answer.
+pub(super) async fn create(
+    State(state): State<AppState>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let mut body: ConnectBody = parse(&body)?;
+    let name = take_name(&mut body)?;
+    let (target, options) = connect_plan(body)?;
+    let session = state.sessions.create(name, None);
+    let info = session.connect(target, options).await;
+    Ok((StatusCode::CREATED, info_json(&info)).into_response())
+}
+
+pub(super) async fn remove(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let session = state
+        .sessions
+        .get(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("no session {id:?}")))?;
+    state.sessions.remove(&id).await;
+    Ok(info_json(&session.info()))
+}
+
+pub(super) async fn select(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    if !state.sessions.select(&id) {
+        return Err(ApiError::NotFound(format!("no session {id:?}")));
+    }
+    let session = state
+        .sessions
+        .get(&id)
+        .ok_or(ApiError::Local(LocalError::NotConnected))?;
+    Ok(info_json(&session.info()))
 }
 
 #[derive(Deserialize)]
@@ -110,13 +212,41 @@ struct ConnectBody {
     secret_headers: Vec<String>,
     protocol_version: Option<String>,
     client_capabilities: Option<Value>,
+    /// The session's name (default: its catalog name, else a label from the target).
+    name: Option<String>,
 }
 
+/// The session (or the selected one, created if there is none) connects to a new target.
 pub(super) async fn connect(
     State(state): State<AppState>,
+    which: Which,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let body: ConnectBody = parse(&body)?;
+    let mut body: ConnectBody = parse(&body)?;
+    let name = take_name(&mut body)?;
+    let (target, options) = connect_plan(body)?;
+    let session = match which.session(&state)? {
+        Some(s) => s,
+        None => state.sessions.selected_or_create(),
+    };
+    if let Some(name) = name {
+        session.rename(name);
+    }
+    session.set_catalog(None);
+    Ok(info_json(&session.connect(target, options).await))
+}
+
+fn take_name(body: &mut ConnectBody) -> Result<Option<String>, ApiError> {
+    match body.name.take() {
+        Some(n) if n.trim().is_empty() => {
+            Err(ApiError::BadRequest("\"name\" must not be empty".into()))
+        }
+        name => Ok(name),
+    }
+}
+
+/// A connect body as a target and its options, checked.
+fn connect_plan(body: ConnectBody) -> Result<(Target, ConnectOptions), ApiError> {
     let transport =
         body.transport
             .as_deref()
@@ -168,19 +298,28 @@ pub(super) async fn connect(
         }
         options.client_capabilities = caps;
     }
-    let info = state.sessions.connect(target, options).await;
-    Ok(axum::Json(info.to_json()).into_response())
+    Ok((target, options))
 }
 
-pub(super) async fn reconnect(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let info = state.sessions.reconnect().await.ok_or_else(|| {
-        ApiError::NotFound("nothing to reconnect to: connect to a target first".into())
-    })?;
-    Ok(axum::Json(info.to_json()).into_response())
+pub(super) async fn reconnect(
+    State(state): State<AppState>,
+    which: Which,
+) -> Result<Response, ApiError> {
+    let nothing =
+        || ApiError::NotFound("nothing to reconnect to: connect to a target first".into());
+    let session = which.session(&state)?.ok_or_else(nothing)?;
+    let info = session.reconnect().await.ok_or_else(nothing)?;
+    Ok(info_json(&info))
 }
 
-pub(super) async fn disconnect(State(state): State<AppState>) -> Response {
-    axum::Json(state.sessions.disconnect().await.to_json()).into_response()
+pub(super) async fn disconnect(
+    State(state): State<AppState>,
+    which: Which,
+) -> Result<Response, ApiError> {
+    Ok(match which.session(&state)? {
+        Some(session) => info_json(&session.disconnect().await),
+        None => info_json(&SessionInfo::disconnected()),
+    })
 }
 
 #[derive(Deserialize)]
@@ -196,13 +335,17 @@ struct RequestBody {
 
 pub(super) async fn request(
     State(state): State<AppState>,
+    which: Which,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body: RequestBody = parse(&body)?;
     if body.params.as_ref().is_some_and(|p| !p.is_object()) {
         return Err(ApiError::BadRequest("\"params\" must be an object".into()));
     }
-    let handle = state.sessions.handle().ok_or(LocalError::NotConnected)?;
+    let handle = which
+        .existing(&state)?
+        .handle()
+        .ok_or(LocalError::NotConnected)?;
     let idle = body
         .timeout_ms
         .map_or(DEFAULT_TIMEOUT, Duration::from_millis);
@@ -232,10 +375,14 @@ struct NotifyBody {
 
 pub(super) async fn notify(
     State(state): State<AppState>,
+    which: Which,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body: NotifyBody = parse(&body)?;
-    let handle = state.sessions.handle().ok_or(LocalError::NotConnected)?;
+    let handle = which
+        .existing(&state)?
+        .handle()
+        .ok_or(LocalError::NotConnected)?;
     handle.notify(body.method, body.params)?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
@@ -249,6 +396,7 @@ struct CancelBody {
 
 pub(super) async fn cancel(
     State(state): State<AppState>,
+    which: Which,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body: CancelBody = parse(&body)?;
@@ -259,7 +407,10 @@ pub(super) async fn cancel(
         .ok_or_else(|| {
             ApiError::BadRequest("\"requestId\" must be one of our request ids".into())
         })?;
-    let handle = state.sessions.handle().ok_or(LocalError::NotConnected)?;
+    let handle = which
+        .existing(&state)?
+        .handle()
+        .ok_or(LocalError::NotConnected)?;
     if handle.cancel(id, body.reason).await {
         Ok(StatusCode::ACCEPTED.into_response())
     } else {
@@ -267,14 +418,15 @@ pub(super) async fn cancel(
     }
 }
 
-pub(super) async fn pending(State(state): State<AppState>) -> Response {
-    let list: Vec<Value> = state
-        .sessions
-        .pending()
-        .iter()
-        .map(|p| p.to_json())
-        .collect();
-    axum::Json(list).into_response()
+pub(super) async fn pending(
+    State(state): State<AppState>,
+    which: Which,
+) -> Result<Response, ApiError> {
+    let list: Vec<Value> = which
+        .session(&state)?
+        .map(|s| s.pending().iter().map(|p| p.to_json()).collect())
+        .unwrap_or_default();
+    Ok(axum::Json(list).into_response())
 }
 
 #[derive(Deserialize)]
@@ -286,9 +438,11 @@ struct PendingAnswer {
 
 pub(super) async fn answer_pending(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    which: Which,
+    Path(params): Path<BTreeMap<String, String>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let id = params.get("pid").cloned().unwrap_or_default();
     let body: PendingAnswer = parse(&body)?;
     let outcome = match (body.result, body.error) {
         (Some(r), None) => Ok(r),
@@ -304,7 +458,10 @@ pub(super) async fn answer_pending(
             ));
         }
     };
-    let handle = state.sessions.handle().ok_or(LocalError::NotConnected)?;
+    let handle = which
+        .existing(&state)?
+        .handle()
+        .ok_or(LocalError::NotConnected)?;
     if handle.answer_pending(id.clone(), outcome).await {
         Ok(axum::Json(json!({"answered": id})).into_response())
     } else {
@@ -312,12 +469,15 @@ pub(super) async fn answer_pending(
     }
 }
 
-pub(super) async fn inflight(State(state): State<AppState>) -> Response {
-    let list = match state.sessions.handle() {
+pub(super) async fn inflight(
+    State(state): State<AppState>,
+    which: Which,
+) -> Result<Response, ApiError> {
+    let list = match which.session(&state)?.and_then(|s| s.handle()) {
         Some(handle) => handle.inflight().await,
         None => Vec::new(),
     };
-    axum::Json(list).into_response()
+    Ok(axum::Json(list).into_response())
 }
 
 pub(super) async fn responders(State(state): State<AppState>) -> Response {
@@ -346,4 +506,19 @@ struct ValidateBody {
 pub(super) async fn validate(body: Bytes) -> Result<Response, ApiError> {
     let body: ValidateBody = parse(&body)?;
     Ok(axum::Json(crate::schema::validate(&body.schema, &body.instance)).into_response())
+}
+
+/// Renders an outcome as the API's JSON body without re-serialising the server's payload.
+fn outcome_body(outcome: &Outcome) -> String {
+    let (key, raw): (&str, &RawValue) = match outcome {
+        Outcome::Result(r) => ("result", r),
+        Outcome::Error(e) => ("error", e),
+    };
+    let mut body = String::with_capacity(raw.get().len() + 16);
+    body.push_str("{\"");
+    body.push_str(key);
+    body.push_str("\":");
+    body.push_str(raw.get());
+    body.push('}');
+    body
 }

@@ -1,4 +1,5 @@
-//! `GET /api/events`: replays retained events after `since` / `Last-Event-ID`, then tails.
+//! `GET /api/events`: replays retained events after `since` / `Last-Event-ID`, then tails;
+//! `?session=ID` keeps that session's events and those that belong to no session.
 //!
 //! Each subscriber is a task that copies batches out of the ring and writes them as one chunk, so
 //! a flood costs one write per batch, not per event. A subscriber that cannot keep up only falls
@@ -26,13 +27,18 @@ pub(super) async fn events(
     headers: HeaderMap,
     uri: axum::http::Uri,
 ) -> Response {
-    let since = uri
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter_map(|p| p.split_once('='))
-        .find(|(k, _)| *k == "since")
-        .and_then(|(_, v)| v.parse::<u64>().ok())
+    let param = |name: &str| {
+        uri.query()
+            .unwrap_or("")
+            .split('&')
+            .filter_map(|p| p.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    };
+    // Session ids are `s` and digits, so they need no percent-decoding.
+    let session = param("session");
+    let since = param("since")
+        .and_then(|v| v.parse::<u64>().ok())
         .or_else(|| {
             headers
                 .get("last-event-id")
@@ -41,7 +47,7 @@ pub(super) async fn events(
         })
         .unwrap_or(0);
     let (tx, rx) = mpsc::channel::<Bytes>(8);
-    tokio::spawn(follow(state, since, tx));
+    tokio::spawn(follow(state, since, session, tx));
     let body = Body::from_stream(ReceiverStream::new(rx).map(Ok::<_, Infallible>));
     (
         [
@@ -60,7 +66,7 @@ pub(super) async fn events(
         .into_response()
 }
 
-async fn follow(state: AppState, mut last: u64, tx: mpsc::Sender<Bytes>) {
+async fn follow(state: AppState, mut last: u64, session: Option<String>, tx: mpsc::Sender<Bytes>) {
     let mut newest = state.events.watch();
     let mut stop = state.shutting_down.clone();
     // An initial comment makes the response start at once, before any event exists.
@@ -83,14 +89,21 @@ async fn follow(state: AppState, mut last: u64, tx: mpsc::Sender<Bytes>) {
                 "data: {{\"kind\":\"lagged\",\"from\":{from},\"missed\":{missed}}}\n\n"
             ));
         }
+        let read = !batch.records.is_empty();
         for record in &batch.records {
-            write_event(&mut chunk, record.seq, &record.json);
+            if record.visible_to(session.as_deref()) {
+                write_event(&mut chunk, record.seq, &record.json);
+            }
             last = record.seq;
         }
         if !chunk.is_empty() {
             if tx.send(Bytes::from(chunk)).await.is_err() {
                 return;
             }
+            continue;
+        }
+        if read {
+            // Only other sessions' events: look again before waiting.
             continue;
         }
         tokio::select! {

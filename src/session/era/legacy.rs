@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::ConnectOptions;
+use crate::session::ConnectOptions;
 use crate::wire::Outcome;
 
 pub const DEFAULT_PROTOCOL_VERSION: &str = "2025-11-25";
@@ -13,7 +13,7 @@ pub const KNOWN_PROTOCOL_VERSIONS: &[&str] =
 
 /// What a successful handshake established.
 #[derive(Debug)]
-pub(super) struct Established {
+pub(in crate::session) struct Established {
     pub protocol_version: String,
     pub server_info: Option<Value>,
     pub capabilities: Option<Value>,
@@ -22,7 +22,7 @@ pub(super) struct Established {
     pub warnings: Vec<String>,
 }
 
-pub(super) fn initialize_params(options: &ConnectOptions) -> Value {
+pub(in crate::session) fn initialize_params(options: &ConnectOptions) -> Value {
     json!({
         "protocolVersion": options.protocol_version,
         "capabilities": options.client_capabilities,
@@ -37,7 +37,7 @@ pub(super) fn initialize_params(options: &ConnectOptions) -> Value {
 /// Reads the `initialize` answer. An error answer or a result without a protocol version fails
 /// the connection; anything merely unusual becomes a warning, because a debugger should stay
 /// connected to a server that is slightly wrong.
-pub(super) fn interpret(
+pub(in crate::session) fn interpret(
     outcome: &Outcome,
     options: &ConnectOptions,
 ) -> Result<Established, String> {

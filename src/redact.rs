@@ -1,0 +1,115 @@
+//! The one place that decides what is a secret and how it is hidden: environment values,
+//! credential headers and query parameters. Targets, `http` events and exports all go through
+//! here, so a new kind of secret is added once.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use reqwest::header::HeaderMap;
+use serde_json::{Map, Value, json};
+use url::Url;
+
+/// What a hidden value reads as, everywhere.
+pub const REDACTED: &str = "<redacted>";
+
+/// Whether a header (or query parameter) name holds a credential: the usual credential headers,
+/// any name that says token, secret, password or api key, and the names the user marked.
+pub fn is_secret_name(name: &str, extra: &BTreeSet<String>) -> bool {
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
+    ) || [
+        "token", "secret", "password", "api-key", "apikey", "api_key",
+    ]
+    .iter()
+    .any(|s| n.contains(s))
+        || extra.iter().any(|e| e.eq_ignore_ascii_case(&n))
+}
+
+/// Every value hidden, names kept: environment variables, where any value may be a token.
+pub fn all_values(map: &BTreeMap<String, String>) -> Value {
+    Value::Object(
+        map.keys()
+            .map(|k| (k.clone(), json!(REDACTED)))
+            .collect::<Map<_, _>>(),
+    )
+}
+
+/// The headers of one exchange: credential values hidden, the protocol's own headers (session
+/// id, version, content type) kept, since they are what a user debugs.
+pub fn header_map(headers: &HeaderMap, extra: &BTreeSet<String>) -> Value {
+    let mut map = Map::new();
+    for (name, value) in headers {
+        let shown = if is_secret_name(name.as_str(), extra) {
+            json!(REDACTED)
+        } else {
+            json!(String::from_utf8_lossy(value.as_bytes()))
+        };
+        map.insert(name.as_str().to_owned(), shown);
+    }
+    Value::Object(map)
+}
+
+/// The URL with credential query parameters hidden.
+pub fn url(url: &Url, extra: &BTreeSet<String>) -> String {
+    if url.query().is_none() {
+        return url.to_string();
+    }
+    let mut shown = url.clone();
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if is_secret_name(&k, extra) {
+                REDACTED.to_owned()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    shown.query_pairs_mut().clear().extend_pairs(pairs);
+    shown.to_string()
+}
+
+/// A URL given as text: hidden parameters when it parses, the text as-is when it does not (it
+/// cannot be connected to then, and the error names it).
+pub fn url_text(text: &str, extra: &BTreeSet<String>) -> String {
+    Url::parse(text).map_or_else(|_| text.to_owned(), |u| url(&u, extra))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names_cover_credentials_and_what_the_user_marks() {
+        let extra: BTreeSet<String> = ["X-Tenant".to_owned()].into();
+        for name in [
+            "Authorization",
+            "cookie",
+            "X-Api-Key",
+            "x-auth-token",
+            "client_secret",
+            "x-tenant",
+        ] {
+            assert!(is_secret_name(name, &extra), "{name}");
+        }
+        for name in ["mcp-session-id", "accept", "x-request-id"] {
+            assert!(!is_secret_name(name, &extra), "{name}");
+        }
+    }
+
+    #[test]
+    fn urls_lose_credential_parameters_only() {
+        let u = Url::parse("http://127.0.0.1:1/mcp?api_key=k&page=2").unwrap();
+        let shown = url(&u, &BTreeSet::new());
+        assert!(shown.contains("page=2") && !shown.contains("=k"), "{shown}");
+        assert_eq!(url_text("not a url", &BTreeSet::new()), "not a url");
+    }
+
+    #[test]
+    fn environment_values_are_all_hidden() {
+        let env: BTreeMap<String, String> = [("PATHISH".to_owned(), "x".to_owned())].into();
+        assert_eq!(all_values(&env), json!({"PATHISH": REDACTED}));
+    }
+}

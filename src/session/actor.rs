@@ -1,0 +1,350 @@
+//! The session actor: one task per connection that owns the transport link and the wire engine.
+//! This file is the loop and its dispatch only: commands in, transport events in, deadlines, and
+//! how the connection ends. What each message means lives in the sibling files.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::Arc,
+    time::Instant,
+};
+
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{
+    ConnectOptions, PendingRequest,
+    era::legacy,
+    handle::Command,
+    inflight::Tag,
+    registry::{Current, Session},
+};
+use crate::{
+    events::{Event, Severity},
+    responders::{AutoAnswer, ResponderStore},
+    transport::{Exit, Link, ToTransport, TransportEvent, stdio},
+    wire::{Engine, Inbound, Outcome, Timeout},
+};
+
+/// How long connecting may take before the handshake counts as failed.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// stderr lines kept to explain a failed start.
+const STDERR_TAIL: usize = 12;
+
+/// What the actor uses to publish; ignores state updates from a connection that was replaced.
+#[derive(Clone)]
+pub(super) struct Reporter {
+    session: Arc<Session>,
+    generation: u64,
+}
+
+impl Reporter {
+    pub(super) fn new(session: Arc<Session>, generation: u64) -> Self {
+        Reporter {
+            session,
+            generation,
+        }
+    }
+
+    /// Changes the session object and publishes it as a `state` event.
+    pub(super) fn update(&self, f: impl FnOnce(&mut Current)) {
+        {
+            let mut cur = self.session.inner.lock().unwrap();
+            if cur.generation != self.generation {
+                return;
+            }
+            f(&mut cur);
+        }
+        let info = self.session.info();
+        self.session.publish(Event::State(info.to_json()));
+    }
+
+    pub(super) fn set_pending(&self, f: impl FnOnce(&mut Vec<PendingRequest>)) {
+        let mut cur = self.session.inner.lock().unwrap();
+        if cur.generation == self.generation {
+            f(&mut cur.pending);
+        }
+    }
+
+    pub(super) fn publish(&self, event: Event) -> u64 {
+        self.session.publish(event)
+    }
+}
+
+pub(super) struct Actor {
+    pub(super) link: Link,
+    pub(super) engine: Engine<Tag>,
+    pub(super) reporter: Reporter,
+    pub(super) options: ConnectOptions,
+    pub(super) stderr_tail: VecDeque<String>,
+    pub(super) ready: Option<oneshot::Sender<()>>,
+    pub(super) connected: bool,
+    /// The session already failed with a reason (a refused handshake, a timeout); the exit
+    /// that follows must not replace that reason.
+    pub(super) failed: bool,
+    pub(super) pending_seq: u64,
+    /// Server requests not yet answered: those waiting for a person, and delayed mock answers.
+    pub(super) pending: HashMap<String, PendingRequest>,
+    pub(super) responders: Arc<ResponderStore>,
+    /// A delayed mock answer's timer reports its pending key here.
+    pub(super) auto_tx: mpsc::UnboundedSender<String>,
+    pub(super) delayed: HashMap<String, AutoAnswer>,
+    /// The latest progress per request of ours, for the in-flight list.
+    pub(super) last_progress: HashMap<i64, Value>,
+    /// Recent URL elicitation ids, to tell whether a completion notice matches one.
+    pub(super) elicitations: VecDeque<String>,
+    /// An HTTP target: no child process, no exit status.
+    pub(super) remote: bool,
+}
+
+impl Actor {
+    pub(super) async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut auto: mpsc::UnboundedReceiver<String>,
+    ) {
+        let init = legacy::initialize_params(&self.options);
+        self.send_request(
+            "initialize",
+            Some(init),
+            Timeout::fixed(HANDSHAKE_TIMEOUT),
+            None,
+            Tag::Handshake,
+        );
+        let mut shutdown_done: Option<oneshot::Sender<()>> = None;
+        let mut commands_open = true;
+        loop {
+            let deadline = self.engine.next_deadline();
+            tokio::select! {
+                cmd = commands.recv(), if commands_open && shutdown_done.is_none() => match cmd {
+                    Some(Command::Shutdown { done }) => {
+                        shutdown_done = Some(done);
+                        self.begin_shutdown();
+                    }
+                    Some(cmd) => self.command(cmd),
+                    None => {
+                        commands_open = false;
+                        self.begin_shutdown();
+                    }
+                },
+                event = self.link.incoming.recv() => match event {
+                    Some(TransportEvent::Closed(exit)) => {
+                        self.closed(Some(exit), shutdown_done.is_some());
+                        break;
+                    }
+                    None => {
+                        self.closed(None, shutdown_done.is_some());
+                        break;
+                    }
+                    Some(event) => self.transport_event(event),
+                },
+                _ = sleep_until(deadline) => self.expire(),
+                Some(key) = auto.recv() => self.delayed_answer(&key),
+            }
+        }
+        if let Some(done) = shutdown_done {
+            let _ = done.send(());
+        }
+    }
+
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Request {
+                method,
+                params,
+                timeout,
+                reply,
+            } => self.api_request(method, params, timeout, reply),
+            Command::Notify { method, params } => {
+                self.send_notification(&method, params.as_ref());
+            }
+            Command::Cancel {
+                request_id,
+                reason,
+                reply,
+            } => {
+                let _ = reply.send(self.cancel(request_id, reason));
+            }
+            Command::AnswerPending {
+                key,
+                outcome,
+                reply,
+            } => {
+                let _ = reply.send(self.answer_pending(&key, outcome));
+            }
+            Command::RootsChanged => self.roots_changed(),
+            Command::Inflight { reply } => {
+                let _ = reply.send(self.inflight());
+            }
+            Command::Shutdown { .. } => unreachable!("handled in run"),
+        }
+    }
+
+    fn transport_event(&mut self, event: TransportEvent) {
+        match event {
+            TransportEvent::Frame(bytes) => self.frame(&bytes),
+            TransportEvent::Stderr(line) => {
+                if self.stderr_tail.len() == STDERR_TAIL {
+                    self.stderr_tail.pop_front();
+                }
+                self.stderr_tail.push_back(line.clone());
+                self.reporter.publish(Event::Stderr { line });
+            }
+            TransportEvent::Overlong { bytes } => {
+                self.reporter.publish(Event::Finding {
+                    severity: Severity::Error,
+                    message: format!(
+                        "a frame of {bytes} bytes exceeded the {} byte limit and was skipped",
+                        stdio::MAX_FRAME_BYTES
+                    ),
+                    frame_seq: None,
+                });
+            }
+            TransportEvent::Http(value) => {
+                self.reporter.publish(Event::Http(value));
+            }
+            TransportEvent::Fallback { from, to } => {
+                // The session object says what we really speak now.
+                self.reporter.update(|cur| {
+                    if let Some(t) = cur.info.target.as_mut() {
+                        t["fallbackFrom"] = json!(from);
+                        t["transport"] = json!(to);
+                    }
+                });
+            }
+            TransportEvent::SendFailed { id, message } => self.send_failed(id, message),
+            TransportEvent::Closed(_) => unreachable!("handled in run"),
+        }
+    }
+
+    pub(super) fn begin_shutdown(&mut self) {
+        if let Some(tx) = self.link.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+
+    fn frame(&mut self, bytes: &[u8]) {
+        let received = self.engine.receive(bytes);
+        let seq = self.reporter.publish(Event::Frame(received.frame));
+        for (severity, message) in received.findings {
+            self.finding(severity, message, seq);
+        }
+        for message in received.messages {
+            match message {
+                Inbound::Response {
+                    id,
+                    outcome,
+                    request,
+                } => self.response(id, outcome, request.tag, seq),
+                Inbound::Request { id, method, params } => {
+                    self.server_request(id, method, params, seq)
+                }
+                Inbound::Notification { method, params } => self.notification(&method, params, seq),
+            }
+        }
+    }
+
+    /// The answer to `initialize`: the session is established, or it fails with the reason.
+    pub(super) fn handshake_answer(&mut self, outcome: Outcome, seq: u64) {
+        match legacy::interpret(&outcome, &self.options) {
+            Ok(done) => {
+                for warning in done.warnings {
+                    self.finding(Severity::Warning, warning, seq);
+                }
+                self.engine.batches_allowed = done.protocol_version == "2025-03-26";
+                // In this order: the transport must know the version before `initialized`
+                // leaves, and open its server stream only after.
+                let _ = self
+                    .link
+                    .outgoing
+                    .send(ToTransport::ProtocolVersion(done.protocol_version.clone()));
+                self.send_notification("notifications/initialized", None);
+                let _ = self.link.outgoing.send(ToTransport::OpenServerStream);
+                self.connected = true;
+                self.reporter.update(|cur| {
+                    cur.info.state = "connected";
+                    cur.info.protocol_version = Some(done.protocol_version);
+                    cur.info.server_info = done.server_info;
+                    cur.info.capabilities = done.capabilities;
+                    cur.info.instructions = done.instructions;
+                    cur.info.error = None;
+                });
+                if let Some(ready) = self.ready.take() {
+                    let _ = ready.send(());
+                }
+            }
+            Err(message) => self.fail(message),
+        }
+    }
+
+    pub(super) fn finding(&self, severity: Severity, message: String, seq: u64) {
+        self.reporter.publish(Event::Finding {
+            severity,
+            message,
+            frame_seq: Some(seq),
+        });
+    }
+
+    pub(super) fn stderr_hint(&self) -> String {
+        if self.stderr_tail.is_empty() {
+            String::new()
+        } else {
+            let lines: Vec<&str> = self.stderr_tail.iter().map(String::as_str).collect();
+            format!("; last stderr lines:\n{}", lines.join("\n"))
+        }
+    }
+
+    /// Ends the session with a reason; the transport is told to shut down, and its exit will
+    /// not replace the reason.
+    pub(super) fn fail(&mut self, message: String) {
+        self.connected = false;
+        self.failed = true;
+        self.reporter.update(|cur| {
+            cur.info.state = "failed";
+            cur.info.error = Some(message);
+        });
+        if let Some(ready) = self.ready.take() {
+            let _ = ready.send(());
+        }
+        self.begin_shutdown();
+    }
+
+    fn closed(&mut self, exit: Option<Exit>, requested: bool) {
+        let description = exit.as_ref().map_or_else(
+            || "the transport closed".to_owned(),
+            |e| e.description.clone(),
+        );
+        if let Some(exit) = exit.filter(|_| !self.remote) {
+            self.reporter.publish(Event::Exit {
+                code: exit.code,
+                signal: exit.signal,
+                description: exit.description,
+            });
+        }
+        let message = if requested {
+            "disconnected".to_owned()
+        } else if self.remote {
+            format!("the connection ended: {description}")
+        } else {
+            format!("the server exited ({description})")
+        };
+        self.fail_all_inflight(&message);
+        self.connected = false;
+        if !requested && !self.failed {
+            let hint = self.stderr_hint();
+            self.reporter.update(|cur| {
+                cur.info.state = "failed";
+                cur.info.error = Some(format!("{message}{hint}"));
+            });
+        }
+        if let Some(ready) = self.ready.take() {
+            let _ = ready.send(());
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,163 @@
+//! How the rest of the program talks to a running session: the [`Command`]s its actor takes, the
+//! cloneable [`SessionHandle`] that sends them, the local errors a call can end in, and the shape
+//! of a server request waiting for an answer.
+
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::wire::{Outcome, Timeout};
+
+/// A failure on our side of the wire (the server never answered).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LocalError {
+    #[error("not connected")]
+    NotConnected,
+    #[error("{0}; notifications/cancelled was sent")]
+    Timeout(String),
+    #[error("{0}")]
+    Transport(String),
+    #[error("cancelled: {0}")]
+    Cancelled(String),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// The server's answer to an API request, with the id we gave the request.
+#[derive(Debug)]
+pub struct Answer {
+    pub id: i64,
+    pub outcome: Outcome,
+}
+
+/// Where the answer to a server request goes. Today every server request arrived as a JSON-RPC
+/// request and its answer is a JSON-RPC response with the server's id echoed; the modern era's
+/// input requests (MRTR), which arrive inside a result, get their own variant here.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReplyTo {
+    JsonRpc(Value),
+}
+
+/// A server→client request waiting for an answer.
+#[derive(Debug, Clone)]
+pub struct PendingRequest {
+    pub key: String,
+    pub reply_to: ReplyTo,
+    pub method: String,
+    pub params: Value,
+    pub received_at: String,
+}
+
+impl PendingRequest {
+    pub fn to_json(&self) -> Value {
+        let ReplyTo::JsonRpc(server_id) = &self.reply_to;
+        json!({"id": self.key, "method": self.method, "params": self.params, "receivedAt": self.received_at, "serverId": server_id})
+    }
+}
+
+pub(super) enum Command {
+    Request {
+        method: String,
+        params: Option<Value>,
+        timeout: Timeout,
+        reply: oneshot::Sender<Result<Answer, LocalError>>,
+    },
+    RootsChanged,
+    Inflight {
+        reply: oneshot::Sender<Vec<Value>>,
+    },
+    Notify {
+        method: String,
+        params: Option<Value>,
+    },
+    Cancel {
+        request_id: i64,
+        reason: Option<String>,
+        reply: oneshot::Sender<bool>,
+    },
+    AnswerPending {
+        key: String,
+        outcome: Result<Value, Value>,
+        reply: oneshot::Sender<bool>,
+    },
+    Shutdown {
+        done: oneshot::Sender<()>,
+    },
+}
+
+/// A cheap, cloneable way to talk to a running session.
+#[derive(Clone)]
+pub struct SessionHandle {
+    pub(super) commands: mpsc::UnboundedSender<Command>,
+}
+
+impl SessionHandle {
+    /// Sends a request and waits for the server's answer or a local failure.
+    pub async fn request(
+        &self,
+        method: String,
+        params: Option<Value>,
+        timeout: Timeout,
+    ) -> Result<Answer, LocalError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Command::Request {
+                method,
+                params,
+                timeout,
+                reply,
+            })
+            .map_err(|_| LocalError::NotConnected)?;
+        rx.await
+            .unwrap_or_else(|_| Err(LocalError::Transport("the session ended".into())))
+    }
+
+    pub fn notify(&self, method: String, params: Option<Value>) -> Result<(), LocalError> {
+        self.commands
+            .send(Command::Notify { method, params })
+            .map_err(|_| LocalError::NotConnected)
+    }
+
+    /// Cancels one of our requests; false if it was not waiting.
+    pub async fn cancel(&self, request_id: i64, reason: Option<String>) -> bool {
+        self.ask(|reply| Command::Cancel {
+            request_id,
+            reason,
+            reply,
+        })
+        .await
+        .unwrap_or(false)
+    }
+
+    /// Answers a queued server→client request; false if no such request is waiting.
+    pub async fn answer_pending(&self, key: String, outcome: Result<Value, Value>) -> bool {
+        self.ask(|reply| Command::AnswerPending {
+            key,
+            outcome,
+            reply,
+        })
+        .await
+        .unwrap_or(false)
+    }
+
+    /// Our requests still waiting for an answer, with their time limits and latest progress.
+    pub async fn inflight(&self) -> Vec<Value> {
+        self.ask(|reply| Command::Inflight { reply })
+            .await
+            .unwrap_or_default()
+    }
+
+    pub(super) fn roots_changed(&self) {
+        let _ = self.commands.send(Command::RootsChanged);
+    }
+
+    pub(super) async fn shutdown(&self) {
+        let _ = self.ask(|done| Command::Shutdown { done }).await;
+    }
+
+    /// Sends a command that carries its reply channel; None when the session is gone.
+    async fn ask<T>(&self, command: impl FnOnce(oneshot::Sender<T>) -> Command) -> Option<T> {
+        let (reply, rx) = oneshot::channel();
+        self.commands.send(command(reply)).ok()?;
+        rx.await.ok()
+    }
+}

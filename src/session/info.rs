@@ -1,0 +1,40 @@
+//! The public session object (`GET /api/session`, `GET /api/sessions`, `state` events), with a
+//! derived `Serialize` so its shape is the struct.
+
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionInfo {
+    /// Stable for the life of the process; null only when no session exists at all.
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub state: &'static str,
+    pub target: Option<Value>,
+    pub protocol_version: Option<String>,
+    pub server_info: Option<Value>,
+    pub capabilities: Option<Value>,
+    pub instructions: Option<Value>,
+    pub client_capabilities: Option<Value>,
+    pub error: Option<String>,
+    /// The catalog entry this session was connected from, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<String>,
+    /// Server requests waiting for an answer, and findings so far (for the server list).
+    pub pending: usize,
+    pub findings: u64,
+}
+
+impl SessionInfo {
+    pub fn disconnected() -> Self {
+        SessionInfo {
+            state: "disconnected",
+            ..Default::default()
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).expect("the session object serialises")
+    }
+}

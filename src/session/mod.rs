@@ -1,0 +1,75 @@
+//! Sessions: each one the single owner of a live connection to a target. A task (the actor)
+//! owns the transport link and the wire engine; everything else talks to it through
+//! [`SessionHandle`] commands. [`Sessions`] is the registry of every session with its id, name and
+//! public state object; one of them is *selected* for the single-session API routes.
+//!
+//! | file | owns |
+//! |---|---|
+//! | `registry.rs` | the registry, ids and selection, and each session's lifecycle (connect, reconnect, disconnect, forget) |
+//! | `info.rs` | the public session object (derived `Serialize`) |
+//! | `target.rs` | what to connect to, its redacted description and its default name |
+//! | `handle.rs` | commands, the cloneable handle, local errors, pending server requests |
+//! | `actor.rs` | the actor loop and dispatch only: commands, transport events, deadlines |
+//! | `outbound.rs` | the typed messages we hand the transport, each shown as a frame event first |
+//! | `inflight.rs` | our requests in flight: progress tokens, deadlines, cancel, the in-flight view |
+//! | `server_requests.rs` | the server's requests: ping, capability checks, responders, the manual queue |
+//! | `notifications.rs` | the server's notifications that change what the session knows |
+//! | `era/` | how a session is established: the legacy `initialize` handshake today |
+
+mod actor;
+mod era;
+mod handle;
+mod inflight;
+mod info;
+mod notifications;
+mod outbound;
+mod registry;
+mod server_requests;
+mod target;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+pub use era::legacy::{DEFAULT_PROTOCOL_VERSION, KNOWN_PROTOCOL_VERSIONS};
+pub use handle::{Answer, LocalError, PendingRequest, SessionHandle};
+pub use info::SessionInfo;
+pub use registry::{Session, Sessions};
+pub use target::Target;
+
+pub use crate::transport::http::{RemoteKind, RemoteTarget};
+
+/// Default per-request timeout: how long a request may go without an answer or progress.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default hard maximum per request, however much progress arrives.
+pub const DEFAULT_MAX_TOTAL: Duration = Duration::from_secs(600);
+
+/// Everything that shapes one connection besides the target.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub protocol_version: String,
+    pub client_capabilities: Value,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            protocol_version: DEFAULT_PROTOCOL_VERSION.to_owned(),
+            client_capabilities: default_client_capabilities(),
+        }
+    }
+}
+
+/// Everything mcpscope can answer, so servers show every feature; the user may turn parts off
+/// to test a server's fallbacks.
+pub fn default_client_capabilities() -> Value {
+    json!({
+        "roots": {"listChanged": true},
+        "sampling": {"tools": {}},
+        "elicitation": {"form": {}, "url": {}},
+    })
+}
+
+fn now_rfc3339() -> String {
+    humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string()
+}

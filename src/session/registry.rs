@@ -1,0 +1,357 @@
+//! The registry of sessions and each session's lifecycle. A [`Session`] keeps its id and name for
+//! the life of the process, however often it connects, disconnects or reconnects; each connect
+//! starts a new actor under a new *generation*, and only the current generation may update the
+//! public state, so a replaced actor cannot overwrite its successor.
+//!
+//! Sessions share the event bus and the responder settings and nothing else: each has its own
+//! actor, transport, engine, pending queue and lifecycle lock, so one that hangs, crashes or
+//! floods never holds another up.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+};
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{
+    ConnectOptions, PendingRequest, SessionHandle, SessionInfo, Target,
+    actor::{Actor, Reporter},
+};
+use crate::{
+    events::{Event, EventBus},
+    responders::{ResponderStore, Settings},
+    transport::{http, stdio},
+    wire::Engine,
+};
+
+/// What every session shares.
+pub(super) struct Shared {
+    pub(super) events: EventBus,
+    pub(super) responders: Arc<ResponderStore>,
+}
+
+/// Every session, in creation order, and which one the single-session routes act on.
+pub struct Sessions {
+    shared: Arc<Shared>,
+    registry: Mutex<Registry>,
+}
+
+struct Registry {
+    sessions: Vec<Arc<Session>>,
+    selected: Option<Arc<Session>>,
+    next_id: u64,
+}
+
+/// One session: its identity, its current connection (if any) and its public state.
+pub struct Session {
+    id: Arc<str>,
+    shared: Arc<Shared>,
+    pub(super) inner: Mutex<Current>,
+    /// Serialises connect and disconnect of this session so two connects cannot interleave; other
+    /// sessions have their own.
+    lifecycle: tokio::sync::Mutex<()>,
+    pub(super) findings: AtomicU64,
+}
+
+pub(super) struct Current {
+    name: String,
+    /// The name was chosen (by the user or the catalog), so a new target does not rename it.
+    named: bool,
+    catalog: Option<String>,
+    /// The last target connected to, with its real (unredacted) settings, for reconnect.
+    last: Option<(Target, ConnectOptions)>,
+    pub(super) generation: u64,
+    handle: Option<SessionHandle>,
+    pub(super) info: SessionInfo,
+    pub(super) pending: Vec<PendingRequest>,
+}
+
+impl Sessions {
+    pub fn new(events: EventBus, responders: Arc<ResponderStore>) -> Arc<Self> {
+        Arc::new(Sessions {
+            shared: Arc::new(Shared { events, responders }),
+            registry: Mutex::new(Registry {
+                sessions: Vec::new(),
+                selected: None,
+                next_id: 1,
+            }),
+        })
+    }
+
+    /// Every session, oldest first.
+    pub fn list(&self) -> Vec<Arc<Session>> {
+        self.registry.lock().unwrap().sessions.clone()
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Session>> {
+        let reg = self.registry.lock().unwrap();
+        reg.sessions.iter().find(|s| &*s.id == id).cloned()
+    }
+
+    /// The session the single-session routes act on: the one selected, else the first.
+    pub fn selected(&self) -> Option<Arc<Session>> {
+        let reg = self.registry.lock().unwrap();
+        reg.selected
+            .clone()
+            .or_else(|| reg.sessions.first().cloned())
+    }
+
+    /// Makes `id` the selected session; false when there is no such session.
+    pub fn select(&self, id: &str) -> bool {
+        let mut reg = self.registry.lock().unwrap();
+        let found = reg.sessions.iter().find(|s| &*s.id == id).cloned();
+        let ok = found.is_some();
+        if ok {
+            reg.selected = found;
+        }
+        ok
+    }
+
+    /// A new, disconnected session. The first one becomes the selected one.
+    pub fn create(&self, name: Option<String>, catalog: Option<String>) -> Arc<Session> {
+        let mut reg = self.registry.lock().unwrap();
+        let id: Arc<str> = format!("s{}", reg.next_id).into();
+        reg.next_id += 1;
+        let named = name.is_some();
+        let mut info = SessionInfo::disconnected();
+        info.id = Some(id.to_string());
+        info.name = name.clone();
+        info.catalog = catalog.clone();
+        let session = Arc::new(Session {
+            id,
+            shared: self.shared.clone(),
+            inner: Mutex::new(Current {
+                name: name.unwrap_or_default(),
+                named,
+                catalog,
+                last: None,
+                generation: 0,
+                handle: None,
+                info,
+                pending: Vec::new(),
+            }),
+            lifecycle: tokio::sync::Mutex::new(()),
+            findings: AtomicU64::new(0),
+        });
+        reg.sessions.push(session.clone());
+        if reg.selected.is_none() {
+            reg.selected = Some(session.clone());
+        }
+        session
+    }
+
+    /// The selected session, or a new one when there is none (the single-session connect).
+    pub fn selected_or_create(&self) -> Arc<Session> {
+        self.selected().unwrap_or_else(|| self.create(None, None))
+    }
+
+    /// Disconnects a session and forgets it; a `removed` event says so. False if unknown.
+    pub async fn remove(&self, id: &str) -> bool {
+        let Some(session) = self.get(id) else {
+            return false;
+        };
+        session.disconnect().await;
+        {
+            let mut reg = self.registry.lock().unwrap();
+            reg.sessions.retain(|s| !Arc::ptr_eq(s, &session));
+            if reg
+                .selected
+                .as_ref()
+                .is_some_and(|s| Arc::ptr_eq(s, &session))
+            {
+                reg.selected = reg.sessions.first().cloned();
+            }
+        }
+        self.shared
+            .events
+            .publish_for(Some(&session.id), Event::Removed {});
+        true
+    }
+
+    /// Shuts every session down, for exit.
+    pub async fn disconnect_all(&self) {
+        for session in self.list() {
+            session.disconnect().await;
+        }
+    }
+
+    pub fn responders(&self) -> Settings {
+        self.shared.responders.get().settings().clone()
+    }
+
+    /// Replaces the responder settings; when the roots changed, every live session tells its
+    /// server (`notifications/roots/list_changed`, where the client declared it).
+    pub fn set_responders(&self, settings: Settings) -> Result<Settings, String> {
+        let old = self.shared.responders.replace(settings)?;
+        let new = self.shared.responders.get();
+        if old.settings().roots != new.settings().roots {
+            for session in self.list() {
+                if let Some(handle) = session.handle() {
+                    handle.roots_changed();
+                }
+            }
+        }
+        Ok(new.settings().clone())
+    }
+}
+
+impl Session {
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The session object, with its counts as of now.
+    pub fn info(&self) -> SessionInfo {
+        let cur = self.inner.lock().unwrap();
+        let mut info = cur.info.clone();
+        info.pending = cur.pending.len();
+        info.findings = self.findings.load(Ordering::Relaxed);
+        info
+    }
+
+    pub fn handle(&self) -> Option<SessionHandle> {
+        self.inner.lock().unwrap().handle.clone()
+    }
+
+    pub fn pending(&self) -> Vec<PendingRequest> {
+        self.inner.lock().unwrap().pending.clone()
+    }
+
+    /// Renames the session (and marks the name as chosen).
+    pub fn rename(&self, name: String) {
+        let mut cur = self.inner.lock().unwrap();
+        cur.named = true;
+        cur.name = name.clone();
+        cur.info.name = Some(name);
+    }
+
+    /// Ties the session to a catalog entry (or unties it).
+    pub fn set_catalog(&self, catalog: Option<String>) {
+        let mut cur = self.inner.lock().unwrap();
+        cur.catalog = catalog.clone();
+        cur.info.catalog = catalog;
+    }
+
+    /// Replaces this session's connection with a new one and waits until it is connected or
+    /// failed.
+    ///
+    /// The lifecycle lock covers only the swap, not the handshake, so a disconnect (or another
+    /// connect) can end a session that hangs while connecting.
+    pub async fn connect(self: &Arc<Self>, target: Target, options: ConnectOptions) -> SessionInfo {
+        let guard = self.lifecycle.lock().await;
+        self.stop_current().await;
+        let generation = {
+            let mut cur = self.inner.lock().unwrap();
+            cur.last = Some((target.clone(), options.clone()));
+            cur.generation += 1;
+            cur.pending.clear();
+            if !cur.named {
+                cur.name = target.label();
+            }
+            cur.generation
+        };
+        let reporter = Reporter::new(self.clone(), generation);
+        reporter.update(|cur| {
+            cur.info = SessionInfo {
+                id: Some(self.id.to_string()),
+                name: Some(cur.name.clone()),
+                catalog: cur.catalog.clone(),
+                state: "connecting",
+                target: Some(target.describe()),
+                client_capabilities: Some(options.client_capabilities.clone()),
+                ..Default::default()
+            }
+        });
+        let link = match &target {
+            Target::Stdio(t) => {
+                stdio::spawn(t).map_err(|e| format!("could not start `{}`: {e}", t.command))
+            }
+            Target::Remote(t) => http::spawn(t),
+        };
+        let link = match link {
+            Ok(link) => link,
+            Err(message) => {
+                drop(guard);
+                reporter.update(|cur| {
+                    cur.info.state = "failed";
+                    cur.info.error = Some(message);
+                });
+                return self.info();
+            }
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let (auto_tx, auto_rx) = mpsc::unbounded_channel();
+        self.inner.lock().unwrap().handle = Some(SessionHandle { commands: tx });
+        let actor = Actor {
+            link,
+            engine: Engine::default(),
+            reporter,
+            options,
+            stderr_tail: VecDeque::new(),
+            ready: Some(ready_tx),
+            connected: false,
+            failed: false,
+            pending_seq: 0,
+            pending: HashMap::new(),
+            responders: self.shared.responders.clone(),
+            auto_tx,
+            delayed: HashMap::new(),
+            last_progress: HashMap::new(),
+            elicitations: VecDeque::new(),
+            remote: target.is_remote(),
+        };
+        tokio::spawn(actor.run(rx, auto_rx));
+        drop(guard);
+        let _ = ready_rx.await;
+        // If a disconnect or another connect ended this session, let it finish reporting first.
+        let _settled = self.lifecycle.lock().await;
+        self.info()
+    }
+
+    /// Connects again to the last target, with the same settings; None if there was none.
+    pub async fn reconnect(self: &Arc<Self>) -> Option<SessionInfo> {
+        let last = self.inner.lock().unwrap().last.clone();
+        let (target, options) = last?;
+        Some(self.connect(target, options).await)
+    }
+
+    /// Shuts the connection down (if any) and reports `disconnected`.
+    pub async fn disconnect(&self) -> SessionInfo {
+        let _guard = self.lifecycle.lock().await;
+        self.stop_current().await;
+        let json = {
+            let mut cur = self.inner.lock().unwrap();
+            cur.generation += 1;
+            cur.info.state = "disconnected";
+            cur.info.protocol_version = None;
+            cur.info.server_info = None;
+            cur.info.capabilities = None;
+            cur.info.instructions = None;
+            cur.info.client_capabilities = None;
+            cur.info.error = None;
+            cur.pending.clear();
+            cur.info.to_json()
+        };
+        self.publish(Event::State(json));
+        self.info()
+    }
+
+    async fn stop_current(&self) {
+        let handle = self.inner.lock().unwrap().handle.take();
+        if let Some(handle) = handle {
+            handle.shutdown().await;
+        }
+    }
+
+    pub(super) fn publish(&self, event: Event) -> u64 {
+        if matches!(event, Event::Finding { .. }) {
+            self.findings.fetch_add(1, Ordering::Relaxed);
+        }
+        self.shared.events.publish_for(Some(&self.id), event)
+    }
+}
