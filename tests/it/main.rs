@@ -11,6 +11,7 @@ mod lifecycle;
 mod python_sdk;
 pub mod remote;
 mod security;
+mod sessions;
 mod sloppy;
 mod support;
 mod workbench;

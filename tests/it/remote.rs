@@ -24,7 +24,7 @@ impl Peer {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -32,7 +32,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn listening(mut child: Child, port: u16) -> Peer {
+pub async fn listening(mut child: Child, port: u16) -> Peer {
     let until = Instant::now() + DEADLINE;
     while tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
@@ -69,7 +69,7 @@ pub async fn everything(mode: &str) -> Peer {
 }
 
 /// The FastMCP HTTP server in `streamable-http` or `sse` mode.
-async fn fastmcp(mode: &str) -> Peer {
+pub async fn fastmcp(mode: &str) -> Peer {
     fastmcp_on(mode, free_port()).await
 }
 

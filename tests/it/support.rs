@@ -302,6 +302,10 @@ pub struct Events {
 }
 
 impl Events {
+    pub fn from_response(res: reqwest::Response) -> Events {
+        Events::new(res)
+    }
+
     fn new(res: reqwest::Response) -> Events {
         Events {
             stream: Box::pin(res.bytes_stream()),
