@@ -1,5 +1,6 @@
 // The API client: keeps the token out of the address bar and out of the HTML, sends it on every
-// call, and follows the event stream.
+// call, and follows the event stream. Session routes go to the session the page is looking at
+// (`/api/sessions/{id}/…`), so a request can never land on another server by accident.
 
 const KEY = "mcpscope-token";
 
@@ -16,6 +17,16 @@ export function takeToken() {
 
 let token = null;
 export function setToken(t) { token = t; }
+
+let current = null;
+// The session the page is looking at (null: none yet).
+export function setSession(id) { current = id; }
+export function sessionId() { return current; }
+
+// The route for `rest` (e.g. "/request") on the current session, or on the given one.
+export function sessionPath(rest, id = current) {
+  return id ? `/api/sessions/${encodeURIComponent(id)}${rest}` : `/api${rest}`;
+}
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -43,7 +54,7 @@ export async function request(method, params, timeoutMs) {
   const body = { method };
   if (params !== undefined) body.params = params;
   if (timeoutMs) body.timeoutMs = timeoutMs;
-  return call("POST", "/api/request", body);
+  return call("POST", sessionPath("/request"), body);
 }
 
 // Every page of a list method (`cursor` / `nextCursor`), items under `key`; stops at an error.

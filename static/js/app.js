@@ -1,7 +1,8 @@
-// Entry point: token, session header, connect form, the workbench panels (tools, resources,
-// prompts, logs) and the timeline, all driven by the JSON API and the one event stream.
+// Entry point: token, the server list, session header, connect form, the workbench panels
+// (tools, resources, prompts, logs) and the timeline, all driven by the JSON API and the one
+// event stream. The page looks at one session at a time; switching keeps each one's result.
 
-import { takeToken, setToken, call, request, follow, ApiError } from "./api.js";
+import { takeToken, setToken, call, request, follow, ApiError, setSession, sessionId, sessionPath } from "./api.js";
 import { $, el, pretty } from "./dom.js";
 import * as timeline from "./timeline.js";
 import * as pending from "./pending.js";
@@ -12,16 +13,24 @@ import * as resources from "./resources.js";
 import * as prompts from "./prompts.js";
 import * as logs from "./logs.js";
 import * as result from "./result.js";
+import * as servers from "./servers.js";
 
 const TIMEOUT_KEY = "mcpscope-timeout-s";
 
 let session = null;
 let listedFor = null;
+// Per session: its last result (moved out of the page while another session is shown) and the
+// tool it had open.
+const views = new Map();
+// The connect form makes a new session rather than replacing the current one's target.
+let connectAsNew = false;
 const loadedAt = Date.now();
 let lastState = null; // the session (by connect time) whose lists are loaded
 
 function showSession(s) {
+  if (s.id && s.id !== sessionId()) return;
   session = s;
+  $("server-id").textContent = s.id ? `${s.name || ""} · ${s.id}` : "";
   const state = $("state");
   state.textContent = s.state;
   state.className = `state state-${s.state}`;
@@ -47,13 +56,14 @@ function showSession(s) {
   $("send-raw").disabled = !connected;
   logs.onSession(s);
   // The connect form folds away while connected and comes back when the session ends.
-  if (s.state !== lastState) $("connect-box").open = !connected;
+  if (s.state !== lastState && !connectAsNew) $("connect-box").open = !connected;
   lastState = s.state;
+  $("connect").textContent = connectAsNew || connected ? "Connect as a new server" : "Connect";
   if (!connected) {
     listedFor = null;
     return;
   }
-  const key = JSON.stringify([s.target, s.serverInfo, s.protocolVersion]);
+  const key = JSON.stringify([s.id, s.target, s.serverInfo, s.protocolVersion]);
   if (listedFor !== key) {
     listedFor = key;
     loadLists(declared);
@@ -62,7 +72,8 @@ function showSession(s) {
 
 function loadLists(caps) {
   tools.reset(); resources.reset(); prompts.reset();
-  if (caps.tools) tools.list().catch((e) => notice(e.message));
+  const reopen = views.get(sessionId())?.tool;
+  if (caps.tools) tools.list().then(() => { if (reopen) tools.selectByName(reopen); }).catch((e) => notice(e.message));
   if (caps.resources) resources.list().catch((e) => notice(e.message));
   if (caps.prompts) prompts.list().catch((e) => notice(e.message));
 }
@@ -144,9 +155,12 @@ async function connect(ev) {
   body.clientCapabilities = chosenCapabilities();
   $("connect").disabled = true;
   try {
-    const { body: s } = await call("POST", "/api/session/connect", body);
-    showSession(s);
-
+    // A connected session keeps its server; the form then adds another one.
+    const fresh = connectAsNew || !sessionId() || session?.state === "connected";
+    const { body: s } = await call("POST", fresh ? "/api/sessions" : sessionPath("/connect"), body);
+    connectAsNew = false;
+    await switchTo(s.id, s);
+    servers.load().catch(() => {});
   } catch (e) {
     notice(e.message);
   } finally {
@@ -213,12 +227,18 @@ function main() {
   $("transport").addEventListener("change", showTransportFields);
   $("reconnect").addEventListener("click", async () => {
     try {
-      const { body: s } = await call("POST", "/api/session/reconnect");
+      const { body: s } = await call("POST", sessionPath("/reconnect"));
       showSession(s);
-  
     } catch (e) { notice(e.message); }
   });
-  $("disconnect").addEventListener("click", async () => showSession((await call("POST", "/api/session/disconnect")).body));
+  $("disconnect").addEventListener("click", async () => showSession((await call("POST", sessionPath("/disconnect"))).body));
+  $("new-server").addEventListener("click", () => {
+    connectAsNew = true;
+    $("connect").textContent = "Connect as a new server";
+    $("connect-box").open = true;
+    $("transport").focus();
+  });
+  servers.init((id) => switchTo(id).catch((e) => notice(e.message)));
   const ctx = { notice, show, run, session: () => session };
   tools.init(ctx);
   resources.init(ctx);
@@ -229,22 +249,69 @@ function main() {
     if (params !== undefined) { notice(""); run($("raw-method").value.trim(), params); }
   });
   follow((event, raw) => {
-    if (event.kind === "state") showSession(event);
-    pending.onEvent(event);
+    const live = Date.parse(event.time) >= loadedAt;
+    if (event.kind === "state" && !sessionId() && event.session) switchTo(event.session, event).catch(() => {});
+    else if (event.kind === "state") showSession(event);
+    if (event.kind === "removed" && event.session === sessionId()) afterRemoval();
+    servers.onEvent(event);
+    pending.onEvent(event, live);
     inflight.onEvent(event);
     logs.onEvent(event);
     // History replayed after a reload must not re-trigger list refreshes or "updated" marks.
-    if (Date.parse(event.time) >= loadedAt) {
+    if (live && (!event.session || event.session === sessionId())) {
       resources.onEvent(event);
       prompts.onEvent(event);
       if (event.kind === "frame" && event.direction === "received" && event.method === "notifications/tools/list_changed" && session?.state === "connected") tools.onListChanged();
     }
     timeline.push(event, raw);
   }, (status) => notice(status === "reconnecting" ? "Event stream interrupted; reconnecting…" : ""));
-  call("GET", "/api/session").then(({ body }) => {
-    showSession(body);
-
+  // The selected session is the one shown; the backend remembers it across reloads.
+  call("GET", "/api/session").then(async ({ body }) => {
+    await servers.load();
+    if (body.id) await switchTo(body.id, body);
+    else showSession(body);
   }).catch((e) => notice(e.status === 401 ? "The token was refused: open the URL mcpscope printed." : e.message));
+}
+
+// Shows another session: its header, lists, in-flight requests, logs and timeline rows, and the
+// result it last showed. The backend selects it too, so scripts on the single-session routes
+// see what the page shows.
+async function switchTo(id, known = null) {
+  const from = sessionId();
+  if (from && from !== id) {
+    const box = $("result");
+    const stash = document.createDocumentFragment();
+    stash.append(...box.childNodes);
+    views.set(from, { result: stash, meta: $("result-meta").textContent, shown: !$("result-box").hidden, tool: tools.selectedName() });
+  }
+  setSession(id);
+  if (from !== id) {
+    const view = views.get(id);
+    $("result").replaceChildren(...(view ? view.result.childNodes : []));
+    $("result-meta").textContent = view?.meta || "";
+    $("result-box").hidden = !view?.shown;
+    for (const d of document.querySelectorAll(".detail")) d.hidden = true;
+    listedFor = null;
+    lastState = null;
+    inflight.reset();
+    timeline.refilter();
+    logs.refilter();
+  }
+  servers.render();
+  await call("POST", `/api/sessions/${encodeURIComponent(id)}/select`).catch(() => {});
+  const s = known || (await call("GET", sessionPath(""))).body;
+  showSession(s);
+}
+
+// The session shown was removed: show the selected one, or nothing.
+async function afterRemoval() {
+  views.delete(sessionId());
+  const list = await servers.load();
+  if (list.length) await switchTo(list[0].id);
+  else {
+    setSession(null);
+    showSession({ state: "disconnected" });
+  }
 }
 
 main();

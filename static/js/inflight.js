@@ -2,7 +2,7 @@
 // server gives a total), the latest progress message, elapsed time and a cancel button each.
 // The list is the backend's (/api/inflight); progress events move the bars in between.
 
-import { call } from "./api.js";
+import { call, sessionId, sessionPath } from "./api.js";
 import { $, el } from "./dom.js";
 
 const rows = new Map(); // requestId → {li, bar, message, elapsed, base, fetchedAt}
@@ -31,7 +31,7 @@ function setProgress(r, p) {
 async function cancel(id, button) {
   button.disabled = true;
   try {
-    await call("POST", "/api/cancel", { requestId: id, reason: "cancelled in mcpscope" });
+    await call("POST", sessionPath("/cancel"), { requestId: id, reason: "cancelled in mcpscope" });
   } catch (e) {
     button.disabled = false;
     button.title = e.message;
@@ -40,7 +40,7 @@ async function cancel(id, button) {
 }
 
 export async function refresh() {
-  const { body } = await call("GET", "/api/inflight");
+  const { body } = await call("GET", sessionPath("/inflight"));
   const list = Array.isArray(body) ? body : [];
   const ids = new Set(list.map((r) => r.requestId));
   for (const [id, r] of rows) if (!ids.has(id)) { r.li.remove(); rows.delete(id); }
@@ -77,6 +77,7 @@ function tick() {
 }
 
 export function onEvent(event) {
+  if (event.session && event.session !== sessionId()) return;
   if (event.kind === "progress") {
     const r = rows.get(event.requestId);
     if (r) setProgress(r, event);
@@ -88,6 +89,13 @@ export function onEvent(event) {
     const cancelled = event.direction === "sent" && event.method === "notifications/cancelled";
     if (ours || answered || cancelled) scheduleRefresh();
   }
+}
+
+// Another session is shown: its own requests, from scratch (ids are per session).
+export function reset() {
+  for (const r of rows.values()) r.li.remove();
+  rows.clear();
+  refresh().catch(() => {});
 }
 
 export function init() {

@@ -2,23 +2,32 @@
 // `notifications/message` entries with level filter, logger and search, and stderr lines in a
 // lane of their own. The DOM keeps the newest entries only.
 
-import { request } from "./api.js";
+import { request, sessionId } from "./api.js";
 import { $, el } from "./dom.js";
 
 const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 const MAX = 2000;
 let count = 0;
 
+// Logs and stderr show the server the page is looking at.
+function elsewhere(li) {
+  return Boolean(li.dataset.session) && li.dataset.session !== sessionId();
+}
+
 function visible(li) {
   const min = LEVELS.indexOf($("log-min").value);
   const needle = $("log-search").value.trim().toLowerCase();
-  return LEVELS.indexOf(li.dataset.level) >= min && (!needle || li.dataset.text.includes(needle));
+  return !elsewhere(li) && LEVELS.indexOf(li.dataset.level) >= min && (!needle || li.dataset.text.includes(needle));
 }
 
-function refilter() {
-  for (const li of $("log-list").children) li.hidden = !visible(li);
+function stderrVisible(li) {
   const needle = $("stderr-search").value.trim().toLowerCase();
-  for (const li of $("stderr-list").children) li.hidden = Boolean(needle) && !li.dataset.text.includes(needle);
+  return !elsewhere(li) && (!needle || li.dataset.text.includes(needle));
+}
+
+export function refilter() {
+  for (const li of $("log-list").children) li.hidden = !visible(li);
+  for (const li of $("stderr-list").children) li.hidden = !stderrVisible(li);
 }
 
 function trim(list) {
@@ -53,8 +62,8 @@ function add(event, logFrag, errFrag) {
   if (event.kind === "stderr") {
     const li = el("li", { class: "stderr-line", text: event.line });
     li.dataset.text = String(event.line).toLowerCase();
-    const needle = $("stderr-search").value.trim().toLowerCase();
-    li.hidden = Boolean(needle) && !li.dataset.text.includes(needle);
+    if (event.session) li.dataset.session = event.session;
+    li.hidden = !stderrVisible(li);
     errFrag.append(li);
   } else {
     const p = event.message?.params || {};
@@ -65,6 +74,7 @@ function add(event, logFrag, errFrag) {
       p.logger !== undefined ? el("span", { class: "log-logger", text: String(p.logger) }) : null,
       el("span", { class: "log-data", text: data }));
     li.dataset.level = level;
+    if (event.session) li.dataset.session = event.session;
     li.dataset.text = `${p.logger ?? ""} ${data}`.toLowerCase();
     li.hidden = !visible(li);
     logFrag.append(li);

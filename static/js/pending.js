@@ -1,9 +1,12 @@
 // The server's requests waiting for a person: a badge in the top bar and a drawer that appears
 // wherever the user is. Sampling gets a readable view of the request and a composer; elicitation
 // a form (or, in URL mode, the URL with its host made plain); anything else a raw JSON answer.
-// The queue lives in the backend (/api/pending), so a reload loses nothing.
+// The queue lives in the backend (each session's /pending), so a reload loses nothing. Every
+// session's requests show here, each card naming its server, and one from a server the page is
+// not looking at is announced rather than left to be found.
 
-import { call } from "./api.js";
+import { call, sessionId } from "./api.js";
+import { nameOf } from "./servers.js";
 import { $, el, pretty } from "./dom.js";
 import { conversation, jsonBlock, lastUserText } from "./content.js";
 import * as elicit from "./elicit.js";
@@ -18,11 +21,22 @@ export function scheduleRefresh() {
   timer = setTimeout(() => { timer = null; refresh().catch(() => {}); }, 80);
 }
 
+// Every session's queue, each request marked with its session.
+async function allPending() {
+  const { body: sessions } = await call("GET", "/api/sessions");
+  const lists = await Promise.all((Array.isArray(sessions) ? sessions : [])
+    .filter((s) => s.pending > 0)
+    .map(async (s) => {
+      const { body } = await call("GET", `/api/sessions/${encodeURIComponent(s.id)}/pending`);
+      return (Array.isArray(body) ? body : []).map((p) => ({ ...p, session: s.id, sessionName: s.name, uid: `${s.id}-${p.id}` }));
+    }));
+  return lists.flat();
+}
+
 export async function refresh() {
-  const { body } = await call("GET", "/api/pending");
-  const list = Array.isArray(body) ? body : [];
-  // Ids restart with each session, so a card is keyed by id and arrival time together.
-  const key = (p) => `${p.id}@${p.receivedAt}`;
+  const list = await allPending();
+  // Ids restart with each connection, so a card is keyed by session, id and arrival time.
+  const key = (p) => `${p.uid}@${p.receivedAt}`;
   const ids = new Set(list.map(key));
   for (const [id, card] of cards) {
     if (!ids.has(id)) { card.remove(); cards.delete(id); }
@@ -43,8 +57,9 @@ export async function refresh() {
 }
 
 // Events that can change the queue or the URL elicitations' status.
-export function onEvent(event) {
-  if (event.kind === "pending" || event.kind === "state") scheduleRefresh();
+export function onEvent(event, live) {
+  if (event.kind === "pending" && live && event.session && event.session !== sessionId()) announce(event);
+  if (event.kind === "pending" || event.kind === "state" || event.kind === "removed") scheduleRefresh();
   else if (event.kind === "frame") {
     if (event.direction === "sent" && event.answeredBy) scheduleRefresh();
     if (event.direction === "received" && event.method === "notifications/cancelled") scheduleRefresh();
@@ -59,7 +74,7 @@ export function onEvent(event) {
 async function answer(p, body, card) {
   const status = card.querySelector(".answer-status");
   try {
-    await call("POST", `/api/pending/${encodeURIComponent(p.id)}`, body);
+    await call("POST", `/api/sessions/${encodeURIComponent(p.session)}/pending/${encodeURIComponent(p.id)}`, body);
     status.textContent = "sent";
     scheduleRefresh();
   } catch (e) {
@@ -70,6 +85,7 @@ async function answer(p, body, card) {
 function header(p) {
   return el("div", { class: "pending-head" },
     el("strong", { text: p.method }),
+    el("span", { class: "session-tag", text: p.sessionName || p.session, title: `session ${p.session}` }),
     el("span", { class: "muted", text: ` #${p.id} · server id ${JSON.stringify(p.serverId)} · ${String(p.receivedAt || "").replace(/^.*T|Z$/g, "").slice(0, 12)}` }));
 }
 
@@ -78,7 +94,7 @@ function rawDetails(p) {
 }
 
 function render(p) {
-  const card = el("li", { class: "pending-card", "data-pending-id": p.id, "data-method": p.method });
+  const card = el("li", { class: "pending-card", "data-pending-id": p.id, "data-session": p.session, "data-method": p.method });
   card.append(header(p));
   if (p.method === "sampling/createMessage") sampling(p, card);
   else if (p.method === "elicitation/create") elicitation(p, card);
@@ -122,7 +138,7 @@ function sampling(p, card) {
     conversation(q.messages),
     rawDetails(p));
 
-  const id = `s${p.id}`;
+  const id = `s${p.uid}`;
   const role = el("select", { id: `${id}-role` }, el("option", { text: "assistant" }), el("option", { text: "user" }));
   const model = el("input", { id: `${id}-model`, type: "text", value: "mcpscope-manual", spellcheck: "false" });
   const stop = el("select", { id: `${id}-stop` }, ...["endTurn", "stopSequence", "maxTokens", "toolUse"].map((s) => el("option", { text: s })));
@@ -219,11 +235,24 @@ function elicitation(p, card) {
 }
 
 function generic(p, card) {
-  const text = el("textarea", { id: `g${p.id}`, rows: 4, text: p.method === "roots/list" ? '{"roots": []}' : "{}" });
+  const text = el("textarea", { id: `g${p.uid}`, rows: 4, text: p.method === "roots/list" ? '{"roots": []}' : "{}" });
   card.append(rawDetails(p), el("label", { for: text.id, text: "Result (JSON)" }), text,
     el("button", { type: "button", class: "primary answer-send", onclick: () => {
       try { answer(p, { result: JSON.parse(text.value) }, card); } catch (e) { card.querySelector(".answer-status").textContent = e.message; }
     } }, "Send result"));
+}
+
+// A request from a server in the background: said in a live region, with a way to it.
+function announce(event) {
+  const box = $("announce");
+  const text = `${nameOf(event.session)} (${event.session}) asks: ${event.method}`;
+  const item = el("li", { class: "announcement" },
+    el("span", { text }),
+    el("button", { type: "button", onclick: () => { $("pending-panel").hidden = false; item.remove(); box.hidden = !box.childElementCount; } }, "Show"),
+    el("button", { type: "button", "aria-label": `Dismiss: ${text}`, onclick: () => { item.remove(); box.hidden = !box.childElementCount; } }, "×"));
+  box.append(item);
+  while (box.childElementCount > 5) box.firstElementChild.remove();
+  box.hidden = false;
 }
 
 function renderUrlElicitations() {

@@ -1,7 +1,10 @@
 // The live timeline: every event from /api/events, rendered incrementally (one animation frame
-// per batch) with the DOM capped; the full history stays in the backend.
+// per batch) with the DOM capped; the full history stays in the backend. Each row is tagged with
+// its session, and the view shows the current server's rows or every server's.
 
+import { sessionId } from "./api.js";
 import { $, el, pretty, jsonValueAt } from "./dom.js";
+import { nameOf } from "./servers.js";
 
 const MAX_ROWS = 2000;
 // Our requests' rows by id, so the answer can be written beside the question.
@@ -73,6 +76,7 @@ function summary(event) {
     case "state": return `${event.state}${event.error ? ": " + event.error : ""}`;
     case "exit": return `process exited: ${event.description}`;
     case "pending": return `${event.method} waiting for an answer (#${event.id})`;
+    case "removed": return "session removed";
     case "lagged": return `${event.missed} events were dropped from the view (too far behind)`;
     default: return event.kind;
   }
@@ -96,6 +100,7 @@ function row(event, rawText) {
   const text = summary(event);
   let body = null;
   const li = el("li", { class: `event kind-${event.kind}${severity}${dir}${mocked}`, "data-kind": kind, "data-seq": event.seq });
+  if (event.session) li.dataset.session = event.session;
   const toggle = el("button", { type: "button", class: "event-line", "aria-expanded": "false", onclick: () => {
     const open = toggle.getAttribute("aria-expanded") === "true";
     toggle.setAttribute("aria-expanded", String(!open));
@@ -109,18 +114,20 @@ function row(event, rawText) {
   } },
     el("span", { class: "seq", text: event.seq }),
     el("time", { class: "time", text: clock(event.time) }),
+    event.session ? el("span", { class: "session-tag", text: nameOf(event.session), title: `session ${event.session}` }) : null,
     el("span", { class: "kind", text: event.kind }),
     el("span", { class: "summary", text }));
   li.append(toggle);
   li.dataset.text = `${event.kind} ${text}`.toLowerCase();
   li.dataset.method = event.method || event.requestMethod || "";
   if (event.kind === "frame" && event.direction === "sent" && event.frameType === "request") {
-    requestRows.set(JSON.stringify(event.id), li);
+    requestRows.set(`${event.session}:${JSON.stringify(event.id)}`, li);
     if (requestRows.size > MAX_PAIRS) requestRows.delete(requestRows.keys().next().value);
   } else if (event.kind === "frame" && event.direction === "received" && event.requestMethod) {
-    const asked = requestRows.get(JSON.stringify(event.id));
+    const pairKey = `${event.session}:${JSON.stringify(event.id)}`;
+    const asked = requestRows.get(pairKey);
     if (asked) {
-      requestRows.delete(JSON.stringify(event.id));
+      requestRows.delete(pairKey);
       const how = event.frameType === "error" ? "error" : "answered";
       const ms = typeof event.durationMs === "number" ? ` in ${event.durationMs.toFixed(1)} ms` : "";
       asked.querySelector(".summary").append(el("span", { class: "paired", text: ` ⇢ ${how}${ms} (#${event.seq})` }));
@@ -159,21 +166,28 @@ let kinds = new Set(["frame", "stderr", "finding", "progress", "http", "other"])
 let needle = "";
 
 let method = "";
+let allServers = false;
 
 function applyFilter(li) {
-  li.hidden = !kinds.has(li.dataset.kind) || (needle && !li.dataset.text.includes(needle))
+  const elsewhere = !allServers && li.dataset.session && li.dataset.session !== sessionId();
+  li.hidden = elsewhere || !kinds.has(li.dataset.kind) || (needle && !li.dataset.text.includes(needle))
     || (method && !li.dataset.method.toLowerCase().includes(method));
 }
 
+// Applies the filters again (after a change of filter, or of the server shown).
+export function refilter() {
+  kinds = new Set([...document.querySelectorAll(".kind-filter")].filter((c) => c.checked).map((c) => c.value));
+  needle = $("timeline-search").value.trim().toLowerCase();
+  method = $("timeline-method").value.trim().toLowerCase();
+  allServers = $("timeline-scope").value === "all";
+  list().classList.toggle("all-servers", allServers);
+  for (const li of list().children) applyFilter(li);
+}
+
 export function init() {
-  const refilter = () => {
-    kinds = new Set([...document.querySelectorAll(".kind-filter")].filter((c) => c.checked).map((c) => c.value));
-    needle = $("timeline-search").value.trim().toLowerCase();
-    method = $("timeline-method").value.trim().toLowerCase();
-    for (const li of list().children) applyFilter(li);
-  };
   for (const c of document.querySelectorAll(".kind-filter")) c.addEventListener("change", refilter);
   $("timeline-search").addEventListener("input", refilter);
   $("timeline-method").addEventListener("input", refilter);
+  $("timeline-scope").addEventListener("change", refilter);
   $("clear-timeline").addEventListener("click", () => { list().replaceChildren(); });
 }

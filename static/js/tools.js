@@ -21,6 +21,16 @@ let selected = null;
 let form = null;
 let ctx = null;
 
+// The open tool's name, so a session shown again reopens it.
+export function selectedName() {
+  return selected?.name ?? null;
+}
+
+export function selectByName(name) {
+  const t = tools.find((x) => x.name === name);
+  if (t) select(t);
+}
+
 export function title(t) {
   return t.title || t.annotations?.title || t.name;
 }
