@@ -3,7 +3,8 @@
 //! Reports: start → ready line; idle RSS with server-everything connected; `tools/call` round
 //! trip through `/api/request` vs a direct stdio round trip to the same server; events per second
 //! delivered to one `/api/events` subscriber under a notification flood, and the memory that
-//! flood leaves behind (bounded by the ring).
+//! flood leaves behind (bounded by the ring); idle RSS with 1, 10 and 50 server-everything
+//! sessions open at once (each session's own cost to mcpscope).
 //!
 //! Run with `MCPSCOPE_BENCH_FLOOD=1` this executable is itself a tiny stdio MCP server whose
 //! `flood` tool writes N notifications as fast as it can; the flood figure uses that.
@@ -184,6 +185,42 @@ async fn run(quick: bool) {
         "RSS after the flood: {:.1} MB (ring: ≤ 100k events / 256 MB)",
         rss_kb(child.id().unwrap()) as f64 / 1024.0
     );
+    stop(child).await;
+
+    // 5. Idle RSS as sessions are added (every one a server-everything child over stdio).
+    let steps: &[usize] = if quick { &[1, 3] } else { &[1, 10, 50] };
+    let (child, base) = start(&[]).await;
+    let body = json!({"transport": "stdio", "command": target[0], "args": target[1..]});
+    let mut open = 0;
+    let mut first = None;
+    for &n in steps {
+        while open < n {
+            let s: Value = http
+                .post(format!("{base}/api/sessions"))
+                .bearer_auth(TOKEN)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(s["state"], "connected", "{s}");
+            open += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(if quick { 100 } else { 2000 })).await;
+        let mb = rss_kb(child.id().unwrap()) as f64 / 1024.0;
+        let base_mb = *first.get_or_insert(mb);
+        let per = if n > steps[0] {
+            format!(
+                ", {:.2} MB per further session (target ≤ 1 MB)",
+                (mb - base_mb) / (n - steps[0]) as f64
+            )
+        } else {
+            String::new()
+        };
+        println!("idle RSS with {n} session(s) open: {mb:.1} MB{per}");
+    }
     stop(child).await;
 }
 

@@ -68,13 +68,19 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub responders: Option<PathBuf>,
 
-    /// An mcpServers JSON file (Claude Desktop / Cursor / VS Code format).
+    /// An mcpServers JSON file (Claude Desktop, Cursor, Windsurf or VS Code): every server in it
+    /// is listed beside the catalog's.
     #[arg(long, conflicts_with_all = ["target", "url"])]
     pub config: Option<PathBuf>,
 
-    /// Which server of --config to connect to.
+    /// Which server of --config to connect at start (default: the only one, or `default-server`).
     #[arg(long, requires = "config")]
     pub server: Option<String>,
+
+    /// The catalog of servers you keep (an mcpServers file mcpscope rewrites, mode 0600; default
+    /// $XDG_CONFIG_HOME/mcpscope/catalog.json).
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Option<PathBuf>,
 
     /// The stdio target: COMMAND [ARGS...], after `--`.
     #[arg(last = true, value_name = "COMMAND")]

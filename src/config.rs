@@ -1,6 +1,6 @@
 //! Turns parsed [`Args`] into a validated [`Config`]: the bind address (loopback unless the user
-//! opted out loudly), the token, and the initial target — from `-- COMMAND`, `--url`, or an
-//! mcpServers file.
+//! opted out loudly), the token, the catalog and config files, and what to connect at start —
+//! `-- COMMAND`, `--url`, or a server of the `--config` file.
 
 use std::{
     collections::BTreeMap,
@@ -8,9 +8,8 @@ use std::{
     path::Path,
 };
 
-use serde_json::Value;
-
 use crate::{
+    catalog,
     cli::{Args, TransportArg},
     session::{RemoteKind, RemoteTarget, Target},
     transport::stdio::StdioTarget,
@@ -22,7 +21,12 @@ pub struct Config {
     pub bind: SocketAddr,
     pub token: String,
     pub open_browser: bool,
-    pub target: Option<Target>,
+    /// What to connect at start: a target, or a server of the config file by name.
+    pub start: Option<Start>,
+    /// The catalog file (`--catalog`, else under the user's config directory).
+    pub catalog: std::path::PathBuf,
+    /// The mcpServers file whose servers the catalog lists (`--config`).
+    pub config_file: Option<std::path::PathBuf>,
     /// Bounds of the event history.
     pub ring: crate::events::RingLimits,
     /// Whether a non-loopback bind was explicitly allowed (IP-literal `Host` values on our port
@@ -30,6 +34,18 @@ pub struct Config {
     pub bind_all: bool,
     /// Where the responder settings persist (`--responders`).
     pub responders: Option<std::path::PathBuf>,
+}
+
+/// What is connected at start.
+#[derive(Debug, Clone)]
+pub enum Start {
+    Target(Target),
+    /// A server of the `--config` file; `-e` and `--cwd` apply on top of its own settings.
+    Server {
+        name: String,
+        env: BTreeMap<String, String>,
+        cwd: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,32 +103,31 @@ impl Config {
             })
             .collect::<Result<BTreeMap<_, _>, _>>()?;
 
-        let target = if let Some((command, rest)) = args.target.split_first() {
-            Some(Target::Stdio(StdioTarget {
+        let start = if let Some((command, rest)) = args.target.split_first() {
+            Some(Start::Target(Target::Stdio(StdioTarget {
                 command: command.clone(),
                 args: rest.to_vec(),
                 env,
                 cwd: args.cwd.clone(),
-            }))
+            })))
         } else if let Some(url) = &args.url {
             let transport = match args.transport {
                 Some(TransportArg::Http) => RemoteKind::Http,
                 Some(TransportArg::Sse) => RemoteKind::Sse,
                 None => guess_transport(url),
             };
-            Some(Target::Remote(RemoteTarget {
+            Some(Start::Target(Target::Remote(RemoteTarget {
                 kind: transport,
                 url: url.clone(),
                 headers,
                 secret_headers: Default::default(),
-            }))
+            })))
         } else if let Some(path) = &args.config {
-            Some(target_from_file(
-                path,
-                args.server.as_deref(),
+            server_to_start(path, args.server.as_deref())?.map(|name| Start::Server {
+                name,
                 env,
-                args.cwd.clone(),
-            )?)
+                cwd: args.cwd.clone(),
+            })
         } else {
             None
         };
@@ -121,7 +136,9 @@ impl Config {
             bind: SocketAddr::new(ip, args.port),
             token,
             open_browser: !args.no_open,
-            target,
+            start,
+            catalog: args.catalog.clone().unwrap_or_else(catalog::default_path),
+            config_file: args.config.clone(),
             ring: crate::events::RingLimits {
                 max_events: usize::try_from(args.max_events).unwrap_or(usize::MAX),
                 ..Default::default()
@@ -148,89 +165,30 @@ fn random_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Reads an `{"mcpServers": {name: {...}}}` file and picks the server: the named one, else the
-/// only one, else one called `default-server`.
-fn target_from_file(
-    path: &Path,
-    name: Option<&str>,
-    extra_env: BTreeMap<String, String>,
-    cwd: Option<std::path::PathBuf>,
-) -> Result<Target, ConfigError> {
+/// Reads the `--config` file (any format the catalog reads) and picks the server to connect at
+/// start: the named one, else the only one, else one called `default-server`, else none (every
+/// server is listed in the catalog either way).
+fn server_to_start(path: &Path, name: Option<&str>) -> Result<Option<String>, ConfigError> {
     let err = |message: String| ConfigError::ConfigFile {
         path: path.display().to_string(),
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
-    let doc: Value = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
-    let servers = doc
-        .get("mcpServers")
-        .or_else(|| doc.get("servers"))
-        .and_then(Value::as_object)
-        .ok_or_else(|| err("no \"mcpServers\" object".into()))?;
-    let names = || servers.keys().cloned().collect::<Vec<_>>().join(", ");
-    let (chosen, entry) = match name {
-        Some(n) => servers.get_key_value(n).ok_or_else(|| {
-            ConfigError::ServerChoice(format!(
+    let file = catalog::parse(&text).map_err(err)?;
+    let has = |n: &str| file.servers.iter().any(|(s, _)| s == n);
+    Ok(match name {
+        Some(n) if has(n) => Some(n.to_owned()),
+        Some(n) => {
+            let names: Vec<&str> = file.servers.iter().map(|(s, _)| s.as_str()).collect();
+            return Err(ConfigError::ServerChoice(format!(
                 "no server \"{n}\" in the file (it has: {})",
-                names()
-            ))
-        })?,
-        None if servers.len() == 1 => servers.iter().next().unwrap(),
-        None => servers.get_key_value("default-server").ok_or_else(|| {
-            ConfigError::ServerChoice(format!(
-                "the file has several servers; pick one with --server (it has: {})",
-                names()
-            ))
-        })?,
-    };
-    let strings = |v: Option<&Value>| -> BTreeMap<String, String> {
-        v.and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_owned())))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    if let Some(url) = entry.get("url").and_then(Value::as_str) {
-        let transport = match entry.get("type").and_then(Value::as_str) {
-            Some("sse") => RemoteKind::Sse,
-            Some("http" | "streamable-http" | "streamableHttp") => RemoteKind::Http,
-            _ => guess_transport(url),
-        };
-        return Ok(Target::Remote(RemoteTarget {
-            kind: transport,
-            url: url.to_owned(),
-            headers: strings(entry.get("headers")),
-            secret_headers: Default::default(),
-        }));
-    }
-    let command = entry
-        .get("command")
-        .and_then(Value::as_str)
-        .ok_or_else(|| {
-            err(format!(
-                "server \"{chosen}\" has neither \"command\" nor \"url\""
-            ))
-        })?;
-    let args = entry
-        .get("args")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut env = strings(entry.get("env"));
-    env.extend(extra_env);
-    Ok(Target::Stdio(StdioTarget {
-        command: command.to_owned(),
-        args,
-        env,
-        cwd: cwd.or_else(|| entry.get("cwd").and_then(Value::as_str).map(Into::into)),
-    }))
+                names.join(", ")
+            )));
+        }
+        None if file.servers.len() == 1 => Some(file.servers[0].0.clone()),
+        None if has("default-server") => Some("default-server".to_owned()),
+        None => None,
+    })
 }
 
 #[cfg(test)]
@@ -264,7 +222,7 @@ mod tests {
     #[test]
     fn stdio_target_after_double_dash_with_env() {
         let c = config(&["mcpscope", "-e", "A=1=2", "--", "node", "s.js", "--flag"]).unwrap();
-        let Some(Target::Stdio(t)) = c.target else {
+        let Some(Start::Target(Target::Stdio(t))) = c.start else {
             panic!()
         };
         assert_eq!(t.command, "node");
@@ -285,7 +243,7 @@ mod tests {
     }
 
     #[test]
-    fn mcp_servers_file_picks_the_named_or_only_server() {
+    fn a_config_file_names_the_server_to_start_or_none() {
         let dir = std::env::temp_dir().join(format!("mcpscope-cfg-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("c.json");
@@ -295,25 +253,24 @@ mod tests {
         )
         .unwrap();
         let f = file.to_str().unwrap();
-        let Some(Target::Stdio(t)) = config(&["mcpscope", "--config", f, "--server", "a"])
-            .unwrap()
-            .target
-        else {
+        let c = config(&["mcpscope", "--config", f, "--server", "b", "-e", "X=1"]).unwrap();
+        let Some(Start::Server { name, env, .. }) = c.start else {
             panic!()
         };
-        assert_eq!((t.command.as_str(), t.env["K"].as_str()), ("node", "v"));
-        assert!(matches!(
-            config(&["mcpscope", "--config", f, "--server", "b"])
+        assert_eq!((name.as_str(), env["X"].as_str()), ("b", "1"));
+        assert_eq!(c.config_file.as_deref(), Some(file.as_path()));
+        // Several servers and no choice: all listed, none connected.
+        assert!(
+            config(&["mcpscope", "--config", f])
                 .unwrap()
-                .target,
-            Some(Target::Remote(RemoteTarget {
-                kind: RemoteKind::Sse,
-                ..
-            }))
-        ));
+                .start
+                .is_none()
+        );
         assert!(matches!(
-            config(&["mcpscope", "--config", f]),
+            config(&["mcpscope", "--config", f, "--server", "zz"]),
             Err(ConfigError::ServerChoice(_))
         ));
+        let c = config(&["mcpscope", "--catalog", "/tmp/x.json"]).unwrap();
+        assert_eq!(c.catalog, std::path::Path::new("/tmp/x.json"));
     }
 }

@@ -5,6 +5,7 @@
 //! stream ([`events`]), and serves a token-guarded HTTP + SSE API with an embedded UI ([`web`]).
 //! [`run`] wires them together; [`web::router`] is usable by tests without a socket.
 
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod demo;
@@ -22,9 +23,9 @@ use std::io::Write;
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
-    config::Config,
+    config::{Config, Start},
     events::EventBus,
-    session::{ConnectOptions, Sessions},
+    session::{ConnectOptions, Sessions, Target},
     web::AppState,
 };
 
@@ -39,12 +40,16 @@ pub enum RunError {
     Serve(std::io::Error),
     #[error("--responders: {0}")]
     Responders(String),
+    #[error("catalog: {0}")]
+    Catalog(String),
 }
 
 /// Serves until Ctrl-C or SIGTERM, then shuts the target down cleanly.
 pub async fn run(config: Config) -> Result<(), RunError> {
     let responders = responders::ResponderStore::open(config.responders.clone())
         .map_err(RunError::Responders)?;
+    let catalog = catalog::Catalog::open(config.catalog.clone(), config.config_file.as_deref())
+        .map_err(RunError::Catalog)?;
     let listener = TcpListener::bind(config.bind)
         .await
         .map_err(|source| RunError::Bind {
@@ -63,6 +68,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let state = AppState {
         events,
         sessions: sessions.clone(),
+        catalog: std::sync::Arc::new(std::sync::Mutex::new(catalog)),
         token: config.token.clone().into(),
         allowed_hosts: AppState::hosts_for(local.port()),
         ip_hosts_on_port: config.bind_all.then_some(local.port()),
@@ -84,11 +90,36 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     if config.open_browser {
         open_browser(&url);
     }
-    if let Some(target) = config.target.clone() {
-        let session = sessions.create(None, None);
-        tokio::spawn(async move {
-            session.connect(target, ConnectOptions::default()).await;
-        });
+    match config.start.clone() {
+        Some(Start::Target(target)) => {
+            let session = sessions.create(None, None);
+            tokio::spawn(async move {
+                session.connect(target, ConnectOptions::default()).await;
+            });
+        }
+        Some(Start::Server { name, env, cwd }) => {
+            let session = sessions.create(Some(name.clone()), Some(name.clone()));
+            let target = state
+                .catalog
+                .lock()
+                .unwrap()
+                .target(&name, &Default::default());
+            match target {
+                Ok(mut target) => {
+                    if let Target::Stdio(t) = &mut target {
+                        t.env.extend(env);
+                        if cwd.is_some() {
+                            t.cwd = cwd;
+                        }
+                    }
+                    tokio::spawn(async move {
+                        session.connect(target, ConnectOptions::default()).await;
+                    });
+                }
+                Err(unresolved) => session.fail_before_start(unresolved.join("; ")),
+            }
+        }
+        None => {}
     }
 
     let app = web::router(state);

@@ -4,6 +4,7 @@
 
 mod api;
 mod assets;
+mod catalog;
 mod guard;
 mod pages;
 mod sse;
@@ -31,6 +32,8 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'
 pub struct AppState {
     pub events: EventBus,
     pub sessions: Arc<Sessions>,
+    /// The servers the user keeps, and those of `--config`.
+    pub catalog: Arc<std::sync::Mutex<crate::catalog::Catalog>>,
     pub token: Arc<str>,
     /// `Host` values we answer to (`127.0.0.1:<port>`, `localhost:<port>`, `[::1]:<port>`, …).
     pub allowed_hosts: Arc<[String]>,
@@ -101,6 +104,15 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/pending", get(api::pending))
         .route("/sessions/{id}/pending/{pid}", post(api::answer_pending))
         .route("/sessions/{id}/inflight", get(api::inflight))
+        .route("/catalog", get(catalog::list).post(catalog::add))
+        .route("/catalog/export", get(catalog::export))
+        .route("/catalog/import", post(catalog::import))
+        .route(
+            "/catalog/{name}",
+            axum::routing::put(catalog::edit).delete(catalog::remove),
+        )
+        .route("/catalog/{name}/duplicate", post(catalog::duplicate))
+        .route("/catalog/{name}/connect", post(catalog::connect))
         .route("/validate", post(api::validate))
         .route("/responders", get(api::responders).put(api::set_responders))
         .route("/events", get(sse::events))

@@ -313,6 +313,19 @@ impl Session {
         self.info()
     }
 
+    /// Marks the session failed before any connection was tried (e.g. a catalog entry whose
+    /// placeholders cannot be resolved), so the reason shows where the user looks.
+    pub fn fail_before_start(&self, reason: String) {
+        let json = {
+            let mut cur = self.inner.lock().unwrap();
+            cur.generation += 1;
+            cur.info.state = "failed";
+            cur.info.error = Some(reason);
+            cur.info.to_json()
+        };
+        self.publish(Event::State(json));
+    }
+
     /// Connects again to the last target, with the same settings; None if there was none.
     pub async fn reconnect(self: &Arc<Self>) -> Option<SessionInfo> {
         let last = self.inner.lock().unwrap().last.clone();

@@ -109,7 +109,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
+pub(super) fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
     let body = if body.iter().all(u8::is_ascii_whitespace) {
         b"{}".as_slice()
     } else {
@@ -286,11 +286,22 @@ fn connect_plan(body: ConnectBody) -> Result<(Target, ConnectOptions), ApiError>
             )));
         }
     };
+    Ok((
+        target,
+        options(body.protocol_version, body.client_capabilities)?,
+    ))
+}
+
+/// The connect options a body asks for, over the defaults.
+pub(super) fn options(
+    protocol_version: Option<String>,
+    client_capabilities: Option<Value>,
+) -> Result<ConnectOptions, ApiError> {
     let mut options = ConnectOptions::default();
-    if let Some(v) = body.protocol_version {
+    if let Some(v) = protocol_version {
         options.protocol_version = v;
     }
-    if let Some(caps) = body.client_capabilities {
+    if let Some(caps) = client_capabilities {
         if !caps.is_object() {
             return Err(ApiError::BadRequest(
                 "\"clientCapabilities\" must be an object".into(),
@@ -298,7 +309,7 @@ fn connect_plan(body: ConnectBody) -> Result<(Target, ConnectOptions), ApiError>
         }
         options.client_capabilities = caps;
     }
-    Ok((target, options))
+    Ok(options)
 }
 
 pub(super) async fn reconnect(

@@ -4,6 +4,7 @@
 #![allow(unreachable_pub, reason = "test modules share helpers through `pub`")]
 
 pub mod browser;
+mod catalog;
 mod client_side;
 mod demo;
 mod everything;

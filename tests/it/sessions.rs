@@ -345,11 +345,3 @@ async fn an_http_400_with_a_json_rpc_error_is_a_refusal_not_a_fallback() {
         "no GET for an SSE endpoint: the server answered"
     );
 }
-
-trait Tap: Sized {
-    fn tap(mut self, f: impl FnOnce(&mut Self)) -> Self {
-        f(&mut self);
-        self
-    }
-}
-impl Tap for Value {}

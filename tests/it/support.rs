@@ -86,8 +86,12 @@ impl Scope {
 
     async fn launch(extra: &[&str], level: &str, logs: Option<Arc<Mutex<String>>>) -> Scope {
         let token = format!("test-{}-{}", std::process::id(), rand_suffix());
+        // Each mcpscope keeps its own catalog, never the user's.
+        let catalog = std::env::temp_dir().join(format!("mcpscope-catalog-{token}.json"));
         let mut child = Command::new(bin())
             .args(["--port", "0", "--no-open", "--token", &token])
+            .arg("--catalog")
+            .arg(&catalog)
             .args(extra)
             .env("MCPSCOPE_LOG", level)
             .stdin(Stdio::null())
@@ -396,3 +400,13 @@ pub fn test_client() -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+/// Changes a value in place and hands it on, for small edits inside an expression.
+pub trait Tap: Sized {
+    fn tap(mut self, f: impl FnOnce(&mut Self)) -> Self {
+        f(&mut self);
+        self
+    }
+}
+
+impl Tap for Value {}

@@ -1,0 +1,933 @@
+//! The catalog of MCP servers the user can connect to. Entries come from two origins: the user's
+//! own catalog file, which mcpscope owns and rewrites on every change, and the mcpServers file
+//! given with `--config`, which mcpscope only reads (an entry from it can be duplicated into the
+//! catalog to be edited). The API addresses entries by name; see [`Catalog::get`] for a name that
+//! both origins use. The file formats themselves live in [`formats`].
+
+pub mod formats;
+
+use std::{
+    collections::BTreeMap,
+    ffi::OsString,
+    fs,
+    io::{self, Write},
+    os::unix::fs::{OpenOptionsExt, PermissionsExt},
+    path::{Path, PathBuf},
+};
+
+use serde_json::{Value, json};
+
+use crate::{
+    session::{RemoteKind, RemoteTarget, Target},
+    transport::stdio::StdioTarget,
+};
+
+pub use formats::{
+    Format, InputDecl, ParsedFile, Resolver, ServerSpec, Transport, export_entry, export_file,
+    parse, placeholders, resolve,
+};
+
+/// What the API shows in place of a secret is also what a client sends back to mean "keep the
+/// stored value" (it never saw that value).
+pub use crate::redact::REDACTED;
+
+/// Long enough for any real name, short enough that a name cannot bloat every API answer.
+const MAX_NAME_CHARS: usize = 200;
+
+/// Where an entry comes from, which decides whether mcpscope may change it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// The user's catalog file: editable.
+    Catalog,
+    /// The `--config` file: read-only, because it belongs to another tool.
+    Config(PathBuf),
+}
+
+/// One server in the catalog.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub name: String,
+    pub spec: ServerSpec,
+    pub origin: Origin,
+}
+
+impl Entry {
+    /// The API shape of the entry. Without `reveal`, every env value is redacted (env is where
+    /// launch configs put secrets, and no name pattern finds them all) and so is every header
+    /// value whose name says it is a secret; a value that is just a placeholder holds no secret
+    /// and is shown either way. `source` is the config file for config entries and `null` for
+    /// catalog entries, whose file is [`Catalog::path`].
+    pub fn to_json(&self, reveal: bool) -> Value {
+        let spec = &self.shown_spec(reveal);
+        let (origin, source) = match &self.origin {
+            Origin::Catalog => ("catalog", Value::Null),
+            Origin::Config(file) => ("config", Value::String(file.display().to_string())),
+        };
+        json!({
+            "name": self.name,
+            "origin": origin,
+            "source": source,
+            "transport": spec.transport.as_str(),
+            "command": spec.command,
+            "args": spec.args,
+            "env": spec.env,
+            "cwd": spec.cwd,
+            "url": spec.url,
+            "headers": spec.headers,
+            "extra": spec.extra,
+            "placeholders": placeholders(&self.spec),
+            "editable": self.origin == Origin::Catalog,
+        })
+    }
+}
+
+impl Entry {
+    /// The spec as it may be shown or exported: without `reveal`, secrets are [`REDACTED`].
+    pub fn shown_spec(&self, reveal: bool) -> ServerSpec {
+        let mut spec = self.spec.clone();
+        if !reveal {
+            hide(&mut spec.env, |_| true);
+            hide(&mut spec.headers, is_secret_header);
+        }
+        spec
+    }
+
+    /// What to connect to, placeholders resolved; each one that cannot be is named.
+    pub fn target(&self, decls: &[InputDecl], r: &Resolver<'_>) -> Result<Target, Vec<String>> {
+        let spec = resolve(&self.spec, decls, r)?;
+        Ok(match spec.transport {
+            Transport::Stdio => Target::Stdio(StdioTarget {
+                command: spec.command.unwrap_or_default(),
+                args: spec.args,
+                env: spec.env,
+                cwd: spec.cwd.map(Into::into),
+            }),
+            Transport::Http | Transport::Sse => Target::Remote(RemoteTarget {
+                kind: if spec.transport == Transport::Sse {
+                    RemoteKind::Sse
+                } else {
+                    RemoteKind::Http
+                },
+                url: spec.url.unwrap_or_default(),
+                headers: spec.headers,
+                secret_headers: Default::default(),
+            }),
+        })
+    }
+}
+
+fn hide(map: &mut BTreeMap<String, String>, secret: impl Fn(&str) -> bool) {
+    for (key, value) in map.iter_mut() {
+        if secret(key) && !formats::is_bare_placeholder(value) {
+            *value = REDACTED.to_owned();
+        }
+    }
+}
+
+/// Whether a header's value is a credential, judged by its name (the one rule of [`crate::redact`]).
+fn is_secret_header(name: &str) -> bool {
+    crate::redact::is_secret_name(name, &Default::default())
+}
+
+/// The catalog: its file's entries plus the `--config` file's, held in memory and written back
+/// whenever the catalog part changes.
+#[derive(Debug)]
+pub struct Catalog {
+    path: PathBuf,
+    /// Catalog-origin entries first, in file order, then config-origin ones. Indices of catalog
+    /// entries here are therefore their indices in the file, which `upsert` and `remove` rely on.
+    entries: Vec<Entry>,
+    /// From the config file, which is the only one that can declare inputs.
+    inputs: Vec<InputDecl>,
+}
+
+impl Catalog {
+    /// Loads the catalog file if it exists (an mcpServers file in Claude format, which `parse`
+    /// reads); a missing or blank file is an empty catalog, an unreadable or malformed one is an
+    /// error naming the path. Then appends every server of `config` (if given) with
+    /// [`Origin::Config`].
+    ///
+    /// Names are unique per origin only: a config server whose name is also in the catalog is
+    /// still listed, and the catalog entry wins a lookup by name (see [`Catalog::get`]).
+    pub fn open(path: PathBuf, config: Option<&Path>) -> Result<Catalog, String> {
+        let mut entries: Vec<Entry> = match fs::read_to_string(&path) {
+            Ok(text) if text.trim().is_empty() => Vec::new(),
+            Ok(text) => parse(&text)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+                .servers
+                .into_iter()
+                .map(|(name, spec)| Entry {
+                    name,
+                    spec,
+                    origin: Origin::Catalog,
+                })
+                .collect(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        let mut inputs = Vec::new();
+        if let Some(config) = config {
+            let text = fs::read_to_string(config)
+                .map_err(|e| format!("cannot read {}: {e}", config.display()))?;
+            let parsed = parse(&text).map_err(|e| format!("{}: {e}", config.display()))?;
+            entries.extend(parsed.servers.into_iter().map(|(name, spec)| Entry {
+                name,
+                spec,
+                origin: Origin::Config(config.to_path_buf()),
+            }));
+            inputs = parsed.inputs;
+        }
+        Ok(Catalog {
+            path,
+            entries,
+            inputs,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    pub fn inputs(&self) -> &[InputDecl] {
+        &self.inputs
+    }
+
+    /// The entry named `name`. When both origins use the name, the catalog entry wins: it is the
+    /// one the user can edit, typically made to override the config file's.
+    /// What to connect to for the entry `name`: its placeholders resolved from `inputs`,
+    /// mcpscope's own environment, the user's home, and (for a config file in `.vscode/`) its
+    /// workspace folder. Every placeholder that cannot be resolved is named, never sent as text.
+    pub fn target(
+        &self,
+        name: &str,
+        inputs: &BTreeMap<String, String>,
+    ) -> Result<Target, Vec<String>> {
+        let entry = self
+            .get(name)
+            .ok_or_else(|| vec![format!("no server \"{name}\" in the catalog")])?;
+        let workspace = match &entry.origin {
+            Origin::Config(file) => file.parent().map(|dir| {
+                if dir.file_name().is_some_and(|n| n == ".vscode") {
+                    dir.parent().unwrap_or(dir).display().to_string()
+                } else {
+                    dir.display().to_string()
+                }
+            }),
+            Origin::Catalog => None,
+        };
+        let home = std::env::var("HOME").ok();
+        let env = |key: &str| std::env::var(key).ok();
+        let resolver = Resolver {
+            inputs,
+            env: &env,
+            workspace: workspace.as_deref(),
+            home: home.as_deref(),
+        };
+        entry.target(&self.inputs, &resolver)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Entry> {
+        self.catalog_index(name)
+            .map(|i| &self.entries[i])
+            .or_else(|| self.entries.iter().find(|e| e.name == name))
+    }
+
+    /// Adds or replaces a catalog-origin entry; `replacing` names the entry being edited, which
+    /// renames it when `name` differs. Without `replacing`, an existing catalog entry called
+    /// `name` is replaced. A value of [`REDACTED`] in the new env or headers keeps the stored
+    /// value of that key, since the API handed it out redacted. Validates the name (1 to 200
+    /// characters, not blank, no control characters) and the spec (stdio needs a command, http
+    /// and sse an http(s) URL), then persists.
+    pub fn upsert(
+        &mut self,
+        replacing: Option<&str>,
+        name: String,
+        mut spec: ServerSpec,
+    ) -> Result<&Entry, String> {
+        validate_name(&name)?;
+        let slot = self.catalog_index(replacing.unwrap_or(name.as_str()));
+        if let Some(old) = replacing
+            && slot.is_none()
+        {
+            return Err(self.not_in_catalog(old, "edited"));
+        }
+        if let Some(other) = self.catalog_index(&name)
+            && Some(other) != slot
+        {
+            return Err(format!("a catalog entry named \"{name}\" already exists"));
+        }
+        let stored = slot.map(|i| &self.entries[i].spec);
+        keep_redacted(&mut spec.env, stored.map(|s| &s.env), "env")?;
+        keep_redacted(&mut spec.headers, stored.map(|s| &s.headers), "header")?;
+        validate_spec(&spec)?;
+        let entry = Entry {
+            name,
+            spec,
+            origin: Origin::Catalog,
+        };
+        let mut catalog = self.catalog_entries();
+        let at = match slot {
+            Some(i) => {
+                catalog[i] = entry;
+                i
+            }
+            None => {
+                catalog.push(entry);
+                catalog.len() - 1
+            }
+        };
+        self.commit(catalog)?;
+        Ok(&self.entries[at])
+    }
+
+    /// Copies any entry (either origin) into the catalog under a new name ("NAME copy",
+    /// "NAME copy 2", …) and persists; returns the copy.
+    pub fn duplicate(&mut self, name: &str) -> Result<&Entry, String> {
+        let source = self
+            .get(name)
+            .ok_or_else(|| format!("there is no server named \"{name}\""))?;
+        let spec = source.spec.clone();
+        let copy_name = free_name(
+            &source.name,
+            |n| {
+                if n == 1 {
+                    " copy".to_owned()
+                } else {
+                    format!(" copy {n}")
+                }
+            },
+            |candidate| self.entries.iter().any(|e| e.name == candidate),
+        );
+        let mut catalog = self.catalog_entries();
+        catalog.push(Entry {
+            name: copy_name,
+            spec,
+            origin: Origin::Catalog,
+        });
+        let at = catalog.len() - 1;
+        self.commit(catalog)?;
+        Ok(&self.entries[at])
+    }
+
+    /// Removes a catalog-origin entry and persists. Config-origin entries cannot be removed: they
+    /// live in a file mcpscope does not change.
+    pub fn remove(&mut self, name: &str) -> Result<(), String> {
+        let Some(slot) = self.catalog_index(name) else {
+            return Err(self.not_in_catalog(name, "removed"));
+        };
+        let mut catalog = self.catalog_entries();
+        catalog.remove(slot);
+        self.commit(catalog)
+    }
+
+    /// Imports every server of a config file's text into the catalog and persists; returns how
+    /// many. A name already in use (by either origin, so that nothing gets shadowed) gets
+    /// " (imported)" appended, then " (imported 2)", and so on. The file's `inputs` are not kept:
+    /// the catalog file is in Claude format, which has no place for them.
+    pub fn import(&mut self, text: &str) -> Result<usize, String> {
+        let parsed = parse(text)?;
+        let count = parsed.servers.len();
+        if count == 0 {
+            return Ok(0);
+        }
+        let mut catalog = self.catalog_entries();
+        for (name, spec) in parsed.servers {
+            validate_name(&name).map_err(|e| format!("server \"{name}\": {e}"))?;
+            let taken = |candidate: &str| {
+                catalog.iter().any(|e| e.name == candidate)
+                    || self.entries.iter().any(|e| e.name == candidate)
+            };
+            let name = if taken(name.as_str()) {
+                free_name(
+                    &name,
+                    |n| {
+                        if n == 1 {
+                            " (imported)".to_owned()
+                        } else {
+                            format!(" (imported {n})")
+                        }
+                    },
+                    taken,
+                )
+            } else {
+                name
+            };
+            catalog.push(Entry {
+                name,
+                spec,
+                origin: Origin::Catalog,
+            });
+        }
+        self.commit(catalog)?;
+        Ok(count)
+    }
+
+    fn catalog_index(&self, name: &str) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|e| e.origin == Origin::Catalog && e.name == name)
+    }
+
+    fn catalog_entries(&self) -> Vec<Entry> {
+        self.entries
+            .iter()
+            .filter(|e| e.origin == Origin::Catalog)
+            .cloned()
+            .collect()
+    }
+
+    /// Persists the new catalog part, and only then adopts it, so a failed write leaves memory
+    /// agreeing with the file.
+    fn commit(&mut self, catalog: Vec<Entry>) -> Result<(), String> {
+        write_catalog(&self.path, &catalog)?;
+        let config: Vec<Entry> = std::mem::take(&mut self.entries)
+            .into_iter()
+            .filter(|e| e.origin != Origin::Catalog)
+            .collect();
+        self.entries = catalog;
+        self.entries.extend(config);
+        Ok(())
+    }
+
+    fn not_in_catalog(&self, name: &str, verb: &str) -> String {
+        match self
+            .entries
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| &e.origin)
+        {
+            Some(Origin::Config(file)) => format!(
+                "\"{name}\" comes from {}, which mcpscope does not change, so it cannot be \
+                 {verb}; duplicate it into the catalog instead",
+                file.display()
+            ),
+            _ => format!("there is no catalog entry named \"{name}\""),
+        }
+    }
+}
+
+fn validate_name(name: &str) -> Result<(), String> {
+    let chars = name.chars().count();
+    if name.trim().is_empty() {
+        return Err("a server name cannot be empty".to_owned());
+    }
+    if chars > MAX_NAME_CHARS {
+        return Err(format!(
+            "a server name can have at most {MAX_NAME_CHARS} characters, not {chars}"
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err("a server name cannot contain control characters".to_owned());
+    }
+    Ok(())
+}
+
+fn validate_spec(spec: &ServerSpec) -> Result<(), String> {
+    match spec.transport {
+        Transport::Stdio => {
+            if spec.command.as_deref().is_none_or(|c| c.trim().is_empty()) {
+                return Err("a stdio server needs a command".to_owned());
+            }
+        }
+        Transport::Http | Transport::Sse => {
+            if !spec.url.as_deref().is_some_and(is_http_url) {
+                return Err(format!(
+                    "an {} server needs an http:// or https:// URL",
+                    spec.transport.as_str()
+                ));
+            }
+        }
+    }
+    if let Some(key) = spec
+        .extra
+        .keys()
+        .find(|key| formats::KNOWN_KEYS.contains(&key.as_str()))
+    {
+        return Err(format!(
+            "\"extra\" cannot hold \"{key}\": it is a field of its own"
+        ));
+    }
+    Ok(())
+}
+
+fn is_http_url(url: &str) -> bool {
+    ["http://", "https://"].iter().any(|scheme| {
+        url.len() > scheme.len()
+            && url
+                .get(..scheme.len())
+                .is_some_and(|prefix| prefix.eq_ignore_ascii_case(scheme))
+    })
+}
+
+/// Swaps [`REDACTED`] values for the stored ones. A redacted value with nothing stored under its
+/// key (a renamed key, say) is refused rather than saved as the literal text `<redacted>`.
+fn keep_redacted(
+    new: &mut BTreeMap<String, String>,
+    stored: Option<&BTreeMap<String, String>>,
+    what: &str,
+) -> Result<(), String> {
+    for (key, value) in new.iter_mut() {
+        if value == REDACTED {
+            match stored.and_then(|stored| stored.get(key)) {
+                Some(old) => value.clone_from(old),
+                None => {
+                    return Err(format!(
+                        "{what} \"{key}\" is \"{REDACTED}\", which means \"keep the stored \
+                         value\", but none is stored; enter the value"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The first of `base + suffix(1)`, `base + suffix(2)`, … that is not `taken`, with `base`
+/// shortened (and stripped of control characters) so the result is always a valid name.
+fn free_name(base: &str, suffix: impl Fn(u32) -> String, taken: impl Fn(&str) -> bool) -> String {
+    let mut n = 1;
+    loop {
+        let tail = suffix(n);
+        let room = MAX_NAME_CHARS.saturating_sub(tail.chars().count());
+        let candidate: String = base
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(room)
+            .chain(tail.chars())
+            .collect();
+        if !taken(candidate.as_str()) {
+            return candidate;
+        }
+        n += 1;
+    }
+}
+
+fn write_catalog(path: &Path, entries: &[Entry]) -> Result<(), String> {
+    let failed = |e: String| format!("cannot write {}: {e}", path.display());
+    let servers: Vec<(String, ServerSpec)> = entries
+        .iter()
+        .map(|e| (e.name.clone(), e.spec.clone()))
+        .collect();
+    let file = export_file(&servers, &[], Format::Claude);
+    let mut text = serde_json::to_string_pretty(&file).map_err(|e| failed(e.to_string()))?;
+    text.push('\n');
+    write_private(path, text.as_bytes()).map_err(|e| failed(e.to_string()))
+}
+
+/// Replaces `path` with `bytes` so that a reader sees the old file or the new one, never a torn
+/// one, and so that the secrets a catalog holds (env values, auth headers) are never readable by
+/// other users, not even between creating the file and changing its mode.
+fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let Some(file_name) = path.file_name() else {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the path does not name a file",
+        ));
+    };
+    let dir = path.parent().unwrap_or(Path::new(""));
+    if !dir.as_os_str().is_empty() {
+        fs::create_dir_all(dir)?;
+    }
+    // Same directory, so the rename cannot cross file systems; the pid keeps two mcpscope
+    // processes sharing one catalog from writing the same temp file.
+    let mut tmp_name = OsString::from(".");
+    tmp_name.push(file_name);
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = dir.join(tmp_name);
+    // Left over by a crash of an earlier process with this pid, it would make create_new fail.
+    let _ = fs::remove_file(&tmp);
+    let result = write_then_rename(&tmp, path, bytes);
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn write_then_rename(tmp: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    drop(file);
+    fs::rename(tmp, path)?;
+    // The umask can only narrow 0600, but be certain of the final mode whatever happened.
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+}
+
+/// The default catalog path: `$XDG_CONFIG_HOME/mcpscope/catalog.json`, else
+/// `$HOME/.config/mcpscope/catalog.json`, else `./mcpscope-catalog.json`.
+pub fn default_path() -> PathBuf {
+    default_path_from(
+        std::env::var_os("XDG_CONFIG_HOME"),
+        std::env::var_os("HOME"),
+    )
+}
+
+/// Split out so tests need not change the process environment (`unsafe` in edition 2024).
+fn default_path_from(xdg_config_home: Option<OsString>, home: Option<OsString>) -> PathBuf {
+    // The XDG spec says a relative XDG_CONFIG_HOME is invalid and must be ignored.
+    if let Some(dir) = xdg_config_home
+        .map(PathBuf::from)
+        .filter(|dir| dir.is_absolute())
+    {
+        return dir.join("mcpscope").join("catalog.json");
+    }
+    if let Some(home) = home.filter(|home| !home.is_empty()) {
+        return PathBuf::from(home)
+            .join(".config")
+            .join("mcpscope")
+            .join("catalog.json");
+    }
+    PathBuf::from("mcpscope-catalog.json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh directory per test, so tests running in parallel never share files.
+    fn scratch(test: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("mcpscope-catalog-{}-{test}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn stdio(command: &str) -> ServerSpec {
+        ServerSpec {
+            command: Some(command.to_owned()),
+            ..ServerSpec::default()
+        }
+    }
+
+    fn names(catalog: &Catalog) -> Vec<&str> {
+        catalog.entries().iter().map(|e| e.name.as_str()).collect()
+    }
+
+    /// A config file with one server, "weather".
+    fn write_config(dir: &Path) -> PathBuf {
+        let path = dir.join("mcp.json");
+        fs::write(
+            &path,
+            json!({"mcpServers": {"weather": {"command": "theirs", "env": {"KEY": "k"}}}})
+                .to_string(),
+        )
+        .unwrap();
+        path
+    }
+
+    #[test]
+    fn upsert_persists_privately() {
+        let dir = scratch("upsert");
+        let path = dir.join("nested").join("catalog.json");
+        let mut catalog = Catalog::open(path.clone(), None).unwrap();
+        assert!(catalog.entries().is_empty());
+        let mut spec = stdio("npx");
+        spec.args = vec!["-y".to_owned(), "srv".to_owned()];
+        spec.env.insert("TOKEN".to_owned(), "s3cret".to_owned());
+        spec.extra.insert("disabled".to_owned(), Value::Bool(true));
+        let entry = catalog
+            .upsert(None, "weather".to_owned(), spec.clone())
+            .unwrap();
+        assert_eq!(entry.origin, Origin::Catalog);
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let reopened = Catalog::open(path.clone(), None).unwrap();
+        assert_eq!(reopened.entries(), catalog.entries());
+        assert_eq!(reopened.get("weather").unwrap().spec, spec);
+
+        catalog
+            .upsert(Some("weather"), "forecast".to_owned(), spec.clone())
+            .unwrap();
+        catalog
+            .upsert(None, "other".to_owned(), stdio("x"))
+            .unwrap();
+        assert_eq!(names(&catalog), ["forecast", "other"]);
+        let err = catalog
+            .upsert(Some("other"), "forecast".to_owned(), stdio("x"))
+            .unwrap_err();
+        assert!(err.contains("already exists"), "{err}");
+        assert!(
+            catalog
+                .upsert(Some("gone"), "g".to_owned(), stdio("x"))
+                .is_err()
+        );
+        assert!(catalog.upsert(None, String::new(), stdio("x")).is_err());
+        assert!(catalog.upsert(None, "a\nb".to_owned(), stdio("x")).is_err());
+        assert!(catalog.upsert(None, "n".repeat(201), stdio("x")).is_err());
+        assert!(
+            catalog
+                .upsert(None, "blank".to_owned(), stdio("  "))
+                .is_err()
+        );
+        let ftp = ServerSpec {
+            transport: Transport::Http,
+            url: Some("ftp://h/mcp".to_owned()),
+            ..ServerSpec::default()
+        };
+        assert!(catalog.upsert(None, "ftp".to_owned(), ftp).is_err());
+        let https = ServerSpec {
+            transport: Transport::Sse,
+            url: Some("HTTPS://h/sse".to_owned()),
+            ..ServerSpec::default()
+        };
+        catalog.upsert(None, "remote".to_owned(), https).unwrap();
+        let mut sneaky = stdio("x");
+        sneaky.extra.insert("url".to_owned(), "https://h".into());
+        assert!(catalog.upsert(None, "sneaky".to_owned(), sneaky).is_err());
+
+        let reopened = Catalog::open(path.clone(), None).unwrap();
+        assert_eq!(names(&reopened), ["forecast", "other", "remote"]);
+        // Only the catalog itself: the temp file was renamed away.
+        assert_eq!(fs::read_dir(dir.join("nested")).unwrap().count(), 1);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn redacted_values_keep_the_stored_ones() {
+        let dir = scratch("redacted");
+        let path = dir.join("catalog.json");
+        let mut catalog = Catalog::open(path.clone(), None).unwrap();
+        let mut spec = ServerSpec {
+            transport: Transport::Http,
+            url: Some("https://h/mcp".to_owned()),
+            ..ServerSpec::default()
+        };
+        spec.env.insert("TOKEN".to_owned(), "s3cret".to_owned());
+        spec.headers
+            .insert("Authorization".to_owned(), "Bearer abc".to_owned());
+        catalog.upsert(None, "api".to_owned(), spec).unwrap();
+
+        let mut edited = catalog.get("api").unwrap().spec.clone();
+        edited.env.insert("TOKEN".to_owned(), REDACTED.to_owned());
+        edited.env.insert("LEVEL".to_owned(), "debug".to_owned());
+        edited
+            .headers
+            .insert("Authorization".to_owned(), REDACTED.to_owned());
+        catalog
+            .upsert(Some("api"), "api v2".to_owned(), edited)
+            .unwrap();
+        let reopened = Catalog::open(path.clone(), None).unwrap();
+        let stored = &reopened.get("api v2").unwrap().spec;
+        assert_eq!(stored.env["TOKEN"], "s3cret");
+        assert_eq!(stored.env["LEVEL"], "debug");
+        assert_eq!(stored.headers["Authorization"], "Bearer abc");
+
+        let mut renamed_key = stored.clone();
+        renamed_key
+            .env
+            .insert("NEW".to_owned(), REDACTED.to_owned());
+        let err = catalog
+            .upsert(Some("api v2"), "api v2".to_owned(), renamed_key)
+            .unwrap_err();
+        assert!(err.contains("\"NEW\""), "{err}");
+        let reopened = Catalog::open(path, None).unwrap();
+        assert!(!reopened.get("api v2").unwrap().spec.env.contains_key("NEW"));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn config_entries_are_listed_after_and_lose_name_lookups() {
+        let dir = scratch("config");
+        let config = write_config(&dir);
+        let path = dir.join("catalog.json");
+        fs::write(
+            &path,
+            json!({"mcpServers": {"weather": {"command": "mine"}}}).to_string(),
+        )
+        .unwrap();
+        let catalog = Catalog::open(path, Some(&config)).unwrap();
+        assert_eq!(names(&catalog), ["weather", "weather"]);
+        assert_eq!(catalog.entries()[1].origin, Origin::Config(config.clone()));
+        let found = catalog.get("weather").unwrap();
+        assert_eq!(found.spec.command.as_deref(), Some("mine"));
+        assert!(catalog.get("nothing").is_none());
+
+        let broken = dir.join("broken.json");
+        fs::write(&broken, "{\"mcpServers\": ").unwrap();
+        let err = Catalog::open(broken.clone(), None).unwrap_err();
+        assert!(err.contains(&broken.display().to_string()), "{err}");
+        let err = Catalog::open(dir.join("absent.json"), Some(&broken)).unwrap_err();
+        assert!(err.contains(&broken.display().to_string()), "{err}");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn duplicate_picks_a_free_name() {
+        let dir = scratch("duplicate");
+        let config = write_config(&dir);
+        let path = dir.join("catalog.json");
+        let mut catalog = Catalog::open(path.clone(), Some(&config)).unwrap();
+        let copy = catalog.duplicate("weather").unwrap();
+        assert_eq!(copy.name, "weather copy");
+        assert_eq!(copy.origin, Origin::Catalog);
+        assert_eq!(copy.spec.env["KEY"], "k");
+        assert_eq!(catalog.duplicate("weather").unwrap().name, "weather copy 2");
+        assert_eq!(
+            catalog.duplicate("weather copy").unwrap().name,
+            "weather copy copy"
+        );
+        assert!(catalog.duplicate("nothing").is_err());
+        let reopened = Catalog::open(path, Some(&config)).unwrap();
+        assert_eq!(
+            names(&reopened),
+            [
+                "weather copy",
+                "weather copy 2",
+                "weather copy copy",
+                "weather"
+            ]
+        );
+        let long = "n".repeat(MAX_NAME_CHARS);
+        catalog.upsert(None, long.clone(), stdio("x")).unwrap();
+        let copy = catalog.duplicate(&long).unwrap();
+        assert_eq!(copy.name.chars().count(), MAX_NAME_CHARS);
+        assert!(copy.name.ends_with(" copy"));
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn config_entries_cannot_be_removed() {
+        let dir = scratch("remove");
+        let config = write_config(&dir);
+        let path = dir.join("catalog.json");
+        let mut catalog = Catalog::open(path.clone(), Some(&config)).unwrap();
+        let err = catalog.remove("weather").unwrap_err();
+        assert!(err.contains(&config.display().to_string()), "{err}");
+        assert!(catalog.remove("nothing").is_err());
+        catalog.duplicate("weather").unwrap();
+        catalog.remove("weather copy").unwrap();
+        assert_eq!(names(&catalog), ["weather"]);
+        let reopened = Catalog::open(path, Some(&config)).unwrap();
+        assert_eq!(names(&reopened), ["weather"]);
+        let err = catalog
+            .upsert(Some("weather"), "weather".to_owned(), stdio("x"))
+            .unwrap_err();
+        assert!(err.contains(&config.display().to_string()), "{err}");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn import_renames_on_collision() {
+        let dir = scratch("import");
+        let config = write_config(&dir);
+        let path = dir.join("catalog.json");
+        let mut catalog = Catalog::open(path.clone(), Some(&config)).unwrap();
+        catalog.upsert(None, "a".to_owned(), stdio("x")).unwrap();
+        let file = json!({"servers": {
+            "a": {"type": "stdio", "command": "a2"},
+            "b": {"type": "http", "url": "https://h/mcp"},
+            "weather": {"command": "w"},
+        }})
+        .to_string();
+        assert_eq!(catalog.import(&file).unwrap(), 3);
+        assert_eq!(catalog.import(&file).unwrap(), 3);
+        let reopened = Catalog::open(path, Some(&config)).unwrap();
+        assert_eq!(
+            names(&reopened),
+            [
+                "a",
+                "a (imported)",
+                "b",
+                "weather (imported)",
+                "a (imported 2)",
+                "b (imported)",
+                "weather (imported 2)",
+                "weather",
+            ]
+        );
+        assert_eq!(
+            reopened
+                .get("a (imported)")
+                .unwrap()
+                .spec
+                .command
+                .as_deref(),
+            Some("a2")
+        );
+        assert_eq!(reopened.get("b").unwrap().spec.transport, Transport::Http);
+        assert!(catalog.import("{\"mcpServers\": {\"x\": {}}}").is_err());
+        assert_eq!(catalog.entries().len(), 8);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn to_json_redacts_unless_revealing() {
+        let entry = Entry {
+            name: "api".to_owned(),
+            spec: ServerSpec {
+                transport: Transport::Http,
+                url: Some("https://h/mcp".to_owned()),
+                env: BTreeMap::from([
+                    ("HOME_DIR".to_owned(), "${env:HOME}".to_owned()),
+                    ("TOKEN".to_owned(), "s3cret".to_owned()),
+                ]),
+                headers: BTreeMap::from([
+                    ("Authorization".to_owned(), "Bearer abc".to_owned()),
+                    ("X-Api-Key".to_owned(), "${input:key}".to_owned()),
+                    ("X-Trace".to_owned(), "on".to_owned()),
+                ]),
+                ..ServerSpec::default()
+            },
+            origin: Origin::Catalog,
+        };
+        let hidden = entry.to_json(false);
+        assert_eq!(hidden["env"]["TOKEN"], REDACTED);
+        assert_eq!(hidden["env"]["HOME_DIR"], "${env:HOME}");
+        assert_eq!(hidden["headers"]["Authorization"], REDACTED);
+        assert_eq!(hidden["headers"]["X-Api-Key"], "${input:key}");
+        assert_eq!(hidden["headers"]["X-Trace"], "on");
+        let text = hidden.to_string();
+        assert!(
+            !text.contains("s3cret") && !text.contains("Bearer abc"),
+            "{text}"
+        );
+        assert_eq!(hidden["origin"], "catalog");
+        assert_eq!(hidden["source"], Value::Null);
+        assert_eq!(hidden["transport"], "http");
+        assert_eq!(hidden["editable"], true);
+        assert_eq!(hidden["placeholders"], json!(["env:HOME", "input:key"]));
+
+        let shown = entry.to_json(true);
+        assert_eq!(shown["env"]["TOKEN"], "s3cret");
+        assert_eq!(shown["headers"]["Authorization"], "Bearer abc");
+
+        let from_config = Entry {
+            origin: Origin::Config(PathBuf::from("/etc/mcp.json")),
+            ..entry
+        };
+        let value = from_config.to_json(false);
+        assert_eq!(value["origin"], "config");
+        assert_eq!(value["source"], "/etc/mcp.json");
+        assert_eq!(value["editable"], false);
+    }
+
+    #[test]
+    fn default_path_prefers_xdg_then_home() {
+        let path = |xdg: Option<&str>, home: Option<&str>| {
+            default_path_from(xdg.map(OsString::from), home.map(OsString::from))
+        };
+        assert_eq!(
+            path(Some("/x"), Some("/h")),
+            PathBuf::from("/x/mcpscope/catalog.json")
+        );
+        assert_eq!(
+            path(Some("relative"), Some("/h")),
+            PathBuf::from("/h/.config/mcpscope/catalog.json")
+        );
+        assert_eq!(
+            path(None, Some("/h")),
+            PathBuf::from("/h/.config/mcpscope/catalog.json")
+        );
+        assert_eq!(path(None, None), PathBuf::from("mcpscope-catalog.json"));
+        assert_eq!(path(None, Some("")), PathBuf::from("mcpscope-catalog.json"));
+    }
+}

@@ -1,0 +1,1163 @@
+//! The mcpServers config-file formats of Claude Desktop, Cursor, Windsurf and VS Code: reading any
+//! of them into one [`ServerSpec`] per server, writing specs back out in any of them, and
+//! expanding the `${...}` placeholders their values may hold.
+//!
+//! Reading is lenient where the tools themselves are (VS Code's file is JSONC; `type` has several
+//! spellings; `type` may be left out) and strict about value types, because a number where a
+//! string belongs would otherwise surface much later as a confusing spawn or connect failure.
+//! Whatever an entry holds that mcpscope does not interpret is kept in [`ServerSpec::extra`], so
+//! import followed by export loses no setting meant for another tool.
+
+use std::{collections::BTreeMap, fmt, str::FromStr};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Keys the reader interprets. They never land in [`ServerSpec::extra`], and export skips them
+/// there: a stale copy would otherwise duplicate or shadow the value the typed fields hold.
+pub(super) const KNOWN_KEYS: [&str; 8] = [
+    "type",
+    "command",
+    "args",
+    "env",
+    "cwd",
+    "url",
+    "serverUrl",
+    "headers",
+];
+
+const NO_SERVERS: &str = "expected a JSON object with \"mcpServers\" (Claude, Cursor, Windsurf) \
+                          or \"servers\" (VS Code)";
+
+/// A config-file dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Claude Desktop and Claude Code: `mcpServers`, remote servers under `url`.
+    Claude,
+    /// Cursor: the Claude shape, so reading cannot tell the two apart and says Claude.
+    Cursor,
+    /// Windsurf: the Claude shape with remote servers under `serverUrl`.
+    Windsurf,
+    /// VS Code's `.vscode/mcp.json`: `servers`, an explicit `type`, and `inputs`.
+    VsCode,
+}
+
+impl Format {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Claude => "claude",
+            Format::Cursor => "cursor",
+            Format::Windsurf => "windsurf",
+            Format::VsCode => "vscode",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "claude" => Ok(Format::Claude),
+            "cursor" => Ok(Format::Cursor),
+            "windsurf" => Ok(Format::Windsurf),
+            "vscode" => Ok(Format::VsCode),
+            _ => Err(format!(
+                "unknown format \"{s}\" (expected claude, cursor, windsurf or vscode)"
+            )),
+        }
+    }
+}
+
+/// How mcpscope talks to a server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// A local program spoken to over its stdin and stdout.
+    #[default]
+    Stdio,
+    /// Streamable HTTP.
+    Http,
+    /// The legacy HTTP + SSE transport.
+    Sse,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Stdio => "stdio",
+            Transport::Http => "http",
+            Transport::Sse => "sse",
+        }
+    }
+}
+
+/// One server as mcpscope keeps it, whatever file it came from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerSpec {
+    pub transport: Transport,
+    #[serde(default)]
+    pub command: Option<String>,
+    #[serde(default)]
+    pub args: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub cwd: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Fields we do not interpret (e.g. "disabled", "autoApprove", "envFile", "timeout"), kept
+    /// verbatim so that export after import loses nothing.
+    #[serde(default)]
+    pub extra: Map<String, Value>,
+}
+
+/// A VS Code `inputs` declaration: a value the user is asked for when a server whose spec uses
+/// `${input:ID}` starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InputDecl {
+    pub id: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The value is a secret, so a UI should mask what the user types.
+    #[serde(default)]
+    pub password: bool,
+}
+
+/// What [`parse`] found in a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedFile {
+    pub format: Format,
+    /// In file order; the names are unique because they are the keys of one JSON object.
+    pub servers: Vec<(String, ServerSpec)>,
+    pub inputs: Vec<InputDecl>,
+}
+
+/// Reads a config file of any supported format, detecting which one it is.
+///
+/// Errors are sentences meant for the user, naming the server and field at fault.
+pub fn parse(text: &str) -> Result<ParsedFile, String> {
+    let Value::Object(root) = parse_json(text)? else {
+        return Err(NO_SERVERS.to_owned());
+    };
+    let (key, mut format) = if root.contains_key("servers") {
+        ("servers", Format::VsCode)
+    } else if root.contains_key("mcpServers") {
+        ("mcpServers", Format::Claude)
+    } else {
+        return Err(NO_SERVERS.to_owned());
+    };
+    let Some(Value::Object(table)) = root.get(key) else {
+        return Err(format!(
+            "\"{key}\" must be an object that maps server names to servers"
+        ));
+    };
+    if format == Format::Claude && table.values().any(|entry| entry.get("serverUrl").is_some()) {
+        format = Format::Windsurf;
+    }
+    let servers = table
+        .iter()
+        .map(|(name, entry)| parse_entry(name, entry).map(|spec| (name.clone(), spec)))
+        .collect::<Result<Vec<_>, String>>()?;
+    let inputs = match root.get("inputs") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(inputs) => parse_inputs(inputs)?,
+    };
+    Ok(ParsedFile {
+        format,
+        servers,
+        inputs,
+    })
+}
+
+/// Strict JSON first, so a valid file never goes through the comment stripper and its error
+/// positions refer to the text the user wrote.
+fn parse_json(text: &str) -> Result<Value, String> {
+    // Windows editors like to save a byte-order mark, which serde_json rejects.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    match serde_json::from_str(text) {
+        Ok(value) => Ok(value),
+        Err(strict) => serde_json::from_str(&strip_jsonc(text))
+            .map_err(|_| format!("not valid JSON: {strict}")),
+    }
+}
+
+/// VS Code's mcp.json is JSONC, and hand-edited ones do hold comments and trailing commas.
+/// Comments become a space (or keep their newline), and a comma directly before `}` or `]` goes.
+fn strip_jsonc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let mut in_string = false;
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            match c {
+                '\\' => {
+                    if let Some(escaped) = chars.next() {
+                        out.push(escaped);
+                    }
+                }
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '/' if chars.peek() == Some(&'/') => {
+                for skipped in chars.by_ref() {
+                    if skipped == '\n' {
+                        out.push('\n');
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut prev = '\0';
+                for skipped in chars.by_ref() {
+                    if prev == '*' && skipped == '/' {
+                        break;
+                    }
+                    prev = skipped;
+                }
+                out.push(' ');
+            }
+            '}' | ']' => {
+                // Outside a string, so the last non-blank character emitted is structural: a
+                // string would have ended with its quote.
+                let kept = out.trim_end().len();
+                if out[..kept].ends_with(',') {
+                    out.truncate(kept - 1);
+                }
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+fn parse_entry(name: &str, entry: &Value) -> Result<ServerSpec, String> {
+    let err = |msg: String| format!("server \"{name}\": {msg}");
+    let Value::Object(fields) = entry else {
+        return Err(err("must be an object".to_owned()));
+    };
+    let mut spec = ServerSpec::default();
+    let mut declared = None;
+    for (key, value) in fields {
+        // Some generators write `null` for an absent field; that says nothing, so it changes
+        // nothing. For unknown keys it is kept like any other value.
+        if value.is_null() && KNOWN_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        match key.as_str() {
+            "type" => declared = Some(parse_type(value).map_err(err)?),
+            "command" => spec.command = Some(string(value, key).map_err(err)?),
+            "args" => spec.args = strings(value, key).map_err(err)?,
+            "env" => spec.env = string_map(value, key).map_err(err)?,
+            "cwd" => spec.cwd = Some(string(value, key).map_err(err)?),
+            "url" | "serverUrl" => {
+                if spec.url.is_some() {
+                    return Err(err("has both \"url\" and \"serverUrl\"".to_owned()));
+                }
+                spec.url = Some(string(value, key).map_err(err)?);
+            }
+            "headers" => spec.headers = string_map(value, key).map_err(err)?,
+            _ => {
+                spec.extra.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    spec.transport = match declared {
+        Some(Transport::Stdio) if spec.command.is_none() => {
+            return Err(err("a stdio server needs \"command\"".to_owned()));
+        }
+        Some(Transport::Http | Transport::Sse) if spec.url.is_none() => {
+            return Err(err("a remote server needs \"url\"".to_owned()));
+        }
+        Some(transport) => transport,
+        None => infer_transport(spec.command.is_some(), spec.url.as_deref()).ok_or_else(|| {
+            err("needs \"command\" (a program to run) or \"url\" (a remote server)".to_owned())
+        })?,
+    };
+    Ok(spec)
+}
+
+fn parse_type(value: &Value) -> Result<Transport, String> {
+    match value.as_str() {
+        Some("stdio") => Ok(Transport::Stdio),
+        Some("sse") => Ok(Transport::Sse),
+        Some("http" | "streamable-http" | "streamableHttp") => Ok(Transport::Http),
+        Some(other) => Err(format!(
+            "unknown \"type\" \"{other}\" (expected stdio, http, sse or streamable-http)"
+        )),
+        None => Err("\"type\" must be a string".to_owned()),
+    }
+}
+
+/// What a file without `type` means, the way every client reads it.
+fn infer_transport(has_command: bool, url: Option<&str>) -> Option<Transport> {
+    if has_command {
+        return Some(Transport::Stdio);
+    }
+    url.map(|url| {
+        if url_says_sse(url) {
+            Transport::Sse
+        } else {
+            Transport::Http
+        }
+    })
+}
+
+/// The legacy SSE transport was conventionally mounted at `/sse`; Streamable HTTP anywhere else.
+fn url_says_sse(url: &str) -> bool {
+    let url = url.find(['?', '#']).map_or(url, |end| &url[..end]);
+    // Only the path counts: `https://sse` names a host, not an endpoint.
+    let after_scheme = url.find("://").map_or(url, |at| &url[at + 3..]);
+    let path = after_scheme.find('/').map_or("", |at| &after_scheme[at..]);
+    path.trim_end_matches('/').ends_with("/sse")
+}
+
+fn string(value: &Value, key: &str) -> Result<String, String> {
+    value
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("\"{key}\" must be a string"))
+}
+
+fn strings(value: &Value, key: &str) -> Result<Vec<String>, String> {
+    let bad = || format!("\"{key}\" must be an array of strings");
+    value
+        .as_array()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|item| item.as_str().map(str::to_owned).ok_or_else(bad))
+        .collect()
+}
+
+fn string_map(value: &Value, key: &str) -> Result<BTreeMap<String, String>, String> {
+    let Value::Object(map) = value else {
+        return Err(format!("\"{key}\" must be an object of strings"));
+    };
+    map.iter()
+        .map(|(name, item)| {
+            item.as_str()
+                .map(|s| (name.clone(), s.to_owned()))
+                .ok_or_else(|| format!("\"{key}\" value \"{name}\" must be a string"))
+        })
+        .collect()
+}
+
+fn parse_inputs(value: &Value) -> Result<Vec<InputDecl>, String> {
+    let Value::Array(items) = value else {
+        return Err("\"inputs\" must be an array".to_owned());
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| -> Result<InputDecl, String> {
+            let id = item
+                .get("id")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("input {}: needs a string \"id\"", i + 1))?;
+            let description = match item.get("description") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(text)) => Some(text.clone()),
+                Some(_) => {
+                    return Err(format!("input \"{id}\": \"description\" must be a string"));
+                }
+            };
+            let password = match item.get("password") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(password)) => *password,
+                Some(_) => {
+                    return Err(format!(
+                        "input \"{id}\": \"password\" must be true or false"
+                    ));
+                }
+            };
+            Ok(InputDecl {
+                id: id.to_owned(),
+                description,
+                password,
+            })
+        })
+        .collect()
+}
+
+/// The entry object for one server, as `format` writes it: known fields first, then `extra`.
+pub fn export_entry(spec: &ServerSpec, format: Format) -> Value {
+    let mut out = Map::new();
+    if writes_type(spec, format) {
+        out.insert("type".to_owned(), spec.transport.as_str().into());
+    }
+    if let Some(command) = &spec.command {
+        out.insert("command".to_owned(), command.as_str().into());
+    }
+    // Several clients reject a stdio entry without `args`, so it is written even when empty.
+    if spec.command.is_some() || !spec.args.is_empty() {
+        out.insert("args".to_owned(), spec.args.clone().into());
+    }
+    if !spec.env.is_empty() {
+        out.insert("env".to_owned(), string_object(&spec.env));
+    }
+    if let Some(cwd) = &spec.cwd {
+        out.insert("cwd".to_owned(), cwd.as_str().into());
+    }
+    if let Some(url) = &spec.url {
+        let key = if format == Format::Windsurf {
+            "serverUrl"
+        } else {
+            "url"
+        };
+        out.insert(key.to_owned(), url.as_str().into());
+    }
+    if !spec.headers.is_empty() {
+        out.insert("headers".to_owned(), string_object(&spec.headers));
+    }
+    for (key, value) in &spec.extra {
+        if !KNOWN_KEYS.contains(&key.as_str()) {
+            out.insert(key.clone(), value.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// Whether the entry needs an explicit `type`. Where a format lets its client infer the
+/// transport, `type` is still written whenever inference would guess wrong (say Streamable HTTP
+/// at a path ending in `/sse`), or re-reading the file would change the server.
+fn writes_type(spec: &ServerSpec, format: Format) -> bool {
+    let needed =
+        infer_transport(spec.command.is_some(), spec.url.as_deref()) != Some(spec.transport);
+    match format {
+        Format::VsCode => true,
+        // Claude Code documents `type` for every remote server.
+        Format::Claude => needed || spec.transport != Transport::Stdio,
+        Format::Cursor => needed || spec.transport == Transport::Sse,
+        Format::Windsurf => needed,
+    }
+}
+
+fn string_object(map: &BTreeMap<String, String>) -> Value {
+    Value::Object(
+        map.iter()
+            .map(|(key, value)| (key.clone(), Value::String(value.clone())))
+            .collect(),
+    )
+}
+
+/// A whole config file in `format`. Only VS Code has a place for `inputs`; other formats drop them.
+pub fn export_file(
+    servers: &[(String, ServerSpec)],
+    inputs: &[InputDecl],
+    format: Format,
+) -> Value {
+    let table: Map<String, Value> = servers
+        .iter()
+        .map(|(name, spec)| (name.clone(), export_entry(spec, format)))
+        .collect();
+    let mut file = Map::new();
+    if format == Format::VsCode {
+        if !inputs.is_empty() {
+            file.insert(
+                "inputs".to_owned(),
+                Value::Array(inputs.iter().map(export_input).collect()),
+            );
+        }
+        file.insert("servers".to_owned(), Value::Object(table));
+    } else {
+        file.insert("mcpServers".to_owned(), Value::Object(table));
+    }
+    Value::Object(file)
+}
+
+fn export_input(input: &InputDecl) -> Value {
+    let mut out = Map::new();
+    out.insert("type".to_owned(), "promptString".into());
+    out.insert("id".to_owned(), input.id.as_str().into());
+    if let Some(description) = &input.description {
+        out.insert("description".to_owned(), description.as_str().into());
+    }
+    if input.password {
+        out.insert("password".to_owned(), true.into());
+    }
+    Value::Object(out)
+}
+
+/// A string cut at its `${...}` placeholders.
+#[derive(Debug, PartialEq)]
+enum Piece<'s> {
+    Text(&'s str),
+    /// The text between `${` and the next `}`, which is how VS Code delimits a variable too.
+    Var(&'s str),
+}
+
+fn pieces(s: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        // An unclosed `${` is ordinary text, and so is everything after it.
+        let Some(end) = after.find('}') else {
+            break;
+        };
+        if start > 0 {
+            out.push(Piece::Text(&rest[..start]));
+        }
+        out.push(Piece::Var(&after[..end]));
+        rest = &after[end + 1..];
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Text(rest));
+    }
+    out
+}
+
+/// Whether `s` is exactly one placeholder: such a value names where a secret comes from and holds
+/// none itself, so it need not be redacted.
+pub(super) fn is_bare_placeholder(s: &str) -> bool {
+    matches!(pieces(s).as_slice(), [Piece::Var(_)])
+}
+
+enum Var<'s> {
+    Input(&'s str),
+    Env(&'s str),
+    UserHome,
+    WorkspaceFolder,
+    Unknown,
+}
+
+fn classify(name: &str) -> Var<'_> {
+    if let Some(id) = name.strip_prefix("input:") {
+        Var::Input(id)
+    } else if let Some(var) = name.strip_prefix("env:") {
+        Var::Env(var)
+    } else if name == "userHome" {
+        Var::UserHome
+    } else if name == "workspaceFolder" {
+        Var::WorkspaceFolder
+    } else {
+        Var::Unknown
+    }
+}
+
+/// The strings of a spec that placeholders are expanded in. Env keys and header names are names,
+/// not values, and `extra` is not ours to interpret.
+fn spec_strings(spec: &ServerSpec) -> impl Iterator<Item = &str> {
+    spec.command
+        .iter()
+        .chain(&spec.args)
+        .chain(spec.env.values())
+        .chain(&spec.cwd)
+        .chain(&spec.url)
+        .chain(spec.headers.values())
+        .map(String::as_str)
+}
+
+/// Every placeholder in the spec's command, args, env values, cwd, url and header values, in
+/// order, deduplicated: e.g. "input:api-key", "env:HOME", "userHome", "workspaceFolder", or the
+/// raw name for unknown ones.
+pub fn placeholders(spec: &ServerSpec) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for s in spec_strings(spec) {
+        for piece in pieces(s) {
+            if let Piece::Var(name) = piece
+                && !found.iter().any(|known| known == name)
+            {
+                found.push(name.to_owned());
+            }
+        }
+    }
+    found
+}
+
+/// Where placeholder values come from when a server is started.
+pub struct Resolver<'a> {
+    /// Values the user gave for `${input:ID}`, by ID.
+    pub inputs: &'a BTreeMap<String, String>,
+    /// Looks up `${env:NAME}`; a closure so tests need not touch the process environment.
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    pub workspace: Option<&'a str>,
+    pub home: Option<&'a str>,
+}
+
+/// The spec with every placeholder replaced, or the list of those that could not be resolved
+/// (each a readable sentence, e.g. `${input:api-key} ("API key"): no value given` — the
+/// description comes from `decls`; `${env:TOKEN}: not set in mcpscope's environment`;
+/// `${foo}: not a variable mcpscope knows`). Never returns a spec that still has a literal
+/// `${...}` placeholder.
+///
+/// Substituted values are not scanned again: a secret that happens to contain `${` is passed on
+/// verbatim, as its owner wrote it.
+pub fn resolve(
+    spec: &ServerSpec,
+    decls: &[InputDecl],
+    r: &Resolver<'_>,
+) -> Result<ServerSpec, Vec<String>> {
+    let mut x = Expander {
+        decls,
+        r,
+        problems: Vec::new(),
+    };
+    let command = spec.command.as_deref().map(|s| x.expand(s));
+    let args = spec.args.iter().map(|s| x.expand(s)).collect();
+    let env = spec
+        .env
+        .iter()
+        .map(|(key, value)| (key.clone(), x.expand(value)))
+        .collect();
+    let cwd = spec.cwd.as_deref().map(|s| x.expand(s));
+    let url = spec.url.as_deref().map(|s| x.expand(s));
+    let headers = spec
+        .headers
+        .iter()
+        .map(|(key, value)| (key.clone(), x.expand(value)))
+        .collect();
+    if !x.problems.is_empty() {
+        return Err(x.problems);
+    }
+    Ok(ServerSpec {
+        transport: spec.transport,
+        command,
+        args,
+        env,
+        cwd,
+        url,
+        headers,
+        extra: spec.extra.clone(),
+    })
+}
+
+struct Expander<'r, 'a> {
+    decls: &'r [InputDecl],
+    r: &'r Resolver<'a>,
+    /// Deduplicated: a placeholder used in five args is one thing for the user to fix.
+    problems: Vec<String>,
+}
+
+impl Expander<'_, '_> {
+    fn expand(&mut self, s: &str) -> String {
+        let mut out = String::with_capacity(s.len());
+        for piece in pieces(s) {
+            match piece {
+                Piece::Text(text) => out.push_str(text),
+                Piece::Var(name) => match self.value(name) {
+                    Ok(value) => out.push_str(&value),
+                    Err(problem) => {
+                        if !self.problems.contains(&problem) {
+                            self.problems.push(problem);
+                        }
+                    }
+                },
+            }
+        }
+        out
+    }
+
+    fn value(&self, name: &str) -> Result<String, String> {
+        match classify(name) {
+            Var::Input(id) => self.r.inputs.get(id).cloned().ok_or_else(|| {
+                let description = self
+                    .decls
+                    .iter()
+                    .find(|decl| decl.id == id)
+                    .and_then(|decl| decl.description.as_deref());
+                match description {
+                    Some(description) => {
+                        format!("${{{name}}} (\"{description}\"): no value given")
+                    }
+                    None => format!("${{{name}}}: no value given"),
+                }
+            }),
+            Var::Env(var) => (self.r.env)(var)
+                .ok_or_else(|| format!("${{{name}}}: not set in mcpscope's environment")),
+            Var::UserHome => {
+                self.r.home.map(str::to_owned).ok_or_else(|| {
+                    format!("${{{name}}}: mcpscope does not know the home directory")
+                })
+            }
+            Var::WorkspaceFolder => self
+                .r
+                .workspace
+                .map(str::to_owned)
+                .ok_or_else(|| format!("${{{name}}}: there is no workspace folder")),
+            Var::Unknown => Err(format!("${{{name}}}: not a variable mcpscope knows")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const ALL: [Format; 4] = [
+        Format::Claude,
+        Format::Cursor,
+        Format::Windsurf,
+        Format::VsCode,
+    ];
+
+    fn parse_value(file: Value) -> Result<ParsedFile, String> {
+        parse(&file.to_string())
+    }
+
+    fn spec_of<'p>(parsed: &'p ParsedFile, name: &str) -> &'p ServerSpec {
+        &parsed
+            .servers
+            .iter()
+            .find(|(n, _)| n == name)
+            .expect("server listed")
+            .1
+    }
+
+    fn object(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    #[test]
+    fn reads_a_claude_file_in_file_order() {
+        let parsed = parse_value(json!({"mcpServers": {
+            "weather": {"command": "npx", "args": ["-y", "weather-mcp"], "env": {"KEY": "k"},
+                        "disabled": true},
+            "events": {"url": "https://example.com/sse/"},
+            "api": {"url": "https://example.com/mcp", "headers": {"Authorization": "Bearer x"}},
+        }}))
+        .unwrap();
+        assert_eq!(parsed.format, Format::Claude);
+        let names: Vec<&str> = parsed.servers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["weather", "events", "api"]);
+        let weather = spec_of(&parsed, "weather");
+        assert_eq!(weather.transport, Transport::Stdio);
+        assert_eq!(weather.command.as_deref(), Some("npx"));
+        assert_eq!(weather.args, ["-y", "weather-mcp"]);
+        assert_eq!(weather.env["KEY"], "k");
+        assert_eq!(weather.extra, object(json!({"disabled": true})));
+        let events = spec_of(&parsed, "events");
+        assert_eq!(events.transport, Transport::Sse);
+        assert_eq!(events.url.as_deref(), Some("https://example.com/sse/"));
+        let api = spec_of(&parsed, "api");
+        assert_eq!(api.transport, Transport::Http);
+        assert_eq!(api.headers["Authorization"], "Bearer x");
+        assert!(api.extra.is_empty());
+        assert!(parsed.inputs.is_empty());
+    }
+
+    #[test]
+    fn server_url_means_windsurf() {
+        let parsed = parse_value(json!({"mcpServers": {
+            "local": {"command": "uvx", "args": ["srv"]},
+            "remote": {"serverUrl": "https://w.example/mcp"},
+        }}))
+        .unwrap();
+        assert_eq!(parsed.format, Format::Windsurf);
+        let remote = spec_of(&parsed, "remote");
+        assert_eq!(remote.transport, Transport::Http);
+        assert_eq!(remote.url.as_deref(), Some("https://w.example/mcp"));
+        assert!(remote.extra.is_empty());
+    }
+
+    #[test]
+    fn reads_a_vscode_file_with_inputs() {
+        let parsed = parse_value(json!({
+            "inputs": [
+                {"type": "promptString", "id": "api-key", "description": "API key", "password": true},
+                {"type": "promptString", "id": "region"},
+            ],
+            "servers": {
+                "github": {"type": "http", "url": "https://api.githubcopilot.com/mcp/"},
+                "local": {"type": "stdio", "command": "node", "args": ["server.js"],
+                          "env": {"API_KEY": "${input:api-key}"},
+                          "envFile": "${workspaceFolder}/.env"},
+                "legacy": {"type": "sse", "url": "http://localhost:3000/events"},
+            },
+        }))
+        .unwrap();
+        assert_eq!(parsed.format, Format::VsCode);
+        assert_eq!(
+            parsed.inputs,
+            [
+                InputDecl {
+                    id: "api-key".to_owned(),
+                    description: Some("API key".to_owned()),
+                    password: true,
+                },
+                InputDecl {
+                    id: "region".to_owned(),
+                    description: None,
+                    password: false,
+                },
+            ]
+        );
+        assert_eq!(spec_of(&parsed, "github").transport, Transport::Http);
+        let local = spec_of(&parsed, "local");
+        assert_eq!(local.transport, Transport::Stdio);
+        assert_eq!(local.env["API_KEY"], "${input:api-key}");
+        assert_eq!(
+            local.extra,
+            object(json!({"envFile": "${workspaceFolder}/.env"}))
+        );
+        assert_eq!(spec_of(&parsed, "legacy").transport, Transport::Sse);
+    }
+
+    #[test]
+    fn jsonc_comments_and_trailing_commas_are_accepted() {
+        let text = r#"{
+            // servers for this workspace
+            "servers": {
+                "a": {"type": "http", "url": "https://h//x/*y*/", /* inline */
+                      "headers": {"Q": "a\"//b",},},
+            },
+        }"#;
+        let parsed = parse(text).unwrap();
+        let a = spec_of(&parsed, "a");
+        assert_eq!(a.url.as_deref(), Some("https://h//x/*y*/"));
+        assert_eq!(a.headers["Q"], "a\"//b");
+        assert!(
+            parse("{\"servers\": ")
+                .unwrap_err()
+                .starts_with("not valid JSON")
+        );
+    }
+
+    fn transport_of(entry: Value) -> Transport {
+        parse_value(json!({"mcpServers": {"s": entry}}))
+            .expect("parses")
+            .servers[0]
+            .1
+            .transport
+    }
+
+    #[test]
+    fn transport_is_inferred_from_the_url_unless_declared() {
+        for (url, expected) in [
+            ("https://h/sse", Transport::Sse),
+            ("https://h/sse/", Transport::Sse),
+            ("https://h/a/sse?k=v", Transport::Sse),
+            ("https://h/sse#top", Transport::Sse),
+            ("http://localhost:8080/sse", Transport::Sse),
+            ("https://h/mcp", Transport::Http),
+            ("https://sse", Transport::Http),
+            ("https://h/sse-stream", Transport::Http),
+            ("https://h/x?next=/sse", Transport::Http),
+        ] {
+            assert_eq!(transport_of(json!({"url": url})), expected, "{url}");
+        }
+        for (declared, expected) in [
+            ("streamable-http", Transport::Http),
+            ("streamableHttp", Transport::Http),
+            ("http", Transport::Http),
+            ("sse", Transport::Sse),
+        ] {
+            assert_eq!(
+                transport_of(json!({"type": declared, "url": "https://h/sse"})),
+                expected,
+                "{declared}"
+            );
+        }
+        assert_eq!(
+            transport_of(json!({"command": "srv", "url": "https://h/sse"})),
+            Transport::Stdio
+        );
+    }
+
+    #[test]
+    fn errors_name_the_server_and_field() {
+        let err = parse_value(json!({"mcpServers": {
+            "ok": {"command": "x"},
+            "weather": {"command": "x", "args": "--verbose"},
+        }}))
+        .unwrap_err();
+        assert_eq!(
+            err,
+            r#"server "weather": "args" must be an array of strings"#
+        );
+        let err = parse_value(json!({"mcpServers": {"empty": {"disabled": true}}})).unwrap_err();
+        assert!(err.starts_with(r#"server "empty": "#), "{err}");
+        let err =
+            parse_value(json!({"mcpServers": {"db": {"command": "x", "env": {"PORT": 5432}}}}))
+                .unwrap_err();
+        assert!(
+            err.contains(r#"server "db""#) && err.contains(r#""PORT""#),
+            "{err}"
+        );
+        let err = parse_value(
+            json!({"mcpServers": {"h": {"url": "https://h/mcp", "headers": {"X": 1}}}}),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains(r#"server "h""#) && err.contains(r#""X""#),
+            "{err}"
+        );
+        let err = parse_value(json!({"servers": {"ws": {"type": "websocket", "url": "wss://h"}}}))
+            .unwrap_err();
+        assert!(
+            err.contains(r#"server "ws""#) && err.contains("websocket"),
+            "{err}"
+        );
+        let err =
+            parse_value(json!({"servers": {"r": {"type": "sse", "command": "x"}}})).unwrap_err();
+        assert!(
+            err.contains(r#"server "r""#) && err.contains("\"url\""),
+            "{err}"
+        );
+        let err = parse_value(json!({"mcpServers": {"n": 3}})).unwrap_err();
+        assert!(err.contains(r#"server "n""#), "{err}");
+        assert!(parse_value(json!({"other": {}})).is_err());
+        assert!(parse_value(json!({"mcpServers": []})).is_err());
+        assert!(parse_value(json!({"servers": {}, "inputs": [{"description": "no id"}]})).is_err());
+        assert!(parse("not json").unwrap_err().starts_with("not valid JSON"));
+    }
+
+    fn vscode_source() -> Value {
+        json!({
+            "inputs": [{"type": "promptString", "id": "api-key", "description": "API key",
+                        "password": true}],
+            "servers": {
+                "local": {"type": "stdio", "command": "node", "args": ["s.js", "--flag"],
+                          "env": {"B": "2", "A": "${input:api-key}"}, "cwd": "/srv",
+                          "envFile": "${workspaceFolder}/.env", "disabled": true},
+                "remote": {"type": "streamable-http", "url": "https://h/mcp",
+                           "headers": {"Authorization": "Bearer ${input:api-key}"},
+                           "timeout": 30},
+                "legacy": {"type": "sse", "url": "https://h/events", "autoApprove": ["a", "b"]},
+                "odd": {"type": "http", "url": "https://h/sse/"},
+                "both": {"type": "sse", "command": "unused", "url": "https://h/sse"},
+            },
+        })
+    }
+
+    fn claude_source() -> Value {
+        json!({"mcpServers": {
+            "weather": {"command": "npx", "args": [], "env": {}, "disabled": true},
+            "events": {"url": "https://example.com/sse"},
+            "win": {"serverUrl": "https://example.com/mcp", "headers": {"X-Key": "k"}},
+        }})
+    }
+
+    #[test]
+    fn every_format_round_trips() {
+        for source in [vscode_source(), claude_source()] {
+            let first = parse_value(source).unwrap();
+            for format in ALL {
+                let exported = export_file(&first.servers, &first.inputs, format);
+                let text = serde_json::to_string_pretty(&exported).unwrap();
+                let again = parse(&text).unwrap_or_else(|e| panic!("{format}: {e}\n{text}"));
+                assert_eq!(again.servers, first.servers, "{format}:\n{text}");
+                let second = serde_json::to_string_pretty(&export_file(
+                    &again.servers,
+                    &again.inputs,
+                    format,
+                ))
+                .unwrap();
+                assert_eq!(second, text, "{format}");
+                if format == Format::VsCode {
+                    assert_eq!(again.inputs, first.inputs);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn each_format_writes_its_own_shape() {
+        let http = ServerSpec {
+            transport: Transport::Http,
+            url: Some("https://h/mcp".to_owned()),
+            ..ServerSpec::default()
+        };
+        let sse = ServerSpec {
+            transport: Transport::Sse,
+            url: Some("https://h/sse".to_owned()),
+            ..ServerSpec::default()
+        };
+        let odd = ServerSpec {
+            transport: Transport::Http,
+            url: Some("https://h/sse".to_owned()),
+            ..ServerSpec::default()
+        };
+        let stdio = ServerSpec {
+            command: Some("srv".to_owned()),
+            extra: object(json!({"disabled": true, "command": "stale"})),
+            ..ServerSpec::default()
+        };
+        let url = "https://h/mcp";
+        assert_eq!(
+            export_entry(&http, Format::Claude),
+            json!({"type": "http", "url": url})
+        );
+        assert_eq!(export_entry(&http, Format::Cursor), json!({"url": url}));
+        assert_eq!(
+            export_entry(&http, Format::Windsurf),
+            json!({"serverUrl": url})
+        );
+        assert_eq!(
+            export_entry(&http, Format::VsCode),
+            json!({"type": "http", "url": url})
+        );
+        assert_eq!(
+            export_entry(&sse, Format::Cursor),
+            json!({"type": "sse", "url": "https://h/sse"})
+        );
+        assert_eq!(
+            export_entry(&sse, Format::Windsurf),
+            json!({"serverUrl": "https://h/sse"})
+        );
+        assert_eq!(
+            export_entry(&odd, Format::Windsurf),
+            json!({"type": "http", "serverUrl": "https://h/sse"})
+        );
+        assert_eq!(
+            export_entry(&stdio, Format::Claude),
+            json!({"command": "srv", "args": [], "disabled": true})
+        );
+        let vscode = object(export_entry(&stdio, Format::VsCode));
+        let keys: Vec<&str> = vscode.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["type", "command", "args", "disabled"]);
+        assert_eq!(vscode["command"], "srv");
+
+        let input = InputDecl {
+            id: "k".to_owned(),
+            description: Some("Key".to_owned()),
+            password: true,
+        };
+        let servers = [("s".to_owned(), http)];
+        assert_eq!(
+            export_file(&servers, std::slice::from_ref(&input), Format::VsCode),
+            json!({
+                "inputs": [{"type": "promptString", "id": "k", "description": "Key", "password": true}],
+                "servers": {"s": {"type": "http", "url": url}},
+            })
+        );
+        assert_eq!(
+            export_file(&servers, &[input], Format::Claude),
+            json!({"mcpServers": {"s": {"type": "http", "url": url}}})
+        );
+    }
+
+    #[test]
+    fn format_names() {
+        assert_eq!("vscode".parse::<Format>(), Ok(Format::VsCode));
+        assert_eq!("Windsurf".parse::<Format>(), Ok(Format::Windsurf));
+        assert!("zed".parse::<Format>().is_err());
+        for format in ALL {
+            assert_eq!(format.as_str().parse::<Format>(), Ok(format));
+            assert_eq!(serde_json::to_value(format).unwrap(), format.as_str());
+        }
+    }
+
+    fn templated() -> ServerSpec {
+        ServerSpec {
+            command: Some("${userHome}/bin/srv".to_owned()),
+            args: vec![
+                "--dir=${workspaceFolder}".to_owned(),
+                "${input:api-key}".to_owned(),
+                "${unclosed".to_owned(),
+            ],
+            env: BTreeMap::from([
+                ("HOME_DIR".to_owned(), "${env:HOME}".to_owned()),
+                ("KEY".to_owned(), "${input:api-key}".to_owned()),
+            ]),
+            ..ServerSpec::default()
+        }
+    }
+
+    fn decls() -> Vec<InputDecl> {
+        vec![InputDecl {
+            id: "api-key".to_owned(),
+            description: Some("API key".to_owned()),
+            password: true,
+        }]
+    }
+
+    #[test]
+    fn placeholders_are_listed_in_order_once() {
+        let mut spec = templated();
+        spec.args.push("${foo}-${input:api-key}".to_owned());
+        assert_eq!(
+            placeholders(&spec),
+            [
+                "userHome",
+                "workspaceFolder",
+                "input:api-key",
+                "foo",
+                "env:HOME"
+            ]
+        );
+        assert!(is_bare_placeholder("${input:x}"));
+        assert!(!is_bare_placeholder("Bearer ${input:x}"));
+        assert!(!is_bare_placeholder("${a}${b}"));
+        assert!(!is_bare_placeholder("${a"));
+    }
+
+    #[test]
+    fn resolve_fills_every_placeholder() {
+        let inputs = BTreeMap::from([("api-key".to_owned(), "k123".to_owned())]);
+        let env = |name: &str| (name == "HOME").then(|| "/home/u".to_owned());
+        let r = Resolver {
+            inputs: &inputs,
+            env: &env,
+            workspace: Some("/ws"),
+            home: Some("/home/me"),
+        };
+        let out = resolve(&templated(), &decls(), &r).unwrap();
+        assert_eq!(out.command.as_deref(), Some("/home/me/bin/srv"));
+        assert_eq!(out.args, ["--dir=/ws", "k123", "${unclosed"]);
+        assert_eq!(out.env["HOME_DIR"], "/home/u");
+        assert_eq!(out.env["KEY"], "k123");
+        assert!(placeholders(&out).is_empty());
+    }
+
+    #[test]
+    fn resolve_explains_what_is_missing() {
+        let inputs = BTreeMap::new();
+        let env = |_: &str| -> Option<String> { None };
+        let r = Resolver {
+            inputs: &inputs,
+            env: &env,
+            workspace: None,
+            home: Some("/home/me"),
+        };
+        let mut spec = templated();
+        spec.url = Some("https://h/${foo}".to_owned());
+        spec.headers
+            .insert("X-Token".to_owned(), "${env:TOKEN}".to_owned());
+        let problems = resolve(&spec, &decls(), &r).unwrap_err();
+        assert_eq!(
+            problems,
+            [
+                "${workspaceFolder}: there is no workspace folder",
+                "${input:api-key} (\"API key\"): no value given",
+                "${env:HOME}: not set in mcpscope's environment",
+                "${foo}: not a variable mcpscope knows",
+                "${env:TOKEN}: not set in mcpscope's environment",
+            ]
+        );
+        let undeclared = ServerSpec {
+            command: Some("${input:other}".to_owned()),
+            ..ServerSpec::default()
+        };
+        assert_eq!(
+            resolve(&undeclared, &decls(), &r).unwrap_err(),
+            ["${input:other}: no value given"]
+        );
+    }
+}
