@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
     name = "mcpscope",
     version,
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  mcpscope                                   open the UI; the demo server is offered\n  mcpscope -- npx -y @modelcontextprotocol/server-everything\n  mcpscope -e API_KEY=… -- python server.py\n  mcpscope --config claude_desktop_config.json --server weather"
+    after_help = "Examples:\n  mcpscope                                   open the UI; the demo server is offered\n  mcpscope -- npx -y @modelcontextprotocol/server-everything\n  mcpscope -e API_KEY=… -- python server.py\n  mcpscope --config claude_desktop_config.json            list every server of the file\n  mcpscope --config .vscode/mcp.json --server weather     …and connect one at start"
 )]
 pub struct Args {
     #[command(subcommand)]

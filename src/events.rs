@@ -214,7 +214,10 @@ impl EventBus {
             seq = ring.next_seq;
             ring.next_seq += 1;
             // `body` is `{"kind":…}`; splice seq and time in front without re-parsing it.
-            let mut json = String::with_capacity(body.len() + 64);
+            // Room for `{"seq":…,"time":"…","session":"…",` so the text is built in one
+            // allocation: a regrowth would double it, and the ring holds 100k of these.
+            let session_len = session.map_or(0, |id| id.len() + 14);
+            let mut json = String::with_capacity(body.len() + 64 + session_len);
             json.push_str("{\"seq\":");
             json.push_str(&seq.to_string());
             json.push_str(",\"time\":\"");
@@ -327,6 +330,16 @@ mod tests {
             "no session: seen by all"
         );
         assert!(!batch.records[1].json.contains("session"));
+        // Built in one allocation: no regrowth, which would double what the ring holds.
+        let long: Arc<str> = "s123456789".into();
+        bus.publish_for(Some(&long), stderr(&"x".repeat(500)));
+        let r = &bus.next_after(2, 1).records[0];
+        assert!(
+            r.json.capacity() - r.json.len() < 64,
+            "{} of {}",
+            r.json.len(),
+            r.json.capacity()
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ import * as prompts from "./prompts.js";
 import * as logs from "./logs.js";
 import * as result from "./result.js";
 import * as servers from "./servers.js";
+import * as catalog from "./catalog.js";
 
 const TIMEOUT_KEY = "mcpscope-timeout-s";
 
@@ -90,22 +91,22 @@ function notice(text) {
 }
 
 // One name/value row (environment variables, headers); values are typed like passwords.
-function nameValueRow(kind, extra = null) {
+function nameValueRow(kind, extra = null, name = "", value = "") {
   const list = $(`${kind}-rows`);
   const i = list.childElementCount;
   const row = el("div", { class: `env-row ${kind}-row` },
     el("label", { for: `${kind}-name-${i}`, text: "Name" }),
-    el("input", { id: `${kind}-name-${i}`, class: `${kind}-name`, type: "text", spellcheck: "false" }),
+    el("input", { id: `${kind}-name-${i}`, class: `${kind}-name`, type: "text", spellcheck: "false", value: name }),
     el("label", { for: `${kind}-value-${i}`, text: "Value" }),
-    el("input", { id: `${kind}-value-${i}`, class: `${kind}-value`, type: "password", autocomplete: "off" }),
+    el("input", { id: `${kind}-value-${i}`, class: `${kind}-value`, type: "password", autocomplete: "off", value }),
     extra,
   );
   row.append(el("button", { type: "button", text: "Remove", onclick: () => row.remove() }));
   list.append(row);
 }
 
-function headerRow() {
-  nameValueRow("header", el("label", { class: "check" }, el("input", { type: "checkbox", class: "header-secret" }), "secret"));
+function headerRow(name = "", value = "") {
+  nameValueRow("header", el("label", { class: "check" }, el("input", { type: "checkbox", class: "header-secret" }), "secret"), name, value);
 }
 
 function showTransportFields() {
@@ -114,12 +115,12 @@ function showTransportFields() {
   $("stdio-fields").hidden = remote;
 }
 
-function envRow() {
-  nameValueRow("env");
+function envRow(name = "", value = "") {
+  nameValueRow("env", null, name, value);
 }
 
-async function connect(ev) {
-  ev.preventDefault();
+// The target the connect form describes, as the connect body has it.
+function formTarget() {
   const env = {};
   for (const row of $("env-rows").children) {
     const k = row.querySelector(".env-name").value.trim();
@@ -150,6 +151,38 @@ async function connect(ev) {
     body = { url: $("url").value.trim(), headers, secretHeaders };
     if (transport !== "auto") body.transport = transport;
   }
+  return body;
+}
+
+// The connect form as a catalog entry.
+function formSpec() {
+  const t = formTarget();
+  if (t.transport === "stdio") return { transport: "stdio", command: t.command, args: t.args, env: t.env, cwd: t.cwd ?? null };
+  const guessed = /\/sse\/?$/.test((t.url || "").split(/[?#]/)[0]) ? "sse" : "http";
+  return { transport: t.transport || guessed, url: t.url, headers: t.headers };
+}
+
+// Fills the connect form from a catalog entry (redacted values stay redacted: saving keeps them).
+function fillForm(s) {
+  $("transport").value = s.transport;
+  showTransportFields();
+  $("env-rows").replaceChildren();
+  $("header-rows").replaceChildren();
+  $("bearer").value = "";
+  if (s.transport === "stdio") {
+    $("command").value = s.command || "";
+    $("args").value = (s.args || []).join("\n");
+    $("cwd").value = s.cwd || "";
+    for (const [k, v] of Object.entries(s.env || {})) envRow(k, v);
+  } else {
+    $("url").value = s.url || "";
+    for (const [k, v] of Object.entries(s.headers || {})) headerRow(k, v);
+  }
+}
+
+async function connect(ev) {
+  ev.preventDefault();
+  const body = formTarget();
   const pv = $("protocol-version").value.trim();
   if (pv) body.protocolVersion = pv;
   body.clientCapabilities = chosenCapabilities();
@@ -239,6 +272,10 @@ function main() {
     $("transport").focus();
   });
   servers.init((id) => switchTo(id).catch((e) => notice(e.message)));
+  catalog.init({
+    notice, fillForm, formSpec,
+    opened: async (s) => { await switchTo(s.id, s); await servers.load(); },
+  });
   const ctx = { notice, show, run, session: () => session };
   tools.init(ctx);
   resources.init(ctx);

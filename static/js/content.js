@@ -10,7 +10,7 @@ import { el, pretty } from "./dom.js";
 const SHOW_LIMIT = 200 * 1024;
 const SAFE_MIME = /^[a-z]+\/[a-z0-9.+-]+$/i;
 
-function copyButton(getText) {
+export function copyButton(getText) {
   const b = el("button", { type: "button", class: "copy", title: "Copy" }, "Copy");
   b.addEventListener("click", async () => {
     try { await navigator.clipboard.writeText(getText()); b.textContent = "Copied"; } catch { b.textContent = "Copy failed"; }
@@ -19,7 +19,7 @@ function copyButton(getText) {
   return b;
 }
 
-function download(name, text, mime = "application/json") {
+export function download(name, text, mime = "application/json") {
   const url = URL.createObjectURL(new Blob([text], { type: mime }));
   const a = el("a", { href: url, download: name, class: "button download" }, "Download");
   return a;

@@ -42,26 +42,42 @@ function badge(cls, text) {
   return el("span", { class: `server-badge ${cls}`, text });
 }
 
-export function render() {
-  const current = sessionId();
-  $("server-list").replaceChildren(...all().map((s) => {
-    const label = [s.name, s.state, s.pending ? `${s.pending} waiting` : "", s.findings ? `${s.findings} findings` : ""].filter(Boolean).join(", ");
-    const choose = el("button", {
-      type: "button", class: "server-item", "data-session": s.id, "aria-label": label,
-      onclick: () => onChoose(s.id),
-    },
-      el("span", { class: `dot state-${s.state}`, "aria-hidden": "true" }),
-      el("span", { class: "server-item-name", text: s.name || s.id }),
-      el("span", { class: "muted mono", text: s.id }),
-      s.pending ? badge("pending", `${s.pending} waiting`) : null,
-      s.findings ? badge("findings", `${s.findings} findings`) : null);
-    if (s.id === current) choose.setAttribute("aria-current", "true");
+// Rows are kept per session and updated in place, so a button keeps focus (and a click in
+// flight keeps its target) while counts change under it.
+const rows = new Map(); // id → {li, choose, remove}
+
+function row(s) {
+  let r = rows.get(s.id);
+  if (!r) {
+    const choose = el("button", { type: "button", class: "server-item", "data-session": s.id, onclick: () => onChoose(s.id) });
     const remove = el("button", {
-      type: "button", class: "server-remove", "aria-label": `Remove ${s.name || s.id}`, title: "Disconnect and remove",
+      type: "button", class: "server-remove", title: "Disconnect and remove",
       onclick: async () => { await call("DELETE", `/api/sessions/${encodeURIComponent(s.id)}`).catch(() => {}); schedule(); },
     }, "×");
-    return el("li", { class: "server-row" }, choose, remove);
-  }));
+    r = { li: el("li", { class: "server-row" }, choose, remove), choose, remove };
+    rows.set(s.id, r);
+  }
+  const label = [s.name, s.state, s.pending ? `${s.pending} waiting` : "", s.findings ? `${s.findings} findings` : ""].filter(Boolean).join(", ");
+  r.choose.setAttribute("aria-label", label);
+  r.remove.setAttribute("aria-label", `Remove ${s.name || s.id}`);
+  r.choose.replaceChildren(
+    el("span", { class: `dot state-${s.state}`, "aria-hidden": "true" }),
+    el("span", { class: "server-item-name", text: s.name || s.id }),
+    el("span", { class: "muted mono", text: s.id }),
+    s.pending ? badge("pending", `${s.pending} waiting`) : "",
+    s.findings ? badge("findings", `${s.findings} findings`) : "");
+  if (s.id === sessionId()) r.choose.setAttribute("aria-current", "true");
+  else r.choose.removeAttribute("aria-current");
+  return r.li;
+}
+
+export function render() {
+  for (const id of rows.keys()) if (!sessions.has(id)) { rows.get(id).li.remove(); rows.delete(id); }
+  const list = $("server-list");
+  all().forEach((s, i) => {
+    const li = row(s);
+    if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null);
+  });
   $("servers-count").textContent = sessions.size ? `(${sessions.size})` : "";
 }
 

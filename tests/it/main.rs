@@ -12,6 +12,7 @@ mod lifecycle;
 mod python_sdk;
 pub mod remote;
 mod security;
+mod servers_ui;
 mod sessions;
 mod sloppy;
 mod support;

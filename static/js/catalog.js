@@ -1,0 +1,143 @@
+// The catalog: the servers the user keeps (a file mcpscope rewrites, its path shown) and those of
+// `--config` (read-only, duplicable). Each can be connected as a new session, as often as wanted,
+// edited through the connect form, duplicated, removed and exported; the whole list exports in
+// any client's format. Values that may be secrets come redacted from the backend; sending the
+// redacted marker back keeps the stored value.
+
+import { call } from "./api.js";
+import { $, el } from "./dom.js";
+import { copyButton, download } from "./content.js";
+
+const FORMATS = [["claude", "Claude Desktop"], ["cursor", "Cursor"], ["windsurf", "Windsurf"], ["vscode", "VS Code"]];
+const FILE_NAMES = { claude: "claude_desktop_config.json", cursor: "mcp.json", windsurf: "mcp_config.json", vscode: "mcp.json" };
+let ctx = null;
+let inputs = [];
+let editing = null; // the name of the entry the connect form is editing, if any
+
+const enc = encodeURIComponent;
+
+export async function load() {
+  const { body } = await call("GET", "/api/catalog");
+  inputs = body.inputs || [];
+  $("catalog-path").textContent = body.path;
+  const configs = [...new Set(body.servers.filter((s) => s.origin === "config").map((s) => s.source))];
+  $("catalog-config").textContent = configs.length ? `and the servers of ${configs.join(", ")} (read-only)` : "";
+  $("catalog-list").replaceChildren(...body.servers.map(row));
+  $("catalog-count").textContent = body.servers.length ? `(${body.servers.length})` : "";
+}
+
+function summary(s) {
+  return s.transport === "stdio" ? [s.command, ...(s.args || [])].join(" ") : `${s.transport} ${s.url}`;
+}
+
+function row(s) {
+  const status = el("span", { class: "catalog-status muted", role: "status" });
+  const ask = el("div", { class: "catalog-inputs" });
+  const li = el("li", { class: "catalog-row", "data-name": s.name },
+    el("div", { class: "catalog-head" },
+      el("span", { class: "catalog-name", text: s.name }),
+      s.origin === "config" ? el("span", { class: "session-tag", text: "from --config" }) : null),
+    el("span", { class: "mono catalog-target", text: summary(s) }),
+    s.placeholders.length ? el("span", { class: "muted", text: `needs ${s.placeholders.map((p) => `\${${p}}`).join(", ")}` }) : null,
+    el("div", { class: "actions" },
+      el("button", { type: "button", class: "primary", "aria-label": `Connect ${s.name}`, onclick: () => connect(s, ask, status) }, "Connect"),
+      el("button", { type: "button", "aria-label": `Edit ${s.name}`, hidden: !s.editable, onclick: () => edit(s) }, "Edit"),
+      el("button", { type: "button", "aria-label": `Duplicate ${s.name}`, onclick: () => act("POST", `/api/catalog/${enc(s.name)}/duplicate`, status) }, "Duplicate"),
+      el("button", { type: "button", "aria-label": `Remove ${s.name} from the catalog`, hidden: !s.editable, onclick: () => act("DELETE", `/api/catalog/${enc(s.name)}`, status) }, "Remove"),
+      exportControls(s.name, `Export ${s.name}`)),
+    ask, status);
+  return li;
+}
+
+async function act(method, path, status) {
+  try { await call(method, path); await load(); } catch (e) { status.textContent = e.message; }
+}
+
+// Connects the entry as a new session; `${input:…}` values are asked for first, never stored.
+async function connect(s, ask, status) {
+  const wanted = s.placeholders.filter((p) => p.startsWith("input:")).map((p) => p.slice(6));
+  const fields = [...ask.querySelectorAll("input")];
+  if (wanted.length && !fields.length) {
+    ask.replaceChildren(...wanted.flatMap((id) => {
+      const decl = inputs.find((i) => i.id === id) || {};
+      const fid = `input-${s.name}-${id}`.replace(/[^A-Za-z0-9_-]/g, "_");
+      return [el("label", { for: fid, text: decl.description ? `${decl.description} (\${input:${id}})` : `\${input:${id}}` }),
+        el("input", { id: fid, type: decl.password === false ? "text" : "password", autocomplete: "off", "data-input": id })];
+    }), el("button", { type: "button", class: "primary", onclick: () => connect(s, ask, status) }, "Connect with these values"));
+    ask.querySelector("input").focus();
+    return;
+  }
+  const values = Object.fromEntries(fields.map((f) => [f.dataset.input, f.value]));
+  status.textContent = "connecting…";
+  try {
+    const { body } = await call("POST", `/api/catalog/${enc(s.name)}/connect`, { inputs: values });
+    ask.replaceChildren();
+    status.textContent = body.state === "connected" ? "" : `${body.state}: ${body.error || ""}`;
+    await ctx.opened(body);
+  } catch (e) {
+    status.textContent = e.message;
+  }
+}
+
+// The connect form takes the entry's values; "Save to catalog" then replaces it.
+function edit(s) {
+  editing = s.name;
+  ctx.fillForm(s);
+  $("catalog-name").value = s.name;
+  $("save-catalog").textContent = `Save changes to "${s.name}"`;
+  $("connect-box").open = true;
+  $("catalog-name").focus();
+}
+
+async function save() {
+  const status = $("save-catalog-status");
+  const name = $("catalog-name").value.trim();
+  if (!name) { status.textContent = "Give the server a name first."; $("catalog-name").focus(); return; }
+  const body = { name, ...ctx.formSpec() };
+  try {
+    if (editing) await call("PUT", `/api/catalog/${enc(editing)}`, body);
+    else await call("POST", "/api/catalog", body);
+    status.textContent = `saved "${name}"`;
+    editing = null;
+    $("save-catalog").textContent = "Save to catalog";
+    await load();
+  } catch (e) {
+    status.textContent = e.message;
+  }
+}
+
+// A format choice with Copy and Download, for one entry (`name`) or all of them.
+function exportControls(name, label) {
+  const id = `export-${name ?? "all"}`.replace(/[^A-Za-z0-9_-]/g, "_");
+  const format = el("select", { id, "aria-label": `${label}: format` }, ...FORMATS.map(([v, t]) => el("option", { value: v, text: t })));
+  const secrets = el("input", { type: "checkbox", id: `${id}-secrets` });
+  const slot = el("span", { class: "export-download" });
+  const fetchText = async () => {
+    const q = new URLSearchParams({ format: format.value });
+    if (name) q.set("name", name);
+    if (secrets.checked) q.set("secrets", "include");
+    return (await call("GET", `/api/catalog/export?${q}`)).text;
+  };
+  let text = "";
+  const refresh = async () => {
+    text = await fetchText().catch((e) => e.message);
+    slot.replaceChildren(download(FILE_NAMES[format.value], text));
+  };
+  format.addEventListener("change", refresh);
+  secrets.addEventListener("change", refresh);
+  const box = el("details", { class: "export" },
+    el("summary", { text: name ? "Export" : "Export all" }),
+    el("label", { for: id, text: "Format" }), format,
+    el("label", { class: "check" }, secrets, "include secret values"),
+    el("div", { class: "actions" }, copyButton(() => text), slot));
+  // Fetched when opened, so listing the catalog costs one request, not one per entry.
+  box.addEventListener("toggle", () => { if (box.open && !text) refresh(); });
+  return box;
+}
+
+export function init(context) {
+  ctx = context;
+  $("save-catalog").addEventListener("click", save);
+  $("catalog-export-all").append(exportControls(null, "Export the whole catalog"));
+  load().catch((e) => ctx.notice(e.message));
+}

@@ -1,0 +1,208 @@
+//! The UI with several servers, in headless Chromium: two servers connected from the catalog
+//! (a `--config` file), switched between by their names in the server list, each keeping its own
+//! result and timeline; a sampling request from the server in the background is announced; a
+//! reload keeps everything.
+
+use fantoccini::{Client, Locator};
+use serde_json::json;
+
+use crate::{
+    browser::{click, find, open_ui, wait_text},
+    support::*,
+};
+
+async fn js_bool(c: &Client, script: &str) -> bool {
+    c.execute(script, vec![])
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap_or(false)
+}
+
+/// Chooses a server in the server list by its visible name.
+async fn choose(c: &Client, name: &str) {
+    c.find(Locator::XPath(&format!(
+        "//ul[@id='server-list']//button[.//span[normalize-space()='{name}']]"
+    )))
+    .await
+    .unwrap_or_else(|e| panic!("no server {name} in the list: {e}"))
+    .click()
+    .await
+    .unwrap_or_else(|e| panic!("the row of {name} was replaced under the click: {e}"));
+    wait_text(c, "#server-id", "the header names it", |t| {
+        t.starts_with(name)
+    })
+    .await;
+}
+
+async fn call_echo(c: &Client, message: &str) {
+    let echo = c
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css("button.tool[data-tool='echo']"))
+        .await
+        .unwrap();
+    echo.click().await.unwrap();
+    if find(c, "#raw-mode")
+        .await
+        .prop("checked")
+        .await
+        .unwrap()
+        .as_deref()
+        != Some("true")
+    {
+        click(c, "#raw-mode").await;
+    }
+    let args = find(c, "#tool-args").await;
+    args.clear().await.unwrap();
+    args.send_keys(&json!({"message": message}).to_string())
+        .await
+        .unwrap();
+    click(c, "#call-tool").await;
+    wait_text(c, "#result", "the echo", |t| t.contains(message)).await;
+}
+
+/// Every timeline row on show belongs to `session` (or to no session).
+async fn timeline_shows_only(c: &Client, session: &str) -> bool {
+    js_bool(
+        c,
+        &format!("return [...document.querySelectorAll('#timeline li')].filter(li => !li.hidden).every(li => !li.dataset.session || li.dataset.session === '{session}')"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn two_servers_from_the_catalog_keep_their_own_results_and_timelines() {
+    let dir = std::env::temp_dir().join(format!("mcpscope-ui-cat-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("claude_desktop_config.json");
+    let everything = everything_target();
+    std::fs::write(
+        &file,
+        json!({"mcpServers": {
+            "demo": {"command": bin(), "args": ["demo-server"]},
+            "everything": {"command": everything["command"], "args": everything["args"]},
+        }})
+        .to_string(),
+    )
+    .unwrap();
+    let scope = Scope::start_with(&["--config", file.to_str().unwrap()]).await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+
+    // Both servers are listed in the catalog; the file's path and our catalog's are shown.
+    wait_text(c, "#catalog-list", "both entries", |t| {
+        t.contains("demo") && t.contains("everything")
+    })
+    .await;
+    let where_ = find(c, ".catalog-where").await.text().await.unwrap();
+    assert!(where_.contains(file.to_str().unwrap()), "{where_}");
+
+    click(c, "button[aria-label='Connect demo']").await;
+    wait_text(c, "#server-id", "demo shown", |t| t.starts_with("demo")).await;
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    call_echo(c, "hello from demo").await;
+
+    click(c, "button[aria-label='Connect everything']").await;
+    wait_text(c, "#server-id", "everything shown", |t| {
+        t.starts_with("everything")
+    })
+    .await;
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    assert!(
+        find(c, "#result-box")
+            .await
+            .attr("hidden")
+            .await
+            .unwrap()
+            .is_some(),
+        "everything has no result yet"
+    );
+    call_echo(c, "hello from everything").await;
+    wait_text(c, "#server-list", "both sessions listed", |t| {
+        t.contains("demo") && t.contains("everything")
+    })
+    .await;
+
+    // Back to demo: its own result, its own timeline.
+    choose(c, "demo").await;
+    wait_text(c, "#result", "demo's result again", |t| {
+        t.contains("hello from demo")
+    })
+    .await;
+    assert!(
+        !find(c, "#result")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("hello from everything")
+    );
+    assert!(
+        timeline_shows_only(c, "s1").await,
+        "the timeline shows demo's rows only"
+    );
+    // All servers: rows of both, each tagged.
+    find(c, "#timeline-scope")
+        .await
+        .select_by_label("all servers")
+        .await
+        .unwrap();
+    wait_text(c, "#timeline", "both sessions' rows, tagged", |t| {
+        t.contains("everything") && t.contains("demo")
+    })
+    .await;
+    find(c, "#timeline-scope")
+        .await
+        .select_by_label("this server")
+        .await
+        .unwrap();
+
+    // A sampling request from everything, in the background, is announced.
+    let call = {
+        let req = scope
+            .http
+            .post(scope.url("/api/sessions/s2/request"))
+            .bearer_auth(&scope.token)
+            .json(&json!({"method": "tools/call", "params": {"name": "trigger-sampling-request", "arguments": {"prompt": "from the background", "maxTokens": 5}}}));
+        tokio::spawn(async move { req.send().await.unwrap() })
+    };
+    wait_text(c, "#announce", "the announcement", |t| {
+        t.contains("everything (s2) asks: sampling/createMessage")
+    })
+    .await;
+    wait_text(c, "#server-list", "a waiting badge on everything", |t| {
+        t.contains("1 waiting")
+    })
+    .await;
+    if let Ok(png) = c.screenshot().await {
+        let _ = std::fs::write(root().join("target/ui-two-servers.png"), png);
+    }
+
+    // A reload keeps both sessions, the one shown, and the waiting request.
+    c.refresh().await.unwrap();
+    wait_text(c, "#server-id", "demo still shown", |t| {
+        t.starts_with("demo")
+    })
+    .await;
+    wait_text(c, "#server-list", "both sessions", |t| {
+        t.contains("demo") && t.contains("everything") && t.contains("1 waiting")
+    })
+    .await;
+    click(c, "#pending-badge").await;
+    wait_text(
+        c,
+        "#pending-list",
+        "the request, tagged with its server",
+        |t| t.contains("sampling/createMessage") && t.contains("everything"),
+    )
+    .await;
+    choose(c, "everything").await;
+    wait_text(c, "#timeline", "everything's history replayed", |t| {
+        t.contains("tools/call")
+    })
+    .await;
+    assert!(timeline_shows_only(c, "s2").await);
+    call.abort();
+    b.client.close().await.unwrap();
+}
