@@ -5,6 +5,7 @@
 //! both origins use. The file formats themselves live in [`formats`].
 
 pub mod formats;
+pub mod placeholders;
 
 use std::{
     collections::BTreeMap,
@@ -23,9 +24,9 @@ use crate::{
 };
 
 pub use formats::{
-    Format, InputDecl, ParsedFile, Resolver, ServerSpec, Transport, export_entry, export_file,
-    parse, placeholders, resolve,
+    Format, InputDecl, ParsedFile, ServerSpec, Transport, export_entry, export_file, parse,
 };
+pub use placeholders::{Resolver, placeholders, resolve};
 
 /// What the API shows in place of a secret is also what a client sends back to mean "keep the
 /// stored value" (it never saw that value).
@@ -118,7 +119,7 @@ impl Entry {
 
 fn hide(map: &mut BTreeMap<String, String>, secret: impl Fn(&str) -> bool) {
     for (key, value) in map.iter_mut() {
-        if secret(key) && !formats::is_bare_placeholder(value) {
+        if secret(key) && !placeholders::is_bare_placeholder(value) {
             *value = REDACTED.to_owned();
         }
     }

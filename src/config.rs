@@ -151,8 +151,7 @@ impl Config {
 
 /// `/sse` at the end of the path means the legacy transport; anything else Streamable HTTP.
 pub fn guess_transport(url: &str) -> RemoteKind {
-    let path = url.split(['?', '#']).next().unwrap_or(url);
-    if path.trim_end_matches('/').ends_with("/sse") {
+    if catalog::formats::url_says_sse(url) {
         RemoteKind::Sse
     } else {
         RemoteKind::Http

@@ -1,0 +1,312 @@
+//! The `${...}` placeholders of config-file values, as VS Code writes them: listing them in a
+//! spec (`${input:ID}`, `${env:NAME}`, `${userHome}`, `${workspaceFolder}`, anything else named as
+//! unknown), and resolving them into a spec that holds none, or a sentence for each one that
+//! cannot be resolved. Reading and writing the files themselves is [`super::formats`].
+
+use std::collections::BTreeMap;
+
+use super::formats::{InputDecl, ServerSpec};
+
+/// A string cut at its `${...}` placeholders.
+#[derive(Debug, PartialEq)]
+enum Piece<'s> {
+    Text(&'s str),
+    /// The text between `${` and the next `}`, which is how VS Code delimits a variable too.
+    Var(&'s str),
+}
+
+fn pieces(s: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        // An unclosed `${` is ordinary text, and so is everything after it.
+        let Some(end) = after.find('}') else {
+            break;
+        };
+        if start > 0 {
+            out.push(Piece::Text(&rest[..start]));
+        }
+        out.push(Piece::Var(&after[..end]));
+        rest = &after[end + 1..];
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Text(rest));
+    }
+    out
+}
+
+/// Whether `s` is exactly one placeholder: such a value names where a secret comes from and holds
+/// none itself, so it need not be redacted.
+pub(super) fn is_bare_placeholder(s: &str) -> bool {
+    matches!(pieces(s).as_slice(), [Piece::Var(_)])
+}
+
+enum Var<'s> {
+    Input(&'s str),
+    Env(&'s str),
+    UserHome,
+    WorkspaceFolder,
+    Unknown,
+}
+
+fn classify(name: &str) -> Var<'_> {
+    if let Some(id) = name.strip_prefix("input:") {
+        Var::Input(id)
+    } else if let Some(var) = name.strip_prefix("env:") {
+        Var::Env(var)
+    } else if name == "userHome" {
+        Var::UserHome
+    } else if name == "workspaceFolder" {
+        Var::WorkspaceFolder
+    } else {
+        Var::Unknown
+    }
+}
+
+/// The strings of a spec that placeholders are expanded in. Env keys and header names are names,
+/// not values, and `extra` is not ours to interpret.
+fn spec_strings(spec: &ServerSpec) -> impl Iterator<Item = &str> {
+    spec.command
+        .iter()
+        .chain(&spec.args)
+        .chain(spec.env.values())
+        .chain(&spec.cwd)
+        .chain(&spec.url)
+        .chain(spec.headers.values())
+        .map(String::as_str)
+}
+
+/// Every placeholder in the spec's command, args, env values, cwd, url and header values, in
+/// order, deduplicated: e.g. "input:api-key", "env:HOME", "userHome", "workspaceFolder", or the
+/// raw name for unknown ones.
+pub fn placeholders(spec: &ServerSpec) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for s in spec_strings(spec) {
+        for piece in pieces(s) {
+            if let Piece::Var(name) = piece
+                && !found.iter().any(|known| known == name)
+            {
+                found.push(name.to_owned());
+            }
+        }
+    }
+    found
+}
+
+/// Where placeholder values come from when a server is started.
+pub struct Resolver<'a> {
+    /// Values the user gave for `${input:ID}`, by ID.
+    pub inputs: &'a BTreeMap<String, String>,
+    /// Looks up `${env:NAME}`; a closure so tests need not touch the process environment.
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+    pub workspace: Option<&'a str>,
+    pub home: Option<&'a str>,
+}
+
+/// The spec with every placeholder replaced, or the list of those that could not be resolved
+/// (each a readable sentence, e.g. `${input:api-key} ("API key"): no value given` — the
+/// description comes from `decls`; `${env:TOKEN}: not set in mcpscope's environment`;
+/// `${foo}: not a variable mcpscope knows`). Never returns a spec that still has a literal
+/// `${...}` placeholder.
+///
+/// Substituted values are not scanned again: a secret that happens to contain `${` is passed on
+/// verbatim, as its owner wrote it.
+pub fn resolve(
+    spec: &ServerSpec,
+    decls: &[InputDecl],
+    r: &Resolver<'_>,
+) -> Result<ServerSpec, Vec<String>> {
+    let mut x = Expander {
+        decls,
+        r,
+        problems: Vec::new(),
+    };
+    let command = spec.command.as_deref().map(|s| x.expand(s));
+    let args = spec.args.iter().map(|s| x.expand(s)).collect();
+    let env = spec
+        .env
+        .iter()
+        .map(|(key, value)| (key.clone(), x.expand(value)))
+        .collect();
+    let cwd = spec.cwd.as_deref().map(|s| x.expand(s));
+    let url = spec.url.as_deref().map(|s| x.expand(s));
+    let headers = spec
+        .headers
+        .iter()
+        .map(|(key, value)| (key.clone(), x.expand(value)))
+        .collect();
+    if !x.problems.is_empty() {
+        return Err(x.problems);
+    }
+    Ok(ServerSpec {
+        transport: spec.transport,
+        command,
+        args,
+        env,
+        cwd,
+        url,
+        headers,
+        extra: spec.extra.clone(),
+    })
+}
+
+struct Expander<'r, 'a> {
+    decls: &'r [InputDecl],
+    r: &'r Resolver<'a>,
+    /// Deduplicated: a placeholder used in five args is one thing for the user to fix.
+    problems: Vec<String>,
+}
+
+impl Expander<'_, '_> {
+    fn expand(&mut self, s: &str) -> String {
+        let mut out = String::with_capacity(s.len());
+        for piece in pieces(s) {
+            match piece {
+                Piece::Text(text) => out.push_str(text),
+                Piece::Var(name) => match self.value(name) {
+                    Ok(value) => out.push_str(&value),
+                    Err(problem) => {
+                        if !self.problems.contains(&problem) {
+                            self.problems.push(problem);
+                        }
+                    }
+                },
+            }
+        }
+        out
+    }
+
+    fn value(&self, name: &str) -> Result<String, String> {
+        match classify(name) {
+            Var::Input(id) => self.r.inputs.get(id).cloned().ok_or_else(|| {
+                let description = self
+                    .decls
+                    .iter()
+                    .find(|decl| decl.id == id)
+                    .and_then(|decl| decl.description.as_deref());
+                match description {
+                    Some(description) => {
+                        format!("${{{name}}} (\"{description}\"): no value given")
+                    }
+                    None => format!("${{{name}}}: no value given"),
+                }
+            }),
+            Var::Env(var) => (self.r.env)(var)
+                .ok_or_else(|| format!("${{{name}}}: not set in mcpscope's environment")),
+            Var::UserHome => {
+                self.r.home.map(str::to_owned).ok_or_else(|| {
+                    format!("${{{name}}}: mcpscope does not know the home directory")
+                })
+            }
+            Var::WorkspaceFolder => self
+                .r
+                .workspace
+                .map(str::to_owned)
+                .ok_or_else(|| format!("${{{name}}}: there is no workspace folder")),
+            Var::Unknown => Err(format!("${{{name}}}: not a variable mcpscope knows")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn templated() -> ServerSpec {
+        ServerSpec {
+            command: Some("${userHome}/bin/srv".to_owned()),
+            args: vec![
+                "--dir=${workspaceFolder}".to_owned(),
+                "${input:api-key}".to_owned(),
+                "${unclosed".to_owned(),
+            ],
+            env: BTreeMap::from([
+                ("HOME_DIR".to_owned(), "${env:HOME}".to_owned()),
+                ("KEY".to_owned(), "${input:api-key}".to_owned()),
+            ]),
+            ..ServerSpec::default()
+        }
+    }
+
+    fn decls() -> Vec<InputDecl> {
+        vec![InputDecl {
+            id: "api-key".to_owned(),
+            description: Some("API key".to_owned()),
+            password: true,
+        }]
+    }
+
+    #[test]
+    fn placeholders_are_listed_in_order_once() {
+        let mut spec = templated();
+        spec.args.push("${foo}-${input:api-key}".to_owned());
+        assert_eq!(
+            placeholders(&spec),
+            [
+                "userHome",
+                "workspaceFolder",
+                "input:api-key",
+                "foo",
+                "env:HOME"
+            ]
+        );
+        assert!(is_bare_placeholder("${input:x}"));
+        assert!(!is_bare_placeholder("Bearer ${input:x}"));
+        assert!(!is_bare_placeholder("${a}${b}"));
+        assert!(!is_bare_placeholder("${a"));
+    }
+
+    #[test]
+    fn resolve_fills_every_placeholder() {
+        let inputs = BTreeMap::from([("api-key".to_owned(), "k123".to_owned())]);
+        let env = |name: &str| (name == "HOME").then(|| "/home/u".to_owned());
+        let r = Resolver {
+            inputs: &inputs,
+            env: &env,
+            workspace: Some("/ws"),
+            home: Some("/home/me"),
+        };
+        let out = resolve(&templated(), &decls(), &r).unwrap();
+        assert_eq!(out.command.as_deref(), Some("/home/me/bin/srv"));
+        assert_eq!(out.args, ["--dir=/ws", "k123", "${unclosed"]);
+        assert_eq!(out.env["HOME_DIR"], "/home/u");
+        assert_eq!(out.env["KEY"], "k123");
+        assert!(placeholders(&out).is_empty());
+    }
+
+    #[test]
+    fn resolve_explains_what_is_missing() {
+        let inputs = BTreeMap::new();
+        let env = |_: &str| -> Option<String> { None };
+        let r = Resolver {
+            inputs: &inputs,
+            env: &env,
+            workspace: None,
+            home: Some("/home/me"),
+        };
+        let mut spec = templated();
+        spec.url = Some("https://h/${foo}".to_owned());
+        spec.headers
+            .insert("X-Token".to_owned(), "${env:TOKEN}".to_owned());
+        let problems = resolve(&spec, &decls(), &r).unwrap_err();
+        assert_eq!(
+            problems,
+            [
+                "${workspaceFolder}: there is no workspace folder",
+                "${input:api-key} (\"API key\"): no value given",
+                "${env:HOME}: not set in mcpscope's environment",
+                "${foo}: not a variable mcpscope knows",
+                "${env:TOKEN}: not set in mcpscope's environment",
+            ]
+        );
+        let undeclared = ServerSpec {
+            command: Some("${input:other}".to_owned()),
+            ..ServerSpec::default()
+        };
+        assert_eq!(
+            resolve(&undeclared, &decls(), &r).unwrap_err(),
+            ["${input:other}: no value given"]
+        );
+    }
+}
