@@ -21,8 +21,10 @@ use tokio::sync::{mpsc, oneshot};
 /// What a message of ours is, as far as carrying it goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageKind {
-    /// A request of ours; it has an id and may take as long as the server does.
-    Request,
+    /// A request of ours, with the id we gave it; it may take as long as the server does.
+    Request {
+        id: i64,
+    },
     Notification,
     /// Our answer to a server request.
     Response,
@@ -35,13 +37,19 @@ pub struct Outgoing {
     pub kind: MessageKind,
     /// The request's or notification's method.
     pub method: Option<String>,
-    /// Our request id (requests only; a response's id is the server's and not ours to track).
-    pub id: Option<i64>,
 }
 
 impl Outgoing {
+    /// Our request id; None for notifications and for answers (whose id is the server's).
+    pub fn request_id(&self) -> Option<i64> {
+        match self.kind {
+            MessageKind::Request { id } => Some(id),
+            MessageKind::Notification | MessageKind::Response => None,
+        }
+    }
+
     pub fn is_request(&self, method: &str) -> bool {
-        self.kind == MessageKind::Request && self.method.as_deref() == Some(method)
+        self.request_id().is_some() && self.method.as_deref() == Some(method)
     }
 }
 

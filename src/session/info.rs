@@ -34,6 +34,18 @@ impl SessionInfo {
         }
     }
 
+    /// The session object for a new state of the same session: its identity (id, name,
+    /// catalog entry) kept, everything about the previous connection cleared.
+    pub fn restart(&self, state: &'static str) -> Self {
+        SessionInfo {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            catalog: self.catalog.clone(),
+            state,
+            ..Default::default()
+        }
+    }
+
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).expect("the session object serialises")
     }

@@ -28,7 +28,6 @@ impl Actor {
                 text,
                 kind: MessageKind::Notification,
                 method: Some(method.to_owned()),
-                id: None,
             },
         );
     }
@@ -49,9 +48,8 @@ impl Actor {
             frame,
             Outgoing {
                 text,
-                kind: MessageKind::Request,
+                kind: MessageKind::Request { id },
                 method: Some(method.to_owned()),
-                id: Some(id),
             },
         );
         id
@@ -75,7 +73,6 @@ impl Actor {
                 text,
                 kind: MessageKind::Response,
                 method: None,
-                id: None,
             },
         );
     }

@@ -58,10 +58,8 @@ pub struct Session {
 }
 
 pub(super) struct Current {
-    name: String,
     /// The name was chosen (by the user or the catalog), so a new target does not rename it.
     named: bool,
-    catalog: Option<String>,
     /// The last target connected to, with its real (unredacted) settings, for reconnect.
     last: Option<(Target, ConnectOptions)>,
     pub(super) generation: u64,
@@ -100,15 +98,12 @@ impl Sessions {
             .or_else(|| reg.sessions.first().cloned())
     }
 
-    /// Makes `id` the selected session; false when there is no such session.
-    pub fn select(&self, id: &str) -> bool {
+    /// Makes `id` the selected session and returns it; None when there is no such session.
+    pub fn select(&self, id: &str) -> Option<Arc<Session>> {
         let mut reg = self.registry.lock().unwrap();
-        let found = reg.sessions.iter().find(|s| &*s.id == id).cloned();
-        let ok = found.is_some();
-        if ok {
-            reg.selected = found;
-        }
-        ok
+        let found = reg.sessions.iter().find(|s| &*s.id == id).cloned()?;
+        reg.selected = Some(found.clone());
+        Some(found)
     }
 
     /// A new, disconnected session. The first one becomes the selected one.
@@ -117,17 +112,17 @@ impl Sessions {
         let id: Arc<str> = format!("s{}", reg.next_id).into();
         reg.next_id += 1;
         let named = name.is_some();
-        let mut info = SessionInfo::disconnected();
-        info.id = Some(id.to_string());
-        info.name = name.clone();
-        info.catalog = catalog.clone();
+        let info = SessionInfo {
+            id: Some(id.to_string()),
+            name,
+            catalog,
+            ..SessionInfo::disconnected()
+        };
         let session = Arc::new(Session {
             id,
             shared: self.shared.clone(),
             inner: Mutex::new(Current {
-                name: name.unwrap_or_default(),
                 named,
-                catalog,
                 last: None,
                 generation: 0,
                 handle: None,
@@ -149,11 +144,10 @@ impl Sessions {
         self.selected().unwrap_or_else(|| self.create(None, None))
     }
 
-    /// Disconnects a session and forgets it; a `removed` event says so. False if unknown.
-    pub async fn remove(&self, id: &str) -> bool {
-        let Some(session) = self.get(id) else {
-            return false;
-        };
+    /// Disconnects a session and forgets it; a `removed` event says so. Returns the session,
+    /// or None if there was no such session.
+    pub async fn remove(&self, id: &str) -> Option<Arc<Session>> {
+        let session = self.get(id)?;
         session.disconnect().await;
         {
             let mut reg = self.registry.lock().unwrap();
@@ -169,7 +163,7 @@ impl Sessions {
         self.shared
             .events
             .publish_for(Some(&session.id), Event::Removed {});
-        true
+        Some(session)
     }
 
     /// Shuts every session down, for exit.
@@ -225,15 +219,12 @@ impl Session {
     pub fn rename(&self, name: String) {
         let mut cur = self.inner.lock().unwrap();
         cur.named = true;
-        cur.name = name.clone();
         cur.info.name = Some(name);
     }
 
     /// Ties the session to a catalog entry (or unties it).
     pub fn set_catalog(&self, catalog: Option<String>) {
-        let mut cur = self.inner.lock().unwrap();
-        cur.catalog = catalog.clone();
-        cur.info.catalog = catalog;
+        self.inner.lock().unwrap().info.catalog = catalog;
     }
 
     /// Replaces this session's connection with a new one and waits until it is connected or
@@ -250,20 +241,16 @@ impl Session {
             cur.generation += 1;
             cur.pending.clear();
             if !cur.named {
-                cur.name = target.label();
+                cur.info.name = Some(target.label());
             }
             cur.generation
         };
         let reporter = Reporter::new(self.clone(), generation);
         reporter.update(|cur| {
             cur.info = SessionInfo {
-                id: Some(self.id.to_string()),
-                name: Some(cur.name.clone()),
-                catalog: cur.catalog.clone(),
-                state: "connecting",
                 target: Some(target.describe()),
                 client_capabilities: Some(options.client_capabilities.clone()),
-                ..Default::default()
+                ..cur.info.restart("connecting")
             }
         });
         let link = match &target {
@@ -340,13 +327,10 @@ impl Session {
         let json = {
             let mut cur = self.inner.lock().unwrap();
             cur.generation += 1;
-            cur.info.state = "disconnected";
-            cur.info.protocol_version = None;
-            cur.info.server_info = None;
-            cur.info.capabilities = None;
-            cur.info.instructions = None;
-            cur.info.client_capabilities = None;
-            cur.info.error = None;
+            cur.info = SessionInfo {
+                target: cur.info.target.take(),
+                ..cur.info.restart("disconnected")
+            };
             cur.pending.clear();
             cur.info.to_json()
         };

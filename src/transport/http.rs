@@ -32,7 +32,7 @@ use tokio::{
 use url::Url;
 
 use super::{
-    Exit, Link, MessageKind, Outgoing, ToTransport, TransportEvent,
+    Exit, Link, Outgoing, ToTransport, TransportEvent,
     sse::{SseEvent, SseParser},
     stdio::MAX_FRAME_BYTES,
 };
@@ -162,7 +162,7 @@ async fn run(
     let description = loop {
         tokio::select! {
             msg = outgoing.recv() => match msg {
-                Some(ToTransport::Message(msg)) if msg.kind == MessageKind::Request => {
+                Some(ToTransport::Message(msg)) if msg.request_id().is_some() => {
                     // A request may take as long as the tool does: it must not hold up others.
                     posts.spawn(post(sh.clone(), msg));
                 }
@@ -226,7 +226,7 @@ impl Shared {
     /// Only a request of ours has a caller waiting; a lost notification or answer shows in its
     /// `http` event alone.
     async fn fail(&self, msg: &Outgoing, message: String) {
-        if let (MessageKind::Request, Some(id)) = (msg.kind, msg.id) {
+        if let Some(id) = msg.request_id() {
             self.emit(TransportEvent::SendFailed { id, message }).await;
         }
     }
@@ -300,7 +300,7 @@ impl Shared {
             "durationMs": started.elapsed().as_secs_f64() * 1000.0,
         });
         if let Some(msg) = carries {
-            event["carries"] = json!({"method": msg.method, "id": msg.id});
+            event["carries"] = json!({"method": msg.method, "id": msg.request_id()});
         }
         match sent {
             Ok(res) => {
@@ -401,12 +401,13 @@ async fn post_streamable(sh: &Arc<Shared>, msg: &Outgoing) {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let body = read_body(res).await.unwrap_or_default();
-        exchange["bodyExcerpt"] = json!(excerpt_of(&body));
+        let text = excerpt_of(&body);
+        exchange["bodyExcerpt"] = json!(text);
         sh.http(exchange).await;
         // A JSON-RPC error for our request is the server's answer, whatever the status says
         // (e.g. 400 with -32022 for a version it does not speak): the session reads it as such.
         let refusal = msg
-            .id
+            .request_id()
             .and_then(|id| wire::answers(&body, id))
             .is_some_and(|a| a == wire::Answered::Error);
         if refusal {
@@ -421,7 +422,6 @@ async fn post_streamable(sh: &Arc<Shared>, msg: &Outgoing) {
         {
             return fall_back(sh, msg, status).await;
         }
-        let text = String::from_utf8_lossy(&body[..body.len().min(BODY_EXCERPT)]).into_owned();
         let mut message = format!("POST {} answered {status}", sh.redact_url(&sh.url));
         if let Some(auth) = auth {
             message.push_str(&format!("; WWW-Authenticate: {auth}"));
@@ -444,8 +444,8 @@ async fn post_streamable(sh: &Arc<Shared>, msg: &Outgoing) {
     let ctype = content_type(&res);
     sh.http(exchange).await;
     if ctype.starts_with("text/event-stream") {
-        let outcome = read_sse(sh, res, "POST", &sh.url.clone(), msg.id).await;
-        if let (MessageKind::Request, Some(id)) = (msg.kind, msg.id)
+        let outcome = read_sse(sh, res, "POST", &sh.url.clone(), msg.request_id()).await;
+        if let Some(id) = msg.request_id()
             && !outcome.answered
         {
             match (outcome.error, outcome.last_id) {
@@ -473,7 +473,7 @@ async fn post_streamable(sh: &Arc<Shared>, msg: &Outgoing) {
     } else {
         match read_body(res).await {
             Ok(body) if body.iter().all(u8::is_ascii_whitespace) => {
-                if msg.kind == MessageKind::Request {
+                if msg.request_id().is_some() {
                     sh.fail(msg, format!("POST answered {status} with an empty body"))
                         .await;
                 }

@@ -22,7 +22,7 @@ use crate::{
     responders::Settings,
     session::{
         ConnectOptions, DEFAULT_MAX_TOTAL, DEFAULT_TIMEOUT, LocalError, RemoteKind, RemoteTarget,
-        Session, SessionInfo, Target,
+        Session, SessionHandle, SessionInfo, Target,
     },
     transport::stdio::StdioTarget,
     wire::{Outcome, Timeout},
@@ -60,15 +60,16 @@ impl Which {
         }
     }
 
-    /// The session, which must exist (409 not connected when nothing is selected).
-    fn existing(&self, state: &AppState) -> Result<Arc<Session>, ApiError> {
+    /// The session's live connection (409 not connected when there is none).
+    fn handle(&self, state: &AppState) -> Result<SessionHandle, ApiError> {
         self.session(state)?
+            .and_then(|s| s.handle())
             .ok_or(ApiError::Local(LocalError::NotConnected))
     }
 }
 
 fn info_json(info: &SessionInfo) -> Response {
-    axum::Json(info.to_json()).into_response()
+    axum::Json(info).into_response()
 }
 
 /// Local failures, as the API reports them.
@@ -173,9 +174,9 @@ pub(super) async fn remove(
 ) -> Result<Response, ApiError> {
     let session = state
         .sessions
-        .get(&id)
+        .remove(&id)
+        .await
         .ok_or_else(|| ApiError::NotFound(format!("no session {id:?}")))?;
-    state.sessions.remove(&id).await;
     Ok(info_json(&session.info()))
 }
 
@@ -183,13 +184,10 @@ pub(super) async fn select(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    if !state.sessions.select(&id) {
-        return Err(ApiError::NotFound(format!("no session {id:?}")));
-    }
     let session = state
         .sessions
-        .get(&id)
-        .ok_or(ApiError::Local(LocalError::NotConnected))?;
+        .select(&id)
+        .ok_or_else(|| ApiError::NotFound(format!("no session {id:?}")))?;
     Ok(info_json(&session.info()))
 }
 
@@ -353,10 +351,7 @@ pub(super) async fn request(
     if body.params.as_ref().is_some_and(|p| !p.is_object()) {
         return Err(ApiError::BadRequest("\"params\" must be an object".into()));
     }
-    let handle = which
-        .existing(&state)?
-        .handle()
-        .ok_or(LocalError::NotConnected)?;
+    let handle = which.handle(&state)?;
     let idle = body
         .timeout_ms
         .map_or(DEFAULT_TIMEOUT, Duration::from_millis);
@@ -390,10 +385,7 @@ pub(super) async fn notify(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body: NotifyBody = parse(&body)?;
-    let handle = which
-        .existing(&state)?
-        .handle()
-        .ok_or(LocalError::NotConnected)?;
+    let handle = which.handle(&state)?;
     handle.notify(body.method, body.params)?;
     Ok(StatusCode::ACCEPTED.into_response())
 }
@@ -418,10 +410,7 @@ pub(super) async fn cancel(
         .ok_or_else(|| {
             ApiError::BadRequest("\"requestId\" must be one of our request ids".into())
         })?;
-    let handle = which
-        .existing(&state)?
-        .handle()
-        .ok_or(LocalError::NotConnected)?;
+    let handle = which.handle(&state)?;
     if handle.cancel(id, body.reason).await {
         Ok(StatusCode::ACCEPTED.into_response())
     } else {
@@ -469,10 +458,7 @@ pub(super) async fn answer_pending(
             ));
         }
     };
-    let handle = which
-        .existing(&state)?
-        .handle()
-        .ok_or(LocalError::NotConnected)?;
+    let handle = which.handle(&state)?;
     if handle.answer_pending(id.clone(), outcome).await {
         Ok(axum::Json(json!({"answered": id})).into_response())
     } else {
