@@ -6,25 +6,19 @@
 // not looking at is announced rather than left to be found.
 
 import { call, sessionId } from "./api.js";
-import { nameOf } from "./servers.js";
+import * as servers from "./servers.js";
 import { $, el, pretty } from "./dom.js";
 import { conversation, jsonBlock, lastUserText } from "./content.js";
 import * as elicit from "./elicit.js";
 
 const cards = new Map(); // `${id}@${receivedAt}` → card element
-let timer = null;
 // URL elicitations answered here, waiting for notifications/elicitation/complete.
 const urlElicitations = new Map(); // elicitationId → {url, status}
 
-export function scheduleRefresh() {
-  if (timer) return;
-  timer = setTimeout(() => { timer = null; refresh().catch(() => {}); }, 80);
-}
-
-// Every session's queue, each request marked with its session.
-async function allPending() {
-  const { body: sessions } = await call("GET", "/api/sessions");
-  const lists = await Promise.all((Array.isArray(sessions) ? sessions : [])
+// Every session's queue, each request marked with its session; `sessions` is the server list,
+// which says which sessions have requests waiting.
+async function allPending(sessions) {
+  const lists = await Promise.all(sessions
     .filter((s) => s.pending > 0)
     .map(async (s) => {
       const { body } = await call("GET", `/api/sessions/${encodeURIComponent(s.id)}/pending`);
@@ -33,8 +27,10 @@ async function allPending() {
   return lists.flat();
 }
 
-export async function refresh() {
-  const list = await allPending();
+// The drawer follows the server list: each load of it (see servers.js, which decides when
+// something changed) refreshes the queue.
+async function refresh(sessions) {
+  const list = await allPending(sessions);
   // Ids restart with each connection, so a card is keyed by session, id and arrival time.
   const key = (p) => `${p.uid}@${p.receivedAt}`;
   const ids = new Set(list.map(key));
@@ -56,13 +52,10 @@ export async function refresh() {
   $("pending-empty").hidden = n !== 0;
 }
 
-// Events that can change the queue or the URL elicitations' status.
+// Announcements, and the URL elicitations' status; the queue itself follows the server list.
 export function onEvent(event, live) {
   if (event.kind === "pending" && live && event.session && event.session !== sessionId()) announce(event);
-  if (event.kind === "pending" || event.kind === "state" || event.kind === "removed") scheduleRefresh();
-  else if (event.kind === "frame") {
-    if (event.direction === "sent" && event.answeredBy) scheduleRefresh();
-    if (event.direction === "received" && event.method === "notifications/cancelled") scheduleRefresh();
+  if (event.kind === "frame") {
     if (event.direction === "received" && event.method === "notifications/elicitation/complete") {
       const id = event.message?.params?.elicitationId;
       const known = urlElicitations.get(id);
@@ -76,7 +69,7 @@ async function answer(p, body, card) {
   try {
     await call("POST", `/api/sessions/${encodeURIComponent(p.session)}/pending/${encodeURIComponent(p.id)}`, body);
     status.textContent = "sent";
-    scheduleRefresh();
+    servers.schedule();
   } catch (e) {
     status.textContent = e.message;
   }
@@ -245,7 +238,7 @@ function generic(p, card) {
 // A request from a server in the background: said in a live region, with a way to it.
 function announce(event) {
   const box = $("announce");
-  const text = `${nameOf(event.session)} (${event.session}) asks: ${event.method}`;
+  const text = `${servers.nameOf(event.session)} (${event.session}) asks: ${event.method}`;
   const item = el("li", { class: "announcement" },
     el("span", { text }),
     el("button", { type: "button", onclick: () => { $("pending-panel").hidden = false; item.remove(); box.hidden = !box.childElementCount; } }, "Show"),
@@ -270,5 +263,5 @@ export function init() {
     $("pending-panel").querySelector(".pending-card button, .pending-card input, .pending-card select")?.focus();
   });
   $("pending-close").addEventListener("click", () => { $("pending-panel").hidden = true; });
-  refresh().catch(() => {});
+  servers.onLoad((sessions) => refresh(sessions).catch(() => {}));
 }

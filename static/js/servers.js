@@ -1,6 +1,7 @@
 // The server list: every session with its state, the server requests it has waiting and its
 // findings so far. Choosing one shows it everywhere (header, workbench, logs, timeline); the
-// list itself is the backend's (/api/sessions), refreshed when an event says something changed.
+// list itself is the backend's (/api/sessions), read once per burst of events that change it,
+// and handed to whoever else needs it (the server-request drawer) rather than read again.
 
 import { call, sessionId } from "./api.js";
 import { $, el } from "./dom.js";
@@ -8,6 +9,12 @@ import { $, el } from "./dom.js";
 const sessions = new Map(); // id → session object, in the backend's order
 let timer = null;
 let onChoose = () => {};
+const loadListeners = [];
+
+// `f(list)` runs after every load of the list.
+export function onLoad(f) {
+  loadListeners.push(f);
+}
 
 // A session's name for tags and announcements; its id when the list does not know it yet.
 export function nameOf(id) {
@@ -23,19 +30,24 @@ export async function load() {
   sessions.clear();
   for (const s of Array.isArray(body) ? body : []) sessions.set(s.id, s);
   render();
-  return all();
+  const list = all();
+  for (const f of loadListeners) f(list);
+  return list;
 }
 
-function schedule() {
+// Reads the list again soon, once for any number of calls in between.
+export function schedule() {
   if (timer) return;
   timer = setTimeout(() => { timer = null; load().catch(() => {}); }, 80);
 }
 
-// Events that change a row: its state, its queue, its findings, its removal.
+// Events that change a row: its state, its queue (a request, our answer, the server
+// withdrawing one), its findings, its removal.
 export function onEvent(event) {
   if (!event.session) return;
   const answered = event.kind === "frame" && event.direction === "sent" && event.answeredBy;
-  if (["state", "pending", "finding", "removed"].includes(event.kind) || answered) schedule();
+  const withdrawn = event.kind === "frame" && event.direction === "received" && event.method === "notifications/cancelled";
+  if (["state", "pending", "finding", "removed"].includes(event.kind) || answered || withdrawn) schedule();
 }
 
 function badge(cls, text) {
