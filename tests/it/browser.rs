@@ -120,6 +120,35 @@ async fn wait_gone(c: &Client, css: &str, what: &str) {
     }
 }
 
+/// Opens the `echo` tool, calls it with `message` as raw JSON, and waits for the result;
+/// returns the result's text.
+pub async fn call_echo(c: &Client, message: &str) -> String {
+    let echo = c
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css("button.tool[data-tool='echo']"))
+        .await
+        .unwrap();
+    echo.click().await.unwrap();
+    if find(c, "#raw-mode")
+        .await
+        .prop("checked")
+        .await
+        .unwrap()
+        .as_deref()
+        != Some("true")
+    {
+        click(c, "#raw-mode").await;
+    }
+    let args = find(c, "#tool-args").await;
+    args.clear().await.unwrap();
+    args.send_keys(&json!({"message": message}).to_string())
+        .await
+        .unwrap();
+    click(c, "#call-tool").await;
+    wait_text(c, "#result", "the echo", |t| t.contains(message)).await
+}
+
 /// Waits until the element's text satisfies `pred`, with a deadline.
 pub async fn wait_text(c: &Client, css: &str, what: &str, pred: impl Fn(&str) -> bool) -> String {
     let until = Instant::now() + DEADLINE;
@@ -163,24 +192,7 @@ async fn connect_the_demo_from_the_form_call_a_tool_and_see_the_frame() {
     })
     .await;
 
-    let echo = c
-        .wait()
-        .at_most(DEADLINE)
-        .for_element(Locator::Css("button.tool[data-tool='echo']"))
-        .await
-        .unwrap();
-    echo.click().await.unwrap();
-    click(c, "#raw-mode").await;
-    let args = find(c, "#tool-args").await;
-    args.clear().await.unwrap();
-    args.send_keys(r#"{"message": "<b>hello from chromium</b>"}"#)
-        .await
-        .unwrap();
-    click(c, "#call-tool").await;
-    let result = wait_text(c, "#result", "the echo", |t| {
-        t.contains("hello from chromium")
-    })
-    .await;
+    let result = call_echo(c, "<b>hello from chromium</b>").await;
     assert!(
         result.contains("<b>"),
         "server strings are shown as text, not markup: {result}"

@@ -7,7 +7,7 @@ use fantoccini::{Client, Locator};
 use serde_json::json;
 
 use crate::{
-    browser::{click, find, open_ui, wait_text},
+    browser::{call_echo, click, find, open_ui, wait_text},
     support::*,
 };
 
@@ -33,33 +33,6 @@ async fn choose(c: &Client, name: &str) {
         t.starts_with(name)
     })
     .await;
-}
-
-async fn call_echo(c: &Client, message: &str) {
-    let echo = c
-        .wait()
-        .at_most(DEADLINE)
-        .for_element(Locator::Css("button.tool[data-tool='echo']"))
-        .await
-        .unwrap();
-    echo.click().await.unwrap();
-    if find(c, "#raw-mode")
-        .await
-        .prop("checked")
-        .await
-        .unwrap()
-        .as_deref()
-        != Some("true")
-    {
-        click(c, "#raw-mode").await;
-    }
-    let args = find(c, "#tool-args").await;
-    args.clear().await.unwrap();
-    args.send_keys(&json!({"message": message}).to_string())
-        .await
-        .unwrap();
-    click(c, "#call-tool").await;
-    wait_text(c, "#result", "the echo", |t| t.contains(message)).await;
 }
 
 /// Every timeline row on show belongs to `session` (or to no session).
