@@ -36,7 +36,9 @@ pub enum Event {
         #[serde(rename = "receivedAt")]
         received_at: String,
     },
-    /// A `notifications/progress` tied back to the request that carried its token.
+    /// A `notifications/progress` tied back to the request that carried its token. Progress
+    /// may legitimately race our cancel or timeout; then it is still tied to that request, and
+    /// `after` says how the request had ended, `afterMs` how long before.
     Progress {
         #[serde(rename = "requestId")]
         request_id: Option<Value>,
@@ -45,6 +47,10 @@ pub enum Event {
         progress: Value,
         total: Option<Value>,
         message: Option<Value>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        after: Option<Ended>,
+        #[serde(rename = "afterMs", skip_serializing_if = "Option::is_none")]
+        after_ms: Option<u64>,
     },
     /// One HTTP exchange with a remote target, headers already redacted.
     Http(Value),
@@ -105,6 +111,14 @@ pub struct FrameEvent {
 pub enum Direction {
     Sent,
     Received,
+}
+
+/// How we gave up on a request of ours before its answer came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ended {
+    Cancelled,
+    Timeout,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

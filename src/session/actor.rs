@@ -15,7 +15,7 @@ use super::{
     ConnectOptions, PendingRequest,
     era::legacy,
     handle::Command,
-    inflight::Tag,
+    inflight::{EndedTokens, Tag},
     registry::{Current, Session},
 };
 use crate::{
@@ -90,6 +90,8 @@ pub(super) struct Actor {
     pub(super) delayed: HashMap<String, AutoAnswer>,
     /// The latest progress per request of ours, for the in-flight list.
     pub(super) last_progress: HashMap<i64, Value>,
+    /// Tokens of requests we cancelled or let time out, for progress that was already sent.
+    pub(super) ended: EndedTokens,
     /// Recent URL elicitation ids, to tell whether a completion notice matches one.
     pub(super) elicitations: VecDeque<String>,
     /// An HTTP target: no child process, no exit status.

@@ -12,12 +12,22 @@ use crate::wire::{Outcome, Timeout};
 pub enum LocalError {
     #[error("not connected")]
     NotConnected,
-    #[error("{0}; notifications/cancelled was sent")]
-    Timeout(String),
+    /// `request_id` and `elapsed_ms` (from sending to giving up) let the API say which call
+    /// ended and after how long.
+    #[error("{message}; notifications/cancelled was sent")]
+    Timeout {
+        message: String,
+        request_id: i64,
+        elapsed_ms: u64,
+    },
     #[error("{0}")]
     Transport(String),
-    #[error("cancelled: {0}")]
-    Cancelled(String),
+    #[error("cancelled: {reason}")]
+    Cancelled {
+        reason: String,
+        request_id: i64,
+        elapsed_ms: u64,
+    },
     #[error("{0}")]
     Unsupported(String),
 }

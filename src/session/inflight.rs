@@ -1,8 +1,12 @@
 //! Our requests in flight: why each was sent, the progress token we add, the one deadline per
-//! request (idle time without answer or progress, capped by a hard maximum), cancel, and the
-//! in-flight view. Long-lived requests (tasks, listen streams) will live here too.
+//! request (idle time without answer or progress, capped by a hard maximum), cancel, the
+//! in-flight view, and the tokens of requests we gave up on, whose progress may still be on its
+//! way. Long-lived requests (tasks, listen streams) will live here too.
 
-use std::time::{Instant, SystemTime};
+use std::{
+    collections::VecDeque,
+    time::{Duration, Instant, SystemTime},
+};
 
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -11,12 +15,58 @@ use super::{
     actor::Actor,
     handle::{Answer, LocalError},
 };
-use crate::wire::{Outcome, Timeout};
+use crate::{
+    events::Ended,
+    wire::{Outcome, Timeout},
+};
+
+/// How many requests we gave up on are remembered for the progress that races the end.
+const ENDED_MEMORY: usize = 256;
 
 /// Why we sent a request: the API waits for it, or it is part of the handshake.
 pub(super) enum Tag {
     Api(oneshot::Sender<Result<Answer, LocalError>>),
     Handshake,
+}
+
+/// Whose progress a notification is: a request in flight, or one we gave up on (`after`: how,
+/// and how many milliseconds ago).
+pub(super) struct ProgressOwner {
+    pub(super) id: i64,
+    pub(super) after: Option<(Ended, u64)>,
+}
+
+/// The progress tokens of the last [`ENDED_MEMORY`] requests we cancelled or let time out. The
+/// spec lets progress race a cancel, so such progress belongs to its request, not to no one.
+#[derive(Default)]
+pub(super) struct EndedTokens(VecDeque<EndedRequest>);
+
+struct EndedRequest {
+    token: Value,
+    id: i64,
+    how: Ended,
+    at: Instant,
+}
+
+impl EndedTokens {
+    fn remember(&mut self, token: Option<Value>, id: i64, how: Ended, at: Instant) {
+        let Some(token) = token else {
+            return;
+        };
+        if self.0.len() == ENDED_MEMORY {
+            self.0.pop_front();
+        }
+        self.0.push_back(EndedRequest { token, id, how, at });
+    }
+
+    /// The newest ended request with this token (a caller may reuse its own tokens).
+    fn owner(&self, token: &Value, now: Instant) -> Option<ProgressOwner> {
+        let e = self.0.iter().rev().find(|e| e.token == *token)?;
+        Some(ProgressOwner {
+            id: e.id,
+            after: Some((e.how, millis(now.saturating_duration_since(e.at)))),
+        })
+    }
 }
 
 impl Actor {
@@ -46,12 +96,16 @@ impl Actor {
         }
     }
 
-    /// Progress for one of our requests restarts its idle limit; the caller publishes it.
-    pub(super) fn progress(&mut self, token: &Value, params: &Value) -> Option<i64> {
-        let id = self.engine.request_for_progress(token)?;
-        self.engine.touch(id, Instant::now());
+    /// Progress for one of our requests restarts its idle limit; the caller publishes it. A
+    /// token of a request we gave up on still names it; None means no request of ours.
+    pub(super) fn progress(&mut self, token: &Value, params: &Value) -> Option<ProgressOwner> {
+        let now = Instant::now();
+        let Some(id) = self.engine.request_for_progress(token) else {
+            return self.ended.owner(token, now);
+        };
+        self.engine.touch(id, now);
         self.last_progress.insert(id, params.clone());
-        Some(id)
+        Some(ProgressOwner { id, after: None })
     }
 
     /// Cancels one of our requests; false if it was not waiting.
@@ -60,10 +114,17 @@ impl Actor {
             return false;
         };
         self.last_progress.remove(&request_id);
+        let now = Instant::now();
+        self.ended
+            .remember(req.progress_token, request_id, Ended::Cancelled, now);
         let reason = reason.unwrap_or_else(|| "cancelled by the user".into());
         self.send_cancelled(request_id, &reason);
         if let Tag::Api(tx) = req.tag {
-            let _ = tx.send(Err(LocalError::Cancelled(reason)));
+            let _ = tx.send(Err(LocalError::Cancelled {
+                reason,
+                request_id,
+                elapsed_ms: millis(now - req.sent_at),
+            }));
         }
         true
     }
@@ -82,7 +143,7 @@ impl Actor {
                     "method": o.method,
                     "progressToken": o.progress_token,
                     "sentAt": humantime::format_rfc3339_micros(wall - elapsed).to_string(),
-                    "elapsedMs": elapsed.as_millis() as u64,
+                    "elapsedMs": millis(elapsed),
                     "timeoutMs": o.timeout.map(|t| t.idle.as_millis() as u64),
                     "maxTotalMs": o.timeout.map(|t| t.max_total.as_millis() as u64),
                     "deadlineInMs": o.deadline.map(|d| d.saturating_duration_since(now).as_millis() as u64),
@@ -93,8 +154,11 @@ impl Actor {
     }
 
     pub(super) fn expire(&mut self) {
-        for (id, req) in self.engine.expire(Instant::now()) {
+        let now = Instant::now();
+        for (id, req) in self.engine.expire(now) {
             self.last_progress.remove(&id);
+            self.ended
+                .remember(req.progress_token.clone(), id, Ended::Timeout, now);
             let ms = req.deadline.map_or(0, |d| (d - req.sent_at).as_millis());
             let extendable = req.timeout.is_some_and(|t| t.max_total > t.idle);
             let why = if req.at_hard_maximum() && extendable {
@@ -110,7 +174,11 @@ impl Actor {
             self.send_cancelled(id, &format!("mcpscope: {why}"));
             match req.tag {
                 Tag::Api(tx) => {
-                    let _ = tx.send(Err(LocalError::Timeout(why)));
+                    let _ = tx.send(Err(LocalError::Timeout {
+                        message: why,
+                        request_id: id,
+                        elapsed_ms: millis(now - req.sent_at),
+                    }));
                 }
                 Tag::Handshake => self.fail(format!(
                     "the server did not answer initialize within {ms} ms{}",
@@ -148,6 +216,10 @@ impl Actor {
     }
 }
 
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Adds `_meta.progressToken` unless the caller set one, so progress always shows.
 fn with_progress_token(params: Option<Value>, id: i64) -> (Option<Value>, Option<Value>) {
     let mut params = params.unwrap_or_else(|| json!({}));
@@ -177,5 +249,25 @@ mod tests {
         let (p, t) = with_progress_token(Some(json!({"name":"x","_meta":{"progressToken":7}})), 4);
         assert_eq!(t, Some(json!(7)));
         assert_eq!(p.unwrap()["name"], "x");
+    }
+
+    #[test]
+    fn ended_tokens_are_bounded_and_the_newest_owner_wins() {
+        let mut ended = EndedTokens::default();
+        let t0 = Instant::now();
+        ended.remember(None, 1, Ended::Cancelled, t0);
+        ended.remember(Some(json!("a")), 2, Ended::Timeout, t0);
+        ended.remember(Some(json!("a")), 3, Ended::Cancelled, t0);
+        let later = t0 + Duration::from_millis(40);
+        let owner = ended.owner(&json!("a"), later).unwrap();
+        assert_eq!(owner.id, 3);
+        assert_eq!(owner.after, Some((Ended::Cancelled, 40)));
+        assert!(ended.owner(&json!("never"), later).is_none());
+        for id in 10..10 + ENDED_MEMORY as i64 {
+            ended.remember(Some(json!(id)), id, Ended::Timeout, t0);
+        }
+        assert_eq!(ended.0.len(), ENDED_MEMORY);
+        assert!(ended.owner(&json!("a"), later).is_none(), "the oldest went");
+        assert!(ended.owner(&json!(10), later).is_some());
     }
 }

@@ -11,7 +11,7 @@
 //! | `handle.rs` | commands, the cloneable handle, local errors, pending server requests |
 //! | `actor.rs` | the actor loop and dispatch only: commands, transport events, deadlines |
 //! | `outbound.rs` | the typed messages we hand the transport, each shown as a frame event first |
-//! | `inflight.rs` | our requests in flight: progress tokens, deadlines, cancel, the in-flight view |
+//! | `inflight.rs` | our requests in flight: progress tokens, deadlines, cancel, the in-flight view, the tokens of requests we gave up on |
 //! | `server_requests.rs` | the server's requests: ping, capability checks, responders, the manual queue |
 //! | `notifications.rs` | the server's notifications that change what the session knows |
 //! | `era/` | how a session is established: the legacy `initialize` handshake today |

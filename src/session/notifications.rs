@@ -1,5 +1,5 @@
 //! The server's notifications that change what the session knows: progress (tied back to our
-//! request and extending its deadline), the server withdrawing one of its requests, and the end
+//! request, even one we already gave up on, and extending its deadline), the server withdrawing one of its requests, and the end
 //! of a URL elicitation. Every notification is already a `frame` event; the rest only look.
 
 use serde_json::Value;
@@ -13,8 +13,8 @@ impl Actor {
             "notifications/progress" => {
                 let params = params.unwrap_or(Value::Null);
                 let token = params.get("progressToken").cloned().unwrap_or(Value::Null);
-                let request_id = self.progress(&token, &params);
-                if request_id.is_none() {
+                let owner = self.progress(&token, &params);
+                if owner.is_none() {
                     self.finding(
                         Severity::Warning,
                         format!(
@@ -23,12 +23,15 @@ impl Actor {
                         seq,
                     );
                 }
+                let after = owner.as_ref().and_then(|o| o.after);
                 self.reporter.publish(Event::Progress {
-                    request_id: request_id.map(Value::from),
+                    request_id: owner.map(|o| Value::from(o.id)),
                     progress_token: token,
                     progress: params.get("progress").cloned().unwrap_or(Value::Null),
                     total: params.get("total").cloned(),
                     message: params.get("message").cloned(),
+                    after: after.map(|(how, _)| how),
+                    after_ms: after.map(|(_, ms)| ms),
                 });
             }
             "notifications/cancelled" => {

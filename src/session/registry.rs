@@ -289,6 +289,7 @@ impl Session {
             auto_tx,
             delayed: HashMap::new(),
             last_progress: HashMap::new(),
+            ended: Default::default(),
             elicitations: VecDeque::new(),
             remote: target.is_remote(),
         };

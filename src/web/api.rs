@@ -95,18 +95,36 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Local(LocalError::NotConnected) => (StatusCode::CONFLICT, "not_connected"),
-            ApiError::Local(LocalError::Timeout(_)) => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+            ApiError::Local(LocalError::Timeout { .. }) => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
             ApiError::Local(LocalError::Transport(_)) => (StatusCode::BAD_GATEWAY, "transport"),
             // 499 (client closed request): the call ended because someone cancelled it.
-            ApiError::Local(LocalError::Cancelled(_)) => {
+            ApiError::Local(LocalError::Cancelled { .. }) => {
                 (StatusCode::from_u16(499).unwrap(), "cancelled")
             }
             ApiError::Local(LocalError::Unsupported(_)) => {
                 (StatusCode::NOT_IMPLEMENTED, "unsupported")
             }
         };
-        let body = json!({"error": {"kind": kind, "message": self.to_string()}});
-        (status, axum::Json(body)).into_response()
+        let mut error = json!({"kind": kind, "message": self.to_string()});
+        // A call we gave up on names its request and how long it ran, so a UI can say
+        // "cancelled by you after 2.1 s" and find the request in the timeline.
+        if let ApiError::Local(
+            LocalError::Cancelled {
+                request_id,
+                elapsed_ms,
+                ..
+            }
+            | LocalError::Timeout {
+                request_id,
+                elapsed_ms,
+                ..
+            },
+        ) = &self
+        {
+            error["requestId"] = json!(request_id);
+            error["elapsedMs"] = json!(elapsed_ms);
+        }
+        (status, axum::Json(json!({"error": error}))).into_response()
     }
 }
 

@@ -12,6 +12,11 @@ fn sampling_call(prompt: &str) -> Value {
     json!({"name": "trigger-sampling-request", "arguments": {"prompt": prompt, "maxTokens": 42}})
 }
 
+/// server-everything's long-running tool: `steps` progress notifications over `duration` s.
+fn long_running_op(duration: f64, steps: u32) -> Value {
+    json!({"name": "trigger-long-running-operation", "arguments": {"duration": duration, "steps": steps}})
+}
+
 fn answer_from(events_seen: &Value) -> Value {
     events_seen["message"].clone()
 }
@@ -389,7 +394,8 @@ async fn long_running_operation_shows_progress_and_cancels_mid_way() {
     let scope = Scope::start().await;
     let mut events = scope.events().await;
     scope.connect(everything_target()).await;
-    let call = scope.spawn_request(json!({"method": "tools/call", "params": {"name": "trigger-long-running-operation", "arguments": {"duration": 60, "steps": 120}}}));
+    let call =
+        scope.spawn_request(json!({"method": "tools/call", "params": long_running_op(60.0, 120)}));
 
     let first = events.wait_for("progress", kind("progress")).await;
     let id = first["requestId"].as_i64().expect("tied to our request");
@@ -434,13 +440,92 @@ async fn long_running_operation_shows_progress_and_cancels_mid_way() {
     assert_eq!(inflight, json!([]));
 }
 
+/// Progress the server sends after we cancelled (or timed out) a call still names that call,
+/// says how it had ended, and is no finding: the spec lets progress race a cancel.
+#[tokio::test]
+async fn progress_after_a_cancel_or_a_timeout_belongs_to_its_request() {
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+    scope.connect(everything_target()).await;
+    // 8 steps of 0.25 s; server-everything keeps reporting after a cancel (its SDK drops only
+    // the answer).
+    let op = long_running_op(2.0, 8);
+    let call = scope.spawn_request(json!({"method": "tools/call", "params": op}));
+    let first = events.wait_for("progress", kind("progress")).await;
+    let id = first["requestId"].as_i64().expect("tied to our request");
+    assert!(first.get("after").is_none(), "{first}");
+    let (status, body) = scope.post("/api/cancel", json!({"requestId": id})).await;
+    assert_eq!(status, 202, "{body}");
+    let (status, body) = decode(call.await.unwrap()).await;
+    assert_eq!(status.as_u16(), 499, "{body}");
+    assert_eq!(body["error"]["kind"], "cancelled");
+    assert_eq!(body["error"]["requestId"], id, "{body}");
+    assert!(body["error"]["elapsedMs"].as_u64() >= Some(200), "{body}");
+
+    let late = events
+        .wait_for("progress after the cancel", |e| {
+            e["kind"] == "progress" && e["after"].is_string()
+        })
+        .await;
+    assert_eq!(late["after"], "cancelled", "{late}");
+    assert_eq!(late["requestId"], id, "{late}");
+    assert_eq!(late["progressToken"], format!("mcpscope-{id}"));
+    assert!(late["afterMs"].is_u64(), "{late}");
+    let last = events
+        .wait_for("the last step", |e| {
+            e["kind"] == "progress" && e["progress"] == 8
+        })
+        .await;
+    assert_eq!(
+        (&last["requestId"], &last["after"]),
+        (&json!(id), &json!("cancelled"))
+    );
+    no_stray_progress_finding(&events);
+
+    // 4 steps of 0.5 s against a 300 ms limit: timed out before the first step.
+    let op = long_running_op(2.0, 4);
+    let (status, body) = scope
+        .post(
+            "/api/request",
+            json!({"method": "tools/call", "params": op, "timeoutMs": 300}),
+        )
+        .await;
+    assert_eq!(status, 504, "{body}");
+    let id = body["error"]["requestId"]
+        .as_i64()
+        .expect("names the request");
+    assert!(body["error"]["elapsedMs"].as_u64() >= Some(300), "{body}");
+    let late = events
+        .wait_for("progress after the timeout", |e| {
+            e["kind"] == "progress" && e["requestId"] == id
+        })
+        .await;
+    assert_eq!(late["after"], "timeout", "{late}");
+    events
+        .wait_for("the last step", |e| {
+            e["kind"] == "progress" && e["requestId"] == id && e["progress"] == 4
+        })
+        .await;
+    no_stray_progress_finding(&events);
+}
+
+fn no_stray_progress_finding(events: &Events) {
+    let stray: Vec<&Value> = events
+        .seen
+        .iter()
+        .filter(|e| {
+            e["kind"] == "finding" && e["message"].as_str().unwrap_or("").contains("progress")
+        })
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}");
+}
+
 #[tokio::test]
 async fn progress_extends_the_timeout_up_to_the_hard_maximum() {
     let scope = Scope::start().await;
     scope.connect(everything_target()).await;
     // 6 steps of 0.5 s: 3 s in all, twice the 1.5 s idle limit, but never 1.5 s without progress.
-    let op =
-        json!({"name": "trigger-long-running-operation", "arguments": {"duration": 3, "steps": 6}});
+    let op = long_running_op(3.0, 6);
     let (status, body) = scope
         .post(
             "/api/request",

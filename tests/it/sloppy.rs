@@ -85,6 +85,18 @@ async fn stray_and_duplicate_responses_are_named() {
             finding_containing("987654, which mcpscope never sent"),
         )
         .await;
+    let stray = events
+        .wait_for(
+            "stray progress finding",
+            finding_containing("\"never-issued\", which belongs to no request in flight"),
+        )
+        .await;
+    let progress = events
+        .wait_for("the stray progress", kind("progress"))
+        .await;
+    assert_eq!(progress["requestId"], Value::Null, "{progress}");
+    assert!(progress.get("after").is_none(), "{progress}");
+    assert_eq!(progress["seq"], stray["seq"].as_u64().unwrap() + 1);
     events
         .wait_for(
             "duplicate finding",

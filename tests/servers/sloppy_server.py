@@ -1,7 +1,8 @@
 """A deliberately sloppy stdio MCP server (standard library only). Each tool misbehaves in one
 way a real server might, so tests can check that mcpscope reports it instead of breaking:
-junk and invalid UTF-8 on stdout, stray and duplicate responses, pinging the client with an id
-that collides with the client's own, answering out of order, hanging, and crashing mid-call."""
+junk and invalid UTF-8 on stdout, stray and duplicate responses, progress for a token never
+issued, pinging the client with an id that collides with the client's own, answering out of
+order, hanging, and crashing mid-call."""
 
 import json
 import signal
@@ -57,6 +58,8 @@ for line in sys.stdin.buffer:
             text_result(req_id, "junk sent")
         elif name == "stray":
             send({"jsonrpc": "2.0", "id": 987654, "result": {}})
+            send({"jsonrpc": "2.0", "method": "notifications/progress",
+                  "params": {"progressToken": "never-issued", "progress": 1}})
             text_result(req_id, "stray sent")
             text_result(req_id, "duplicate")
         elif name == "ping_client":
