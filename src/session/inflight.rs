@@ -1,7 +1,8 @@
 //! Our requests in flight: why each was sent, the progress token we add, the one deadline per
 //! request (idle time without answer or progress, capped by a hard maximum), cancel, the
-//! in-flight view, and the tokens of requests we gave up on, whose progress may still be on its
-//! way. Long-lived requests (tasks, listen streams) will live here too.
+//! in-flight view (naming what each request acts on), and the tokens of requests we gave up on,
+//! whose progress may still be on its way. Long-lived requests (tasks, listen streams) will live
+//! here too.
 
 use std::{
     collections::VecDeque,
@@ -25,7 +26,11 @@ const ENDED_MEMORY: usize = 256;
 
 /// Why we sent a request: the API waits for it, or it is part of the handshake.
 pub(super) enum Tag {
-    Api(oneshot::Sender<Result<Answer, LocalError>>),
+    Api {
+        reply: oneshot::Sender<Result<Answer, LocalError>>,
+        /// What the request acts on (a tool, a prompt, a resource), for the in-flight view.
+        subject: Option<String>,
+    },
     Handshake,
 }
 
@@ -81,14 +86,15 @@ impl Actor {
             let _ = reply.send(Err(LocalError::NotConnected));
             return;
         }
+        let subject = subject(&method, params.as_ref());
         let (params, token) = with_progress_token(params, self.engine.peek_id());
-        self.send_request(&method, params, timeout, token, Tag::Api(reply));
+        self.send_request(&method, params, timeout, token, Tag::Api { reply, subject });
     }
 
     /// The answer to one of our requests, delivered to whoever waits for it.
     pub(super) fn response(&mut self, id: i64, outcome: Outcome, tag: Tag, seq: u64) {
         match tag {
-            Tag::Api(tx) => {
+            Tag::Api { reply: tx, .. } => {
                 self.last_progress.remove(&id);
                 let _ = tx.send(Ok(Answer { id, outcome }));
             }
@@ -119,7 +125,7 @@ impl Actor {
             .remember(req.progress_token, request_id, Ended::Cancelled, now);
         let reason = reason.unwrap_or_else(|| "cancelled by the user".into());
         self.send_cancelled(request_id, &reason);
-        if let Tag::Api(tx) = req.tag {
+        if let Tag::Api { reply: tx, .. } = req.tag {
             let _ = tx.send(Err(LocalError::Cancelled {
                 reason,
                 request_id,
@@ -135,12 +141,16 @@ impl Actor {
         self.engine
             .outstanding()
             .into_iter()
-            .filter(|(_, o)| matches!(o.tag, Tag::Api(_)))
-            .map(|(id, o)| {
+            .filter_map(|(id, o)| match &o.tag {
+                Tag::Api { subject, .. } => Some((id, o, subject)),
+                Tag::Handshake => None,
+            })
+            .map(|(id, o, subject)| {
                 let elapsed = now - o.sent_at;
                 json!({
                     "requestId": id,
                     "method": o.method,
+                    "subject": subject,
                     "progressToken": o.progress_token,
                     "sentAt": humantime::format_rfc3339_micros(wall - elapsed).to_string(),
                     "elapsedMs": millis(elapsed),
@@ -173,7 +183,7 @@ impl Actor {
             };
             self.send_cancelled(id, &format!("mcpscope: {why}"));
             match req.tag {
-                Tag::Api(tx) => {
+                Tag::Api { reply: tx, .. } => {
                     let _ = tx.send(Err(LocalError::Timeout {
                         message: why,
                         request_id: id,
@@ -194,7 +204,7 @@ impl Actor {
         if let Some(req) = self.engine.fail(id) {
             self.last_progress.remove(&id);
             match req.tag {
-                Tag::Api(tx) => {
+                Tag::Api { reply: tx, .. } => {
                     let _ = tx.send(Err(LocalError::Transport(message)));
                 }
                 Tag::Handshake => self.fail(message),
@@ -206,7 +216,7 @@ impl Actor {
     pub(super) fn fail_all_inflight(&mut self, message: &str) {
         self.last_progress.clear();
         for (_, req) in self.engine.fail_all() {
-            if let Tag::Api(tx) = req.tag {
+            if let Tag::Api { reply: tx, .. } = req.tag {
                 let _ = tx.send(Err(LocalError::Transport(format!(
                     "{message} before answering {}",
                     req.method
@@ -214,6 +224,16 @@ impl Actor {
             }
         }
     }
+}
+
+/// What a request acts on, as the in-flight view names it: the tool or prompt, or the resource.
+fn subject(method: &str, params: Option<&Value>) -> Option<String> {
+    let key = match method {
+        "tools/call" | "prompts/get" => "name",
+        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => "uri",
+        _ => return None,
+    };
+    params?.get(key)?.as_str().map(str::to_owned)
 }
 
 fn millis(d: Duration) -> u64 {
@@ -249,6 +269,26 @@ mod tests {
         let (p, t) = with_progress_token(Some(json!({"name":"x","_meta":{"progressToken":7}})), 4);
         assert_eq!(t, Some(json!(7)));
         assert_eq!(p.unwrap()["name"], "x");
+    }
+
+    #[test]
+    fn the_subject_is_the_tool_prompt_or_resource() {
+        let named = json!({"name": "echo", "uri": "file:///x"});
+        assert_eq!(subject("tools/call", Some(&named)).as_deref(), Some("echo"));
+        assert_eq!(
+            subject("prompts/get", Some(&named)).as_deref(),
+            Some("echo")
+        );
+        for method in [
+            "resources/read",
+            "resources/subscribe",
+            "resources/unsubscribe",
+        ] {
+            assert_eq!(subject(method, Some(&named)).as_deref(), Some("file:///x"));
+        }
+        assert_eq!(subject("tools/list", Some(&named)), None);
+        assert_eq!(subject("tools/call", Some(&json!({"name": 7}))), None);
+        assert_eq!(subject("resources/read", None), None);
     }
 
     #[test]

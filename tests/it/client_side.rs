@@ -1,6 +1,7 @@
 //! The client side against server-everything over stdio: sampling answered by hand, rejected and
 //! mocked; elicitation accepted and declined; roots from the responders with list_changed;
-//! progress tied to its request, timeouts that progress extends, and cancel mid-way.
+//! progress tied to its request (even after a cancel or a timeout), timeouts that progress
+//! extends, and cancel mid-way.
 
 use std::time::{Duration, Instant};
 
@@ -408,6 +409,7 @@ async fn long_running_operation_shows_progress_and_cancels_mid_way() {
     let entry = &inflight[0];
     assert_eq!(entry["requestId"], id, "{inflight}");
     assert_eq!(entry["method"], "tools/call");
+    assert_eq!(entry["subject"], "trigger-long-running-operation");
     assert_eq!(entry["timeoutMs"], 60_000);
     assert_eq!(entry["maxTotalMs"], 600_000);
     assert!(
