@@ -47,12 +47,19 @@ impl Reporter {
 
     /// Changes the session object and publishes it as a `state` event.
     pub(super) fn update(&self, f: impl FnOnce(&mut Current)) {
+        self.update_if(|cur| {
+            f(cur);
+            true
+        });
+    }
+
+    /// Like [`Reporter::update`], but publishes only when `f` says it changed something.
+    pub(super) fn update_if(&self, f: impl FnOnce(&mut Current) -> bool) {
         {
             let mut cur = self.session.inner.lock().unwrap();
-            if cur.generation != self.generation {
+            if cur.generation != self.generation || !f(&mut cur) {
                 return;
             }
-            f(&mut cur);
         }
         let info = self.session.info();
         self.session.publish(Event::State(info.to_json()));
@@ -236,7 +243,7 @@ impl Actor {
                     id,
                     outcome,
                     request,
-                } => self.response(id, outcome, request.tag, seq),
+                } => self.response(id, outcome, request, seq),
                 Inbound::Request { id, method, params } => {
                     self.server_request(id, method, params, seq)
                 }
@@ -303,6 +310,7 @@ impl Actor {
         self.reporter.update(|cur| {
             cur.info.state = "failed";
             cur.info.error = Some(message);
+            cur.info.subscriptions.clear();
         });
         if let Some(ready) = self.ready.take() {
             let _ = ready.send(());
@@ -336,6 +344,7 @@ impl Actor {
             self.reporter.update(|cur| {
                 cur.info.state = "failed";
                 cur.info.error = Some(format!("{message}{hint}"));
+                cur.info.subscriptions.clear();
             });
         }
         if let Some(ready) = self.ready.take() {

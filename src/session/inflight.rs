@@ -18,7 +18,7 @@ use super::{
 };
 use crate::{
     events::Ended,
-    wire::{Outcome, Timeout},
+    wire::{Outcome, Outstanding, Timeout},
 };
 
 /// How many requests we gave up on are remembered for the progress that races the end.
@@ -92,10 +92,19 @@ impl Actor {
     }
 
     /// The answer to one of our requests, delivered to whoever waits for it.
-    pub(super) fn response(&mut self, id: i64, outcome: Outcome, tag: Tag, seq: u64) {
-        match tag {
-            Tag::Api { reply: tx, .. } => {
+    pub(super) fn response(
+        &mut self,
+        id: i64,
+        outcome: Outcome,
+        request: Outstanding<Tag>,
+        seq: u64,
+    ) {
+        match request.tag {
+            Tag::Api { reply: tx, subject } => {
                 self.last_progress.remove(&id);
+                if let (Outcome::Result(_), Some(uri)) = (&outcome, subject) {
+                    self.subscription_confirmed(&request.method, uri);
+                }
                 let _ = tx.send(Ok(Answer { id, outcome }));
             }
             Tag::Handshake => self.handshake_answer(outcome, seq),

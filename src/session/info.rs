@@ -24,6 +24,9 @@ pub struct SessionInfo {
     /// Server requests waiting for an answer, and findings so far (for the server list).
     pub pending: usize,
     pub findings: u64,
+    /// The resource URIs this connection is subscribed to, in subscribe order: what the server
+    /// accepted, not what was clicked.
+    pub subscriptions: Vec<String>,
 }
 
 impl SessionInfo {

@@ -14,6 +14,7 @@
 //! | `inflight.rs` | our requests in flight: progress tokens, deadlines, cancel, the in-flight view, the tokens of requests we gave up on |
 //! | `server_requests.rs` | the server's requests: ping, capability checks, responders, the manual queue |
 //! | `notifications.rs` | the server's notifications that change what the session knows |
+//! | `subscriptions.rs` | the resource subscriptions the session holds, as the server confirmed them |
 //! | `era/` | how a session is established: the legacy `initialize` handshake today |
 
 mod actor;
@@ -25,6 +26,7 @@ mod notifications;
 mod outbound;
 mod registry;
 mod server_requests;
+mod subscriptions;
 mod target;
 
 use std::time::Duration;

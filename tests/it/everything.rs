@@ -1,7 +1,7 @@
 //! Against @modelcontextprotocol/server-everything (npm) over stdio: the reference server that
 //! exercises every feature.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::*;
 
@@ -90,4 +90,62 @@ async fn progress_is_tied_to_the_request_that_asked_for_it() {
         seen.push(p["progress"].as_f64().unwrap());
     }
     assert_eq!(seen, [1.0, 2.0, 3.0]);
+}
+
+/// The session object lists the resources the server accepted subscriptions to: added by a
+/// successful subscribe, removed by unsubscribe, announced in `state` events, and empty again
+/// on a new connection.
+#[tokio::test]
+async fn resource_subscriptions_are_session_state() {
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+    let session = scope.connect(everything_target()).await;
+    assert_eq!(session["subscriptions"], json!([]));
+    let id = session["id"].as_str().unwrap();
+    let resources = scope.result("resources/list", json!({})).await;
+    let uri = resources["resources"][0]["uri"].clone();
+    let path = format!("/api/sessions/{id}/request");
+    let ask =
+        |method: &'static str| scope.post(&path, json!({"method": method, "params": {"uri": uri}}));
+    let subscriptions =
+        |want: Value| move |e: &Value| e["kind"] == "state" && e["subscriptions"] == want;
+
+    let (status, body) = ask("resources/subscribe").await;
+    assert_eq!(
+        (status.as_u16(), &body["result"]),
+        (200, &json!({})),
+        "{body}"
+    );
+    events
+        .wait_for(
+            "a state event with the subscription",
+            subscriptions(json!([uri])),
+        )
+        .await;
+    let (_, info) = scope.get(&format!("/api/sessions/{id}")).await;
+    assert_eq!(info["subscriptions"], json!([uri]), "{info}");
+    // Subscribing again changes nothing: no duplicate.
+    ask("resources/subscribe").await;
+    assert_eq!(
+        scope.get("/api/session").await.1["subscriptions"],
+        json!([uri])
+    );
+
+    let (status, body) = ask("resources/unsubscribe").await;
+    assert_eq!(status, 200, "{body}");
+    events
+        .wait_for("a state event without it", subscriptions(json!([])))
+        .await;
+    let (_, info) = scope.get(&format!("/api/sessions/{id}")).await;
+    assert_eq!(info["subscriptions"], json!([]), "{info}");
+
+    ask("resources/subscribe").await;
+    let (status, info) = scope.post("/api/session/reconnect", json!({})).await;
+    assert_eq!(status, 200, "{info}");
+    assert_eq!(info["state"], "connected", "{info}");
+    assert_eq!(
+        info["subscriptions"],
+        json!([]),
+        "a new connection starts with none"
+    );
 }
