@@ -128,6 +128,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::index))
         .route("/static/{*path}", get(assets::asset))
+        .route("/favicon.ico", get(assets::favicon))
         .nest("/api", api)
         .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
         .layer(SetResponseHeaderLayer::overriding(

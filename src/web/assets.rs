@@ -1,4 +1,5 @@
-//! Static files (`static/`), compiled into the binary: the UI works offline, from one file.
+//! Static files (`static/`), compiled into the binary: the UI works offline, from one file. The
+//! favicon is one of them, also answered where browsers look for it.
 
 use axum::{
     extract::Path,
@@ -12,7 +13,17 @@ use rust_embed::RustEmbed;
 struct Assets;
 
 pub(super) async fn asset(Path(path): Path<String>) -> Response {
-    let Some(file) = Assets::get(&path) else {
+    serve(&path)
+}
+
+/// Browsers ask for `/favicon.ico` on every page load, whatever the page links; without an
+/// answer each load logs a 404. They take an SVG there by its content type.
+pub(super) async fn favicon() -> Response {
+    serve("favicon.svg")
+}
+
+fn serve(path: &str) -> Response {
+    let Some(file) = Assets::get(path) else {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     };
     let mime = match path.rsplit_once('.').map(|(_, ext)| ext) {

@@ -73,7 +73,13 @@ async fn foreign_origins_are_refused_even_with_the_token() {
 #[tokio::test]
 async fn rebinding_hosts_are_refused_on_pages_static_files_and_api() {
     let s = Scope::start().await;
-    for path in ["/", "/static/app.css", "/static/js/app.js", "/api/session"] {
+    for path in [
+        "/",
+        "/static/app.css",
+        "/static/js/app.js",
+        "/favicon.ico",
+        "/api/session",
+    ] {
         let (code, _) = status(
             s.http
                 .get(s.url(path))
@@ -98,6 +104,22 @@ async fn rebinding_hosts_are_refused_on_pages_static_files_and_api() {
         )
         .await;
         assert_eq!(code, 200, "{path} via localhost");
+    }
+}
+
+/// Browsers fetch /favicon.ico on every load, without the token; a 404 there is a console error.
+#[tokio::test]
+async fn the_favicon_is_served_as_svg_without_a_token() {
+    let s = Scope::start().await;
+    for path in ["/favicon.ico", "/static/favicon.svg"] {
+        let res = s.http.get(s.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), 200, "{path}");
+        assert_eq!(res.headers()["content-type"], "image/svg+xml", "{path}");
+        let body = res.text().await.unwrap();
+        assert!(
+            body.starts_with("<svg") && body.len() < 400,
+            "{path}: {body}"
+        );
     }
 }
 
