@@ -48,6 +48,7 @@ export function attach(input, opts) {
     if (i < 0 || i >= values.length) return;
     input.value = values[i];
     close();
+    status.textContent = ""; // the count described the list just closed
     input.dispatchEvent(new Event("input", { bubbles: true }));
     opts.onPick?.(values[i]);
     clearTimeout(timer); // picking is not typing: no new question

@@ -2,10 +2,14 @@
 // conversations alike: text (JSON text pretty-printed and collapsible), image, audio, resource
 // links, embedded resources (a MIME-aware preview), tool_use and tool_result, anything else as
 // JSON. Server strings go in as text; media only as data: URIs we build ourselves, so nothing is
-// fetched from a server-supplied address. Big text shows a head with "show all" and a download;
-// every block can be copied.
+// fetched from a server-supplied address. Media are shown at their natural size (capped to the
+// pane, aspect kept) with dimensions, MIME type and byte size, and zoom on click. Markdown
+// (text/markdown, or text that looks like it) has a rendered view beside the source: no raw
+// HTML, no remote images, links opened only on a click. Big text shows a head with "show all"
+// and a download; every block can be copied.
 
-import { el, pretty } from "./dom.js";
+import { $, el, pretty } from "./dom.js";
+import * as markdown from "./markdown.js";
 
 const SHOW_LIMIT = 200 * 1024;
 const SAFE_MIME = /^[a-z]+\/[a-z0-9.+-]+$/i;
@@ -44,6 +48,64 @@ export function jsonBlock(value, name) {
   return textBlock(pretty(value), { json: true, name });
 }
 
+function bytesOf(base64) {
+  const pad = base64.endsWith("==") ? 2 : base64.endsWith("=") ? 1 : 0;
+  return Math.max(0, Math.floor((base64.length * 3) / 4) - pad);
+}
+
+// An image at its natural size, its facts underneath; a click shows it enlarged.
+function image(src, mime, base64, alt) {
+  const img = el("img", { class: "content-image", src, alt });
+  const facts = el("div", { class: "media-facts", text: `${mime} · ${bytesOf(base64).toLocaleString()} bytes` });
+  img.addEventListener("load", () => {
+    facts.textContent = `${img.naturalWidth} × ${img.naturalHeight} px · ${mime} · ${bytesOf(base64).toLocaleString()} bytes`;
+  });
+  const zoom = el("button", { type: "button", class: "zoom-in", title: "Show enlarged", "aria-label": `Enlarge ${alt}` }, img);
+  zoom.addEventListener("click", () => {
+    const big = el("img", { src, alt });
+    // Small images are scaled up to fill most of the window (pixels kept sharp); big ones shown 1:1.
+    const w = img.naturalWidth || 1, h = img.naturalHeight || 1;
+    const scale = Math.max(1, Math.min(16, Math.floor(Math.min((window.innerWidth * 0.85) / w, (window.innerHeight * 0.8) / h))));
+    big.width = w * scale;
+    big.height = h * scale;
+    $("zoom-body").replaceChildren(big, el("p", { class: "media-facts", text: `${w} × ${h} px shown at ${scale}×` }));
+    $("zoom").showModal();
+  });
+  return el("figure", { class: "media" }, zoom, facts);
+}
+
+function audio(src, mime, base64) {
+  return el("figure", { class: "media" }, el("audio", { class: "content-audio", src, controls: true }),
+    el("div", { class: "media-facts", text: `${mime} · ${bytesOf(base64).toLocaleString()} bytes` }));
+}
+
+const MARKDOWNISH = /^(#{1,6} |\s*[-*+] |\s*\d+\. |```|> )|\[[^\]]+\]\([^)]+\)|\*\*[^*]+\*\*/m;
+
+function openLink(href) {
+  if (markdown.isWebHref(href)) window.open(href, "_blank", "noopener,noreferrer");
+}
+
+// Markdown with a rendered view and the source, one button to switch.
+function markdownBlock(text, name, renderedFirst) {
+  const source = textBlock(text, { name });
+  const rendered = el("div", { class: "markdown" });
+  let built = false;
+  const bRendered = el("button", { type: "button", class: "small", "aria-pressed": "false" }, "Rendered");
+  const bSource = el("button", { type: "button", class: "small", "aria-pressed": "false" }, "Source");
+  const showRendered = (on) => {
+    if (on && !built) { rendered.append(markdown.render(markdown.parse(text), { onLink: openLink })); built = true; }
+    rendered.hidden = !on;
+    source.hidden = on;
+    bRendered.setAttribute("aria-pressed", String(on));
+    bSource.setAttribute("aria-pressed", String(!on));
+  };
+  bRendered.addEventListener("click", () => showRendered(true));
+  bSource.addEventListener("click", () => showRendered(false));
+  const wrap = el("div", { class: "markdown-block" }, el("div", { class: "view-switch", role: "group", "aria-label": "Markdown view" }, bRendered, bSource), rendered, source);
+  showRendered(renderedFirst);
+  return wrap;
+}
+
 function textContent(text) {
   const trimmed = String(text ?? "").trim();
   if ((trimmed.startsWith("{") || trimmed.startsWith("[")) && trimmed.length > 1) {
@@ -52,7 +114,8 @@ function textContent(text) {
       return el("details", { class: "json-text", open: true }, el("summary", { text: "JSON text" }), jsonBlock(parsed));
     } catch { /* not JSON after all */ }
   }
-  return textBlock(String(text ?? ""));
+  const t = String(text ?? "");
+  return t.length < SHOW_LIMIT && MARKDOWNISH.test(t) ? markdownBlock(t, "text.md", false) : textBlock(t);
 }
 
 function hexHead(base64) {
@@ -70,14 +133,15 @@ export function resourcePreview(r) {
     if (/json/.test(mime)) {
       try { return el("div", { class: "preview" }, head, jsonBlock(JSON.parse(r.text))); } catch { /* show as text */ }
     }
+    if (/markdown/.test(mime) && r.text.length < SHOW_LIMIT) return el("div", { class: "preview" }, head, markdownBlock(r.text, "resource.md", true));
     return el("div", { class: "preview" }, head, textBlock(r.text, { name: "resource.txt" }));
   }
   if (typeof r?.blob === "string") {
-    const bytes = Math.floor((r.blob.length * 3) / 4);
+    const bytes = bytesOf(r.blob);
     const src = SAFE_MIME.test(mime) ? `data:${mime};base64,${r.blob}` : null;
     let media = null;
-    if (src && mime.startsWith("image/")) media = el("img", { class: "content-image", src, alt: r.uri ?? "image" });
-    else if (src && mime.startsWith("audio/")) media = el("audio", { class: "content-audio", src, controls: true });
+    if (src && mime.startsWith("image/")) media = image(src, mime, r.blob, String(r.uri ?? "image"));
+    else if (src && mime.startsWith("audio/")) media = audio(src, mime, r.blob);
     const dl = el("a", { class: "button download", href: `data:application/octet-stream;base64,${r.blob}`, download: "resource.bin" }, "Download");
     return el("div", { class: "preview" }, head, media,
       el("div", { class: "muted", text: `${bytes.toLocaleString()} bytes (binary) · first bytes: ${hexHead(r.blob)}` }), dl);
@@ -95,7 +159,7 @@ export function block(b, onReadResource) {
     case "audio": {
       const src = SAFE_MIME.test(String(b.mimeType || "")) && typeof b.data === "string" ? `data:${b.mimeType};base64,${b.data}` : null;
       if (!src) return jsonBlock(b);
-      return b.type === "image" ? el("img", { class: "content-image", src, alt: `image (${b.mimeType})` }) : el("audio", { class: "content-audio", src, controls: true });
+      return b.type === "image" ? image(src, b.mimeType, b.data, `image (${b.mimeType})`) : audio(src, b.mimeType, b.data);
     }
     case "resource_link":
       return el("div", { class: "resource-link" },

@@ -31,7 +31,7 @@ function setProgress(r, p) {
 async function cancel(id, button) {
   button.disabled = true;
   try {
-    await call("POST", sessionPath("/cancel"), { requestId: id, reason: "cancelled in mcpscope" });
+    await call("POST", sessionPath("/cancel"), { requestId: id, reason: "cancelled by the user in mcpscope" });
   } catch (e) {
     button.disabled = false;
     button.title = e.message;
@@ -49,7 +49,7 @@ export async function refresh() {
     if (!r) {
       const bar = el("progress", { class: "bar", "aria-label": `progress of request ${item.requestId}` });
       const li = el("li", { class: "inflight-item", "data-request-id": item.requestId },
-        el("span", { class: "inflight-what", text: `#${item.requestId} ${item.method}` }),
+        el("span", { class: "inflight-what", text: `#${item.requestId} ${item.method}${typeof item.subject === "string" ? ` ${item.subject}` : ""}` }),
         bar);
       r = { li, bar, count: el("span", { class: "count muted" }), message: el("span", { class: "progress-message" }), elapsed: el("span", { class: "elapsed muted" }) };
       const button = el("button", { type: "button", class: "cancel-request", "data-request-id": item.requestId }, "Cancel");
@@ -79,6 +79,7 @@ function tick() {
 export function onEvent(event) {
   if (event.session && event.session !== sessionId()) return;
   if (event.kind === "progress") {
+    if (event.after) return; // the request already ended; its row is gone
     const r = rows.get(event.requestId);
     if (r) setProgress(r, event);
     else if (event.requestId !== null) scheduleRefresh();

@@ -1,6 +1,7 @@
-// Logging: the server's level (`logging/setLevel`, where `logging` is declared), its
-// `notifications/message` entries with level filter, logger and search, and stderr lines in a
-// lane of their own. The DOM keeps the newest entries only.
+// Logging, in the dock's Logs and stderr tabs: the server's level (`logging/setLevel`, where
+// `logging` is declared), its `notifications/message` entries with time, level badge, logger,
+// level filter and search, and stderr lines with their time. The DOM keeps the newest entries
+// only; each list follows new entries while it is scrolled to the bottom.
 
 import { request, sessionId } from "./api.js";
 import { $, el } from "./dom.js";
@@ -8,6 +9,16 @@ import { $, el } from "./dom.js";
 const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 const MAX = 2000;
 let count = 0;
+let errCount = 0;
+
+function clock(time) {
+  const m = String(time || "").match(/T(\d\d:\d\d:\d\d(?:\.\d{1,3})?)/);
+  return m ? m[1] : "";
+}
+
+function pinned(list) {
+  return list.scrollTop + list.clientHeight >= list.scrollHeight - 30;
+}
 
 // Logs and stderr show the server the page is looking at.
 function elsewhere(li) {
@@ -51,16 +62,21 @@ function flush() {
   const logFrag = document.createDocumentFragment();
   const errFrag = document.createDocumentFragment();
   for (const event of batch) add(event, logFrag, errFrag);
+  const stick = [pinned($("log-list")), pinned($("stderr-list"))];
   $("log-list").append(logFrag);
   $("stderr-list").append(errFrag);
   trim($("log-list"));
   trim($("stderr-list"));
-  $("logs-count").textContent = `(${count})`;
+  if (stick[0]) $("log-list").scrollTop = $("log-list").scrollHeight;
+  if (stick[1]) $("stderr-list").scrollTop = $("stderr-list").scrollHeight;
+  $("logs-count").textContent = count ? `(${count})` : "";
+  $("stderr-count").textContent = errCount ? `(${errCount})` : "";
 }
 
 function add(event, logFrag, errFrag) {
   if (event.kind === "stderr") {
-    const li = el("li", { class: "stderr-line", text: event.line });
+    const li = el("li", { class: "stderr-line" }, el("time", { class: "log-time", text: clock(event.time) }), " ", String(event.line));
+    errCount++;
     li.dataset.text = String(event.line).toLowerCase();
     if (event.session) li.dataset.session = event.session;
     li.hidden = !stderrVisible(li);
@@ -70,6 +86,7 @@ function add(event, logFrag, errFrag) {
     const level = LEVELS.includes(p.level) ? p.level : "info";
     const data = typeof p.data === "string" ? p.data : JSON.stringify(p.data);
     const li = el("li", { class: `log level-${level}` },
+      el("time", { class: "log-time", text: clock(event.time) }),
       el("span", { class: "log-level", text: String(p.level ?? "?") }),
       p.logger !== undefined ? el("span", { class: "log-logger", text: String(p.logger) }) : null,
       el("span", { class: "log-data", text: data }));

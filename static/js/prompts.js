@@ -1,35 +1,49 @@
-// Prompts: the list, an argument form (required marked) with a completion dropdown on every
-// argument, and `prompts/get` shown as a conversation with the raw JSON one click away.
+// Prompts: the list (title with the wire name), an argument form (required marked, values
+// remembered per prompt) with a completion dropdown on every argument, and `prompts/get` shown
+// as a conversation with the raw JSON one click away.
 
 import { listAll } from "./api.js";
 import { $, el } from "./dom.js";
 import * as completion from "./completion.js";
+import * as items from "./items.js";
+import * as workbench from "./workbench.js";
 
 let prompts = [];
 let selected = null;
 let inputs = {};
+let generation = 0;
 let ctx = null;
 
 export async function list() {
-  prompts = await listAll("prompts/list", "prompts");
-  $("prompt-list").replaceChildren(...prompts.map((p) => el("li", {},
-    el("button", { type: "button", class: "tool prompt", "data-prompt": p.name, onclick: () => select(p) },
-      el("span", { class: "tool-title", text: p.title || p.name }),
-      p.description ? el("span", { class: "tool-desc", text: p.description }) : null))));
-  $("prompts-count").textContent = `(${prompts.length})`;
+  const gen = ++generation;
+  const got = await listAll("prompts/list", "prompts");
+  if (gen !== generation) return;
+  prompts = got;
+  items.fill("prompt-list", prompts.map((p) => items.button({
+    kind: "prompt", key: p.name, title: p.title, name: p.name, desc: p.description, cls: "prompt",
+    onSelect: () => select(p),
+  })));
 }
 
-function select(p) {
+export function all() { return prompts; }
+
+function store(p) { return `mcpscope-prompt:${p.name}`; }
+
+export function select(p) {
   selected = p;
-  ctx.show("prompt-detail");
+  workbench.show("prompt", p.name);
   $("prompt-name").textContent = p.title || p.name;
+  $("prompt-wire-name").textContent = p.name;
   $("prompt-description").textContent = p.description || "";
+  let saved = {};
+  try { saved = JSON.parse(localStorage.getItem(store(p)) || "{}"); } catch { /* none */ }
   const box = $("prompt-args");
   box.replaceChildren();
   inputs = {};
   for (const a of Array.isArray(p.arguments) ? p.arguments : []) {
     const id = `pa-${a.name}`;
-    const input = el("input", { id, type: "text", "data-arg": a.name, spellcheck: "false" });
+    const input = el("input", { id, type: "text", "data-arg": a.name, spellcheck: "false", value: typeof saved[a.name] === "string" ? saved[a.name] : "" });
+    input.addEventListener("input", () => localStorage.setItem(store(p), JSON.stringify(completion.filled(inputs))));
     inputs[a.name] = input;
     box.append(el("div", { class: "field" },
       el("label", { for: id },
@@ -50,8 +64,8 @@ async function get() {
   if (!selected) return;
   const args = completion.filled(inputs);
   const missing = (selected.arguments || []).filter((a) => a.required && !(a.name in args)).map((a) => a.name);
-  if (missing.length) ctx.notice(`Missing required arguments: ${missing.join(", ")} (sent anyway)`);
-  await ctx.run("prompts/get", { name: selected.name, arguments: args });
+  ctx.notice(missing.length ? `Missing required arguments: ${missing.join(", ")} (sent anyway)` : "");
+  await workbench.run("prompts/get", { name: selected.name, arguments: args });
 }
 
 export function onEvent(event) {
@@ -63,12 +77,14 @@ export function onEvent(event) {
 
 export function init(context) {
   ctx = context;
-  $("get-prompt").addEventListener("click", () => get());
+  items.countInto("prompt-list", "prompts-count");
+  workbench.opener("prompt", (name) => { const p = prompts.find((x) => x.name === name); if (p) select(p); return Boolean(p); });
+  $("prompt-form").addEventListener("submit", (ev) => { ev.preventDefault(); get(); });
   $("list-prompts").addEventListener("click", () => { $("prompts-updated").hidden = true; list().catch((e) => ctx.notice(e.message)); });
 }
 
 export function reset() {
+  generation++;
   prompts = []; selected = null;
-  $("prompt-list").replaceChildren();
-  $("prompts-count").textContent = "";
+  items.fill("prompt-list", []);
 }

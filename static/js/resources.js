@@ -1,35 +1,52 @@
-// Resources and templates: lists (pages appended), a MIME-aware read preview, RFC 6570 template
-// forms with a completion dropdown per variable, and subscriptions where the server declares
-// them (`notifications/resources/updated` marks the resource and re-reads it if it is open).
+// Resources and templates: lists (pages appended within one load; a newer load wins), a
+// MIME-aware read preview, RFC 6570 template forms with a completion dropdown per variable and
+// the values remembered per template, and subscriptions where the server declares them. Which
+// URIs are subscribed is the session's (the backend derives it from the wire), so a reload
+// shows the truth; `notifications/resources/updated` marks the resource and re-reads it if open.
 
 import { listAll, request } from "./api.js";
 import { $, el } from "./dom.js";
 import { expand, variables } from "./uritemplate.js";
 import * as completion from "./completion.js";
+import * as items from "./items.js";
+import * as workbench from "./workbench.js";
 
 let resources = [];
 let cursor = null;
 let templates = [];
 let open = null; // the resource shown in the detail panel
 let openTemplate = null;
-const subscribed = new Set();
 const updated = new Set();
+let generation = 0;
 let ctx = null;
 
 function name(r) { return r.title || r.name || r.uri; }
 
+function subscribed(uri) {
+  const subs = ctx.session()?.subscriptions;
+  return Array.isArray(subs) && subs.includes(uri);
+}
+
 function renderResources() {
-  $("resource-list").replaceChildren(...resources.map((r) => el("li", {},
-    el("button", { type: "button", class: `tool resource${updated.has(r.uri) ? " updated" : ""}`, "data-uri": r.uri, onclick: () => select(r) },
-      el("span", { class: "tool-title", text: name(r) }),
-      el("span", { class: "tool-desc", text: r.uri }),
-      updated.has(r.uri) ? el("span", { class: "updated-mark", text: "updated" }) : null))));
-  $("resources-count").textContent = `(${resources.length}${cursor ? "+" : ""})`;
+  items.fill("resource-list", resources.map((r) => items.button({
+    kind: "resource", key: r.uri, title: r.title || r.name, name: r.name ?? r.uri,
+    desc: r.uri, cls: `resource${updated.has(r.uri) ? " updated" : ""}`,
+    extra: updated.has(r.uri) ? el("span", { class: "updated-mark", text: "updated" }) : null,
+    onSelect: () => select(r),
+  })));
   $("resources-more").hidden = !cursor;
 }
 
-async function page() {
+function renderTemplates() {
+  items.fill("template-list", templates.map((t) => items.button({
+    kind: "template", key: t.uriTemplate, title: t.title || t.name, name: t.name ?? t.uriTemplate,
+    desc: t.uriTemplate, cls: "template", onSelect: () => selectTemplate(t),
+  })));
+}
+
+async function page(gen) {
   const { body } = await request("resources/list", cursor ? { cursor } : {});
+  if (gen !== generation) return;
   if (body.error) { cursor = null; return; }
   resources.push(...(Array.isArray(body.result?.resources) ? body.result.resources : []));
   cursor = body.result?.nextCursor ?? null;
@@ -37,56 +54,73 @@ async function page() {
 }
 
 export async function list() {
+  const gen = ++generation;
   resources = []; cursor = null;
-  await page();
-  templates = await listAll("resources/templates/list", "resourceTemplates");
-  $("template-list").replaceChildren(...templates.map((t) => el("li", {},
-    el("button", { type: "button", class: "tool template", "data-template": t.uriTemplate, onclick: () => selectTemplate(t) },
-      el("span", { class: "tool-title", text: t.title || t.name || t.uriTemplate }),
-      el("span", { class: "tool-desc", text: t.uriTemplate })))));
+  await page(gen);
+  const t = await listAll("resources/templates/list", "resourceTemplates");
+  if (gen !== generation) return;
+  templates = t;
+  renderTemplates();
 }
 
-function select(r) {
+export function all() { return { resources, templates }; }
+
+// Opening a resource reads it, unless it is reopened after a reload or a switch.
+export function select(r, { readNow = true } = {}) {
   open = r;
-  ctx.show("resource-detail");
+  workbench.show("resource", r.uri);
   $("resource-name").textContent = name(r);
+  $("resource-wire-name").textContent = r.name ?? "";
   $("resource-uri").textContent = r.uri;
   $("resource-description").textContent = r.description || "";
-  const canSubscribe = Boolean(ctx.session()?.capabilities?.resources?.subscribe);
-  $("subscribe-resource").hidden = !canSubscribe;
-  $("subscribe-resource").textContent = subscribed.has(r.uri) ? "Unsubscribe" : "Subscribe";
+  showSubscription();
   $("resource-updated").hidden = !updated.has(r.uri);
-  read(r.uri);
+  if (readNow) read(r.uri);
+}
+
+function showSubscription() {
+  const canSubscribe = Boolean(ctx.session()?.capabilities?.resources?.subscribe);
+  $("subscribe-resource").hidden = !canSubscribe || !open;
+  if (open) $("subscribe-resource").textContent = subscribed(open.uri) ? "Unsubscribe" : "Subscribe";
 }
 
 export function read(uri) {
-  return ctx.run("resources/read", { uri });
+  return workbench.run("resources/read", { uri });
 }
 
 async function toggleSubscribe() {
   if (!open) return;
   const uri = open.uri;
-  const on = !subscribed.has(uri);
+  const on = !subscribed(uri);
   const { body } = await request(on ? "resources/subscribe" : "resources/unsubscribe", { uri });
   if (body.error) { ctx.notice(`${on ? "subscribe" : "unsubscribe"}: ${body.error.message}`); return; }
-  if (on) subscribed.add(uri); else subscribed.delete(uri);
-  $("subscribe-resource").textContent = on ? "Unsubscribe" : "Subscribe";
+  // The session's state event brings the new list; ask for it in case it came first.
+  await ctx.refreshSession();
 }
 
-function selectTemplate(t) {
+function templateStore(t) { return `mcpscope-template:${t.uriTemplate}`; }
+
+export function selectTemplate(t) {
   openTemplate = t;
-  ctx.show("template-detail");
+  workbench.show("template", t.uriTemplate);
   $("template-name").textContent = t.title || t.name || t.uriTemplate;
+  $("template-wire-name").textContent = t.name ?? "";
   $("template-pattern").textContent = t.uriTemplate;
   $("template-description").textContent = t.description || "";
   const names = variables(t.uriTemplate);
+  let saved = {};
+  try { saved = JSON.parse(localStorage.getItem(templateStore(t)) || "{}"); } catch { /* none */ }
   const inputs = {};
-  const update = () => { $("template-uri").textContent = expand(t.uriTemplate, completion.filled(inputs)); };
+  const update = () => {
+    const values = completion.filled(inputs);
+    $("template-uri").textContent = expand(t.uriTemplate, values);
+    localStorage.setItem(templateStore(t), JSON.stringify(values));
+  };
   const box = $("template-vars");
   box.replaceChildren();
   for (const n of names) {
     const id = `tv-${n}`;
-    const input = el("input", { id, type: "text", "data-var": n, spellcheck: "false" });
+    const input = el("input", { id, type: "text", "data-var": n, spellcheck: "false", value: typeof saved[n] === "string" ? saved[n] : "" });
     inputs[n] = input;
     input.addEventListener("input", update);
     box.append(el("div", { class: "field" }, el("label", { for: id, text: n }), input));
@@ -117,17 +151,30 @@ export function onEvent(event) {
   }
 }
 
+// The session changed (a state event): its subscriptions may have.
+export function onSession() {
+  showSubscription();
+}
+
 export function init(context) {
   ctx = context;
-  $("resources-more").addEventListener("click", () => page().catch(() => {}));
+  items.countInto("resource-list", "resources-count", () => Boolean(cursor));
+  items.countInto("template-list", "templates-count");
+  workbench.opener("resource", (uri) => { const r = resources.find((x) => x.uri === uri); if (r) select(r, { readNow: false }); return Boolean(r); });
+  workbench.opener("template", (u) => { const t = templates.find((x) => x.uriTemplate === u); if (t) selectTemplate(t); return Boolean(t); });
+  $("resources-more").addEventListener("click", () => page(generation).catch(() => {}));
   $("list-resources").addEventListener("click", () => { $("resources-updated").hidden = true; list().catch((e) => ctx.notice(e.message)); });
-  $("read-resource").addEventListener("click", () => { if (open) { updated.delete(open.uri); $("resource-updated").hidden = true; renderResources(); read(open.uri); } });
+  $("resource-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    if (open) { updated.delete(open.uri); $("resource-updated").hidden = true; renderResources(); read(open.uri); }
+  });
   $("subscribe-resource").addEventListener("click", () => toggleSubscribe().catch((e) => ctx.notice(e.message)));
-  $("read-template").addEventListener("click", () => { if (openTemplate) read($("template-uri").textContent); });
+  $("template-form").addEventListener("submit", (ev) => { ev.preventDefault(); if (openTemplate) read($("template-uri").textContent); });
 }
 
 export function reset() {
-  resources = []; templates = []; cursor = null; open = null; subscribed.clear(); updated.clear();
-  $("resource-list").replaceChildren(); $("template-list").replaceChildren();
-  $("resources-count").textContent = "";
+  generation++;
+  resources = []; templates = []; cursor = null; open = null; openTemplate = null; updated.clear();
+  items.fill("resource-list", []);
+  items.fill("template-list", []);
 }

@@ -1,16 +1,37 @@
 // Shows an answer: its content (content.js; resource links read on click), structuredContent
 // with its verdict against the tool's outputSchema, isError made obvious, _meta raw, and the
-// whole answer raw.
+// whole answer raw. A call that ended on our side (cancelled by the user, timed out, transport
+// failure) says so plainly instead of posing as a server error.
 
 import { call } from "./api.js";
 import { el } from "./dom.js";
 import { block, conversation, jsonBlock, resourcePreview } from "./content.js";
 
+function seconds(ms) {
+  return ms < 10000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
+
+// The words for a local end of a call (the API's `error.kind`).
+export function localEnd(error, elapsedMs) {
+  const after = typeof error.elapsedMs === "number" ? error.elapsedMs : elapsedMs;
+  const when = typeof after === "number" ? ` after ${seconds(after)}` : "";
+  switch (error.kind) {
+    case "cancelled": return { text: `Cancelled by you${when}. notifications/cancelled was sent; the server may still finish its work.`, cls: "cancel-banner" };
+    case "timeout": return { text: `Gave up${when}: ${error.message}`, cls: "error-banner" };
+    case "transport": return { text: `The message did not get through: ${error.message}`, cls: "error-banner" };
+    case "not_connected": return { text: "Not connected: connect the server first.", cls: "error-banner" };
+    default: return { text: `${error.kind}: ${error.message}`, cls: "error-banner" };
+  }
+}
+
 // Renders `body` ({result} or {error}) into `box`. `outputSchema` enables the verdict.
-export async function render(box, body, { outputSchema, onReadResource } = {}) {
+export async function render(box, body, { outputSchema, onReadResource, elapsedMs } = {}) {
   box.replaceChildren();
   const result = body?.result;
-  if (body?.error) {
+  if (body?.error?.kind) {
+    const { text, cls } = localEnd(body.error, elapsedMs);
+    box.append(el("div", { class: cls, role: "status", text }));
+  } else if (body?.error) {
     box.append(el("div", { class: "error-banner", text: `Server error ${body.error.code ?? ""}: ${body.error.message ?? ""}` }));
     if (body.error.data !== undefined) box.append(jsonBlock(body.error.data));
   } else if (result && typeof result === "object") {

@@ -1,23 +1,31 @@
-// The live timeline: every event from /api/events, rendered incrementally (one animation frame
-// per batch) with the DOM capped; the full history stays in the backend. Each row is tagged with
-// its session, and the view shows the current server's rows or every server's.
+// The live timeline: every event from /api/events kept in the page (bounded) and drawn as a
+// virtual list, so only the rows on screen exist in the DOM however many events there are.
+// Rows are fixed-height; a click (or Enter) opens the exchange view beside the list
+// (exchange.js). Filters (kind, server, method, text) apply to the whole history at once; the
+// list follows new rows while it is scrolled to the bottom, else offers "jump to latest".
 
 import { sessionId } from "./api.js";
-import { $, el, pretty, jsonValueAt } from "./dom.js";
+import { $, el } from "./dom.js";
 import { nameOf } from "./servers.js";
+import * as dock from "./dock.js";
+import * as exchange from "./exchange.js";
 
-const MAX_ROWS = 2000;
-// Our requests' rows by id, so the answer can be written beside the question.
-const requestRows = new Map();
+const MAX_ENTRIES = 200_000;
 const MAX_PAIRS = 5000;
+const OVERSCAN = 8;
+let rowHeight = 22;
+
+let entries = []; // in seq order: {event, raw, kind, text, method, session, seq, answer, pairSeq}
+let shown = []; // the entries that pass the filters
+const asked = new Map(); // "session:direction:id" of a request → its entry, until answered
 let queue = [];
 let scheduled = false;
-const list = () => $("timeline");
+let activeSeq = null; // keyboard position
+let openSeq = null; // the row whose exchange is shown
 
 function clock(time) {
-  const t = String(time || "");
-  const m = t.match(/T(\d\d:\d\d:\d\d(?:\.\d{1,3})?)/);
-  return m ? m[1] : t;
+  const m = String(time || "").match(/T(\d\d:\d\d:\d\d(?:\.\d{1,3})?)/);
+  return m ? m[1] : String(time || "");
 }
 
 function kindClass(event) {
@@ -51,12 +59,29 @@ function httpSummary(e) {
   }
 }
 
+function excerpt(v, n = 120) {
+  const s = typeof v === "string" ? v : JSON.stringify(v);
+  if (s === undefined) return "";
+  return s.length > n ? `${s.slice(0, n)}…` : s;
+}
+
+// What a frame is about, beyond its method: a log line's level and text, a call's tool.
+function frameGist(event) {
+  const p = event.message?.params;
+  if (!p || typeof p !== "object") return "";
+  if (event.method === "notifications/message") return `[${p.level ?? "?"}]${p.logger !== undefined ? ` ${p.logger}:` : ""} ${excerpt(p.data)}`;
+  if (event.method === "tools/call" || event.method === "prompts/get") return typeof p.name === "string" ? p.name : "";
+  if (typeof p.uri === "string") return p.uri;
+  return "";
+}
+
 function summary(event) {
   switch (event.kind) {
     case "frame": {
-      const arrow = event.direction === "sent" ? "→" : "←";
-      const parts = [arrow, event.frameType];
+      const parts = [event.direction === "sent" ? "→" : "←", event.frameType];
       if (event.method) parts.push(event.method);
+      const gist = frameGist(event);
+      if (gist) parts.push(gist);
       if (event.id !== undefined && event.id !== null) parts.push(`#${JSON.stringify(event.id)}`);
       if (event.requestMethod) parts.push(`(${event.requestMethod})`);
       if (typeof event.durationMs === "number") parts.push(`${event.durationMs.toFixed(1)} ms`);
@@ -71,7 +96,9 @@ function summary(event) {
     case "progress": {
       const of = event.total !== null && event.total !== undefined ? `/${event.total}` : "";
       const msg = event.message ? ` ${event.message}` : "";
-      return `request #${event.requestId ?? "?"}: ${event.progress}${of}${msg}`;
+      const who = event.requestId !== null && event.requestId !== undefined ? `request #${event.requestId}` : `token ${JSON.stringify(event.progressToken)} (no such request)`;
+      const after = event.after ? ` — arrived after the request was ${event.after === "timeout" ? "given up (timeout)" : event.after}; informational` : "";
+      return `${who}: ${event.progress}${of}${msg}${after}`;
     }
     case "state": return `${event.state}${event.error ? ": " + event.error : ""}`;
     case "exit": return `process exited: ${event.description}`;
@@ -82,59 +109,41 @@ function summary(event) {
   }
 }
 
-function detail(event, rawText) {
-  if (event.kind === "frame") {
-    if (event.raw !== undefined) return event.raw;
-    const at = rawText.indexOf('"message":');
-    const exact = at >= 0 ? jsonValueAt(rawText, at + '"message":'.length) : null;
-    return `${pretty(event.message)}\n\n— exactly as on the wire —\n${exact ?? ""}`;
-  }
-  return pretty(event);
+function pairKey(session, direction, id) {
+  return `${session}:${direction}:${JSON.stringify(id)}`;
 }
 
-function row(event, rawText) {
-  const kind = kindClass(event);
-  const severity = event.kind === "finding" ? ` severity-${event.severity}` : "";
-  const dir = event.kind === "frame" ? ` dir-${event.direction}` : "";
-  const mocked = event.answeredBy?.responder === "mock" ? " answered-mock" : "";
-  const text = summary(event);
-  let body = null;
-  const li = el("li", { class: `event kind-${event.kind}${severity}${dir}${mocked}`, "data-kind": kind, "data-seq": event.seq });
-  if (event.session) li.dataset.session = event.session;
-  const toggle = el("button", { type: "button", class: "event-line", "aria-expanded": "false", onclick: () => {
-    const open = toggle.getAttribute("aria-expanded") === "true";
-    toggle.setAttribute("aria-expanded", String(!open));
-    if (!body) {
-      const text = detail(event, rawText);
-      const copy = el("button", { type: "button", class: "copy", onclick: () => navigator.clipboard.writeText(text).catch(() => {}) }, "Copy");
-      body = el("div", { class: "event-detail-box" }, copy, el("pre", { class: "json event-detail", text }));
-      li.append(body);
-    }
-    body.hidden = open;
-  } },
-    el("span", { class: "seq", text: event.seq }),
-    el("time", { class: "time", text: clock(event.time) }),
-    event.session ? el("span", { class: "session-tag", text: nameOf(event.session), title: `session ${event.session}` }) : null,
-    el("span", { class: "kind", text: event.kind }),
-    el("span", { class: "summary", text }));
-  li.append(toggle);
-  li.dataset.text = `${event.kind} ${text}`.toLowerCase();
-  li.dataset.method = event.method || event.requestMethod || "";
-  if (event.kind === "frame" && event.direction === "sent" && event.frameType === "request") {
-    requestRows.set(`${event.session}:${JSON.stringify(event.id)}`, li);
-    if (requestRows.size > MAX_PAIRS) requestRows.delete(requestRows.keys().next().value);
-  } else if (event.kind === "frame" && event.direction === "received" && event.requestMethod) {
-    const pairKey = `${event.session}:${JSON.stringify(event.id)}`;
-    const asked = requestRows.get(pairKey);
-    if (asked) {
-      requestRows.delete(pairKey);
-      const how = event.frameType === "error" ? "error" : "answered";
-      const ms = typeof event.durationMs === "number" ? ` in ${event.durationMs.toFixed(1)} ms` : "";
-      asked.querySelector(".summary").append(el("span", { class: "paired", text: ` ⇢ ${how}${ms} (#${event.seq})` }));
-      li.querySelector(".summary").append(el("span", { class: "paired", text: ` ⇠ #${asked.dataset.seq}` }));
+function add(event, raw) {
+  const e = {
+    event, raw: event.kind === "frame" ? raw : null, kind: kindClass(event), session: event.session || null, seq: event.seq,
+    method: String(event.method || event.requestMethod || event.carries?.method || "").toLowerCase(),
+    sum: summary(event), answer: null, pairSeq: null,
+  };
+  e.text = `${event.kind} ${e.sum}`.toLowerCase();
+  if (event.kind === "frame" && event.frameType === "request") {
+    asked.set(pairKey(e.session, event.direction, event.id), e);
+    if (asked.size > MAX_PAIRS) asked.delete(asked.keys().next().value);
+  } else if (event.kind === "frame" && (event.frameType === "response" || event.frameType === "error")) {
+    const k = pairKey(e.session, event.direction === "sent" ? "received" : "sent", event.id);
+    const q = asked.get(k);
+    if (q) {
+      asked.delete(k);
+      q.answer = { how: event.frameType === "error" ? "error" : "answered", ms: event.durationMs, seq: e.seq };
+      e.pairSeq = q.seq;
     }
   }
-  return li;
+  entries.push(e);
+  return e;
+}
+
+let kinds = new Set(["frame", "stderr", "finding", "progress", "http", "other"]);
+let needle = "";
+let method = "";
+let allServers = false;
+
+function passes(e) {
+  if (!allServers && e.session && e.session !== sessionId()) return false;
+  return kinds.has(e.kind) && (!needle || e.text.includes(needle)) && (!method || e.method.includes(method));
 }
 
 export function push(event, rawText) {
@@ -145,33 +154,112 @@ export function push(event, rawText) {
   }
 }
 
-function flush() {
-  scheduled = false;
-  const ol = list();
-  const pinned = ol.scrollTop + ol.clientHeight >= ol.scrollHeight - 40;
-  const batch = queue.length > MAX_ROWS ? queue.slice(-MAX_ROWS) : queue;
-  queue = [];
-  const frag = document.createDocumentFragment();
-  for (const [event, raw] of batch) {
-    const li = row(event, raw);
-    applyFilter(li);
-    frag.append(li);
-  }
-  ol.append(frag);
-  while (ol.childElementCount > MAX_ROWS) ol.firstElementChild.remove();
-  if (pinned) ol.scrollTop = ol.scrollHeight;
+function box() { return $("timeline"); }
+
+function atBottom() {
+  const b = box();
+  return b.scrollTop + b.clientHeight >= b.scrollHeight - rowHeight * 2;
 }
 
-let kinds = new Set(["frame", "stderr", "finding", "progress", "http", "other"]);
-let needle = "";
+function flush() {
+  scheduled = false;
+  const pinned = atBottom();
+  const batch = queue;
+  queue = [];
+  for (const [event, raw] of batch) {
+    const e = add(event, raw);
+    if (passes(e)) shown.push(e);
+  }
+  if (entries.length > MAX_ENTRIES) {
+    entries = entries.slice(entries.length - Math.floor(MAX_ENTRIES * 0.9));
+    shown = entries.filter(passes);
+  }
+  draw();
+  if (pinned) box().scrollTop = box().scrollHeight;
+  else $("jump-latest").hidden = false;
+  draw();
+}
 
-let method = "";
-let allServers = false;
+function rowFor(e, i) {
+  const ev = e.event;
+  const cls = [`event-line event kind-${ev.kind}`];
+  if (ev.kind === "finding") cls.push(`severity-${ev.severity}`);
+  if (ev.kind === "frame") cls.push(`dir-${ev.direction}`);
+  if (ev.answeredBy?.responder === "mock") cls.push("answered-mock");
+  if (ev.kind === "progress" && ev.after) cls.push("after-end");
+  if (e.seq === activeSeq) cls.push("active");
+  const sum = el("span", { class: "summary", text: e.sum });
+  if (e.answer) sum.append(el("span", { class: "paired", text: ` ⇢ ${e.answer.how}${typeof e.answer.ms === "number" ? ` in ${e.answer.ms.toFixed(1)} ms` : ""} (#${e.answer.seq})` }));
+  if (e.pairSeq !== null) sum.append(el("span", { class: "paired", text: ` ⇠ #${e.pairSeq}` }));
+  const row = el("div", {
+    id: `ev-${e.seq}`, role: "option", class: cls.join(" "), "aria-selected": String(e.seq === openSeq),
+    "data-seq": e.seq, "data-kind": e.kind,
+  },
+  el("span", { class: "seq", text: e.seq }),
+  el("time", { class: "time", text: clock(ev.time) }),
+  allServers && e.session ? el("span", { class: "session-tag", text: nameOf(e.session), title: `session ${e.session}` }) : null,
+  el("span", { class: "kind", text: ev.kind }),
+  sum);
+  if (e.session) row.dataset.session = e.session;
+  row.style.top = `${i * rowHeight}px`; // through the CSSOM: the CSP forbids style attributes
+  return row;
+}
 
-function applyFilter(li) {
-  const elsewhere = !allServers && li.dataset.session && li.dataset.session !== sessionId();
-  li.hidden = elsewhere || !kinds.has(li.dataset.kind) || (needle && !li.dataset.text.includes(needle))
-    || (method && !li.dataset.method.toLowerCase().includes(method));
+// Draws the rows in view (plus a few either side); everything else is a spacer's height.
+function draw() {
+  const b = box();
+  if (!b.clientHeight) return; // hidden tab: drawn when shown
+  const spacer = $("timeline-spacer");
+  spacer.style.height = `${shown.length * rowHeight}px`;
+  const first = Math.max(0, Math.floor(b.scrollTop / rowHeight) - OVERSCAN);
+  const last = Math.min(shown.length, Math.ceil((b.scrollTop + b.clientHeight) / rowHeight) + OVERSCAN);
+  const rows = [];
+  for (let i = first; i < last; i++) rows.push(rowFor(shown[i], i));
+  b.replaceChildren(spacer, ...rows);
+  if (activeSeq !== null && $(`ev-${activeSeq}`)) b.setAttribute("aria-activedescendant", `ev-${activeSeq}`);
+  else b.removeAttribute("aria-activedescendant");
+  $("timeline-count").textContent = shown.length === entries.length ? `${entries.length} events` : `${shown.length} of ${entries.length} events`;
+  if (atBottom()) $("jump-latest").hidden = true;
+}
+
+// The entry with `seq`, by binary search (entries are in seq order).
+export function entry(seq) {
+  let lo = 0, hi = entries.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const s = entries[mid].seq;
+    if (s === seq) return entries[mid];
+    if (s < seq) lo = mid + 1; else hi = mid - 1;
+  }
+  return null;
+}
+
+export function all() { return entries; }
+
+// Scrolls row `seq` into view (showing it even if filtered: the filters are cleared then).
+export function reveal(seq) {
+  let i = shown.findIndex((e) => e.seq === seq);
+  if (i < 0) {
+    for (const c of document.querySelectorAll(".kind-filter")) c.checked = true;
+    $("timeline-search").value = ""; $("timeline-method").value = "";
+    refilter();
+    i = shown.findIndex((e) => e.seq === seq);
+  }
+  if (i < 0) return;
+  activeSeq = seq;
+  const b = box();
+  const top = i * rowHeight;
+  if (top < b.scrollTop || top + rowHeight > b.scrollTop + b.clientHeight) b.scrollTop = top - b.clientHeight / 2;
+  draw();
+}
+
+function openRow(seq) {
+  const e = entry(seq);
+  if (!e) return;
+  openSeq = seq;
+  activeSeq = seq;
+  exchange.show(e);
+  draw();
 }
 
 // Applies the filters again (after a change of filter, or of the server shown).
@@ -180,8 +268,18 @@ export function refilter() {
   needle = $("timeline-search").value.trim().toLowerCase();
   method = $("timeline-method").value.trim().toLowerCase();
   allServers = $("timeline-scope").value === "all";
-  list().classList.toggle("all-servers", allServers);
-  for (const li of list().children) applyFilter(li);
+  const pinned = atBottom();
+  shown = entries.filter(passes);
+  draw();
+  if (pinned) { box().scrollTop = box().scrollHeight; draw(); }
+}
+
+function moveActive(delta) {
+  if (!shown.length) return;
+  let i = shown.findIndex((e) => e.seq === activeSeq);
+  if (i < 0) i = delta > 0 ? -1 : shown.length;
+  i = Math.max(0, Math.min(shown.length - 1, i + delta));
+  reveal(shown[i].seq);
 }
 
 export function init() {
@@ -189,5 +287,28 @@ export function init() {
   $("timeline-search").addEventListener("input", refilter);
   $("timeline-method").addEventListener("input", refilter);
   $("timeline-scope").addEventListener("change", refilter);
-  $("clear-timeline").addEventListener("click", () => { list().replaceChildren(); });
+  $("clear-timeline").addEventListener("click", () => { entries = []; shown = []; asked.clear(); draw(); });
+  const b = box();
+  let pending = false;
+  b.addEventListener("scroll", () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => { pending = false; draw(); });
+  });
+  b.addEventListener("click", (ev) => {
+    const row = ev.target.closest(".event-line");
+    if (row) openRow(Number(row.dataset.seq));
+  });
+  b.addEventListener("keydown", (ev) => {
+    const page = Math.max(1, Math.floor(b.clientHeight / rowHeight) - 1);
+    const moves = { ArrowDown: 1, ArrowUp: -1, PageDown: page, PageUp: -page, Home: -Infinity, End: Infinity };
+    if (ev.key in moves) { ev.preventDefault(); moveActive(Number.isFinite(moves[ev.key]) ? moves[ev.key] : moves[ev.key] > 0 ? shown.length : -shown.length); }
+    else if ((ev.key === "Enter" || ev.key === " ") && activeSeq !== null) { ev.preventDefault(); openRow(activeSeq); }
+  });
+  $("jump-latest").addEventListener("click", () => { b.scrollTop = b.scrollHeight; draw(); $("jump-latest").hidden = true; });
+  exchange.init({ entry, all: () => entries, reveal, close: () => { openSeq = null; draw(); } });
+  dock.onShow(() => requestAnimationFrame(draw));
+  window.addEventListener("resize", () => requestAnimationFrame(draw));
+  const probe = getComputedStyle(document.documentElement).getPropertyValue("--row");
+  rowHeight = parseInt(probe, 10) || 22;
 }

@@ -1,10 +1,13 @@
-// The tools panel: the list (search, title > annotations.title > name, annotation badges with
-// explicit values told apart from the spec's defaults, data: icons only, pages appended, "load
-// all"), the form generated from inputSchema kept in sync with a raw-JSON box, validation before
-// sending (sending anyway is allowed), the last arguments per tool remembered, and the call.
+// The tools panel: the list (title > annotations.title > name with the wire name beside it,
+// annotation badges with explicit values told apart from the spec's defaults, data: icons only,
+// pages appended within one load, "load all"), the form generated from inputSchema kept in sync
+// with a raw-JSON box, validation before sending (sending anyway is allowed), the last
+// arguments per tool remembered, and the call.
 
 import { call, request } from "./api.js";
 import { $, el, pretty } from "./dom.js";
+import * as items from "./items.js";
+import * as workbench from "./workbench.js";
 import { model, initialValue } from "./schema.js";
 import { widget } from "./form.js";
 
@@ -20,6 +23,8 @@ let cursor = null;
 let selected = null;
 let form = null;
 let ctx = null;
+// Bumped by every fresh load, so pages of an older load are dropped instead of appended.
+let generation = 0;
 
 // The open tool's name, so a session shown again reopens it.
 export function selectedName() {
@@ -29,7 +34,10 @@ export function selectedName() {
 export function selectByName(name) {
   const t = tools.find((x) => x.name === name);
   if (t) select(t);
+  return Boolean(t);
 }
+
+export function all() { return tools; }
 
 export function title(t) {
   return t.title || t.annotations?.title || t.name;
@@ -55,19 +63,17 @@ function icon(t) {
 }
 
 function renderList() {
-  const needle = $("tool-search").value.trim().toLowerCase();
-  const shown = tools.filter((t) => !needle || `${t.name} ${title(t)} ${t.description || ""}`.toLowerCase().includes(needle));
-  $("tool-list").replaceChildren(...shown.map((t) => el("li", {},
-    el("button", { type: "button", class: `tool${selected?.name === t.name ? " selected" : ""}`, "data-tool": t.name, onclick: () => select(t) },
-      el("span", { class: "tool-title" }, icon(t), title(t)),
-      t.description ? el("span", { class: "tool-desc", text: t.description }) : null))));
-  $("tools-count").textContent = `(${tools.length}${cursor ? "+" : ""})`;
+  items.fill("tool-list", tools.map((t) => items.button({
+    kind: "tool", key: t.name, title: title(t), name: t.name, desc: t.description, icon: icon(t),
+    onSelect: () => select(t),
+  })));
   $("tools-more").hidden = !cursor;
   $("tools-all").hidden = !cursor;
 }
 
-async function page() {
+async function page(gen) {
   const { body } = await request("tools/list", cursor ? { cursor } : {});
+  if (gen !== generation) return;
   if (body.error) { ctx.notice(`tools/list: ${body.error.message}`); cursor = null; return; }
   tools.push(...(Array.isArray(body.result?.tools) ? body.result.tools : []));
   cursor = body.result?.nextCursor ?? null;
@@ -75,9 +81,11 @@ async function page() {
 }
 
 export async function list() {
+  const gen = ++generation;
   tools = [];
   cursor = null;
-  await page();
+  await page(gen);
+  if (gen !== generation) return;
   if (selected) {
     const again = tools.find((t) => t.name === selected.name);
     if (again) selected = again;
@@ -132,8 +140,9 @@ function showErrors(errors) {
 
 export function select(t) {
   selected = t;
-  ctx.show("tool-detail");
+  workbench.show("tool", t.name);
   $("tool-name").textContent = title(t);
+  $("tool-wire-name").textContent = t.name;
   $("tool-badges").replaceChildren(...badges(t));
   $("tool-description").textContent = t.description || "";
   $("tool-schema").textContent = pretty(t.inputSchema);
@@ -146,7 +155,6 @@ export function select(t) {
   form.set(start);
   $("tool-args").value = pretty(start);
   clearErrors();
-  renderList();
 }
 
 function currentArgs() {
@@ -160,7 +168,7 @@ function currentArgs() {
 async function send(args) {
   clearErrors();
   localStorage.setItem(storeKey(selected.name), pretty(args));
-  await ctx.run("tools/call", { name: selected.name, arguments: args }, { outputSchema: selected.outputSchema });
+  await workbench.run("tools/call", { name: selected.name, arguments: args }, { outputSchema: selected.outputSchema });
 }
 
 async function callTool() {
@@ -182,12 +190,12 @@ async function callTool() {
 
 export function init(context) {
   ctx = context;
-  $("tool-search").addEventListener("input", renderList);
-  $("tools-more").addEventListener("click", () => page().catch((e) => ctx.notice(e.message)));
-  $("tools-all").addEventListener("click", async () => { while (cursor) await page(); });
+  items.countInto("tool-list", "tools-count", () => Boolean(cursor));
+  workbench.opener("tool", selectByName);
+  $("tools-more").addEventListener("click", () => page(generation).catch((e) => ctx.notice(e.message)));
+  $("tools-all").addEventListener("click", async () => { const gen = generation; while (cursor && gen === generation) await page(gen); });
   $("list-tools").addEventListener("click", () => { $("tools-updated").hidden = true; list().catch((e) => ctx.notice(e.message)); });
-  $("tool-form").addEventListener("submit", (ev) => ev.preventDefault());
-  $("call-tool").addEventListener("click", () => callTool());
+  $("tool-form-box").addEventListener("submit", (ev) => { ev.preventDefault(); callTool(); });
   $("call-anyway").addEventListener("click", () => { const a = currentArgs(); if (a !== undefined) send(a); });
   $("raw-mode").addEventListener("change", () => {
     const raw = $("raw-mode").checked;
@@ -208,8 +216,7 @@ export function onListChanged() {
 }
 
 export function reset() {
+  generation++;
   tools = []; cursor = null; selected = null;
-  $("tool-list").replaceChildren();
-  $("tools-count").textContent = "";
-  $("tool-detail").hidden = true;
+  items.fill("tool-list", []);
 }

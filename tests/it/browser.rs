@@ -126,7 +126,7 @@ pub async fn call_echo(c: &Client, message: &str) -> String {
     let echo = c
         .wait()
         .at_most(DEADLINE)
-        .for_element(Locator::Css("button.tool[data-tool='echo']"))
+        .for_element(Locator::Css("button.item[data-item='tool:echo']"))
         .await
         .unwrap();
     echo.click().await.unwrap();
@@ -150,6 +150,20 @@ pub async fn call_echo(c: &Client, message: &str) -> String {
 }
 
 /// Waits until the element's text satisfies `pred`, with a deadline.
+/// Types `filter` into the timeline's filter box, as a person looking for something would (the
+/// timeline only draws the rows on screen), then waits for its rows to satisfy `pred`.
+pub async fn wait_timeline(
+    c: &Client,
+    filter: &str,
+    what: &str,
+    pred: impl Fn(&str) -> bool,
+) -> String {
+    let input = find(c, "#timeline-search").await;
+    input.clear().await.unwrap();
+    input.send_keys(filter).await.unwrap();
+    wait_text(c, "#timeline", what, pred).await
+}
+
 pub async fn wait_text(c: &Client, css: &str, what: &str, pred: impl Fn(&str) -> bool) -> String {
     let until = Instant::now() + DEADLINE;
     let mut last = String::new();
@@ -202,7 +216,7 @@ async fn connect_the_demo_from_the_form_call_a_tool_and_see_the_frame() {
         "no element was injected"
     );
 
-    wait_text(c, "#timeline", "the tools/call frames", |t| {
+    wait_timeline(c, "tools/call", "the tools/call frames", |t| {
         t.contains("→ request tools/call")
             && t.contains("← response #")
             && t.contains("(tools/call)")
@@ -221,7 +235,7 @@ async fn connect_the_demo_from_the_form_call_a_tool_and_see_the_frame() {
         t == "connected"
     })
     .await;
-    wait_text(c, "#timeline", "the history replayed", |t| {
+    wait_timeline(c, "tools/call", "the history replayed", |t| {
         t.contains("→ request tools/call")
     })
     .await;
@@ -246,13 +260,13 @@ async fn findings_from_a_sloppy_server_are_highlighted_in_the_timeline() {
     wait_text(c, "#state", "connected", |t| t == "connected").await;
     let finding = wait_text(
         c,
-        "li.kind-finding.severity-error",
+        ".event-line.kind-finding.severity-error",
         "a highlighted finding",
         |t| t.contains("not JSON"),
     )
     .await;
     assert!(finding.contains("error"), "{finding}");
-    wait_text(c, "#timeline", "the junk line itself", |t| {
+    wait_timeline(c, "sloppy server starting", "the junk line itself", |t| {
         t.contains("sloppy server starting")
     })
     .await;
@@ -312,7 +326,7 @@ async fn a_sampling_request_is_answered_by_hand_from_the_panel() {
         result.contains("typed in the browser") && result.contains("mcpscope-manual"),
         "{result}"
     );
-    wait_text(c, "#timeline", "the answer marked as manual", |t| {
+    wait_timeline(c, "answered by hand", "the answer marked as manual", |t| {
         t.contains("answered by hand")
     })
     .await;
@@ -361,9 +375,12 @@ async fn a_progress_bar_moves_and_cancel_stops_the_call() {
         "the cancelled request leaves the list",
     )
     .await;
-    wait_text(c, "#timeline", "the cancel on the wire", |t| {
-        t.contains("notifications/cancelled")
-    })
+    wait_timeline(
+        c,
+        "notifications/cancelled",
+        "the cancel on the wire",
+        |t| t.contains("notifications/cancelled"),
+    )
     .await;
     b.client.close().await.unwrap();
 }
@@ -423,7 +440,7 @@ async fn mock_rules_and_roots_are_edited_in_the_ui_and_answer_the_server() {
         )
         .await;
     assert!(first_text(&hit).contains("ui-rule"), "{hit}");
-    wait_text(c, "#timeline", "the mocked answer marked", |t| {
+    wait_timeline(c, "mocked", "the mocked answer marked", |t| {
         t.contains("mocked: rule 0")
     })
     .await;
@@ -553,13 +570,13 @@ async fn a_streamable_http_server_is_connected_from_the_form_with_a_hidden_token
             .unwrap(),
         "no error box while all is well"
     );
-    wait_text(c, "#timeline", "the HTTP exchanges", |t| {
+    wait_timeline(c, "initialize", "the HTTP exchanges", |t| {
         t.contains("POST /mcp → 200") && t.contains("[initialize #")
     })
     .await;
     // Open the first exchange: its detail shows the headers, the token redacted.
-    click(c, "li.kind-http .event-line").await;
-    let detail = wait_text(c, "li.kind-http .event-detail", "the detail", |t| {
+    click(c, ".event-line.kind-http").await;
+    let detail = wait_text(c, "#exchange-body", "the detail", |t| {
         t.contains("requestHeaders")
     })
     .await;

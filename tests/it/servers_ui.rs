@@ -7,7 +7,7 @@ use fantoccini::{Client, Locator};
 use serde_json::json;
 
 use crate::{
-    browser::{call_echo, click, find, open_ui, wait_text},
+    browser::{call_echo, click, find, open_ui, wait_text, wait_timeline},
     support::*,
 };
 
@@ -39,7 +39,7 @@ async fn choose(c: &Client, name: &str) {
 async fn timeline_shows_only(c: &Client, session: &str) -> bool {
     js_bool(
         c,
-        &format!("return [...document.querySelectorAll('#timeline li')].filter(li => !li.hidden).every(li => !li.dataset.session || li.dataset.session === '{session}')"),
+        &format!("return [...document.querySelectorAll('#timeline .event-line')].every(li => !li.dataset.session || li.dataset.session === '{session}')"),
     )
     .await
 }
@@ -121,7 +121,7 @@ async fn two_servers_from_the_catalog_keep_their_own_results_and_timelines() {
         .select_by_label("all servers")
         .await
         .unwrap();
-    wait_text(c, "#timeline", "both sessions' rows, tagged", |t| {
+    wait_timeline(c, "initialize", "both sessions' rows, tagged", |t| {
         t.contains("everything") && t.contains("demo")
     })
     .await;
@@ -171,7 +171,7 @@ async fn two_servers_from_the_catalog_keep_their_own_results_and_timelines() {
     )
     .await;
     choose(c, "everything").await;
-    wait_text(c, "#timeline", "everything's history replayed", |t| {
+    wait_timeline(c, "tools/call", "everything's history replayed", |t| {
         t.contains("tools/call")
     })
     .await;

@@ -8,7 +8,7 @@ use fantoccini::{Locator, key::Key};
 use crate::{browser::*, support::*};
 
 async fn tool(c: &fantoccini::Client, name: &str) {
-    let css = format!("button.tool[data-tool='{name}']");
+    let css = format!("button.item[data-item='tool:{name}']");
     c.wait()
         .at_most(DEADLINE)
         .for_element(Locator::Css(&css))
@@ -85,7 +85,7 @@ async fn completable_prompt_department_is_picked_with_the_keyboard() {
     c.wait()
         .at_most(DEADLINE)
         .for_element(Locator::Css(
-            "button.prompt[data-prompt='completable-prompt']",
+            "button.item[data-item='prompt:completable-prompt']",
         ))
         .await
         .unwrap()
@@ -121,7 +121,7 @@ async fn a_resource_template_is_read_through_its_form() {
     c.wait()
         .at_most(DEADLINE)
         .for_element(Locator::Css(
-            "button.template[data-template='demo://resource/dynamic/text/{resourceId}']",
+            "button.item[data-item='template:demo://resource/dynamic/text/{resourceId}']",
         ))
         .await
         .unwrap()
@@ -189,7 +189,7 @@ async fn completion_shows_total_and_has_more_from_a_python_server() {
     wait_text(c, "#state", "connected", |t| t == "connected").await;
     c.wait()
         .at_most(DEADLINE)
-        .for_element(Locator::Css("button.prompt[data-prompt='pick_city']"))
+        .for_element(Locator::Css("button.item[data-item='prompt:pick_city']"))
         .await
         .unwrap()
         .click()
@@ -223,7 +223,7 @@ async fn completion_shows_total_and_has_more_from_a_python_server() {
 async fn log_messages_land_in_the_log_panel_with_a_level_filter() {
     let (scope, b) = ui_with_everything().await;
     let c = &b.client;
-    click(c, "#logs summary").await;
+    click(c, "#tab-logs").await;
     find(c, "#log-level")
         .await
         .select_by_value("debug")

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Screenshots of mcpscope's main screens, for the README and for looking at UI work.
+
+Starts mcpscope (target/debug unless MCPSCOPE_BIN says otherwise) on server-everything from
+tests/peers, drives Debian's chromium through chromedriver (WebDriver over plain HTTP, no
+dependencies), and writes docs/screenshots/<screen>-<theme>-<width>x<height>.png: the tool
+screen after a call, and the resource screen with its preview, at 1400x900 and 1000x700, in light
+and dark. Also prints each page's scroll width, so horizontal scrolling shows up here too.
+
+    scripts/screenshots.py [OUT_DIR]
+"""
+import base64, json, os, socket, subprocess, sys, time, urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "docs", "screenshots")
+BIN = os.environ.get("MCPSCOPE_BIN", os.path.join(ROOT, "target", "debug", "mcpscope"))
+EVERYTHING = os.path.join(ROOT, "tests/peers/node_modules/@modelcontextprotocol/server-everything/dist/index.js")
+TOKEN = "screenshots"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, what, deadline=20):
+    until = time.time() + deadline
+    while time.time() < until:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit(f"{what} did not listen on {port}")
+
+
+class Driver:
+    def __init__(self, port):
+        self.base = f"http://127.0.0.1:{port}"
+
+    def call(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, method=method, data=data, headers={"Content-Type": "application/json"})
+        return json.load(urllib.request.urlopen(req))["value"]
+
+    def session(self, w, h):
+        caps = {"browserName": "chrome", "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+            "--disable-background-networking", f"--window-size={w},{h}", "--hide-scrollbars=false"]}}
+        self.sid = self.call("POST", "/session", {"capabilities": {"alwaysMatch": caps}})["sessionId"]
+
+    def js(self, script, *args):
+        return self.call("POST", f"/session/{self.sid}/execute/sync", {"script": script, "args": list(args)})
+
+    def until(self, script, what, deadline=15):
+        end = time.time() + deadline
+        while time.time() < end:
+            if self.js(script):
+                return
+            time.sleep(0.1)
+        raise SystemExit(f"timed out waiting for {what}")
+
+    def shot(self, path):
+        png = self.call("GET", f"/session/{self.sid}/screenshot")
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(png))
+
+    def quit(self):
+        self.call("DELETE", f"/session/{self.sid}")
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    port, dport = free_port(), free_port()
+    app = subprocess.Popen([BIN, "--port", str(port), "--token", TOKEN, "--no-open", "--catalog", os.path.join(OUT, ".catalog.json"),
+                            "--", "node", EVERYTHING, "stdio"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    driver = subprocess.Popen(["/usr/bin/chromedriver", f"--port={dport}", "--allowed-ips=127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, "mcpscope")
+        wait_port(dport, "chromedriver")
+        d = Driver(dport)
+        for w, h in [(1400, 900), (1000, 700)]:
+            for theme in ["light", "dark"]:
+                d.session(w, h)
+                d.call("POST", f"/session/{d.sid}/url", {"url": f"http://127.0.0.1:{port}/?token={TOKEN}"})
+                d.js("localStorage.setItem('mcpscope-theme', arguments[0]); localStorage.removeItem('mcpscope-dock');", theme)
+                d.call("POST", f"/session/{d.sid}/url", {"url": f"http://127.0.0.1:{port}/"})
+                d.until("return document.querySelector(\"button.item[data-item='tool:get-sum']\") !== null", "the tool list")
+                d.js("document.querySelector(\"button.item[data-item='tool:get-sum']\").click()")
+                d.until("return document.querySelector('#tool-form input') !== null", "the tool form")
+                d.js("""const i = [...document.querySelectorAll('#tool-form input')];
+                        i.forEach((x, n) => { x.value = String(n + 2); x.dispatchEvent(new Event('input', {bubbles: true})); });
+                        document.getElementById('call-tool').click();""")
+                d.until("return !document.getElementById('result-box').hidden && document.getElementById('result').textContent.length > 0", "the result")
+                time.sleep(0.5)  # the smooth scroll to the result
+                d.shot(os.path.join(OUT, f"tool-{theme}-{w}x{h}.png"))
+                sw = d.js("return [document.documentElement.scrollWidth, window.innerWidth]")
+                print(f"tool {theme} {w}x{h}: scrollWidth {sw[0]} / innerWidth {sw[1]}")
+                d.js("document.querySelector(\"button.item[data-item^='resource:']\").click()")
+                d.until("return document.querySelector('#result .preview') !== null", "the resource preview")
+                time.sleep(0.5)
+                d.shot(os.path.join(OUT, f"resource-{theme}-{w}x{h}.png"))
+                d.quit()
+    finally:
+        app.terminate()
+        driver.terminate()
+        for p in (app, driver):
+            p.wait()
+        try:
+            os.remove(os.path.join(OUT, ".catalog.json"))
+        except OSError:
+            pass
+
+
+if __name__ == "__main__":
+    main()

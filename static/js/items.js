@@ -1,0 +1,119 @@
+// The item lists (tools, resources, templates, prompts, "other") as one navigable whole: item
+// buttons that show the title with the wire name beside it, one shared search that filters
+// every list in place (counts say "N of M" while filtering), exactly one item marked as open
+// (aria-current), ↑/↓/Home/End moving between items, and a roving tab stop so Tab leaves the
+// lists in one step. Lists are filled by replacing, never appended to twice.
+
+import { $, el } from "./dom.js";
+
+const counts = new Map(); // list id → {countId, more: () => bool}
+let current = null; // "kind:key" of the open item
+
+export function keyOf(kind, key) { return `${kind}:${key}`; }
+
+// One item button. `title` may equal `name`; the name is always shown in monospace.
+export function button({ kind, key, title, name, desc, icon, extra, onSelect, cls = "" }) {
+  const id = keyOf(kind, key);
+  const b = el("button", {
+    type: "button", class: `item ${cls}`.trim(), "data-item": id, tabindex: "-1",
+    onclick: () => onSelect(),
+  },
+  el("span", { class: "item-line" },
+    icon || null,
+    title && title !== name ? el("span", { class: "item-title", text: title }) : null,
+    el("code", { class: "wire-name", text: name })),
+  desc ? el("span", { class: "item-desc", text: desc }) : null,
+  extra || null);
+  b.dataset.text = `${name} ${title || ""} ${desc || ""}`.toLowerCase();
+  if (id === current) b.setAttribute("aria-current", "true");
+  return b;
+}
+
+// Replaces the content of list `listId` with `buttons`, then filters and counts it.
+export function fill(listId, buttons) {
+  $(listId).replaceChildren(...buttons.map((b) => el("li", {}, b)));
+  filter();
+}
+
+// `more()` says whether the server has further pages (shown as "+").
+export function countInto(listId, countId, more = () => false) {
+  counts.set(listId, { countId, more });
+}
+
+function all() {
+  return [...$("item-lists").querySelectorAll("button.item")];
+}
+
+function visible() {
+  return all().filter((b) => !b.closest("li").hidden);
+}
+
+export function filter() {
+  const needle = $("item-search").value.trim().toLowerCase();
+  const words = needle.split(/\s+/).filter(Boolean);
+  for (const b of all()) {
+    const li = b.closest("li");
+    li.hidden = words.length > 0 && !words.every((w) => b.dataset.text.includes(w));
+  }
+  for (const [listId, { countId, more }] of counts) {
+    const items = [...$(listId).children];
+    if (!items.length && !more()) { $(countId).textContent = ""; continue; }
+    const shown = items.filter((li) => !li.hidden).length;
+    const plus = more() ? "+" : "";
+    $(countId).textContent = words.length ? `(${shown} of ${items.length}${plus})` : `(${items.length}${plus})`;
+  }
+  roving();
+}
+
+// Exactly one item is reachable with Tab: the open one if shown, else the first shown.
+function roving() {
+  const shown = visible();
+  const stop = shown.find((b) => b.dataset.item === current) || shown[0];
+  for (const b of all()) b.tabIndex = b === stop ? 0 : -1;
+}
+
+// Marks the open item (or none) everywhere, in place: focus stays where it is.
+export function mark(kind, key) {
+  current = kind ? keyOf(kind, key) : null;
+  for (const b of all()) {
+    if (b.dataset.item === current) b.setAttribute("aria-current", "true");
+    else b.removeAttribute("aria-current");
+  }
+  roving();
+}
+
+export function openKey() { return current; }
+
+export function focusSearch() {
+  const s = $("item-search");
+  s.focus();
+  s.select();
+}
+
+export function init() {
+  $("item-search").addEventListener("input", filter);
+  $("item-search").addEventListener("keydown", (ev) => {
+    if (ev.key === "ArrowDown") { ev.preventDefault(); visible()[0]?.focus(); }
+    else if (ev.key === "Escape" && $("item-search").value) { ev.preventDefault(); $("item-search").value = ""; filter(); }
+  });
+  // The item last focused keeps the tab stop, so Shift+Tab and Tab come back to it.
+  $("item-lists").addEventListener("focusin", (ev) => {
+    const b = ev.target.closest?.("button.item");
+    if (b) for (const x of all()) x.tabIndex = x === b ? 0 : -1;
+  });
+  $("item-lists").addEventListener("keydown", (ev) => {
+    const b = ev.target.closest?.("button.item");
+    if (!b) return;
+    const shown = visible();
+    const i = shown.indexOf(b);
+    let next = null;
+    if (ev.key === "ArrowDown") next = shown[i + 1];
+    else if (ev.key === "ArrowUp") next = i > 0 ? shown[i - 1] : null;
+    else if (ev.key === "Home") next = shown[0];
+    else if (ev.key === "End") next = shown[shown.length - 1];
+    else return;
+    ev.preventDefault();
+    if (next) { next.focus(); next.scrollIntoView({ block: "nearest" }); }
+    else if (ev.key === "ArrowUp") $("item-search").focus();
+  });
+}

@@ -1,0 +1,223 @@
+// The detail pane's bookkeeping: which item is open (one detail panel shown, its list entry
+// marked, the view kept in the URL hash), and every call made from it. Each call's answer
+// belongs to the item it was made from: the result appears right under the form and is scrolled
+// into view, naming what was called; each item keeps a short history (show again, re-run with
+// the same arguments, compare two answers line by line), kept across reloads in sessionStorage.
+
+import { request, ApiError, sessionId } from "./api.js";
+import { $, el, pretty } from "./dom.js";
+import * as items from "./items.js";
+import * as result from "./result.js";
+import { diffLines, summary } from "./diff.js";
+
+const DETAILS = { tool: "tool-detail", resource: "resource-detail", template: "template-detail", prompt: "prompt-detail", raw: "raw-detail" };
+const MAX_HISTORY = 12;
+const KEEP_CHARS = 128 * 1024; // bigger answers are not kept across a reload
+const STORE = "mcpscope-history";
+
+const histories = new Map(); // "session|kind:key" → entries, newest first
+const openers = new Map(); // kind → (key) => bool: opens the item if the list has it
+let open = null; // {kind, key}
+let shownEntry = null;
+let seq = 0;
+let ctx = null;
+
+function historyKey(item, session = sessionId()) {
+  return item ? `${session}|${items.keyOf(item.kind, item.key)}` : null;
+}
+
+export function current() { return open; }
+
+// Each list module says how to open one of its items by key (after a reload or a switch).
+export function opener(kind, f) { openers.set(kind, f); }
+
+// Opens "kind:key" if its list has it; false otherwise.
+export function reopen(itemKey) {
+  if (!itemKey) return false;
+  const at = itemKey.indexOf(":");
+  const f = openers.get(itemKey.slice(0, at));
+  return Boolean(f && f(itemKey.slice(at + 1)));
+}
+
+// Shows the detail panel of `kind` (none: the empty state) and that item's last answer.
+export function show(kind, key) {
+  open = kind ? { kind, key } : null;
+  for (const [k, id] of Object.entries(DETAILS)) $(id).hidden = k !== kind;
+  $("work-empty").hidden = Boolean(kind);
+  items.mark(kind, key);
+  writeHash();
+  const h = histories.get(historyKey(open)) || [];
+  renderHistory(h);
+  showEntry(h[0] ?? null);
+}
+
+export function timeoutMs() {
+  const s = Number($("timeout-s").value);
+  return Number.isFinite(s) && s > 0 ? Math.round(s * 1000) : undefined;
+}
+
+// What was called, as one line: the method and what it acted on.
+function called(method, params) {
+  const p = params || {};
+  let text;
+  if (method === "tools/call" || method === "prompts/get") text = `${method} ${p.name} ${JSON.stringify(p.arguments ?? {})}`;
+  else if (method === "resources/read") text = `${method} ${p.uri}`;
+  else text = `${method} ${JSON.stringify(p)}`;
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}
+
+function status(body) {
+  if (body?.error?.kind) return body.error.kind === "cancelled" ? "cancelled" : body.error.kind === "timeout" ? "timed out" : "local error";
+  if (body?.error) return "server error";
+  if (body?.result?.isError === true) return "isError";
+  if (body === null) return "not kept";
+  return "ok";
+}
+
+function clock(at) {
+  return new Date(at).toLocaleTimeString([], { hour12: false });
+}
+
+// Sends one request on behalf of the open item and files its answer under that item.
+export async function run(method, params, opts = {}) {
+  const item = open || { kind: "raw", key: "request" };
+  const key = historyKey(item);
+  const started = performance.now();
+  let body, requestId;
+  try {
+    ({ body, requestId } = await request(method, params, timeoutMs()));
+  } catch (e) {
+    body = e instanceof ApiError ? e.body : { error: { kind: "local", message: String(e) } };
+    requestId = body?.error?.requestId;
+  }
+  const entry = { n: ++seq, at: Date.now(), method, params, body, ms: performance.now() - started, requestId, outputSchema: opts.outputSchema };
+  const list = histories.get(key) || [];
+  list.unshift(entry);
+  list.length = Math.min(list.length, MAX_HISTORY);
+  histories.set(key, list);
+  save();
+  if (historyKey(open) === key) {
+    renderHistory(list);
+    await showEntry(entry, true);
+  }
+  return body;
+}
+
+async function showEntry(entry, scroll = false) {
+  shownEntry = entry;
+  const box = $("result-box");
+  box.hidden = !entry;
+  for (const li of $("history-list").children) {
+    if (Number(li.dataset.n) === entry?.n) li.setAttribute("aria-current", "true");
+    else li.removeAttribute("aria-current");
+  }
+  if (!entry) { $("result").replaceChildren(); return; }
+  const st = status(entry.body);
+  $("result-meta").replaceChildren(
+    el("span", { class: "called", text: called(entry.method, entry.params) }),
+    ` · ${entry.requestId ? `request #${entry.requestId} · ` : ""}${entry.ms.toFixed(0)} ms · ${clock(entry.at)} · ${st}`);
+  box.classList.toggle("is-error", st !== "ok" && st !== "cancelled");
+  if (entry.body === null) {
+    $("result").replaceChildren(el("p", { class: "muted", text: "This answer was too big to keep across a reload; run it again to see it." }));
+  } else {
+    await result.render($("result"), entry.body, {
+      outputSchema: entry.outputSchema, elapsedMs: entry.ms,
+      onReadResource: (uri) => run("resources/read", { uri }),
+    });
+  }
+  if (scroll && shownEntry === entry) box.scrollIntoView({ block: "nearest", behavior: "smooth" });
+}
+
+function renderHistory(list) {
+  $("history-box").hidden = list.length < 1;
+  $("history-count").textContent = list.length ? `(${list.length})` : "";
+  $("compare-box").hidden = true;
+  $("history-list").replaceChildren(...list.map((entry) => {
+    const st = status(entry.body);
+    const when = clock(entry.at);
+    const check = el("input", { type: "checkbox", class: "compare-pick", "aria-label": `Compare the call at ${when}` });
+    check.addEventListener("change", compareReady);
+    const li = el("li", { class: "history-entry", "data-n": entry.n },
+      el("button", { type: "button", class: "small", onclick: () => showEntry(entry, true) }, `${when} · `, el("span", { class: st === "ok" ? "status-ok" : st === "cancelled" ? "" : "status-error", text: st }), ` · ${entry.ms.toFixed(0)} ms`),
+      el("span", { class: "args", text: called(entry.method, entry.params), title: called(entry.method, entry.params) }),
+      el("button", { type: "button", class: "small", "aria-label": `Re-run the call at ${when}`, onclick: () => run(entry.method, entry.params, { outputSchema: entry.outputSchema }) }, "Re-run"),
+      el("label", {}, check, "compare"));
+    li.entry = entry;
+    return li;
+  }));
+  compareReady();
+}
+
+function checked() {
+  return [...$("history-list").children].filter((li) => li.querySelector(".compare-pick").checked).map((li) => li.entry);
+}
+
+function compareReady() {
+  $("history-compare").disabled = checked().length !== 2;
+}
+
+function compare() {
+  const [newer, older] = checked();
+  if (!older) return;
+  const text = (e) => (e.body === null ? "(not kept)" : pretty(e.body));
+  const { lines, coarse } = diffLines(text(older), text(newer));
+  const { added, removed } = summary(lines);
+  const box = $("compare-box");
+  box.hidden = false;
+  box.replaceChildren(
+    el("p", { text: `${clock(older.at)} → ${clock(newer.at)}: ${added} line(s) added, ${removed} removed${coarse ? " (coarse: the answers are too big for a line-by-line diff)" : ""}` }),
+    el("pre", { "aria-label": "Differences" }, ...lines.map((l) => el("span", {
+      class: `diff-${l.op}`, text: `${l.op === "add" ? "+ " : l.op === "del" ? "- " : "  "}${l.text}`,
+    }))));
+}
+
+function save() {
+  try {
+    const kept = [...histories].map(([k, list]) => [k, list.map((e) => {
+      const text = JSON.stringify(e.body);
+      return { ...e, body: text && text.length > KEEP_CHARS ? null : e.body };
+    })]);
+    sessionStorage.setItem(STORE, JSON.stringify(kept));
+  } catch { /* storage full: the history lives on in the page */ }
+}
+
+function load() {
+  try {
+    for (const [k, list] of JSON.parse(sessionStorage.getItem(STORE) || "[]")) {
+      histories.set(k, list);
+      for (const e of list) seq = Math.max(seq, e.n);
+    }
+  } catch { /* nothing kept */ }
+}
+
+// The view in the URL: which server and which item, so a reload comes back to it.
+function writeHash() {
+  const p = new URLSearchParams();
+  if (sessionId()) p.set("s", sessionId());
+  if (open) p.set("i", items.keyOf(open.kind, open.key));
+  const hash = `#${p}`;
+  if (location.hash !== hash) history.replaceState(null, "", hash === "#" ? location.pathname : hash);
+}
+
+export function readHash() {
+  const p = new URLSearchParams(location.hash.slice(1));
+  return { session: p.get("s"), item: p.get("i") };
+}
+
+export function init(context) {
+  ctx = context;
+  load();
+  $("history-compare").addEventListener("click", compare);
+  // Ctrl/⌘+Enter anywhere in a detail form sends it; Enter in a one-line field does too.
+  for (const id of Object.values(DETAILS)) {
+    $(id).addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) {
+        const form = $(id).querySelector("form.detail-form");
+        if (form) { ev.preventDefault(); form.requestSubmit(); }
+      }
+    });
+  }
+  return ctx;
+}
+
+export { writeHash };
