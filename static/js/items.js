@@ -53,7 +53,7 @@ export function filter() {
   const words = needle.split(/\s+/).filter(Boolean);
   for (const b of all()) {
     const li = b.closest("li");
-    li.hidden = words.length > 0 && !words.every((w) => b.dataset.text.includes(w));
+    li.hidden = words.length > 0 && !words.every((w) => (b.dataset.text || "").includes(w));
   }
   for (const [listId, { countId, more }] of counts) {
     const items = [...$(listId).children];

@@ -69,12 +69,12 @@ function row(s) {
     r = { li: el("li", { class: "server-row" }, choose, remove), choose, remove };
     rows.set(s.id, r);
   }
-  const label = [s.name, s.state, s.pending ? `${s.pending} waiting` : "", s.findings ? `${s.findings} findings` : ""].filter(Boolean).join(", ");
-  r.choose.setAttribute("aria-label", label);
   r.remove.setAttribute("aria-label", `Remove ${s.name || s.id}`);
   r.choose.replaceChildren(
     el("span", { class: `dot state-${s.state}`, "aria-hidden": "true" }),
     el("span", { class: "server-item-name", text: s.name || s.id }),
+    // The state is the dot's colour on screen; said in words for screen readers.
+    el("span", { class: "sr-only", text: `(${s.state})` }),
     el("span", { class: "muted mono", text: s.id }),
     s.pending ? badge("pending", `${s.pending} waiting`) : "",
     s.findings ? badge("findings", `${s.findings} findings`) : "");

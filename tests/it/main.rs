@@ -6,6 +6,7 @@
 pub mod browser;
 mod catalog;
 mod client_side;
+mod daily_ui;
 mod demo;
 mod everything;
 mod lifecycle;

@@ -1,0 +1,644 @@
+//! The workbench as a daily tool, in a real Chromium against server-everything: lists load
+//! once, wire names are on screen, results appear in view and belong to their item, the
+//! keyboard reaches everything, media keep their size, one item is marked, narrow windows do not
+//! scroll sideways, calls cancelled by the user say so, logs and exchanges are readable, a reload
+//! keeps the view, and axe finds nothing serious in either theme. Elements are found by their
+//! visible text, labels and roles wherever the page offers them.
+
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, Locator, key::Key};
+use serde_json::{Value, json};
+
+use crate::{
+    browser::{click, find, open_ui, ui_with_everything, wait_text, wait_timeline},
+    support::*,
+};
+
+async fn js(c: &Client, script: &str) -> Value {
+    c.execute(script, vec![])
+        .await
+        .unwrap_or_else(|e| panic!("{script}: {e}"))
+}
+
+/// Waits until `script` returns true.
+async fn wait_js(c: &Client, script: &str, what: &str) {
+    let until = Instant::now() + DEADLINE;
+    loop {
+        if js(c, script).await == json!(true) {
+            return;
+        }
+        assert!(Instant::now() < until, "waited for {what}: {script}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The item in the lists whose wire name is `name`.
+fn item_path(name: &str) -> String {
+    format!(
+        "//nav[@aria-label='Tools, resources and prompts']//button[.//code[normalize-space(.)='{name}']]"
+    )
+}
+
+async fn item(c: &Client, name: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::XPath(&item_path(name)))
+        .await
+        .unwrap_or_else(|e| panic!("the item {name}: {e}"))
+}
+
+/// A button by its visible text or accessible name.
+async fn button(c: &Client, name: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::XPath(&format!(
+            "//button[(normalize-space(.)='{name}' or @aria-label='{name}') and not(ancestor-or-self::*[@hidden])]"
+        )))
+        .await
+        .unwrap_or_else(|e| panic!("the button {name}: {e}"))
+}
+
+/// A form field by the text of its label.
+async fn field(c: &Client, label: &str) -> fantoccini::elements::Element {
+    let id = c
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::XPath(&format!(
+            "//label[starts-with(normalize-space(.), '{label}') and not(ancestor::*[@hidden])]"
+        )))
+        .await
+        .unwrap_or_else(|e| panic!("the label {label}: {e}"))
+        .attr("for")
+        .await
+        .unwrap()
+        .expect("the label names its field");
+    find(c, &format!("#{id}")).await
+}
+
+async fn active_is(c: &Client, script_pred: &str) -> bool {
+    js(
+        c,
+        &format!("const a = document.activeElement; return Boolean({script_pred});"),
+    )
+    .await
+        == json!(true)
+}
+
+#[tokio::test]
+async fn lists_load_once_however_the_page_is_reloaded() {
+    let (scope, b) = ui_with_everything().await;
+    let c = &b.client;
+    let tools = scope.tool_names().await.len();
+    assert!(tools > 5, "server-everything lists its tools");
+    for round in 0..4 {
+        if round > 0 {
+            c.refresh().await.unwrap();
+        }
+        item(c, "get-sum").await;
+        // Wait for every load to settle, then count: one button per tool, no duplicates.
+        wait_js(c, "return document.querySelectorAll('#tool-list button.item').length > 0 && !document.getElementById('templates-count').textContent.startsWith('(0')", "the lists").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let counts = js(c, "const b = [...document.querySelectorAll('#tool-list button.item')].map(x => x.dataset.item); return [b.length, new Set(b).size, document.getElementById('tools-count').textContent];").await;
+        assert_eq!(counts[0], json!(tools), "round {round}: {counts}");
+        assert_eq!(
+            counts[1],
+            json!(tools),
+            "round {round}: duplicates {counts}"
+        );
+        assert_eq!(counts[2], json!(format!("({tools})")), "round {round}");
+    }
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn wire_names_are_shown_beside_titles_in_lists_details_results_and_the_header() {
+    let (_scope, b) = ui_with_everything().await;
+    let c = &b.client;
+    wait_text(c, ".server", "the server's wire name", |t| {
+        t.contains("mcp-servers/everything")
+    })
+    .await;
+    item(c, "completable-prompt").await;
+    let sum = item(c, "get-sum").await;
+    assert!(sum.text().await.unwrap().contains("get-sum"));
+    sum.click().await.unwrap();
+    wait_text(c, "#tool-detail .detail-head", "the detail header", |t| {
+        t.contains("get-sum")
+    })
+    .await;
+    field(c, "a").await.send_keys("2").await.unwrap();
+    field(c, "b").await.send_keys("40").await.unwrap();
+    button(c, "Call tool").await.click().await.unwrap();
+    wait_text(c, "#result-meta", "what was called", |t| {
+        t.contains("tools/call get-sum {\"a\":2,\"b\":40}")
+    })
+    .await;
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_keyboard_opens_a_tool_fills_it_calls_it_and_sees_the_result_in_view() {
+    let (_scope, b) = ui_with_everything().await;
+    let c = &b.client;
+    item(c, "get-sum").await;
+    // `/` focuses the search from anywhere on the page.
+    find(c, "body").await.send_keys("/").await.unwrap();
+    assert!(
+        active_is(c, "a.id === 'item-search'").await,
+        "/ focuses the search"
+    );
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&format!("sum{}", Key::Down))
+        .await
+        .unwrap();
+    assert!(
+        active_is(c, "a.dataset.item === 'tool:get-sum'").await,
+        "↓ from the search reaches the first match"
+    );
+    wait_text(c, "#tools-count", "the filtered count", |t| {
+        t.contains(" of ")
+    })
+    .await;
+    c.active_element()
+        .await
+        .unwrap()
+        .send_keys(&Key::Enter.to_string())
+        .await
+        .unwrap();
+    wait_text(c, "#tool-detail .detail-head", "the detail", |t| {
+        t.contains("get-sum")
+    })
+    .await;
+    assert!(
+        active_is(c, "a.dataset.item === 'tool:get-sum'").await,
+        "focus stays on the item it opened"
+    );
+    // A few Tabs reach the form (the lists are one tab stop).
+    let mut tabs = 0;
+    while !active_is(c, "a.closest('#tool-form')").await {
+        c.active_element()
+            .await
+            .unwrap()
+            .send_keys(&Key::Tab.to_string())
+            .await
+            .unwrap();
+        tabs += 1;
+        assert!(tabs <= 6, "the form is more than 6 Tabs from the list");
+    }
+    field(c, "a").await.send_keys("20").await.unwrap();
+    let second = field(c, "b").await;
+    second.send_keys("22").await.unwrap();
+    second
+        .send_keys(&(Key::Control + &Key::Enter.to_string()))
+        .await
+        .unwrap();
+    wait_text(c, "#result", "the sum", |t| t.contains("42")).await;
+    // The result is on screen inside the work pane, not below the fold.
+    wait_js(c, "const r = document.getElementById('result-box').getBoundingClientRect(), w = document.getElementById('work').getBoundingClientRect(); return r.top >= w.top - 1 && r.top < w.bottom - 20;", "the result in view").await;
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn each_item_keeps_its_own_results_history_rerun_and_compare() {
+    let (_scope, b) = ui_with_everything().await;
+    let c = &b.client;
+    item(c, "get-sum").await.click().await.unwrap();
+    field(c, "a").await.send_keys("1").await.unwrap();
+    field(c, "b").await.send_keys("2").await.unwrap();
+    button(c, "Call tool").await.click().await.unwrap();
+    wait_text(c, "#result", "the first sum", |t| t.contains("3")).await;
+    // Another item: no stale result under its form.
+    item(c, "echo").await.click().await.unwrap();
+    wait_js(
+        c,
+        "return document.getElementById('result-box').hidden",
+        "no result under echo",
+    )
+    .await;
+    item(c, "get-sum").await.click().await.unwrap();
+    wait_text(c, "#result", "get-sum's own result again", |t| {
+        t.contains("3")
+    })
+    .await;
+    let a = field(c, "a").await;
+    a.clear().await.unwrap();
+    a.send_keys("5").await.unwrap();
+    button(c, "Call tool").await.click().await.unwrap();
+    wait_text(c, "#result", "the second sum", |t| t.contains("7")).await;
+    wait_text(c, "#history-title", "two calls in the history", |t| {
+        t.contains("(2)")
+    })
+    .await;
+    // Re-run the first call: same arguments, a third entry.
+    let rerun = c
+        .find_all(Locator::XPath(
+            "//button[starts-with(@aria-label, 'Re-run the call')]",
+        ))
+        .await
+        .unwrap();
+    rerun.last().unwrap().click().await.unwrap();
+    wait_text(c, "#history-title", "three calls", |t| t.contains("(3)")).await;
+    wait_text(c, "#result-meta", "the re-run's arguments", |t| {
+        t.contains("{\"a\":1,\"b\":2}")
+    })
+    .await;
+    // Compare the two newest: 1+2 against 5+2.
+    let picks = c
+        .find_all(Locator::XPath(
+            "//input[starts-with(@aria-label, 'Compare the call')]",
+        ))
+        .await
+        .unwrap();
+    picks[0].click().await.unwrap();
+    picks[1].click().await.unwrap();
+    button(c, "Compare the two checked")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let diff = wait_text(c, "#compare-box", "the comparison", |t| t.contains("added")).await;
+    assert!(diff.contains("- ") && diff.contains("+ "), "{diff}");
+    assert!(diff.contains("The sum of 5 and 2 is 7."), "{diff}");
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_palette_jumps_to_a_prompt_and_only_one_item_is_marked() {
+    let (_scope, b) = ui_with_everything().await;
+    let c = &b.client;
+    item(c, "get-sum").await.click().await.unwrap();
+    find(c, "body")
+        .await
+        .send_keys(&(Key::Control + "k"))
+        .await
+        .unwrap();
+    let input = field(c, "Go to a tool").await;
+    assert!(active_is(c, "a.id === 'palette-input'").await);
+    input.send_keys("completable").await.unwrap();
+    wait_text(c, "#palette-list", "the match", |t| {
+        t.contains("completable-prompt")
+    })
+    .await;
+    input.send_keys(&Key::Enter.to_string()).await.unwrap();
+    wait_text(c, "#prompt-detail .detail-head", "the prompt opened", |t| {
+        t.contains("completable-prompt")
+    })
+    .await;
+    let marked = js(c, "return [...document.querySelectorAll('#item-lists [aria-current=true]')].map(b => b.dataset.item)").await;
+    assert_eq!(marked, json!(["prompt:completable-prompt"]));
+    // A template, then: still exactly one.
+    c.find(Locator::XPath("//ul[@id='template-list']//button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let marked = js(c, "return [...document.querySelectorAll('#item-lists [aria-current=true]')].map(b => b.dataset.item)").await;
+    assert_eq!(marked.as_array().unwrap().len(), 1, "{marked}");
+    assert!(
+        marked[0].as_str().unwrap().starts_with("template:"),
+        "{marked}"
+    );
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_tiny_image_is_shown_at_its_natural_size_with_its_facts_and_zooms() {
+    let (_scope, b) = ui_with_everything().await;
+    let c = &b.client;
+    item(c, "get-tiny-image").await.click().await.unwrap();
+    button(c, "Call tool").await.click().await.unwrap();
+    let facts = wait_text(c, "#result .media-facts", "the image's facts", |t| {
+        t.contains(" px ")
+    })
+    .await;
+    assert!(
+        facts.contains("image/png") && facts.contains("bytes"),
+        "{facts}"
+    );
+    let size = js(c, "const i = document.querySelector('#result img.content-image'); return [i.naturalWidth, i.naturalHeight, i.width, i.height]").await;
+    assert_eq!(size[0], size[2], "drawn at its natural width: {size}");
+    assert_eq!(size[1], size[3], "drawn at its natural height: {size}");
+    assert!(
+        facts.contains(&format!("{} × {} px", size[0], size[1])),
+        "{facts}"
+    );
+    c.find(Locator::XPath(
+        "//button[starts-with(@aria-label, 'Enlarge')]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_js(
+        c,
+        "return document.getElementById('zoom').open",
+        "the zoom dialog",
+    )
+    .await;
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn from_1000_and_900_pixels_nothing_scrolls_sideways_and_the_request_panel_covers_nothing() {
+    let (scope, b) = ui_with_everything().await;
+    let c = &b.client;
+    item(c, "get-sum").await.click().await.unwrap();
+    // A sampling request waits for a person: the panel opens.
+    let call = scope.spawn_request(json!({
+        "method": "tools/call",
+        "params": {"name": "trigger-sampling-request", "arguments": {"prompt": "hi", "maxTokens": 10}},
+    }));
+    wait_js(
+        c,
+        "return !document.getElementById('pending-panel').hidden",
+        "the server-request panel",
+    )
+    .await;
+    for (w, h) in [(1400, 900), (1000, 700), (900, 700)] {
+        c.set_window_size(w, h).await.unwrap();
+        wait_js(
+            c,
+            &format!("return window.innerWidth === {w}"),
+            "the window size",
+        )
+        .await;
+        let wide = js(
+            c,
+            "return [document.documentElement.scrollWidth, window.innerWidth]",
+        )
+        .await;
+        assert!(
+            wide[0].as_i64() <= wide[1].as_i64(),
+            "{w}x{h}: scrolls sideways {wide}"
+        );
+        // Every header control and the form's inputs are where a click lands on them.
+        for id in ["disconnect", "call-tool", "pending-close", "theme"] {
+            let hit = js(c, &format!("const e = document.getElementById('{id}'); e.scrollIntoView({{block: 'nearest'}}); const r = e.getBoundingClientRect(); const at = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2); return r.right <= window.innerWidth && (at === e || e.contains(at));")).await;
+            assert_eq!(hit, json!(true), "{w}x{h}: #{id} is covered or cut off");
+        }
+        let cut = js(c, "return [...document.querySelectorAll('#tool-form input')].every(i => i.getBoundingClientRect().right <= document.getElementById('work').getBoundingClientRect().right)").await;
+        assert_eq!(cut, json!(true), "{w}x{h}: an input is cut off");
+    }
+    let card = find(c, "#pending-list .pending-card").await;
+    card.find(Locator::XPath(".//button[normalize-space(.)='Reject']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let _ = call.await;
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_cancelled_call_says_so_and_later_progress_is_informational() {
+    let (scope, b) = ui_with_everything().await;
+    let c = &b.client;
+    item(c, "trigger-long-running-operation")
+        .await
+        .click()
+        .await
+        .unwrap();
+    click(c, "#raw-mode").await;
+    let args = find(c, "#tool-args").await;
+    args.clear().await.unwrap();
+    args.send_keys(r#"{"duration": 4, "steps": 8}"#)
+        .await
+        .unwrap();
+    button(c, "Call tool").await.click().await.unwrap();
+    // The in-flight row names the tool.
+    wait_text(c, "#inflight-list", "the in-flight row", |t| {
+        t.contains("tools/call trigger-long-running-operation")
+    })
+    .await;
+    c.wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css("progress.bar[data-progress]"))
+        .await
+        .unwrap();
+    button(c, "Cancel").await.click().await.unwrap();
+    let said = wait_text(c, "#result", "the cancel, said plainly", |t| {
+        t.contains("Cancelled by you after")
+    })
+    .await;
+    assert!(!said.contains("Server error"), "{said}");
+    // server-everything keeps sending progress: each is shown as such, not as a finding.
+    wait_timeline(c, "informational", "progress after the cancel", |t| {
+        t.contains("arrived after the request was cancelled")
+    })
+    .await;
+    let (_, session) = scope.get("/api/session").await;
+    assert_eq!(session["findings"], json!(0), "{session}");
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn logs_have_times_and_levels_and_the_timeline_shows_the_text() {
+    let (_scope, b) = ui_with_everything().await;
+    let c = &b.client;
+    // server-everything logs its roots sync at info right after connecting.
+    let row = wait_timeline(c, "notifications/message", "a log frame", |t| {
+        t.contains("[info]")
+    })
+    .await;
+    assert!(row.contains("Roots updated"), "{row}");
+    c.find(Locator::XPath(
+        "//*[@role='tab'][starts-with(normalize-space(.), 'Logs')]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    let logs = wait_text(c, "#log-list", "the log line", |t| {
+        t.contains("Roots updated")
+    })
+    .await;
+    let first = logs.lines().next().unwrap_or_default();
+    assert!(
+        first.len() >= 8 && first.as_bytes()[2] == b':' && first.as_bytes()[5] == b':',
+        "a time first: {logs}"
+    );
+    assert!(logs.contains("info"), "{logs}");
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_request_opens_with_its_response_and_the_dock_maximizes() {
+    let (_scope, b) = ui_with_everything().await;
+    let c = &b.client;
+    item(c, "echo").await.click().await.unwrap();
+    field(c, "message").await.send_keys("paired").await.unwrap();
+    button(c, "Call tool").await.click().await.unwrap();
+    wait_text(c, "#result", "the echo", |t| t.contains("paired")).await;
+    wait_timeline(c, "tools/call", "the request row", |t| {
+        t.contains("→ request tools/call echo")
+    })
+    .await;
+    c.find(Locator::XPath(
+        "//*[@role='option'][contains(., '→ request tools/call echo')]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    let ex = wait_text(c, "#exchange", "the exchange", |t| t.contains("Response")).await;
+    assert!(
+        ex.contains("Request (sent)") && ex.contains("\"paired\""),
+        "{ex}"
+    );
+    assert!(
+        ex.contains("Echo: paired"),
+        "the response in the same view: {ex}"
+    );
+    button(c, "Maximize").await.click().await.unwrap();
+    wait_js(c, "return document.getElementById('dock').getBoundingClientRect().height > window.innerHeight * 0.6", "the dock maximized").await;
+    button(c, "Restore").await.click().await.unwrap();
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_reload_keeps_the_open_item_its_values_its_result_and_the_subscription() {
+    let (_scope, b) = ui_with_everything().await;
+    let c = &b.client;
+    item(c, "get-sum").await.click().await.unwrap();
+    field(c, "a").await.send_keys("4").await.unwrap();
+    field(c, "b").await.send_keys("5").await.unwrap();
+    button(c, "Call tool").await.click().await.unwrap();
+    wait_text(c, "#result", "the sum", |t| t.contains("9")).await;
+    c.refresh().await.unwrap();
+    wait_text(c, "#tool-detail .detail-head", "get-sum open again", |t| {
+        t.contains("get-sum")
+    })
+    .await;
+    wait_text(c, "#result", "its result again", |t| t.contains("9")).await;
+    assert_eq!(
+        field(c, "a").await.prop("value").await.unwrap().as_deref(),
+        Some("4")
+    );
+    // A subscription is the session's: after a reload the button still says so.
+    c.find(Locator::XPath("//ul[@id='resource-list']//button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    button(c, "Subscribe").await.click().await.unwrap();
+    button(c, "Unsubscribe").await;
+    c.refresh().await.unwrap();
+    button(c, "Unsubscribe").await;
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn markdown_is_rendered_without_html_or_images_and_its_source_is_one_click_away() {
+    let (_scope, b) = ui_with_everything().await;
+    let c = &b.client;
+    item(c, "structure.md").await.click().await.unwrap();
+    let rendered = wait_text(c, "#result .md", "the rendered markdown", |t| !t.is_empty()).await;
+    assert!(
+        !rendered.contains("# "),
+        "headings rendered, not shown as source: {rendered}"
+    );
+    assert_eq!(
+        js(
+            c,
+            "return document.querySelectorAll('#result .md h1, #result .md h2').length > 0"
+        )
+        .await,
+        json!(true)
+    );
+    assert_eq!(
+        js(c, "return document.querySelectorAll('#result img').length").await,
+        json!(0)
+    );
+    button(c, "Source").await.click().await.unwrap();
+    wait_text(c, "#result pre.content-text", "the source", |t| {
+        t.contains("# ")
+    })
+    .await;
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_completion_hint_goes_once_a_value_is_picked_and_the_favicon_loads() {
+    let (_scope, b) = ui_with_everything().await;
+    let c = &b.client;
+    item(c, "completable-prompt").await.click().await.unwrap();
+    let input = field(c, "department").await;
+    input.click().await.unwrap();
+    input.send_keys("E").await.unwrap();
+    c.wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css("li[role='option']"))
+        .await
+        .unwrap();
+    wait_text(c, ".completion-status", "the count", |t| !t.is_empty()).await;
+    input
+        .send_keys(&format!("{}{}", Key::Down, Key::Enter))
+        .await
+        .unwrap();
+    wait_js(c, "return [...document.querySelectorAll('.completion-status')].every(s => s.textContent === '')", "the hint gone").await;
+    let icon = js(c, "return fetch('/favicon.ico').then(r => r.status)").await;
+    assert_eq!(icon, json!(200));
+    b.client.close().await.unwrap();
+}
+
+/// axe-core (pinned in tests/peers) injected into the page.
+async fn axe(c: &Client, theme: &str) -> Vec<String> {
+    let source =
+        std::fs::read_to_string(root().join("tests/peers/node_modules/axe-core/axe.min.js"))
+            .expect("axe-core is installed by scripts/install-test-peers.sh");
+    c.execute(&source, vec![]).await.unwrap();
+    let found = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations
+               .filter(v => v.impact === 'serious' || v.impact === 'critical')
+               .map(v => v.id + ': ' + v.help + ' — ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| format!("{theme}: {}", v.as_str().unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn axe_finds_nothing_serious_on_the_main_screens_in_light_and_dark() {
+    let scope = Scope::start().await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    let mut problems = axe(c, "disconnected light").await;
+    scope.connect(everything_target()).await;
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    for theme in ["light", "dark"] {
+        find(c, "#theme")
+            .await
+            .select_by_value(theme)
+            .await
+            .unwrap();
+        item(c, "get-sum").await.click().await.unwrap();
+        field(c, "a").await.clear().await.unwrap();
+        field(c, "a").await.send_keys("1").await.unwrap();
+        field(c, "b").await.clear().await.unwrap();
+        field(c, "b").await.send_keys("2").await.unwrap();
+        button(c, "Call tool").await.click().await.unwrap();
+        wait_text(c, "#result", "the sum", |t| t.contains("3")).await;
+        problems.extend(axe(c, &format!("{theme}, tool")).await);
+        item(c, "completable-prompt").await.click().await.unwrap();
+        problems.extend(axe(c, &format!("{theme}, prompt")).await);
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    b.client.close().await.unwrap();
+}
