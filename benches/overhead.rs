@@ -4,10 +4,13 @@
 //! trip through `/api/request` vs a direct stdio round trip to the same server; events per second
 //! delivered to one `/api/events` subscriber under a notification flood, and the memory that
 //! flood leaves behind (bounded by the ring); idle RSS with 1, 10 and 50 server-everything
-//! sessions open at once (each session's own cost to mcpscope).
+//! sessions open at once (each session's own cost to mcpscope); and the UI in a real headless
+//! Chromium with 1,000 tools listed and 100,000 events in the ring: load to interactive, the
+//! time to filter the timeline, and how many timeline rows exist in the DOM.
 //!
 //! Run with `MCPSCOPE_BENCH_FLOOD=1` this executable is itself a tiny stdio MCP server whose
-//! `flood` tool writes N notifications as fast as it can; the flood figure uses that.
+//! `flood` tool writes N notifications as fast as it can (the flood figure and the UI figures
+//! use that) and whose `tools/list` lists `MCPSCOPE_BENCH_TOOLS` tools.
 
 use std::{
     io::{BufRead, Write},
@@ -222,6 +225,123 @@ async fn run(quick: bool) {
         println!("idle RSS with {n} session(s) open: {mb:.1} MB{per}");
     }
     stop(child).await;
+
+    // 6. The UI under load.
+    ui_under_load(&http, &me, quick).await;
+}
+
+/// Loads the page on a session with many tools and a full ring, in headless Chromium.
+async fn ui_under_load(http: &reqwest::Client, me: &str, quick: bool) {
+    let tools = if quick { 50 } else { 1000 };
+    let events = if quick { 2_000 } else { 100_000 };
+    let loads = if quick { 1 } else { 5 };
+    let env_tools = format!("MCPSCOPE_BENCH_TOOLS={tools}");
+    let (child, base) = start(&["-e", "MCPSCOPE_BENCH_FLOOD=1", "-e", &env_tools, "--", me]).await;
+    wait_connected(http, &base).await;
+    api(http, &base, json!({"method": "tools/call", "params": {"name": "flood", "arguments": {"count": events}}, "timeoutMs": 600000})).await;
+    let driver = Chromium::start().await;
+    let mut interactive = Vec::new();
+    let mut filters = Vec::new();
+    let mut rows = 0;
+    for _ in 0..loads {
+        let c = driver.client().await;
+        c.goto(&format!("{base}/?token={TOKEN}")).await.unwrap();
+        // Interactive: every tool listed and the whole history in the timeline, measured from
+        // the start of navigation by the page's own clock.
+        let ready = format!(
+            "return document.querySelectorAll('#tool-list button.item').length >= {tools} && parseInt(document.getElementById('timeline-count').textContent, 10) >= {events} ? performance.now() : null"
+        );
+        let until = Instant::now() + Duration::from_secs(120);
+        let ms = loop {
+            if let Some(ms) = c.execute(&ready, vec![]).await.unwrap().as_f64() {
+                break ms;
+            }
+            assert!(
+                Instant::now() < until,
+                "the page did not become interactive"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        interactive.push(Duration::from_secs_f64(ms / 1e3));
+        for needle in ["flood 99", "notifications/message", "no such text", ""] {
+            let ms = c
+                .execute(
+                    "const s = document.getElementById('timeline-search'); s.value = arguments[0]; const t = performance.now(); s.dispatchEvent(new Event('input')); return performance.now() - t;",
+                    vec![json!(needle)],
+                )
+                .await
+                .unwrap()
+                .as_f64()
+                .unwrap();
+            filters.push(Duration::from_secs_f64(ms / 1e3));
+        }
+        rows = c
+            .execute(
+                "return document.querySelectorAll('#timeline .event-line').length",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_u64()
+            .unwrap();
+        c.close().await.unwrap();
+    }
+    report(
+        &format!("UI: page load → interactive ({tools} tools, {events}+ events)"),
+        &mut interactive,
+    );
+    report(
+        &format!("UI: filter the timeline over {events}+ events"),
+        &mut filters,
+    );
+    println!("UI: timeline rows in the DOM: {rows} (a virtual list draws what is on screen)");
+    stop(child).await;
+}
+
+/// chromedriver driving Debian's headless chromium, as the browser tests do.
+struct Chromium {
+    port: u16,
+    _driver: Child,
+}
+
+impl Chromium {
+    async fn start() -> Chromium {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = Command::new("/usr/bin/chromedriver")
+            .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("chromedriver: run scripts/install-test-peers.sh");
+        let until = Instant::now() + Duration::from_secs(20);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < until, "chromedriver did not listen");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Chromium {
+            port,
+            _driver: driver,
+        }
+    }
+
+    async fn client(&self) -> fantoccini::Client {
+        let caps = json!({"browserName": "chrome", "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": [
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+            "--disable-background-networking", "--window-size=1400,900"]}});
+        fantoccini::ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps.as_object().unwrap().clone())
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a chromium session")
+    }
 }
 
 fn report(what: &str, samples: &mut [Duration]) -> Duration {
@@ -393,6 +513,16 @@ fn flood_server() {
             continue;
         };
         let result = match msg["method"].as_str().unwrap_or("") {
+            "tools/list" => {
+                let n: usize = std::env::var("MCPSCOPE_BENCH_TOOLS")
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1);
+                let tools: Vec<Value> = (0..n)
+                    .map(|i| json!({"name": format!("tool-{i}"), "description": format!("Tool number {i}"), "inputSchema": {"type": "object", "properties": {"x": {"type": "string"}}}}))
+                    .collect();
+                json!({ "tools": tools })
+            }
             "initialize" => {
                 json!({"protocolVersion": "2025-11-25", "capabilities": {"tools": {}, "logging": {}}, "serverInfo": {"name": "flood", "version": "1"}})
             }

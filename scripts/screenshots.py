@@ -9,7 +9,7 @@ and dark. Also prints each page's scroll width, so horizontal scrolling shows up
 
     scripts/screenshots.py [OUT_DIR]
 """
-import base64, json, os, socket, subprocess, sys, time, urllib.request
+import base64, json, os, socket, subprocess, sys, tempfile, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "docs", "screenshots")
@@ -49,6 +49,9 @@ class Driver:
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
             "--disable-background-networking", f"--window-size={w},{h}", "--hide-scrollbars=false"]}}
         self.sid = self.call("POST", "/session", {"capabilities": {"alwaysMatch": caps}})["sessionId"]
+        # The window includes browser chrome; the page gets exactly w x h.
+        self.call("POST", f"/session/{self.sid}/goog/cdp/execute", {"cmd": "Emulation.setDeviceMetricsOverride",
+                  "params": {"width": w, "height": h, "deviceScaleFactor": 1, "mobile": False}})
 
     def js(self, script, *args):
         return self.call("POST", f"/session/{self.sid}/execute/sync", {"script": script, "args": list(args)})
@@ -73,7 +76,8 @@ class Driver:
 def main():
     os.makedirs(OUT, exist_ok=True)
     port, dport = free_port(), free_port()
-    app = subprocess.Popen([BIN, "--port", str(port), "--token", TOKEN, "--no-open", "--catalog", os.path.join(OUT, ".catalog.json"),
+    catalog = os.path.join(tempfile.mkdtemp(prefix="mcpscope-shots-"), "catalog.json")
+    app = subprocess.Popen([BIN, "--port", str(port), "--token", TOKEN, "--no-open", "--catalog", catalog,
                             "--", "node", EVERYTHING, "stdio"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     driver = subprocess.Popen(["/usr/bin/chromedriver", f"--port={dport}", "--allowed-ips=127.0.0.1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -101,6 +105,13 @@ def main():
                 d.until("return document.querySelector('#result .preview') !== null", "the resource preview")
                 time.sleep(0.5)
                 d.shot(os.path.join(OUT, f"resource-{theme}-{w}x{h}.png"))
+                # The timeline: a tools/call request opened with its response beside it.
+                d.js("""const s = document.getElementById('timeline-search'); s.value = 'tools/call';
+                        s.dispatchEvent(new Event('input'));""")
+                d.until("return document.querySelector('#timeline .event-line.dir-sent') !== null", "the request row")
+                d.js("document.querySelector('#timeline .event-line.dir-sent').click()")
+                d.until("return !document.getElementById('exchange').hidden", "the exchange view")
+                d.shot(os.path.join(OUT, f"exchange-{theme}-{w}x{h}.png"))
                 d.quit()
     finally:
         app.terminate()
@@ -108,7 +119,8 @@ def main():
         for p in (app, driver):
             p.wait()
         try:
-            os.remove(os.path.join(OUT, ".catalog.json"))
+            os.remove(catalog)
+            os.rmdir(os.path.dirname(catalog))
         except OSError:
             pass
 

@@ -212,9 +212,11 @@ async function switchTo(id, known = null) {
     logs.refilter();
   }
   servers.render();
+  // A state already in hand is shown at once: shown after the await below, it could be older
+  // than a state event that arrived meanwhile, and would make the lists load a second time.
+  if (known) showSession(known);
   await call("POST", `/api/sessions/${encodeURIComponent(id)}/select`).catch(() => {});
-  const s = known || (await call("GET", sessionPath(""))).body;
-  showSession(s);
+  if (!known) showSession((await call("GET", sessionPath(""))).body);
   workbench.writeHash();
 }
 

@@ -84,6 +84,23 @@ export function mark(kind, key) {
 
 export function openKey() { return current; }
 
+// `load` made single-flight: calls while one runs become one more run after it, so a burst of
+// list_changed notifications costs two loads, not one per notification.
+export function coalesced(load) {
+  let running = null;
+  let again = false;
+  const run = async () => {
+    if (running) { again = true; return running; }
+    running = (async () => {
+      try {
+        do { again = false; await load(); } while (again);
+      } finally { running = null; }
+    })();
+    return running;
+  };
+  return run;
+}
+
 export function focusSearch() {
   const s = $("item-search");
   s.focus();

@@ -68,10 +68,12 @@ async function get() {
   await workbench.run("prompts/get", { name: selected.name, arguments: args });
 }
 
+const relist = items.coalesced(() => list());
+
 export function onEvent(event) {
   if (event.kind === "frame" && event.direction === "received" && event.method === "notifications/prompts/list_changed") {
     $("prompts-updated").hidden = false;
-    list().catch(() => {});
+    relist().catch(() => {});
   }
 }
 

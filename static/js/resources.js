@@ -134,11 +134,13 @@ export function selectTemplate(t) {
   update();
 }
 
+const relist = items.coalesced(() => list());
+
 export function onEvent(event) {
   if (event.kind !== "frame" || event.direction !== "received") return;
   if (event.method === "notifications/resources/list_changed") {
     $("resources-updated").hidden = false;
-    list().catch(() => {});
+    relist().catch(() => {});
   } else if (event.method === "notifications/resources/updated") {
     const uri = event.message?.params?.uri;
     if (typeof uri !== "string") return;

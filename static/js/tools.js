@@ -210,9 +210,11 @@ export function init(context) {
   });
 }
 
+const relist = items.coalesced(() => list());
+
 export function onListChanged() {
   $("tools-updated").hidden = false;
-  list().catch(() => {});
+  relist().catch(() => {});
 }
 
 export function reset() {

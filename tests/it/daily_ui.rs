@@ -76,6 +76,19 @@ async fn field(c: &Client, label: &str) -> fantoccini::elements::Element {
     find(c, &format!("#{id}")).await
 }
 
+/// Fills get-sum's form (open) with `a` and `b` by their labels, calls it with the button, and
+/// waits for the sum in the result.
+async fn sum(c: &Client, a: i64, b: i64) {
+    for (label, v) in [("a", a), ("b", b)] {
+        let f = field(c, label).await;
+        f.clear().await.unwrap();
+        f.send_keys(&v.to_string()).await.unwrap();
+    }
+    button(c, "Call tool").await.click().await.unwrap();
+    let total = (a + b).to_string();
+    wait_text(c, "#result", "the sum", |t| t.contains(&total)).await;
+}
+
 async fn active_is(c: &Client, script_pred: &str) -> bool {
     js(
         c,
@@ -87,11 +100,35 @@ async fn active_is(c: &Client, script_pred: &str) -> bool {
 
 #[tokio::test]
 async fn lists_load_once_however_the_page_is_reloaded() {
-    let (scope, b) = ui_with_everything().await;
+    // Connected at start, so the server's own list_changed burst is history, not news.
+    let target = everything_target();
+    let mut args = vec!["--".to_owned()];
+    args.extend(target["command"].as_str().map(str::to_owned));
+    args.extend(
+        target["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned()),
+    );
+    let scope = Scope::start_with(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let b = open_ui(&scope).await;
     let c = &b.client;
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
     let tools = scope.tool_names().await.len();
     assert!(tools > 5, "server-everything lists its tools");
+    // The newest seq once the first load (and the server's own list_changed burst) is over.
+    let mut settled = 0;
     for round in 0..4 {
+        if round == 1 {
+            let mut events = scope.events().await;
+            while let Some(e) = events
+                .next(Instant::now() + Duration::from_millis(500))
+                .await
+            {
+                settled = e["seq"].as_u64().unwrap_or(settled);
+            }
+        }
         if round > 0 {
             c.refresh().await.unwrap();
         }
@@ -108,6 +145,19 @@ async fn lists_load_once_however_the_page_is_reloaded() {
         );
         assert_eq!(counts[2], json!(format!("({tools})")), "round {round}");
     }
+    // Single-flight: each page load asked for the list once (two overlapping loads, one from
+    // the session read and one from the replayed state event, used to double it).
+    let mut events = scope.events().await;
+    let mut lists = 0;
+    while let Some(e) = events
+        .next(Instant::now() + Duration::from_millis(500))
+        .await
+    {
+        if e["seq"].as_u64() > Some(settled) {
+            lists += usize::from(frame("sent", "tools/list")(&e));
+        }
+    }
+    assert_eq!(lists, 3, "one tools/list per reload");
     b.client.close().await.unwrap();
 }
 
@@ -120,16 +170,14 @@ async fn wire_names_are_shown_beside_titles_in_lists_details_results_and_the_hea
     })
     .await;
     item(c, "completable-prompt").await;
-    let sum = item(c, "get-sum").await;
-    assert!(sum.text().await.unwrap().contains("get-sum"));
-    sum.click().await.unwrap();
+    let listed = item(c, "get-sum").await;
+    assert!(listed.text().await.unwrap().contains("get-sum"));
+    listed.click().await.unwrap();
     wait_text(c, "#tool-detail .detail-head", "the detail header", |t| {
         t.contains("get-sum")
     })
     .await;
-    field(c, "a").await.send_keys("2").await.unwrap();
-    field(c, "b").await.send_keys("40").await.unwrap();
-    button(c, "Call tool").await.click().await.unwrap();
+    sum(c, 2, 40).await;
     wait_text(c, "#result-meta", "what was called", |t| {
         t.contains("tools/call get-sum {\"a\":2,\"b\":40}")
     })
@@ -206,10 +254,7 @@ async fn each_item_keeps_its_own_results_history_rerun_and_compare() {
     let (_scope, b) = ui_with_everything().await;
     let c = &b.client;
     item(c, "get-sum").await.click().await.unwrap();
-    field(c, "a").await.send_keys("1").await.unwrap();
-    field(c, "b").await.send_keys("2").await.unwrap();
-    button(c, "Call tool").await.click().await.unwrap();
-    wait_text(c, "#result", "the first sum", |t| t.contains("3")).await;
+    sum(c, 1, 2).await;
     // Another item: no stale result under its form.
     item(c, "echo").await.click().await.unwrap();
     wait_js(
@@ -223,11 +268,7 @@ async fn each_item_keeps_its_own_results_history_rerun_and_compare() {
         t.contains("3")
     })
     .await;
-    let a = field(c, "a").await;
-    a.clear().await.unwrap();
-    a.send_keys("5").await.unwrap();
-    button(c, "Call tool").await.click().await.unwrap();
-    wait_text(c, "#result", "the second sum", |t| t.contains("7")).await;
+    sum(c, 5, 2).await;
     wait_text(c, "#history-title", "two calls in the history", |t| {
         t.contains("(2)")
     })
@@ -470,7 +511,7 @@ async fn logs_have_times_and_levels_and_the_timeline_shows_the_text() {
 
 #[tokio::test]
 async fn a_request_opens_with_its_response_and_the_dock_maximizes() {
-    let (_scope, b) = ui_with_everything().await;
+    let (scope, b) = ui_with_everything().await;
     let c = &b.client;
     item(c, "echo").await.click().await.unwrap();
     field(c, "message").await.send_keys("paired").await.unwrap();
@@ -500,6 +541,40 @@ async fn a_request_opens_with_its_response_and_the_dock_maximizes() {
     button(c, "Maximize").await.click().await.unwrap();
     wait_js(c, "return document.getElementById('dock').getBoundingClientRect().height > window.innerHeight * 0.6", "the dock maximized").await;
     button(c, "Restore").await.click().await.unwrap();
+    // Scrolled away from the newest rows, new ones do not yank the view: a button offers them.
+    find(c, "#timeline-search").await.clear().await.unwrap();
+    js(
+        c,
+        "document.getElementById('timeline-search').dispatchEvent(new Event('input')); return null",
+    )
+    .await;
+    for i in 0..30 {
+        scope
+            .result(
+                "tools/call",
+                json!({"name": "echo", "arguments": {"message": format!("fill {i}")}}),
+            )
+            .await;
+    }
+    wait_js(
+        c,
+        "const t = document.getElementById('timeline'); return t.scrollHeight > t.clientHeight * 2",
+        "more rows than fit",
+    )
+    .await;
+    js(
+        c,
+        "document.getElementById('timeline').scrollTop = 0; return null",
+    )
+    .await;
+    scope
+        .result(
+            "tools/call",
+            json!({"name": "echo", "arguments": {"message": "later"}}),
+        )
+        .await;
+    button(c, "Jump to latest ↓").await.click().await.unwrap();
+    wait_js(c, "const t = document.getElementById('timeline'); return t.scrollTop + t.clientHeight >= t.scrollHeight - 30", "the newest rows in view").await;
     b.client.close().await.unwrap();
 }
 
@@ -508,10 +583,7 @@ async fn a_reload_keeps_the_open_item_its_values_its_result_and_the_subscription
     let (_scope, b) = ui_with_everything().await;
     let c = &b.client;
     item(c, "get-sum").await.click().await.unwrap();
-    field(c, "a").await.send_keys("4").await.unwrap();
-    field(c, "b").await.send_keys("5").await.unwrap();
-    button(c, "Call tool").await.click().await.unwrap();
-    wait_text(c, "#result", "the sum", |t| t.contains("9")).await;
+    sum(c, 4, 5).await;
     c.refresh().await.unwrap();
     wait_text(c, "#tool-detail .detail-head", "get-sum open again", |t| {
         t.contains("get-sum")
@@ -629,12 +701,7 @@ async fn axe_finds_nothing_serious_on_the_main_screens_in_light_and_dark() {
             .await
             .unwrap();
         item(c, "get-sum").await.click().await.unwrap();
-        field(c, "a").await.clear().await.unwrap();
-        field(c, "a").await.send_keys("1").await.unwrap();
-        field(c, "b").await.clear().await.unwrap();
-        field(c, "b").await.send_keys("2").await.unwrap();
-        button(c, "Call tool").await.click().await.unwrap();
-        wait_text(c, "#result", "the sum", |t| t.contains("3")).await;
+        sum(c, 1, 2).await;
         problems.extend(axe(c, &format!("{theme}, tool")).await);
         item(c, "completable-prompt").await.click().await.unwrap();
         problems.extend(axe(c, &format!("{theme}, prompt")).await);
