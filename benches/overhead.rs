@@ -198,16 +198,7 @@ async fn run(quick: bool) {
     let mut first = None;
     for &n in steps {
         while open < n {
-            let s: Value = http
-                .post(format!("{base}/api/sessions"))
-                .bearer_auth(TOKEN)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let s = post(&http, &format!("{base}/api/sessions"), &body).await;
             assert_eq!(s["state"], "connected", "{s}");
             open += 1;
         }
@@ -380,9 +371,14 @@ async fn stop(mut child: Child) {
 }
 
 async fn api(http: &reqwest::Client, base: &str, body: Value) -> Value {
-    http.post(format!("{base}/api/request"))
+    post(http, &format!("{base}/api/request"), &body).await
+}
+
+/// POSTs `body` with the token and reads the JSON answer.
+async fn post(http: &reqwest::Client, url: &str, body: &Value) -> Value {
+    http.post(url)
         .bearer_auth(TOKEN)
-        .json(&body)
+        .json(body)
         .send()
         .await
         .unwrap()

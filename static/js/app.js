@@ -68,6 +68,12 @@ function showSession(s) {
   }
 }
 
+// serverInfo.websiteUrl when it is an http(s) URL: the only kind the header offers to open.
+function website(info) {
+  const url = info?.websiteUrl;
+  return typeof url === "string" && /^https?:\/\//i.test(url) ? url : null;
+}
+
 // The header's server block: title, wire name, version, website (opened only on a click, and
 // only http(s)), and an icon when it is a data: image (nothing is fetched from the server).
 function showServerInfo(info) {
@@ -75,7 +81,7 @@ function showServerInfo(info) {
   $("server-name").textContent = info ? (i.title || i.name || "(unnamed server)") : "";
   $("server-wire-name").textContent = info && i.name !== undefined ? String(i.name) : "";
   $("server-version").textContent = info && i.version !== undefined ? `v${i.version}` : "";
-  const site = typeof i.websiteUrl === "string" && /^https?:\/\//i.test(i.websiteUrl) ? i.websiteUrl : null;
+  const site = website(i);
   $("server-website").hidden = !site;
   $("server-website").textContent = site ? new URL(site).host : "";
   $("server-website").title = site ? `Open ${site} (serverInfo.websiteUrl)` : "";
@@ -110,11 +116,6 @@ function parseJson(text, what) {
   try { return JSON.parse(text || "{}"); } catch (e) { notice(`${what} is not valid JSON: ${e.message}`); return undefined; }
 }
 
-async function refreshSession() {
-  if (!sessionId()) return;
-  showSession((await call("GET", sessionPath(""))).body);
-}
-
 function main() {
   theme.init();
   const token = takeToken();
@@ -124,9 +125,9 @@ function main() {
   }
   setToken(token);
   wanted = workbench.readHash();
-  const ctx = { notice, session: () => session, switchTo: (id, s) => switchTo(id, s), refreshSession };
+  const ctx = { notice, session: () => session, switchTo: (id, s) => switchTo(id, s) };
   items.init();
-  workbench.init(ctx);
+  workbench.init();
   timeline.init();
   dock.init();
   pending.init();
@@ -141,8 +142,8 @@ function main() {
   });
   $("disconnect").addEventListener("click", async () => showSession((await call("POST", sessionPath("/disconnect"))).body));
   $("server-website").addEventListener("click", () => {
-    const url = session?.serverInfo?.websiteUrl;
-    if (typeof url === "string" && /^https?:\/\//i.test(url)) window.open(url, "_blank", "noopener,noreferrer");
+    const url = website(session?.serverInfo);
+    if (url) window.open(url, "_blank", "noopener,noreferrer");
   });
   $("new-server").addEventListener("click", () => connect.openAsNew());
   servers.init((id) => switchTo(id).catch((e) => notice(e.message)));

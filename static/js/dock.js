@@ -14,6 +14,8 @@ export function onShow(f) { listeners.push(f); }
 
 function save() { localStorage.setItem(KEY, JSON.stringify(state)); }
 
+function notify() { for (const f of listeners) f(state.tab); }
+
 export function showTab(tab, focus = false) {
   state.tab = TABS.includes(tab) ? tab : "timeline";
   for (const t of TABS) {
@@ -26,7 +28,7 @@ export function showTab(tab, focus = false) {
   if (state.mode === "min") setMode("normal");
   if (focus) $(`tab-${state.tab}`).focus();
   save();
-  for (const f of listeners) f(state.tab);
+  notify();
 }
 
 function setSize(percent) {
@@ -46,7 +48,7 @@ export function setMode(mode) {
   $("dock-min").textContent = mode === "min" ? "Restore" : "Minimize";
   $("dock-max").textContent = mode === "max" ? "Restore" : "Maximize";
   save();
-  for (const f of listeners) f(state.tab);
+  notify();
 }
 
 export function init() {
@@ -66,7 +68,7 @@ export function init() {
     ev.preventDefault();
     handle.setPointerCapture(ev.pointerId);
     const move = (e) => setSize(((window.innerHeight - e.clientY) / window.innerHeight) * 100);
-    const up = () => { handle.removeEventListener("pointermove", move); handle.removeEventListener("pointerup", up); for (const f of listeners) f(state.tab); };
+    const up = () => { handle.removeEventListener("pointermove", move); handle.removeEventListener("pointerup", up); notify(); };
     handle.addEventListener("pointermove", move);
     handle.addEventListener("pointerup", up);
   });
@@ -74,7 +76,7 @@ export function init() {
     if (ev.key === "ArrowUp") { ev.preventDefault(); setSize(state.size + 5); }
     else if (ev.key === "ArrowDown") { ev.preventDefault(); setSize(state.size - 5); }
     else return;
-    for (const f of listeners) f(state.tab);
+    notify();
   });
   setSize(state.size);
   setMode(state.mode === "max" || state.mode === "min" ? state.mode : "normal");

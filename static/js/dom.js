@@ -18,6 +18,17 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// An event's time of day ("12:01:02.345") from its RFC 3339 stamp; the stamp itself otherwise.
+export function clock(time) {
+  const m = String(time || "").match(/T(\d\d:\d\d:\d\d(?:\.\d{1,3})?)/);
+  return m ? m[1] : String(time || "");
+}
+
+// A duration for people: tenths of a second below 10 s, whole seconds above.
+export function seconds(ms) {
+  return ms < 10000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
+}
+
 export function pretty(value) {
   try { return JSON.stringify(value, null, 2); } catch { return String(value); }
 }

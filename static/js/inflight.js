@@ -3,7 +3,7 @@
 // The list is the backend's (/api/inflight); progress events move the bars in between.
 
 import { call, sessionId, sessionPath } from "./api.js";
-import { $, el } from "./dom.js";
+import { $, el, seconds } from "./dom.js";
 
 const rows = new Map(); // requestId → {li, bar, message, elapsed, base, fetchedAt}
 let timer = null;
@@ -12,10 +12,6 @@ let ticker = null;
 function scheduleRefresh() {
   if (timer) return;
   timer = setTimeout(() => { timer = null; refresh().catch(() => {}); }, 80);
-}
-
-function seconds(ms) {
-  return ms < 10000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }
 
 function setProgress(r, p) {

@@ -4,17 +4,12 @@
 // only; each list follows new entries while it is scrolled to the bottom.
 
 import { request, sessionId } from "./api.js";
-import { $, el } from "./dom.js";
+import { $, el, clock } from "./dom.js";
 
 const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 const MAX = 2000;
 let count = 0;
 let errCount = 0;
-
-function clock(time) {
-  const m = String(time || "").match(/T(\d\d:\d\d:\d\d(?:\.\d{1,3})?)/);
-  return m ? m[1] : "";
-}
 
 function pinned(list) {
   return list.scrollTop + list.clientHeight >= list.scrollHeight - 30;

@@ -93,9 +93,8 @@ async function toggleSubscribe() {
   const uri = open.uri;
   const on = !subscribed(uri);
   const { body } = await request(on ? "resources/subscribe" : "resources/unsubscribe", { uri });
-  if (body.error) { ctx.notice(`${on ? "subscribe" : "unsubscribe"}: ${body.error.message}`); return; }
-  // The session's state event brings the new list; ask for it in case it came first.
-  await ctx.refreshSession();
+  // On success the session's state event brings the new subscription list (and the button).
+  if (body.error) ctx.notice(`${on ? "subscribe" : "unsubscribe"}: ${body.error.message}`);
 }
 
 function templateStore(t) { return `mcpscope-template:${t.uriTemplate}`; }

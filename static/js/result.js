@@ -4,12 +4,8 @@
 // failure) says so plainly instead of posing as a server error.
 
 import { call } from "./api.js";
-import { el } from "./dom.js";
+import { el, seconds } from "./dom.js";
 import { block, conversation, jsonBlock, resourcePreview } from "./content.js";
-
-function seconds(ms) {
-  return ms < 10000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
-}
 
 // The words for a local end of a call (the API's `error.kind`).
 export function localEnd(error, elapsedMs) {

@@ -5,7 +5,7 @@
 // list follows new rows while it is scrolled to the bottom, else offers "jump to latest".
 
 import { sessionId } from "./api.js";
-import { $, el } from "./dom.js";
+import { $, el, clock } from "./dom.js";
 import { nameOf } from "./servers.js";
 import * as dock from "./dock.js";
 import * as exchange from "./exchange.js";
@@ -22,11 +22,6 @@ let queue = [];
 let scheduled = false;
 let activeSeq = null; // keyboard position
 let openSeq = null; // the row whose exchange is shown
-
-function clock(time) {
-  const m = String(time || "").match(/T(\d\d:\d\d:\d\d(?:\.\d{1,3})?)/);
-  return m ? m[1] : String(time || "");
-}
 
 function kindClass(event) {
   return ["frame", "stderr", "finding", "progress", "http"].includes(event.kind) ? event.kind : "other";
@@ -174,10 +169,8 @@ function flush() {
     entries = entries.slice(entries.length - Math.floor(MAX_ENTRIES * 0.9));
     shown = entries.filter(passes);
   }
-  draw();
-  if (pinned) box().scrollTop = box().scrollHeight;
-  else $("jump-latest").hidden = false;
-  draw();
+  if (!pinned) $("jump-latest").hidden = false;
+  draw(pinned);
 }
 
 function rowFor(e, i) {
@@ -206,11 +199,13 @@ function rowFor(e, i) {
 }
 
 // Draws the rows in view (plus a few either side); everything else is a spacer's height.
-function draw() {
+// `stick`: scroll to the newest row first (the list follows new rows).
+function draw(stick = false) {
   const b = box();
   if (!b.clientHeight) return; // hidden tab: drawn when shown
   const spacer = $("timeline-spacer");
   spacer.style.height = `${shown.length * rowHeight}px`;
+  if (stick) b.scrollTop = b.scrollHeight;
   const first = Math.max(0, Math.floor(b.scrollTop / rowHeight) - OVERSCAN);
   const last = Math.min(shown.length, Math.ceil((b.scrollTop + b.clientHeight) / rowHeight) + OVERSCAN);
   const rows = [];
@@ -270,8 +265,7 @@ export function refilter() {
   allServers = $("timeline-scope").value === "all";
   const pinned = atBottom();
   shown = entries.filter(passes);
-  draw();
-  if (pinned) { box().scrollTop = box().scrollHeight; draw(); }
+  draw(pinned);
 }
 
 function moveActive(delta) {
@@ -305,7 +299,7 @@ export function init() {
     if (ev.key in moves) { ev.preventDefault(); moveActive(Number.isFinite(moves[ev.key]) ? moves[ev.key] : moves[ev.key] > 0 ? shown.length : -shown.length); }
     else if ((ev.key === "Enter" || ev.key === " ") && activeSeq !== null) { ev.preventDefault(); openRow(activeSeq); }
   });
-  $("jump-latest").addEventListener("click", () => { b.scrollTop = b.scrollHeight; draw(); $("jump-latest").hidden = true; });
+  $("jump-latest").addEventListener("click", () => { draw(true); $("jump-latest").hidden = true; });
   exchange.init({ entry, all: () => entries, reveal, close: () => { openSeq = null; draw(); } });
   dock.onShow(() => requestAnimationFrame(draw));
   window.addEventListener("resize", () => requestAnimationFrame(draw));

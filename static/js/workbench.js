@@ -20,7 +20,6 @@ const openers = new Map(); // kind → (key) => bool: opens the item if the list
 let open = null; // {kind, key}
 let shownEntry = null;
 let seq = 0;
-let ctx = null;
 
 function historyKey(item, session = sessionId()) {
   return item ? `${session}|${items.keyOf(item.kind, item.key)}` : null;
@@ -204,8 +203,7 @@ export function readHash() {
   return { session: p.get("s"), item: p.get("i") };
 }
 
-export function init(context) {
-  ctx = context;
+export function init() {
   load();
   $("history-compare").addEventListener("click", compare);
   // Ctrl/⌘+Enter anywhere in a detail form sends it; Enter in a one-line field does too.
@@ -217,7 +215,6 @@ export function init(context) {
       }
     });
   }
-  return ctx;
 }
 
 export { writeHash };

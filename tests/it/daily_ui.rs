@@ -48,6 +48,16 @@ async fn item(c: &Client, name: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("the item {name}: {e}"))
 }
 
+/// Clicks the element `xpath` finds (for roles, labels and text that CSS cannot say).
+async fn click_path(c: &Client, xpath: &str) {
+    c.find(Locator::XPath(xpath))
+        .await
+        .unwrap_or_else(|e| panic!("{xpath}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
 /// A button by its visible text or accessible name.
 async fn button(c: &Client, name: &str) -> fantoccini::elements::Element {
     c.wait()
@@ -331,12 +341,7 @@ async fn the_palette_jumps_to_a_prompt_and_only_one_item_is_marked() {
     let marked = js(c, "return [...document.querySelectorAll('#item-lists [aria-current=true]')].map(b => b.dataset.item)").await;
     assert_eq!(marked, json!(["prompt:completable-prompt"]));
     // A template, then: still exactly one.
-    c.find(Locator::XPath("//ul[@id='template-list']//button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_path(c, "//ul[@id='template-list']//button").await;
     let marked = js(c, "return [...document.querySelectorAll('#item-lists [aria-current=true]')].map(b => b.dataset.item)").await;
     assert_eq!(marked.as_array().unwrap().len(), 1, "{marked}");
     assert!(
@@ -367,14 +372,7 @@ async fn a_tiny_image_is_shown_at_its_natural_size_with_its_facts_and_zooms() {
         facts.contains(&format!("{} × {} px", size[0], size[1])),
         "{facts}"
     );
-    c.find(Locator::XPath(
-        "//button[starts-with(@aria-label, 'Enlarge')]",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    click_path(c, "//button[starts-with(@aria-label, 'Enlarge')]").await;
     wait_js(
         c,
         "return document.getElementById('zoom').open",
@@ -488,14 +486,11 @@ async fn logs_have_times_and_levels_and_the_timeline_shows_the_text() {
     })
     .await;
     assert!(row.contains("Roots updated"), "{row}");
-    c.find(Locator::XPath(
+    click_path(
+        c,
         "//*[@role='tab'][starts-with(normalize-space(.), 'Logs')]",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    )
+    .await;
     let logs = wait_text(c, "#log-list", "the log line", |t| {
         t.contains("Roots updated")
     })
@@ -521,14 +516,11 @@ async fn a_request_opens_with_its_response_and_the_dock_maximizes() {
         t.contains("→ request tools/call echo")
     })
     .await;
-    c.find(Locator::XPath(
+    click_path(
+        c,
         "//*[@role='option'][contains(., '→ request tools/call echo')]",
-    ))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
+    )
+    .await;
     let ex = wait_text(c, "#exchange", "the exchange", |t| t.contains("Response")).await;
     assert!(
         ex.contains("Request (sent)") && ex.contains("\"paired\""),
@@ -595,12 +587,7 @@ async fn a_reload_keeps_the_open_item_its_values_its_result_and_the_subscription
         Some("4")
     );
     // A subscription is the session's: after a reload the button still says so.
-    c.find(Locator::XPath("//ul[@id='resource-list']//button"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click_path(c, "//ul[@id='resource-list']//button").await;
     button(c, "Subscribe").await.click().await.unwrap();
     button(c, "Unsubscribe").await;
     c.refresh().await.unwrap();
