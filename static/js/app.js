@@ -35,6 +35,7 @@ function showSession(s) {
   if (s.id && s.id !== sessionId()) return;
   session = s;
   $("server-id").textContent = s.id ? `${s.name || ""} · ${s.id}` : "";
+  $("server-id").title = $("server-id").textContent;
   const state = $("state");
   state.textContent = s.state;
   state.className = `state state-${s.state}`;
@@ -79,6 +80,7 @@ function website(info) {
 function showServerInfo(info) {
   const i = info || {};
   $("server-name").textContent = info ? (i.title || i.name || "(unnamed server)") : "";
+  $("server-name").title = $("server-name").textContent; // whole, when the header cuts it short
   $("server-wire-name").textContent = info && i.name !== undefined ? String(i.name) : "";
   $("server-version").textContent = info && i.version !== undefined ? `v${i.version}` : "";
   const site = website(i);
