@@ -1,100 +1,238 @@
 //! The command line as clap sees it. Only parsing lives here; [`crate::config`] turns [`Args`]
-//! into a validated [`crate::config::Config`], and nothing downstream re-checks flags.
+//! into a validated [`crate::config::Config`] (and [`crate::cli_mode`] into one call), and
+//! nothing downstream re-checks flags. Options are grouped in `--help` by what they are for.
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-/// A web inspector for Model Context Protocol servers.
+const TARGET: &str = "Target (what to connect to)";
+const LISTENER: &str = "Listener and UI";
+const CLI: &str = "CLI mode (--cli: one method, JSON out, exit code)";
+
+const EXAMPLES: &str = "\
+Examples:
+  Inspect in the browser:
+    mcpscope                                        the UI, with the demo server offered
+    mcpscope -- npx -y @modelcontextprotocol/server-everything
+    mcpscope -e API_KEY=... -- python server.py
+    mcpscope --url http://127.0.0.1:3001/mcp --header 'Authorization: Bearer ...'
+    mcpscope --config claude_desktop_config.json    every server of the file, listed
+    mcpscope --config .vscode/mcp.json --server weather   ...and one connected at start
+    mcpscope dev server.py --with pandas            what `mcp dev server.py` does, in mcpscope
+
+  One call from a script (the official inspector's --cli flags):
+    mcpscope --cli node build/index.js --method tools/list
+    mcpscope --cli --method tools/call --tool-name add --tool-arg a=1 b=2 -- python server.py
+    mcpscope --cli http://127.0.0.1:3001/mcp --method resources/read --uri file:///a.txt
+    mcpscope --cli --config mcp.json --server weather --method prompts/list --format text
+
+  Exit codes in CLI mode: 0 success; 1 usage error, unexpected error or a JSON-RPC error from the
+  server; 3 authorization required; 4 server unreachable or failed to start; 5 tool error
+  (isError: true, or no such tool). Each non-zero exit writes one JSON line to stderr:
+  {\"error\": {\"code\": ..., \"message\": ...}}";
+
+/// The command line.
 #[derive(Debug, Parser)]
 #[command(
     name = "mcpscope",
     version,
-    args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  mcpscope                                   open the UI; the demo server is offered\n  mcpscope -- npx -y @modelcontextprotocol/server-everything\n  mcpscope -e API_KEY=… -- python server.py\n  mcpscope --config claude_desktop_config.json            list every server of the file\n  mcpscope --config .vscode/mcp.json --server weather     …and connect one at start"
+    about = "A web inspector for Model Context Protocol servers: every JSON-RPC frame on the wire, tools, resources, prompts, completions, logs and progress, and the server's own requests answered by hand or by rules. It serves a browser UI on loopback; with --cli it runs one method and prints the result.",
+    subcommand_value_name = "SUBCOMMAND",
+    subcommand_help_heading = "Subcommands",
+    max_term_width = 100,
+    after_help = EXAMPLES
 )]
 pub struct Args {
     #[command(subcommand)]
     pub command: Option<Sub>,
 
-    /// Address to listen on. Anything but loopback needs --dangerously-bind-all.
-    #[arg(long, default_value = "127.0.0.1")]
-    pub host: String,
-
-    /// Port to listen on; 0 picks a free one.
-    #[arg(long, default_value_t = 6274)]
-    pub port: u16,
-
-    /// The API token (default: 32 random bytes, hex).
-    #[arg(long, env = "MCPSCOPE_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
-
-    /// Do not open a browser.
-    #[arg(long)]
-    pub no_open: bool,
-
-    /// Allow listening on a non-loopback address. Anyone who can reach it and has the token can
-    /// run commands on this machine.
-    #[arg(long)]
-    pub dangerously_bind_all: bool,
-
-    /// How many events the history keeps (older ones are dropped; subscribers that fall that
-    /// far behind are told with a `lagged` marker).
-    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_events: u64,
-
-    /// Environment variable for a stdio target (repeatable).
-    #[arg(short = 'e', value_name = "KEY=VALUE")]
-    pub env: Vec<String>,
-
-    /// Working directory for a stdio target.
-    #[arg(long)]
-    pub cwd: Option<PathBuf>,
+    /// The stdio target: COMMAND [ARGS...], after `--`.
+    #[arg(last = true, value_name = "COMMAND", help_heading = TARGET)]
+    pub target: Vec<String>,
 
     /// URL of a remote target.
-    #[arg(long, conflicts_with = "target")]
+    #[arg(long, alias = "server-url", conflicts_with = "target", help_heading = TARGET)]
     pub url: Option<String>,
 
-    /// Transport for --url (default: guessed from the URL; /sse means sse).
-    #[arg(long, requires = "url")]
+    /// Transport (default: stdio for a command; for a URL guessed from it, /sse meaning sse).
+    #[arg(long, help_heading = TARGET)]
     pub transport: Option<TransportArg>,
 
     /// Header for a remote target, "Name: value" (repeatable).
-    #[arg(long = "header", value_name = "NAME: VALUE")]
+    #[arg(long = "header", value_name = "NAME: VALUE", help_heading = TARGET)]
     pub headers: Vec<String>,
 
-    /// A JSON file of sampling / elicitation mock rules and roots: loaded at start if it
-    /// exists, rewritten whenever they change (so a team can check it in).
-    #[arg(long, value_name = "FILE")]
-    pub responders: Option<PathBuf>,
+    /// Environment variable for a stdio target (repeatable).
+    #[arg(short = 'e', value_name = "KEY=VALUE", help_heading = TARGET)]
+    pub env: Vec<String>,
+
+    /// Working directory for a stdio target.
+    #[arg(long, help_heading = TARGET)]
+    pub cwd: Option<PathBuf>,
 
     /// An mcpServers JSON file (Claude Desktop, Cursor, Windsurf or VS Code): every server in it
     /// is listed beside the catalog's.
-    #[arg(long, conflicts_with_all = ["target", "url"])]
+    #[arg(long, conflicts_with_all = ["target", "url"], help_heading = TARGET)]
     pub config: Option<PathBuf>,
 
-    /// Which server of --config to connect at start (default: the only one, or `default-server`).
-    #[arg(long, requires = "config")]
+    /// Which server of --config (or of the catalog) to connect at start (default: the only one,
+    /// or `default-server`).
+    #[arg(long, help_heading = TARGET)]
     pub server: Option<String>,
 
     /// The catalog of servers you keep (an mcpServers file mcpscope rewrites, mode 0600; default
     /// $XDG_CONFIG_HOME/mcpscope/catalog.json).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", help_heading = TARGET)]
     pub catalog: Option<PathBuf>,
 
-    /// The stdio target: COMMAND [ARGS...], after `--`.
-    #[arg(last = true, value_name = "COMMAND")]
-    pub target: Vec<String>,
+    /// A JSON file of sampling / elicitation mock rules and roots: loaded at start if it
+    /// exists, rewritten whenever they change (so a team can check it in).
+    #[arg(long, value_name = "FILE", help_heading = TARGET)]
+    pub responders: Option<PathBuf>,
+
+    /// Address to listen on. Anything but loopback needs --dangerously-bind-all.
+    #[arg(long, default_value = "127.0.0.1", global = true, help_heading = LISTENER)]
+    pub host: String,
+
+    /// Port to listen on; 0 picks a free one.
+    #[arg(long, default_value_t = 6274, global = true, help_heading = LISTENER)]
+    pub port: u16,
+
+    /// The API token (default: 32 random bytes, hex).
+    #[arg(long, env = "MCPSCOPE_TOKEN", hide_env_values = true, global = true, help_heading = LISTENER)]
+    pub token: Option<String>,
+
+    /// Do not open a browser.
+    #[arg(long, global = true, help_heading = LISTENER)]
+    pub no_open: bool,
+
+    /// Allow listening on a non-loopback address. Anyone who can reach it and has the token can
+    /// run commands on this machine.
+    #[arg(long, global = true, help_heading = LISTENER)]
+    pub dangerously_bind_all: bool,
+
+    /// How many events the history keeps (older ones are dropped; subscribers that fall that
+    /// far behind are told with a `lagged` marker).
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..), global = true, help_heading = LISTENER)]
+    pub max_events: u64,
+
+    #[command(flatten)]
+    pub cli: CliArgs,
+}
+
+/// The flags of CLI mode, named as the official inspector's `--cli` names them.
+#[derive(Debug, Default, clap::Args)]
+pub struct CliArgs {
+    /// Run one method against the target, print its result, exit. No listener, no browser.
+    #[arg(long, help_heading = CLI)]
+    pub cli: bool,
+
+    /// The method: initialize, tools/list, tools/call, resources/list, resources/read,
+    /// resources/templates/list, prompts/list, prompts/get, logging/setLevel, ping,
+    /// completion/complete, or any other with --params.
+    #[arg(long, help_heading = CLI)]
+    pub method: Option<String>,
+
+    /// The tool for tools/call.
+    #[arg(long, help_heading = CLI)]
+    pub tool_name: Option<String>,
+
+    /// Tool arguments, KEY=VALUE, typed by the tool's inputSchema (count=5 is a number where it
+    /// says integer, a string where it says string); JSON where the schema is silent.
+    #[arg(long, value_name = "KEY=VALUE", num_args = 1.., help_heading = CLI)]
+    pub tool_arg: Vec<String>,
+
+    /// Tool arguments as one JSON object, sent as written (--tool-arg pairs override its keys).
+    #[arg(long, value_name = "JSON", help_heading = CLI)]
+    pub tool_args_json: Option<String>,
+
+    /// The resource for resources/read (and resources/subscribe).
+    #[arg(long, help_heading = CLI)]
+    pub uri: Option<String>,
+
+    /// Fetch only this page of a list (default: every page, merged).
+    #[arg(long, help_heading = CLI)]
+    pub cursor: Option<String>,
+
+    /// The prompt for prompts/get.
+    #[arg(long, help_heading = CLI)]
+    pub prompt_name: Option<String>,
+
+    /// Prompt arguments, KEY=VALUE (always strings, as prompts take).
+    #[arg(long, value_name = "KEY=VALUE", num_args = 1.., help_heading = CLI)]
+    pub prompt_args: Vec<String>,
+
+    /// The level for logging/setLevel: debug, info, notice, warning, error, critical, alert,
+    /// emergency.
+    #[arg(long, help_heading = CLI)]
+    pub log_level: Option<String>,
+
+    /// `_meta` entries for every request, KEY=VALUE (JSON where the value parses as JSON).
+    #[arg(long, value_name = "KEY=VALUE", num_args = 1.., help_heading = CLI)]
+    pub metadata: Vec<String>,
+
+    /// `_meta` entries for tools/call only, over --metadata.
+    #[arg(long, value_name = "KEY=VALUE", num_args = 1.., help_heading = CLI)]
+    pub tool_metadata: Vec<String>,
+
+    /// The params object for any method, as JSON (the flags above override its keys).
+    #[arg(long, value_name = "JSON", help_heading = CLI)]
+    pub params: Option<String>,
+
+    /// How long connecting (spawn or reach, then initialize) may take; 0 means no limit.
+    #[arg(long, value_name = "MS", default_value_t = 15_000, help_heading = CLI)]
+    pub connect_timeout: u64,
+
+    /// How long the call may go without an answer or progress.
+    #[arg(long, value_name = "MS", default_value_t = 60_000, help_heading = CLI)]
+    pub timeout: u64,
+
+    /// json: the result as the server sent it, indented; text: a summary for people.
+    #[arg(long, value_enum, default_value_t = Format::Json, help_heading = CLI)]
+    pub format: Format,
+
+    /// Write progress and log notifications to stderr as JSON lines (the event records).
+    #[arg(long, help_heading = CLI)]
+    pub verbose: bool,
+
+    /// Do not pass the stdio server's stderr through to ours.
+    #[arg(short, long, help_heading = CLI)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Sub {
     /// Run the built-in demo MCP server on stdio.
     DemoServer,
+    /// Run a server file and open the UI on it, as the Python SDK's `mcp dev` does: a .py file
+    /// (or file.py:object) through `uv run --with 'mcp[cli]' … mcp run`, .js/.mjs with node, .ts
+    /// with `npx tsx`.
+    Dev(DevArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DevArgs {
+    /// The server file: server.py, server.py:app, server.js, server.mjs or server.ts.
+    pub file: String,
+    /// Another package the server needs (Python; repeatable).
+    #[arg(long = "with", value_name = "PACKAGE")]
+    pub with: Vec<String>,
+    /// A local project installed in editable mode (Python).
+    #[arg(long, value_name = "DIR")]
+    pub with_editable: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum TransportArg {
+    Stdio,
     Http,
     Sse,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, ValueEnum)]
+pub enum Format {
+    #[default]
+    Json,
+    Text,
 }

@@ -23,6 +23,9 @@ pub struct Config {
     pub open_browser: bool,
     /// What to connect at start: a target, or a server of the config file by name.
     pub start: Option<Start>,
+    /// The name of the session `start` opens, when the target's own label would say less
+    /// (`mcpscope dev server.py` runs `uv run …`).
+    pub start_name: Option<String>,
     /// The catalog file (`--catalog`, else under the user's config directory).
     pub catalog: std::path::PathBuf,
     /// The mcpServers file whose servers the catalog lists (`--config`).
@@ -66,6 +69,97 @@ pub enum ConfigError {
     ConfigFile { path: String, message: String },
     #[error("{0}")]
     ServerChoice(String),
+    #[error("--transport stdio takes a command, not --url")]
+    StdioUrl,
+}
+
+/// What the command line asks to connect: `-- COMMAND`, `--url`, or a server of `--config` (or of
+/// the catalog, by `--server` alone). None when it names no target.
+pub fn start(args: &Args) -> Result<Option<Start>, ConfigError> {
+    let env = args
+        .env
+        .iter()
+        .map(|kv| {
+            kv.split_once('=')
+                .filter(|(k, _)| !k.is_empty())
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| ConfigError::BadEnv(kv.clone()))
+        })
+        .collect::<Result<BTreeMap<_, _>, _>>()?;
+    let headers = args
+        .headers
+        .iter()
+        .map(|h| {
+            h.split_once(':')
+                .filter(|(k, _)| !k.trim().is_empty())
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+                .ok_or_else(|| ConfigError::BadHeader(h.clone()))
+        })
+        .collect::<Result<BTreeMap<_, _>, _>>()?;
+
+    Ok(if let Some((command, rest)) = args.target.split_first() {
+        Some(Start::Target(Target::Stdio(StdioTarget {
+            command: command.clone(),
+            args: rest.to_vec(),
+            env,
+            cwd: args.cwd.clone(),
+        })))
+    } else if let Some(url) = &args.url {
+        let transport = match args.transport {
+            Some(TransportArg::Http) => RemoteKind::Http,
+            Some(TransportArg::Sse) => RemoteKind::Sse,
+            Some(TransportArg::Stdio) => return Err(ConfigError::StdioUrl),
+            None => guess_transport(url),
+        };
+        Some(Start::Target(Target::Remote(RemoteTarget {
+            kind: transport,
+            url: url.clone(),
+            headers,
+            secret_headers: Default::default(),
+        })))
+    } else if let Some(path) = &args.config {
+        server_to_start(path, args.server.as_deref())?.map(|name| Start::Server {
+            name,
+            env,
+            cwd: args.cwd.clone(),
+        })
+    } else {
+        args.server.as_ref().map(|name| Start::Server {
+            name: name.clone(),
+            env,
+            cwd: args.cwd.clone(),
+        })
+    })
+}
+
+impl Start {
+    /// The catalog name of the server to start, if it is one.
+    pub fn server_name(&self) -> Option<&str> {
+        match self {
+            Start::Target(_) => None,
+            Start::Server { name, .. } => Some(name),
+        }
+    }
+
+    /// The target to connect: a server of the catalog (which lists the `--config` file's too)
+    /// with `-e` and `--cwd` applied over its own settings, placeholders resolved.
+    pub fn target(self, catalog: &catalog::Catalog) -> Result<Target, String> {
+        match self {
+            Start::Target(target) => Ok(target),
+            Start::Server { name, env, cwd } => {
+                let mut target = catalog
+                    .target(&name, &Default::default())
+                    .map_err(|unresolved| unresolved.join("; "))?;
+                if let Target::Stdio(t) = &mut target {
+                    t.env.extend(env);
+                    if cwd.is_some() {
+                        t.cwd = cwd;
+                    }
+                }
+                Ok(target)
+            }
+        }
+    }
 }
 
 impl Config {
@@ -82,61 +176,14 @@ impl Config {
             Some(t) => t.clone(),
             None => random_token(),
         };
-        let env = args
-            .env
-            .iter()
-            .map(|kv| {
-                kv.split_once('=')
-                    .filter(|(k, _)| !k.is_empty())
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .ok_or_else(|| ConfigError::BadEnv(kv.clone()))
-            })
-            .collect::<Result<BTreeMap<_, _>, _>>()?;
-        let headers = args
-            .headers
-            .iter()
-            .map(|h| {
-                h.split_once(':')
-                    .filter(|(k, _)| !k.trim().is_empty())
-                    .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-                    .ok_or_else(|| ConfigError::BadHeader(h.clone()))
-            })
-            .collect::<Result<BTreeMap<_, _>, _>>()?;
-
-        let start = if let Some((command, rest)) = args.target.split_first() {
-            Some(Start::Target(Target::Stdio(StdioTarget {
-                command: command.clone(),
-                args: rest.to_vec(),
-                env,
-                cwd: args.cwd.clone(),
-            })))
-        } else if let Some(url) = &args.url {
-            let transport = match args.transport {
-                Some(TransportArg::Http) => RemoteKind::Http,
-                Some(TransportArg::Sse) => RemoteKind::Sse,
-                None => guess_transport(url),
-            };
-            Some(Start::Target(Target::Remote(RemoteTarget {
-                kind: transport,
-                url: url.clone(),
-                headers,
-                secret_headers: Default::default(),
-            })))
-        } else if let Some(path) = &args.config {
-            server_to_start(path, args.server.as_deref())?.map(|name| Start::Server {
-                name,
-                env,
-                cwd: args.cwd.clone(),
-            })
-        } else {
-            None
-        };
+        let start = start(args)?;
 
         Ok(Config {
             bind: SocketAddr::new(ip, args.port),
             token,
             open_browser: !args.no_open,
             start,
+            start_name: None,
             catalog: args.catalog.clone().unwrap_or_else(catalog::default_path),
             config_file: args.config.clone(),
             ring: crate::events::RingLimits {

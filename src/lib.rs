@@ -7,8 +7,10 @@
 
 pub mod catalog;
 pub mod cli;
+pub mod cli_mode;
 pub mod config;
 pub mod demo;
+pub mod dev;
 pub mod events;
 pub mod redact;
 pub mod responders;
@@ -23,9 +25,9 @@ use std::io::Write;
 use tokio::{net::TcpListener, sync::watch};
 
 use crate::{
-    config::{Config, Start},
+    config::Config,
     events::EventBus,
-    session::{ConnectOptions, Sessions, Target},
+    session::{ConnectOptions, Sessions},
     web::AppState,
 };
 
@@ -90,36 +92,21 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     if config.open_browser {
         open_browser(&url);
     }
-    match config.start.clone() {
-        Some(Start::Target(target)) => {
-            let session = sessions.create(None, None);
-            tokio::spawn(async move {
-                session.connect(target, ConnectOptions::default()).await;
-            });
-        }
-        Some(Start::Server { name, env, cwd }) => {
-            let session = sessions.create(Some(name.clone()), Some(name.clone()));
-            let target = state
-                .catalog
-                .lock()
-                .unwrap()
-                .target(&name, &Default::default());
-            match target {
-                Ok(mut target) => {
-                    if let Target::Stdio(t) = &mut target {
-                        t.env.extend(env);
-                        if cwd.is_some() {
-                            t.cwd = cwd;
-                        }
-                    }
-                    tokio::spawn(async move {
-                        session.connect(target, ConnectOptions::default()).await;
-                    });
-                }
-                Err(unresolved) => session.fail_before_start(unresolved.join("; ")),
+    if let Some(start) = config.start.clone() {
+        let catalog_name = start.server_name().map(str::to_owned);
+        let session = sessions.create(
+            config.start_name.clone().or(catalog_name.clone()),
+            catalog_name,
+        );
+        let target = start.target(&state.catalog.lock().unwrap());
+        match target {
+            Ok(target) => {
+                tokio::spawn(async move {
+                    session.connect(target, ConnectOptions::default()).await;
+                });
             }
+            Err(unresolved) => session.fail_before_start(unresolved),
         }
-        None => {}
     }
 
     let app = web::router(state);

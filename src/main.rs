@@ -1,21 +1,50 @@
-//! The `mcpscope` binary: parse the command line, then either run the inspector or the built-in
-//! demo server. Everything else lives in the library.
+//! The `mcpscope` binary: parse the command line, then run the inspector, one call in CLI mode,
+//! a server file (`dev`), or the built-in demo server. Everything else lives in the library.
 
-use std::process::ExitCode;
+use std::{ffi::OsString, process::ExitCode};
 
 use clap::Parser;
 use mcpscope::{
     cli::{Args, Sub},
-    config::Config,
+    cli_mode,
+    config::{Config, Start},
+    session::Target,
 };
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    // The official inspector's `--cli` shape (target first, no `--`) is rewritten into ours; a
+    // command line that is not valid UTF-8 cannot be in that shape and goes to clap as it is.
+    let argv: Vec<OsString> = match argv.iter().map(|a| a.to_str()).collect::<Option<Vec<_>>>() {
+        Some(words) => cli_mode::argv::rewrite(words.into_iter().map(str::to_owned).collect())
+            .into_iter()
+            .map(OsString::from)
+            .collect(),
+        None => argv,
+    };
+    let cli_mode = argv.iter().take_while(|a| *a != "--").any(|a| a == "--cli");
+    let args = match Args::try_parse_from(&argv) {
+        Ok(args) => args,
+        // In CLI mode a usage error is exit 1 with the one JSON error line, as scripts expect.
+        Err(e) if cli_mode && e.use_stderr() => {
+            let message = e.render().to_string();
+            eprintln!("{}", cli_mode::Failure::usage(message.trim()).line());
+            return ExitCode::from(1);
+        }
+        Err(e) => e.exit(),
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("MCPSCOPE_LOG")
-                .unwrap_or_else(|_| "mcpscope=info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("MCPSCOPE_LOG").unwrap_or_else(|_| {
+                // CLI mode's stderr belongs to the server's lines and the error line.
+                if cli_mode {
+                    "mcpscope=warn"
+                } else {
+                    "mcpscope=info"
+                }
+                .into()
+            }),
         )
         .init();
     // One thread: on small machines every cross-thread wake-up costs tens of microseconds, and
@@ -30,16 +59,44 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Some(Sub::DemoServer) = args.command {
-        return match runtime.block_on(mcpscope::demo::serve_stdio()) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("demo-server: {e}");
-                ExitCode::FAILURE
+    let config = match &args.command {
+        Some(Sub::DemoServer) => {
+            return match runtime.block_on(mcpscope::demo::serve_stdio()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("demo-server: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        None if args.cli.cli => return ExitCode::from(runtime.block_on(cli_mode::run(&args))),
+        Some(Sub::Dev(dev)) => {
+            if args.cli.cli
+                || !args.target.is_empty()
+                || args.url.is_some()
+                || args.config.is_some()
+            {
+                eprintln!(
+                    "mcpscope dev: the file is the target; drop --cli, --url, --config and `--`"
+                );
+                return ExitCode::from(2);
             }
-        };
-    }
-    let config = match Config::from_args(&args) {
+            let target = match mcpscope::dev::target(dev) {
+                Ok(t) => t,
+                Err(e) => {
+                    eprintln!("{e}");
+                    return ExitCode::from(2);
+                }
+            };
+            Config::from_args(&args).map(|mut c| {
+                c.start_name = Some(dev.file.clone());
+                c.start = Some(Start::Target(Target::Stdio(target)));
+                c
+            })
+        }
+        None => Config::from_args(&args),
+    };
+    let config = match config {
         Ok(c) => c,
         Err(e) => {
             eprintln!("mcpscope: {e}");

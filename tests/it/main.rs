@@ -5,6 +5,7 @@
 
 pub mod browser;
 mod catalog;
+mod cli;
 mod client_side;
 mod daily_ui;
 mod demo;

@@ -79,12 +79,26 @@ impl Scope {
         Scope::launch(extra, "warn", None).await
     }
 
+    /// Starts mcpscope with extra arguments and environment variables.
+    pub async fn start_env(extra: &[&str], env: &[(&str, &str)]) -> Scope {
+        Scope::launch_env(extra, "warn", None, env).await
+    }
+
     /// Starts mcpscope logging at `level`, with its stderr collected into `logs`.
     pub async fn start_logging(level: &str, logs: Arc<Mutex<String>>) -> Scope {
         Scope::launch(&[], level, Some(logs)).await
     }
 
     async fn launch(extra: &[&str], level: &str, logs: Option<Arc<Mutex<String>>>) -> Scope {
+        Scope::launch_env(extra, level, logs, &[]).await
+    }
+
+    async fn launch_env(
+        extra: &[&str],
+        level: &str,
+        logs: Option<Arc<Mutex<String>>>,
+        env: &[(&str, &str)],
+    ) -> Scope {
         let token = format!("test-{}-{}", std::process::id(), rand_suffix());
         // Each mcpscope keeps its own catalog, never the user's.
         let catalog = std::env::temp_dir().join(format!("mcpscope-catalog-{token}.json"));
@@ -94,6 +108,7 @@ impl Scope {
             .arg(&catalog)
             .args(extra)
             .env("MCPSCOPE_LOG", level)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(if logs.is_some() {

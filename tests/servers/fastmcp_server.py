@@ -2,6 +2,8 @@
 tool, a resource template, a prompt, and a tool that asks the client for an LLM completion
 (sampling). mcpscope's integration tests drive it over stdio."""
 
+from pydantic import StrictBool, StrictFloat, StrictInt, StrictStr
+
 from mcp.server.fastmcp import Context, FastMCP
 from mcp.types import Completion, PromptReference, SamplingMessage, TextContent
 
@@ -32,6 +34,14 @@ async def summarize(text: str, ctx: Context) -> str:
     if result.content.type == "text":
         return f"{result.model}: {result.content.text}"
     return str(result.content)
+
+
+@mcp.tool()
+def typed(
+    count: StrictInt, ratio: StrictFloat, loud: StrictBool, tags: list[StrictStr], label: StrictStr
+) -> str:
+    """Echo arguments that must arrive with exactly their JSON types (strict: no "5" for 5)"""
+    return f"count={count!r} ratio={ratio!r} loud={loud!r} tags={tags!r} label={label!r}"
 
 
 @mcp.resource("greeting://{name}")

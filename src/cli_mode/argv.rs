@@ -1,0 +1,148 @@
+//! The official inspector's `--cli` command lines, made into ours before clap reads them, so
+//! `inspector --cli node build/index.js --method tools/list` works with one word changed. There
+//! the target comes first and without `--`: every word that is not one of our options (nor the
+//! value of one) belongs to it, and a target that starts with `http://` or `https://` is a URL.
+//! The rewrite only moves words: our options keep their values, and the target goes after `--`
+//! (or into `--url`). Words after an explicit `--` stay the target, as everywhere in mcpscope.
+
+use clap::CommandFactory;
+
+use crate::cli::Args;
+
+/// How one of our options takes values.
+#[derive(Clone, Copy, PartialEq)]
+enum Takes {
+    Nothing,
+    One,
+    /// `--tool-arg a=1 b=2`: every following word up to the next option.
+    Many,
+}
+
+/// Rewrites `argv` (program name first) when it is a CLI-mode command line in the official
+/// inspector's shape; anything else comes back unchanged.
+pub fn rewrite(argv: Vec<String>) -> Vec<String> {
+    let dashes = argv.iter().position(|a| a == "--").unwrap_or(argv.len());
+    if !argv[1..dashes].iter().any(|a| a == "--cli") {
+        return argv;
+    }
+    let command = Args::command();
+    let takes = |word: &str| -> Option<Takes> {
+        let (name, inline) = match word.split_once('=') {
+            Some((n, _)) if n.starts_with("--") => (n, true),
+            _ => (word, false),
+        };
+        let arg = command.get_arguments().find(|a| {
+            if let Some(long) = name.strip_prefix("--") {
+                a.get_long() == Some(long)
+                    || a.get_all_aliases().is_some_and(|al| al.contains(&long))
+            } else if let Some(short) = name.strip_prefix('-').filter(|s| s.chars().count() == 1) {
+                a.get_short() == short.chars().next()
+            } else {
+                false
+            }
+        })?;
+        Some(if inline || !arg.get_action().takes_values() {
+            Takes::Nothing
+        } else if arg.get_num_args().is_some_and(|n| n.max_values() > 1) {
+            Takes::Many
+        } else {
+            Takes::One
+        })
+    };
+
+    let mut ours = vec![argv[0].clone()];
+    let mut target = Vec::new();
+    let mut words = argv[1..dashes].iter().peekable();
+    while let Some(word) = words.next() {
+        match takes(word) {
+            Some(kind) => {
+                ours.push(word.clone());
+                match kind {
+                    Takes::Nothing => {}
+                    Takes::One => ours.extend(words.next().cloned()),
+                    Takes::Many => {
+                        while let Some(value) = words.next_if(|w| !w.starts_with('-')) {
+                            ours.push(value.clone());
+                        }
+                    }
+                }
+            }
+            // An unknown option before any target is clap's to report; after one it is the
+            // server's, as in the official inspector (`server.js --port 3`).
+            None if target.is_empty() && word.starts_with('-') => ours.push(word.clone()),
+            None => target.push(word.clone()),
+        }
+    }
+    if target
+        .first()
+        .is_some_and(|t| t.starts_with("http://") || t.starts_with("https://"))
+        && target.len() == 1
+    {
+        ours.push("--url".into());
+        ours.append(&mut target);
+    }
+    let after: &[String] = argv.get(dashes + 1..).unwrap_or_default();
+    if !target.is_empty() && dashes < argv.len() {
+        // A leading target and `-- COMMAND` both: left where clap refuses the extra words, the
+        // right answer for a command line that names two targets.
+        ours.append(&mut target);
+    }
+    if !target.is_empty() || dashes < argv.len() {
+        ours.push("--".into());
+        ours.append(&mut target);
+        ours.extend(after.iter().cloned());
+    }
+    ours
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    fn check(from: &str, to: &str) {
+        assert_eq!(rewrite(words(from)).join(" "), to, "from: {from}");
+    }
+
+    #[test]
+    fn the_official_shape_becomes_ours() {
+        check(
+            "m --cli node build/index.js --method tools/list",
+            "m --cli --method tools/list -- node build/index.js",
+        );
+        check(
+            "m --cli node s.js stdio --method tools/call --tool-name add --tool-arg a=1 b=2 --port 3",
+            "m --cli --method tools/call --tool-name add --tool-arg a=1 b=2 --port 3 -- node s.js stdio",
+        );
+        check(
+            "m --cli https://h.example/mcp --transport http --method tools/list",
+            "m --cli --transport http --method tools/list --url https://h.example/mcp",
+        );
+        check(
+            "m --cli --method=tools/list -e K=v node s.js --verbose-server",
+            "m --cli --method=tools/list -e K=v -- node s.js --verbose-server",
+        );
+    }
+
+    #[test]
+    fn our_own_shape_and_non_cli_lines_are_left_alone() {
+        check(
+            "m --cli --method tools/list -- node s.js --method x",
+            "m --cli --method tools/list -- node s.js --method x",
+        );
+        check("m --port 0 -- node s.js", "m --port 0 -- node s.js");
+        check("m dev server.py --with x", "m dev server.py --with x");
+        check(
+            "m --cli --config c.json --server a --method ping",
+            "m --cli --config c.json --server a --method ping",
+        );
+    }
+
+    #[test]
+    fn an_unknown_option_before_the_target_is_left_for_clap_to_refuse() {
+        check("m --cli --bogus node s.js", "m --cli --bogus -- node s.js");
+    }
+}

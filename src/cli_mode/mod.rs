@@ -1,0 +1,514 @@
+//! CLI mode (`mcpscope --cli`): one method against one target, the result on stdout, an exit
+//! code that says how it went. It runs the same session machinery as the UI (the same engine,
+//! transports and event stream, in this process, with no listener), so a call here puts the same
+//! frames on the wire and returns the same result as `/api/request`.
+//!
+//! | file | owns |
+//! |---|---|
+//! | `argv.rs` | the official inspector's command-line shape, rewritten into ours |
+//! | `coerce.rs` | `--tool-arg` text into JSON by the tool's `inputSchema`; other KEY=VALUE flags |
+//! | `output.rs` | the result as JSON or a summary, and the error line of a non-zero exit |
+
+pub mod argv;
+pub mod coerce;
+pub mod output;
+
+use std::{io::Write, sync::Arc, time::Duration};
+
+use serde_json::{Map, Value, json};
+use tokio::sync::watch;
+
+use crate::{
+    catalog::{self, Catalog},
+    cli::{Args, Format},
+    config,
+    events::{EventBus, RingLimits},
+    responders::ResponderStore,
+    session::{Answer, ConnectOptions, LocalError, SessionHandle, Sessions},
+    wire::{Outcome, Timeout},
+};
+
+pub use output::Failure;
+
+const LEVELS: [&str; 8] = [
+    "debug",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "critical",
+    "alert",
+    "emergency",
+];
+
+/// Runs CLI mode to the end and returns the process exit code. Everything it prints goes out
+/// from here: the result on stdout, the error line on stderr.
+pub async fn run(args: &Args) -> u8 {
+    let (stdout, failure) = match execute(args).await {
+        Ok(done) => done,
+        Err(failure) => (None, Some(failure)),
+    };
+    if let Some(text) = stdout {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+    match failure {
+        Some(f) => {
+            eprintln!("{}", f.line());
+            f.exit
+        }
+        None => 0,
+    }
+}
+
+/// What the user asked for, checked before anything is started so a usage error costs nothing.
+struct Call {
+    method: String,
+    /// `--params`, then the method's own flags over it.
+    params: Map<String, Value>,
+    meta: Map<String, Value>,
+    tool: Option<ToolCall>,
+    timeout: Timeout,
+}
+
+struct ToolCall {
+    name: String,
+    json: Option<Map<String, Value>>,
+    pairs: Vec<String>,
+    meta: Map<String, Value>,
+}
+
+fn object(flag: &str, text: &str) -> Result<Map<String, Value>, Failure> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Failure::usage(format!("{flag} must be a JSON object"))),
+        Err(e) => Err(Failure::usage(format!("{flag} is not JSON: {e}"))),
+    }
+}
+
+fn plan(args: &Args) -> Result<Call, Failure> {
+    let c = &args.cli;
+    let method = c.method.clone().ok_or_else(|| {
+        Failure::usage("--method is required (e.g. --method tools/list); see mcpscope --help")
+    })?;
+    let mut params = match &c.params {
+        Some(text) => object("--params", text)?,
+        None => Map::new(),
+    };
+    let need = |value: &Option<String>, flag: &str| {
+        value
+            .clone()
+            .ok_or_else(|| Failure::usage(format!("{method} needs {flag}")))
+    };
+    let mut tool = None;
+    match method.as_str() {
+        "tools/call" => {
+            tool = Some(ToolCall {
+                name: need(&c.tool_name, "--tool-name")?,
+                json: match &c.tool_args_json {
+                    Some(text) => Some(object("--tool-args-json", text)?),
+                    None => None,
+                },
+                pairs: c.tool_arg.clone(),
+                meta: coerce::pairs("--tool-metadata", &c.tool_metadata).map_err(Failure::usage)?,
+            })
+        }
+        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
+            params.insert("uri".into(), json!(need(&c.uri, "--uri")?));
+        }
+        "prompts/get" => {
+            params.insert("name".into(), json!(need(&c.prompt_name, "--prompt-name")?));
+            let mut arguments = Map::new();
+            for pair in &c.prompt_args {
+                let (k, v) = pair
+                    .split_once('=')
+                    .filter(|(k, _)| !k.is_empty())
+                    .ok_or_else(|| {
+                        Failure::usage(format!("--prompt-args {pair}: expected KEY=VALUE"))
+                    })?;
+                // Prompt arguments are strings on the wire, whatever they look like.
+                arguments.insert(k.to_owned(), json!(v));
+            }
+            if !arguments.is_empty() || !params.contains_key("arguments") {
+                params.insert("arguments".into(), Value::Object(arguments));
+            }
+        }
+        "logging/setLevel" => {
+            let level = need(&c.log_level, "--log-level")?;
+            if !LEVELS.contains(&level.as_str()) {
+                return Err(Failure::usage(format!(
+                    "--log-level {level}: expected one of {}",
+                    LEVELS.join(", ")
+                )));
+            }
+            params.insert("level".into(), json!(level));
+        }
+        _ => {}
+    }
+    if let Some(cursor) = &c.cursor {
+        params.insert("cursor".into(), json!(cursor));
+    }
+    let idle = Duration::from_millis(c.timeout.max(1));
+    Ok(Call {
+        method,
+        params,
+        meta: coerce::pairs("--metadata", &c.metadata).map_err(Failure::usage)?,
+        tool,
+        timeout: Timeout {
+            idle,
+            max_total: crate::session::DEFAULT_MAX_TOTAL.max(idle),
+        },
+    })
+}
+
+async fn execute(args: &Args) -> Result<(Option<String>, Option<Failure>), Failure> {
+    let call = plan(args)?;
+    let start = config::start(args)
+        .map_err(|e| Failure::usage(e.to_string()))?
+        .ok_or_else(|| {
+            Failure::usage(
+                "no target: give a command (mcpscope --cli node server.js --method …), a URL, or --config FILE --server NAME",
+            )
+        })?;
+    let target = match start {
+        config::Start::Target(target) => target,
+        server => {
+            let catalog = Catalog::open(
+                args.catalog.clone().unwrap_or_else(catalog::default_path),
+                args.config.as_deref(),
+            )
+            .map_err(Failure::usage)?;
+            server.target(&catalog).map_err(Failure::usage)?
+        }
+    };
+
+    let responders =
+        ResponderStore::open(args.responders.clone()).map_err(|e| Failure::usage(e.to_string()))?;
+    let events = EventBus::new(RingLimits {
+        max_events: 20_000,
+        max_bytes: 64 * 1024 * 1024,
+    });
+    let sessions = Sessions::new(events.clone(), Arc::new(responders));
+    let session = sessions.create(None, None);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let follower = tokio::spawn(follow(
+        events.clone(),
+        !args.cli.quiet,
+        args.cli.verbose,
+        stop_rx,
+    ));
+
+    // A one-shot call offers only what a responders file can answer. Claiming roots with
+    // nothing behind them would only invite a `roots/list` that keeps a server such as
+    // server-everything alive after our stdin closes (it waits for the answer), so every call
+    // would end in the shutdown's grace period instead of at the server's own exit.
+    let capabilities = if args.responders.is_some() {
+        json!({"roots": {"listChanged": true}, "sampling": {}, "elicitation": {"form": {}}})
+    } else {
+        json!({})
+    };
+    let options = ConnectOptions {
+        client_capabilities: capabilities,
+        ..ConnectOptions::default()
+    };
+    let connecting = session.connect(target, options);
+    let info = if args.cli.connect_timeout == 0 {
+        Some(connecting.await)
+    } else {
+        tokio::time::timeout(Duration::from_millis(args.cli.connect_timeout), connecting)
+            .await
+            .ok()
+    };
+    let outcome = match info {
+        None => Err(Failure::new(
+            4,
+            "unreachable",
+            format!(
+                "not connected within {} ms (--connect-timeout)",
+                args.cli.connect_timeout
+            ),
+        )),
+        Some(info) if info.state != "connected" => Err(refused(
+            &events,
+            info.error
+                .unwrap_or_else(|| format!("the session is {}", info.state)),
+        )),
+        Some(_) => match session.handle() {
+            Some(handle) => perform(&call, &handle, &events).await,
+            None => Err(Failure::new(4, "unreachable", "the session ended")),
+        },
+    };
+    session.disconnect().await;
+    let _ = stop_tx.send(true);
+    let _ = follower.await;
+
+    let format = args.cli.format;
+    let print = |result: &Value| match format {
+        Format::Json => output::json_text(result),
+        Format::Text => output::human_text(&call.method, result),
+    };
+    Ok(match outcome {
+        Ok(result) => {
+            let failure = tool_failure(&call, &result);
+            (Some(print(&result)), failure)
+        }
+        Err(failure) => (None, Some(failure)),
+    })
+}
+
+/// Why connecting failed, as an exit code: a 401 (or a 403 asking for more scope) on the way is
+/// "authorization required", anything else "unreachable".
+fn refused(events: &EventBus, message: String) -> Failure {
+    let auth = recorded(events, "http").any(|e| {
+        let status = e.get("status").and_then(Value::as_u64);
+        status == Some(401) || (status == Some(403) && e.to_string().contains("insufficient_scope"))
+    });
+    if auth {
+        Failure::new(3, "auth_required", message)
+    } else {
+        Failure::new(4, "unreachable", message)
+    }
+}
+
+fn tool_failure(call: &Call, result: &Value) -> Option<Failure> {
+    let tool = call.tool.as_ref()?;
+    (result.get("isError") == Some(&Value::Bool(true))).then(|| {
+        let text = result
+            .get("content")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find_map(|b| b.get("text").and_then(Value::as_str))
+            .unwrap_or("the tool reported an error");
+        Failure::new(
+            5,
+            "tool_is_error",
+            format!("{} answered isError: {text}", tool.name),
+        )
+        .with("tool", json!(tool.name))
+    })
+}
+
+async fn perform(call: &Call, handle: &SessionHandle, events: &EventBus) -> Result<Value, Failure> {
+    let with_meta = |mut params: Map<String, Value>, extra: &Map<String, Value>| {
+        let mut meta = call.meta.clone();
+        meta.extend(extra.clone());
+        if !meta.is_empty() {
+            let slot = params
+                .entry("_meta")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(existing) = slot {
+                existing.extend(meta);
+            }
+        }
+        params
+    };
+    let list_key = |method: &str| match method {
+        "tools/list" => Some("tools"),
+        "resources/list" => Some("resources"),
+        "resources/templates/list" => Some("resourceTemplates"),
+        "prompts/list" => Some("prompts"),
+        _ => None,
+    };
+    match call.method.as_str() {
+        "initialize" => initialize_result(events)
+            .ok_or_else(|| Failure::new(1, "internal", "the initialize answer was not recorded")),
+        "tools/call" => {
+            let tool = call.tool.as_ref().expect("planned with a tool");
+            let listed = every_page(
+                handle,
+                "tools/list",
+                "tools",
+                with_meta(Map::new(), &Map::new()),
+                call.timeout,
+                events,
+            )
+            .await?;
+            let tools = listed["tools"].as_array().cloned().unwrap_or_default();
+            let Some(found) = tools.iter().find(|t| t["name"] == tool.name.as_str()) else {
+                let names: Vec<&str> = tools.iter().filter_map(|t| t["name"].as_str()).collect();
+                return Err(Failure::new(
+                    5,
+                    "tool_not_found",
+                    format!(
+                        "no tool named \"{}\"; the server lists: {}",
+                        tool.name,
+                        names.join(", ")
+                    ),
+                )
+                .with("tool", json!(tool.name)));
+            };
+            let arguments =
+                coerce::arguments(found.get("inputSchema"), tool.json.clone(), &tool.pairs)
+                    .map_err(|e| Failure::usage(e.to_string()))?;
+            let mut params = call.params.clone();
+            params.insert("name".into(), json!(tool.name));
+            params.insert("arguments".into(), Value::Object(arguments));
+            ask(
+                handle,
+                "tools/call",
+                with_meta(params, &tool.meta),
+                call.timeout,
+                events,
+            )
+            .await
+        }
+        method => {
+            let params = with_meta(call.params.clone(), &Map::new());
+            match list_key(method) {
+                Some(key) if !params.contains_key("cursor") => {
+                    every_page(handle, method, key, params, call.timeout, events).await
+                }
+                _ => ask(handle, method, params, call.timeout, events).await,
+            }
+        }
+    }
+}
+
+/// Every page of a list, merged into the first page's result (so its other fields stay), with
+/// no `nextCursor`. A cursor the server already gave ends the walk as an error: following it
+/// would never end.
+async fn every_page(
+    handle: &SessionHandle,
+    method: &str,
+    key: &str,
+    params: Map<String, Value>,
+    timeout: Timeout,
+    events: &EventBus,
+) -> Result<Value, Failure> {
+    let mut merged = ask(handle, method, params.clone(), timeout, events).await?;
+    let mut seen = Vec::new();
+    while let Some(cursor) = merged
+        .as_object_mut()
+        .and_then(|m| m.remove("nextCursor"))
+        .filter(|c| !c.is_null())
+    {
+        if seen.contains(&cursor) {
+            return Err(Failure::new(
+                1,
+                "server_error",
+                format!("{method}: the server gave the cursor {cursor} twice; stopped there"),
+            ));
+        }
+        seen.push(cursor.clone());
+        let mut next = params.clone();
+        next.insert("cursor".into(), cursor);
+        let mut page = ask(handle, method, next, timeout, events).await?;
+        if let (Some(all), Some(more)) = (
+            merged.get_mut(key).and_then(Value::as_array_mut),
+            page.get_mut(key).and_then(Value::as_array_mut),
+        ) {
+            all.append(more);
+        }
+        if let Some(c) = page.get("nextCursor") {
+            merged["nextCursor"] = c.clone();
+        }
+    }
+    Ok(merged)
+}
+
+/// One request; the server's result, or why there is none.
+async fn ask(
+    handle: &SessionHandle,
+    method: &str,
+    params: Map<String, Value>,
+    timeout: Timeout,
+    events: &EventBus,
+) -> Result<Value, Failure> {
+    match handle
+        .request(method.to_owned(), Some(Value::Object(params)), timeout)
+        .await
+    {
+        Ok(Answer {
+            outcome: Outcome::Result(raw),
+            ..
+        }) => serde_json::from_str(raw.get())
+            .map_err(|e| Failure::new(1, "internal", format!("unreadable result: {e}"))),
+        Ok(Answer {
+            outcome: Outcome::Error(raw),
+            ..
+        }) => {
+            let error: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+            Err(Failure::new(
+                1,
+                "server_error",
+                format!(
+                    "{method}: MCP error {}: {}",
+                    error["code"],
+                    error["message"].as_str().unwrap_or("")
+                ),
+            )
+            .with("rpcError", error))
+        }
+        Err(e @ LocalError::Timeout { .. }) => Err(Failure::new(1, "timeout", e.to_string())),
+        Err(e @ (LocalError::Transport(_) | LocalError::NotConnected)) => {
+            Err(refused(events, format!("{method}: {e}")))
+        }
+        Err(e) => Err(Failure::new(1, "internal", e.to_string())),
+    }
+}
+
+/// The server's answer to `initialize`, as it came over the wire.
+fn initialize_result(events: &EventBus) -> Option<Value> {
+    recorded(events, "frame")
+        .filter(|e| e["direction"] == "received")
+        .find_map(|e| {
+            let result = e.pointer("/message/result")?;
+            result.get("protocolVersion").map(|_| result.clone())
+        })
+}
+
+/// The retained events of one kind, parsed. A one-shot run keeps few, so parsing is cheap.
+fn recorded(events: &EventBus, kind: &'static str) -> impl Iterator<Item = Value> {
+    events
+        .next_after(0, usize::MAX)
+        .records
+        .into_iter()
+        .filter_map(|r| serde_json::from_str::<Value>(&r.json).ok())
+        .filter(move |e| e["kind"] == kind)
+}
+
+/// Passes the stdio server's stderr through to ours (unless `--quiet`) and, with `--verbose`,
+/// progress, log notifications and findings as their event records, one JSON line each, until
+/// told to stop; then drains what is left.
+async fn follow(events: EventBus, stderr: bool, verbose: bool, mut stop: watch::Receiver<bool>) {
+    let mut newest = events.watch();
+    let mut seen = 0;
+    loop {
+        let batch = events.next_after(seen, 1024);
+        if batch.records.is_empty() {
+            if *stop.borrow() {
+                return;
+            }
+            tokio::select! {
+                _ = newest.changed() => {}
+                _ = stop.changed() => {}
+            }
+            continue;
+        }
+        let mut err = std::io::stderr().lock();
+        for record in batch.records {
+            seen = record.seq;
+            let Ok(e) = serde_json::from_str::<Value>(&record.json) else {
+                continue;
+            };
+            match e["kind"].as_str() {
+                Some("stderr") if stderr => {
+                    let _ = writeln!(err, "{}", e["line"].as_str().unwrap_or_default());
+                }
+                Some("progress" | "finding") if verbose => {
+                    let _ = writeln!(err, "{}", record.json);
+                }
+                Some("frame")
+                    if verbose
+                        && e.pointer("/message/method")
+                            == Some(&json!("notifications/message")) =>
+                {
+                    let _ = writeln!(err, "{}", record.json);
+                }
+                _ => {}
+            }
+        }
+    }
+}
