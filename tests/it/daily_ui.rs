@@ -48,6 +48,22 @@ async fn item(c: &Client, name: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("the item {name}: {e}"))
 }
 
+/// Opens an item with a click. A `list_changed` from the server (server-everything sends one
+/// right after connecting) may rebuild the list between finding the item and clicking it; the
+/// user's click then lands on the new row, so the test looks again, as the user would.
+async fn open_item(c: &Client, name: &str) {
+    let until = std::time::Instant::now() + DEADLINE;
+    loop {
+        match item(c, name).await.click().await {
+            Ok(()) => return,
+            Err(e)
+                if e.to_string().contains("stale element") && std::time::Instant::now() < until => {
+            }
+            Err(e) => panic!("opening {name}: {e}"),
+        }
+    }
+}
+
 /// Clicks the element `xpath` finds (for roles, labels and text that CSS cannot say).
 async fn click_path(c: &Client, xpath: &str) {
     c.find(Locator::XPath(xpath))
@@ -263,17 +279,17 @@ async fn the_keyboard_opens_a_tool_fills_it_calls_it_and_sees_the_result_in_view
 async fn each_item_keeps_its_own_results_history_rerun_and_compare() {
     let (_scope, b) = ui_with_everything().await;
     let c = &b.client;
-    item(c, "get-sum").await.click().await.unwrap();
+    open_item(c, "get-sum").await;
     sum(c, 1, 2).await;
     // Another item: no stale result under its form.
-    item(c, "echo").await.click().await.unwrap();
+    open_item(c, "echo").await;
     wait_js(
         c,
         "return document.getElementById('result-box').hidden",
         "no result under echo",
     )
     .await;
-    item(c, "get-sum").await.click().await.unwrap();
+    open_item(c, "get-sum").await;
     wait_text(c, "#result", "get-sum's own result again", |t| {
         t.contains("3")
     })
@@ -320,7 +336,7 @@ async fn each_item_keeps_its_own_results_history_rerun_and_compare() {
 async fn the_palette_jumps_to_a_prompt_and_only_one_item_is_marked() {
     let (_scope, b) = ui_with_everything().await;
     let c = &b.client;
-    item(c, "get-sum").await.click().await.unwrap();
+    open_item(c, "get-sum").await;
     find(c, "body")
         .await
         .send_keys(&(Key::Control + "k"))
@@ -355,7 +371,7 @@ async fn the_palette_jumps_to_a_prompt_and_only_one_item_is_marked() {
 async fn a_tiny_image_is_shown_at_its_natural_size_with_its_facts_and_zooms() {
     let (_scope, b) = ui_with_everything().await;
     let c = &b.client;
-    item(c, "get-tiny-image").await.click().await.unwrap();
+    open_item(c, "get-tiny-image").await;
     button(c, "Call tool").await.click().await.unwrap();
     let facts = wait_text(c, "#result .media-facts", "the image's facts", |t| {
         t.contains(" px ")
@@ -386,7 +402,7 @@ async fn a_tiny_image_is_shown_at_its_natural_size_with_its_facts_and_zooms() {
 async fn from_1000_and_900_pixels_nothing_scrolls_sideways_and_the_request_panel_covers_nothing() {
     let (scope, b) = ui_with_everything().await;
     let c = &b.client;
-    item(c, "get-sum").await.click().await.unwrap();
+    open_item(c, "get-sum").await;
     // A sampling request waits for a person: the panel opens.
     let call = scope.spawn_request(json!({
         "method": "tools/call",
@@ -438,11 +454,7 @@ async fn from_1000_and_900_pixels_nothing_scrolls_sideways_and_the_request_panel
 async fn a_cancelled_call_says_so_and_later_progress_is_informational() {
     let (scope, b) = ui_with_everything().await;
     let c = &b.client;
-    item(c, "trigger-long-running-operation")
-        .await
-        .click()
-        .await
-        .unwrap();
+    open_item(c, "trigger-long-running-operation").await;
     click(c, "#raw-mode").await;
     let args = find(c, "#tool-args").await;
     args.clear().await.unwrap();
@@ -508,7 +520,7 @@ async fn logs_have_times_and_levels_and_the_timeline_shows_the_text() {
 async fn a_request_opens_with_its_response_and_the_dock_maximizes() {
     let (scope, b) = ui_with_everything().await;
     let c = &b.client;
-    item(c, "echo").await.click().await.unwrap();
+    open_item(c, "echo").await;
     field(c, "message").await.send_keys("paired").await.unwrap();
     button(c, "Call tool").await.click().await.unwrap();
     wait_text(c, "#result", "the echo", |t| t.contains("paired")).await;
@@ -574,7 +586,7 @@ async fn a_request_opens_with_its_response_and_the_dock_maximizes() {
 async fn a_reload_keeps_the_open_item_its_values_its_result_and_the_subscription() {
     let (_scope, b) = ui_with_everything().await;
     let c = &b.client;
-    item(c, "get-sum").await.click().await.unwrap();
+    open_item(c, "get-sum").await;
     sum(c, 4, 5).await;
     c.refresh().await.unwrap();
     wait_text(c, "#tool-detail .detail-head", "get-sum open again", |t| {
@@ -599,7 +611,7 @@ async fn a_reload_keeps_the_open_item_its_values_its_result_and_the_subscription
 async fn markdown_is_rendered_without_html_or_images_and_its_source_is_one_click_away() {
     let (_scope, b) = ui_with_everything().await;
     let c = &b.client;
-    item(c, "structure.md").await.click().await.unwrap();
+    open_item(c, "structure.md").await;
     let rendered = wait_text(c, "#result .md", "the rendered markdown", |t| !t.is_empty()).await;
     assert!(
         !rendered.contains("# "),
@@ -629,7 +641,7 @@ async fn markdown_is_rendered_without_html_or_images_and_its_source_is_one_click
 async fn the_completion_hint_goes_once_a_value_is_picked_and_the_favicon_loads() {
     let (_scope, b) = ui_with_everything().await;
     let c = &b.client;
-    item(c, "completable-prompt").await.click().await.unwrap();
+    open_item(c, "completable-prompt").await;
     let input = field(c, "department").await;
     input.click().await.unwrap();
     input.send_keys("E").await.unwrap();
@@ -687,10 +699,10 @@ async fn axe_finds_nothing_serious_on_the_main_screens_in_light_and_dark() {
             .select_by_value(theme)
             .await
             .unwrap();
-        item(c, "get-sum").await.click().await.unwrap();
+        open_item(c, "get-sum").await;
         sum(c, 1, 2).await;
         problems.extend(axe(c, &format!("{theme}, tool")).await);
-        item(c, "completable-prompt").await.click().await.unwrap();
+        open_item(c, "completable-prompt").await;
         problems.extend(axe(c, &format!("{theme}, prompt")).await);
     }
     assert!(problems.is_empty(), "{problems:#?}");
