@@ -30,9 +30,14 @@ export function button({ kind, key, title, name, desc, icon, extra, onSelect, cl
 }
 
 // Replaces the content of list `listId` with `buttons`, then filters and counts it.
+// A reload (a list_changed from the server) must not take the keyboard focus away: the row
+// that had it gets it back when the item is still listed.
 export function fill(listId, buttons) {
-  $(listId).replaceChildren(...buttons.map((b) => el("li", {}, b)));
+  const list = $(listId);
+  const focused = list.contains(document.activeElement) ? document.activeElement.dataset.item : null;
+  list.replaceChildren(...buttons.map((b) => el("li", {}, b)));
   filter();
+  if (focused) buttons.find((b) => b.dataset.item === focused)?.focus();
 }
 
 // `more()` says whether the server has further pages (shown as "+").

@@ -708,3 +708,32 @@ async fn axe_finds_nothing_serious_on_the_main_screens_in_light_and_dark() {
     assert!(problems.is_empty(), "{problems:#?}");
     b.client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_list_changed_reload_keeps_the_keyboard_focus_on_its_item() {
+    // The sloppy server's `relist` tool sends tools/list_changed, so the list is fetched and its
+    // rows rebuilt while a keyboard user sits on one of them.
+    let scope = Scope::start().await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    scope.connect(python_target("sloppy_server.py")).await;
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    item(c, "fast").await;
+    js(c, "const b = document.querySelector(\"button.item[data-item='tool:fast']\"); b.focus(); window.__before = b; return true").await;
+    scope
+        .result("tools/call", json!({"name": "relist", "arguments": {}}))
+        .await;
+    wait_js(
+        c,
+        "const b = document.querySelector(\"button.item[data-item='tool:fast']\"); return Boolean(b) && b !== window.__before",
+        "the rebuilt list",
+    )
+    .await;
+    let focused = js(
+        c,
+        "return document.activeElement.dataset.item || document.activeElement.tagName",
+    )
+    .await;
+    assert_eq!(focused, json!("tool:fast"));
+    b.client.close().await.unwrap();
+}

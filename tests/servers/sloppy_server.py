@@ -26,7 +26,7 @@ def text_result(req_id, text):
     send({"jsonrpc": "2.0", "id": req_id, "result": {"content": [{"type": "text", "text": text}]}})
 
 
-TOOLS = ["junk", "stray", "ping_client", "hang", "crash", "slow", "fast", "big", "stubborn"]
+TOOLS = ["junk", "stray", "ping_client", "hang", "crash", "slow", "fast", "big", "stubborn", "relist"]
 held = []  # (id, text): answers to `slow` calls, sent after the next `fast` one
 
 raw(b"sloppy server starting (this line should have gone to stderr)")
@@ -71,6 +71,10 @@ for line in sys.stdin.buffer:
             send({"jsonrpc": "2.0", "id": "x", "method": "sloppy/made-up", "params": {}})
             unknown = json.loads(sys.stdin.buffer.readline())
             text_result(req_id, json.dumps({"ping": answer, "sampling": refusal, "unknown": unknown}))
+        elif name == "relist":
+            # The tool list changed, says the server (it did not, which a client cannot know).
+            send({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
+            text_result(req_id, "relisted")
         elif name == "hang":
             pass
         elif name == "crash":
