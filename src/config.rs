@@ -73,6 +73,12 @@ pub enum ConfigError {
     StdioUrl,
 }
 
+/// A `KEY=VALUE` word (`-e`, `--tool-arg`, `--metadata`, …): split at the first `=`, so the value
+/// may hold more; None when there is no `=` or no key.
+pub fn key_value(word: &str) -> Option<(&str, &str)> {
+    word.split_once('=').filter(|(k, _)| !k.is_empty())
+}
+
 /// What the command line asks to connect: `-- COMMAND`, `--url`, or a server of `--config` (or of
 /// the catalog, by `--server` alone). None when it names no target.
 pub fn start(args: &Args) -> Result<Option<Start>, ConfigError> {
@@ -80,8 +86,7 @@ pub fn start(args: &Args) -> Result<Option<Start>, ConfigError> {
         .env
         .iter()
         .map(|kv| {
-            kv.split_once('=')
-                .filter(|(k, _)| !k.is_empty())
+            key_value(kv)
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
                 .ok_or_else(|| ConfigError::BadEnv(kv.clone()))
         })

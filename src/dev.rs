@@ -4,7 +4,7 @@
 //! file with `npx tsx` — and the UI opens on it as for any `-- COMMAND`. A runner that is not
 //! installed is said plainly, with how to install it, before anything is spawned.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::{cli::DevArgs, transport::stdio::StdioTarget};
 
@@ -117,14 +117,19 @@ fn split_spec(spec: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// Finds `program` on PATH, or says what to install.
-fn need(program: &str, install: &str) -> Result<PathBuf, String> {
-    std::env::var_os("PATH")
+/// Checks that `program` is on PATH, or says what to install.
+fn need(program: &str, install: &str) -> Result<(), String> {
+    let found = std::env::var_os("PATH")
         .iter()
         .flat_map(std::env::split_paths)
-        .map(|dir| dir.join(program))
-        .find(|p| is_executable(p))
-        .ok_or_else(|| format!("mcpscope dev: `{program}` was not found on PATH; {install}"))
+        .any(|dir| is_executable(&dir.join(program)));
+    if found {
+        Ok(())
+    } else {
+        Err(format!(
+            "mcpscope dev: `{program}` was not found on PATH; {install}"
+        ))
+    }
 }
 
 fn is_executable(path: &Path) -> bool {

@@ -7,6 +7,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::config::key_value;
+
 /// Why one `--tool-arg` could not be turned into JSON.
 #[derive(Debug, PartialEq, thiserror::Error)]
 pub enum CoerceError {
@@ -31,10 +33,7 @@ pub fn arguments(
 ) -> Result<Map<String, Value>, CoerceError> {
     let mut out = json.unwrap_or_default();
     for pair in pairs {
-        let (key, text) = pair
-            .split_once('=')
-            .filter(|(k, _)| !k.is_empty())
-            .ok_or_else(|| CoerceError::NotKeyValue(pair.clone()))?;
+        let (key, text) = key_value(pair).ok_or_else(|| CoerceError::NotKeyValue(pair.clone()))?;
         let property = schema.and_then(|s| property(s, s, key));
         let value = match property {
             Some(p) => by_schema(schema.unwrap_or(&Value::Null), p, text).ok_or_else(|| {
@@ -56,10 +55,8 @@ pub fn arguments(
 pub fn pairs(flag: &str, pairs: &[String]) -> Result<Map<String, Value>, String> {
     let mut out = Map::new();
     for pair in pairs {
-        let (key, text) = pair
-            .split_once('=')
-            .filter(|(k, _)| !k.is_empty())
-            .ok_or_else(|| format!("{flag} {pair}: expected KEY=VALUE"))?;
+        let (key, text) =
+            key_value(pair).ok_or_else(|| format!("{flag} {pair}: expected KEY=VALUE"))?;
         out.insert(key.to_owned(), untyped(text));
     }
     Ok(out)

@@ -121,12 +121,9 @@ fn plan(args: &Args) -> Result<Call, Failure> {
             params.insert("name".into(), json!(need(&c.prompt_name, "--prompt-name")?));
             let mut arguments = Map::new();
             for pair in &c.prompt_args {
-                let (k, v) = pair
-                    .split_once('=')
-                    .filter(|(k, _)| !k.is_empty())
-                    .ok_or_else(|| {
-                        Failure::usage(format!("--prompt-args {pair}: expected KEY=VALUE"))
-                    })?;
+                let (k, v) = config::key_value(pair).ok_or_else(|| {
+                    Failure::usage(format!("--prompt-args {pair}: expected KEY=VALUE"))
+                })?;
                 // Prompt arguments are strings on the wire, whatever they look like.
                 arguments.insert(k.to_owned(), json!(v));
             }

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use tokio::process::Command;
 
 use crate::{
-    remote::{everything, fastmcp, free_port, listening},
-    support::{DEADLINE, Scope, bin, everything_target, first_text, python, python_target, root},
+    remote::{everything, fastmcp, free_port, python_server},
+    support::{DEADLINE, Scope, bin, everything_target, first_text, python_target, root},
 };
 
 /// What one run of the binary left behind.
@@ -352,16 +352,12 @@ async fn each_exit_code_comes_from_a_real_cause() {
 #[tokio::test]
 async fn a_server_that_wants_a_token_is_exit_3_and_works_with_one() {
     let port = free_port();
-    let child = Command::new(python())
-        .arg("-u")
-        .arg(root().join("tests/servers/fastmcp_auth_server.py"))
-        .args([&port.to_string(), "cli-test-token"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("python starts");
-    let peer = listening(child, port).await;
+    let peer = python_server(
+        "fastmcp_auth_server.py",
+        &[&port.to_string(), "cli-test-token"],
+        port,
+    )
+    .await;
     let url = peer.url("/mcp");
     let denied = run(&["--cli", "--url", &url, "--method", "tools/list"]).await;
     assert_eq!(denied.code, 3, "{}", denied.stderr);

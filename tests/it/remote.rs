@@ -74,10 +74,15 @@ pub async fn fastmcp(mode: &str) -> Peer {
 }
 
 async fn fastmcp_on(mode: &str, port: u16) -> Peer {
+    python_server("fastmcp_http_server.py", &[mode, &port.to_string()], port).await
+}
+
+/// One of the Python servers in `tests/servers/`, started with `args`, once it listens on `port`.
+pub async fn python_server(script: &str, args: &[&str], port: u16) -> Peer {
     let child = Command::new(python())
         .arg("-u")
-        .arg(root().join("tests/servers/fastmcp_http_server.py"))
-        .args([mode, &port.to_string()])
+        .arg(root().join("tests/servers").join(script))
+        .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)

@@ -5,10 +5,7 @@
 //! `initialize` keeps its reason, and an HTTP 400 carrying a JSON-RPC error is a refusal, not a
 //! reason to fall back.
 
-use std::process::Stdio;
-
 use serde_json::{Value, json};
-use tokio::process::Command;
 
 use crate::{remote, support::*};
 
@@ -291,16 +288,8 @@ async fn a_refused_initialize_stays_the_reason_after_the_server_exits() {
 #[tokio::test]
 async fn an_http_400_with_a_json_rpc_error_is_a_refusal_not_a_fallback() {
     let port = remote::free_port();
-    let child = Command::new(python())
-        .arg("-u")
-        .arg(root().join("tests/servers/refusing_server.py"))
-        .args(["http", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let peer = remote::listening(child, port).await;
+    let peer =
+        remote::python_server("refusing_server.py", &["http", &port.to_string()], port).await;
     let scope = Scope::start().await;
     let mut events = scope.events().await;
     let (_, session) = scope
