@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real peers the test suite drives, idempotently: the npm MCP servers (exact
-# versions from tests/peers/package-lock.json), the Python SDK in tests/peers/.venv (pinned in
-# tests/peers/requirements.txt), and Debian's chromium + chromium-driver for the browser tests.
+# versions from tests/peers/package-lock.json, with the conformance suite and the Node 22 it
+# needs), the Python SDK 1.x in tests/peers/.venv (pinned in tests/peers/requirements.txt) and
+# 2.x in tests/peers/.venv2 (requirements-sdk2.txt), and Debian's chromium + chromium-driver for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 peers=tests/peers
@@ -15,13 +16,19 @@ if ! stamp_ok "$peers/node_modules/.mcpscope-stamp" "$lock_sum"; then
   echo "$lock_sum" > "$peers/node_modules/.mcpscope-stamp"
 fi
 
-req_sum=$(sha256sum "$peers/requirements.txt" | cut -d' ' -f1)
-if ! stamp_ok "$peers/.venv/.mcpscope-stamp" "$req_sum"; then
-  echo "installing the Python SDK test peer" >&2
-  python3 -m venv "$peers/.venv"
-  "$peers/.venv/bin/pip" install --quiet --disable-pip-version-check -r "$peers/requirements.txt" >&2
-  echo "$req_sum" > "$peers/.venv/.mcpscope-stamp"
-fi
+# A virtual environment at $1 holding exactly the pins of $2, rebuilt when the pins change.
+venv() {
+  local sum
+  sum=$(sha256sum "$2" | cut -d' ' -f1)
+  if ! stamp_ok "$1/.mcpscope-stamp" "$sum"; then
+    echo "installing $3" >&2
+    python3 -m venv "$1"
+    "$1/bin/pip" install --quiet --disable-pip-version-check -r "$2" >&2
+    echo "$sum" > "$1/.mcpscope-stamp"
+  fi
+}
+venv "$peers/.venv" "$peers/requirements.txt" "the Python SDK 1.x test peer and uv"
+venv "$peers/.venv2" "$peers/requirements-sdk2.txt" "the Python SDK 2.x test peer"
 
 if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; then
   echo "installing Debian chromium and chromium-driver" >&2

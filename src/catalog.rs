@@ -231,6 +231,19 @@ impl Catalog {
         entry.target(&self.inputs, &resolver)
     }
 
+    /// The protocol era an entry asks for (its `"era"` key), if any.
+    pub fn era(&self, name: &str) -> Result<Option<crate::session::EraChoice>, String> {
+        match self.get(name).and_then(|e| e.spec.extra.get("era")) {
+            None => Ok(None),
+            Some(serde_json::Value::String(s)) => crate::session::EraChoice::parse(s)
+                .map(Some)
+                .map_err(|e| format!("server \"{name}\": {e}")),
+            Some(other) => Err(format!(
+                "server \"{name}\": \"era\" must be \"legacy\", \"auto\" or \"modern\", not {other}"
+            )),
+        }
+    }
+
     pub fn get(&self, name: &str) -> Option<&Entry> {
         self.catalog_index(name)
             .map(|i| &self.entries[i])

@@ -71,6 +71,11 @@ pub struct Args {
     #[arg(long, help_heading = TARGET)]
     pub cwd: Option<PathBuf>,
 
+    /// Protocol era: legacy (initialize, the default), auto (probe server/discover, fall back to
+    /// initialize) or modern (2026-07-28 only). A --config entry's "era" applies otherwise.
+    #[arg(long, value_enum, value_name = "ERA", help_heading = TARGET)]
+    pub protocol_era: Option<crate::session::EraChoice>,
+
     /// An mcpServers JSON file (Claude Desktop, Cursor, Windsurf or VS Code): every server in it
     /// is listed beside the catalog's.
     #[arg(long, conflicts_with_all = ["target", "url"], help_heading = TARGET)]

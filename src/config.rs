@@ -23,6 +23,8 @@ pub struct Config {
     pub open_browser: bool,
     /// What to connect at start: a target, or a server of the config file by name.
     pub start: Option<Start>,
+    /// `--protocol-era`, over a config entry's own.
+    pub era: Option<crate::session::EraChoice>,
     /// The name of the session `start` opens, when the target's own label would say less
     /// (`mcpscope dev server.py` runs `uv run …`).
     pub start_name: Option<String>,
@@ -138,6 +140,23 @@ pub fn start(args: &Args) -> Result<Option<Start>, ConfigError> {
 }
 
 impl Start {
+    /// The connect options for the start target: `--protocol-era` over the entry's `"era"`.
+    pub fn options(
+        &self,
+        era: Option<crate::session::EraChoice>,
+        catalog: &catalog::Catalog,
+    ) -> Result<crate::session::ConnectOptions, String> {
+        let era = match (era, self.server_name()) {
+            (Some(era), _) => Some(era),
+            (None, Some(name)) => catalog.era(name)?,
+            (None, None) => None,
+        };
+        Ok(crate::session::ConnectOptions {
+            era: era.unwrap_or_default(),
+            ..Default::default()
+        })
+    }
+
     /// The catalog name of the server to start, if it is one.
     pub fn server_name(&self) -> Option<&str> {
         match self {
@@ -189,6 +208,7 @@ impl Config {
             open_browser: !args.no_open,
             start,
             start_name: None,
+            era: args.protocol_era,
             catalog: args.catalog.clone().unwrap_or_else(catalog::default_path),
             config_file: args.config.clone(),
             ring: crate::events::RingLimits {

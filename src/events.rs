@@ -28,14 +28,15 @@ pub enum Event {
     Stderr { line: String },
     /// The session object changed (connect, handshake, failure, disconnect).
     State(Value),
-    /// A server→client request is waiting for an answer.
-    Pending {
-        id: String,
-        method: String,
-        params: Value,
-        #[serde(rename = "receivedAt")]
-        received_at: String,
-    },
+    /// A server→client request (or a modern input request) is waiting for an answer: `id`,
+    /// `method`, `params`, `receivedAt`, and either the server's `serverId` or the `requestId`,
+    /// `originRequestId`, `round` and `inputKey` of the call that asked.
+    Pending(Value),
+    /// A step of a modern call that asked for input (MRTR): `phase` is `input_required` (with
+    /// the keys asked), `answered` (one key, and who answered), `retry` (the new request id) or
+    /// `ended` (why the call stopped asking); `requestId`, `originRequestId` and `round` tie it
+    /// to the call.
+    Round(Value),
     /// A `notifications/progress` tied back to the request that carried its token. Progress
     /// may legitimately race our cancel or timeout; then it is still tied to that request, and
     /// `after` says how the request had ended, `afterMs` how long before.

@@ -24,12 +24,7 @@ use std::io::Write;
 
 use tokio::{net::TcpListener, sync::watch};
 
-use crate::{
-    config::Config,
-    events::EventBus,
-    session::{ConnectOptions, Sessions},
-    web::AppState,
-};
+use crate::{config::Config, events::EventBus, session::Sessions, web::AppState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -98,11 +93,16 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             config.start_name.clone().or(catalog_name.clone()),
             catalog_name,
         );
-        let target = start.target(&state.catalog.lock().unwrap());
-        match target {
-            Ok(target) => {
+        let planned = {
+            let catalog = state.catalog.lock().unwrap();
+            start
+                .options(config.era, &catalog)
+                .and_then(|options| Ok((start.target(&catalog)?, options)))
+        };
+        match planned {
+            Ok((target, options)) => {
                 tokio::spawn(async move {
-                    session.connect(target, ConnectOptions::default()).await;
+                    session.connect(target, options).await;
                 });
             }
             Err(unresolved) => session.fail_before_start(unresolved),

@@ -216,6 +216,38 @@ fn choose(set: &RuleSet, patterns: &[Regex], text: &str) -> Option<AutoAnswer> {
     })
 }
 
+/// A mock `accept` for a form elicitation gets the schema's `default` for every field its
+/// `content` leaves out, as a client that shows the form prefilled would send (SEP-1034). What
+/// the rule says explicitly is never changed.
+pub fn apply_elicitation_defaults(params: &Value, answer: &mut AutoAnswer) {
+    let Ok(result) = &mut answer.outcome else {
+        return;
+    };
+    if result.get("action").and_then(Value::as_str) != Some("accept") {
+        return;
+    }
+    let Some(props) = params
+        .pointer("/requestedSchema/properties")
+        .and_then(Value::as_object)
+    else {
+        return;
+    };
+    let Some(obj) = result.as_object_mut() else {
+        return;
+    };
+    let content = obj.entry("content").or_insert_with(|| json!({}));
+    let Some(content) = content.as_object_mut() else {
+        return;
+    };
+    for (field, schema) in props {
+        if let Some(default) = schema.get("default")
+            && !content.contains_key(field)
+        {
+            content.insert(field.clone(), default.clone());
+        }
+    }
+}
+
 /// The text rules match against: the system prompt, then every text in the conversation
 /// (including text inside tool results), one per line.
 pub fn sampling_text(params: &Value) -> String {
@@ -471,6 +503,32 @@ mod tests {
             r.roots_result(),
             json!({"roots": [{"uri": "file:///a", "name": "A"}, {"uri": "file:///b"}]})
         );
+    }
+
+    #[test]
+    fn a_mock_accept_gets_the_schema_defaults_it_leaves_out() {
+        let params = json!({"message": "m", "requestedSchema": {"type": "object", "properties": {
+            "name": {"type": "string", "default": "John Doe"},
+            "age": {"type": "integer", "default": 30},
+            "verified": {"type": "boolean", "default": true},
+            "plain": {"type": "string"}}}});
+        let mut answer = AutoAnswer {
+            outcome: Ok(json!({"action": "accept", "content": {"age": 41}})),
+            delay: Duration::ZERO,
+            answered_by: json!({}),
+        };
+        apply_elicitation_defaults(&params, &mut answer);
+        assert_eq!(
+            answer.outcome.unwrap()["content"],
+            json!({"age": 41, "name": "John Doe", "verified": true})
+        );
+        let mut decline = AutoAnswer {
+            outcome: Ok(json!({"action": "decline"})),
+            delay: Duration::ZERO,
+            answered_by: json!({}),
+        };
+        apply_elicitation_defaults(&params, &mut decline);
+        assert_eq!(decline.outcome.unwrap(), json!({"action": "decline"}));
     }
 
     #[test]

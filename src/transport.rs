@@ -37,6 +37,9 @@ pub struct Outgoing {
     pub kind: MessageKind,
     /// The request's or notification's method.
     pub method: Option<String>,
+    /// Extra HTTP headers this message travels with (the modern era's `MCP-Protocol-Version`,
+    /// `Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`); stdio ignores them.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Outgoing {
@@ -63,6 +66,14 @@ pub enum ToTransport {
     /// The session is established: a transport with a separate stream for server-initiated
     /// messages (Streamable HTTP's GET) opens it now.
     OpenServerStream,
+    /// The session speaks the modern era: no session, no GET stream, no resuming a dropped
+    /// response stream (the request is lost), and cancelling means closing the stream.
+    Modern,
+    /// Cancel one request of ours by closing its response stream (modern HTTP).
+    Abandon {
+        id: i64,
+        reason: String,
+    },
 }
 
 /// Something the transport observed.

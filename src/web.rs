@@ -16,7 +16,7 @@ use axum::{
     extract::DefaultBodyLimit,
     http::{HeaderValue, header},
     middleware,
-    routing::{get, post},
+    routing::{get, post, put},
 };
 use tokio::sync::watch;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -91,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route("/pending", get(api::pending))
         .route("/pending/{pid}", post(api::answer_pending))
         .route("/inflight", get(api::inflight))
+        .route("/log-level", put(api::set_log_level))
         // Any session by id; the same handlers.
         .route("/sessions", get(api::sessions).post(api::create))
         .route("/sessions/{id}", get(api::session).delete(api::remove))
@@ -104,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/pending", get(api::pending))
         .route("/sessions/{id}/pending/{pid}", post(api::answer_pending))
         .route("/sessions/{id}/inflight", get(api::inflight))
+        .route("/sessions/{id}/log-level", put(api::set_log_level))
         .route("/catalog", get(catalog::list).post(catalog::add))
         .route("/catalog/export", get(catalog::export))
         .route("/catalog/import", post(catalog::import))

@@ -24,22 +24,11 @@ use crate::{
     config,
     events::{EventBus, RingLimits},
     responders::ResponderStore,
-    session::{Answer, ConnectOptions, LocalError, SessionHandle, Sessions},
+    session::{Answer, ConnectOptions, LOG_LEVELS, LocalError, SessionHandle, Sessions},
     wire::{Outcome, Timeout},
 };
 
 pub use output::Failure;
-
-const LEVELS: [&str; 8] = [
-    "debug",
-    "info",
-    "notice",
-    "warning",
-    "error",
-    "critical",
-    "alert",
-    "emergency",
-];
 
 /// Runs CLI mode to the end and returns the process exit code. Everything it prints goes out
 /// from here: the result on stdout, the error line on stderr.
@@ -133,10 +122,10 @@ fn plan(args: &Args) -> Result<Call, Failure> {
         }
         "logging/setLevel" => {
             let level = need(&c.log_level, "--log-level")?;
-            if !LEVELS.contains(&level.as_str()) {
+            if !LOG_LEVELS.contains(&level.as_str()) {
                 return Err(Failure::usage(format!(
                     "--log-level {level}: expected one of {}",
-                    LEVELS.join(", ")
+                    LOG_LEVELS.join(", ")
                 )));
             }
             params.insert("level".into(), json!(level));
@@ -168,15 +157,24 @@ async fn execute(args: &Args) -> Result<(Option<String>, Option<Failure>), Failu
                 "no target: give a command (mcpscope --cli node server.js --method …), a URL, or --config FILE --server NAME",
             )
         })?;
-    let target = match start {
-        config::Start::Target(target) => target,
+    let (target, mut options) = match start {
+        config::Start::Target(target) => (
+            target,
+            ConnectOptions {
+                era: args.protocol_era.unwrap_or_default(),
+                ..ConnectOptions::default()
+            },
+        ),
         server => {
             let catalog = Catalog::open(
                 args.catalog.clone().unwrap_or_else(catalog::default_path),
                 args.config.as_deref(),
             )
             .map_err(Failure::usage)?;
-            server.target(&catalog).map_err(Failure::usage)?
+            let options = server
+                .options(args.protocol_era, &catalog)
+                .map_err(Failure::usage)?;
+            (server.target(&catalog).map_err(Failure::usage)?, options)
         }
     };
 
@@ -205,10 +203,7 @@ async fn execute(args: &Args) -> Result<(Option<String>, Option<Failure>), Failu
     } else {
         json!({})
     };
-    let options = ConnectOptions {
-        client_capabilities: capabilities,
-        ..ConnectOptions::default()
-    };
+    options.client_capabilities = capabilities;
     let connecting = session.connect(target, options);
     let info = if args.cli.connect_timeout == 0 {
         Some(connecting.await)

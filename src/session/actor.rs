@@ -3,7 +3,7 @@
 //! how the connection ends. What each message means lives in the sibling files.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{BTreeMap, HashMap, VecDeque},
     sync::Arc,
     time::Instant,
 };
@@ -15,18 +15,18 @@ use super::{
     ConnectOptions, PendingRequest,
     era::legacy,
     handle::Command,
-    inflight::{EndedTokens, Tag},
+    inflight::EndedTokens,
     registry::{Current, Session},
+    rounds::Conversation,
 };
 use crate::{
     events::{Event, Severity},
     responders::{AutoAnswer, ResponderStore},
     transport::{Exit, Link, ToTransport, TransportEvent, stdio},
-    wire::{Engine, Inbound, Outcome, Timeout},
+    wire::{Engine, Inbound, Outcome},
 };
 
-/// How long connecting may take before the handshake counts as failed.
-const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+use super::inflight::Tag;
 /// stderr lines kept to explain a failed start.
 const STDERR_TAIL: usize = 12;
 
@@ -103,6 +103,18 @@ pub(super) struct Actor {
     pub(super) elicitations: VecDeque<String>,
     /// An HTTP target: no child process, no exit status.
     pub(super) remote: bool,
+    /// The session speaks the modern era (established by `server/discover`).
+    pub(super) modern: bool,
+    /// Our messages carry the modern `_meta` and headers: from the probe on, unless `auto`
+    /// fell back to `initialize`.
+    pub(super) modern_wire: bool,
+    /// Modern era: each tool's `x-mcp-header` parameters (parameter, header name), and the
+    /// tools excluded for invalid ones, with why.
+    pub(super) tool_headers: BTreeMap<String, Vec<(String, String)>>,
+    pub(super) excluded_tools: BTreeMap<String, String>,
+    /// Modern era: calls waiting for the answers to their input requests.
+    pub(super) conversations: HashMap<u64, Conversation>,
+    pub(super) conversation_seq: u64,
 }
 
 impl Actor {
@@ -111,14 +123,7 @@ impl Actor {
         mut commands: mpsc::UnboundedReceiver<Command>,
         mut auto: mpsc::UnboundedReceiver<String>,
     ) {
-        let init = legacy::initialize_params(&self.options);
-        self.send_request(
-            "initialize",
-            Some(init),
-            Timeout::fixed(HANDSHAKE_TIMEOUT),
-            None,
-            Tag::Handshake,
-        );
+        self.establish();
         let mut shutdown_done: Option<oneshot::Sender<()>> = None;
         let mut commands_open = true;
         loop {
@@ -181,6 +186,10 @@ impl Actor {
                 let _ = reply.send(self.answer_pending(&key, outcome));
             }
             Command::RootsChanged => self.roots_changed(),
+            Command::SetLogLevel { level } => {
+                self.options.log_level = level.clone();
+                self.reporter.update(|cur| cur.info.log_level = level);
+            }
             Command::Inflight { reply } => {
                 let _ = reply.send(self.inflight());
             }
@@ -271,6 +280,7 @@ impl Actor {
                 self.connected = true;
                 self.reporter.update(|cur| {
                     cur.info.state = "connected";
+                    cur.info.era = Some("legacy");
                     cur.info.protocol_version = Some(done.protocol_version);
                     cur.info.server_info = done.server_info;
                     cur.info.capabilities = done.capabilities;

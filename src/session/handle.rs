@@ -30,6 +30,10 @@ pub enum LocalError {
     },
     #[error("{0}")]
     Unsupported(String),
+    /// mcpscope would not send it, or stopped part-way, as a real client must (a tool excluded
+    /// for invalid headers, input rounds over the cap, an input request answered with an error).
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// The server's answer to an API request, with the id we gave the request.
@@ -39,12 +43,21 @@ pub struct Answer {
     pub outcome: Outcome,
 }
 
-/// Where the answer to a server request goes. Today every server request arrived as a JSON-RPC
-/// request and its answer is a JSON-RPC response with the server's id echoed; the modern era's
-/// input requests (MRTR), which arrive inside a result, get their own variant here.
+/// Where the answer to a server request goes: a JSON-RPC response with the server's id echoed
+/// (legacy), or one entry of the `inputResponses` of a request's next round (the modern era's
+/// input requests, which arrive inside a result).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ReplyTo {
     JsonRpc(Value),
+    Input {
+        /// The conversation (one API call across its rounds).
+        conversation: u64,
+        /// The id of the request whose result asked, and the first request of the call.
+        request_id: i64,
+        origin_id: i64,
+        round: u32,
+        key: String,
+    },
 }
 
 /// A server→client request waiting for an answer.
@@ -59,8 +72,23 @@ pub struct PendingRequest {
 
 impl PendingRequest {
     pub fn to_json(&self) -> Value {
-        let ReplyTo::JsonRpc(server_id) = &self.reply_to;
-        json!({"id": self.key, "method": self.method, "params": self.params, "receivedAt": self.received_at, "serverId": server_id})
+        let mut v = json!({"id": self.key, "method": self.method, "params": self.params, "receivedAt": self.received_at});
+        match &self.reply_to {
+            ReplyTo::JsonRpc(server_id) => v["serverId"] = server_id.clone(),
+            ReplyTo::Input {
+                request_id,
+                origin_id,
+                round,
+                key,
+                ..
+            } => {
+                v["requestId"] = json!(request_id);
+                v["originRequestId"] = json!(origin_id);
+                v["round"] = json!(round);
+                v["inputKey"] = json!(key);
+            }
+        }
+        v
     }
 }
 
@@ -72,6 +100,10 @@ pub(super) enum Command {
         reply: oneshot::Sender<Result<Answer, LocalError>>,
     },
     RootsChanged,
+    /// The modern era's per-request log level (it has no `logging/setLevel`).
+    SetLogLevel {
+        level: Option<String>,
+    },
     Inflight {
         reply: oneshot::Sender<Vec<Value>>,
     },
@@ -154,6 +186,13 @@ impl SessionHandle {
         self.ask(|reply| Command::Inflight { reply })
             .await
             .unwrap_or_default()
+    }
+
+    /// Sets the log level the modern era sends in every request's `_meta`.
+    pub fn set_log_level(&self, level: Option<String>) -> Result<(), LocalError> {
+        self.commands
+            .send(Command::SetLogLevel { level })
+            .map_err(|_| LocalError::NotConnected)
     }
 
     pub(super) fn roots_changed(&self) {

@@ -24,14 +24,29 @@ use crate::{
 /// How many requests we gave up on are remembered for the progress that races the end.
 const ENDED_MEMORY: usize = 256;
 
-/// Why we sent a request: the API waits for it, or it is part of the handshake.
+/// Why we sent a request: the API waits for it, or it is part of establishing the session.
 pub(super) enum Tag {
     Api {
         reply: oneshot::Sender<Result<Answer, LocalError>>,
         /// What the request acts on (a tool, a prompt, a resource), for the in-flight view.
         subject: Option<String>,
+        /// Modern era only: the params as the caller gave them, which a retry after input
+        /// rounds must repeat, and which round of which first request this is.
+        original: Option<Value>,
+        round: Option<Round>,
     },
+    /// The legacy `initialize`.
     Handshake,
+    /// The modern `server/discover` probe; `retried` once the server named a version we share.
+    Discover { retried: bool },
+}
+
+/// Which round of a call this request is: the first request's id, and its number (2 = the first
+/// retry).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Round {
+    pub origin_id: i64,
+    pub number: u32,
 }
 
 /// Whose progress a notification is: a request in flight, or one we gave up on (`after`: how,
@@ -87,8 +102,26 @@ impl Actor {
             return;
         }
         let subject = subject(&method, params.as_ref());
+        if method == "tools/call"
+            && let Some(why) = subject.as_ref().and_then(|t| self.excluded(t))
+        {
+            let _ = reply.send(Err(LocalError::Refused(why)));
+            return;
+        }
         let (params, token) = with_progress_token(params, self.engine.peek_id());
-        self.send_request(&method, params, timeout, token, Tag::Api { reply, subject });
+        let original = if self.modern { params.clone() } else { None };
+        self.send_request(
+            &method,
+            params,
+            timeout,
+            token,
+            Tag::Api {
+                reply,
+                subject,
+                original,
+                round: None,
+            },
+        );
     }
 
     /// The answer to one of our requests, delivered to whoever waits for it.
@@ -100,14 +133,38 @@ impl Actor {
         seq: u64,
     ) {
         match request.tag {
-            Tag::Api { reply: tx, subject } => {
+            Tag::Api {
+                reply: tx,
+                subject,
+                original,
+                round,
+            } => {
                 self.last_progress.remove(&id);
+                if self.modern
+                    && let Outcome::Result(result) = &outcome
+                    && let Some(asked) = self.modern_result(&request.method, result, seq)
+                {
+                    let call = super::rounds::Call {
+                        reply: tx,
+                        subject,
+                        method: request.method,
+                        original,
+                        timeout: request.timeout,
+                        request_id: id,
+                        round: round.unwrap_or(Round {
+                            origin_id: id,
+                            number: 1,
+                        }),
+                    };
+                    return self.input_required(call, asked, seq);
+                }
                 if let (Outcome::Result(_), Some(uri)) = (&outcome, subject) {
                     self.subscription_confirmed(&request.method, uri);
                 }
                 let _ = tx.send(Ok(Answer { id, outcome }));
             }
             Tag::Handshake => self.handshake_answer(outcome, seq),
+            Tag::Discover { retried } => self.discover_answer(outcome, seq, retried),
         }
     }
 
@@ -123,10 +180,11 @@ impl Actor {
         Some(ProgressOwner { id, after: None })
     }
 
-    /// Cancels one of our requests; false if it was not waiting.
+    /// Cancels one of our requests (or a call waiting for its input rounds); false if it was
+    /// not waiting.
     pub(super) fn cancel(&mut self, request_id: i64, reason: Option<String>) -> bool {
         let Some(req) = self.engine.cancel(request_id) else {
-            return false;
+            return self.cancel_conversation(request_id, reason);
         };
         self.last_progress.remove(&request_id);
         let now = Instant::now();
@@ -152,7 +210,7 @@ impl Actor {
             .into_iter()
             .filter_map(|(id, o)| match &o.tag {
                 Tag::Api { subject, .. } => Some((id, o, subject)),
-                Tag::Handshake => None,
+                Tag::Handshake | Tag::Discover { .. } => None,
             })
             .map(|(id, o, subject)| {
                 let elapsed = now - o.sent_at;
@@ -169,6 +227,7 @@ impl Actor {
                     "progress": self.last_progress.get(&id),
                 })
             })
+            .chain(self.waiting_for_input())
             .collect()
     }
 
@@ -203,6 +262,9 @@ impl Actor {
                     "the server did not answer initialize within {ms} ms{}",
                     self.stderr_hint()
                 )),
+                Tag::Discover { .. } => {
+                    self.not_modern(format!("no answer to server/discover within {ms} ms"));
+                }
             }
         }
     }
@@ -217,6 +279,7 @@ impl Actor {
                     let _ = tx.send(Err(LocalError::Transport(message)));
                 }
                 Tag::Handshake => self.fail(message),
+                Tag::Discover { .. } => self.not_modern(message),
             }
         }
     }
@@ -224,6 +287,7 @@ impl Actor {
     /// The connection is over: every waiting call fails with why.
     pub(super) fn fail_all_inflight(&mut self, message: &str) {
         self.last_progress.clear();
+        self.fail_conversations(message);
         for (_, req) in self.engine.fail_all() {
             if let Tag::Api { reply: tx, .. } = req.tag {
                 let _ = tx.send(Err(LocalError::Transport(format!(

@@ -12,7 +12,18 @@ pub struct SessionInfo {
     pub name: Option<String>,
     pub state: &'static str,
     pub target: Option<Value>,
+    /// The era the connection speaks (`legacy` or `modern`), once established.
+    pub era: Option<&'static str>,
     pub protocol_version: Option<String>,
+    /// Modern era: the `server/discover` result as the server sent it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discover: Option<Value>,
+    /// Modern era: the log level every request asks for in its `_meta`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+    /// Tools an HTTP client must not call (invalid `x-mcp-header`), with why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub excluded_tools: Vec<Value>,
     pub server_info: Option<Value>,
     pub capabilities: Option<Value>,
     pub instructions: Option<Value>,

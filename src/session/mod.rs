@@ -15,16 +15,20 @@
 //! | `server_requests.rs` | the server's requests: ping, capability checks, responders, the manual queue |
 //! | `notifications.rs` | the server's notifications that change what the session knows |
 //! | `subscriptions.rs` | the resource subscriptions the session holds, as the server confirmed them |
-//! | `era/` | how a session is established: the legacy `initialize` handshake today |
+//! | `establish.rs` | establishing a connection per era: `initialize`, the `server/discover` probe, the `auto` fallback |
+//! | `era/` | the eras: the legacy `initialize` handshake; the modern probe, `_meta`, `resultType` and HTTP routing headers |
+//! | `rounds.rs` | the modern era's input rounds (MRTR): input requests served like server requests, then the retry |
 
 mod actor;
 mod era;
+mod establish;
 mod handle;
 mod inflight;
 mod info;
 mod notifications;
 mod outbound;
 mod registry;
+mod rounds;
 mod server_requests;
 mod subscriptions;
 mod target;
@@ -33,13 +37,27 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+pub use era::EraChoice;
 pub use era::legacy::{DEFAULT_PROTOCOL_VERSION, KNOWN_PROTOCOL_VERSIONS};
+pub use era::modern::MODERN_VERSION;
 pub use handle::{Answer, LocalError, PendingRequest, SessionHandle};
 pub use info::SessionInfo;
 pub use registry::{Session, Sessions};
 pub use target::Target;
 
 pub use crate::transport::http::{RemoteKind, RemoteTarget};
+
+/// The log levels of `logging/setLevel` and the modern `_meta` log level (RFC 5424 names).
+pub const LOG_LEVELS: [&str; 8] = [
+    "debug",
+    "info",
+    "notice",
+    "warning",
+    "error",
+    "critical",
+    "alert",
+    "emergency",
+];
 
 /// Default per-request timeout: how long a request may go without an answer or progress.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -49,15 +67,28 @@ pub const DEFAULT_MAX_TOTAL: Duration = Duration::from_secs(600);
 /// Everything that shapes one connection besides the target.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {
+    /// The version a legacy `initialize` asks for.
     pub protocol_version: String,
     pub client_capabilities: Value,
+    pub era: EraChoice,
+    /// The modern era's per-request log level (it has no `logging/setLevel`).
+    pub log_level: Option<String>,
+    /// How many input rounds (MRTR) one request may take before we give up on it.
+    pub max_rounds: u32,
 }
+
+/// Default cap on input rounds per request: enough for any real form sequence, low enough to
+/// stop a server that asks forever.
+pub const DEFAULT_MAX_ROUNDS: u32 = 10;
 
 impl Default for ConnectOptions {
     fn default() -> Self {
         ConnectOptions {
             protocol_version: DEFAULT_PROTOCOL_VERSION.to_owned(),
             client_capabilities: default_client_capabilities(),
+            era: EraChoice::default(),
+            log_level: None,
+            max_rounds: DEFAULT_MAX_ROUNDS,
         }
     }
 }

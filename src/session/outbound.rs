@@ -1,10 +1,16 @@
 //! What we send: each message is shown as a `frame` event first, then handed to the transport as
-//! a typed [`Outgoing`] (its text, kind, method and our id), so the transport never has to read
-//! our JSON-RPC back.
+//! a typed [`Outgoing`] (its text, kind, method, our id and, in the modern era, the routing
+//! headers), so the transport never has to read our JSON-RPC back. In the modern era every
+//! request and notification carries the `_meta` keys, added here and nowhere else.
 
 use serde_json::{Value, json};
 
-use super::{actor::Actor, handle::ReplyTo, inflight::Tag};
+use super::{
+    actor::Actor,
+    era::modern::{self, MODERN_VERSION},
+    handle::ReplyTo,
+    inflight::Tag,
+};
 use crate::{
     events::{Event, FrameEvent},
     transport::{MessageKind, Outgoing, ToTransport},
@@ -20,7 +26,14 @@ impl Actor {
     }
 
     pub(super) fn send_notification(&self, method: &str, params: Option<&Value>) {
-        let text = wire::notification(method, params);
+        let (params, headers) = if self.modern_wire {
+            let params = modern::with_meta(params.cloned(), &self.options);
+            let headers = self.modern_headers(method, Some(&params));
+            (Some(params), headers)
+        } else {
+            (params.cloned(), Vec::new())
+        };
+        let text = wire::notification(method, params.as_ref());
         let frame = wire::sent_frame(&text, Some(method), None, "notification");
         self.transmit(
             frame,
@@ -28,8 +41,16 @@ impl Actor {
                 text,
                 kind: MessageKind::Notification,
                 method: Some(method.to_owned()),
+                headers,
             },
         );
+    }
+
+    /// The headers a modern request travels with over HTTP.
+    fn modern_headers(&self, method: &str, params: Option<&Value>) -> Vec<(String, String)> {
+        let mut headers = vec![("MCP-Protocol-Version".to_owned(), MODERN_VERSION.to_owned())];
+        headers.extend(modern::request_headers(method, params, &self.tool_headers));
+        headers
     }
 
     pub(super) fn send_request(
@@ -40,6 +61,13 @@ impl Actor {
         progress_token: Option<Value>,
         tag: Tag,
     ) -> i64 {
+        let (params, headers) = if self.modern_wire {
+            let params = modern::with_meta(params, &self.options);
+            let headers = self.modern_headers(method, Some(&params));
+            (Some(params), headers)
+        } else {
+            (params, Vec::new())
+        };
         let (id, text) =
             self.engine
                 .start_request(method, params.as_ref(), Some(timeout), progress_token, tag);
@@ -50,19 +78,24 @@ impl Actor {
                 text,
                 kind: MessageKind::Request { id },
                 method: Some(method.to_owned()),
+                headers,
             },
         );
         id
     }
 
-    /// Sends our answer to a server request, noting who chose it.
+    /// Sends our answer to a server request, noting who chose it; a modern input request's
+    /// answer goes into its call's next round instead.
     pub(super) fn send_answer(
-        &self,
+        &mut self,
         reply_to: &ReplyTo,
         outcome: Result<&Value, &Value>,
         answered_by: Value,
     ) {
-        let ReplyTo::JsonRpc(server_id) = reply_to;
+        let server_id = match reply_to {
+            ReplyTo::JsonRpc(id) => id,
+            ReplyTo::Input { .. } => return self.input_answered(reply_to, outcome, answered_by),
+        };
         let text = wire::response(server_id, outcome);
         let kind = if outcome.is_ok() { "response" } else { "error" };
         let mut frame = wire::sent_frame(&text, None, Some(server_id.clone()), kind);
@@ -73,11 +106,21 @@ impl Actor {
                 text,
                 kind: MessageKind::Response,
                 method: None,
+                headers: Vec::new(),
             },
         );
     }
 
+    /// Tells the server we gave up on a request. Over modern HTTP that is closing the request's
+    /// stream; everywhere else, `notifications/cancelled`.
     pub(super) fn send_cancelled(&self, request_id: i64, reason: &str) {
+        if self.modern && self.remote {
+            let _ = self.link.outgoing.send(ToTransport::Abandon {
+                id: request_id,
+                reason: reason.to_owned(),
+            });
+            return;
+        }
         let params = json!({"requestId": request_id, "reason": reason});
         self.send_notification("notifications/cancelled", Some(&params));
     }

@@ -292,6 +292,12 @@ impl Session {
             ended: Default::default(),
             elicitations: VecDeque::new(),
             remote: target.is_remote(),
+            modern: false,
+            modern_wire: false,
+            tool_headers: Default::default(),
+            excluded_tools: Default::default(),
+            conversations: HashMap::new(),
+            conversation_seq: 0,
         };
         tokio::spawn(actor.run(rx, auto_rx));
         drop(guard);

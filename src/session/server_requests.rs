@@ -47,7 +47,10 @@ impl Actor {
                     self.send_answer(&reply_to, Err(&error), json!({"responder": "capabilities"}));
                     return;
                 }
-                responders.elicitation_answer(&params)
+                responders.elicitation_answer(&params).map(|mut answer| {
+                    crate::responders::apply_elicitation_defaults(&params, &mut answer);
+                    answer
+                })
             }
             "roots/list" if self.declared("roots") => {
                 let result = responders.roots_result();
@@ -120,7 +123,7 @@ impl Actor {
 
     /// Removes a server request from every place it waits: the actor's table, a delayed mock
     /// answer, and the public queue.
-    fn take_pending(&mut self, key: &str) -> Option<PendingRequest> {
+    pub(super) fn take_pending(&mut self, key: &str) -> Option<PendingRequest> {
         self.delayed.remove(key);
         self.reporter.set_pending(|p| p.retain(|r| r.key != key));
         self.pending.remove(key)
@@ -150,12 +153,7 @@ impl Actor {
             params,
             received_at: now_rfc3339(),
         };
-        self.reporter.publish(Event::Pending {
-            id: req.key.clone(),
-            method: req.method.clone(),
-            params: req.params.clone(),
-            received_at: req.received_at.clone(),
-        });
+        self.reporter.publish(Event::Pending(req.to_json()));
         let copy = req.clone();
         self.reporter.set_pending(|p| p.push(copy));
         self.pending.insert(req.key.clone(), req);

@@ -88,6 +88,8 @@ struct Shared {
     mode: Mutex<Mode>,
     session_id: Mutex<Option<String>>,
     protocol_version: Mutex<Option<String>>,
+    /// The modern era: stateless POSTs only (no GET stream, no resuming, no DELETE).
+    modern: std::sync::atomic::AtomicBool,
     /// The legacy POST endpoint, once the GET stream named it.
     endpoint: watch::Sender<Option<Url>>,
     events: mpsc::Sender<TransportEvent>,
@@ -136,6 +138,7 @@ pub fn spawn(target: &RemoteTarget) -> Result<Link, String> {
         }),
         session_id: Mutex::new(None),
         protocol_version: Mutex::new(None),
+        modern: Default::default(),
         endpoint: watch::channel(None).0,
         events: events_tx,
         ended: ended_tx,
@@ -159,12 +162,16 @@ async fn run(
     mut ended: mpsc::Receiver<String>,
 ) {
     let mut posts = tokio::task::JoinSet::new();
+    // Each request's POST task, so a modern cancel can close its stream.
+    let mut by_id: std::collections::HashMap<i64, tokio::task::AbortHandle> = Default::default();
     let description = loop {
         tokio::select! {
             msg = outgoing.recv() => match msg {
                 Some(ToTransport::Message(msg)) if msg.request_id().is_some() => {
                     // A request may take as long as the tool does: it must not hold up others.
-                    posts.spawn(post(sh.clone(), msg));
+                    by_id.retain(|_, h| !h.is_finished());
+                    let id = msg.request_id().expect("a request");
+                    by_id.insert(id, posts.spawn(post(sh.clone(), msg)));
                 }
                 Some(ToTransport::Message(msg)) => {
                     // Notifications and responses go in order, so that `initialized` reaches
@@ -176,6 +183,15 @@ async fn run(
                 }
                 Some(ToTransport::ProtocolVersion(v)) => {
                     *sh.protocol_version.lock().unwrap() = Some(v);
+                }
+                Some(ToTransport::Modern) => {
+                    sh.modern.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                Some(ToTransport::Abandon { id, reason }) => {
+                    if let Some(task) = by_id.remove(&id) {
+                        task.abort();
+                        sh.note(format!("closed the response stream of request {id} to cancel it ({reason})")).await;
+                    }
                 }
                 Some(ToTransport::OpenServerStream) => {
                     if *sh.mode.lock().unwrap() == Mode::Streamable {
@@ -197,7 +213,7 @@ async fn run(
     }
     let has_session = sh.session_id.lock().unwrap().is_some();
     let streamable = *sh.mode.lock().unwrap() == Mode::Streamable;
-    if description == "disconnected" && streamable && has_session {
+    if description == "disconnected" && streamable && has_session && !sh.is_modern() {
         delete_session(&sh).await;
     }
     let _ = sh
@@ -245,6 +261,10 @@ impl Shared {
 
     fn redact_url(&self, url: &Url) -> String {
         redact::url(url, &self.secret)
+    }
+
+    fn is_modern(&self) -> bool {
+        self.modern.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Our headers plus the session headers the protocol requires.
@@ -369,7 +389,17 @@ async fn post(sh: Arc<Shared>, msg: Outgoing) {
 
 async fn post_streamable(sh: &Arc<Shared>, msg: &Outgoing) {
     let is_initialize = msg.is_request("initialize");
-    let headers = sh.request_headers("application/json, text/event-stream", true);
+    let mut headers = sh.request_headers("application/json, text/event-stream", true);
+    // The session computed these (the modern era's routing headers); a value HTTP cannot
+    // carry is left out, and its absence shows in the exchange.
+    for (name, value) in &msg.headers {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            headers.insert(n, v);
+        }
+    }
     let (res, mut exchange) = match sh
         .send(
             Method::POST,
@@ -449,10 +479,23 @@ async fn post_streamable(sh: &Arc<Shared>, msg: &Outgoing) {
             && !outcome.answered
         {
             match (outcome.error, outcome.last_id) {
+                // The modern era has no resuming: the request is lost, and says so.
+                (error, _) if sh.is_modern() => {
+                    sh.fail(
+                        msg,
+                        format!(
+                            "the response stream ended before the answer{}; the modern era cannot resume it, so the request is lost (send it again)",
+                            error.map_or_else(String::new, |e| format!(" ({e})"))
+                        ),
+                    )
+                    .await;
+                }
                 // The server closed the stream on purpose (SSE polling): resume it with GET.
                 (None, Some(last)) => {
+                    // The server said how long to wait (`retry`) before coming back.
                     let sh2 = sh.clone();
                     tokio::spawn(async move {
+                        tokio::time::sleep(outcome.retry).await;
                         get_loop(sh2, Some(last), Some(id), outcome.retry).await;
                     });
                 }

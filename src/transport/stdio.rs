@@ -159,7 +159,12 @@ async fn write_frames(
                 let frame = match frame {
                     Some(ToTransport::Message(m)) => m.text,
                     // One pipe, no headers: nothing to learn or open.
-                    Some(ToTransport::ProtocolVersion(_) | ToTransport::OpenServerStream) => continue,
+                    Some(
+                        ToTransport::ProtocolVersion(_)
+                        | ToTransport::OpenServerStream
+                        | ToTransport::Modern
+                        | ToTransport::Abandon { .. },
+                    ) => continue,
                     None => break,
                 };
                 let mut bytes = frame.into_bytes();

@@ -21,8 +21,8 @@ use crate::{
     config::guess_transport,
     responders::Settings,
     session::{
-        ConnectOptions, DEFAULT_MAX_TOTAL, DEFAULT_TIMEOUT, LocalError, RemoteKind, RemoteTarget,
-        Session, SessionHandle, SessionInfo, Target,
+        ConnectOptions, DEFAULT_MAX_TOTAL, DEFAULT_TIMEOUT, EraChoice, LOG_LEVELS, LocalError,
+        RemoteKind, RemoteTarget, Session, SessionHandle, SessionInfo, Target,
     },
     transport::stdio::StdioTarget,
     wire::{Outcome, Timeout},
@@ -103,6 +103,9 @@ impl IntoResponse for ApiError {
             }
             ApiError::Local(LocalError::Unsupported(_)) => {
                 (StatusCode::NOT_IMPLEMENTED, "unsupported")
+            }
+            ApiError::Local(LocalError::Refused(_)) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "refused")
             }
         };
         let mut error = json!({"kind": kind, "message": self.to_string()});
@@ -228,6 +231,10 @@ struct ConnectBody {
     secret_headers: Vec<String>,
     protocol_version: Option<String>,
     client_capabilities: Option<Value>,
+    /// `legacy` (default), `auto` or `modern`.
+    era: Option<String>,
+    /// Modern era: the log level every request asks for in its `_meta`.
+    log_level: Option<String>,
     /// The session's name (default: its catalog name, else a label from the target).
     name: Option<String>,
 }
@@ -304,7 +311,12 @@ fn connect_plan(body: ConnectBody) -> Result<(Target, ConnectOptions), ApiError>
     };
     Ok((
         target,
-        options(body.protocol_version, body.client_capabilities)?,
+        options(
+            body.protocol_version,
+            body.client_capabilities,
+            body.era.as_deref(),
+            body.log_level,
+        )?,
     ))
 }
 
@@ -312,8 +324,16 @@ fn connect_plan(body: ConnectBody) -> Result<(Target, ConnectOptions), ApiError>
 pub(super) fn options(
     protocol_version: Option<String>,
     client_capabilities: Option<Value>,
+    era: Option<&str>,
+    log_level: Option<String>,
 ) -> Result<ConnectOptions, ApiError> {
-    let mut options = ConnectOptions::default();
+    let mut options = ConnectOptions {
+        log_level,
+        ..ConnectOptions::default()
+    };
+    if let Some(era) = era {
+        options.era = EraChoice::parse(era).map_err(ApiError::BadRequest)?;
+    }
     if let Some(v) = protocol_version {
         options.protocol_version = v;
     }
@@ -406,6 +426,32 @@ pub(super) async fn notify(
     let handle = which.handle(&state)?;
     handle.notify(body.method, body.params)?;
     Ok(StatusCode::ACCEPTED.into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogLevelBody {
+    level: Option<String>,
+}
+
+/// The modern era's log level (sent in every request's `_meta`; the era has no
+/// `logging/setLevel`). `null` stops asking for one.
+pub(super) async fn set_log_level(
+    State(state): State<AppState>,
+    which: Which,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body: LogLevelBody = parse(&body)?;
+    if let Some(level) = &body.level
+        && !LOG_LEVELS.contains(&level.as_str())
+    {
+        return Err(ApiError::BadRequest(format!(
+            "unknown log level {level:?}: use one of {}",
+            LOG_LEVELS.join(", ")
+        )));
+    }
+    which.handle(&state)?.set_log_level(body.level)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[derive(Deserialize)]

@@ -120,6 +120,9 @@ struct ConnectEntryBody {
     name: Option<String>,
     protocol_version: Option<String>,
     client_capabilities: Option<Value>,
+    /// Over the entry's own `"era"`.
+    era: Option<String>,
+    log_level: Option<String>,
 }
 
 /// A new session for the entry, connected (or failed) before the answer: **201**.
@@ -129,17 +132,26 @@ pub(super) async fn connect(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body: ConnectEntryBody = parse(&body)?;
-    let target = {
+    let (target, entry_era) = {
         let catalog = state.catalog.lock().unwrap();
         must_exist(&catalog, &name)?;
-        catalog.target(&name, &body.inputs).map_err(|unresolved| {
+        let target = catalog.target(&name, &body.inputs).map_err(|unresolved| {
             ApiError::BadRequest(format!(
                 "cannot connect \"{name}\": {}",
                 unresolved.join("; ")
             ))
-        })?
+        })?;
+        (target, catalog.era(&name).map_err(ApiError::BadRequest)?)
     };
-    let options = options(body.protocol_version, body.client_capabilities)?;
+    let era = body
+        .era
+        .or_else(|| entry_era.map(|e| e.as_str().to_owned()));
+    let options = options(
+        body.protocol_version,
+        body.client_capabilities,
+        era.as_deref(),
+        body.log_level,
+    )?;
     let session = state
         .sessions
         .create(Some(body.name.unwrap_or_else(|| name.clone())), Some(name));

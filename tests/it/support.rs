@@ -50,6 +50,11 @@ pub fn python() -> String {
     must_exist(root().join("tests/peers/.venv/bin/python"))
 }
 
+/// The Python SDK 2.x (its own virtual environment), which speaks the modern era too.
+pub fn python2() -> String {
+    must_exist(root().join("tests/peers/.venv2/bin/python"))
+}
+
 pub fn python_target(script: &str) -> Value {
     let path = must_exist(root().join("tests/servers").join(script));
     json!({"transport": "stdio", "command": python(), "args": ["-u", path]})

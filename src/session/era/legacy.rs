@@ -43,6 +43,24 @@ pub(in crate::session) fn interpret(
 ) -> Result<Established, String> {
     let result: Value = match outcome {
         Outcome::Error(e) => {
+            let error: Value = serde_json::from_str(e.get()).unwrap_or(Value::Null);
+            let supported: Vec<&str> = error
+                .pointer("/data/supported")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            // A modern-only server: say which era would work, not just that it failed.
+            if !supported.is_empty()
+                && supported
+                    .iter()
+                    .all(|v| !KNOWN_PROTOCOL_VERSIONS.contains(v))
+            {
+                return Err(format!(
+                    "the server refused initialize: it supports only {} (connect with protocol era modern or auto): {}",
+                    supported.join(", "),
+                    e.get()
+                ));
+            }
             return Err(format!("the server refused initialize: {}", e.get()));
         }
         Outcome::Result(r) => serde_json::from_str(r.get()).unwrap_or(Value::Null),

@@ -1,6 +1,45 @@
-//! Protocol eras: how a session is established and what every request carries. Only the legacy
-//! era (revisions 2024-11-05 … 2025-11-25: an `initialize` handshake, then plain requests) exists
-//! today; the modern era (2026-07-28: `server/discover`, per-request `_meta`, no handshake) goes
-//! beside it as a sibling module, chosen per session.
+//! Protocol eras: how a session is established and what every request carries. The legacy era
+//! (revisions 2024-11-05 … 2025-11-25: an `initialize` handshake, then plain requests) and the
+//! modern era (2026-07-28: a `server/discover` probe, per-request `_meta`, no handshake, results
+//! that may ask for input) sit side by side; [`EraChoice`] picks per session.
 
 pub(super) mod legacy;
+pub(super) mod modern;
+
+use serde::{Deserialize, Serialize};
+
+/// Which era a connect asks for (contract §"Protocol eras").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum EraChoice {
+    // (Plain comments, not doc comments: clap would turn those into per-value help and switch
+    // the whole --help to its long layout.)
+    // A plain `initialize`, no probe: what every deployed server understands.
+    #[default]
+    Legacy,
+    // Probe `server/discover`; anything but a modern answer falls back to `initialize`.
+    Auto,
+    // 2026-07-28 only: a server that does not speak it ends the connect, with its reason.
+    Modern,
+}
+
+impl EraChoice {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EraChoice::Legacy => "legacy",
+            EraChoice::Auto => "auto",
+            EraChoice::Modern => "modern",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "legacy" => Ok(EraChoice::Legacy),
+            "auto" => Ok(EraChoice::Auto),
+            "modern" => Ok(EraChoice::Modern),
+            other => Err(format!(
+                "unknown protocol era {other:?}: use legacy, auto or modern"
+            )),
+        }
+    }
+}
