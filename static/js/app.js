@@ -40,7 +40,7 @@ function showSession(s) {
   state.textContent = s.state;
   state.className = `state state-${s.state}`;
   showServerInfo(s.state === "connected" ? s.serverInfo || {} : null);
-  $("protocol").textContent = s.protocolVersion ? `protocol ${s.protocolVersion}` : "";
+  $("protocol").textContent = s.protocolVersion ? `protocol ${s.protocolVersion}${s.era ? ` · ${s.era} era` : ""}` : "";
   $("capabilities").replaceChildren(...Object.keys(s.capabilities || {}).map((c) => el("span", { class: "cap", text: c })));
   const instr = typeof s.instructions === "string" ? s.instructions : "";
   $("instructions-box").hidden = !instr;

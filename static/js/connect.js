@@ -108,6 +108,7 @@ async function connect(ev) {
   const body = formTarget();
   const pv = $("protocol-version").value.trim();
   if (pv) body.protocolVersion = pv;
+  body.era = $("era").value;
   body.clientCapabilities = chosenCapabilities();
   $("connect").disabled = true;
   try {

@@ -79,7 +79,14 @@ function header(p) {
   return el("div", { class: "pending-head" },
     el("strong", { text: p.method }),
     el("span", { class: "session-tag", text: p.sessionName || p.session, title: `session ${p.session}` }),
-    el("span", { class: "muted", text: ` #${p.id} · server id ${JSON.stringify(p.serverId)} · ${String(p.receivedAt || "").replace(/^.*T|Z$/g, "").slice(0, 12)}` }));
+    el("span", { class: "muted", text: ` #${p.id} · ${origin(p)} · ${String(p.receivedAt || "").replace(/^.*T|Z$/g, "").slice(0, 12)}` }));
+}
+
+// A legacy server request names the server's id; a modern input request (MRTR) the call that
+// asked for it and which round it is.
+function origin(p) {
+  if (p.round === undefined) return `server id ${JSON.stringify(p.serverId)}`;
+  return `input ${JSON.stringify(p.inputKey)} for request #${p.originRequestId}, round ${p.round}`;
 }
 
 function rawDetails(p) {

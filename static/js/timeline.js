@@ -97,10 +97,23 @@ function summary(event) {
     }
     case "state": return `${event.state}${event.error ? ": " + event.error : ""}`;
     case "exit": return `process exited: ${event.description}`;
-    case "pending": return `${event.method} waiting for an answer (#${event.id})`;
+    case "pending": return `${event.method} waiting for an answer (#${event.id})${event.round ? ` — input for request #${event.originRequestId}, round ${event.round}` : ""}`;
+    case "round": return roundSummary(event);
     case "removed": return "session removed";
     case "lagged": return `${event.missed} events were dropped from the view (too far behind)`;
     default: return event.kind;
+  }
+}
+
+// One step of a modern call that asked for input (MRTR), named by the call it belongs to.
+function roundSummary(e) {
+  const call = `${e.method} #${e.originRequestId}`;
+  switch (e.phase) {
+    case "input_required": return `${call} round ${e.round}: the server asks for ${(e.keys || []).map((k) => JSON.stringify(k)).join(", ") || "nothing"}${e.requestState ? " (with requestState)" : ""}`;
+    case "answered": return `${call} round ${e.round}: ${JSON.stringify(e.key)} answered by ${e.answeredBy?.responder || "?"}`;
+    case "retry": return `${call}: retried as #${e.requestId} (round ${e.round})`;
+    case "ended": return `${call} round ${e.round} ended: ${e.reason}`;
+    default: return `${call}: ${e.phase}`;
   }
 }
 

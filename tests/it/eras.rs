@@ -360,3 +360,55 @@ async fn cli_mode_takes_the_protocol_era() {
     assert_eq!(result["resultType"], "complete");
     assert_eq!(first_text(&result), "42");
 }
+
+#[tokio::test]
+async fn the_browser_picks_the_era_and_answers_an_input_round() {
+    use crate::browser::{click, find, open_ui, wait_text};
+    use fantoccini::Locator;
+
+    let scope = Scope::start().await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    // The era select, found through its visible label.
+    let label = c
+        .find(Locator::XPath("//label[normalize-space()='Protocol era']"))
+        .await
+        .unwrap();
+    let select = format!("#{}", label.attr("for").await.unwrap().unwrap());
+    find(c, &select)
+        .await
+        .select_by_value("modern")
+        .await
+        .unwrap();
+    let command = find(c, "#command").await;
+    command.clear().await.unwrap();
+    command.send_keys(&python2()).await.unwrap();
+    let args = find(c, "#args").await;
+    args.clear().await.unwrap();
+    let script = root().join("tests/servers/modern_server.py");
+    args.send_keys(&format!("-u\n{}\nstdio", script.display()))
+        .await
+        .unwrap();
+    click(c, "#connect").await;
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    wait_text(c, "#protocol", "the era", |t| t.contains("modern era")).await;
+
+    let call = scope.spawn_request(json!({"method": "tools/call",
+        "params": {"name": "book_table", "arguments": {"day": "tuesday"}}}));
+    let card = "li.pending-card[data-method='elicitation/create']";
+    let head = wait_text(c, card, "the input request", |t| {
+        t.contains("Where would you like to sit?")
+    })
+    .await;
+    assert!(head.contains("round 1"), "{head}");
+    click(c, &format!("{card} [data-field='outdoor']")).await;
+    click(c, &format!("{card} button.answer-accept")).await;
+    let (status, body) = decode(call.await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(first_text(&body["result"]), "booked tuesday for 2, outside");
+    if let Ok(dir) = std::env::var("MCPSCOPE_SCREENSHOTS") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(std::path::Path::new(&dir).join("modern-era.png"), png).unwrap();
+    }
+    b.client.close().await.unwrap();
+}
