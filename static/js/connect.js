@@ -91,6 +91,9 @@ export function fillForm(s) {
   $("env-rows").replaceChildren();
   $("header-rows").replaceChildren();
   $("bearer").value = "";
+  // An entry's own "era" (kept in its extra fields), else the default.
+  const era = s.extra?.era;
+  $("era").value = ["legacy", "auto", "modern"].includes(era) ? era : "legacy";
   if (s.transport === "stdio") {
     $("command").value = s.command || "";
     $("args").value = (s.args || []).join("\n");

@@ -1,9 +1,10 @@
 // Logging, in the dock's Logs and stderr tabs: the server's level (`logging/setLevel`, where
-// `logging` is declared), its `notifications/message` entries with time, level badge, logger,
+// `logging` is declared; in the modern era, which has no setLevel, the level every request
+// carries in its `_meta`), its `notifications/message` entries with time, level badge, logger,
 // level filter and search, and stderr lines with their time. The DOM keeps the newest entries
 // only; each list follows new entries while it is scrolled to the bottom.
 
-import { request, sessionId } from "./api.js";
+import { call, request, sessionId, sessionPath } from "./api.js";
 import { $, el, clock } from "./dom.js";
 
 const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
@@ -94,8 +95,11 @@ function add(event, logFrag, errFrag) {
   }
 }
 
+let modern = false;
+
 export function onSession(s) {
-  const can = s.state === "connected" && Boolean(s.capabilities?.logging);
+  modern = s.era === "modern";
+  const can = s.state === "connected" && (modern || Boolean(s.capabilities?.logging));
   $("log-level").disabled = !can;
   $("log-level-note").textContent = s.state === "connected" && !can ? "the server does not declare logging" : "";
 }
@@ -107,6 +111,11 @@ export function init(ctx) {
   $("log-level").addEventListener("change", async () => {
     const level = $("log-level").value;
     if (!level) return;
+    if (modern) {
+      await call("PUT", sessionPath("/log-level"), { level });
+      $("log-level-note").textContent = `every request now asks for ${level} (_meta logLevel)`;
+      return;
+    }
     const { body } = await request("logging/setLevel", { level });
     $("log-level-note").textContent = body.error ? `setLevel refused: ${body.error.message}` : `level set to ${level}`;
     if (body.error) ctx.notice("");

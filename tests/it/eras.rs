@@ -406,6 +406,32 @@ async fn the_browser_picks_the_era_and_answers_an_input_round() {
     let (status, body) = decode(call.await.unwrap()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(first_text(&body["result"]), "booked tuesday for 2, outside");
+
+    // The modern era has no logging/setLevel: the Logs tab's level sets the `_meta` level.
+    c.find(Locator::XPath(
+        "//button[@role='tab'][starts-with(normalize-space(), 'Logs')]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    find(c, "#log-level")
+        .await
+        .select_by_value("debug")
+        .await
+        .unwrap();
+    wait_text(c, "#log-level-note", "the level note", |t| {
+        t.contains("debug")
+    })
+    .await;
+    scope
+        .result("tools/call", json!({"name": "chatty", "arguments": {}}))
+        .await;
+    wait_text(c, "#log-list", "the debug line", |t| {
+        t.contains("debug detail")
+    })
+    .await;
     if let Ok(dir) = std::env::var("MCPSCOPE_SCREENSHOTS") {
         let png = c.screenshot().await.unwrap();
         std::fs::write(std::path::Path::new(&dir).join("modern-era.png"), png).unwrap();
