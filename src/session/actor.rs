@@ -15,7 +15,7 @@ use super::{
     ConnectOptions, PendingRequest,
     era::legacy,
     handle::Command,
-    inflight::EndedTokens,
+    inflight::{EndedTokens, Tag},
     registry::{Current, Session},
     rounds::Conversation,
 };
@@ -26,7 +26,6 @@ use crate::{
     wire::{Engine, Inbound, Outcome},
 };
 
-use super::inflight::Tag;
 /// stderr lines kept to explain a failed start.
 const STDERR_TAIL: usize = 12;
 

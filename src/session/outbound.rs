@@ -26,13 +26,7 @@ impl Actor {
     }
 
     pub(super) fn send_notification(&self, method: &str, params: Option<&Value>) {
-        let (params, headers) = if self.modern_wire {
-            let params = modern::with_meta(params.cloned(), &self.options);
-            let headers = self.modern_headers(method, Some(&params));
-            (Some(params), headers)
-        } else {
-            (params.cloned(), Vec::new())
-        };
+        let (params, headers) = self.envelope(method, params.cloned());
         let text = wire::notification(method, params.as_ref());
         let frame = wire::sent_frame(&text, Some(method), None, "notification");
         self.transmit(
@@ -46,11 +40,20 @@ impl Actor {
         );
     }
 
-    /// The headers a modern request travels with over HTTP.
-    fn modern_headers(&self, method: &str, params: Option<&Value>) -> Vec<(String, String)> {
+    /// A message's params and extra HTTP headers: in the modern era, the `_meta` keys and the
+    /// routing headers; otherwise the params as they are and no headers.
+    fn envelope(
+        &self,
+        method: &str,
+        params: Option<Value>,
+    ) -> (Option<Value>, Vec<(String, String)>) {
+        if !self.modern_wire {
+            return (params, Vec::new());
+        }
+        let params = modern::with_meta(params, &self.options);
         let mut headers = vec![("MCP-Protocol-Version".to_owned(), MODERN_VERSION.to_owned())];
-        headers.extend(modern::request_headers(method, params, &self.tool_headers));
-        headers
+        headers.extend(modern::request_headers(method, &params, &self.tool_headers));
+        (Some(params), headers)
     }
 
     pub(super) fn send_request(
@@ -61,13 +64,7 @@ impl Actor {
         progress_token: Option<Value>,
         tag: Tag,
     ) -> i64 {
-        let (params, headers) = if self.modern_wire {
-            let params = modern::with_meta(params, &self.options);
-            let headers = self.modern_headers(method, Some(&params));
-            (Some(params), headers)
-        } else {
-            (params, Vec::new())
-        };
+        let (params, headers) = self.envelope(method, params);
         let (id, text) =
             self.engine
                 .start_request(method, params.as_ref(), Some(timeout), progress_token, tag);

@@ -59,17 +59,13 @@ impl Actor {
         seq: u64,
     ) -> Option<Value> {
         let peek: Peek = serde_json::from_str(result.get()).unwrap_or(Peek { result_type: None });
-        let shape = match &peek.result_type {
-            Some(t) => json!({"resultType": t}),
-            None => json!({}),
-        };
-        if let Some(w) = modern::result_type_warning(&shape, method) {
+        if let Some(w) = modern::result_type_warning(peek.result_type.as_ref(), method) {
             self.finding(Severity::Warning, w, seq);
         }
         if method == "tools/list" {
             self.learn_tools(result, seq);
         }
-        match modern::result_kind(&shape) {
+        match modern::result_kind(peek.result_type.as_ref()) {
             ResultKind::InputRequired => serde_json::from_str(result.get()).ok(),
             _ => None,
         }

@@ -314,26 +314,43 @@ fn connect_plan(body: ConnectBody) -> Result<(Target, ConnectOptions), ApiError>
         options(
             body.protocol_version,
             body.client_capabilities,
-            body.era.as_deref(),
+            parse_era(body.era.as_deref())?,
             body.log_level,
         )?,
     ))
+}
+
+/// A body's `"era"`, checked.
+pub(super) fn parse_era(era: Option<&str>) -> Result<Option<EraChoice>, ApiError> {
+    era.map(EraChoice::parse)
+        .transpose()
+        .map_err(ApiError::BadRequest)
+}
+
+/// A log level is one of the RFC 5424 names `logging/setLevel` takes, or absent.
+fn check_log_level(level: Option<&str>) -> Result<(), ApiError> {
+    match level {
+        Some(level) if !LOG_LEVELS.contains(&level) => Err(ApiError::BadRequest(format!(
+            "unknown log level {level:?}: use one of {}",
+            LOG_LEVELS.join(", ")
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// The connect options a body asks for, over the defaults.
 pub(super) fn options(
     protocol_version: Option<String>,
     client_capabilities: Option<Value>,
-    era: Option<&str>,
+    era: Option<EraChoice>,
     log_level: Option<String>,
 ) -> Result<ConnectOptions, ApiError> {
+    check_log_level(log_level.as_deref())?;
     let mut options = ConnectOptions {
+        era: era.unwrap_or_default(),
         log_level,
         ..ConnectOptions::default()
     };
-    if let Some(era) = era {
-        options.era = EraChoice::parse(era).map_err(ApiError::BadRequest)?;
-    }
     if let Some(v) = protocol_version {
         options.protocol_version = v;
     }
@@ -442,14 +459,7 @@ pub(super) async fn set_log_level(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body: LogLevelBody = parse(&body)?;
-    if let Some(level) = &body.level
-        && !LOG_LEVELS.contains(&level.as_str())
-    {
-        return Err(ApiError::BadRequest(format!(
-            "unknown log level {level:?}: use one of {}",
-            LOG_LEVELS.join(", ")
-        )));
-    }
+    check_log_level(body.level.as_deref())?;
     which.handle(&state)?.set_log_level(body.level)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

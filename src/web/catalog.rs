@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::{
     AppState,
-    api::{ApiError, options, parse},
+    api::{ApiError, options, parse, parse_era},
 };
 use crate::catalog::{Catalog, Format, ServerSpec, export_file};
 
@@ -143,13 +143,11 @@ pub(super) async fn connect(
         })?;
         (target, catalog.era(&name).map_err(ApiError::BadRequest)?)
     };
-    let era = body
-        .era
-        .or_else(|| entry_era.map(|e| e.as_str().to_owned()));
+    let era = parse_era(body.era.as_deref())?.or(entry_era);
     let options = options(
         body.protocol_version,
         body.client_capabilities,
-        era.as_deref(),
+        era,
         body.log_level,
     )?;
     let session = state

@@ -4,12 +4,10 @@
 //! hand and by mock rules; the legacy era against the same server; `auto` choosing either way;
 //! and the refusals when the two sides share no era.
 
-use std::process::Stdio;
-
 use serde_json::{Value, json};
 use tokio::process::Command;
 
-use crate::remote::{Peer, free_port, listening};
+use crate::remote::{Peer, free_port, peer};
 use crate::support::*;
 
 fn modern_stdio() -> Value {
@@ -19,16 +17,11 @@ fn modern_stdio() -> Value {
 
 async fn modern_http() -> Peer {
     let port = free_port();
-    let child = Command::new(python2())
-        .arg("-u")
+    let mut cmd = Command::new(python2());
+    cmd.arg("-u")
         .arg(root().join("tests/servers/modern_server.py"))
-        .args(["http", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("python starts");
-    listening(child, port).await
+        .args(["http", &port.to_string()]);
+    peer(cmd, port).await
 }
 
 fn ts_stdio(modern_only: bool) -> Value {
@@ -48,13 +41,7 @@ async fn ts_http(modern_only: bool) -> Peer {
     if modern_only {
         cmd.arg("--modern-only");
     }
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node starts");
-    listening(child, port).await
+    peer(cmd, port).await
 }
 
 fn with_era(mut target: Value, era: &str) -> Value {
@@ -177,6 +164,18 @@ async fn modern_http_headers_log_level_and_no_get_stream() {
     // The modern era has no logging/setLevel: the level rides in every request's `_meta`.
     let (status, _) = scope.put("/api/log-level", json!({"level": "debug"})).await;
     assert_eq!(status, 204);
+    let (status, _) = scope.put("/api/log-level", json!({"level": "loud"})).await;
+    assert_eq!(status, 400);
+    let (status, _) = scope
+        .post(
+            "/api/sessions",
+            json!({"transport": "http", "url": peer.url("/mcp"), "era": "modern", "logLevel": "loud"}),
+        )
+        .await;
+    assert_eq!(
+        status, 400,
+        "the connect body's logLevel is checked like the route's"
+    );
     scope
         .result("tools/call", json!({"name": "chatty", "arguments": {}}))
         .await;

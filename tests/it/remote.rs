@@ -48,24 +48,30 @@ pub async fn listening(mut child: Child, port: u16) -> Peer {
     Peer { child, port }
 }
 
+/// A test server started by `cmd` (its output discarded), once it listens on `port`.
+pub async fn peer(mut cmd: Command, port: u16) -> Peer {
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the test server starts");
+    listening(child, port).await
+}
+
 /// server-everything in `streamableHttp` or `sse` mode, bound to loopback by the preload.
 pub async fn everything(mode: &str) -> Peer {
     let port = free_port();
     let peers = root().join("tests/peers");
-    let child = Command::new("node")
-        .arg(peers.join("node_modules/@modelcontextprotocol/server-everything/dist/index.js"))
+    let mut cmd = Command::new("node");
+    cmd.arg(peers.join("node_modules/@modelcontextprotocol/server-everything/dist/index.js"))
         .arg(mode)
         .env("PORT", port.to_string())
         .env(
             "NODE_OPTIONS",
             format!("--require {}", peers.join("loopback.cjs").display()),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node starts");
-    listening(child, port).await
+        );
+    peer(cmd, port).await
 }
 
 /// The FastMCP HTTP server in `streamable-http` or `sse` mode.
@@ -79,16 +85,11 @@ async fn fastmcp_on(mode: &str, port: u16) -> Peer {
 
 /// One of the Python servers in `tests/servers/`, started with `args`, once it listens on `port`.
 pub async fn python_server(script: &str, args: &[&str], port: u16) -> Peer {
-    let child = Command::new(python())
-        .arg("-u")
+    let mut cmd = Command::new(python());
+    cmd.arg("-u")
         .arg(root().join("tests/servers").join(script))
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("python starts");
-    listening(child, port).await
+        .args(args);
+    peer(cmd, port).await
 }
 
 fn http(kind: &str) -> impl Fn(&Value) -> bool {

@@ -26,11 +26,7 @@ pub(in crate::session) fn initialize_params(options: &ConnectOptions) -> Value {
     json!({
         "protocolVersion": options.protocol_version,
         "capabilities": options.client_capabilities,
-        "clientInfo": {
-            "name": "mcpscope",
-            "title": "mcpscope",
-            "version": env!("CARGO_PKG_VERSION"),
-        },
+        "clientInfo": super::client_info(),
     })
 }
 
@@ -44,16 +40,12 @@ pub(in crate::session) fn interpret(
     let result: Value = match outcome {
         Outcome::Error(e) => {
             let error: Value = serde_json::from_str(e.get()).unwrap_or(Value::Null);
-            let supported: Vec<&str> = error
-                .pointer("/data/supported")
-                .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
+            let supported = super::version_list(error.pointer("/data/supported"));
             // A modern-only server: say which era would work, not just that it failed.
             if !supported.is_empty()
                 && supported
                     .iter()
-                    .all(|v| !KNOWN_PROTOCOL_VERSIONS.contains(v))
+                    .all(|v| !KNOWN_PROTOCOL_VERSIONS.contains(&v.as_str()))
             {
                 return Err(format!(
                     "the server refused initialize: it supports only {} (connect with protocol era modern or auto): {}",

@@ -7,6 +7,25 @@ pub(super) mod legacy;
 pub(super) mod modern;
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// Who we are, as `initialize` and the modern `_meta` both say it.
+pub(super) fn client_info() -> Value {
+    json!({"name": "mcpscope", "title": "mcpscope", "version": env!("CARGO_PKG_VERSION")})
+}
+
+/// The version strings of a `supported` / `supportedVersions` list (an error's
+/// `data.supported`, a DiscoverResult's `supportedVersions`); empty when it is not a list.
+pub(super) fn version_list(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
 
 /// Which era a connect asks for (contract §"Protocol eras").
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -24,14 +43,6 @@ pub enum EraChoice {
 }
 
 impl EraChoice {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EraChoice::Legacy => "legacy",
-            EraChoice::Auto => "auto",
-            EraChoice::Modern => "modern",
-        }
-    }
-
     pub fn parse(s: &str) -> Result<Self, String> {
         match s {
             "legacy" => Ok(EraChoice::Legacy),

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashSet};
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
+use super::version_list;
 use crate::session::ConnectOptions;
 use crate::wire::Outcome;
 
@@ -61,15 +62,11 @@ pub(in crate::session) fn with_meta(params: Option<Value>, options: &ConnectOpti
         .or_insert_with(|| json!(MODERN_VERSION));
     meta.entry(META_CAPABILITIES)
         .or_insert_with(|| options.client_capabilities.clone());
-    meta.entry(META_CLIENT).or_insert_with(client_info);
+    meta.entry(META_CLIENT).or_insert_with(super::client_info);
     if let Some(level) = &options.log_level {
         meta.entry(META_LOG_LEVEL).or_insert_with(|| json!(level));
     }
     params
-}
-
-pub(in crate::session) fn client_info() -> Value {
-    json!({"name": "mcpscope", "title": "mcpscope", "version": env!("CARGO_PKG_VERSION")})
 }
 
 /// Reads the answer to `server/discover`.
@@ -77,7 +74,7 @@ pub(in crate::session) fn interpret_discover(outcome: &Outcome) -> Result<Discov
     let result: Value = match outcome {
         Outcome::Error(e) => {
             let error: Value = serde_json::from_str(e.get()).unwrap_or(Value::Null);
-            let supported = supported_list(error.pointer("/data/supported"));
+            let supported = version_list(error.pointer("/data/supported"));
             if error.get("code") == Some(&json!(-32022)) && !supported.is_empty() {
                 return Err(NotModern::Unsupported {
                     why: format!(
@@ -94,12 +91,12 @@ pub(in crate::session) fn interpret_discover(outcome: &Outcome) -> Result<Discov
         }
         Outcome::Result(r) => serde_json::from_str(r.get()).unwrap_or(Value::Null),
     };
-    let Some(versions) = result.get("supportedVersions").and_then(Value::as_array) else {
+    if !result.get("supportedVersions").is_some_and(Value::is_array) {
         return Err(NotModern::Other(format!(
             "the server/discover result has no supportedVersions list: {result}"
         )));
-    };
-    let supported = supported_list(Some(&Value::Array(versions.clone())));
+    }
+    let supported = version_list(result.get("supportedVersions"));
     if !supported.iter().any(|v| v == MODERN_VERSION) {
         return Err(NotModern::Unsupported {
             why: format!(
@@ -131,7 +128,7 @@ pub(in crate::session) fn interpret_discover(outcome: &Outcome) -> Result<Discov
             "server/discover result: serverInfo belongs in _meta[\"{META_SERVER_INFO}\"], not the result body"
         ));
     }
-    if let Some(w) = result_type_warning(&result, "server/discover") {
+    if let Some(w) = result_type_warning(result.get("resultType"), "server/discover") {
         warnings.push(w);
     }
     Ok(Discovered {
@@ -141,17 +138,6 @@ pub(in crate::session) fn interpret_discover(outcome: &Outcome) -> Result<Discov
         result,
         warnings,
     })
-}
-
-fn supported_list(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// What kind of result a modern answer is.
@@ -164,8 +150,9 @@ pub(in crate::session) enum ResultKind {
     Unknown(String),
 }
 
-pub(in crate::session) fn result_kind(result: &Value) -> ResultKind {
-    match result.get("resultType") {
+/// The kind of a result, from its `resultType` (absent means complete).
+pub(in crate::session) fn result_kind(result_type: Option<&Value>) -> ResultKind {
+    match result_type {
         None => ResultKind::Complete,
         Some(Value::String(s)) => match s.as_str() {
             "complete" => ResultKind::Complete,
@@ -179,12 +166,15 @@ pub(in crate::session) fn result_kind(result: &Value) -> ResultKind {
 
 /// A finding for a result whose `resultType` is missing (allowed: it means complete, but the
 /// 2026-07-28 wire requires it) or not one we know.
-pub(in crate::session) fn result_type_warning(result: &Value, method: &str) -> Option<String> {
-    match result_kind(result) {
+pub(in crate::session) fn result_type_warning(
+    result_type: Option<&Value>,
+    method: &str,
+) -> Option<String> {
+    match result_kind(result_type) {
         ResultKind::Unknown(t) => Some(format!(
             "the {method} result has resultType {t}, which mcpscope does not know"
         )),
-        _ if result.get("resultType").is_none() && result.is_object() => Some(format!(
+        _ if result_type.is_none() => Some(format!(
             "the {method} result has no resultType (read as \"complete\"; the 2026-07-28 wire requires it)"
         )),
         _ => None,
@@ -194,7 +184,7 @@ pub(in crate::session) fn result_type_warning(result: &Value, method: &str) -> O
 /// The headers one request carries on modern Streamable HTTP, besides `MCP-Protocol-Version`.
 pub(in crate::session) fn request_headers(
     method: &str,
-    params: Option<&Value>,
+    params: &Value,
     tool_headers: &BTreeMap<String, Vec<(String, String)>>,
 ) -> Vec<(String, String)> {
     let mut out = vec![("Mcp-Method".to_owned(), method.to_owned())];
@@ -203,14 +193,14 @@ pub(in crate::session) fn request_headers(
         "resources/read" => "uri",
         _ => return out,
     };
-    let Some(name) = params.and_then(|p| p.get(key)).and_then(Value::as_str) else {
+    let Some(name) = params.get(key).and_then(Value::as_str) else {
         return out;
     };
     out.push(("Mcp-Name".to_owned(), header_value(name)));
     if method == "tools/call"
         && let Some(params_headers) = tool_headers.get(name)
     {
-        let args = params.and_then(|p| p.get("arguments"));
+        let args = params.get("arguments");
         for (param, header) in params_headers {
             let value = match args.and_then(|a| a.get(param)) {
                 None | Some(Value::Null) => continue,
@@ -396,17 +386,17 @@ mod tests {
 
     #[test]
     fn result_types() {
-        assert_eq!(result_kind(&json!({})), ResultKind::Complete);
+        assert_eq!(result_kind(None), ResultKind::Complete);
         assert_eq!(
-            result_kind(&json!({"resultType": "input_required"})),
+            result_kind(Some(&json!("input_required"))),
             ResultKind::InputRequired
         );
         assert_eq!(
-            result_kind(&json!({"resultType": "weird"})),
+            result_kind(Some(&json!("weird"))),
             ResultKind::Unknown("weird".into())
         );
-        assert!(result_type_warning(&json!({}), "tools/call").is_some());
-        assert!(result_type_warning(&json!({"resultType": "complete"}), "x").is_none());
+        assert!(result_type_warning(None, "tools/call").is_some());
+        assert!(result_type_warning(Some(&json!("complete")), "x").is_none());
     }
 
     #[test]
@@ -433,7 +423,7 @@ mod tests {
         map.insert("t".to_owned(), tool_param_headers(&tool).unwrap());
         let params =
             json!({"name": "t", "arguments": {"region": " x", "n": 42, "v": null, "q": "s"}});
-        let h = request_headers("tools/call", Some(&params), &map);
+        let h = request_headers("tools/call", &params, &map);
         let get = |k: &str| h.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
         assert_eq!(get("Mcp-Method"), Some("tools/call"));
         assert_eq!(get("Mcp-Name"), Some("t"));
@@ -441,13 +431,9 @@ mod tests {
         assert_eq!(get("Mcp-Param-Priority"), Some("42"));
         assert_eq!(get("Mcp-Param-Verbose"), None, "null is omitted");
         assert_eq!(h.len(), 4);
-        let h = request_headers(
-            "resources/read",
-            Some(&json!({"uri": "file:///a%20b"})),
-            &map,
-        );
+        let h = request_headers("resources/read", &json!({"uri": "file:///a%20b"}), &map);
         assert_eq!(h[1], ("Mcp-Name".to_owned(), "file:///a%20b".to_owned()));
-        assert_eq!(request_headers("tools/list", None, &map).len(), 1);
+        assert_eq!(request_headers("tools/list", &json!({}), &map).len(), 1);
     }
 
     #[test]
