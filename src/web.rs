@@ -92,6 +92,11 @@ pub fn router(state: AppState) -> Router {
         .route("/pending/{pid}", post(api::answer_pending))
         .route("/inflight", get(api::inflight))
         .route("/log-level", put(api::set_log_level))
+        .route(
+            "/subscriptions",
+            post(api::subscribe).delete(api::unsubscribe),
+        )
+        .route("/listen", post(api::relisten))
         // Any session by id; the same handlers.
         .route("/sessions", get(api::sessions).post(api::create))
         .route("/sessions/{id}", get(api::session).delete(api::remove))
@@ -106,6 +111,11 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/pending/{pid}", post(api::answer_pending))
         .route("/sessions/{id}/inflight", get(api::inflight))
         .route("/sessions/{id}/log-level", put(api::set_log_level))
+        .route(
+            "/sessions/{id}/subscriptions",
+            post(api::subscribe).delete(api::unsubscribe),
+        )
+        .route("/sessions/{id}/listen", post(api::relisten))
         .route("/catalog", get(catalog::list).post(catalog::add))
         .route("/catalog/export", get(catalog::export))
         .route("/catalog/import", post(catalog::import))

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{
     ConnectOptions, PendingRequest,
     era::legacy,
-    handle::Command,
+    handle::{Command, LocalError},
     inflight::{EndedTokens, Tag},
     registry::{Current, Session},
     rounds::Conversation,
@@ -114,6 +114,8 @@ pub(super) struct Actor {
     /// Modern era: calls waiting for the answers to their input requests.
     pub(super) conversations: HashMap<u64, Conversation>,
     pub(super) conversation_seq: u64,
+    /// Modern era: the `subscriptions/listen` stream.
+    pub(super) listen: super::listen::Listen,
 }
 
 impl Actor {
@@ -151,6 +153,7 @@ impl Actor {
                     Some(event) => self.transport_event(event),
                 },
                 _ = sleep_until(deadline) => self.expire(),
+                _ = sleep_until(self.listen.retry_at) => self.listen_now(),
                 Some(key) = auto.recv() => self.delayed_answer(&key),
             }
         }
@@ -189,6 +192,14 @@ impl Actor {
                 self.options.log_level = level.clone();
                 self.reporter.update(|cur| cur.info.log_level = level);
             }
+            Command::Subscribe { reply, .. } if !self.modern => {
+                let _ = reply.send(Err(LocalError::Unsupported(
+                    "listen streams are the modern era's; this session speaks legacy".into(),
+                )));
+            }
+            Command::Subscribe { uri, on, reply } => self.listen_for(uri, on, reply),
+            Command::Relisten if self.modern => self.listen_now(),
+            Command::Relisten => {}
             Command::Inflight { reply } => {
                 let _ = reply.send(self.inflight());
             }

@@ -42,7 +42,7 @@ impl Actor {
         self.send_request(
             "initialize",
             Some(init),
-            Timeout::fixed(HANDSHAKE_TIMEOUT),
+            Some(Timeout::fixed(HANDSHAKE_TIMEOUT)),
             None,
             Tag::Handshake,
         );
@@ -58,7 +58,7 @@ impl Actor {
         self.send_request(
             "server/discover",
             Some(json!({})),
-            Timeout::fixed(limit),
+            Some(Timeout::fixed(limit)),
             None,
             Tag::Discover { retried },
         );
@@ -74,6 +74,7 @@ impl Actor {
                 self.connected = true;
                 let _ = self.link.outgoing.send(ToTransport::Modern);
                 let log_level = self.options.log_level.clone();
+                let capabilities = found.capabilities.clone().unwrap_or_default();
                 self.reporter.update(|cur| {
                     cur.info.state = "connected";
                     cur.info.era = Some("modern");
@@ -88,6 +89,7 @@ impl Actor {
                 if let Some(ready) = self.ready.take() {
                     let _ = ready.send(());
                 }
+                self.begin_listening(capabilities);
             }
             // The spec's answer to an unsupported version: retry with one both sides speak.
             Err(NotModern::Unsupported { supported, .. })

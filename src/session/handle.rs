@@ -107,6 +107,15 @@ pub(super) enum Command {
     Inflight {
         reply: oneshot::Sender<Vec<Value>>,
     },
+    /// Modern era: add or remove a resource on the listen stream; answered with the filter the
+    /// next stream acknowledged.
+    Subscribe {
+        uri: String,
+        on: bool,
+        reply: oneshot::Sender<Result<Value, LocalError>>,
+    },
+    /// Modern era: open the listen stream again now.
+    Relisten,
     Notify {
         method: String,
         params: Option<Value>,
@@ -186,6 +195,21 @@ impl SessionHandle {
         self.ask(|reply| Command::Inflight { reply })
             .await
             .unwrap_or_default()
+    }
+
+    /// Modern era: subscribes to (or unsubscribes from) a resource on the listen stream, and
+    /// waits for the server to acknowledge the new filter.
+    pub async fn listen_for(&self, uri: String, on: bool) -> Result<Value, LocalError> {
+        self.ask(|reply| Command::Subscribe { uri, on, reply })
+            .await
+            .unwrap_or(Err(LocalError::NotConnected))
+    }
+
+    /// Modern era: listens again at once (after a drop, or a stream the server ended).
+    pub fn relisten(&self) -> Result<(), LocalError> {
+        self.commands
+            .send(Command::Relisten)
+            .map_err(|_| LocalError::NotConnected)
     }
 
     /// Sets the log level the modern era sends in every request's `_meta`.

@@ -39,6 +39,8 @@ pub(super) enum Tag {
     Handshake,
     /// The modern `server/discover` probe; `retried` once the server named a version we share.
     Discover { retried: bool },
+    /// The modern `subscriptions/listen` stream: no deadline, ends only when it breaks.
+    Listen,
 }
 
 /// Which round of a call this request is: the first request's id, and its number (2 = the first
@@ -113,7 +115,7 @@ impl Actor {
         self.send_request(
             &method,
             params,
-            timeout,
+            Some(timeout),
             token,
             Tag::Api {
                 reply,
@@ -165,6 +167,7 @@ impl Actor {
             }
             Tag::Handshake => self.handshake_answer(outcome, seq),
             Tag::Discover { retried } => self.discover_answer(outcome, seq, retried),
+            Tag::Listen => self.listen_answer(id, &outcome),
         }
     }
 
@@ -210,7 +213,7 @@ impl Actor {
             .into_iter()
             .filter_map(|(id, o)| match &o.tag {
                 Tag::Api { subject, .. } => Some((id, o, subject)),
-                Tag::Handshake | Tag::Discover { .. } => None,
+                Tag::Handshake | Tag::Discover { .. } | Tag::Listen => None,
             })
             .map(|(id, o, subject)| {
                 let elapsed = now - o.sent_at;
@@ -265,6 +268,7 @@ impl Actor {
                 Tag::Discover { .. } => {
                     self.not_modern(format!("no answer to server/discover within {ms} ms"));
                 }
+                Tag::Listen => {}
             }
         }
     }
@@ -280,6 +284,7 @@ impl Actor {
                 }
                 Tag::Handshake => self.fail(message),
                 Tag::Discover { .. } => self.not_modern(message),
+                Tag::Listen => self.listen_dropped(id, &message),
             }
         }
     }

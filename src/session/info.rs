@@ -21,6 +21,10 @@ pub struct SessionInfo {
     /// Modern era: the log level every request asks for in its `_meta`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_level: Option<String>,
+    /// Modern era: the `subscriptions/listen` stream: `state` (connecting, listening, dropped,
+    /// closed, failed, off), its `requestId`, the filter `requested` and `acknowledged`, and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<Value>,
     /// Tools an HTTP client must not call (invalid `x-mcp-header`), with why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub excluded_tools: Vec<Value>,

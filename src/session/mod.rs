@@ -17,6 +17,7 @@
 //! | `subscriptions.rs` | the resource subscriptions the session holds, as the server confirmed them |
 //! | `establish.rs` | establishing a connection per era: `initialize`, the `server/discover` probe, the `auto` fallback |
 //! | `era/` | the eras: the legacy `initialize` handshake; the modern probe, `_meta`, `resultType` and HTTP routing headers |
+//! | `listen.rs` | the modern era's `subscriptions/listen` stream: filter, acknowledgement, routing by subscription id, re-listen |
 //! | `rounds.rs` | the modern era's input rounds (MRTR): input requests served like server requests, then the retry |
 
 mod actor;
@@ -25,6 +26,7 @@ mod establish;
 mod handle;
 mod inflight;
 mod info;
+mod listen;
 mod notifications;
 mod outbound;
 mod registry;

@@ -9,6 +9,9 @@ use crate::events::{Event, Severity};
 
 impl Actor {
     pub(super) fn notification(&mut self, method: &str, params: Option<Value>, seq: u64) {
+        if self.modern && self.stream_notification(method, params.as_ref(), seq) {
+            return;
+        }
         match method {
             "notifications/progress" => {
                 let params = params.unwrap_or(Value::Null);
@@ -35,7 +38,9 @@ impl Actor {
                 });
             }
             "notifications/cancelled" => {
-                if let Some(id) = params.as_ref().and_then(|p| p.get("requestId")) {
+                if let Some(id) = params.as_ref().and_then(|p| p.get("requestId"))
+                    && !(self.modern && self.listen_cancelled(id))
+                {
                     self.withdraw(&ReplyTo::JsonRpc(id.clone()));
                 }
             }

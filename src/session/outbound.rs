@@ -60,14 +60,14 @@ impl Actor {
         &mut self,
         method: &str,
         params: Option<Value>,
-        timeout: Timeout,
+        timeout: Option<Timeout>,
         progress_token: Option<Value>,
         tag: Tag,
     ) -> i64 {
         let (params, headers) = self.envelope(method, params);
         let (id, text) =
             self.engine
-                .start_request(method, params.as_ref(), Some(timeout), progress_token, tag);
+                .start_request(method, params.as_ref(), timeout, progress_token, tag);
         let frame = wire::sent_frame(&text, Some(method), Some(json!(id)), "request");
         self.transmit(
             frame,

@@ -298,6 +298,7 @@ impl Session {
             excluded_tools: Default::default(),
             conversations: HashMap::new(),
             conversation_seq: 0,
+            listen: Default::default(),
         };
         tokio::spawn(actor.run(rx, auto_rx));
         drop(guard);

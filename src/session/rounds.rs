@@ -255,9 +255,10 @@ impl Actor {
             origin_id: call.round.origin_id,
             number: call.round.number + 1,
         };
-        let timeout = call
-            .timeout
-            .unwrap_or(Timeout::fixed(super::DEFAULT_TIMEOUT));
+        let timeout = Some(
+            call.timeout
+                .unwrap_or(Timeout::fixed(super::DEFAULT_TIMEOUT)),
+        );
         let previous = call.request_id;
         let method = call.method.clone();
         let new_id = self.send_request(

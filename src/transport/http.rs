@@ -343,14 +343,15 @@ impl Shared {
     }
 
     /// A POST that got no response: only its own call fails, but a refused connection means
-    /// the server is gone.
+    /// the server is gone. Not in the modern era: it is stateless, so a server that restarts
+    /// loses nothing, and the next request (or the listen stream's retry) simply reaches it.
     async fn post_unanswered(&self, url: &Url, msg: &Outgoing, why: Unanswered) {
         self.fail(
             msg,
             format!("POST {}: {}", self.redact_url(url), why.message),
         )
         .await;
-        if why.connect {
+        if why.connect && !self.is_modern() {
             self.stopped_answering(&why.message).await;
         }
     }

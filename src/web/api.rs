@@ -465,6 +465,70 @@ pub(super) async fn set_log_level(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubscriptionBody {
+    uri: String,
+}
+
+/// `POST /api/subscriptions {uri}`: hear about changes to a resource, in whichever era the
+/// session speaks: legacy sends `resources/subscribe`, modern listens again with the URI in the
+/// filter. Answers like `/api/request`: the server's result or error.
+pub(super) async fn subscribe(
+    State(state): State<AppState>,
+    which: Which,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    subscription(state, which, body, true).await
+}
+
+/// `DELETE /api/subscriptions {uri}`: the reverse.
+pub(super) async fn unsubscribe(
+    State(state): State<AppState>,
+    which: Which,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    subscription(state, which, body, false).await
+}
+
+async fn subscription(
+    state: AppState,
+    which: Which,
+    body: Bytes,
+    on: bool,
+) -> Result<Response, ApiError> {
+    let body: SubscriptionBody = parse(&body)?;
+    let session = which
+        .session(&state)?
+        .ok_or(ApiError::Local(LocalError::NotConnected))?;
+    let handle = session
+        .handle()
+        .ok_or(ApiError::Local(LocalError::NotConnected))?;
+    if session.info().era == Some("modern") {
+        let acknowledged = handle.listen_for(body.uri, on).await?;
+        return Ok(axum::Json(json!({"result": {"acknowledged": acknowledged}})).into_response());
+    }
+    let method = if on {
+        "resources/subscribe"
+    } else {
+        "resources/unsubscribe"
+    };
+    let params = json!({ "uri": body.uri });
+    let answer = handle
+        .request(method.into(), Some(params), Timeout::fixed(DEFAULT_TIMEOUT))
+        .await?;
+    Ok(json_text(StatusCode::OK, outcome_body(&answer.outcome)))
+}
+
+/// `POST /api/listen`: the modern listen stream opens again now (after a drop or an end).
+pub(super) async fn relisten(
+    State(state): State<AppState>,
+    which: Which,
+) -> Result<Response, ApiError> {
+    which.handle(&state)?.relisten()?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CancelBody {
     request_id: Value,

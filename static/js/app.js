@@ -41,6 +41,7 @@ function showSession(s) {
   state.className = `state state-${s.state}`;
   showServerInfo(s.state === "connected" ? s.serverInfo || {} : null);
   $("protocol").textContent = s.protocolVersion ? `protocol ${s.protocolVersion}${s.era ? ` · ${s.era} era` : ""}` : "";
+  showListen(s.state === "connected" ? s.listen : null);
   $("capabilities").replaceChildren(...Object.keys(s.capabilities || {}).map((c) => el("span", { class: "cap", text: c })));
   const instr = typeof s.instructions === "string" ? s.instructions : "";
   $("instructions-box").hidden = !instr;
@@ -67,6 +68,27 @@ function showSession(s) {
     listedFor = key;
     loadLists(declared);
   }
+}
+
+// The modern era's subscriptions/listen stream: its state in words, what the server honoured,
+// and "Listen again" when it is not listening.
+function showListen(listen) {
+  const box = $("listen-state");
+  box.hidden = !listen;
+  $("relisten").hidden = !listen || !["dropped", "closed", "failed"].includes(listen.state);
+  if (!listen) return;
+  const ack = listen.acknowledged || {};
+  const kinds = [["toolsListChanged", "tools"], ["promptsListChanged", "prompts"], ["resourcesListChanged", "resources"]]
+    .filter(([k]) => ack[k] === true).map(([, name]) => name);
+  const uris = Array.isArray(ack.resourceSubscriptions) ? ack.resourceSubscriptions.length : 0;
+  const heard = [kinds.length ? `${kinds.join(", ")} list changes` : "", uris ? `${uris} resource${uris === 1 ? "" : "s"}` : ""].filter(Boolean).join("; ");
+  // The header is crowded: the word here, the details on hover and for screen readers.
+  box.textContent = listen.state === "listening" ? "listening" : `listen ${listen.state}`;
+  box.className = `listen-state listen-${listen.state}`;
+  const detail = [`subscriptions/listen${listen.requestId != null ? ` #${listen.requestId}` : ""}`,
+    listen.state === "listening" ? (heard ? `hears ${heard}` : "hears nothing") : listen.reason || ""].filter(Boolean).join(": ");
+  box.title = detail;
+  box.setAttribute("aria-label", detail);
 }
 
 // serverInfo.websiteUrl when it is an http(s) URL: the only kind the header offers to open.
@@ -142,6 +164,7 @@ function main() {
   $("reconnect").addEventListener("click", async () => {
     try { showSession((await call("POST", sessionPath("/reconnect"))).body); } catch (e) { notice(e.message); }
   });
+  $("relisten").addEventListener("click", () => call("POST", sessionPath("/listen")).catch((e) => notice(e.message)));
   $("disconnect").addEventListener("click", async () => showSession((await call("POST", sessionPath("/disconnect"))).body));
   $("server-website").addEventListener("click", () => {
     const url = website(session?.serverInfo);

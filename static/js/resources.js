@@ -4,7 +4,7 @@
 // URIs are subscribed is the session's (the backend derives it from the wire), so a reload
 // shows the truth; `notifications/resources/updated` marks the resource and re-reads it if open.
 
-import { listAll, request } from "./api.js";
+import { call, listAll, request, sessionPath } from "./api.js";
 import { $, el } from "./dom.js";
 import { expand, variables } from "./uritemplate.js";
 import * as completion from "./completion.js";
@@ -92,7 +92,8 @@ async function toggleSubscribe() {
   if (!open) return;
   const uri = open.uri;
   const on = !subscribed(uri);
-  const { body } = await request(on ? "resources/subscribe" : "resources/unsubscribe", { uri });
+  // One route for both eras: resources/(un)subscribe in legacy, a new listen filter in modern.
+  const { body } = await call(on ? "POST" : "DELETE", sessionPath("/subscriptions"), { uri });
   // On success the session's state event brings the new subscription list (and the button).
   if (body.error) ctx.notice(`${on ? "subscribe" : "unsubscribe"}: ${body.error.message}`);
 }

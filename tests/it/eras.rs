@@ -10,13 +10,17 @@ use tokio::process::Command;
 use crate::remote::{Peer, free_port, peer};
 use crate::support::*;
 
-fn modern_stdio() -> Value {
+pub fn modern_stdio() -> Value {
     let script = root().join("tests/servers/modern_server.py");
     json!({"transport": "stdio", "command": python2(), "args": ["-u", script, "stdio"]})
 }
 
-async fn modern_http() -> Peer {
-    let port = free_port();
+pub async fn modern_http() -> Peer {
+    modern_http_on(free_port()).await
+}
+
+/// The modern Python peer over HTTP on a given port (to restart it where it was).
+pub async fn modern_http_on(port: u16) -> Peer {
     let mut cmd = Command::new(python2());
     cmd.arg("-u")
         .arg(root().join("tests/servers/modern_server.py"))
@@ -44,7 +48,7 @@ async fn ts_http(modern_only: bool) -> Peer {
     peer(cmd, port).await
 }
 
-fn with_era(mut target: Value, era: &str) -> Value {
+pub fn with_era(mut target: Value, era: &str) -> Value {
     target["era"] = json!(era);
     target
 }
@@ -429,6 +433,59 @@ async fn the_browser_picks_the_era_and_answers_an_input_round() {
         .await;
     wait_text(c, "#log-list", "the debug line", |t| {
         t.contains("debug detail")
+    })
+    .await;
+
+    // Subscribe rides the listen stream: the header says what it hears, the mark follows.
+    wait_text(c, "#listen-state", "the listen stream", |t| {
+        t == "listening"
+    })
+    .await;
+    let heard = find(c, "#listen-state")
+        .await
+        .attr("title")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        heard.ends_with("hears tools, prompts, resources list changes"),
+        "{heard}"
+    );
+    c.wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::XPath(
+            "//button[contains(@class, 'item')][.//code[normalize-space()='memo://greeting' or normalize-space()='greeting']]",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click(c, "#subscribe-resource").await;
+    wait_text(c, "#subscribe-resource", "subscribed", |t| {
+        t == "Unsubscribe"
+    })
+    .await;
+    let until = std::time::Instant::now() + DEADLINE;
+    loop {
+        let title = find(c, "#listen-state").await.attr("title").await.unwrap();
+        if title.is_some_and(|t| t.ends_with("list changes; 1 resource")) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "the resource never joined the filter"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    scope
+        .result(
+            "tools/call",
+            json!({"name": "touch_memo", "arguments": {"text": "new text"}}),
+        )
+        .await;
+    wait_text(c, "#resource-updated", "the open resource's mark", |t| {
+        t == "updated"
     })
     .await;
     if let Ok(dir) = std::env::var("MCPSCOPE_SCREENSHOTS") {

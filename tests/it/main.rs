@@ -13,6 +13,7 @@ mod demo;
 mod eras;
 mod everything;
 mod lifecycle;
+mod listen;
 mod python_sdk;
 pub mod remote;
 mod security;

@@ -190,6 +190,10 @@ impl Scope {
         self.send(reqwest::Method::PUT, path, body).await
     }
 
+    pub async fn delete(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::DELETE, path, body).await
+    }
+
     async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> (StatusCode, Value) {
         let res = self
             .http

@@ -6,7 +6,9 @@ The SDK speaks both eras from the same code: a client that probes `server/discov
 2026-07-28 era, one that sends `initialize` gets 2025-11-25. `book_table` needs one answer from
 the user (an MRTR `input_required` round in the modern era, an `elicitation/create` request in
 the legacy era); `plan_trip` needs two, the second asked only after the first came back, so it
-takes two rounds. `chatty` logs at debug and at info. HTTP listens on 127.0.0.1 only.
+takes two rounds. `chatty` logs at debug and at info. `grow` adds a tool and `touch_memo` changes
+`memo://greeting`; in the modern era both reach `subscriptions/listen` streams only. HTTP listens
+on 127.0.0.1 only.
 """
 
 import sys
@@ -74,9 +76,30 @@ async def chatty(ctx: Context) -> str:
     return "done"
 
 
+memo = {"text": "hello", "grown": 0}
+
+
+@mcp.tool()
+async def grow(ctx: Context) -> str:
+    """Adds a tool named extra_N and says the tool list changed."""
+    memo["grown"] += 1
+    name = f"extra_{memo['grown']}"
+    mcp.add_tool(lambda: name, name=name, description="Added by grow.")
+    await ctx.notify_tools_changed()
+    return name
+
+
+@mcp.tool()
+async def touch_memo(text: str, ctx: Context) -> str:
+    """Changes memo://greeting and says so to its subscribers."""
+    memo["text"] = text
+    await ctx.notify_resource_updated("memo://greeting")
+    return "updated"
+
+
 @mcp.resource("memo://greeting")
 def greeting() -> str:
-    return "hello"
+    return memo["text"]
 
 
 if __name__ == "__main__":
