@@ -51,7 +51,13 @@ impl Actor {
             return (params, Vec::new());
         }
         let params = modern::with_meta(params, &self.options);
-        let mut headers = vec![("MCP-Protocol-Version".to_owned(), MODERN_VERSION.to_owned())];
+        // The header says what the envelope says, so a version the caller set in `_meta`
+        // reaches the server consistently (and is refused as such, -32022, not as -32020).
+        let version = params
+            .pointer("/_meta/io.modelcontextprotocol~1protocolVersion")
+            .and_then(Value::as_str)
+            .unwrap_or(MODERN_VERSION);
+        let mut headers = vec![("MCP-Protocol-Version".to_owned(), version.to_owned())];
         headers.extend(modern::request_headers(method, &params, &self.tool_headers));
         (Some(params), headers)
     }

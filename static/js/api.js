@@ -58,12 +58,14 @@ export async function request(method, params, timeoutMs) {
 }
 
 // Every page of a list method (`cursor` / `nextCursor`), items under `key`; stops at an error.
+// The array's `first` is the first page's result (its cache hints, say).
 export async function listAll(method, key) {
   const all = [];
   let cursor = null;
   do {
     const { body } = await request(method, cursor ? { cursor } : {});
     if (body.error) break;
+    all.first ??= body.result;
     all.push(...(Array.isArray(body.result?.[key]) ? body.result[key] : []));
     cursor = body.result?.nextCursor ?? null;
   } while (cursor);

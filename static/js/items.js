@@ -40,6 +40,23 @@ export function fill(listId, buttons) {
   if (focused) buttons.find((b) => b.dataset.item === focused)?.focus();
 }
 
+// A modern list result's caching hints (`ttlMs`, `cacheScope`) beside its list's title, as the
+// server sent them: a negative or missing ttlMs means 0 (do not reuse), which is said too.
+export function cacheHint(kind, result) {
+  const box = $(`${kind}-cache`);
+  const has = result && ("ttlMs" in result || "cacheScope" in result);
+  box.hidden = !has;
+  if (!has) return;
+  const ttl = result.ttlMs;
+  const ms = Number.isFinite(ttl) && ttl > 0 ? ttl : 0;
+  const span = ms === 0 ? "no reuse" : ms < 1000 ? `${ms} ms` : ms < 120000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60000)} min`;
+  const scope = typeof result.cacheScope === "string" ? result.cacheScope : "";
+  box.textContent = `cache: ${span}${scope ? ` · ${scope}` : ""}`;
+  const raw = `ttlMs ${ttl === undefined ? "missing" : JSON.stringify(ttl)}${ms === 0 && ttl !== 0 ? " (means 0)" : ""}, cacheScope ${scope ? JSON.stringify(scope) : "missing"}`;
+  box.title = `${raw}: how long the server says this list may be reused, and by whom`;
+  box.setAttribute("aria-label", `cache hint: ${raw}`);
+}
+
 // `more()` says whether the server has further pages (shown as "+").
 export function countInto(listId, countId, more = () => false) {
   counts.set(listId, { countId, more });

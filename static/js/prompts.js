@@ -19,6 +19,7 @@ export async function list() {
   const got = await listAll("prompts/list", "prompts");
   if (gen !== generation) return;
   prompts = got;
+  items.cacheHint("prompts", got.first);
   items.fill("prompt-list", prompts.map((p) => items.button({
     kind: "prompt", key: p.name, title: p.title, name: p.name, desc: p.description, cls: "prompt",
     onSelect: () => select(p),

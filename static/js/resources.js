@@ -48,6 +48,7 @@ async function page(gen) {
   const { body } = await request("resources/list", cursor ? { cursor } : {});
   if (gen !== generation) return;
   if (body.error) { cursor = null; return; }
+  if (!cursor) items.cacheHint("resources", body.result);
   resources.push(...(Array.isArray(body.result?.resources) ? body.result.resources : []));
   cursor = body.result?.nextCursor ?? null;
   renderResources();
@@ -60,6 +61,7 @@ export async function list() {
   const t = await listAll("resources/templates/list", "resourceTemplates");
   if (gen !== generation) return;
   templates = t;
+  items.cacheHint("templates", t.first);
   renderTemplates();
 }
 

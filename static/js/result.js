@@ -6,6 +6,7 @@
 import { call } from "./api.js";
 import { el, seconds } from "./dom.js";
 import { block, conversation, jsonBlock, resourcePreview } from "./content.js";
+import { describe } from "./errors.js";
 
 // The words for a local end of a call (the API's `error.kind`).
 export function localEnd(error, elapsedMs) {
@@ -28,7 +29,12 @@ export async function render(box, body, { outputSchema, onReadResource, elapsedM
     const { text, cls } = localEnd(body.error, elapsedMs);
     box.append(el("div", { class: cls, role: "status", text }));
   } else if (body?.error) {
-    box.append(el("div", { class: "error-banner", text: `Server error ${body.error.code ?? ""}: ${body.error.message ?? ""}` }));
+    const known = describe(body.error);
+    box.append(el("div", { class: "error-banner", text: `Server error ${body.error.code ?? ""}${known ? ` ${known.name}` : ""}: ${body.error.message ?? ""}` }));
+    if (known) {
+      box.append(el("p", { class: "error-meaning muted", text: known.meaning }));
+      if (known.facts.length) box.append(el("dl", { class: "facts error-facts" }, ...known.facts.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })])));
+    }
     if (body.error.data !== undefined) box.append(jsonBlock(body.error.data));
   } else if (result && typeof result === "object") {
     if (result.isError === true) box.append(el("div", { class: "error-banner", text: "isError: true — the tool reports a failure" }));

@@ -75,6 +75,7 @@ async function page(gen) {
   const { body } = await request("tools/list", cursor ? { cursor } : {});
   if (gen !== generation) return;
   if (body.error) { ctx.notice(`tools/list: ${body.error.message}`); cursor = null; return; }
+  if (!cursor) items.cacheHint("tools", body.result);
   tools.push(...(Array.isArray(body.result?.tools) ? body.result.tools : []));
   cursor = body.result?.nextCursor ?? null;
   renderList();

@@ -494,3 +494,57 @@ async fn the_browser_picks_the_era_and_answers_an_input_round() {
     }
     b.client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_browser_reads_modern_errors_and_cache_hints() {
+    use crate::browser::{click, find, open_ui, wait_text};
+
+    let peer = modern_http().await;
+    let scope = Scope::start().await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    scope
+        .connect(json!({"transport": "http", "url": peer.url("/mcp"), "era": "modern"}))
+        .await;
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    // The tools/list result's caching hints, beside the list's title.
+    let hint = wait_text(c, "#tools-cache", "the cache hint", |t| {
+        t.starts_with("cache:")
+    })
+    .await;
+    let title = find(c, "#tools-cache")
+        .await
+        .attr("title")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(title.starts_with("ttlMs "), "{hint} / {title}");
+
+    // A request asking for a version the server does not speak: -32022, read into words.
+    click(c, "#open-raw").await;
+    let method = find(c, "#raw-method").await;
+    method.clear().await.unwrap();
+    method.send_keys("tools/list").await.unwrap();
+    let params = find(c, "#raw-params").await;
+    params.clear().await.unwrap();
+    params
+        .send_keys(r#"{"_meta": {"io.modelcontextprotocol/protocolVersion": "2099-01-01"}}"#)
+        .await
+        .unwrap();
+    click(c, "#send-raw").await;
+    let banner = wait_text(c, "#result .error-banner", "the error", |t| {
+        t.contains("-32022")
+    })
+    .await;
+    assert!(banner.contains("Unsupported protocol version"), "{banner}");
+    let facts = wait_text(c, "#result .error-facts", "its facts", |t| {
+        t.contains("supported")
+    })
+    .await;
+    assert!(facts.contains("2026-07-28"), "{facts}");
+    if let Ok(dir) = std::env::var("MCPSCOPE_SCREENSHOTS") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(std::path::Path::new(&dir).join("modern-error.png"), png).unwrap();
+    }
+    b.client.close().await.unwrap();
+}
