@@ -37,6 +37,9 @@ pub enum Event {
     /// `ended` (why the call stopped asking); `requestId`, `originRequestId` and `round` tie it
     /// to the call.
     Round(Value),
+    /// A task this session follows changed (created, a new status, its outcome, lost): the
+    /// whole task view as `GET /api/tasks` lists it.
+    Task(Value),
     /// A `notifications/progress` tied back to the request that carried its token. Progress
     /// may legitimately race our cancel or timeout; then it is still tied to that request, and
     /// `after` says how the request had ended, `afterMs` how long before.

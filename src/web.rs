@@ -97,6 +97,8 @@ pub fn router(state: AppState) -> Router {
             post(api::subscribe).delete(api::unsubscribe),
         )
         .route("/listen", post(api::relisten))
+        .route("/tasks", get(api::tasks))
+        .route("/tasks/{task}/cancel", post(api::cancel_task))
         // Any session by id; the same handlers.
         .route("/sessions", get(api::sessions).post(api::create))
         .route("/sessions/{id}", get(api::session).delete(api::remove))
@@ -116,6 +118,8 @@ pub fn router(state: AppState) -> Router {
             post(api::subscribe).delete(api::unsubscribe),
         )
         .route("/sessions/{id}/listen", post(api::relisten))
+        .route("/sessions/{id}/tasks", get(api::tasks))
+        .route("/sessions/{id}/tasks/{task}/cancel", post(api::cancel_task))
         .route("/catalog", get(catalog::list).post(catalog::add))
         .route("/catalog/export", get(catalog::export))
         .route("/catalog/import", post(catalog::import))

@@ -116,6 +116,8 @@ pub(super) struct Actor {
     pub(super) conversation_seq: u64,
     /// Modern era: the `subscriptions/listen` stream.
     pub(super) listen: super::listen::Listen,
+    /// The tasks this connection follows (both eras).
+    pub(super) tasks: super::tasks::Tasks,
 }
 
 impl Actor {
@@ -129,6 +131,8 @@ impl Actor {
         let mut commands_open = true;
         loop {
             let deadline = self.engine.next_deadline();
+            let relisten = self.listen.retry_at;
+            let task_poll = self.next_task_poll();
             tokio::select! {
                 cmd = commands.recv(), if commands_open && shutdown_done.is_none() => match cmd {
                     Some(Command::Shutdown { done }) => {
@@ -153,7 +157,8 @@ impl Actor {
                     Some(event) => self.transport_event(event),
                 },
                 _ = sleep_until(deadline) => self.expire(),
-                _ = sleep_until(self.listen.retry_at) => self.listen_now(),
+                _ = sleep_until(relisten) => self.listen_now(),
+                _ = sleep_until(task_poll) => self.poll_tasks(),
                 Some(key) = auto.recv() => self.delayed_answer(&key),
             }
         }
@@ -200,6 +205,10 @@ impl Actor {
             Command::Subscribe { uri, on, reply } => self.listen_for(uri, on, reply),
             Command::Relisten if self.modern => self.listen_now(),
             Command::Relisten => {}
+            Command::Tasks { reply } => {
+                let _ = reply.send(self.tasks_view());
+            }
+            Command::CancelTask { task_id, reply } => self.cancel_task(&task_id, reply),
             Command::Inflight { reply } => {
                 let _ = reply.send(self.inflight());
             }

@@ -58,6 +58,11 @@ pub enum ReplyTo {
         round: u32,
         key: String,
     },
+    /// One entry of the `inputResponses` of a modern task's `tasks/update`.
+    TaskInput {
+        task_id: String,
+        key: String,
+    },
 }
 
 /// A server→client request waiting for an answer.
@@ -85,6 +90,10 @@ impl PendingRequest {
                 v["requestId"] = json!(request_id);
                 v["originRequestId"] = json!(origin_id);
                 v["round"] = json!(round);
+                v["inputKey"] = json!(key);
+            }
+            ReplyTo::TaskInput { task_id, key } => {
+                v["taskId"] = json!(task_id);
                 v["inputKey"] = json!(key);
             }
         }
@@ -116,6 +125,14 @@ pub(super) enum Command {
     },
     /// Modern era: open the listen stream again now.
     Relisten,
+    /// The tasks this connection follows.
+    Tasks {
+        reply: oneshot::Sender<Vec<Value>>,
+    },
+    CancelTask {
+        task_id: String,
+        reply: oneshot::Sender<Result<Answer, LocalError>>,
+    },
     Notify {
         method: String,
         params: Option<Value>,
@@ -201,6 +218,20 @@ impl SessionHandle {
     /// waits for the server to acknowledge the new filter.
     pub async fn listen_for(&self, uri: String, on: bool) -> Result<Value, LocalError> {
         self.ask(|reply| Command::Subscribe { uri, on, reply })
+            .await
+            .unwrap_or(Err(LocalError::NotConnected))
+    }
+
+    /// The tasks this connection follows, newest first.
+    pub async fn tasks(&self) -> Vec<Value> {
+        self.ask(|reply| Command::Tasks { reply })
+            .await
+            .unwrap_or_default()
+    }
+
+    /// Sends `tasks/cancel` for a task this connection follows; the server's answer.
+    pub async fn cancel_task(&self, task_id: String) -> Result<Answer, LocalError> {
+        self.ask(|reply| Command::CancelTask { task_id, reply })
             .await
             .unwrap_or(Err(LocalError::NotConnected))
     }

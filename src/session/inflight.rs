@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 use super::{
     actor::Actor,
     handle::{Answer, LocalError},
+    rounds::Next,
 };
 use crate::{
     events::Ended,
@@ -41,6 +42,11 @@ pub(super) enum Tag {
     Discover { retried: bool },
     /// The modern `subscriptions/listen` stream: no deadline, ends only when it breaks.
     Listen,
+    /// Following a task: `tasks/get`, `tasks/result`, `tasks/cancel`, `tasks/update`.
+    Task {
+        task_id: String,
+        op: super::tasks::TaskOp,
+    },
 }
 
 /// Which round of a call this request is: the first request's id, and its number (2 = the first
@@ -142,10 +148,21 @@ impl Actor {
                 round,
             } => {
                 self.last_progress.remove(&id);
-                if self.modern
-                    && let Outcome::Result(result) = &outcome
-                    && let Some(asked) = self.modern_result(&request.method, result, seq)
-                {
+                let next = match &outcome {
+                    Outcome::Result(result) if self.modern => {
+                        self.modern_result(&request.method, result, seq)
+                    }
+                    Outcome::Result(result) => self
+                        .legacy_task(&request.method, result)
+                        .map(|task| Next::Task(task, false)),
+                    Outcome::Error(_) => None,
+                };
+                // The task's creation is the call's answer, as it came; the task is followed
+                // from here on.
+                if let Some(Next::Task(task, modern)) = next {
+                    let subject = subject.clone();
+                    self.task_created(&request.method, subject, id, task, modern, seq);
+                } else if let Some(Next::Input(asked)) = next {
                     let call = super::rounds::Call {
                         reply: tx,
                         subject,
@@ -168,6 +185,7 @@ impl Actor {
             Tag::Handshake => self.handshake_answer(outcome, seq),
             Tag::Discover { retried } => self.discover_answer(outcome, seq, retried),
             Tag::Listen => self.listen_answer(id, &outcome),
+            Tag::Task { task_id, op } => self.task_answer(id, task_id, op, outcome, seq),
         }
     }
 
@@ -213,7 +231,7 @@ impl Actor {
             .into_iter()
             .filter_map(|(id, o)| match &o.tag {
                 Tag::Api { subject, .. } => Some((id, o, subject)),
-                Tag::Handshake | Tag::Discover { .. } | Tag::Listen => None,
+                Tag::Handshake | Tag::Discover { .. } | Tag::Listen | Tag::Task { .. } => None,
             })
             .map(|(id, o, subject)| {
                 let elapsed = now - o.sent_at;
@@ -269,6 +287,7 @@ impl Actor {
                     self.not_modern(format!("no answer to server/discover within {ms} ms"));
                 }
                 Tag::Listen => {}
+                Tag::Task { task_id, op } => self.task_request_failed(&task_id, op, why),
             }
         }
     }
@@ -285,6 +304,7 @@ impl Actor {
                 Tag::Handshake => self.fail(message),
                 Tag::Discover { .. } => self.not_modern(message),
                 Tag::Listen => self.listen_dropped(id, &message),
+                Tag::Task { task_id, op } => self.task_request_failed(&task_id, op, message),
             }
         }
     }

@@ -18,6 +18,7 @@
 //! | `establish.rs` | establishing a connection per era: `initialize`, the `server/discover` probe, the `auto` fallback |
 //! | `era/` | the eras: the legacy `initialize` handshake; the modern probe, `_meta`, `resultType` and HTTP routing headers |
 //! | `listen.rs` | the modern era's `subscriptions/listen` stream: filter, acknowledgement, routing by subscription id, re-listen |
+//! | `tasks.rs` | tasks in both eras: created by an answer, followed by `tasks/get`, the outcome fetched or read inline, modern input requests answered with `tasks/update`, cancel |
 //! | `rounds.rs` | the modern era's input rounds (MRTR): input requests served like server requests, then the retry |
 
 mod actor;
@@ -34,6 +35,7 @@ mod rounds;
 mod server_requests;
 mod subscriptions;
 mod target;
+mod tasks;
 
 use std::time::Duration;
 

@@ -44,6 +44,7 @@ impl Actor {
                     self.withdraw(&ReplyTo::JsonRpc(id.clone()));
                 }
             }
+            "notifications/tasks/status" => self.task_status(params.as_ref(), seq),
             "notifications/elicitation/complete" => {
                 let eid = params
                     .as_ref()

@@ -98,6 +98,7 @@ impl Actor {
         let server_id = match reply_to {
             ReplyTo::JsonRpc(id) => id,
             ReplyTo::Input { .. } => return self.input_answered(reply_to, outcome, answered_by),
+            ReplyTo::TaskInput { .. } => return self.task_input_answered(reply_to, outcome),
         };
         let text = wire::response(server_id, outcome);
         let kind = if outcome.is_ok() { "response" } else { "error" };

@@ -299,6 +299,7 @@ impl Session {
             conversations: HashMap::new(),
             conversation_seq: 0,
             listen: Default::default(),
+            tasks: Default::default(),
         };
         tokio::spawn(actor.run(rx, auto_rx));
         drop(guard);

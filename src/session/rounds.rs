@@ -43,6 +43,14 @@ pub(super) struct Conversation {
     since: Instant,
 }
 
+/// What a modern result asks of us besides being answered.
+pub(super) enum Next {
+    /// Input rounds (MRTR): the result, parsed.
+    Input(Value),
+    /// A task was created: its fields, and whether it is the modern extension's.
+    Task(Map<String, Value>, bool),
+}
+
 /// Only what the `resultType` check needs, so a complete result is not parsed twice over.
 #[derive(Deserialize)]
 struct Peek {
@@ -51,13 +59,13 @@ struct Peek {
 }
 
 impl Actor {
-    /// Checks a modern result; returns it parsed when it asks for input.
+    /// Checks a modern result; says what it asks of us (input rounds, a task to follow).
     pub(super) fn modern_result(
         &mut self,
         method: &str,
         result: &RawValue,
         seq: u64,
-    ) -> Option<Value> {
+    ) -> Option<Next> {
         let peek: Peek = serde_json::from_str(result.get()).unwrap_or(Peek { result_type: None });
         if let Some(w) = modern::result_type_warning(peek.result_type.as_ref(), method) {
             self.finding(Severity::Warning, w, seq);
@@ -66,7 +74,13 @@ impl Actor {
             self.learn_tools(result, seq);
         }
         match modern::result_kind(peek.result_type.as_ref()) {
-            ResultKind::InputRequired => serde_json::from_str(result.get()).ok(),
+            ResultKind::InputRequired => serde_json::from_str(result.get()).ok().map(Next::Input),
+            ResultKind::Task => match serde_json::from_str(result.get()) {
+                Ok(Value::Object(fields)) => {
+                    Some(Next::Task(super::tasks::modern_task_fields(&fields), true))
+                }
+                _ => None,
+            },
             _ => None,
         }
     }

@@ -519,6 +519,36 @@ async fn subscription(
     Ok(json_text(StatusCode::OK, outcome_body(&answer.outcome)))
 }
 
+/// `GET /api/tasks`: the tasks this connection follows, newest first.
+pub(super) async fn tasks(
+    State(state): State<AppState>,
+    which: Which,
+) -> Result<Response, ApiError> {
+    let list = match which.session(&state)?.and_then(|s| s.handle()) {
+        Some(handle) => handle.tasks().await,
+        None => Vec::new(),
+    };
+    Ok(axum::Json(list).into_response())
+}
+
+/// `POST /api/tasks/{task}/cancel`: `tasks/cancel`, answered like `/api/request`.
+pub(super) async fn cancel_task(
+    State(state): State<AppState>,
+    which: Which,
+    Path(params): Path<BTreeMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let task = params.get("task").cloned().unwrap_or_default();
+    let answer = match which.handle(&state)?.cancel_task(task).await {
+        Err(LocalError::Unsupported(why)) => return Err(ApiError::NotFound(why)),
+        other => other?,
+    };
+    let mut response = json_text(StatusCode::OK, outcome_body(&answer.outcome));
+    response
+        .headers_mut()
+        .insert("x-mcpscope-request-id", HeaderValue::from(answer.id));
+    Ok(response)
+}
+
 /// `POST /api/listen`: the modern listen stream opens again now (after a drop or an end).
 pub(super) async fn relisten(
     State(state): State<AppState>,

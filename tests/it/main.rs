@@ -21,4 +21,5 @@ mod servers_ui;
 mod sessions;
 mod sloppy;
 mod support;
+mod tasks;
 mod workbench;

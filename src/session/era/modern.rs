@@ -61,12 +61,26 @@ pub(in crate::session) fn with_meta(params: Option<Value>, options: &ConnectOpti
     meta.entry(META_VERSION)
         .or_insert_with(|| json!(MODERN_VERSION));
     meta.entry(META_CAPABILITIES)
-        .or_insert_with(|| options.client_capabilities.clone());
+        .or_insert_with(|| modern_capabilities(&options.client_capabilities));
     meta.entry(META_CLIENT).or_insert_with(super::client_info);
     if let Some(level) = &options.log_level {
         meta.entry(META_LOG_LEVEL).or_insert_with(|| json!(level));
     }
     params
+}
+
+/// The tasks extension, which mcpscope follows in the modern era.
+pub(in crate::session) const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
+
+/// The client capabilities a modern request declares: the session's, plus the tasks extension
+/// unless the caller chose the `extensions` themselves.
+fn modern_capabilities(caps: &Value) -> Value {
+    let mut caps = caps.clone();
+    if let Some(obj) = caps.as_object_mut() {
+        obj.entry("extensions")
+            .or_insert_with(|| json!({ TASKS_EXTENSION: {} }));
+    }
+    caps
 }
 
 /// Reads the answer to `server/discover`.
@@ -191,6 +205,8 @@ pub(in crate::session) fn request_headers(
     let key = match method {
         "tools/call" | "prompts/get" => "name",
         "resources/read" => "uri",
+        // The tasks extension routes its methods by task.
+        "tasks/get" | "tasks/update" | "tasks/cancel" => "taskId",
         _ => return out,
     };
     let Some(name) = params.get(key).and_then(Value::as_str) else {

@@ -1,0 +1,621 @@
+//! Tasks, in both eras: a call whose answer creates a task (legacy 2025-11-25: a
+//! `CreateTaskResult` `{task: {...}}`; the modern extension: a flat result with
+//! `resultType: "task"`) is answered to its caller as it came, and the task is then followed here:
+//! `tasks/get` at the server's poll interval until it ends, `notifications/tasks/status` taken as
+//! a hint, the outcome fetched (legacy `tasks/result`, which is also how a legacy task's input
+//! requests arrive) or read inline (modern), the modern `inputRequests` routed like any server
+//! request and answered with `tasks/update`, and cancel on request. Each change is a `task` event;
+//! `GET /api/tasks` lists them. Every one of these requests is an ordinary frame on the wire.
+
+use std::{
+    collections::{HashMap, HashSet},
+    time::{Duration, Instant},
+};
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json, value::RawValue};
+use tokio::sync::oneshot;
+
+use super::{
+    actor::Actor,
+    handle::{Answer, LocalError, ReplyTo},
+    inflight::Tag,
+};
+use crate::{
+    events::{Event, Severity},
+    wire::{Outcome, Timeout},
+};
+
+/// When the server names no poll interval.
+const DEFAULT_POLL: Duration = Duration::from_secs(1);
+/// Bounds on the interval we honour: not a flood, and not so slow the task looks stuck.
+const MIN_POLL: Duration = Duration::from_millis(100);
+const MAX_POLL: Duration = Duration::from_secs(30);
+/// How long one `tasks/get` or `tasks/cancel` may take.
+const TASK_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What one of our task requests was for.
+pub(super) enum TaskOp {
+    Get,
+    /// Legacy `tasks/result`: blocks until the task ends; input requests arrive meanwhile.
+    Result,
+    Cancel(Option<oneshot::Sender<Result<Answer, LocalError>>>),
+    /// Modern `tasks/update` carrying these input keys.
+    Update(Vec<String>),
+}
+
+struct Tracked {
+    seq: u64,
+    modern: bool,
+    method: String,
+    subject: Option<String>,
+    /// Our request whose answer created the task.
+    request_id: i64,
+    /// The latest task fields, as the server sent them.
+    task: Map<String, Value>,
+    /// `{"result": …}` or `{"error": …}` once known.
+    outcome: Option<Value>,
+    /// The server no longer knows the task (or would not say), and why.
+    lost: Option<String>,
+    next_poll: Option<Instant>,
+    getting: bool,
+    fetching: bool,
+    /// Modern input keys already routed (each asked once, however often a poll repeats it).
+    routed: HashSet<String>,
+    polls: u64,
+    seen: Instant,
+}
+
+#[derive(Default)]
+pub(super) struct Tasks {
+    by_id: HashMap<String, Tracked>,
+    seq: u64,
+}
+
+/// Only what says whether a legacy `tools/call` answer created a task.
+#[derive(Deserialize)]
+struct LegacyPeek {
+    task: Option<Map<String, Value>>,
+}
+
+fn is_terminal(status: Option<&str>) -> bool {
+    matches!(status, Some("completed" | "failed" | "cancelled"))
+}
+
+/// The poll interval a task names (`pollInterval` legacy, `pollIntervalMs` modern), bounded.
+fn poll_interval(task: &Map<String, Value>, modern: bool) -> Duration {
+    let key = if modern {
+        "pollIntervalMs"
+    } else {
+        "pollInterval"
+    };
+    task.get(key)
+        .and_then(Value::as_u64)
+        .map_or(DEFAULT_POLL, Duration::from_millis)
+        .clamp(MIN_POLL, MAX_POLL)
+}
+
+/// The task fields of a modern result: everything but what belongs to the envelope or the
+/// outcome.
+pub(super) fn modern_task_fields(result: &Map<String, Value>) -> Map<String, Value> {
+    result
+        .iter()
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "resultType" | "result" | "error" | "inputRequests" | "_meta"
+            )
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+impl Tracked {
+    fn status(&self) -> Option<&str> {
+        self.task.get("status").and_then(Value::as_str)
+    }
+
+    /// Nothing more will come: lost, cancelled, or ended with its outcome known.
+    fn done(&self) -> bool {
+        self.lost.is_some()
+            || self.status() == Some("cancelled")
+            || (is_terminal(self.status()) && self.outcome.is_some())
+    }
+
+    fn view(&self, id: &str) -> Value {
+        let ttl = if self.modern { "ttlMs" } else { "ttl" };
+        json!({
+            "taskId": id,
+            "era": if self.modern { "modern" } else { "legacy" },
+            "method": self.method,
+            "subject": self.subject,
+            "requestId": self.request_id,
+            "status": self.task.get("status"),
+            "statusMessage": self.task.get("statusMessage"),
+            "createdAt": self.task.get("createdAt"),
+            "lastUpdatedAt": self.task.get("lastUpdatedAt"),
+            "ttlMs": self.task.get(ttl),
+            "pollIntervalMs": poll_interval(&self.task, self.modern).as_millis() as u64,
+            "task": self.task,
+            "outcome": self.outcome,
+            "lost": self.lost,
+            "polls": self.polls,
+            "seenMs": self.seen.elapsed().as_millis() as u64,
+        })
+    }
+}
+
+impl Actor {
+    /// A legacy `tools/call` answer: the task it created, if it did.
+    pub(super) fn legacy_task(
+        &self,
+        method: &str,
+        result: &RawValue,
+    ) -> Option<Map<String, Value>> {
+        if method != "tools/call" {
+            return None;
+        }
+        let peek: LegacyPeek = serde_json::from_str(result.get()).ok()?;
+        peek.task
+            .filter(|t| t.get("taskId").is_some_and(Value::is_string))
+    }
+
+    /// A task was created by our request `request_id`: follow it.
+    pub(super) fn task_created(
+        &mut self,
+        method: &str,
+        subject: Option<String>,
+        request_id: i64,
+        task: Map<String, Value>,
+        modern: bool,
+        seq: u64,
+    ) {
+        let Some(id) = task
+            .get("taskId")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        else {
+            self.finding(
+                Severity::Error,
+                format!("the {method} answer creates a task without a string taskId"),
+                seq,
+            );
+            return;
+        };
+        self.tasks.seq += 1;
+        let tracked = Tracked {
+            seq: self.tasks.seq,
+            modern,
+            method: method.to_owned(),
+            subject,
+            request_id,
+            next_poll: Some(Instant::now() + poll_interval(&task, modern)),
+            task,
+            outcome: None,
+            lost: None,
+            getting: false,
+            fetching: false,
+            routed: HashSet::new(),
+            polls: 0,
+            seen: Instant::now(),
+        };
+        if self.tasks.by_id.insert(id.clone(), tracked).is_some() {
+            self.finding(
+                Severity::Warning,
+                format!("task {id:?} was created again: the server reused a taskId"),
+                seq,
+            );
+        }
+        self.task_changed(&id);
+    }
+
+    /// When the next `tasks/get` is due.
+    pub(super) fn next_task_poll(&self) -> Option<Instant> {
+        self.tasks
+            .by_id
+            .values()
+            .filter(|t| !t.getting)
+            .filter_map(|t| t.next_poll)
+            .min()
+    }
+
+    /// Sends `tasks/get` for every task whose poll is due.
+    pub(super) fn poll_tasks(&mut self) {
+        let now = Instant::now();
+        let due: Vec<String> = self
+            .tasks
+            .by_id
+            .iter()
+            .filter(|(_, t)| !t.getting && t.next_poll.is_some_and(|at| at <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in due {
+            self.send_task_request("tasks/get", &id, TaskOp::Get, None);
+        }
+    }
+
+    fn send_task_request(
+        &mut self,
+        method: &str,
+        id: &str,
+        op: TaskOp,
+        extra: Option<(&str, Value)>,
+    ) {
+        let Some(t) = self.tasks.by_id.get_mut(id) else {
+            return;
+        };
+        let timeout = match op {
+            TaskOp::Get => {
+                t.getting = true;
+                t.next_poll = None;
+                t.polls += 1;
+                Some(Timeout::fixed(TASK_REQUEST_TIMEOUT))
+            }
+            // It blocks until the task ends, which may take as long as the task's TTL.
+            TaskOp::Result => {
+                t.fetching = true;
+                None
+            }
+            TaskOp::Cancel(_) | TaskOp::Update(_) => Some(Timeout::fixed(TASK_REQUEST_TIMEOUT)),
+        };
+        let mut params = json!({ "taskId": id });
+        if let Some((key, value)) = extra {
+            params[key] = value;
+        }
+        self.send_request(
+            method,
+            Some(params),
+            timeout,
+            None,
+            Tag::Task {
+                task_id: id.to_owned(),
+                op,
+            },
+        );
+    }
+
+    /// The answer to one of our task requests.
+    pub(super) fn task_answer(
+        &mut self,
+        request_id: i64,
+        id: String,
+        op: TaskOp,
+        outcome: Outcome,
+        seq: u64,
+    ) {
+        let Some(t) = self.tasks.by_id.get_mut(&id) else {
+            if let TaskOp::Cancel(Some(reply)) = op {
+                let _ = reply.send(Err(LocalError::NotConnected));
+            }
+            return;
+        };
+        let modern = t.modern;
+        match op {
+            TaskOp::Get => {
+                t.getting = false;
+                let raw = match &outcome {
+                    Outcome::Result(raw) => raw,
+                    Outcome::Error(e) => {
+                        t.lost = Some(format!("tasks/get answered an error: {}", e.get()));
+                        t.next_poll = None;
+                        return self.task_changed(&id);
+                    }
+                };
+                let Ok(Value::Object(result)) = serde_json::from_str(raw.get()) else {
+                    t.lost = Some("tasks/get answered something that is not an object".into());
+                    return self.task_changed(&id);
+                };
+                let fields = if modern {
+                    modern_task_fields(&result)
+                } else {
+                    result
+                        .iter()
+                        .filter(|(k, _)| k.as_str() != "_meta")
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                };
+                t.task.extend(fields);
+                if modern {
+                    if let Some(r) = result.get("result") {
+                        t.outcome = Some(json!({ "result": r }));
+                    } else if let Some(e) = result.get("error") {
+                        t.outcome = Some(json!({ "error": e }));
+                    }
+                }
+                self.after_status(&id, modern.then_some(&result), seq);
+            }
+            TaskOp::Result => {
+                t.fetching = false;
+                let parse = |raw: &RawValue| {
+                    serde_json::from_str::<Value>(raw.get()).unwrap_or(Value::Null)
+                };
+                t.outcome = Some(match &outcome {
+                    Outcome::Result(r) => json!({ "result": parse(r) }),
+                    Outcome::Error(e) => json!({ "error": parse(e) }),
+                });
+                // The outcome is there; one more look tells the final status.
+                if !is_terminal(t.status()) && !t.getting {
+                    t.next_poll = Some(Instant::now());
+                }
+                self.task_changed(&id);
+            }
+            TaskOp::Cancel(reply) => {
+                if let Outcome::Result(raw) = &outcome
+                    && !modern
+                    && let Ok(Value::Object(task)) = serde_json::from_str::<Value>(raw.get())
+                {
+                    t.task
+                        .extend(task.into_iter().filter(|(k, _)| k != "_meta"));
+                }
+                // Cooperative in the modern era (and worth confirming in both): look again soon.
+                if !t.getting && !t.done() {
+                    t.next_poll = Some(Instant::now());
+                }
+                if let Some(reply) = reply {
+                    let _ = reply.send(Ok(Answer {
+                        id: request_id,
+                        outcome,
+                    }));
+                }
+                self.after_status(&id, None, seq);
+            }
+            TaskOp::Update(keys) => {
+                if let Outcome::Error(e) = &outcome {
+                    let message = format!(
+                        "tasks/update for task {id:?} (keys {keys:?}) was refused: {}",
+                        e.get()
+                    );
+                    for key in keys {
+                        t.routed.remove(&key);
+                    }
+                    self.finding(Severity::Warning, message, seq);
+                }
+            }
+        }
+    }
+
+    /// What a new status asks of us: fetch the outcome (legacy), route input requests (modern),
+    /// or keep polling.
+    fn after_status(&mut self, id: &str, modern_result: Option<&Map<String, Value>>, seq: u64) {
+        let Some(t) = self.tasks.by_id.get_mut(id) else {
+            return;
+        };
+        let status = t.status().map(str::to_owned);
+        let terminal = is_terminal(status.as_deref());
+        let mut fetch = false;
+        let mut inputs = Vec::new();
+        let mut missing = None;
+        if t.modern {
+            if status.as_deref() == Some("input_required")
+                && let Some(Value::Object(requests)) =
+                    modern_result.and_then(|r| r.get("inputRequests"))
+            {
+                for (key, req) in requests {
+                    if t.routed.insert(key.clone()) {
+                        inputs.push((key.clone(), req.clone()));
+                    }
+                }
+            }
+            if modern_result.is_some() && !t.done() && terminal {
+                missing = Some(format!(
+                    "tasks/get says task {id:?} is {} but carries no {}",
+                    status.as_deref().unwrap_or("?"),
+                    if status.as_deref() == Some("failed") {
+                        "error"
+                    } else {
+                        "result"
+                    }
+                ));
+            }
+        } else if matches!(
+            status.as_deref(),
+            Some("completed" | "failed" | "input_required")
+        ) && t.outcome.is_none()
+            && !t.fetching
+        {
+            // The spec's way to a legacy task's outcome, and to the requests it waits on.
+            fetch = true;
+        }
+        if !terminal && !t.getting {
+            t.next_poll = Some(Instant::now() + poll_interval(&t.task, t.modern));
+        } else if terminal {
+            t.next_poll = None;
+        }
+        self.task_changed(id);
+        if let Some(message) = missing {
+            self.finding(Severity::Warning, message, seq);
+        }
+        if fetch {
+            self.send_task_request("tasks/result", id, TaskOp::Result, None);
+        }
+        for (key, req) in inputs {
+            let Some(method) = req.get("method").and_then(Value::as_str) else {
+                self.finding(
+                    Severity::Error,
+                    format!("task {id:?}: input request {key:?} has no method"),
+                    seq,
+                );
+                continue;
+            };
+            let params = req.get("params").cloned().unwrap_or_else(|| json!({}));
+            let reply_to = ReplyTo::TaskInput {
+                task_id: id.to_owned(),
+                key,
+            };
+            self.route(reply_to, method.to_owned(), params, seq);
+        }
+    }
+
+    /// A modern task's input request got its answer: `tasks/update` carries it.
+    pub(super) fn task_input_answered(
+        &mut self,
+        reply_to: &ReplyTo,
+        outcome: Result<&Value, &Value>,
+    ) {
+        let ReplyTo::TaskInput { task_id, key } = reply_to else {
+            return;
+        };
+        match outcome {
+            Ok(result) => {
+                let responses = json!({ key.clone(): result });
+                self.send_task_request(
+                    "tasks/update",
+                    task_id,
+                    TaskOp::Update(vec![key.clone()]),
+                    Some(("inputResponses", responses)),
+                );
+            }
+            Err(error) => {
+                if let Some(t) = self.tasks.by_id.get_mut(task_id) {
+                    // Asked again at the next poll, so a person can answer it properly.
+                    t.routed.remove(key);
+                }
+                self.reporter.publish(Event::Finding {
+                    severity: Severity::Warning,
+                    message: format!(
+                        "input request {key:?} of task {task_id:?} was answered with an error ({error}); tasks/update cannot carry an error, so nothing was sent"
+                    ),
+                    frame_seq: None,
+                });
+            }
+        }
+    }
+
+    /// `notifications/tasks/status` (legacy): a hint, never relied on; the next poll confirms.
+    pub(super) fn task_status(&mut self, params: Option<&Value>, seq: u64) {
+        let Some(Value::Object(fields)) = params else {
+            return;
+        };
+        let Some(id) = fields.get("taskId").and_then(Value::as_str) else {
+            return;
+        };
+        let Some(t) = self.tasks.by_id.get_mut(id) else {
+            self.finding(
+                Severity::Info,
+                format!("notifications/tasks/status for task {id:?}, which this session is not following"),
+                seq,
+            );
+            return;
+        };
+        t.task.extend(
+            fields
+                .iter()
+                .filter(|(k, _)| k.as_str() != "_meta")
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        let id = id.to_owned();
+        self.after_status(&id, None, seq);
+    }
+
+    /// `tasks/cancel` for a task we follow; the caller gets the server's answer.
+    pub(super) fn cancel_task(
+        &mut self,
+        id: &str,
+        reply: oneshot::Sender<Result<Answer, LocalError>>,
+    ) {
+        if !self.tasks.by_id.contains_key(id) {
+            let _ = reply.send(Err(LocalError::Unsupported(format!(
+                "task {id:?} is not one this session follows"
+            ))));
+            return;
+        }
+        self.send_task_request("tasks/cancel", id, TaskOp::Cancel(Some(reply)), None);
+    }
+
+    /// A task request of ours timed out or never got through.
+    pub(super) fn task_request_failed(&mut self, id: &str, op: TaskOp, why: String) {
+        let Some(t) = self.tasks.by_id.get_mut(id) else {
+            return;
+        };
+        match op {
+            TaskOp::Get => {
+                t.getting = false;
+                t.next_poll = Some(Instant::now() + poll_interval(&t.task, t.modern));
+            }
+            TaskOp::Result => t.fetching = false,
+            TaskOp::Cancel(reply) => {
+                if let Some(reply) = reply {
+                    let _ = reply.send(Err(LocalError::Transport(why)));
+                }
+            }
+            TaskOp::Update(keys) => {
+                for key in keys {
+                    t.routed.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// Every task this connection follows, newest first.
+    pub(super) fn tasks_view(&self) -> Vec<Value> {
+        let mut list: Vec<(&String, &Tracked)> = self.tasks.by_id.iter().collect();
+        list.sort_by_key(|(_, t)| std::cmp::Reverse(t.seq));
+        list.into_iter().map(|(id, t)| t.view(id)).collect()
+    }
+
+    fn task_changed(&self, id: &str) {
+        if let Some(t) = self.tasks.by_id.get(id) {
+            self.reporter.publish(Event::Task(t.view(id)));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn the_poll_interval_is_the_servers_within_bounds() {
+        assert_eq!(
+            poll_interval(&obj(json!({"pollInterval": 1500})), false),
+            Duration::from_millis(1500)
+        );
+        assert_eq!(
+            poll_interval(&obj(json!({"pollIntervalMs": 250})), true),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            poll_interval(&obj(json!({"pollInterval": 250})), true),
+            DEFAULT_POLL,
+            "the modern name only"
+        );
+        assert_eq!(
+            poll_interval(&obj(json!({"pollInterval": 1})), false),
+            MIN_POLL
+        );
+        assert_eq!(
+            poll_interval(&obj(json!({"pollInterval": 3_600_000})), false),
+            MAX_POLL
+        );
+        assert_eq!(
+            poll_interval(&obj(json!({"pollInterval": "soon"})), false),
+            DEFAULT_POLL
+        );
+    }
+
+    #[test]
+    fn modern_task_fields_leave_the_envelope_and_outcome_out() {
+        let r = obj(
+            json!({"resultType": "complete", "taskId": "t", "status": "completed",
+            "ttlMs": 5, "result": {"content": []}, "inputRequests": {}, "_meta": {}}),
+        );
+        assert_eq!(
+            Value::Object(modern_task_fields(&r)),
+            json!({"taskId": "t", "status": "completed", "ttlMs": 5})
+        );
+    }
+
+    #[test]
+    fn terminal_statuses() {
+        for s in ["completed", "failed", "cancelled"] {
+            assert!(is_terminal(Some(s)));
+        }
+        for s in [Some("working"), Some("input_required"), Some("done"), None] {
+            assert!(!is_terminal(s));
+        }
+    }
+}
