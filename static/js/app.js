@@ -20,6 +20,7 @@ import * as workbench from "./workbench.js";
 import * as dock from "./dock.js";
 import * as palette from "./palette.js";
 import * as theme from "./theme.js";
+import * as tasks from "./tasks.js";
 
 const TIMEOUT_KEY = "mcpscope-timeout-s";
 
@@ -180,6 +181,7 @@ function main() {
   resources.init(ctx);
   prompts.init(ctx);
   logs.init(ctx);
+  tasks.init();
   workbench.opener("raw", () => { openRaw(); return true; });
   $("open-raw").addEventListener("click", openRaw);
   $("raw-form").addEventListener("submit", (ev) => {
@@ -197,6 +199,7 @@ function main() {
     pending.onEvent(event, live);
     inflight.onEvent(event);
     logs.onEvent(event);
+    tasks.onEvent(event);
     // History replayed after a reload must not re-trigger list refreshes or "updated" marks.
     if (live && (!event.session || event.session === sessionId())) {
       resources.onEvent(event);
@@ -236,6 +239,7 @@ async function switchTo(id, known = null) {
     inflight.reset();
     timeline.refilter();
     logs.refilter();
+    tasks.renderAll();
   }
   servers.render();
   // A state already in hand is shown at once: shown after the await below, it could be older

@@ -21,6 +21,12 @@ export function localEnd(error, elapsedMs) {
   }
 }
 
+// The task an answer created: legacy `{task: {...}}`, modern `resultType: "task"`.
+function taskCreated(result) {
+  const t = result.resultType === "task" ? result : result.task;
+  return t && typeof t.taskId === "string" ? t : null;
+}
+
 // Renders `body` ({result} or {error}) into `box`. `outputSchema` enables the verdict.
 export async function render(box, body, { outputSchema, onReadResource, elapsedMs } = {}) {
   box.replaceChildren();
@@ -37,6 +43,13 @@ export async function render(box, body, { outputSchema, onReadResource, elapsedM
     }
     if (body.error.data !== undefined) box.append(jsonBlock(body.error.data));
   } else if (result && typeof result === "object") {
+    const created = taskCreated(result);
+    if (created) {
+      const follow = el("button", { type: "button", class: "small link", text: "Follow it in Tasks" });
+      follow.addEventListener("click", () => import("./tasks.js").then((t) => t.reveal(created.taskId)));
+      box.append(el("div", { class: "task-created", role: "status" },
+        el("span", { text: `Task created: ${created.taskId} (${created.status ?? "?"}). mcpscope polls it until it ends. ` }), follow));
+    }
     if (result.isError === true) box.append(el("div", { class: "error-banner", text: "isError: true — the tool reports a failure" }));
     if (Array.isArray(result.content)) {
       box.append(el("div", { class: "contents" }, ...result.content.map((b) => block(b, onReadResource))));

@@ -139,12 +139,30 @@ function showErrors(errors) {
   }
 }
 
+// "Run as task" (2025-11-25 tasks): offered when the tool's execution.taskSupport allows it;
+// checked and fixed when it requires it; refused while the server does not declare
+// tasks.requests.tools.call. The modern era has no such choice: the server decides.
+function taskOption(t) {
+  const support = t.execution?.taskSupport;
+  const s = ctx.session() || {};
+  const show = (support === "optional" || support === "required") && s.era !== "modern";
+  $("task-option").hidden = !show;
+  if (!show) { $("run-as-task").checked = false; return; }
+  const declared = Boolean(s.capabilities?.tasks?.requests?.tools?.call);
+  $("run-as-task").checked = declared && support === "required";
+  $("run-as-task").disabled = !declared || support === "required";
+  $("task-support").textContent = declared
+    ? `execution.taskSupport: ${support}`
+    : `execution.taskSupport: ${support}, but the server does not declare tasks.requests.tools.call`;
+}
+
 export function select(t) {
   selected = t;
   workbench.show("tool", t.name);
   $("tool-name").textContent = title(t);
   $("tool-wire-name").textContent = t.name;
   $("tool-badges").replaceChildren(...badges(t));
+  taskOption(t);
   $("tool-description").textContent = t.description || "";
   $("tool-schema").textContent = pretty(t.inputSchema);
   const m = model(t.inputSchema || { type: "object" });
@@ -169,7 +187,12 @@ function currentArgs() {
 async function send(args) {
   clearErrors();
   localStorage.setItem(storeKey(selected.name), pretty(args));
-  await workbench.run("tools/call", { name: selected.name, arguments: args }, { outputSchema: selected.outputSchema });
+  const params = { name: selected.name, arguments: args };
+  if (!$("task-option").hidden && $("run-as-task").checked) {
+    const ttl = Number($("task-ttl").value);
+    params.task = Number.isFinite(ttl) && ttl > 0 ? { ttl: Math.round(ttl * 1000) } : {};
+  }
+  await workbench.run("tools/call", params, { outputSchema: selected.outputSchema });
 }
 
 async function callTool() {

@@ -169,3 +169,192 @@ async fn a_legacy_task_is_cancelled_part_way() {
     let (status, _) = scope.post("/api/tasks/nope/cancel", json!({})).await;
     assert_eq!(status, 404);
 }
+
+/// The hand-written modern tasks server (no installable SDK ships the extension yet).
+fn modern_tasks_target() -> Value {
+    let script = root().join("tests/servers/modern_tasks_server.py");
+    json!({"transport": "stdio", "command": "python3", "args": ["-u", script, ], "era": "modern"})
+}
+
+async fn call_tool(scope: &Scope, name: &str, arguments: Value) -> Value {
+    scope
+        .result("tools/call", json!({"name": name, "arguments": arguments}))
+        .await
+}
+
+#[tokio::test]
+async fn modern_tasks_are_polled_answered_through_tasks_update_and_cancelled() {
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+    let session = scope.connect(modern_tasks_target()).await;
+    assert_eq!(session["era"], "modern");
+
+    // Completed: the result comes inline in tasks/get.
+    let created = call_tool(&scope, "slow_compute", json!({"seconds": 0.4})).await;
+    assert_eq!(created["resultType"], "task", "{created}");
+    let id = created["taskId"].as_str().unwrap().to_owned();
+    let poll = events
+        .wait_for("a poll", |e| {
+            frame("sent", "tasks/get")(e) && e["message"]["params"]["taskId"] == id.as_str()
+        })
+        .await;
+    assert!(
+        poll["message"]["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"]
+            ["extensions"]["io.modelcontextprotocol/tasks"]
+            .is_object(),
+        "every request declares the extension: {poll}"
+    );
+    let done = events
+        .wait_for("completed", task_event(&id, |e| e["status"] == "completed"))
+        .await;
+    assert_eq!(done["era"], "modern");
+    assert_eq!(done["pollIntervalMs"], 200);
+    assert_eq!(done["ttlMs"], 60000);
+    assert_eq!(first_text(&done["outcome"]["result"]), "computed in 0.4 s");
+
+    // Input required: the question waits in /api/pending, tied to its task; the answer goes
+    // back in tasks/update under its key.
+    let created = call_tool(&scope, "confirm_delete", json!({"filename": "notes.txt"})).await;
+    let id = created["taskId"].as_str().unwrap().to_owned();
+    let pending = events.wait_for("the question", kind("pending")).await;
+    assert_eq!(pending["taskId"], id.as_str());
+    assert_eq!(pending["inputKey"], "confirm-1");
+    assert_eq!(pending["params"]["message"], "Delete notes.txt?");
+    let (status, _) = scope
+        .post(
+            &format!("/api/pending/{}", pending["id"].as_str().unwrap()),
+            json!({"result": {"action": "accept", "content": {"confirm": true}}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let update = events
+        .wait_for("tasks/update", frame("sent", "tasks/update"))
+        .await;
+    assert_eq!(
+        update["message"]["params"]["inputResponses"]["confirm-1"]["content"]["confirm"],
+        true
+    );
+    let done = events
+        .wait_for("deleted", task_event(&id, |e| e["status"] == "completed"))
+        .await;
+    assert_eq!(first_text(&done["outcome"]["result"]), "deleted notes.txt");
+    let (_, pending) = scope.get("/api/pending").await;
+    assert_eq!(
+        pending,
+        json!([]),
+        "asked once, however many polls repeat it"
+    );
+
+    // Failed: the JSON-RPC error comes inline.
+    let created = call_tool(&scope, "protocol_error_job", json!({})).await;
+    let id = created["taskId"].as_str().unwrap().to_owned();
+    let failed = events
+        .wait_for("failed", task_event(&id, |e| e["status"] == "failed"))
+        .await;
+    assert_eq!(failed["outcome"]["error"]["code"], -32603);
+
+    // Cancelled: an empty ack, then the status says so.
+    let created = call_tool(&scope, "slow_compute", json!({"seconds": 30})).await;
+    let id = created["taskId"].as_str().unwrap().to_owned();
+    let (status, ack) = scope
+        .post(&format!("/api/tasks/{id}/cancel"), json!({}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(ack, json!({"result": {"resultType": "complete"}}));
+    events
+        .wait_for("cancelled", task_event(&id, |e| e["status"] == "cancelled"))
+        .await;
+}
+
+#[tokio::test]
+async fn the_browser_runs_a_task_watches_it_finish_and_cancels_another() {
+    use crate::browser::{click, find, ui_with_everything, wait_text};
+    use fantoccini::Locator;
+
+    let (scope, b) = ui_with_everything().await;
+    let c = &b.client;
+    // A required-task tool: the form runs it as a task, and says why the box is fixed.
+    c.wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css(
+            "button.item[data-item='tool:simulate-research-query']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let option = wait_text(c, "#task-option", "the task option", |t| {
+        t.contains("Run as task")
+    })
+    .await;
+    assert!(
+        option.contains("execution.taskSupport: required"),
+        "{option}"
+    );
+    let run = find(c, "#run-as-task").await;
+    assert_eq!(run.prop("checked").await.unwrap().as_deref(), Some("true"));
+    assert_eq!(run.prop("disabled").await.unwrap().as_deref(), Some("true"));
+    let topic = find(c, "#tool-form [data-field='topic'] input").await;
+    topic.clear().await.unwrap();
+    topic.send_keys("coral reefs").await.unwrap();
+    click(c, "#call-tool").await;
+    let created = wait_text(c, "#result .task-created", "the task's creation", |t| {
+        t.starts_with("Task created:")
+    })
+    .await;
+    assert!(created.contains("(working)"), "{created}");
+
+    // Followed in the Tasks tab to its report.
+    click(c, "#result .task-created button").await;
+    wait_text(c, "#tab-tasks", "the running count", |t| {
+        t.contains("1 running")
+    })
+    .await;
+    let card = "#task-list li.task-card";
+    wait_text(c, &format!("{card} .task-status"), "completed", |t| {
+        t == "completed"
+    })
+    .await;
+    let report = wait_text(c, &format!("{card} .task-outcome"), "the report", |t| {
+        t.contains("Research Report: coral reefs")
+    })
+    .await;
+    assert!(!report.is_empty());
+    let head = find(c, &format!("{card} .task-head"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(head.contains("simulate-research-query"), "{head}");
+
+    // Another, cancelled from its card while it runs.
+    let (_, made) = scope
+        .request(
+            "tools/call",
+            json!({"name": "simulate-research-query", "arguments": {"topic": "glaciers"}, "task": {"ttl": 60000}}),
+        )
+        .await;
+    let id = made["result"]["task"]["taskId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second = format!("#task-list li.task-card[data-task='{id}']");
+    c.wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css(&format!("{second} button.task-cancel")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(c, &format!("{second} .task-status"), "cancelled", |t| {
+        t == "cancelled"
+    })
+    .await;
+    if let Ok(dir) = std::env::var("MCPSCOPE_SCREENSHOTS") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(std::path::Path::new(&dir).join("tasks.png"), png).unwrap();
+    }
+    b.client.close().await.unwrap();
+}

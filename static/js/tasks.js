@@ -1,0 +1,117 @@
+// The dock's Tasks tab: every task the shown session follows (the backend polls them; this only
+// shows `task` events), newest first, each with its tool, status and status message, age since
+// the server created it, TTL, the outcome rendered like any answer once it is known, and Cancel
+// while it runs. A new connection starts with none, as the backend does.
+
+import { call, sessionId, sessionPath } from "./api.js";
+import { $, el, seconds } from "./dom.js";
+import { render } from "./result.js";
+import * as dock from "./dock.js";
+
+// Per session: taskId → the latest task view.
+const bySession = new Map();
+const TERMINAL = new Set(["completed", "failed", "cancelled"]);
+
+function tasksOf(id) {
+  if (!bySession.has(id)) bySession.set(id, new Map());
+  return bySession.get(id);
+}
+
+function running(t) { return !TERMINAL.has(t.status) && !t.lost; }
+
+// A running task's age; an ended one's run time, by the server's own clock.
+function age(t) {
+  const since = Date.parse(t.createdAt);
+  if (!Number.isFinite(since)) return "";
+  if (running(t)) return `created ${seconds(Math.max(0, Date.now() - since))} ago`;
+  const last = Date.parse(t.lastUpdatedAt);
+  return Number.isFinite(last) ? `ran ${seconds(Math.max(0, last - since))}` : "";
+}
+
+function ttl(t) {
+  if (t.ttlMs === null) return "TTL unlimited";
+  return typeof t.ttlMs === "number" ? `TTL ${seconds(t.ttlMs)}` : "";
+}
+
+async function cancel(t, button) {
+  button.disabled = true;
+  try {
+    const { body } = await call("POST", sessionPath(`/tasks/${encodeURIComponent(t.taskId)}/cancel`));
+    if (body.error) button.after(el("span", { class: "task-note error-note", text: `tasks/cancel: ${body.error.message}` }));
+  } catch (e) {
+    button.after(el("span", { class: "task-note error-note", text: e.message }));
+    button.disabled = false;
+  }
+}
+
+function card(t) {
+  const status = t.lost ? "lost" : String(t.status ?? "unknown");
+  const li = el("li", { class: `task-card task-${status}`, "data-task": t.taskId },
+    el("div", { class: "task-head" },
+      el("code", { class: "wire-name", text: t.subject ?? t.method }),
+      el("span", { class: `task-status status-${status}`, text: status }),
+      el("span", { class: "task-message", text: t.lost || (typeof t.statusMessage === "string" ? t.statusMessage : "") }),
+    ),
+    el("div", { class: "task-facts muted" },
+      el("span", { class: "task-age", text: age(t) }),
+      el("span", { text: ttl(t) }),
+      el("span", { text: `${t.polls} poll${t.polls === 1 ? "" : "s"} · every ${seconds(t.pollIntervalMs)}` }),
+      el("span", { text: `${t.era} · request #${t.requestId}` }),
+      el("code", { class: "task-id", text: t.taskId, title: "taskId" }),
+    ));
+  if (running(t)) {
+    const b = el("button", { type: "button", class: "small task-cancel", text: "Cancel task", "aria-label": `Cancel task ${t.taskId}` });
+    b.addEventListener("click", () => cancel(t, b));
+    li.querySelector(".task-head").append(b);
+  }
+  if (t.outcome) {
+    const box = el("div", { class: "task-outcome result" });
+    li.append(box);
+    render(box, t.outcome).catch(() => {});
+  }
+  return li;
+}
+
+export function renderAll() {
+  const list = [...tasksOf(sessionId()).values()].reverse();
+  $("task-list").replaceChildren(...list.map(card));
+  $("tasks-empty").hidden = list.length > 0;
+  const live = list.filter(running).length;
+  $("tasks-count").textContent = list.length ? (live ? `${live} running` : String(list.length)) : "";
+}
+
+function upsert(session, t) {
+  const map = tasksOf(session);
+  map.delete(t.taskId); // newest change last, so the list shows it first
+  map.set(t.taskId, t);
+}
+
+export function onEvent(event) {
+  if (!event.session) return;
+  if (event.kind === "state" && event.state === "connecting") {
+    bySession.delete(event.session);
+  } else if (event.kind === "task") {
+    upsert(event.session, event);
+  } else {
+    return;
+  }
+  if (event.session === sessionId()) renderAll();
+}
+
+// Opens the tab with a task in view (from a call's answer that created it).
+export function reveal(taskId) {
+  dock.showTab("tasks");
+  const li = [...$("task-list").children].find((c) => c.dataset.task === taskId);
+  li?.scrollIntoView({ block: "nearest" });
+}
+
+export function init() {
+  // Ages move on while tasks run; only those lines are touched.
+  setInterval(() => {
+    for (const t of tasksOf(sessionId()).values()) {
+      if (!running(t)) continue;
+      const span = $("task-list").querySelector(`[data-task="${CSS.escape(t.taskId)}"] .task-age`);
+      if (span) span.textContent = age(t);
+    }
+  }, 1000);
+}
