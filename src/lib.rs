@@ -12,6 +12,7 @@ pub mod config;
 pub mod demo;
 pub mod dev;
 pub mod events;
+pub mod oauth;
 pub mod redact;
 pub mod responders;
 pub mod schema;
