@@ -205,7 +205,8 @@ impl Actor {
             }
         };
         let sid = params
-            .and_then(|p| p.pointer(&format!("/_meta/{}", SUBSCRIPTION_ID.replace('/', "~1"))))
+            .and_then(|p| p.get("_meta"))
+            .and_then(|m| m.get(SUBSCRIPTION_ID))
             .cloned();
         let ours = |id: i64| sid.as_ref().and_then(Value::as_i64) == Some(id);
         let stream = self

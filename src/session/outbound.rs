@@ -54,7 +54,8 @@ impl Actor {
         // The header says what the envelope says, so a version the caller set in `_meta`
         // reaches the server consistently (and is refused as such, -32022, not as -32020).
         let version = params
-            .pointer("/_meta/io.modelcontextprotocol~1protocolVersion")
+            .get("_meta")
+            .and_then(|m| m.get(modern::META_VERSION))
             .and_then(Value::as_str)
             .unwrap_or(MODERN_VERSION);
         let mut headers = vec![("MCP-Protocol-Version".to_owned(), version.to_owned())];

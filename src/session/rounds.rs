@@ -77,7 +77,7 @@ impl Actor {
             ResultKind::InputRequired => serde_json::from_str(result.get()).ok().map(Next::Input),
             ResultKind::Task => match serde_json::from_str(result.get()) {
                 Ok(Value::Object(fields)) => {
-                    Some(Next::Task(super::tasks::modern_task_fields(&fields), true))
+                    Some(Next::Task(super::tasks::task_fields(&fields, true), true))
                 }
                 _ => None,
             },

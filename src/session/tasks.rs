@@ -95,16 +95,15 @@ fn poll_interval(task: &Map<String, Value>, modern: bool) -> Duration {
         .clamp(MIN_POLL, MAX_POLL)
 }
 
-/// The task fields of a modern result: everything but what belongs to the envelope or the
-/// outcome.
-pub(super) fn modern_task_fields(result: &Map<String, Value>) -> Map<String, Value> {
+/// The task fields of an answer or a status notice: everything but its `_meta` and, in a
+/// modern result, what belongs to the envelope or the outcome.
+pub(super) fn task_fields(result: &Map<String, Value>, modern: bool) -> Map<String, Value> {
     result
         .iter()
-        .filter(|(k, _)| {
-            !matches!(
-                k.as_str(),
-                "resultType" | "result" | "error" | "inputRequests" | "_meta"
-            )
+        .filter(|(k, _)| match k.as_str() {
+            "_meta" => false,
+            "resultType" | "result" | "error" | "inputRequests" => !modern,
+            _ => true,
         })
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
@@ -305,16 +304,7 @@ impl Actor {
                     t.lost = Some("tasks/get answered something that is not an object".into());
                     return self.task_changed(&id);
                 };
-                let fields = if modern {
-                    modern_task_fields(&result)
-                } else {
-                    result
-                        .iter()
-                        .filter(|(k, _)| k.as_str() != "_meta")
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect()
-                };
-                t.task.extend(fields);
+                t.task.extend(task_fields(&result, modern));
                 if modern {
                     if let Some(r) = result.get("result") {
                         t.outcome = Some(json!({ "result": r }));
@@ -344,8 +334,7 @@ impl Actor {
                     && !modern
                     && let Ok(Value::Object(task)) = serde_json::from_str::<Value>(raw.get())
                 {
-                    t.task
-                        .extend(task.into_iter().filter(|(k, _)| k != "_meta"));
+                    t.task.extend(task_fields(&task, false));
                 }
                 // Cooperative in the modern era (and worth confirming in both): look again soon.
                 if !t.getting && !t.done() {
@@ -497,12 +486,7 @@ impl Actor {
             );
             return;
         };
-        t.task.extend(
-            fields
-                .iter()
-                .filter(|(k, _)| k.as_str() != "_meta")
-                .map(|(k, v)| (k.clone(), v.clone())),
-        );
+        t.task.extend(task_fields(fields, false));
         let id = id.to_owned();
         self.after_status(&id, None, seq);
     }
@@ -598,14 +582,20 @@ mod tests {
     }
 
     #[test]
-    fn modern_task_fields_leave_the_envelope_and_outcome_out() {
+    fn task_fields_leave_the_envelope_and_the_modern_outcome_out() {
         let r = obj(
             json!({"resultType": "complete", "taskId": "t", "status": "completed",
             "ttlMs": 5, "result": {"content": []}, "inputRequests": {}, "_meta": {}}),
         );
         assert_eq!(
-            Value::Object(modern_task_fields(&r)),
+            Value::Object(task_fields(&r, true)),
             json!({"taskId": "t", "status": "completed", "ttlMs": 5})
+        );
+        // A legacy answer or status notice only loses its `_meta`.
+        let legacy = obj(json!({"taskId": "t", "status": "working", "ttl": 5, "_meta": {}}));
+        assert_eq!(
+            Value::Object(task_fields(&legacy, false)),
+            json!({"taskId": "t", "status": "working", "ttl": 5})
         );
     }
 

@@ -21,8 +21,8 @@ use crate::{
     config::guess_transport,
     responders::Settings,
     session::{
-        ConnectOptions, DEFAULT_MAX_TOTAL, DEFAULT_TIMEOUT, EraChoice, LOG_LEVELS, LocalError,
-        RemoteKind, RemoteTarget, Session, SessionHandle, SessionInfo, Target,
+        Answer, ConnectOptions, DEFAULT_MAX_TOTAL, DEFAULT_TIMEOUT, EraChoice, LOG_LEVELS,
+        LocalError, RemoteKind, RemoteTarget, Session, SessionHandle, SessionInfo, Target,
     },
     transport::stdio::StdioTarget,
     wire::{Outcome, Timeout},
@@ -60,10 +60,14 @@ impl Which {
         }
     }
 
+    /// The session's live connection, if it has one (404 only for an unknown session).
+    fn live(&self, state: &AppState) -> Result<Option<SessionHandle>, ApiError> {
+        Ok(self.session(state)?.and_then(|s| s.handle()))
+    }
+
     /// The session's live connection (409 not connected when there is none).
     fn handle(&self, state: &AppState) -> Result<SessionHandle, ApiError> {
-        self.session(state)?
-            .and_then(|s| s.handle())
+        self.live(state)?
             .ok_or(ApiError::Local(LocalError::NotConnected))
     }
 }
@@ -420,11 +424,17 @@ pub(super) async fn request(
     }
     let timeout = Timeout { idle, max_total };
     let answer = handle.request(body.method, body.params, timeout).await?;
+    Ok(answer_response(&answer))
+}
+
+/// The server's answer to one of our requests, as `/api/request` gives it: the outcome as the
+/// body, our request id in a header.
+fn answer_response(answer: &Answer) -> Response {
     let mut response = json_text(StatusCode::OK, outcome_body(&answer.outcome));
     response
         .headers_mut()
         .insert("x-mcpscope-request-id", HeaderValue::from(answer.id));
-    Ok(response)
+    response
 }
 
 #[derive(Deserialize)]
@@ -516,7 +526,7 @@ async fn subscription(
     let answer = handle
         .request(method.into(), Some(params), Timeout::fixed(DEFAULT_TIMEOUT))
         .await?;
-    Ok(json_text(StatusCode::OK, outcome_body(&answer.outcome)))
+    Ok(answer_response(&answer))
 }
 
 /// `GET /api/tasks`: the tasks this connection follows, newest first.
@@ -524,7 +534,7 @@ pub(super) async fn tasks(
     State(state): State<AppState>,
     which: Which,
 ) -> Result<Response, ApiError> {
-    let list = match which.session(&state)?.and_then(|s| s.handle()) {
+    let list = match which.live(&state)? {
         Some(handle) => handle.tasks().await,
         None => Vec::new(),
     };
@@ -542,11 +552,7 @@ pub(super) async fn cancel_task(
         Err(LocalError::Unsupported(why)) => return Err(ApiError::NotFound(why)),
         other => other?,
     };
-    let mut response = json_text(StatusCode::OK, outcome_body(&answer.outcome));
-    response
-        .headers_mut()
-        .insert("x-mcpscope-request-id", HeaderValue::from(answer.id));
-    Ok(response)
+    Ok(answer_response(&answer))
 }
 
 /// `POST /api/listen`: the modern listen stream opens again now (after a drop or an end).
@@ -638,7 +644,7 @@ pub(super) async fn inflight(
     State(state): State<AppState>,
     which: Which,
 ) -> Result<Response, ApiError> {
-    let list = match which.session(&state)?.and_then(|s| s.handle()) {
+    let list = match which.live(&state)? {
         Some(handle) => handle.inflight().await,
         None => Vec::new(),
     };

@@ -13,6 +13,18 @@ fn task_event(task_id: &str, pred: impl Fn(&Value) -> bool) -> impl Fn(&Value) -
     move |e| e["kind"] == "task" && e["taskId"] == task_id.as_str() && pred(e)
 }
 
+/// Waits for the task to complete with its outcome known.
+async fn completed(events: &mut Events, task_id: &str) -> Value {
+    events
+        .wait_for(
+            "the task completed with its outcome",
+            task_event(task_id, |e| {
+                e["status"] == "completed" && !e["outcome"].is_null()
+            }),
+        )
+        .await
+}
+
 /// Connects server-everything and waits for its task tool (registered after `initialized`).
 async fn everything_with_tasks(scope: &Scope, events: &mut Events) {
     let session = scope.connect(everything_target()).await;
@@ -61,14 +73,7 @@ async fn a_legacy_task_is_followed_to_its_result() {
     assert_eq!(created["era"], "legacy");
     assert_eq!(created["subject"], "simulate-research-query");
     assert_eq!(created["pollIntervalMs"], 1000, "the server's pollInterval");
-    let done = events
-        .wait_for(
-            "the report",
-            task_event(&id, |e| {
-                e["status"] == "completed" && !e["outcome"].is_null()
-            }),
-        )
-        .await;
+    let done = completed(&mut events, &id).await;
     let report = &done["outcome"]["result"];
     assert!(
         first_text(report).starts_with("# Research Report: tides"),
@@ -137,14 +142,7 @@ async fn a_legacy_tasks_question_arrives_on_tasks_result_and_a_rule_answers_it()
         asked["message"]["params"]["_meta"]["io.modelcontextprotocol/related-task"]["taskId"],
         id.as_str()
     );
-    let done = events
-        .wait_for(
-            "the report",
-            task_event(&id, |e| {
-                e["status"] == "completed" && !e["outcome"].is_null()
-            }),
-        )
-        .await;
+    let done = completed(&mut events, &id).await;
     assert!(
         first_text(&done["outcome"]["result"]).starts_with("# Research Report: python (snake)"),
         "{done}"
