@@ -405,7 +405,9 @@ impl Actor {
             // The spec's way to a legacy task's outcome, and to the requests it waits on.
             fetch = true;
         }
-        if !terminal && !t.getting {
+        // A poll already due stays due: status notices arrive about as often as polls, and
+        // each one pushing the next poll back would starve polling (the spec says keep polling).
+        if !terminal && !t.getting && t.next_poll.is_none() {
             t.next_poll = Some(Instant::now() + poll_interval(&t.task, t.modern));
         } else if terminal {
             t.next_poll = None;
@@ -478,12 +480,10 @@ impl Actor {
         let Some(id) = fields.get("taskId").and_then(Value::as_str) else {
             return;
         };
+        // A task's first status notice may arrive before the answer that creates it (the
+        // server sends both at once), so an unknown task is no finding: the notice is in the
+        // timeline, and the poll that follows the creation reads the same status.
         let Some(t) = self.tasks.by_id.get_mut(id) else {
-            self.finding(
-                Severity::Info,
-                format!("notifications/tasks/status for task {id:?}, which this session is not following"),
-                seq,
-            );
             return;
         };
         t.task.extend(task_fields(fields, false));
