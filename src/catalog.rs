@@ -112,6 +112,7 @@ impl Entry {
                 url: spec.url.unwrap_or_default(),
                 headers: spec.headers,
                 secret_headers: Default::default(),
+                oauth: Default::default(),
             }),
         })
     }

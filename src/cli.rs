@@ -71,6 +71,28 @@ pub struct Args {
     #[arg(long, help_heading = TARGET)]
     pub cwd: Option<PathBuf>,
 
+    /// OAuth: a client id registered with the server's authorization server beforehand.
+    #[arg(long, help_heading = TARGET)]
+    pub client_id: Option<String>,
+
+    /// OAuth: that client's secret.
+    #[arg(long, env = "MCPSCOPE_CLIENT_SECRET", hide_env_values = true, help_heading = TARGET)]
+    pub client_secret: Option<String>,
+
+    /// OAuth: an https URL serving this client's metadata document, used as the client id where
+    /// the authorization server accepts one.
+    #[arg(long, value_name = "URL", help_heading = TARGET)]
+    pub client_metadata_url: Option<String>,
+
+    /// OAuth: the scopes to ask for, space-separated (default: what the server asks for).
+    #[arg(long, help_heading = TARGET)]
+    pub scopes: Option<String>,
+
+    /// Keep OAuth credentials in this file (mode 0600) so a restart needs no new login; by
+    /// default they live in memory only.
+    #[arg(long, value_name = "FILE", help_heading = TARGET)]
+    pub oauth_credentials: Option<PathBuf>,
+
     /// Protocol era: legacy (initialize, the default), auto (probe server/discover, fall back to
     /// initialize) or modern (2026-07-28 only). A --config entry's "era" applies otherwise.
     #[arg(long, value_enum, value_name = "ERA", help_heading = TARGET)]

@@ -39,6 +39,8 @@ pub struct Config {
     pub bind_all: bool,
     /// Where the responder settings persist (`--responders`).
     pub responders: Option<std::path::PathBuf>,
+    /// Where OAuth credentials persist (`--oauth-credentials`); memory only when None.
+    pub oauth_credentials: Option<std::path::PathBuf>,
 }
 
 /// What is connected at start.
@@ -123,6 +125,7 @@ pub fn start(args: &Args) -> Result<Option<Start>, ConfigError> {
             url: url.clone(),
             headers,
             secret_headers: Default::default(),
+            oauth: oauth_options(args),
         })))
     } else if let Some(path) = &args.config {
         server_to_start(path, args.server.as_deref())?.map(|name| Start::Server {
@@ -137,6 +140,20 @@ pub fn start(args: &Args) -> Result<Option<Start>, ConfigError> {
             cwd: args.cwd.clone(),
         })
     })
+}
+
+/// The OAuth flags, as the connect body's `oauth` object would say them.
+pub fn oauth_options(args: &Args) -> crate::oauth::OAuthOptions {
+    crate::oauth::OAuthOptions {
+        client_id: args.client_id.clone(),
+        client_secret: args.client_secret.clone(),
+        client_metadata_url: args.client_metadata_url.clone(),
+        scopes: args
+            .scopes
+            .as_ref()
+            .map(|s| s.split_whitespace().map(str::to_owned).collect()),
+        token_endpoint_auth_method: None,
+    }
 }
 
 impl Start {
@@ -217,6 +234,7 @@ impl Config {
             },
             bind_all: args.dangerously_bind_all,
             responders: args.responders.clone(),
+            oauth_credentials: args.oauth_credentials.clone(),
         })
     }
 }

@@ -56,8 +56,13 @@ pub enum Event {
         #[serde(rename = "afterMs", skip_serializing_if = "Option::is_none")]
         after_ms: Option<u64>,
     },
-    /// One HTTP exchange with a remote target, headers already redacted.
+    /// One HTTP exchange with a remote target, headers already redacted; an authorization
+    /// flow's requests say their `phase`.
     Http(Value),
+    /// One step of an authorization flow: `phase` (challenge, prm, as-metadata, registration,
+    /// authorize, callback, token, refresh, step-up), `ok`, `message` in plain words, and
+    /// `details`. Never a token, code, verifier or secret.
+    Auth(Value),
     /// A protocol violation or oddity, tied to the frame it concerns.
     Finding {
         severity: Severity,

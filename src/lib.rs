@@ -56,7 +56,16 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         })?;
     let local = listener.local_addr().map_err(RunError::Serve)?;
     let events = EventBus::new(config.ring);
-    let sessions = Sessions::new(events.clone(), std::sync::Arc::new(responders));
+    // The redirect URI names the loopback address a browser reaches us on, whatever we bound.
+    let broker = oauth::broker::Broker::new(
+        Some(format!("http://127.0.0.1:{}/oauth/callback", local.port())),
+        config.oauth_credentials.clone(),
+    );
+    let sessions = Sessions::new(
+        events.clone(),
+        std::sync::Arc::new(responders),
+        broker.clone(),
+    );
     let (stop_tx, stop_rx) = watch::channel(false);
     let host_for_url = match local.ip() {
         ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
@@ -72,6 +81,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         ip_hosts_on_port: config.bind_all.then_some(local.port()),
         demo_command: demo_command().into(),
         shutting_down: stop_rx,
+        oauth: broker,
     };
 
     let url = format!(

@@ -86,7 +86,16 @@ pub enum TransportEvent {
     /// A frame line longer than we accept was cut off; the rest of it was skipped.
     Overlong { bytes: usize },
     /// One HTTP exchange or stream milestone with a remote target, secrets already redacted.
+    /// An authorization flow's requests carry their `phase`.
     Http(serde_json::Value),
+    /// One step of an authorization flow (`phase`, `ok`, `message`, `details`), secrets left out.
+    Auth(serde_json::Value),
+    /// An authorization flow started waiting on the user or moved on (`active`), or ended
+    /// (`!active`: authorized or failed). `view` is the session object's `authorization`.
+    Authorization {
+        active: bool,
+        view: serde_json::Value,
+    },
     /// The transport now speaks `to` instead of `from` (Streamable HTTP fell back to HTTP+SSE).
     Fallback {
         from: &'static str,

@@ -6,6 +6,7 @@ mod api;
 mod assets;
 mod catalog;
 mod guard;
+mod oauth;
 mod pages;
 mod sse;
 
@@ -44,6 +45,8 @@ pub struct AppState {
     pub demo_command: Arc<str>,
     /// Flips to true when mcpscope is shutting down, so long-lived streams end.
     pub shutting_down: watch::Receiver<bool>,
+    /// Where `/oauth/callback` hands a browser's return to the flow waiting for it.
+    pub oauth: Arc<crate::oauth::broker::Broker>,
 }
 
 impl AppState {
@@ -118,6 +121,10 @@ pub fn router(state: AppState) -> Router {
             post(api::subscribe).delete(api::unsubscribe),
         )
         .route("/sessions/{id}/listen", post(api::relisten))
+        .route(
+            "/sessions/{id}/credentials",
+            axum::routing::delete(api::forget_credentials),
+        )
         .route("/sessions/{id}/tasks", get(api::tasks))
         .route("/sessions/{id}/tasks/{task}/cancel", post(api::cancel_task))
         .route("/catalog", get(catalog::list).post(catalog::add))
@@ -145,6 +152,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::index))
         .route("/static/{*path}", get(assets::asset))
         .route("/favicon.ico", get(assets::favicon))
+        .route("/oauth/callback", get(oauth::callback))
         .nest("/api", api)
         .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
         .layer(SetResponseHeaderLayer::overriding(

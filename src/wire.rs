@@ -134,6 +134,8 @@ pub struct Engine<T> {
     finished_order: VecDeque<i64>,
     /// JSON-RPC batches exist only in protocol 2025-03-26.
     pub batches_allowed: bool,
+    /// Deadlines are held (the user is authorizing in a browser): nothing expires meanwhile.
+    held: bool,
 }
 
 impl<T> Default for Engine<T> {
@@ -144,6 +146,7 @@ impl<T> Default for Engine<T> {
             finished: HashMap::new(),
             finished_order: VecDeque::new(),
             batches_allowed: false,
+            held: false,
         }
     }
 }
@@ -180,13 +183,37 @@ impl<T> Engine<T> {
         (id, request_text(id, method, params))
     }
 
-    /// The earliest deadline among waiting requests.
+    /// The earliest deadline among waiting requests; none while deadlines are held.
     pub fn next_deadline(&self) -> Option<Instant> {
+        if self.held {
+            return None;
+        }
         self.pending.values().filter_map(|o| o.deadline).min()
+    }
+
+    /// Holds every deadline while the user does something only they can (authorize in a
+    /// browser), so a request waiting on them does not time out.
+    pub fn hold_deadlines(&mut self) {
+        self.held = true;
+    }
+
+    /// Ends a hold: every waiting request's clock starts again from now, since the time the
+    /// user took says nothing about the server.
+    pub fn release_deadlines(&mut self, now: Instant) {
+        if !std::mem::take(&mut self.held) {
+            return;
+        }
+        for o in self.pending.values_mut() {
+            o.sent_at = now;
+            o.deadline = o.timeout.map(|t| now + t.idle.min(t.max_total));
+        }
     }
 
     /// Removes and returns every request whose deadline has passed.
     pub fn expire(&mut self, now: Instant) -> Vec<(i64, Outstanding<T>)> {
+        if self.held {
+            return Vec::new();
+        }
         let ids: Vec<i64> = self
             .pending
             .iter()
@@ -791,6 +818,29 @@ mod tests {
         let r = e.receive(format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{{}}}}"#).as_bytes());
         assert_eq!(r.frame.late, Some("after cancel"));
         assert!(r.messages.is_empty());
+    }
+
+    #[test]
+    fn held_deadlines_do_not_expire_and_restart_on_release() {
+        let mut e = engine();
+        let (id, _) = e.start_request(
+            "slow",
+            None,
+            Some(Timeout::fixed(Duration::from_secs(5))),
+            None,
+            "s",
+        );
+        e.hold_deadlines();
+        assert_eq!(e.next_deadline(), None);
+        assert!(
+            e.expire(Instant::now() + Duration::from_secs(60))
+                .is_empty()
+        );
+        let later = Instant::now() + Duration::from_secs(60);
+        e.release_deadlines(later);
+        assert_eq!(e.next_deadline(), Some(later + Duration::from_secs(5)));
+        assert!(e.expire(later + Duration::from_secs(4)).is_empty());
+        assert_eq!(e.expire(later + Duration::from_secs(5))[0].0, id);
     }
 
     #[test]

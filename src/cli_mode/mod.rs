@@ -184,7 +184,10 @@ async fn execute(args: &Args) -> Result<(Option<String>, Option<Failure>), Failu
         max_events: 20_000,
         max_bytes: 64 * 1024 * 1024,
     });
-    let sessions = Sessions::new(events.clone(), Arc::new(responders));
+    // No listener, so no callback: a server that asks for authorization ends the call with
+    // "authorization required" (exit 3), unless kept credentials still work.
+    let broker = crate::oauth::broker::Broker::new(None, args.oauth_credentials.clone());
+    let sessions = Sessions::new(events.clone(), Arc::new(responders), broker);
     let session = sessions.create(None, None);
     let (stop_tx, stop_rx) = watch::channel(false);
     let follower = tokio::spawn(follow(

@@ -1,13 +1,70 @@
-//! MCP authorization for remote targets (OAuth 2.1), as pure functions first: reading a
-//! `WWW-Authenticate` challenge, the discovery URLs in the spec's order, the canonical resource
-//! URI, and the checks every metadata document must pass. The flow that drives them (requests,
-//! registration, the callback, tokens) builds on these, so the debugger and a normal connect
-//! share one reading of each step.
+//! MCP authorization for remote targets (OAuth 2.1). Pure readings first (the challenge, the
+//! discovery URLs, the metadata checks), then the flow that drives them, its HTTP requests, and
+//! what every flow of the process shares (the callback, kept credentials). A connect and the
+//! debugger run the same flow.
 //!
 //! | file | owns |
 //! |---|---|
 //! | `challenge.rs` | `WWW-Authenticate` parsed: schemes and their parameters (`resource_metadata`, `scope`, `error`) |
 //! | `discovery.rs` | the protected-resource and authorization-server metadata URLs in order, the canonical resource URI, and the metadata checks (`resource`, `issuer`, S256 PKCE) |
+//! | `flow.rs` | the flow for one target: challenge → PRM → AS metadata → registration → browser → token; refresh, step-up, loop limits |
+//! | `fetch.rs` | each request of a flow, sent without redirects and shown as an `http` event with its phase, secrets hidden |
+//! | `broker.rs` | the redirect URI, flows waiting for their callback by `state`, credentials per server (memory or a 0600 file) |
 
+pub mod broker;
 pub mod challenge;
 pub mod discovery;
+pub mod fetch;
+pub mod flow;
+
+use serde::Deserialize;
+
+/// What the user says about authorization for one target (connect body `oauth`, the CLI's
+/// `--client-id`, `--client-secret`, `--client-metadata-url`, `--scopes`).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OAuthOptions {
+    /// A client registered with the authorization server beforehand.
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    /// An https URL serving this client's metadata document (used as the client id where the
+    /// authorization server accepts one).
+    pub client_metadata_url: Option<String>,
+    /// The scopes to ask for, instead of the challenge's or the server's.
+    #[serde(default, deserialize_with = "scopes")]
+    pub scopes: Option<Vec<String>>,
+    /// `client_secret_basic`, `client_secret_post` or `none`.
+    pub token_endpoint_auth_method: Option<String>,
+}
+
+/// Scopes as a space-separated string or a list.
+fn scopes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Given {
+        Text(String),
+        List(Vec<String>),
+    }
+    Ok(match Option::<Given>::deserialize(d)? {
+        None => None,
+        Some(Given::Text(t)) => Some(t.split_whitespace().map(str::to_owned).collect()),
+        Some(Given::List(l)) => Some(l),
+    })
+}
+
+impl OAuthOptions {
+    /// What the session object shows: everything but the secret's value.
+    pub fn describe(&self) -> serde_json::Value {
+        serde_json::json!({
+            "clientId": self.client_id,
+            "clientSecret": self.client_secret.as_ref().map(|_| crate::redact::REDACTED),
+            "clientMetadataUrl": self.client_metadata_url,
+            "scopes": self.scopes,
+            "tokenEndpointAuthMethod": self.token_endpoint_auth_method,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == OAuthOptions::default()
+    }
+}

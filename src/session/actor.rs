@@ -239,6 +239,10 @@ impl Actor {
             TransportEvent::Http(value) => {
                 self.reporter.publish(Event::Http(value));
             }
+            TransportEvent::Auth(value) => {
+                self.reporter.publish(Event::Auth(value));
+            }
+            TransportEvent::Authorization { active, view } => self.authorization(active, view),
             TransportEvent::Fallback { from, to } => {
                 // The session object says what we really speak now.
                 self.reporter.update(|cur| {
@@ -345,6 +349,33 @@ impl Actor {
             let _ = ready.send(());
         }
         self.begin_shutdown();
+    }
+
+    /// The authorization flow waits on the user (or moved on), or ended. While it waits, no
+    /// request of ours times out: the person in the browser sets the pace, not the server.
+    fn authorization(&mut self, active: bool, view: Value) {
+        let needs_user = view.get("url").is_some_and(Value::is_string);
+        if active {
+            self.engine.hold_deadlines();
+        } else {
+            self.engine.release_deadlines(Instant::now());
+        }
+        let connected = self.connected;
+        self.reporter.update(|cur| {
+            cur.info.state = match (active, connected) {
+                (true, _) => "authorizing",
+                (false, true) => "connected",
+                (false, false) => "connecting",
+            };
+            cur.info.authorization = Some(view);
+        });
+        // A connect call returns once the user has something to open.
+        if active
+            && needs_user
+            && let Some(ready) = self.ready.take()
+        {
+            let _ = ready.send(());
+        }
     }
 
     fn closed(&mut self, exit: Option<Exit>, requested: bool) {

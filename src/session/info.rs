@@ -25,6 +25,11 @@ pub struct SessionInfo {
     /// closed, failed, off), its `requestId`, the filter `requested` and `acknowledged`, and why.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<Value>,
+    /// OAuth: while `state` is `authorizing`, what the flow waits for (`phase`, the `url` for the
+    /// user to open, its `host`); afterwards how it ended (`authorized` with issuer and scopes,
+    /// or `failed` with the error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<Value>,
     /// Tools an HTTP client must not call (invalid `x-mcp-header`), with why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub excluded_tools: Vec<Value>,

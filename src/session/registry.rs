@@ -23,6 +23,7 @@ use super::{
 };
 use crate::{
     events::{Event, EventBus},
+    oauth::broker::Broker,
     responders::{ResponderStore, Settings},
     transport::{http, stdio},
     wire::Engine,
@@ -32,6 +33,8 @@ use crate::{
 pub(super) struct Shared {
     pub(super) events: EventBus,
     pub(super) responders: Arc<ResponderStore>,
+    /// What every session's authorization flows share (the callback, kept credentials).
+    pub(super) oauth: Arc<Broker>,
 }
 
 /// Every session, in creation order, and which one the single-session routes act on.
@@ -69,9 +72,13 @@ pub(super) struct Current {
 }
 
 impl Sessions {
-    pub fn new(events: EventBus, responders: Arc<ResponderStore>) -> Arc<Self> {
+    pub fn new(events: EventBus, responders: Arc<ResponderStore>, oauth: Arc<Broker>) -> Arc<Self> {
         Arc::new(Sessions {
-            shared: Arc::new(Shared { events, responders }),
+            shared: Arc::new(Shared {
+                events,
+                responders,
+                oauth,
+            }),
             registry: Mutex::new(Registry {
                 sessions: Vec::new(),
                 selected: None,
@@ -215,6 +222,14 @@ impl Session {
         self.inner.lock().unwrap().pending.clone()
     }
 
+    /// The URL of the remote target last connected to, unredacted (for its kept credentials).
+    pub fn remote_url(&self) -> Option<String> {
+        match &self.inner.lock().unwrap().last {
+            Some((Target::Remote(t), _)) => Some(t.url.clone()),
+            _ => None,
+        }
+    }
+
     /// Renames the session (and marks the name as chosen).
     pub fn rename(&self, name: String) {
         let mut cur = self.inner.lock().unwrap();
@@ -257,7 +272,7 @@ impl Session {
             Target::Stdio(t) => {
                 stdio::spawn(t).map_err(|e| format!("could not start `{}`: {e}", t.command))
             }
-            Target::Remote(t) => http::spawn(t),
+            Target::Remote(t) => http::spawn(t, Some(self.shared.oauth.clone())),
         };
         let link = match link {
             Ok(link) => link,

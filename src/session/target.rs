@@ -27,11 +27,17 @@ impl Target {
                 "env": redact::all_values(&t.env),
                 "cwd": t.cwd,
             }),
-            Target::Remote(t) => json!({
-                "transport": t.kind.as_str(),
-                "url": redact::url_text(&t.url, &t.secret_headers),
-                "headers": redact::all_values(&t.headers),
-            }),
+            Target::Remote(t) => {
+                let mut d = json!({
+                    "transport": t.kind.as_str(),
+                    "url": redact::url_text(&t.url, &t.secret_headers),
+                    "headers": redact::all_values(&t.headers),
+                });
+                if !t.oauth.is_empty() {
+                    d["oauth"] = t.oauth.describe();
+                }
+                d
+            }
         }
     }
 
@@ -102,6 +108,7 @@ mod tests {
             url: "http://127.0.0.1:3001/mcp?api_key=k".into(),
             headers: Default::default(),
             secret_headers: Default::default(),
+            oauth: Default::default(),
         });
         assert_eq!(remote.label(), "127.0.0.1:3001/mcp");
         assert!(!remote.describe().to_string().contains("=k"));

@@ -36,7 +36,10 @@ use super::{
     sse::{SseEvent, SseParser},
     stdio::MAX_FRAME_BYTES,
 };
-use crate::{redact, wire};
+use crate::{
+    oauth::{OAuthOptions, broker::Broker, flow::Authorizer},
+    redact, wire,
+};
 
 const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
@@ -47,6 +50,8 @@ const MAX_GET_RETRIES: u32 = 5;
 const DEFAULT_RETRY: Duration = Duration::from_millis(1000);
 /// How long an in-order POST (a notification or response) may hold up the next message.
 const ORDERED_POST_LIMIT: Duration = Duration::from_secs(10);
+/// How many times one message is sent again after an authorization before it fails.
+const MAX_AUTH_RETRIES: u32 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RemoteKind {
@@ -70,6 +75,8 @@ pub struct RemoteTarget {
     pub headers: BTreeMap<String, String>,
     /// Header names (any case) whose values never appear in events, besides the usual ones.
     pub secret_headers: BTreeSet<String>,
+    /// What the user said about OAuth for this server (used only if it asks for authorization).
+    pub oauth: OAuthOptions,
 }
 
 /// Which way we currently talk to the server.
@@ -97,9 +104,13 @@ struct Shared {
     ended: mpsc::Sender<String>,
     /// The long-lived GET stream (standalone or legacy), aborted on shutdown.
     get_task: Mutex<Option<JoinHandle<()>>>,
+    /// Answers a 401 (or a 403 `insufficient_scope`) with the authorization flow; None where
+    /// no flow can run.
+    auth: Option<Arc<Authorizer>>,
 }
 
-pub fn spawn(target: &RemoteTarget) -> Result<Link, String> {
+/// `broker` is what authorization flows share; without one, a 401 simply fails the request.
+pub fn spawn(target: &RemoteTarget, broker: Option<Arc<Broker>>) -> Result<Link, String> {
     let url = Url::parse(&target.url).map_err(|e| format!("{}: {e}", target.url))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(format!("{url}: only http and https URLs are supported"));
@@ -127,6 +138,15 @@ pub fn spawn(target: &RemoteTarget) -> Result<Link, String> {
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let (shutdown_tx, shutdown_rx) = oneshot::channel();
     let (ended_tx, ended_rx) = mpsc::channel(4);
+    let auth = broker.map(|b| {
+        Authorizer::new(
+            b,
+            url.clone(),
+            target.oauth.clone(),
+            client.clone(),
+            events_tx.clone(),
+        )
+    });
     let shared = Arc::new(Shared {
         client,
         url,
@@ -143,6 +163,7 @@ pub fn spawn(target: &RemoteTarget) -> Result<Link, String> {
         events: events_tx,
         ended: ended_tx,
         get_task: Mutex::new(None),
+        auth,
     });
     if target.kind == RemoteKind::Sse {
         start_legacy_stream(&shared);
@@ -267,9 +288,18 @@ impl Shared {
         self.modern.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Our headers plus the session headers the protocol requires.
-    fn request_headers(&self, accept: &'static str, json_body: bool) -> HeaderMap {
+    /// Our headers plus the session headers the protocol requires, and the bearer token once
+    /// authorized (with which token it is, for a refusal).
+    fn request_headers(&self, accept: &'static str, json_body: bool) -> (HeaderMap, u64) {
         let mut h = self.headers.clone();
+        let mut generation = 0;
+        if let Some(auth) = &self.auth {
+            let (bearer, g) = auth.bearer();
+            generation = g;
+            if let Some(v) = bearer {
+                h.insert(reqwest::header::AUTHORIZATION, v);
+            }
+        }
         h.insert(ACCEPT, HeaderValue::from_static(accept));
         if json_body {
             h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -286,7 +316,29 @@ impl Shared {
                 h.insert(VERSION_HEADER, v);
             }
         }
-        h
+        (h, generation)
+    }
+
+    /// Whether a refusal is the authorization flow's to answer: a 401, or a 403 whose
+    /// challenge says `insufficient_scope`.
+    fn asks_authorization(&self, status: StatusCode, www_authenticate: Option<&str>) -> bool {
+        self.auth.is_some()
+            && (status == StatusCode::UNAUTHORIZED
+                || (status == StatusCode::FORBIDDEN
+                    && www_authenticate
+                        .and_then(crate::oauth::challenge::bearer)
+                        .is_some_and(|c| c.param("error") == Some("insufficient_scope"))))
+    }
+
+    /// Runs (or waits for) the authorization flow after a refusal; Ok means send again.
+    async fn authorize(
+        &self,
+        status: StatusCode,
+        www_authenticate: Option<&str>,
+        used: u64,
+    ) -> Result<(), String> {
+        let auth = self.auth.as_ref().expect("asks_authorization checked");
+        auth.refused(status.as_u16(), www_authenticate, used).await
     }
 
     /// Sends one request. With a response, returns it and its `exchange` event, not yet emitted
@@ -390,30 +442,78 @@ async fn post(sh: Arc<Shared>, msg: Outgoing) {
 
 async fn post_streamable(sh: &Arc<Shared>, msg: &Outgoing) {
     let is_initialize = msg.is_request("initialize");
-    let mut headers = sh.request_headers("application/json, text/event-stream", true);
-    // The session computed these (the modern era's routing headers); a value HTTP cannot
-    // carry is left out, and its absence shows in the exchange.
-    for (name, value) in &msg.headers {
-        if let (Ok(n), Ok(v)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            headers.insert(n, v);
+    let mut attempts = 0;
+    let (res, mut exchange) = loop {
+        if let Some(auth) = &sh.auth {
+            auth.freshen().await;
         }
-    }
-    let (res, mut exchange) = match sh
-        .send(
-            Method::POST,
-            &sh.url,
-            headers,
-            Some(&msg.text),
-            Some(msg),
-            None,
-        )
-        .await
-    {
-        Ok(answered) => answered,
-        Err(why) => return sh.post_unanswered(&sh.url, msg, why).await,
+        let (mut headers, used) = sh.request_headers("application/json, text/event-stream", true);
+        // The session computed these (the modern era's routing headers); a value HTTP cannot
+        // carry is left out, and its absence shows in the exchange.
+        for (name, value) in &msg.headers {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                headers.insert(n, v);
+            }
+        }
+        let (res, mut exchange) = match sh
+            .send(
+                Method::POST,
+                &sh.url,
+                headers,
+                Some(&msg.text),
+                Some(msg),
+                None,
+            )
+            .await
+        {
+            Ok(answered) => answered,
+            Err(why) => return sh.post_unanswered(&sh.url, msg, why).await,
+        };
+        let www = res
+            .headers()
+            .get("www-authenticate")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if !sh.asks_authorization(res.status(), www.as_deref()) {
+            if res.status().is_success()
+                && let Some(auth) = &sh.auth
+            {
+                auth.accepted().await;
+            }
+            break (res, exchange);
+        }
+        let status = res.status();
+        let body = excerpt(res).await;
+        exchange["bodyExcerpt"] = json!(body);
+        sh.http(exchange).await;
+        let refusal = format!(
+            "POST {} answered {status}{}{}",
+            sh.redact_url(&sh.url),
+            www.as_deref()
+                .map_or_else(String::new, |w| format!("; WWW-Authenticate: {w}")),
+            if body.trim().is_empty() {
+                String::new()
+            } else {
+                format!(": {}", body.trim())
+            }
+        );
+        attempts += 1;
+        if attempts > MAX_AUTH_RETRIES {
+            return sh
+                .fail(
+                    msg,
+                    format!("{refusal}; still refused after {MAX_AUTH_RETRIES} authorizations, giving up"),
+                )
+                .await;
+        }
+        if let Err(why) = sh.authorize(status, www.as_deref(), used).await {
+            return sh
+                .fail(msg, format!("{refusal}; authorization failed: {why}"))
+                .await;
+        }
     };
     let status = res.status();
     if is_initialize
@@ -701,7 +801,7 @@ async fn get_loop(
 ) {
     let mut failures = 0u32;
     loop {
-        let mut headers = sh.request_headers("text/event-stream", false);
+        let (mut headers, used) = sh.request_headers("text/event-stream", false);
         if let Some(id) = &last_id
             && let Ok(v) = HeaderValue::from_str(id)
         {
@@ -736,9 +836,23 @@ async fn get_loop(
             return;
         }
         if !status.is_success() || !ctype.starts_with("text/event-stream") {
+            let www = res
+                .headers()
+                .get("www-authenticate")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
             let mut exchange = exchange;
             exchange["bodyExcerpt"] = json!(excerpt(res).await);
             sh.http(exchange).await;
+            if sh.asks_authorization(status, www.as_deref()) {
+                failures += 1;
+                if failures >= MAX_GET_RETRIES
+                    || sh.authorize(status, www.as_deref(), used).await.is_err()
+                {
+                    return;
+                }
+                continue;
+            }
             if status == StatusCode::NOT_FOUND && sh.session_id.lock().unwrap().is_some() {
                 let _ = sh
                     .ended
@@ -779,7 +893,7 @@ fn start_legacy_stream(sh: &Arc<Shared>) {
 
 /// The legacy transport's one GET stream: the endpoint, then every server message.
 async fn legacy_stream(sh: Arc<Shared>) {
-    let headers = sh.request_headers("text/event-stream", false);
+    let (headers, _) = sh.request_headers("text/event-stream", false);
     let (res, mut exchange) = match sh
         .send(Method::GET, &sh.url, headers, None, None, None)
         .await
@@ -826,7 +940,7 @@ async fn post_legacy(sh: &Arc<Shared>, msg: &Outgoing) {
         Ok(u) => u.clone().expect("waited for Some"),
         Err(_) => return,
     };
-    let headers = sh.request_headers("application/json, text/event-stream", true);
+    let (headers, _) = sh.request_headers("application/json, text/event-stream", true);
     match sh
         .send(
             Method::POST,
@@ -863,7 +977,7 @@ async fn post_legacy(sh: &Arc<Shared>, msg: &Outgoing) {
 
 /// Ends the session on the server; its id travels in the request headers the event shows.
 async fn delete_session(sh: &Shared) {
-    let headers = sh.request_headers("application/json, text/event-stream", false);
+    let (headers, _) = sh.request_headers("application/json, text/event-stream", false);
     let timeout = Some(Duration::from_secs(3));
     if let Ok((_, exchange)) = sh
         .send(Method::DELETE, &sh.url, headers, None, None, timeout)
@@ -874,7 +988,7 @@ async fn delete_session(sh: &Shared) {
 }
 
 /// reqwest's error with its causes, which is where "connection refused" lives.
-fn describe_error(e: &reqwest::Error) -> String {
+pub(crate) fn describe_error(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
     let mut source = std::error::Error::source(e);
     while let Some(s) = source {

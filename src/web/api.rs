@@ -19,6 +19,7 @@ use serde_json::{Value, json, value::RawValue};
 use super::AppState;
 use crate::{
     config::guess_transport,
+    oauth::OAuthOptions,
     responders::Settings,
     session::{
         Answer, ConnectOptions, DEFAULT_MAX_TOTAL, DEFAULT_TIMEOUT, EraChoice, LOG_LEVELS,
@@ -241,6 +242,10 @@ struct ConnectBody {
     log_level: Option<String>,
     /// The session's name (default: its catalog name, else a label from the target).
     name: Option<String>,
+    /// OAuth for a remote target: `clientId`, `clientSecret`, `clientMetadataUrl`, `scopes`,
+    /// `tokenEndpointAuthMethod`.
+    #[serde(default)]
+    oauth: OAuthOptions,
 }
 
 /// The session (or the selected one, created if there is none) connects to a new target.
@@ -305,6 +310,7 @@ fn connect_plan(body: ConnectBody) -> Result<(Target, ConnectOptions), ApiError>
                 url,
                 headers: body.headers,
                 secret_headers: body.secret_headers.into_iter().collect(),
+                oauth: body.oauth,
             })
         }
         other => {
@@ -562,6 +568,26 @@ pub(super) async fn relisten(
 ) -> Result<Response, ApiError> {
     which.handle(&state)?.relisten()?;
     Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// `DELETE /api/sessions/{id}/credentials`: the OAuth client and tokens kept for this
+/// session's server are forgotten (memory and the credentials file); the next refusal
+/// authorizes from the start.
+pub(super) async fn forget_credentials(
+    State(state): State<AppState>,
+    which: Which,
+) -> Result<Response, ApiError> {
+    let session = which
+        .session(&state)?
+        .ok_or_else(|| ApiError::NotFound("no session".into()))?;
+    let url = session
+        .remote_url()
+        .ok_or_else(|| ApiError::BadRequest("this session has no remote target".into()))?;
+    let resource = url::Url::parse(&url)
+        .map(|u| crate::oauth::discovery::canonical_resource(&u))
+        .map_err(|e| ApiError::BadRequest(format!("{url}: {e}")))?;
+    let forgotten = state.oauth.forget(&resource);
+    Ok(axum::Json(json!({"resource": resource, "forgotten": forgotten})).into_response())
 }
 
 #[derive(Deserialize)]

@@ -21,6 +21,7 @@ import * as dock from "./dock.js";
 import * as palette from "./palette.js";
 import * as theme from "./theme.js";
 import * as tasks from "./tasks.js";
+import * as auth from "./auth.js";
 
 const TIMEOUT_KEY = "mcpscope-timeout-s";
 
@@ -182,6 +183,7 @@ function main() {
   prompts.init(ctx);
   logs.init(ctx);
   tasks.init();
+  auth.init();
   workbench.opener("raw", () => { openRaw(); return true; });
   $("open-raw").addEventListener("click", openRaw);
   $("raw-form").addEventListener("submit", (ev) => {
@@ -200,6 +202,7 @@ function main() {
     inflight.onEvent(event);
     logs.onEvent(event);
     tasks.onEvent(event);
+    auth.onEvent(event);
     // History replayed after a reload must not re-trigger list refreshes or "updated" marks.
     if (live && (!event.session || event.session === sessionId())) {
       resources.onEvent(event);
@@ -240,6 +243,7 @@ async function switchTo(id, known = null) {
     timeline.refilter();
     logs.refilter();
     tasks.renderAll();
+    auth.render();
   }
   servers.render();
   // A state already in hand is shown at once: shown after the await below, it could be older

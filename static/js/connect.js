@@ -72,6 +72,12 @@ function formTarget() {
     if (bearer) headers.Authorization = `Bearer ${bearer}`;
     body = { url: $("url").value.trim(), headers, secretHeaders };
     if (transport !== "auto") body.transport = transport;
+    const oauth = {};
+    for (const [id, key] of [["oauth-client-id", "clientId"], ["oauth-client-secret", "clientSecret"], ["oauth-metadata-url", "clientMetadataUrl"], ["oauth-scopes", "scopes"]]) {
+      const v = $(id).value.trim();
+      if (v) oauth[key] = v;
+    }
+    if (Object.keys(oauth).length) body.oauth = oauth;
   }
   return body;
 }

@@ -17,6 +17,8 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -90,13 +92,20 @@ def run(api: Api, server_url: str, scenario: str, context: dict) -> int:
         },
     )
     era = os.environ.get("MCPSCOPE_ERA", "auto")
-    status, session = api.call(
-        "POST", "/api/sessions", {"transport": "http", "url": server_url, "era": era}
-    )
+    body = {"transport": "http", "url": server_url, "era": era}
+    oauth = oauth_options(context)
+    if oauth:
+        body["oauth"] = oauth
+    status, session = api.call("POST", "/api/sessions", body)
     log(f"connect ({era}) -> {status} {json.dumps(session)[:400]}")
+    sid = session.get("id")
+    browser = Browser(api, sid)
+    browser.start()
+    session = browser.until_settled(session)
     if session.get("state") != "connected":
+        log(f"not connected: {json.dumps(session)[:600]}")
+        browser.stop()
         return 1
-    sid = session["id"]
     caps = session.get("capabilities") or {}
     if scenario == "initialize":
         return 0
@@ -124,8 +133,67 @@ def run(api: Api, server_url: str, scenario: str, context: dict) -> int:
         for prompt in all_pages(api, sid, "prompts/list", "prompts"):
             args = {a["name"]: "x" for a in prompt.get("arguments", []) if a.get("required")}
             api.request(sid, "prompts/get", {"name": prompt["name"], "arguments": args})
+    browser.stop()
     api.call("DELETE", f"/api/sessions/{sid}")
     return 0
+
+
+def oauth_options(context: dict) -> dict:
+    """What a user would type into the connect form's OAuth fields for this scenario."""
+    # Where this client's metadata document is published, as the suite's own example clients
+    # say theirs is: used only where an authorization server accepts Client ID Metadata
+    # Documents (mcpscope registers dynamically otherwise).
+    out = {"clientMetadataUrl": "https://conformance-test.local/client-metadata.json"}
+    if context.get("client_id"):
+        out["clientId"] = context["client_id"]
+    if context.get("client_secret"):
+        out["clientSecret"] = context["client_secret"]
+    return out
+
+
+class Browser(threading.Thread):
+    """The user's browser: whenever the session waits in `authorizing` with a URL it has not
+    opened yet, open it and follow the redirects (to mcpscope's own /oauth/callback), as a
+    person clicking the authorization link would. It decides nothing: what to open comes from
+    the session object, and where the redirects go is the authorization server's answer."""
+
+    def __init__(self, api: Api, sid: str):
+        super().__init__(daemon=True)
+        self.api = api
+        self.sid = sid
+        self.opened = set()
+        self.done = threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            _, session = self.api.call("GET", f"/api/sessions/{self.sid}")
+            self.visit(session or {})
+            self.done.wait(0.05)
+
+    def visit(self, session: dict):
+        auth = session.get("authorization") or {}
+        url = auth.get("url")
+        if session.get("state") != "authorizing" or not url or url in self.opened:
+            return
+        self.opened.add(url)
+        log(f"browser opens {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=30) as res:
+                log(f"browser landed on {res.geturl()} -> {res.status}")
+        except urllib.error.HTTPError as e:
+            log(f"browser landed on {e.geturl()} -> {e.code} {e.read()[:300]!r}")
+        except Exception as e:  # noqa: BLE001 - a refused page is an outcome, not a crash
+            log(f"browser could not open it: {e}")
+
+    def until_settled(self, session: dict, deadline_s: float = 60) -> dict:
+        end = time.monotonic() + deadline_s
+        while session.get("state") in ("authorizing", "connecting") and time.monotonic() < end:
+            time.sleep(0.05)
+            _, session = self.api.call("GET", f"/api/sessions/{self.sid}")
+        return session
+
+    def stop(self):
+        self.done.set()
 
 
 def all_pages(api: Api, sid: str, method: str, key: str) -> list:

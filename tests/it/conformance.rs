@@ -1,8 +1,9 @@
 //! The official MCP conformance suite (`@modelcontextprotocol/conformance`, client mode) as our
 //! referee: every scored client scenario that `conformance list --requirements REV` names for
-//! 2025-11-25 and 2026-07-28, except the `auth/*` ones (the OAuth issue's), run against mcpscope
-//! through `tests/conformance/client.py`, which drives the real binary over its HTTP API. A
-//! scenario passes only with no failure and no warning: there is no expected-failures baseline.
+//! 2025-11-25 and 2026-07-28 (the `auth/*` ones included), plus the two 2025-03-26 OAuth
+//! scenarios, run against mcpscope through `tests/conformance/client.py`, which drives the real
+//! binary over its HTTP API (and, for OAuth, acts as the user's browser). A scenario passes only
+//! with no failure and no warning: there is no expected-failures baseline.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -50,17 +51,21 @@ fn client_scenarios(revision: &str) -> Vec<String> {
         .collect()
 }
 
-fn run_revision(revision: &str) {
+fn run_revision(revision: &str, auth: bool) {
     let scenarios: Vec<String> = client_scenarios(revision)
         .into_iter()
-        .filter(|s| !s.starts_with("auth/"))
+        .filter(|s| s.starts_with("auth/") == auth)
         .collect();
     assert!(
         scenarios.len() >= 4,
         "too few scenarios listed for {revision}: {scenarios:?}"
     );
+    run_scenarios(revision, &scenarios);
+}
+
+fn run_scenarios(revision: &str, scenarios: &[String]) {
     let mut failed = Vec::new();
-    for scenario in &scenarios {
+    for scenario in scenarios {
         let out = conformance(&[
             "client",
             "--command",
@@ -88,10 +93,33 @@ fn run_revision(revision: &str) {
 
 #[test]
 fn every_legacy_client_scenario_passes() {
-    run_revision("2025-11-25");
+    run_revision("2025-11-25", false);
 }
 
 #[test]
 fn every_modern_client_scenario_passes() {
-    run_revision("2026-07-28");
+    run_revision("2026-07-28", false);
+}
+
+#[test]
+fn every_legacy_auth_scenario_passes() {
+    run_revision("2025-11-25", true);
+}
+
+#[test]
+fn every_modern_auth_scenario_passes() {
+    run_revision("2026-07-28", true);
+}
+
+/// The 2025-03-26 way: no protected-resource metadata, the server's origin as its own
+/// authorization server, and the default endpoints when even its metadata is missing.
+#[test]
+fn the_2025_03_26_auth_scenarios_pass() {
+    run_scenarios(
+        "2025-03-26",
+        &[
+            "auth/2025-03-26-oauth-metadata-backcompat".to_owned(),
+            "auth/2025-03-26-oauth-endpoint-fallback".to_owned(),
+        ],
+    );
 }

@@ -1,0 +1,263 @@
+//! What every authorization flow of this process shares: the redirect URI on our own listener,
+//! the flows waiting for a browser to come back to it (keyed by their `state`), and the
+//! credentials each protected server was given (in memory, or in a 0600 file the user asked
+//! for). The `/oauth/callback` route and the flows meet only here.
+
+use std::{
+    collections::HashMap,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+/// What the authorization server sent the browser back with.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Callback {
+    pub state: Option<String>,
+    pub code: Option<String>,
+    pub iss: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// A registered client at one authorization server.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Client {
+    pub client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// `client_secret_basic`, `client_secret_post` or `none`.
+    pub auth_method: String,
+    /// How the client came to be: `pre-registered`, `cimd` or `dcr`.
+    pub how: String,
+}
+
+/// Tokens from one authorization server for one resource.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tokens {
+    pub access_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Seconds since the Unix epoch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
+    /// When the token was issued (seconds since the Unix epoch), to refresh it in proportion
+    /// to its lifetime.
+    #[serde(default)]
+    pub obtained_at: u64,
+    /// The scopes asked for (and granted, when the answer says).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+/// Everything kept for one protected server (its canonical resource URI).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Credentials {
+    /// The authorization server these came from: credentials never cross to another one.
+    pub issuer: String,
+    pub token_endpoint: String,
+    /// The `resource` the tokens were asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<Client>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tokens: Option<Tokens>,
+}
+
+pub struct Broker {
+    redirect_uri: Option<String>,
+    waiting: Mutex<HashMap<String, oneshot::Sender<Callback>>>,
+    credentials: Mutex<HashMap<String, Credentials>>,
+    file: Option<PathBuf>,
+}
+
+/// Why a callback was refused, in words for the browser page.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Refused {
+    #[error("the callback has no state parameter, so it cannot belong to a flow of mcpscope")]
+    NoState,
+    #[error(
+        "no authorization is waiting for this state: it was already used, it was cancelled, or it was never issued by this mcpscope"
+    )]
+    NoFlow,
+}
+
+impl Broker {
+    /// `redirect_uri` is None where no listener exists (the CLI mode): a flow then stops at
+    /// "authorization required".
+    pub fn new(redirect_uri: Option<String>, file: Option<PathBuf>) -> Arc<Self> {
+        let credentials = file
+            .as_deref()
+            .and_then(|p| std::fs::read(p).ok())
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        Arc::new(Broker {
+            redirect_uri,
+            waiting: Mutex::default(),
+            credentials: Mutex::new(credentials),
+            file,
+        })
+    }
+
+    pub fn redirect_uri(&self) -> Option<&str> {
+        self.redirect_uri.as_deref()
+    }
+
+    /// Waits for the callback carrying `state`; dropping the guard stops waiting, so a flow
+    /// that ends (or a session that closes) leaves nothing a late callback could reach.
+    pub fn expect(self: &Arc<Self>, state: &str) -> Waiting {
+        let (tx, rx) = oneshot::channel();
+        self.waiting.lock().unwrap().insert(state.to_owned(), tx);
+        Waiting {
+            broker: self.clone(),
+            state: state.to_owned(),
+            rx: Some(rx),
+        }
+    }
+
+    /// Hands a callback to the flow its `state` names. Each state works once.
+    pub fn deliver(&self, callback: Callback) -> Result<(), Refused> {
+        let state = callback.state.clone().ok_or(Refused::NoState)?;
+        let tx = self
+            .waiting
+            .lock()
+            .unwrap()
+            .remove(&state)
+            .ok_or(Refused::NoFlow)?;
+        tx.send(callback).map_err(|_| Refused::NoFlow)
+    }
+
+    pub fn credentials(&self, resource: &str) -> Option<Credentials> {
+        self.credentials.lock().unwrap().get(resource).cloned()
+    }
+
+    pub fn store(&self, resource: &str, creds: Credentials) {
+        let mut all = self.credentials.lock().unwrap();
+        all.insert(resource.to_owned(), creds);
+        self.save(&all);
+    }
+
+    /// Forgets what was kept for `resource`; true if there was something.
+    pub fn forget(&self, resource: &str) -> bool {
+        let mut all = self.credentials.lock().unwrap();
+        let had = all.remove(resource).is_some();
+        self.save(&all);
+        had
+    }
+
+    /// Writes the file the user asked for, readable by them alone. A failure is logged, not
+    /// fatal: the credentials still work for this run.
+    fn save(&self, all: &HashMap<String, Credentials>) {
+        let Some(path) = &self.file else { return };
+        let text = serde_json::to_vec_pretty(all).expect("credentials serialise");
+        if let Err(e) = write_private(path, &text) {
+            tracing::warn!(
+                "could not keep OAuth credentials in {}: {e}",
+                path.display()
+            );
+        }
+    }
+}
+
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(tmp, path)
+}
+
+/// A flow waiting for its callback.
+pub struct Waiting {
+    broker: Arc<Broker>,
+    state: String,
+    rx: Option<oneshot::Receiver<Callback>>,
+}
+
+impl Waiting {
+    pub async fn callback(&mut self) -> Option<Callback> {
+        self.rx.take()?.await.ok()
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.broker.waiting.lock().unwrap().remove(&self.state);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cb(state: &str) -> Callback {
+        Callback {
+            state: Some(state.into()),
+            code: Some("c".into()),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_state_works_once_and_only_while_its_flow_waits() {
+        let broker = Broker::new(Some("http://127.0.0.1:1/oauth/callback".into()), None);
+        assert_eq!(broker.deliver(cb("nobody")), Err(Refused::NoFlow));
+        let mut waiting = broker.expect("s1");
+        assert_eq!(broker.deliver(cb("wrong")), Err(Refused::NoFlow));
+        broker.deliver(cb("s1")).unwrap();
+        assert_eq!(waiting.callback().await.unwrap().code.as_deref(), Some("c"));
+        assert_eq!(broker.deliver(cb("s1")), Err(Refused::NoFlow), "replayed");
+        let gone = broker.expect("s2");
+        drop(gone);
+        assert_eq!(broker.deliver(cb("s2")), Err(Refused::NoFlow), "flow ended");
+        assert_eq!(broker.deliver(Callback::default()), Err(Refused::NoState));
+    }
+
+    #[test]
+    fn the_credentials_file_is_private_and_survives_a_restart() {
+        let dir = std::env::temp_dir().join(format!("mcpscope-oauth-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("credentials.json");
+        let creds = Credentials {
+            issuer: "https://as.example".into(),
+            token_endpoint: "https://as.example/token".into(),
+            resource: None,
+            client: None,
+            tokens: Some(Tokens {
+                access_token: "at".into(),
+                refresh_token: None,
+                expires_at: None,
+                obtained_at: 0,
+                scopes: vec![],
+            }),
+        };
+        Broker::new(None, Some(path.clone())).store("https://mcp.example/mcp", creds);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let again = Broker::new(None, Some(path.clone()));
+        let kept = again.credentials("https://mcp.example/mcp").unwrap();
+        assert_eq!(kept.tokens.unwrap().access_token, "at");
+        assert!(again.forget("https://mcp.example/mcp"));
+        assert!(
+            Broker::new(None, Some(path))
+                .credentials("https://mcp.example/mcp")
+                .is_none()
+        );
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

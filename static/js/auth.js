@@ -1,0 +1,154 @@
+// The OAuth debugger above the work area: while a remote server asks for authorization, the
+// authorization URL (host highlighted, opened only by the user's click, http(s) only and plain
+// http only on loopback) and, always, the flow as a checklist (discovery → metadata →
+// registration → authorize → callback → token → connected). Each step expands into what was
+// checked (`auth` events) and the HTTP exchanges of its phase (`http` events), secrets already
+// hidden by the backend. A connect and this view watch the same flow: there is only one.
+
+import { call, sessionId, sessionPath } from "./api.js";
+import { $, el, pretty } from "./dom.js";
+import { urlView } from "./elicit.js";
+
+const STEPS = [
+  ["discovery", "Discovery", ["challenge", "prm"]],
+  ["metadata", "Authorization server metadata", ["as-metadata"]],
+  ["registration", "Client registration", ["registration"]],
+  ["authorize", "Authorize in the browser", ["authorize", "step-up"]],
+  ["callback", "Callback", ["callback"]],
+  ["token", "Token", ["token", "refresh"]],
+];
+
+// Per session: { auth: [events], http: [events with a phase], view: the session's authorization }.
+const bySession = new Map();
+
+function flowOf(id) {
+  if (!bySession.has(id)) bySession.set(id, { auth: [], http: [], view: null, state: null });
+  return bySession.get(id);
+}
+
+// Plain http is for loopback only: anything else could be read or changed on the way.
+export function openable(raw) {
+  let u;
+  try { u = new URL(raw); } catch { return false; }
+  if (u.protocol === "https:") return true;
+  if (u.protocol !== "http:") return false;
+  const h = u.hostname;
+  return h === "localhost" || h === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(h);
+}
+
+function stepStatus(flow, phases, key) {
+  const events = flow.auth.filter((e) => phases.includes(e.phase));
+  if (events.some((e) => e.ok === false)) return "failed";
+  if (key === "authorize" && flow.state === "authorizing" && flow.view?.phase === "authorize") return "waiting";
+  if (events.length) return "done";
+  return "todo";
+}
+
+const MARK = { done: "✓", failed: "✗", waiting: "…", todo: "○" };
+
+function exchangeView(x) {
+  const head = `${x.method} ${x.url} → ${x.status ?? x.error ?? "?"}`;
+  const body = el("div", { class: "auth-exchange-body" });
+  const part = (label, value) => value !== undefined && body.append(el("h5", { text: label }), el("pre", { text: typeof value === "string" ? value : pretty(value) }));
+  part("Request headers", x.requestHeaders);
+  part("Request body", x.requestBody);
+  part("Response headers", x.responseHeaders);
+  part("Response body", x.responseBody ?? x.bodyExcerpt);
+  return el("details", { class: "auth-exchange" }, el("summary", {}, el("code", { text: head })), body);
+}
+
+function stepView(flow, [key, title, phases]) {
+  const status = stepStatus(flow, phases, key);
+  const events = flow.auth.filter((e) => phases.includes(e.phase));
+  const exchanges = flow.http.filter((e) => phases.includes(e.phase));
+  const last = events[events.length - 1];
+  const summary = el("summary", {},
+    el("span", { class: `auth-mark auth-${status}`, "aria-hidden": "true", text: MARK[status] }),
+    el("span", { class: "auth-step-title", text: title }),
+    el("span", { class: "sr-only", text: ` (${status})` }),
+    el("code", { class: "wire-name", text: phases.join(" · ") }),
+    el("span", { class: `auth-step-message${status === "failed" ? " error-note" : ""}`, text: last?.message ?? "" }));
+  const body = el("div", { class: "auth-step-body" },
+    ...events.map((e) => el("p", { class: e.ok === false ? "error-note" : "" }, e.ok === false ? "✗ " : "✓ ", e.message)),
+    ...exchanges.map(exchangeView));
+  if (!events.length && !exchanges.length) body.append(el("p", { class: "muted", text: "Not reached." }));
+  return el("li", { class: `auth-step auth-step-${status}`, "data-step": key },
+    el("details", { open: status === "failed" || status === "waiting" || undefined }, summary, body));
+}
+
+function connectedView(flow) {
+  const done = flow.view?.phase === "authorized" && flow.state === "connected";
+  return el("li", { class: `auth-step auth-step-${done ? "done" : "todo"}`, "data-step": "connected" },
+    el("div", { class: "auth-step-line" },
+      el("span", { class: `auth-mark auth-${done ? "done" : "todo"}`, "aria-hidden": "true", text: done ? "✓" : "○" }),
+      el("span", { class: "auth-step-title", text: "Connected" }),
+      el("span", { class: "auth-step-message", text: done ? `with a token from ${flow.view.issuer}${flow.view.scopes?.length ? ` for ${flow.view.scopes.join(" ")}` : ""}` : "" })));
+}
+
+function waitingView(view) {
+  const { node, href } = urlView(view.url);
+  const safe = href && openable(href);
+  const open = el("button", { type: "button", id: "auth-open", class: "primary", text: "Open the authorization page", disabled: !safe || undefined });
+  open.addEventListener("click", () => { if (safe) window.open(href, "_blank", "noopener,noreferrer"); });
+  return el("div", { class: "auth-waiting" },
+    el("p", {}, "The server needs authorization. Check the host, then open the page to sign in at ",
+      el("strong", { class: "url-host", text: view.host || "" }), ":"),
+    node,
+    safe ? null : el("p", { class: "error-note", text: "mcpscope opens only https URLs, or plain http on this machine (loopback)." }),
+    el("div", { class: "auth-actions" }, open,
+      el("span", { class: "muted", text: "The session connects by itself once the browser comes back." })));
+}
+
+export function render() {
+  const box = $("auth-box");
+  const id = sessionId();
+  const flow = id && bySession.get(id);
+  const shown = flow && (flow.auth.length || flow.view);
+  box.hidden = !shown;
+  if (!shown) return;
+  const v = flow.view || {};
+  const phase = flow.state === "authorizing" ? `waiting: ${v.phase}` : v.phase || "in progress";
+  $("auth-phase").textContent = phase;
+  $("auth-phase").className = `auth-phase auth-phase-${flow.state === "authorizing" ? "waiting" : v.phase}`;
+  $("auth-details").open = flow.state === "authorizing" || v.phase === "failed" || $("auth-details").dataset.userOpened === "1";
+  $("auth-waiting").replaceChildren(...(flow.state === "authorizing" && v.url ? [waitingView(v)] : []));
+  $("auth-error").hidden = v.phase !== "failed";
+  $("auth-error").textContent = v.phase === "failed" ? v.error || "" : "";
+  $("auth-steps").replaceChildren(...STEPS.map((s) => stepView(flow, s)), connectedView(flow));
+}
+
+export function onEvent(event) {
+  if (!event.session) return;
+  const flow = flowOf(event.session);
+  if (event.kind === "state") {
+    // A new connection starts with no authorization object; one that just authorized keeps it.
+    if (event.state === "connecting" && !event.authorization) bySession.delete(event.session);
+    else {
+      flow.view = event.authorization ?? flow.view;
+      flow.state = event.state;
+    }
+  } else if (event.kind === "auth") {
+    flow.auth.push(event);
+  } else if (event.kind === "http" && event.phase) {
+    flow.http.push(event);
+  } else {
+    return;
+  }
+  if (event.session === sessionId()) render();
+}
+
+export function init() {
+  $("auth-details").addEventListener("toggle", (e) => { e.target.dataset.userOpened = e.target.open ? "1" : "0"; });
+  $("auth-forget").addEventListener("click", async () => {
+    const b = $("auth-forget");
+    b.disabled = true;
+    try {
+      const { body } = await call("DELETE", sessionPath("/credentials"));
+      $("auth-forgot").textContent = body.forgotten ? `Forgot the client and tokens kept for ${body.resource}.` : `Nothing was kept for ${body.resource}.`;
+    } catch (e) {
+      $("auth-forgot").textContent = e.message;
+    } finally {
+      b.disabled = false;
+    }
+  });
+}
