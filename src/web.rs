@@ -100,6 +100,10 @@ pub fn router(state: AppState) -> Router {
             post(api::subscribe).delete(api::unsubscribe),
         )
         .route("/listen", post(api::relisten))
+        .route(
+            "/credentials",
+            axum::routing::delete(api::forget_credentials),
+        )
         .route("/tasks", get(api::tasks))
         .route("/tasks/{task}/cancel", post(api::cancel_task))
         // Any session by id; the same handlers.

@@ -803,12 +803,14 @@ impl Authorizer {
             let fetch = fetch.clone();
             async move { fetch.for_oauth2("token", req).await }
         };
-        let answer = oauth
+        let mut exchange = oauth
             .exchange_code(AuthorizationCode::new(code))
             .set_pkce_verifier(verifier)
-            .add_extra_param("resource", &found.resource)
-            .request_async(&http)
-            .await;
+            .add_extra_param("resource", &found.resource);
+        if let Some(id) = body_client_id(client) {
+            exchange = exchange.add_extra_param("client_id", id);
+        }
+        let answer = exchange.request_async(&http).await;
         match answer {
             Ok(t) => {
                 let tokens = tokens_from(&t, scopes, None);
@@ -864,11 +866,13 @@ impl Authorizer {
             .clone()
             .unwrap_or_else(|| self.resource.clone());
         let token = RefreshToken::new(refresh.clone());
-        let answer = oauth
+        let mut exchange = oauth
             .exchange_refresh_token(&token)
-            .add_extra_param("resource", &resource)
-            .request_async(&http)
-            .await;
+            .add_extra_param("resource", &resource);
+        if let Some(id) = body_client_id(&client) {
+            exchange = exchange.add_extra_param("client_id", id);
+        }
+        let answer = exchange.request_async(&http).await;
         match answer {
             Ok(t) => {
                 // A server that rotates sends a new refresh token; one that does not keeps
@@ -938,6 +942,14 @@ fn oauth_client(
         oauth = oauth.set_redirect_uri(RedirectUrl::new(r.to_owned()).map_err(|e| e.to_string())?);
     }
     Ok(oauth)
+}
+
+/// With `client_secret_basic` the id also goes in the body: it is not a second way of
+/// authenticating (the secret is only in the header), and some servers (the Python SDK's) read
+/// the client from the body before they look at the header.
+fn body_client_id(client: &Client) -> Option<String> {
+    (client.auth_method == "client_secret_basic" && client.client_secret.is_some())
+        .then(|| client.client_id.clone())
 }
 
 /// The token endpoint method for a client with (or without) a secret, as the server offers.

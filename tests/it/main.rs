@@ -14,6 +14,7 @@ mod eras;
 mod everything;
 mod lifecycle;
 mod listen;
+mod oauth;
 mod python_sdk;
 pub mod remote;
 mod security;

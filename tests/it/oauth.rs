@@ -1,0 +1,342 @@
+//! OAuth for remote targets against a real protected server: the Python SDK's own authorization
+//! server and a FastMCP resource server (`tests/servers/oauth_servers.py`), with this test as the
+//! user's browser. Then the refusals: a callback with the wrong state, a replayed callback,
+//! authorization endpoints that are `javascript:` or plain http off loopback, and discovery that
+//! would reach another host only through a redirect.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+use tokio::process::Command;
+
+use crate::{
+    remote::{Peer, free_port, listening},
+    support::*,
+};
+
+/// The protected server: (authorization server port, the MCP endpoint's peer).
+async fn protected(ttl_seconds: u32) -> (u16, Peer) {
+    let (as_port, rs_port) = (free_port(), free_port());
+    let mut cmd = Command::new(python());
+    cmd.arg("-u")
+        .arg(root().join("tests/servers/oauth_servers.py"))
+        .args([
+            as_port.to_string(),
+            rs_port.to_string(),
+            ttl_seconds.to_string(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let peer = listening(cmd.spawn().expect("the OAuth peer starts"), rs_port).await;
+    let until = Instant::now() + DEADLINE;
+    while tokio::net::TcpStream::connect(("127.0.0.1", as_port))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < until,
+            "the authorization server never listened"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (as_port, peer)
+}
+
+/// The user's browser: opens the URL and follows the redirects, as a person clicking it would.
+async fn browse(url: &str) -> (u16, String, String) {
+    let res = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(url)
+        .send()
+        .await
+        .unwrap();
+    let landed = res.url().to_string();
+    let status = res.status().as_u16();
+    (status, landed, res.text().await.unwrap())
+}
+
+fn auth_step(phase: &'static str) -> impl Fn(&Value) -> bool {
+    move |e| e["kind"] == "auth" && e["phase"] == phase
+}
+
+/// Every event so far, as one text.
+async fn history(scope: &Scope) -> String {
+    let mut events = scope.events().await;
+    let mut all = String::new();
+    while let Some(e) = events
+        .next(Instant::now() + Duration::from_millis(300))
+        .await
+    {
+        all.push_str(&e.to_string());
+        all.push('\n');
+    }
+    all
+}
+
+/// What the Python peer's tokens and codes look like: `at-…`, `rt-…` and 32-character codes
+/// never appear, and neither does any `Bearer <value>` other than the redacted one.
+fn assert_no_secrets(text: &str, what: &str) {
+    let token = regex_lite::Regex::new(r"\b(at|rt)-[A-Za-z0-9_-]{20,}").unwrap();
+    assert!(!token.is_match(text), "a token in {what}");
+    let bearer = regex_lite::Regex::new(r"Bearer [A-Za-z0-9_-]{8,}").unwrap();
+    assert!(!bearer.is_match(text), "a bearer value in {what}");
+}
+
+#[tokio::test]
+async fn a_python_sdk_protected_server_authorizes_refreshes_and_never_shows_a_token() {
+    let (as_port, peer) = protected(4).await;
+    let logs = Arc::new(Mutex::new(String::new()));
+    let scope = Scope::start_logging("debug", logs.clone()).await;
+    let mut events = scope.events().await;
+    let (status, session) = scope
+        .post(
+            "/api/session/connect",
+            json!({"transport": "http", "url": peer.url("/mcp")}),
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    // Connect returns as soon as there is something for the user to open.
+    assert_eq!(session["state"], "authorizing", "{session:#}");
+    let auth = &session["authorization"];
+    assert_eq!(auth["phase"], "authorize");
+    assert_eq!(auth["host"], "127.0.0.1");
+    let url = auth["url"].as_str().unwrap();
+    let parsed = url::Url::parse(url).unwrap();
+    assert_eq!(parsed.port(), Some(as_port));
+    let query: std::collections::HashMap<_, _> = parsed.query_pairs().into_owned().collect();
+    assert_eq!(query["code_challenge_method"], "S256");
+    assert_eq!(query["resource"], peer.url("/mcp"));
+    assert_eq!(query["scope"], "mcp:read");
+    assert_eq!(
+        query["redirect_uri"],
+        format!("http://127.0.0.1:{}/oauth/callback", scope.port)
+    );
+
+    // Each step so far, in order, and what the debugger shows of them.
+    for phase in ["challenge", "prm", "as-metadata"] {
+        let step = events.wait_for(phase, auth_step(phase)).await;
+        assert_eq!(step["ok"], true, "{step}");
+    }
+    let register = events
+        .wait_for("the registration request", |e| {
+            e["kind"] == "http" && e["phase"] == "registration"
+        })
+        .await;
+    assert_eq!(register["status"], 201, "{register}");
+    assert_eq!(register["responseBody"]["client_secret"], "<redacted>");
+    for phase in ["registration", "authorize"] {
+        let step = events.wait_for(phase, auth_step(phase)).await;
+        assert_eq!(step["ok"], true, "{step}");
+    }
+
+    // The browser goes there and comes back to mcpscope's callback.
+    let (status, landed, page) = browse(url).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        landed.starts_with(&scope.url("/oauth/callback?")),
+        "{landed}"
+    );
+    assert!(page.contains("Authorization received"), "{page}");
+    let exchange = events
+        .wait_for("the token request", |e| e["kind"] == "http" && e["phase"] == "token")
+        .await;
+    assert_eq!(exchange["requestBody"]["code"], "<redacted>");
+    assert_eq!(exchange["requestBody"]["code_verifier"], "<redacted>");
+    assert_eq!(exchange["requestBody"]["resource"], peer.url("/mcp"));
+    assert_eq!(exchange["responseBody"]["access_token"], "<redacted>");
+    let token = events.wait_for("the token", auth_step("token")).await;
+    assert_eq!(token["ok"], true, "{token}");
+    events
+        .wait_for("connected", |e| e["kind"] == "state" && e["state"] == "connected")
+        .await;
+    let call = scope
+        .result("tools/call", json!({"name": "whoami", "arguments": {}}))
+        .await;
+    assert_eq!(first_text(&call), "authorized");
+
+    // The same callback again is refused: each state works once.
+    let (status, _, page) = browse(&landed).await;
+    assert_eq!(status, 400);
+    assert!(
+        page.contains("no authorization is waiting for this state"),
+        "{page}"
+    );
+    let (status, _, page) = browse(&scope.url("/oauth/callback?code=x&state=guessed")).await;
+    assert_eq!(status, 400);
+    assert!(page.contains("Callback refused"), "{page}");
+
+    // The token lives 4 s: calls keep working across its expiry, refreshed on the way.
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let call = scope
+            .result("tools/call", json!({"name": "whoami", "arguments": {}}))
+            .await;
+        assert_eq!(first_text(&call), "authorized");
+        if history(&scope).await.contains("\"phase\":\"refresh\",") {
+            break;
+        }
+        assert!(Instant::now() < until, "no refresh within 30 s");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let all = history(&scope).await;
+    let refresh: Vec<Value> = all
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|e| e["kind"] == "auth" && e["phase"] == "refresh")
+        .collect();
+    assert_eq!(refresh[0]["ok"], true, "{refresh:?}");
+    assert_eq!(refresh[0]["details"]["rotated"], true);
+
+    // No token, code or secret anywhere: events, the session object, mcpscope's own log.
+    assert_no_secrets(&all, "the events");
+    let (_, session) = scope.get("/api/session").await;
+    assert_no_secrets(&session.to_string(), "the session object");
+    assert_eq!(session["authorization"]["phase"], "authorized");
+    assert_no_secrets(&logs.lock().unwrap(), "the log");
+
+    // Forgetting the credentials: the next connection authorizes from the start.
+    let (status, forgot) = scope.delete("/api/credentials", json!(null)).await;
+    assert_eq!(status, 200, "{forgot}");
+    assert_eq!(forgot["forgotten"], true);
+    let (_, again) = scope
+        .post(
+            "/api/session/connect",
+            json!({"transport": "http", "url": peer.url("/mcp")}),
+        )
+        .await;
+    assert_eq!(again["state"], "authorizing", "{again:#}");
+}
+
+/// A protected server whose metadata says what each test needs: every MCP request gets 401,
+/// the PRM names this same origin as the authorization server, and the AS metadata (or the PRM
+/// itself) is the given document, or a redirect.
+async fn scripted_server(answer: impl Fn(&str, u16) -> String + Send + Sync + 'static) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let answer = Arc::new(answer);
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16384];
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let _ = sock.write_all(answer(&path, port).as_bytes()).await;
+            });
+        }
+    });
+    port
+}
+
+fn reply(status: &str, extra_headers: &str, body: &str) -> String {
+    format!(
+        "HTTP/1.1 {status}\r\n{extra_headers}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// An authorization server whose metadata is fine except its authorization endpoint.
+fn with_authorization_endpoint(endpoint: &'static str) -> impl Fn(&str, u16) -> String {
+    move |path, port| {
+        let origin = format!("http://127.0.0.1:{port}");
+        match path {
+            "/.well-known/oauth-protected-resource/mcp" => reply(
+                "200 OK",
+                "",
+                &json!({"resource": format!("{origin}/mcp"), "authorization_servers": [origin]})
+                    .to_string(),
+            ),
+            "/.well-known/oauth-authorization-server" => reply(
+                "200 OK",
+                "",
+                &json!({
+                    "issuer": origin,
+                    "authorization_endpoint": endpoint,
+                    "token_endpoint": format!("{origin}/token"),
+                    "registration_endpoint": format!("{origin}/register"),
+                    "code_challenge_methods_supported": ["S256"],
+                })
+                .to_string(),
+            ),
+            _ => reply(
+                "401 Unauthorized",
+                &format!(
+                    "WWW-Authenticate: Bearer resource_metadata=\"{origin}/.well-known/oauth-protected-resource/mcp\"\r\n"
+                ),
+                r#"{"error":"invalid_token"}"#,
+            ),
+        }
+    }
+}
+
+async fn refused_connect(port: u16) -> (Value, String) {
+    let scope = Scope::start().await;
+    let (_, session) = scope
+        .post(
+            "/api/session/connect",
+            json!({"transport": "http", "url": format!("http://127.0.0.1:{port}/mcp")}),
+        )
+        .await;
+    let all = history(&scope).await;
+    (session, all)
+}
+
+#[tokio::test]
+async fn authorization_endpoints_that_are_not_safe_to_open_are_refused() {
+    for (endpoint, says) in [
+        ("javascript:alert(document.domain)", "scheme \"javascript\""),
+        (
+            "http://login.example/authorize",
+            "plain http on a host that is not loopback",
+        ),
+    ] {
+        let port = scripted_server(with_authorization_endpoint(endpoint)).await;
+        let (session, all) = refused_connect(port).await;
+        assert_eq!(session["state"], "failed", "{session:#}");
+        let error = session["error"].as_str().unwrap();
+        assert!(
+            error.contains(says) && error.contains("authorization failed"),
+            "{error}"
+        );
+        assert!(session["authorization"]["url"].is_null(), "{session:#}");
+        // Refused before anything was registered or opened.
+        assert!(!all.contains("\"phase\":\"registration\""), "{all}");
+        assert!(
+            all.contains("\"phase\":\"as-metadata\",\"ok\":false"),
+            "{all}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn discovery_does_not_follow_a_redirect_to_another_host() {
+    let port = scripted_server(|path, port| match path {
+        "/.well-known/oauth-protected-resource/mcp" => reply(
+            "302 Found",
+            "Location: http://auth.attacker.example/.well-known/oauth-protected-resource\r\n",
+            "",
+        ),
+        _ => reply(
+            "401 Unauthorized",
+            &format!("WWW-Authenticate: Bearer resource_metadata=\"http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp\"\r\n"),
+            "{}",
+        ),
+    })
+    .await;
+    let (session, _) = refused_connect(port).await;
+    assert_eq!(session["state"], "failed", "{session:#}");
+    let error = session["error"].as_str().unwrap();
+    assert!(
+        error.contains("redirecting to http://auth.attacker.example/")
+            && error.contains("does not follow redirects"),
+        "{error}"
+    );
+}
