@@ -7,7 +7,10 @@
 //! |---|---|
 //! | `challenge.rs` | `WWW-Authenticate` parsed: schemes and their parameters (`resource_metadata`, `scope`, `error`) |
 //! | `discovery.rs` | the protected-resource and authorization-server metadata URLs in order, the canonical resource URI, and the metadata checks (`resource`, `issuer`, S256 PKCE) |
-//! | `flow.rs` | the flow for one target: challenge → PRM → AS metadata → registration → browser → token; refresh, step-up, loop limits |
+//! | `flow.rs` | the flow for one target: what the transport asks (the bearer, a refusal), the order of the steps, step-up, refresh on 401, loop limits, the events |
+//! | `lookup.rs` | a flow's discovery requests: PRM, AS metadata, the 2025-03-26 fallbacks |
+//! | `register.rs` | a flow's client: pre-registered, CIMD, DCR; the token endpoint auth method |
+//! | `token.rs` | a flow's browser round trip (PKCE, state, resource, the callback's iss) and token requests (code, refresh) |
 //! | `fetch.rs` | each request of a flow, sent without redirects and shown as an `http` event with its phase, secrets hidden |
 //! | `broker.rs` | the redirect URI, flows waiting for their callback by `state`, credentials per server (memory or a 0600 file) |
 
@@ -16,6 +19,9 @@ pub mod challenge;
 pub mod discovery;
 pub mod fetch;
 pub mod flow;
+mod lookup;
+mod register;
+mod token;
 
 use serde::Deserialize;
 

@@ -110,7 +110,8 @@ export function render() {
   const phase = flow.state === "authorizing" ? `waiting: ${v.phase}` : v.phase || "in progress";
   $("auth-phase").textContent = phase;
   $("auth-phase").className = `auth-phase auth-phase-${flow.state === "authorizing" ? "waiting" : v.phase}`;
-  $("auth-details").open = flow.state === "authorizing" || v.phase === "failed" || $("auth-details").dataset.userOpened === "1";
+  const chosen = $("auth-details").dataset.userOpened;
+  $("auth-details").open = chosen ? chosen === "1" : flow.state === "authorizing" || v.phase === "failed";
   $("auth-waiting").replaceChildren(...(flow.state === "authorizing" && v.url ? [waitingView(v)] : []));
   $("auth-error").hidden = v.phase !== "failed";
   $("auth-error").textContent = v.phase === "failed" ? v.error || "" : "";
@@ -138,7 +139,11 @@ export function onEvent(event) {
 }
 
 export function init() {
-  $("auth-details").addEventListener("toggle", (e) => { e.target.dataset.userOpened = e.target.open ? "1" : "0"; });
+  // What the user chose (a click, or Enter/Space on the summary) wins over the automatic
+  // opening while a flow waits; the toggle event would also fire for that automatic opening.
+  $("auth-details").querySelector("summary").addEventListener("click", () => {
+    $("auth-details").dataset.userOpened = $("auth-details").open ? "0" : "1";
+  });
   $("auth-forget").addEventListener("click", async () => {
     const b = $("auth-forget");
     b.disabled = true;

@@ -24,6 +24,7 @@ let activeSeq = null; // keyboard position
 let openSeq = null; // the row whose exchange is shown
 
 function kindClass(event) {
+  if (event.kind === "auth") return "http"; // the flow's steps sit with its requests
   return ["frame", "stderr", "finding", "progress", "http"].includes(event.kind) ? event.kind : "other";
 }
 
@@ -38,7 +39,8 @@ function answeredBy(by) {
 }
 
 function httpSummary(e) {
-  const path = (() => { try { const u = new URL(e.url); return u.pathname + u.search; } catch { return e.url || ""; } })();
+  // An authorization flow talks to other hosts: its requests show the whole URL and their phase.
+  const path = e.phase ? `[oauth ${e.phase}] ${e.url}` : (() => { try { const u = new URL(e.url); return u.pathname + u.search; } catch { return e.url || ""; } })();
   const carries = e.carries?.method ? ` [${e.carries.method}${e.carries.id !== null && e.carries.id !== undefined ? ` #${e.carries.id}` : ""}]` : "";
   switch (e.type) {
     case "exchange": {
@@ -86,6 +88,7 @@ function summary(event) {
       return parts.join(" ");
     }
     case "http": return httpSummary(event);
+    case "auth": return `oauth ${event.phase} ${event.ok === false ? "✗" : "✓"} ${event.message}`;
     case "stderr": return event.line;
     case "finding": return `${event.severity}: ${event.message}`;
     case "progress": {

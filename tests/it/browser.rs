@@ -98,6 +98,16 @@ pub async fn find(c: &Client, css: &str) -> fantoccini::elements::Element {
         .unwrap_or_else(|e| panic!("{css}: {e}"))
 }
 
+/// The connect form set to Streamable HTTP at `url`.
+pub async fn fill_remote(c: &Client, url: &str) {
+    find(c, "#transport")
+        .await
+        .select_by_value("http")
+        .await
+        .unwrap();
+    find(c, "#url").await.send_keys(url).await.unwrap();
+}
+
 pub async fn click(c: &Client, css: &str) {
     find(c, css).await.click().await.unwrap();
 }
@@ -534,16 +544,7 @@ async fn a_streamable_http_server_is_connected_from_the_form_with_a_hidden_token
     let scope = Scope::start().await;
     let b = open_ui(&scope).await;
     let c = &b.client;
-    find(c, "#transport")
-        .await
-        .select_by_value("http")
-        .await
-        .unwrap();
-    find(c, "#url")
-        .await
-        .send_keys(&peer.url("/mcp"))
-        .await
-        .unwrap();
+    fill_remote(c, &peer.url("/mcp")).await;
     find(c, "#bearer")
         .await
         .send_keys("browser-secret-991")

@@ -105,7 +105,7 @@ async fn a_python_sdk_protected_server_authorizes_refreshes_and_never_shows_a_to
     assert_eq!(session["state"], "authorizing", "{session:#}");
     let auth = &session["authorization"];
     assert_eq!(auth["phase"], "authorize");
-    assert_eq!(auth["host"], "127.0.0.1");
+    assert_eq!(auth["host"], format!("127.0.0.1:{as_port}"));
     let url = auth["url"].as_str().unwrap();
     let parsed = url::Url::parse(url).unwrap();
     assert_eq!(parsed.port(), Some(as_port));
@@ -144,7 +144,9 @@ async fn a_python_sdk_protected_server_authorizes_refreshes_and_never_shows_a_to
     );
     assert!(page.contains("Authorization received"), "{page}");
     let exchange = events
-        .wait_for("the token request", |e| e["kind"] == "http" && e["phase"] == "token")
+        .wait_for("the token request", |e| {
+            e["kind"] == "http" && e["phase"] == "token"
+        })
         .await;
     assert_eq!(exchange["requestBody"]["code"], "<redacted>");
     assert_eq!(exchange["requestBody"]["code_verifier"], "<redacted>");
@@ -153,7 +155,9 @@ async fn a_python_sdk_protected_server_authorizes_refreshes_and_never_shows_a_to
     let token = events.wait_for("the token", auth_step("token")).await;
     assert_eq!(token["ok"], true, "{token}");
     events
-        .wait_for("connected", |e| e["kind"] == "state" && e["state"] == "connected")
+        .wait_for("connected", |e| {
+            e["kind"] == "state" && e["state"] == "connected"
+        })
         .await;
     let call = scope
         .result("tools/call", json!({"name": "whoami", "arguments": {}}))
@@ -339,4 +343,76 @@ async fn discovery_does_not_follow_a_redirect_to_another_host() {
             && error.contains("does not follow redirects"),
         "{error}"
     );
+}
+
+#[tokio::test]
+async fn the_browser_shows_the_flow_opens_the_page_on_a_click_and_lands_connected() {
+    use crate::browser::{click, fill_remote, find, open_ui, wait_text};
+    use fantoccini::Locator;
+
+    let (as_port, peer) = protected(3600).await;
+    let scope = Scope::start().await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    fill_remote(c, &peer.url("/mcp")).await;
+    click(c, "#connect").await;
+
+    // The flow waits for the user: the URL with its host singled out, the steps so far.
+    wait_text(c, "#state", "authorizing", |t| t == "authorizing").await;
+    let host = wait_text(c, "#auth-waiting .url-host", "the host", |t| !t.is_empty()).await;
+    assert_eq!(host, format!("127.0.0.1:{as_port}"));
+    let steps = wait_text(c, "#auth-steps", "the steps so far", |t| {
+        t.contains("Client registration") && t.contains("registered as client")
+    })
+    .await;
+    assert!(steps.contains("names authorization server"), "{steps}");
+    assert!(steps.contains("offers PKCE S256"), "{steps}");
+    assert_eq!(
+        find(c, "#auth-phase").await.text().await.unwrap(),
+        "waiting: authorize"
+    );
+    if let Ok(dir) = std::env::var("MCPSCOPE_SCREENSHOTS") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(std::path::Path::new(&dir).join("oauth-waiting.png"), png).unwrap();
+    }
+
+    // Nothing was opened by itself; the click opens the page, the session connects.
+    assert_eq!(c.windows().await.unwrap().len(), 1);
+    click(c, "#auth-open").await;
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    c.wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css("button.item[data-item='tool:whoami']"))
+        .await
+        .unwrap();
+    wait_text(c, "#auth-phase", "authorized", |t| t == "authorized").await;
+    // The checklist stays, folded, with every step ticked.
+    click(c, "#auth-details summary").await;
+    let steps = wait_text(c, "#auth-steps", "every step", |t| {
+        t.contains("Connected") && t.contains("with a token from")
+    })
+    .await;
+    for title in [
+        "Discovery",
+        "Authorization server metadata",
+        "Client registration",
+        "Authorize in the browser",
+        "Callback",
+        "Token",
+        "Connected",
+    ] {
+        assert!(steps.contains(title), "{title} in {steps}");
+    }
+    let items = c.find_all(Locator::Css("#auth-steps > li")).await.unwrap();
+    assert_eq!(items.len(), 7);
+    for li in items {
+        let class = li.attr("class").await.unwrap().unwrap_or_default();
+        let text = li.text().await.unwrap();
+        assert!(class.contains("auth-step-done"), "{class}: {text}");
+    }
+    if let Ok(dir) = std::env::var("MCPSCOPE_SCREENSHOTS") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(std::path::Path::new(&dir).join("oauth-done.png"), png).unwrap();
+    }
+    b.client.close().await.unwrap();
 }
