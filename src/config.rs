@@ -153,6 +153,7 @@ pub fn oauth_options(args: &Args) -> crate::oauth::OAuthOptions {
             .as_ref()
             .map(|s| s.split_whitespace().map(str::to_owned).collect()),
         token_endpoint_auth_method: None,
+        step_by_step: false,
     }
 }
 

@@ -104,6 +104,7 @@ pub fn router(state: AppState) -> Router {
             "/credentials",
             axum::routing::delete(api::forget_credentials),
         )
+        .route("/authorization/continue", post(api::continue_authorization))
         .route("/tasks", get(api::tasks))
         .route("/tasks/{task}/cancel", post(api::cancel_task))
         // Any session by id; the same handlers.
@@ -128,6 +129,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/sessions/{id}/credentials",
             axum::routing::delete(api::forget_credentials),
+        )
+        .route(
+            "/sessions/{id}/authorization/continue",
+            post(api::continue_authorization),
         )
         .route("/sessions/{id}/tasks", get(api::tasks))
         .route("/sessions/{id}/tasks/{task}/cancel", post(api::cancel_task))

@@ -70,9 +70,53 @@ pub struct Credentials {
     pub tokens: Option<Tokens>,
 }
 
+/// What the user changed before letting a paused flow go on (step-by-step mode).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Edits {
+    #[serde(default, deserialize_with = "super::scopes")]
+    pub scopes: Option<Vec<String>>,
+    pub client_id: Option<String>,
+}
+
+/// Flows waiting for something, by key; each key answers once.
+pub struct Slots<T> {
+    map: Mutex<HashMap<String, oneshot::Sender<T>>>,
+}
+
+impl<T> Default for Slots<T> {
+    fn default() -> Self {
+        Slots {
+            map: Mutex::default(),
+        }
+    }
+}
+
+impl<T: Send + 'static> Slots<T> {
+    /// Waits for `key`; dropping the guard stops waiting, so a flow that ends (or a session
+    /// that closes) leaves nothing a late answer could reach.
+    pub fn expect(self: &Arc<Self>, key: &str) -> Waiting<T> {
+        let (tx, rx) = oneshot::channel();
+        self.map.lock().unwrap().insert(key.to_owned(), tx);
+        Waiting {
+            slots: self.clone(),
+            key: key.to_owned(),
+            rx: Some(rx),
+        }
+    }
+
+    /// Hands `value` to whoever waits for `key`; false when nobody does.
+    fn answer(&self, key: &str, value: T) -> bool {
+        let tx = self.map.lock().unwrap().remove(key);
+        tx.is_some_and(|tx| tx.send(value).is_ok())
+    }
+}
+
 pub struct Broker {
     redirect_uri: Option<String>,
-    waiting: Mutex<HashMap<String, oneshot::Sender<Callback>>>,
+    callbacks: Arc<Slots<Callback>>,
+    /// Step-by-step flows paused before their next request, by flow id.
+    gates: Arc<Slots<Edits>>,
     credentials: Mutex<HashMap<String, Credentials>>,
     file: Option<PathBuf>,
 }
@@ -99,7 +143,8 @@ impl Broker {
             .unwrap_or_default();
         Arc::new(Broker {
             redirect_uri,
-            waiting: Mutex::default(),
+            callbacks: Arc::default(),
+            gates: Arc::default(),
             credentials: Mutex::new(credentials),
             file,
         })
@@ -109,28 +154,29 @@ impl Broker {
         self.redirect_uri.as_deref()
     }
 
-    /// Waits for the callback carrying `state`; dropping the guard stops waiting, so a flow
-    /// that ends (or a session that closes) leaves nothing a late callback could reach.
-    pub fn expect(self: &Arc<Self>, state: &str) -> Waiting {
-        let (tx, rx) = oneshot::channel();
-        self.waiting.lock().unwrap().insert(state.to_owned(), tx);
-        Waiting {
-            broker: self.clone(),
-            state: state.to_owned(),
-            rx: Some(rx),
-        }
+    /// Waits for the callback carrying `state`.
+    pub fn expect(&self, state: &str) -> Waiting<Callback> {
+        self.callbacks.expect(state)
     }
 
     /// Hands a callback to the flow its `state` names. Each state works once.
     pub fn deliver(&self, callback: Callback) -> Result<(), Refused> {
         let state = callback.state.clone().ok_or(Refused::NoState)?;
-        let tx = self
-            .waiting
-            .lock()
-            .unwrap()
-            .remove(&state)
-            .ok_or(Refused::NoFlow)?;
-        tx.send(callback).map_err(|_| Refused::NoFlow)
+        if self.callbacks.answer(&state, callback) {
+            Ok(())
+        } else {
+            Err(Refused::NoFlow)
+        }
+    }
+
+    /// Pauses flow `flow` until the user lets it go on.
+    pub fn pause(&self, flow: &str) -> Waiting<Edits> {
+        self.gates.expect(flow)
+    }
+
+    /// Lets the paused flow `flow` go on with the user's edits; false if it is not paused.
+    pub fn resume(&self, flow: &str, edits: Edits) -> bool {
+        self.gates.answer(flow, edits)
     }
 
     pub fn credentials(&self, resource: &str) -> Option<Credentials> {
@@ -181,22 +227,22 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(tmp, path)
 }
 
-/// A flow waiting for its callback.
-pub struct Waiting {
-    broker: Arc<Broker>,
-    state: String,
-    rx: Option<oneshot::Receiver<Callback>>,
+/// A flow waiting for one answer.
+pub struct Waiting<T> {
+    slots: Arc<Slots<T>>,
+    key: String,
+    rx: Option<oneshot::Receiver<T>>,
 }
 
-impl Waiting {
-    pub async fn callback(&mut self) -> Option<Callback> {
+impl<T> Waiting<T> {
+    pub async fn answer(&mut self) -> Option<T> {
         self.rx.take()?.await.ok()
     }
 }
 
-impl Drop for Waiting {
+impl<T> Drop for Waiting<T> {
     fn drop(&mut self) {
-        self.broker.waiting.lock().unwrap().remove(&self.state);
+        self.slots.map.lock().unwrap().remove(&self.key);
     }
 }
 
@@ -219,7 +265,7 @@ mod tests {
         let mut waiting = broker.expect("s1");
         assert_eq!(broker.deliver(cb("wrong")), Err(Refused::NoFlow));
         broker.deliver(cb("s1")).unwrap();
-        assert_eq!(waiting.callback().await.unwrap().code.as_deref(), Some("c"));
+        assert_eq!(waiting.answer().await.unwrap().code.as_deref(), Some("c"));
         assert_eq!(broker.deliver(cb("s1")), Err(Refused::NoFlow), "replayed");
         let gone = broker.expect("s2");
         drop(gone);

@@ -18,7 +18,7 @@ use url::Url;
 
 use super::{
     OAuthOptions,
-    broker::{Broker, Client, Credentials, Tokens},
+    broker::{Broker, Client, Credentials, Edits, Tokens},
     challenge::{self, Challenge},
     discovery::{self, ResourceMetadata, ServerMetadata},
     fetch::Fetcher,
@@ -26,6 +26,8 @@ use super::{
 };
 use crate::transport::TransportEvent;
 
+/// How long the user has to finish in the browser, or to go on from a pause.
+pub(super) const USER_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
 /// How many times in a row the server may ask for more scope before we stop asking the user.
 const MAX_STEP_UPS: u32 = 2;
 /// How many fresh authorizations in a row the server may refuse before we stop.
@@ -50,6 +52,10 @@ pub struct Authorizer {
     generation: AtomicU64,
     /// One flow at a time; requests refused meanwhile wait for it and retry.
     flow: tokio::sync::Mutex<FlowState>,
+    /// Names this connection's flow when it pauses (step-by-step mode).
+    flow_id: String,
+    /// What the user changed at a pause; over the connect options.
+    pub(super) overrides: Mutex<Edits>,
 }
 
 #[derive(Default)]
@@ -89,6 +95,8 @@ impl Authorizer {
             current: Mutex::new(current),
             generation: AtomicU64::new(0),
             flow: tokio::sync::Mutex::default(),
+            flow_id: format!("flow-{}", random_hex()),
+            overrides: Mutex::default(),
         })
     }
 
@@ -281,6 +289,19 @@ impl Authorizer {
             self.broker.forget(&self.resource);
             kept = None;
         }
+        let mut scopes = match (step_up, &self.options.scopes) {
+            (Some(s), _) => s,
+            (None, Some(s)) => s.clone(),
+            (None, None) => discovery::scopes(
+                &challenge.map(Challenge::scopes).unwrap_or_default(),
+                found
+                    .prm
+                    .as_ref()
+                    .map(|p| p.scopes_supported.as_slice())
+                    .unwrap_or_default(),
+                &found.server,
+            ),
+        };
         let client = match kept.as_ref().and_then(|c| c.client.clone()) {
             Some(c)
                 if self
@@ -298,7 +319,7 @@ impl Authorizer {
                 .await;
                 c
             }
-            _ => self.register(&found, &redirect).await?,
+            _ => self.register(&found, &redirect, &scopes).await?,
         };
         self.broker.store(
             &self.resource,
@@ -310,19 +331,27 @@ impl Authorizer {
                 tokens: None,
             },
         );
-        let scopes = match (step_up, &self.options.scopes) {
-            (Some(s), _) => s,
-            (None, Some(s)) => s.clone(),
-            (None, None) => discovery::scopes(
-                &challenge.map(Challenge::scopes).unwrap_or_default(),
-                found
-                    .prm
-                    .as_ref()
-                    .map(|p| p.scopes_supported.as_slice())
-                    .unwrap_or_default(),
-                &found.server,
+        if let Some(edited) = self.overrides.lock().unwrap().scopes.clone() {
+            scopes = edited;
+        }
+        self.pause(
+            "authorize",
+            format!(
+                "send the user to {} asking for {}",
+                found.server.authorization_endpoint,
+                if scopes.is_empty() {
+                    "no particular scope".to_owned()
+                } else {
+                    format!("scope {:?}", scopes.join(" "))
+                }
             ),
-        };
+            &["scopes"],
+            json!({"scopes": scopes}),
+        )
+        .await?;
+        if let Some(edited) = self.overrides.lock().unwrap().scopes.clone() {
+            scopes = edited;
+        }
         st.scopes = scopes.clone();
         let tokens = self
             .browser_round_trip(&found, &client, &redirect, &scopes)
@@ -343,6 +372,57 @@ impl Authorizer {
         Ok(())
     }
 
+    /// Step-by-step mode: stops before `next` until the user lets the flow go on, taking the
+    /// edits they made (`editable` says which: `scopes`, `clientId`).
+    pub(super) async fn pause(
+        &self,
+        phase: &str,
+        next: String,
+        editable: &[&str],
+        current: Value,
+    ) -> Result<(), String> {
+        if !self.options.step_by_step {
+            return Ok(());
+        }
+        let mut gate = self.broker.pause(&self.flow_id);
+        self.show(
+            phase,
+            None,
+            json!({"paused": {"flow": self.flow_id, "next": next, "editable": editable, "current": current}}),
+        )
+        .await;
+        match tokio::time::timeout(USER_WAIT, gate.answer()).await {
+            Ok(Some(edits)) => {
+                let mut o = self.overrides.lock().unwrap();
+                if edits.scopes.is_some() {
+                    o.scopes = edits.scopes;
+                }
+                if edits.client_id.is_some() {
+                    o.client_id = edits.client_id;
+                }
+                Ok(())
+            }
+            _ => Err(self
+                .fail(
+                    phase,
+                    format!(
+                        "{AUTH_REQUIRED}: the step-by-step flow was not continued within 10 minutes"
+                    ),
+                )
+                .await),
+        }
+    }
+
+    /// The client id the user gave: at a pause, else when connecting.
+    pub(super) fn given_client_id(&self) -> Option<String> {
+        self.overrides
+            .lock()
+            .unwrap()
+            .client_id
+            .clone()
+            .or_else(|| self.options.client_id.clone())
+    }
+
     pub(super) fn install(&self, found: &Found, client: Client, tokens: Tokens) {
         self.broker.store(
             &self.resource,
@@ -357,4 +437,10 @@ impl Authorizer {
         *self.current.lock().unwrap() = Some(tokens);
         self.generation.fetch_add(1, Ordering::SeqCst);
     }
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).expect("the OS has randomness");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

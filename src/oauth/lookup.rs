@@ -20,6 +20,8 @@ impl Authorizer {
         let mut prm = None;
         let mut tried = Vec::new();
         for url in discovery::prm_urls(&self.server, from_challenge) {
+            self.pause("prm", format!("GET {url}"), &[], json!({}))
+                .await?;
             match self.fetch.get_json("prm", &url).await {
                 Ok(doc) => {
                     let checked = discovery::check_prm(&doc, &self.server);
@@ -72,6 +74,8 @@ impl Authorizer {
         };
         let mut tried = Vec::new();
         for url in discovery::as_metadata_urls(&issuer_url) {
+            self.pause("as-metadata", format!("GET {url}"), &[], json!({}))
+                .await?;
             match self.fetch.get_json("as-metadata", &url).await {
                 Ok(doc) => {
                     let server = match discovery::check_as_metadata(&doc, &issuer) {
@@ -108,6 +112,8 @@ impl Authorizer {
     async fn discover_legacy(&self) -> Result<Found, String> {
         let url = discovery::legacy_as_metadata_url(&self.server);
         let origin = self.server.origin().ascii_serialization();
+        self.pause("as-metadata", format!("GET {url}"), &[], json!({}))
+            .await?;
         match self.fetch.get_json("as-metadata", &url).await {
             Ok(doc) => {
                 // The 2025-03-26 metadata was looked up by origin; its issuer is the origin,

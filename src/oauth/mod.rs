@@ -41,10 +41,16 @@ pub struct OAuthOptions {
     pub scopes: Option<Vec<String>>,
     /// `client_secret_basic`, `client_secret_post` or `none`.
     pub token_endpoint_auth_method: Option<String>,
+    /// The debugger's step-by-step mode: the flow pauses before each request (and before
+    /// choosing a client and scopes) until the user lets it go on, with edits.
+    #[serde(default)]
+    pub step_by_step: bool,
 }
 
 /// Scopes as a space-separated string or a list.
-fn scopes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+pub(crate) fn scopes<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Vec<String>>, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Given {
@@ -67,6 +73,7 @@ impl OAuthOptions {
             "clientMetadataUrl": self.client_metadata_url,
             "scopes": self.scopes,
             "tokenEndpointAuthMethod": self.token_endpoint_auth_method,
+            "stepByStep": self.step_by_step,
         })
     }
 

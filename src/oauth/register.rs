@@ -18,10 +18,36 @@ use super::{
 impl Authorizer {
     /// A client at this authorization server, in the spec's order: the one the user gave, a
     /// Client ID Metadata Document, Dynamic Client Registration; else the user must give one.
-    pub(super) async fn register(&self, found: &Found, redirect: &str) -> Result<Client, String> {
+    /// `scopes` are those the flow means to ask for: a registration asks for them too (some
+    /// servers refuse a scope the client was not registered with), and step by step they may
+    /// be edited here.
+    pub(super) async fn register(
+        &self,
+        found: &Found,
+        redirect: &str,
+        scopes: &[String],
+    ) -> Result<Client, String> {
         self.show("registration", None, json!({})).await;
         let server = &found.server;
-        if let Some(id) = &self.options.client_id {
+        let plan = match (self.given_client_id(), &server.registration_endpoint) {
+            (Some(id), _) => format!("use the pre-registered client {id}"),
+            (None, _)
+                if server.client_id_metadata_document_supported
+                    && self.options.client_metadata_url.is_some() =>
+            {
+                "use this client's metadata document URL as its id".to_owned()
+            }
+            (None, Some(endpoint)) => format!("register dynamically at {endpoint}"),
+            (None, None) => "ask for a client id (no dynamic registration offered)".to_owned(),
+        };
+        self.pause(
+            "registration",
+            plan,
+            &["clientId", "scopes"],
+            json!({"clientId": self.given_client_id(), "scopes": scopes}),
+        )
+        .await?;
+        if let Some(id) = &self.given_client_id() {
             let secret = self.options.client_secret.clone();
             let method = self
                 .options
@@ -83,7 +109,14 @@ impl Authorizer {
             .token_endpoint_auth_method
             .clone()
             .unwrap_or_else(|| dcr_method(&server.token_endpoint_auth_methods));
-        let body = json!({
+        let scopes = self
+            .overrides
+            .lock()
+            .unwrap()
+            .scopes
+            .clone()
+            .unwrap_or_else(|| scopes.to_vec());
+        let mut body = json!({
             "client_name": "mcpscope",
             "redirect_uris": [redirect],
             "grant_types": ["authorization_code", "refresh_token"],
@@ -91,6 +124,16 @@ impl Authorizer {
             "token_endpoint_auth_method": asked,
             "application_type": "native",
         });
+        if !scopes.is_empty() {
+            body["scope"] = json!(scopes.join(" "));
+        }
+        self.pause(
+            "registration",
+            format!("POST {url} (Dynamic Client Registration)"),
+            &[],
+            json!({}),
+        )
+        .await?;
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         let reply = self

@@ -3,7 +3,7 @@
 //! the code exchanged, and later refreshes. The `oauth2` crate builds the requests; they travel
 //! through [`super::fetch`] so the debugger shows them.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
@@ -14,11 +14,8 @@ use serde_json::json;
 use super::{
     broker::{Client, Tokens},
     discovery::ServerMetadata,
-    flow::{AUTH_REQUIRED, Authorizer, Found},
+    flow::{AUTH_REQUIRED, Authorizer, Found, USER_WAIT},
 };
-
-/// How long the user has to finish in the browser.
-const BROWSER_WAIT: Duration = Duration::from_secs(600);
 
 impl Authorizer {
     /// The authorization URL for the user, their browser's return, and the code exchanged.
@@ -58,7 +55,7 @@ impl Authorizer {
             json!({"host": host, "issuer": found.issuer, "scopes": scopes}),
         )
         .await;
-        let callback = match tokio::time::timeout(BROWSER_WAIT, waiting.callback()).await {
+        let callback = match tokio::time::timeout(USER_WAIT, waiting.answer()).await {
             Ok(Some(c)) => c,
             Ok(None) => {
                 return Err(self
@@ -131,6 +128,13 @@ impl Authorizer {
         .await;
         self.show("token", None, json!({"issuer": found.issuer}))
             .await;
+        self.pause(
+            "token",
+            format!("POST {} (the code for a token)", server.token_endpoint),
+            &[],
+            json!({}),
+        )
+        .await?;
         let fetch = self.fetch.clone();
         let http = move |req: oauth2::HttpRequest| {
             let fetch = fetch.clone();

@@ -354,7 +354,9 @@ impl Actor {
     /// The authorization flow waits on the user (or moved on), or ended. While it waits, no
     /// request of ours times out: the person in the browser sets the pace, not the server.
     fn authorization(&mut self, active: bool, view: Value) {
-        let needs_user = view.get("url").is_some_and(Value::is_string);
+        // The user has something to do: open the page, or let a paused flow go on.
+        let needs_user =
+            view.get("url").is_some_and(Value::is_string) || view.get("paused").is_some();
         if active {
             self.engine.hold_deadlines();
         } else {

@@ -88,6 +88,9 @@ pub(super) enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     NotFound(String),
+    /// The request is fine but the session is not in a state where it applies.
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Local(#[from] LocalError),
 }
@@ -99,6 +102,7 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Local(LocalError::NotConnected) => (StatusCode::CONFLICT, "not_connected"),
             ApiError::Local(LocalError::Timeout { .. }) => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
             ApiError::Local(LocalError::Transport(_)) => (StatusCode::BAD_GATEWAY, "transport"),
@@ -588,6 +592,32 @@ pub(super) async fn forget_credentials(
         .map_err(|e| ApiError::BadRequest(format!("{url}: {e}")))?;
     let forgotten = state.oauth.forget(&resource);
     Ok(axum::Json(json!({"resource": resource, "forgotten": forgotten})).into_response())
+}
+
+/// `POST /api/sessions/{id}/authorization/continue {scopes?, clientId?}`: a step-by-step
+/// authorization flow goes on from its pause, with the user's edits.
+pub(super) async fn continue_authorization(
+    State(state): State<AppState>,
+    which: Which,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let edits: crate::oauth::broker::Edits = parse(&body)?;
+    let session = which
+        .session(&state)?
+        .ok_or_else(|| ApiError::NotFound("no session".into()))?;
+    let info = session.info();
+    let flow = info
+        .authorization
+        .as_ref()
+        .and_then(|a| a.pointer("/paused/flow"))
+        .and_then(Value::as_str)
+        .filter(|_| info.state == "authorizing");
+    match flow {
+        Some(flow) if state.oauth.resume(flow, edits) => Ok(StatusCode::ACCEPTED.into_response()),
+        _ => Err(ApiError::Conflict(
+            "no authorization flow of this session is paused".into(),
+        )),
+    }
 }
 
 #[derive(Deserialize)]

@@ -99,6 +99,39 @@ function waitingView(view) {
       el("span", { class: "muted", text: "The session connects by itself once the browser comes back." })));
 }
 
+// Step by step: what the flow does next, the values it may take edited, and Continue.
+function pausedView(paused) {
+  const fields = [];
+  const current = paused.current || {};
+  if ((paused.editable || []).includes("scopes")) {
+    fields.push(el("label", { for: "auth-edit-scopes", text: "Scopes (space-separated)" }),
+      el("input", { id: "auth-edit-scopes", autocomplete: "off", spellcheck: "false", value: (current.scopes || []).join(" ") }));
+  }
+  if ((paused.editable || []).includes("clientId")) {
+    fields.push(el("label", { for: "auth-edit-client", text: "Client id (empty: as planned)" }),
+      el("input", { id: "auth-edit-client", autocomplete: "off", spellcheck: "false", value: current.clientId || "" }));
+  }
+  const go = el("button", { type: "button", id: "auth-continue", class: "primary", text: "Continue" });
+  go.addEventListener("click", async () => {
+    const edits = {};
+    const scopes = $("auth-edit-scopes");
+    if (scopes && scopes.value.trim() !== (current.scopes || []).join(" ")) edits.scopes = scopes.value.trim();
+    const client = $("auth-edit-client");
+    if (client && client.value.trim() && client.value.trim() !== (current.clientId || "")) edits.clientId = client.value.trim();
+    go.disabled = true;
+    try {
+      await call("POST", sessionPath("/authorization/continue"), edits);
+    } catch (e) {
+      go.disabled = false;
+      go.after(el("span", { class: "error-note", text: e.message }));
+    }
+  });
+  return el("div", { class: "auth-waiting auth-paused" },
+    el("p", {}, el("strong", { text: "Step by step. " }), "Next: ", el("code", { class: "auth-next", text: paused.next })),
+    ...fields,
+    el("div", { class: "auth-actions" }, go, el("span", { class: "muted", text: "Nothing is sent until you continue." })));
+}
+
 export function render() {
   const box = $("auth-box");
   const id = sessionId();
@@ -107,12 +140,13 @@ export function render() {
   box.hidden = !shown;
   if (!shown) return;
   const v = flow.view || {};
-  const phase = flow.state === "authorizing" ? `waiting: ${v.phase}` : v.phase || "in progress";
+  const phase = flow.state !== "authorizing" ? v.phase || "in progress" : v.paused ? `paused before: ${v.phase}` : v.url ? `waiting: ${v.phase}` : v.phase;
   $("auth-phase").textContent = phase;
   $("auth-phase").className = `auth-phase auth-phase-${flow.state === "authorizing" ? "waiting" : v.phase}`;
   const chosen = $("auth-details").dataset.userOpened;
   $("auth-details").open = chosen ? chosen === "1" : flow.state === "authorizing" || v.phase === "failed";
-  $("auth-waiting").replaceChildren(...(flow.state === "authorizing" && v.url ? [waitingView(v)] : []));
+  const waiting = flow.state !== "authorizing" ? [] : v.paused ? [pausedView(v.paused)] : v.url ? [waitingView(v)] : [];
+  $("auth-waiting").replaceChildren(...waiting);
   $("auth-error").hidden = v.phase !== "failed";
   $("auth-error").textContent = v.phase === "failed" ? v.error || "" : "";
   $("auth-steps").replaceChildren(...STEPS.map((s) => stepView(flow, s)), connectedView(flow));

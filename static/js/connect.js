@@ -77,6 +77,7 @@ function formTarget() {
       const v = $(id).value.trim();
       if (v) oauth[key] = v;
     }
+    if ($("oauth-step").checked) oauth.stepByStep = true;
     if (Object.keys(oauth).length) body.oauth = oauth;
   }
   return body;

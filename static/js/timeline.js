@@ -98,7 +98,11 @@ function summary(event) {
       const after = event.after ? ` — arrived after the request was ${event.after === "timeout" ? "given up (timeout)" : event.after}; informational` : "";
       return `${who}: ${event.progress}${of}${msg}${after}`;
     }
-    case "state": return `${event.state}${event.error ? ": " + event.error : ""}`;
+    case "state": {
+      const a = event.state === "authorizing" ? event.authorization : null;
+      const how = a ? ` — ${a.phase}${a.paused ? ", paused before: " + a.paused.next : a.url ? ", waiting for the user at " + (a.host || "the authorization page") : ""}` : "";
+      return `${event.state}${how}${event.error ? ": " + event.error : ""}`;
+    }
     case "exit": return `process exited: ${event.description}`;
     case "pending": return `${event.method} waiting for an answer (#${event.id})${event.round ? ` — input for request #${event.originRequestId}, round ${event.round}` : ""}`;
     case "round": return roundSummary(event);

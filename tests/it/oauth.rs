@@ -416,3 +416,97 @@ async fn the_browser_shows_the_flow_opens_the_page_on_a_click_and_lands_connecte
     }
     b.client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn step_by_step_pauses_before_each_request_and_takes_the_users_edits() {
+    let (_as_port, peer) = protected(3600).await;
+    let scope = Scope::start().await;
+    let (status, mut session) = scope
+        .post(
+            "/api/session/connect",
+            json!({"transport": "http", "url": peer.url("/mcp"), "oauth": {"stepByStep": true}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{session}");
+    let mut pauses: Vec<String> = Vec::new();
+    let mut opened: Option<String> = None;
+    let mut edited = false;
+    let until = Instant::now() + DEADLINE;
+    while session["state"] != "connected" {
+        assert_eq!(session["state"], "authorizing", "{session:#}");
+        let auth = &session["authorization"];
+        if let Some(paused) = auth.get("paused") {
+            let next = paused["next"].as_str().unwrap().to_owned();
+            if pauses.last() != Some(&next) {
+                if pauses.is_empty() {
+                    // Nothing of the flow was sent before the first Continue.
+                    let all = history(&scope).await;
+                    assert!(!all.contains("\"type\":\"exchange\",\"phase\""), "{all}");
+                }
+                pauses.push(next);
+                let offers_scopes = paused["editable"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!("scopes"));
+                let edits = if offers_scopes && !edited {
+                    // Asked for before registering, so the registration asks for them too.
+                    assert_eq!(paused["current"]["scopes"], json!(["mcp:read"]));
+                    edited = true;
+                    json!({"scopes": "mcp:read mcp:write"})
+                } else {
+                    if offers_scopes {
+                        assert_eq!(
+                            paused["current"]["scopes"],
+                            json!(["mcp:read", "mcp:write"])
+                        );
+                    }
+                    json!({})
+                };
+                let (status, body) = scope.post("/api/authorization/continue", edits).await;
+                assert_eq!(status, 202, "{body}");
+            }
+        } else if let Some(url) = auth["url"].as_str()
+            && opened.is_none()
+        {
+            opened = Some(url.to_owned());
+            let (status, _, page) = browse(url).await;
+            assert_eq!(status, 200, "{page}");
+        }
+        if Instant::now() > until {
+            let all = history(&scope).await;
+            panic!("not connected; paused at {pauses:#?}; {session:#}; {all}");
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        session = scope.get("/api/session").await.1;
+    }
+    let expected = [
+        "GET http://127.0.0.1:",
+        "GET http://127.0.0.1:",
+        "register dynamically at ",
+        "POST http://127.0.0.1:",
+        "send the user to ",
+        "POST http://127.0.0.1:",
+    ];
+    assert_eq!(pauses.len(), expected.len(), "{pauses:#?}");
+    for (pause, start) in pauses.iter().zip(expected) {
+        assert!(pause.starts_with(start), "{pauses:#?}");
+    }
+    assert!(pauses[0].ends_with("/.well-known/oauth-protected-resource/mcp"));
+    assert!(pauses[3].ends_with("/register (Dynamic Client Registration)"));
+    assert!(pauses[5].ends_with("/token (the code for a token)"));
+    // The edited scopes are what the user was sent to authorize.
+    let url = url::Url::parse(&opened.expect("the page was opened")).unwrap();
+    let scopes: Vec<String> = url
+        .query_pairs()
+        .filter(|(k, _)| k == "scope")
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    assert_eq!(scopes, ["mcp:read mcp:write"]);
+    let call = scope
+        .result("tools/call", json!({"name": "whoami", "arguments": {}}))
+        .await;
+    assert_eq!(first_text(&call), "authorized");
+    // Not paused any more: Continue is refused plainly.
+    let (status, body) = scope.post("/api/authorization/continue", json!({})).await;
+    assert_eq!(status, 409, "{body}");
+}
