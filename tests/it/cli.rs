@@ -13,14 +13,14 @@ use crate::{
 };
 
 /// What one run of the binary left behind.
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
             panic!("stdout is not JSON ({e}): {}\n{}", self.stdout, self.stderr)
         })
@@ -28,7 +28,7 @@ impl Run {
 
     /// The one JSON error line a non-zero exit writes (the last line of stderr; a stdio server's
     /// own stderr may come before it).
-    fn error(&self) -> Value {
+    pub(crate) fn error(&self) -> Value {
         let line = self.stderr.lines().last().unwrap_or_default();
         let v: Value = serde_json::from_str(line)
             .unwrap_or_else(|e| panic!("the last stderr line is not JSON ({e}): {}", self.stderr));
@@ -60,7 +60,7 @@ async fn run_env(args: &[&str], env: &[(&str, &str)]) -> Run {
     }
 }
 
-async fn run(args: &[&str]) -> Run {
+pub(crate) async fn run(args: &[&str]) -> Run {
     run_env(args, &[]).await
 }
 

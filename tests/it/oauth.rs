@@ -510,3 +510,77 @@ async fn step_by_step_pauses_before_each_request_and_takes_the_users_edits() {
     let (status, body) = scope.post("/api/authorization/continue", json!({})).await;
     assert_eq!(status, 409, "{body}");
 }
+
+/// Waits until the selected session is connected (after the browser came back).
+async fn until_connected(scope: &Scope) -> Value {
+    let until = Instant::now() + DEADLINE;
+    loop {
+        let (_, session) = scope.get("/api/session").await;
+        if session["state"] == "connected" {
+            return session;
+        }
+        assert!(Instant::now() < until, "not connected: {session:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn kept_credentials_survive_a_restart_and_serve_the_cli() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let (_as_port, peer) = protected(3600).await;
+    let dir = std::env::temp_dir().join(format!(
+        "mcpscope-oauth-kept-{}-{}",
+        std::process::id(),
+        peer.port
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("credentials.json");
+    let file_arg = file.to_str().unwrap();
+    let target = json!({"transport": "http", "url": peer.url("/mcp")});
+    {
+        let scope = Scope::start_with(&["--oauth-credentials", file_arg]).await;
+        let (_, session) = scope.post("/api/session/connect", target.clone()).await;
+        assert_eq!(session["state"], "authorizing", "{session:#}");
+        browse(session["authorization"]["url"].as_str().unwrap()).await;
+        until_connected(&scope).await;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o777,
+            0o600,
+            "the credentials file is the user's alone"
+        );
+    }
+    // Another mcpscope with the same file connects with no new login.
+    let scope = Scope::start_with(&["--oauth-credentials", file_arg]).await;
+    scope.connect(target).await;
+    drop(scope);
+    // So does a one-shot --cli call; without the file it is "authorization required".
+    let url = peer.url("/mcp");
+    let kept = crate::cli::run(&[
+        "--cli",
+        "--oauth-credentials",
+        file_arg,
+        "--url",
+        &url,
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "whoami",
+    ])
+    .await;
+    assert_eq!(kept.code, 0, "{}", kept.stderr);
+    assert_eq!(first_text(&kept.json()), "authorized");
+    let fresh = crate::cli::run(&["--cli", "--url", &url, "--method", "tools/list"]).await;
+    assert_eq!(fresh.code, 3, "{}", fresh.stderr);
+    let error = fresh.error();
+    assert_eq!(error["code"], "auth_required");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("authorization required"),
+        "{error}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
