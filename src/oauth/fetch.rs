@@ -18,7 +18,10 @@ use url::Url;
 
 use crate::{
     redact,
-    transport::{TransportEvent, http::describe_error as describe},
+    transport::{
+        TransportEvent,
+        http::{describe_error as describe, read_limited},
+    },
 };
 
 /// How much of a body an event shows.
@@ -95,17 +98,11 @@ impl Fetcher {
             event["requestBody"] = shown_body(&headers, b);
         }
         let result = async {
-            let mut res = req.send().await.map_err(|e| describe(&e))?;
+            let res = req.send().await.map_err(|e| describe(&e))?;
             let status = res.status().as_u16();
             let headers = res.headers().clone();
-            let mut body = Vec::new();
-            while let Some(chunk) = res.chunk().await.map_err(|e| describe(&e))? {
-                if body.len() + chunk.len() > BODY_LIMIT {
-                    return Err(format!("the answer is over {BODY_LIMIT} bytes; not read"));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(Reply {
+            let body = read_limited(res, BODY_LIMIT).await?;
+            Ok::<_, String>(Reply {
                 status,
                 headers,
                 body,

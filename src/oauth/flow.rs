@@ -18,7 +18,7 @@ use url::Url;
 
 use super::{
     OAuthOptions,
-    broker::{Broker, Client, Credentials, Edits, Tokens},
+    broker::{Broker, Credentials, Edits, Tokens},
     challenge::{self, Challenge},
     discovery::{self, ResourceMetadata, ServerMetadata},
     fetch::Fetcher,
@@ -35,6 +35,9 @@ const MAX_FRESH_REFUSALS: u32 = 2;
 /// A token this close to its expiry (or within a fifth of its lifetime, for short-lived ones)
 /// is refreshed before it is sent.
 const EXPIRY_MARGIN: u64 = 30;
+
+/// Flow ids only tell this process's flows apart; the API finds a flow through its session.
+static NEXT_FLOW: AtomicU64 = AtomicU64::new(1);
 
 /// The message prefix that tells callers (the CLI's exit code 3) that only a person can go on.
 pub const AUTH_REQUIRED: &str = "authorization required";
@@ -95,7 +98,7 @@ impl Authorizer {
             current: Mutex::new(current),
             generation: AtomicU64::new(0),
             flow: tokio::sync::Mutex::default(),
-            flow_id: format!("flow-{}", random_hex()),
+            flow_id: format!("flow-{}", NEXT_FLOW.fetch_add(1, Ordering::Relaxed)),
             overrides: Mutex::default(),
         })
     }
@@ -321,16 +324,16 @@ impl Authorizer {
             }
             _ => self.register(&found, &redirect, &scopes).await?,
         };
-        self.broker.store(
-            &self.resource,
-            Credentials {
-                issuer: issuer.clone(),
-                token_endpoint: found.server.token_endpoint.clone(),
-                resource: Some(found.resource.clone()),
-                client: Some(client.clone()),
-                tokens: None,
-            },
-        );
+        // The client is kept at once, so a flow that fails in the browser does not register
+        // again next time.
+        let registered = Credentials {
+            issuer: issuer.clone(),
+            token_endpoint: found.server.token_endpoint.clone(),
+            resource: Some(found.resource.clone()),
+            client: Some(client.clone()),
+            tokens: None,
+        };
+        self.install(registered.clone());
         if let Some(edited) = self.overrides.lock().unwrap().scopes.clone() {
             scopes = edited;
         }
@@ -356,7 +359,10 @@ impl Authorizer {
         let tokens = self
             .browser_round_trip(&found, &client, &redirect, &scopes)
             .await?;
-        self.install(&found, client, tokens);
+        self.install(Credentials {
+            tokens: Some(tokens),
+            ..registered
+        });
         self.fetch
             .emit(TransportEvent::Authorization {
                 active: false,
@@ -423,24 +429,13 @@ impl Authorizer {
             .or_else(|| self.options.client_id.clone())
     }
 
-    pub(super) fn install(&self, found: &Found, client: Client, tokens: Tokens) {
-        self.broker.store(
-            &self.resource,
-            Credentials {
-                issuer: found.issuer.clone(),
-                token_endpoint: found.server.token_endpoint.clone(),
-                resource: Some(found.resource.clone()),
-                client: Some(client),
-                tokens: Some(tokens.clone()),
-            },
-        );
-        *self.current.lock().unwrap() = Some(tokens);
-        self.generation.fetch_add(1, Ordering::SeqCst);
+    /// Keeps `creds` and, when they hold tokens, sends them from now on.
+    pub(super) fn install(&self, creds: Credentials) {
+        let tokens = creds.tokens.clone();
+        self.broker.store(&self.resource, creds);
+        if let Some(tokens) = tokens {
+            *self.current.lock().unwrap() = Some(tokens);
+            self.generation.fetch_add(1, Ordering::SeqCst);
+        }
     }
-}
-
-fn random_hex() -> String {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).expect("the OS has randomness");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -4,6 +4,7 @@
 //! (`discovery.rs`) before it is believed, and each endpoint before it is used.
 
 use serde_json::{Value, json};
+use url::Url;
 
 use super::{
     challenge::Challenge,
@@ -20,9 +21,7 @@ impl Authorizer {
         let mut prm = None;
         let mut tried = Vec::new();
         for url in discovery::prm_urls(&self.server, from_challenge) {
-            self.pause("prm", format!("GET {url}"), &[], json!({}))
-                .await?;
-            match self.fetch.get_json("prm", &url).await {
+            match self.get_document("prm", &url).await? {
                 Ok(doc) => {
                     let checked = discovery::check_prm(&doc, &self.server);
                     match checked {
@@ -66,17 +65,13 @@ impl Authorizer {
             return self.discover_legacy().await;
         };
         let issuer = prm.authorization_servers[0].clone();
-        let issuer_url = discovery::check_endpoint("the authorization server", &issuer)
-            .map_err(|e| e.to_string());
-        let issuer_url = match issuer_url {
+        let issuer_url = match discovery::check_endpoint("the authorization server", &issuer) {
             Ok(u) => u,
             Err(why) => return Err(self.fail("as-metadata", why).await),
         };
         let mut tried = Vec::new();
         for url in discovery::as_metadata_urls(&issuer_url) {
-            self.pause("as-metadata", format!("GET {url}"), &[], json!({}))
-                .await?;
-            match self.fetch.get_json("as-metadata", &url).await {
+            match self.get_document("as-metadata", &url).await? {
                 Ok(doc) => {
                     let server = match discovery::check_as_metadata(&doc, &issuer) {
                         Ok(s) => s,
@@ -112,9 +107,7 @@ impl Authorizer {
     async fn discover_legacy(&self) -> Result<Found, String> {
         let url = discovery::legacy_as_metadata_url(&self.server);
         let origin = self.server.origin().ascii_serialization();
-        self.pause("as-metadata", format!("GET {url}"), &[], json!({}))
-            .await?;
-        match self.fetch.get_json("as-metadata", &url).await {
+        match self.get_document("as-metadata", &url).await? {
             Ok(doc) => {
                 // The 2025-03-26 metadata was looked up by origin; its issuer is the origin,
                 // written with or without a trailing slash.
@@ -170,6 +163,14 @@ impl Authorizer {
         }
     }
 
+    /// One metadata document (after the step-by-step pause, when there is one): Err when the
+    /// flow stops, else the document or why there is none.
+    async fn get_document(&self, phase: &str, url: &Url) -> Result<Result<Value, Missing>, String> {
+        self.pause(phase, format!("GET {url}"), &[], json!({}))
+            .await?;
+        Ok(self.fetch.get_json(phase, url).await)
+    }
+
     async fn check_endpoints(&self, server: &ServerMetadata) -> Result<(), String> {
         let mut endpoints = vec![
             ("the authorization endpoint", &server.authorization_endpoint),
@@ -186,7 +187,7 @@ impl Authorizer {
         Ok(())
     }
 
-    async fn report_metadata(&self, url: &url::Url, server: &ServerMetadata) {
+    async fn report_metadata(&self, url: &Url, server: &ServerMetadata) {
         self.step(
             "as-metadata",
             true,

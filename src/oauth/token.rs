@@ -12,8 +12,7 @@ use oauth2::{
 use serde_json::json;
 
 use super::{
-    broker::{Client, Tokens},
-    discovery::ServerMetadata,
+    broker::{Client, Credentials, Tokens},
     flow::{AUTH_REQUIRED, Authorizer, Found, USER_WAIT},
 };
 
@@ -27,7 +26,12 @@ impl Authorizer {
         scopes: &[String],
     ) -> Result<Tokens, String> {
         let server = &found.server;
-        let oauth = oauth_client(client, server, Some(redirect))?;
+        let oauth = oauth_client(
+            client,
+            &server.authorization_endpoint,
+            &server.token_endpoint,
+            Some(redirect),
+        )?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state) = oauth
             .authorize_url(CsrfToken::new_random)
@@ -180,17 +184,9 @@ impl Authorizer {
         let Some(refresh) = tokens.refresh_token.clone() else {
             return false;
         };
-        let server = ServerMetadata {
-            issuer: creds.issuer.clone(),
-            authorization_endpoint: creds.token_endpoint.clone(),
-            token_endpoint: creds.token_endpoint.clone(),
-            registration_endpoint: None,
-            scopes_supported: vec![],
-            token_endpoint_auth_methods: vec![],
-            client_id_metadata_document_supported: false,
-            iss_parameter_supported: false,
-        };
-        let Ok(oauth) = oauth_client(&client, &server, None) else {
+        // A refresh never builds an authorization URL: the token endpoint stands in for it.
+        let Ok(oauth) = oauth_client(&client, &creds.token_endpoint, &creds.token_endpoint, None)
+        else {
             return false;
         };
         let fetch = self.fetch.clone();
@@ -222,13 +218,10 @@ impl Authorizer {
                     json!({"expiresAt": fresh.expires_at, "rotated": t.refresh_token().is_some()}),
                 )
                 .await;
-                let found = Found {
-                    issuer: creds.issuer.clone(),
-                    resource,
-                    server,
-                    prm: None,
-                };
-                self.install(&found, client, fresh);
+                self.install(Credentials {
+                    tokens: Some(fresh),
+                    ..creds
+                });
                 true
             }
             Err(e) => {
@@ -258,14 +251,13 @@ type Oauth = BasicClient<
 
 fn oauth_client(
     client: &Client,
-    server: &ServerMetadata,
+    authorization_endpoint: &str,
+    token_endpoint: &str,
     redirect: Option<&str>,
 ) -> Result<Oauth, String> {
     let mut oauth = BasicClient::new(ClientId::new(client.client_id.clone()))
-        .set_auth_uri(
-            AuthUrl::new(server.authorization_endpoint.clone()).map_err(|e| e.to_string())?,
-        )
-        .set_token_uri(TokenUrl::new(server.token_endpoint.clone()).map_err(|e| e.to_string())?)
+        .set_auth_uri(AuthUrl::new(authorization_endpoint.to_owned()).map_err(|e| e.to_string())?)
+        .set_token_uri(TokenUrl::new(token_endpoint.to_owned()).map_err(|e| e.to_string())?)
         .set_auth_type(match client.auth_method.as_str() {
             "client_secret_post" => AuthType::RequestBody,
             _ => AuthType::BasicAuth,

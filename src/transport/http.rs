@@ -12,7 +12,14 @@
 //! POST that fails reports the JSON-RPC id it carried, so only that call fails. Redirects are
 //! never followed and no proxy is used: we talk to the URL the user gave, nothing else. The
 //! legacy endpoint must stay on the SSE URL's origin, since our headers (tokens included) go
-//! with every POST.
+//! with every POST. A 401 (or a 403 `insufficient_scope`) goes to the authorization flow
+//! ([`Authorizer`]), and the message is sent again with its token.
+//!
+//! | file | owns |
+//! |---|---|
+//! | `http.rs` | the shared client and headers, the loop that hands each message to its POST, one request and its `http` event, reading bodies and SSE streams, DELETE |
+//! | `http/streamable.rs` | a Streamable HTTP POST and its answer (refusals, fallback, resuming), the GET stream |
+//! | `http/legacy.rs` | the HTTP+SSE stream and its endpoint, its POSTs, the fallback to it |
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -40,6 +47,12 @@ use crate::{
     oauth::{OAuthOptions, broker::Broker, flow::Authorizer},
     redact, wire,
 };
+
+mod legacy;
+mod streamable;
+
+use legacy::{post_legacy, start_legacy_stream};
+use streamable::{get_loop, post_streamable};
 
 const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
@@ -319,6 +332,18 @@ impl Shared {
         (h, generation)
     }
 
+    /// A POST the server refused, in words: the status, its challenge and what its body says.
+    fn refusal(&self, status: StatusCode, www_authenticate: Option<&str>, body: &str) -> String {
+        let mut message = format!("POST {} answered {status}", self.redact_url(&self.url));
+        if let Some(w) = www_authenticate {
+            message.push_str(&format!("; WWW-Authenticate: {w}"));
+        }
+        if !body.trim().is_empty() {
+            message.push_str(&format!(": {}", body.trim()));
+        }
+        message
+    }
+
     /// Whether a refusal is the authorization flow's to answer: a 401, or a 403 whose
     /// challenge says `insufficient_scope`.
     fn asks_authorization(&self, status: StatusCode, www_authenticate: Option<&str>) -> bool {
@@ -415,6 +440,14 @@ struct Unanswered {
     connect: bool,
 }
 
+/// The `WWW-Authenticate` challenge of an answer, as sent.
+fn www_authenticate(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
 fn content_type(res: &reqwest::Response) -> String {
     res.headers()
         .get(CONTENT_TYPE)
@@ -440,227 +473,23 @@ async fn post(sh: Arc<Shared>, msg: Outgoing) {
     }
 }
 
-async fn post_streamable(sh: &Arc<Shared>, msg: &Outgoing) {
-    let is_initialize = msg.is_request("initialize");
-    let mut attempts = 0;
-    let (res, mut exchange) = loop {
-        if let Some(auth) = &sh.auth {
-            auth.freshen().await;
-        }
-        let (mut headers, used) = sh.request_headers("application/json, text/event-stream", true);
-        // The session computed these (the modern era's routing headers); a value HTTP cannot
-        // carry is left out, and its absence shows in the exchange.
-        for (name, value) in &msg.headers {
-            if let (Ok(n), Ok(v)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) {
-                headers.insert(n, v);
-            }
-        }
-        let (res, mut exchange) = match sh
-            .send(
-                Method::POST,
-                &sh.url,
-                headers,
-                Some(&msg.text),
-                Some(msg),
-                None,
-            )
-            .await
-        {
-            Ok(answered) => answered,
-            Err(why) => return sh.post_unanswered(&sh.url, msg, why).await,
-        };
-        let www = res
-            .headers()
-            .get("www-authenticate")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        if !sh.asks_authorization(res.status(), www.as_deref()) {
-            if res.status().is_success()
-                && let Some(auth) = &sh.auth
-            {
-                auth.accepted().await;
-            }
-            break (res, exchange);
-        }
-        let status = res.status();
-        let body = excerpt(res).await;
-        exchange["bodyExcerpt"] = json!(body);
-        sh.http(exchange).await;
-        let refusal = format!(
-            "POST {} answered {status}{}{}",
-            sh.redact_url(&sh.url),
-            www.as_deref()
-                .map_or_else(String::new, |w| format!("; WWW-Authenticate: {w}")),
-            if body.trim().is_empty() {
-                String::new()
-            } else {
-                format!(": {}", body.trim())
-            }
-        );
-        attempts += 1;
-        if attempts > MAX_AUTH_RETRIES {
-            return sh
-                .fail(
-                    msg,
-                    format!("{refusal}; still refused after {MAX_AUTH_RETRIES} authorizations, giving up"),
-                )
-                .await;
-        }
-        if let Err(why) = sh.authorize(status, www.as_deref(), used).await {
-            return sh
-                .fail(msg, format!("{refusal}; authorization failed: {why}"))
-                .await;
-        }
-    };
-    let status = res.status();
-    if is_initialize
-        && let Some(id) = res
-            .headers()
-            .get(SESSION_HEADER)
-            .and_then(|v| v.to_str().ok())
-    {
-        *sh.session_id.lock().unwrap() = Some(id.to_owned());
-    }
-    if !status.is_success() {
-        let had_session = sh.session_id.lock().unwrap().is_some();
-        let auth = res
-            .headers()
-            .get("www-authenticate")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = read_body(res).await.unwrap_or_default();
-        let text = excerpt_of(&body);
-        exchange["bodyExcerpt"] = json!(text);
-        sh.http(exchange).await;
-        // A JSON-RPC error for our request is the server's answer, whatever the status says
-        // (e.g. 400 with -32022 for a version it does not speak): the session reads it as such.
-        let refusal = msg
-            .request_id()
-            .and_then(|id| wire::answers(&body, id))
-            .is_some_and(|a| a == wire::Answered::Error);
-        if refusal {
-            sh.emit(TransportEvent::Frame(body)).await;
-            return;
-        }
-        if is_initialize
-            && matches!(
-                status,
-                StatusCode::BAD_REQUEST | StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED
-            )
-        {
-            return fall_back(sh, msg, status).await;
-        }
-        let mut message = format!("POST {} answered {status}", sh.redact_url(&sh.url));
-        if let Some(auth) = auth {
-            message.push_str(&format!("; WWW-Authenticate: {auth}"));
-        }
-        if !text.trim().is_empty() {
-            message.push_str(&format!(": {}", text.trim()));
-        }
-        sh.fail(msg, message).await;
-        if status == StatusCode::NOT_FOUND && had_session && !is_initialize {
-            let _ = sh
-                .ended
-                .send(
-                    "the server no longer knows this session (404); reconnect to start a new one"
-                        .into(),
-                )
-                .await;
-        }
-        return;
-    }
-    let ctype = content_type(&res);
-    sh.http(exchange).await;
-    if ctype.starts_with("text/event-stream") {
-        let outcome = read_sse(sh, res, "POST", &sh.url.clone(), msg.request_id()).await;
-        if let Some(id) = msg.request_id()
-            && !outcome.answered
-        {
-            match (outcome.error, outcome.last_id) {
-                // The modern era has no resuming: the request is lost, and says so.
-                (error, _) if sh.is_modern() => {
-                    sh.fail(
-                        msg,
-                        format!(
-                            "the response stream ended before the answer{}; the modern era cannot resume it, so the request is lost (send it again)",
-                            error.map_or_else(String::new, |e| format!(" ({e})"))
-                        ),
-                    )
-                    .await;
-                }
-                // The server closed the stream on purpose (SSE polling): resume it with GET.
-                (None, Some(last)) => {
-                    // The server said how long to wait (`retry`) before coming back.
-                    let sh2 = sh.clone();
-                    tokio::spawn(async move {
-                        tokio::time::sleep(outcome.retry).await;
-                        get_loop(sh2, Some(last), Some(id), outcome.retry).await;
-                    });
-                }
-                (error, _) => {
-                    sh.fail(
-                        msg,
-                        format!(
-                            "the response stream ended before the answer{}",
-                            error.map_or_else(String::new, |e| format!(": {e}"))
-                        ),
-                    )
-                    .await;
-                }
-            }
-        }
-    } else if status == StatusCode::ACCEPTED || status == StatusCode::NO_CONTENT {
-        // Accepted notification or response.
-    } else {
-        match read_body(res).await {
-            Ok(body) if body.iter().all(u8::is_ascii_whitespace) => {
-                if msg.request_id().is_some() {
-                    sh.fail(msg, format!("POST answered {status} with an empty body"))
-                        .await;
-                }
-            }
-            Ok(body) => sh.emit(TransportEvent::Frame(body)).await,
-            Err(e) => sh.fail(msg, e).await,
-        }
-    }
+async fn read_body(res: reqwest::Response) -> Result<Vec<u8>, String> {
+    read_limited(res, MAX_FRAME_BYTES).await
 }
 
-/// The server refused Streamable HTTP for initialize without a JSON-RPC answer: try the legacy
-/// transport on the same URL, and tell the session it now speaks that.
-async fn fall_back(sh: &Arc<Shared>, msg: &Outgoing, status: StatusCode) {
-    sh.http(json!({
-        "type": "note",
-        "fallback": "sse",
-        "message": format!(
-            "initialize over Streamable HTTP got {status} without a JSON-RPC answer; falling back to the legacy HTTP+SSE transport (GET {} for an endpoint event)",
-            sh.redact_url(&sh.url)
-        ),
-    }))
-    .await;
-    sh.emit(TransportEvent::Fallback {
-        from: RemoteKind::Http.as_str(),
-        to: RemoteKind::Sse.as_str(),
-    })
-    .await;
-    *sh.mode.lock().unwrap() = Mode::Legacy;
-    start_legacy_stream(sh);
-    post_legacy(sh, msg).await;
-}
-
-async fn read_body(mut res: reqwest::Response) -> Result<Vec<u8>, String> {
+/// A whole answer body, refused past `limit` bytes (also what an authorization flow reads).
+pub(crate) async fn read_limited(
+    mut res: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, String> {
     let mut body = Vec::new();
     while let Some(chunk) = res
         .chunk()
         .await
         .map_err(|e| format!("reading the answer: {}", describe_error(&e)))?
     {
-        if body.len() + chunk.len() > MAX_FRAME_BYTES {
-            return Err(format!(
-                "the answer is over {MAX_FRAME_BYTES} bytes; not read"
-            ));
+        if body.len() + chunk.len() > limit {
+            return Err(format!("the answer is over {limit} bytes; not read"));
         }
         body.extend_from_slice(&chunk);
     }
@@ -787,191 +616,6 @@ async fn handle_stream_event(
             ))
             .await;
         }
-    }
-}
-
-/// The GET stream of Streamable HTTP: unrelated server messages, resumed with `Last-Event-ID`
-/// after a drop. With `until_answer`, it resumes a POST stream the server closed and stops once
-/// that request is answered.
-async fn get_loop(
-    sh: Arc<Shared>,
-    mut last_id: Option<String>,
-    until_answer: Option<i64>,
-    mut retry: Duration,
-) {
-    let mut failures = 0u32;
-    loop {
-        let (mut headers, used) = sh.request_headers("text/event-stream", false);
-        if let Some(id) = &last_id
-            && let Ok(v) = HeaderValue::from_str(id)
-        {
-            headers.insert("last-event-id", v);
-        }
-        let (res, exchange) = match sh
-            .send(Method::GET, &sh.url, headers, None, None, None)
-            .await
-        {
-            Ok(answered) => answered,
-            Err(Unanswered { message: error, .. }) => {
-                failures += 1;
-                if failures >= MAX_GET_RETRIES {
-                    // The standalone stream is how we notice a server that went away between
-                    // calls; a resumed POST stream leaves that to its caller's timeout.
-                    if until_answer.is_none() {
-                        sh.stopped_answering(&format!("GET {}: {error}", sh.redact_url(&sh.url)))
-                            .await;
-                    }
-                    return;
-                }
-                tokio::time::sleep(retry).await;
-                continue;
-            }
-        };
-        let status = res.status();
-        let ctype = content_type(&res);
-        if status == StatusCode::METHOD_NOT_ALLOWED {
-            sh.http(exchange).await;
-            sh.note("the server offers no GET stream for server-initiated messages (405)".into())
-                .await;
-            return;
-        }
-        if !status.is_success() || !ctype.starts_with("text/event-stream") {
-            let www = res
-                .headers()
-                .get("www-authenticate")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let mut exchange = exchange;
-            exchange["bodyExcerpt"] = json!(excerpt(res).await);
-            sh.http(exchange).await;
-            if sh.asks_authorization(status, www.as_deref()) {
-                failures += 1;
-                if failures >= MAX_GET_RETRIES
-                    || sh.authorize(status, www.as_deref(), used).await.is_err()
-                {
-                    return;
-                }
-                continue;
-            }
-            if status == StatusCode::NOT_FOUND && sh.session_id.lock().unwrap().is_some() {
-                let _ = sh
-                    .ended
-                    .send("the server no longer knows this session (404); reconnect to start a new one".into())
-                    .await;
-                return;
-            }
-            failures += 1;
-            if failures >= MAX_GET_RETRIES {
-                return;
-            }
-            tokio::time::sleep(retry).await;
-            continue;
-        }
-        sh.http(exchange).await;
-        let outcome = read_sse(&sh, res, "GET", &sh.url.clone(), until_answer).await;
-        if outcome.last_id.is_some() {
-            last_id = outcome.last_id;
-            failures = 0;
-        } else {
-            failures += 1;
-        }
-        retry = outcome.retry;
-        if outcome.answered || failures >= MAX_GET_RETRIES {
-            return;
-        }
-        tokio::time::sleep(retry).await;
-    }
-}
-
-fn start_legacy_stream(sh: &Arc<Shared>) {
-    let sh2 = sh.clone();
-    let task = tokio::spawn(async move { legacy_stream(sh2).await });
-    if let Some(old) = sh.get_task.lock().unwrap().replace(task) {
-        old.abort();
-    }
-}
-
-/// The legacy transport's one GET stream: the endpoint, then every server message.
-async fn legacy_stream(sh: Arc<Shared>) {
-    let (headers, _) = sh.request_headers("text/event-stream", false);
-    let (res, mut exchange) = match sh
-        .send(Method::GET, &sh.url, headers, None, None, None)
-        .await
-    {
-        Ok(answered) => answered,
-        Err(why) => {
-            let _ = sh
-                .ended
-                .send(format!("GET {}: {}", sh.redact_url(&sh.url), why.message))
-                .await;
-            return;
-        }
-    };
-    let status = res.status();
-    let ctype = content_type(&res);
-    if !status.is_success() || !ctype.starts_with("text/event-stream") {
-        let body = excerpt(res).await;
-        exchange["bodyExcerpt"] = json!(body);
-        sh.http(exchange).await;
-        let _ = sh
-            .ended
-            .send(format!(
-                "GET {} answered {status} ({ctype}), not an SSE stream: {}",
-                sh.redact_url(&sh.url),
-                body.trim()
-            ))
-            .await;
-        return;
-    }
-    sh.http(exchange).await;
-    let outcome = read_sse(&sh, res, "GET", &sh.url.clone(), None).await;
-    let _ = sh
-        .ended
-        .send(format!(
-            "the server closed the SSE stream{}",
-            outcome.error.map_or_else(String::new, |e| format!(": {e}"))
-        ))
-        .await;
-}
-
-async fn post_legacy(sh: &Arc<Shared>, msg: &Outgoing) {
-    let mut endpoint = sh.endpoint.subscribe();
-    let url = match endpoint.wait_for(Option::is_some).await {
-        Ok(u) => u.clone().expect("waited for Some"),
-        Err(_) => return,
-    };
-    let (headers, _) = sh.request_headers("application/json, text/event-stream", true);
-    match sh
-        .send(
-            Method::POST,
-            &url,
-            headers,
-            Some(&msg.text),
-            Some(msg),
-            None,
-        )
-        .await
-    {
-        Ok((res, mut exchange)) => {
-            let status = res.status();
-            if status.is_success() {
-                sh.http(exchange).await;
-            } else {
-                let body = excerpt(res).await;
-                exchange["bodyExcerpt"] = json!(body);
-                sh.http(exchange).await;
-                sh.fail(
-                    msg,
-                    format!(
-                        "POST {} answered {status}: {}",
-                        sh.redact_url(&url),
-                        body.trim()
-                    ),
-                )
-                .await;
-            }
-        }
-        Err(why) => sh.post_unanswered(&url, msg, why).await,
     }
 }
 

@@ -36,8 +36,7 @@ export function openable(raw) {
   return h === "localhost" || h === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
-function stepStatus(flow, phases, key) {
-  const events = flow.auth.filter((e) => phases.includes(e.phase));
+function stepStatus(flow, events, key) {
   if (events.some((e) => e.ok === false)) return "failed";
   if (key === "authorize" && flow.state === "authorizing" && flow.view?.phase === "authorize") return "waiting";
   if (events.length) return "done";
@@ -58,8 +57,8 @@ function exchangeView(x) {
 }
 
 function stepView(flow, [key, title, phases]) {
-  const status = stepStatus(flow, phases, key);
   const events = flow.auth.filter((e) => phases.includes(e.phase));
+  const status = stepStatus(flow, events, key);
   const exchanges = flow.http.filter((e) => phases.includes(e.phase));
   const last = events[events.length - 1];
   const summary = el("summary", {},
