@@ -236,6 +236,15 @@ pub enum Sub {
     /// (or file.py:object) through `uv run --with 'mcp[cli]' … mcp run`, .js/.mjs with node, .ts
     /// with `npx tsx`.
     Dev(DevArgs),
+    /// Open a recording (a session exported as NDJSON) in the UI, read-only: its timeline,
+    /// findings and server as they were. Nothing is started.
+    Open(OpenArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct OpenArgs {
+    /// The recording file (from Export in the UI, or GET /api/sessions/{id}/export).
+    pub file: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]

@@ -41,6 +41,8 @@ pub struct Config {
     pub responders: Option<std::path::PathBuf>,
     /// Where OAuth credentials persist (`--oauth-credentials`); memory only when None.
     pub oauth_credentials: Option<std::path::PathBuf>,
+    /// A recording to show as a read-only session (`mcpscope open FILE`).
+    pub open: Option<std::path::PathBuf>,
 }
 
 /// What is connected at start.
@@ -236,6 +238,7 @@ impl Config {
             bind_all: args.dangerously_bind_all,
             responders: args.responders.clone(),
             oauth_credentials: args.oauth_credentials.clone(),
+            open: None,
         })
     }
 }

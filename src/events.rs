@@ -178,6 +178,9 @@ struct Ring {
     records: VecDeque<Arc<Record>>,
     bytes: usize,
     next_seq: u64,
+    /// The seq before the first event this history ever held (0, or less than an opened
+    /// recording's first seq).
+    base: u64,
 }
 
 /// The bus: publish from anywhere, subscribe from anywhere. Cheap to clone.
@@ -210,11 +213,30 @@ impl EventBus {
                     records: VecDeque::new(),
                     bytes: 0,
                     next_seq: 1,
+                    base: 0,
                 }),
                 limits,
                 newest,
             }),
         }
+    }
+
+    /// A bus whose history starts with recorded events, kept as they were written (their seq,
+    /// time and session). Seqs must rise; the next event published follows the last one.
+    pub fn with_history(limits: RingLimits, history: Vec<Record>) -> Self {
+        let bus = EventBus::new(limits);
+        let last = history.last().map_or(0, |r| r.seq);
+        {
+            let mut ring = bus.inner.ring.lock().unwrap();
+            ring.base = history.first().map_or(0, |r| r.seq - 1);
+            ring.next_seq = last + 1;
+            for record in history {
+                ring.bytes += record.json.len();
+                ring.records.push_back(Arc::new(record));
+            }
+        }
+        bus.inner.newest.send_replace(last);
+        bus
     }
 
     /// Publishes an event that belongs to no session.
@@ -291,13 +313,16 @@ impl EventBus {
         let mut batch = Batch::default();
         let wanted = after + 1;
         let start = if wanted < first {
-            if after != 0 || first != 1 {
+            // Reading from the start of history is not a lag, even when that history is a
+            // recording whose first seq is not 1.
+            if after > ring.base || first != ring.base + 1 {
                 batch.lagged = Some((wanted, first - wanted));
             }
             0
         } else {
-            // Seqs are contiguous inside the ring, so the position is arithmetic.
-            (wanted - first) as usize
+            // Seqs rise inside the ring; they are contiguous except in an opened recording,
+            // which holds one session's events out of a busier process.
+            ring.records.partition_point(|r| r.seq < wanted)
         };
         batch
             .records
@@ -397,6 +422,31 @@ mod tests {
         assert!(bytes <= 300 && count < 20, "{count} events, {bytes} bytes");
         bus.publish(stderr(&"y".repeat(10_000)));
         assert_eq!(bus.retained().0, 1);
+    }
+
+    #[test]
+    fn a_recorded_history_keeps_its_seqs_and_is_not_a_lag() {
+        let record = |seq: u64| Record {
+            seq,
+            session: Some("s2".into()),
+            json: format!(
+                r#"{{"seq":{seq},"time":"t","session":"s2","kind":"stderr","line":"x"}}"#
+            ),
+        };
+        let bus = EventBus::with_history(
+            RingLimits::default(),
+            vec![record(5), record(9), record(12)],
+        );
+        let batch = bus.next_after(0, 10);
+        assert!(batch.lagged.is_none());
+        assert_eq!(
+            batch.records.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            [5, 9, 12]
+        );
+        assert_eq!(bus.next_after(6, 10).records[0].seq, 9);
+        assert_eq!(bus.next_after(9, 10).records[0].seq, 12);
+        assert_eq!(bus.newest_seq(), 12);
+        assert_eq!(bus.publish(stderr("live")), 13);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod dev;
 pub mod events;
 pub mod oauth;
+pub mod recording;
 pub mod redact;
 pub mod responders;
 pub mod schema;
@@ -40,6 +41,8 @@ pub enum RunError {
     Responders(String),
     #[error("catalog: {0}")]
     Catalog(String),
+    #[error("open: {0}")]
+    Recording(String),
 }
 
 /// Serves until Ctrl-C or SIGTERM, then shuts the target down cleanly.
@@ -55,7 +58,19 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             source,
         })?;
     let local = listener.local_addr().map_err(RunError::Serve)?;
-    let events = EventBus::new(config.ring);
+    let opened = match &config.open {
+        Some(path) => {
+            let recording = recording::Recording::read(path).map_err(RunError::Recording)?;
+            let info = recording::open::session_info(&recording, path);
+            let limits = recording::open::limits(&recording, config.ring);
+            Some((info, EventBus::with_history(limits, recording.events)))
+        }
+        None => None,
+    };
+    let (opened, events) = match opened {
+        Some((info, bus)) => (Some(info), bus),
+        None => (None, EventBus::new(config.ring)),
+    };
     // The redirect URI names the loopback address a browser reaches us on, whatever we bound.
     let broker = oauth::broker::Broker::new(
         Some(format!("http://127.0.0.1:{}/oauth/callback", local.port())),
@@ -66,6 +81,9 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         std::sync::Arc::new(responders),
         broker.clone(),
     );
+    if let Some(info) = opened {
+        sessions.open_recording(info);
+    }
     let (stop_tx, stop_rx) = watch::channel(false);
     let host_for_url = match local.ip() {
         ip if ip.is_unspecified() => "127.0.0.1".to_owned(),

@@ -94,6 +94,16 @@ fn main() -> ExitCode {
                 c
             })
         }
+        Some(Sub::Open(open)) => {
+            if args.cli.cli || !args.target.is_empty() || args.url.is_some() {
+                eprintln!("mcpscope open: a recording has no target; drop --cli, --url and `--`");
+                return ExitCode::from(2);
+            }
+            Config::from_args(&args).map(|mut c| {
+                c.open = Some(open.file.clone());
+                c
+            })
+        }
         None => Config::from_args(&args),
     };
     let config = match config {

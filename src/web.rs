@@ -8,6 +8,7 @@ mod catalog;
 mod guard;
 mod oauth;
 mod pages;
+mod recording;
 mod sse;
 
 use std::sync::Arc;
@@ -135,6 +136,8 @@ pub fn router(state: AppState) -> Router {
             post(api::continue_authorization),
         )
         .route("/sessions/{id}/tasks", get(api::tasks))
+        .route("/sessions/{id}/export", get(recording::export))
+        .route("/export", get(recording::export))
         .route("/sessions/{id}/tasks/{task}/cancel", post(api::cancel_task))
         .route("/catalog", get(catalog::list).post(catalog::add))
         .route("/catalog/export", get(catalog::export))

@@ -38,6 +38,10 @@ pub struct SessionInfo {
     pub instructions: Option<Value>,
     pub client_capabilities: Option<Value>,
     pub error: Option<String>,
+    /// An opened recording (`mcpscope open FILE`): the file, its header's `version` and
+    /// `startedAt`, how many events it holds. Such a session is read-only: it never connects.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recording: Option<Value>,
     /// The catalog entry this session was connected from, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub catalog: Option<String>,
@@ -64,6 +68,7 @@ impl SessionInfo {
             id: self.id.clone(),
             name: self.name.clone(),
             catalog: self.catalog.clone(),
+            recording: self.recording.clone(),
             state,
             ..Default::default()
         }

@@ -125,6 +125,27 @@ impl Sessions {
             catalog,
             ..SessionInfo::disconnected()
         };
+        self.insert(reg, id, named, info)
+    }
+
+    /// An opened recording as a read-only session, under the id its events carry (so they are
+    /// shown as they were written); later sessions are numbered after it.
+    pub fn open_recording(&self, info: SessionInfo) -> Arc<Session> {
+        let mut reg = self.registry.lock().unwrap();
+        let id: Arc<str> = info.id.clone().unwrap_or_else(|| "s1".into()).into();
+        if let Some(n) = id.strip_prefix('s').and_then(|n| n.parse::<u64>().ok()) {
+            reg.next_id = reg.next_id.max(n + 1);
+        }
+        self.insert(reg, id, true, info)
+    }
+
+    fn insert(
+        &self,
+        mut reg: std::sync::MutexGuard<'_, Registry>,
+        id: Arc<str>,
+        named: bool,
+        info: SessionInfo,
+    ) -> Arc<Session> {
         let session = Arc::new(Session {
             id,
             shared: self.shared.clone(),
@@ -220,6 +241,38 @@ impl Session {
 
     pub fn pending(&self) -> Vec<PendingRequest> {
         self.inner.lock().unwrap().pending.clone()
+    }
+
+    /// Whether this is an opened recording, which never connects.
+    pub fn is_recording(&self) -> bool {
+        self.inner.lock().unwrap().info.recording.is_some()
+    }
+
+    /// Every secret value this session was given (env and header values, an OAuth client
+    /// secret), for scrubbing exports of anything a server echoed back.
+    pub fn secret_values(&self) -> Vec<String> {
+        match &self.inner.lock().unwrap().last {
+            Some((Target::Stdio(t), _)) => t.env.values().cloned().collect(),
+            Some((Target::Remote(t), _)) => {
+                let secret = |name: &str| crate::redact::is_secret_name(name, &t.secret_headers);
+                let query = url::Url::parse(&t.url)
+                    .map(|u| {
+                        u.query_pairs()
+                            .filter(|(k, _)| secret(k))
+                            .map(|(_, v)| v.into_owned())
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default();
+                t.headers
+                    .iter()
+                    .filter(|(k, _)| secret(k))
+                    .map(|(_, v)| v.strip_prefix("Bearer ").unwrap_or(v).to_owned())
+                    .chain(query)
+                    .chain(t.oauth.client_secret.clone())
+                    .collect()
+            }
+            None => Vec::new(),
+        }
     }
 
     /// The URL of the remote target last connected to, unredacted (for its kept credentials).

@@ -50,7 +50,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Which {
 
 impl Which {
     /// The named session (404 when unknown), or the selected one (None when there is none).
-    fn session(&self, state: &AppState) -> Result<Option<Arc<Session>>, ApiError> {
+    pub(super) fn session(&self, state: &AppState) -> Result<Option<Arc<Session>>, ApiError> {
         match &self.0 {
             Some(id) => state
                 .sessions
@@ -61,16 +61,36 @@ impl Which {
         }
     }
 
+    /// The named or selected session; 404 when there is none.
+    pub(super) fn existing(&self, state: &AppState) -> Result<Arc<Session>, ApiError> {
+        self.session(state)?
+            .ok_or_else(|| ApiError::NotFound("no session".into()))
+    }
+
     /// The session's live connection, if it has one (404 only for an unknown session).
     fn live(&self, state: &AppState) -> Result<Option<SessionHandle>, ApiError> {
         Ok(self.session(state)?.and_then(|s| s.handle()))
     }
 
-    /// The session's live connection (409 not connected when there is none).
+    /// The session's live connection (409 not connected when there is none, or when it is
+    /// an opened recording).
     fn handle(&self, state: &AppState) -> Result<SessionHandle, ApiError> {
+        if let Some(session) = self.session(state)? {
+            writable(&session)?;
+        }
         self.live(state)?
             .ok_or(ApiError::Local(LocalError::NotConnected))
     }
+}
+
+/// 409 for an opened recording: it shows what happened and never sends or connects.
+fn writable(session: &Session) -> Result<(), ApiError> {
+    if session.is_recording() {
+        return Err(ApiError::Conflict(
+            "this session is an opened recording: it is read-only and sends nothing (replay it to run it again)".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn info_json(info: &SessionInfo) -> Response {
@@ -265,6 +285,7 @@ pub(super) async fn connect(
         Some(s) => s,
         None => state.sessions.selected_or_create(),
     };
+    writable(&session)?;
     if let Some(name) = name {
         session.rename(name);
     }
@@ -386,6 +407,7 @@ pub(super) async fn reconnect(
     let nothing =
         || ApiError::NotFound("nothing to reconnect to: connect to a target first".into());
     let session = which.session(&state)?.ok_or_else(nothing)?;
+    writable(&session)?;
     let info = session.reconnect().await.ok_or_else(nothing)?;
     Ok(info_json(&info))
 }
@@ -395,7 +417,10 @@ pub(super) async fn disconnect(
     which: Which,
 ) -> Result<Response, ApiError> {
     Ok(match which.session(&state)? {
-        Some(session) => info_json(&session.disconnect().await),
+        Some(session) => {
+            writable(&session)?;
+            info_json(&session.disconnect().await)
+        }
         None => info_json(&SessionInfo::disconnected()),
     })
 }
@@ -581,9 +606,7 @@ pub(super) async fn forget_credentials(
     State(state): State<AppState>,
     which: Which,
 ) -> Result<Response, ApiError> {
-    let session = which
-        .session(&state)?
-        .ok_or_else(|| ApiError::NotFound("no session".into()))?;
+    let session = which.existing(&state)?;
     let url = session
         .remote_url()
         .ok_or_else(|| ApiError::BadRequest("this session has no remote target".into()))?;
@@ -602,9 +625,7 @@ pub(super) async fn continue_authorization(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let edits: crate::oauth::broker::Edits = parse(&body)?;
-    let session = which
-        .session(&state)?
-        .ok_or_else(|| ApiError::NotFound("no session".into()))?;
+    let session = which.existing(&state)?;
     let info = session.info();
     let flow = info
         .authorization

@@ -16,6 +16,7 @@ mod lifecycle;
 mod listen;
 mod oauth;
 mod python_sdk;
+mod recordings;
 pub mod remote;
 mod security;
 mod servers_ui;

@@ -1,0 +1,152 @@
+//! Recordings: one session's events as a file. NDJSON, a header line (`mcpscopeRecording`,
+//! `version`, `target`, `era`, `startedAt`, …) and then each retained event exactly as the event
+//! stream carried it, with the secrets the session knows scrubbed (`export.rs`). Read back here
+//! for `mcpscope open` (the events keep their seq, time and session) and for replay and lint.
+
+pub mod export;
+pub mod open;
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::events::Record;
+
+/// The format number in the header line; a reader refuses any other.
+pub const FORMAT: u64 = 1;
+
+/// The first line of a recording.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Header {
+    pub mcpscope_recording: u64,
+    /// The mcpscope version that wrote it.
+    pub version: String,
+    /// The target as the session object describes it (secret values redacted).
+    pub target: Option<Value>,
+    pub era: Option<String>,
+    /// The time of the first event in the file (RFC 3339), None for an empty recording.
+    pub started_at: Option<String>,
+    /// The session's id and name in the process that recorded it.
+    pub session: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The session object when it was exported: server info, capabilities, protocol version.
+    #[serde(default)]
+    pub server_info: Option<Value>,
+    #[serde(default)]
+    pub protocol_version: Option<String>,
+}
+
+/// A recording read from a file: its header and its events, in order.
+#[derive(Debug)]
+pub struct Recording {
+    pub header: Header,
+    pub events: Vec<Record>,
+}
+
+/// What every event line must carry, read without building the rest of the line.
+#[derive(Deserialize)]
+struct Head {
+    seq: u64,
+    #[serde(default)]
+    session: Option<String>,
+}
+
+impl Recording {
+    pub fn read(path: &Path) -> Result<Recording, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Recording::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Parses a recording's text. Every event line must be an event of the header's session,
+    /// with seqs rising: that is what lets `open` keep them as they were.
+    pub fn parse(text: &str) -> Result<Recording, String> {
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty());
+        let (_, first) = lines
+            .next()
+            .ok_or("empty file: not an mcpscope recording")?;
+        let header: Header = serde_json::from_str(first)
+            .map_err(|e| format!("line 1 is not an mcpscope recording header ({e})"))?;
+        if header.mcpscope_recording != FORMAT {
+            return Err(format!(
+                "recording format {} (this mcpscope reads format {FORMAT})",
+                header.mcpscope_recording
+            ));
+        }
+        let mut events = Vec::new();
+        let mut last = 0;
+        for (n, line) in lines {
+            let head: Head = serde_json::from_str(line)
+                .map_err(|e| format!("line {}: not an event ({e})", n + 1))?;
+            if head.seq <= last {
+                return Err(format!("line {}: seq {} does not rise", n + 1, head.seq));
+            }
+            if head.session.as_deref() != Some(header.session.as_str()) {
+                return Err(format!(
+                    "line {}: an event of another session ({:?})",
+                    n + 1,
+                    head.session
+                ));
+            }
+            last = head.seq;
+            events.push(Record {
+                seq: head.seq,
+                session: Some(header.session.as_str().into()),
+                json: line.to_owned(),
+            });
+        }
+        Ok(Recording { header, events })
+    }
+
+    /// Each event as JSON, in order (for replay and lint, which read them whole).
+    pub fn values(&self) -> impl Iterator<Item = Value> + '_ {
+        self.events
+            .iter()
+            .filter_map(|r| serde_json::from_str(&r.json).ok())
+    }
+}
+
+/// The `time` of an event line we wrote (`{"seq":N,"time":"…",…`), without parsing the line.
+pub(crate) fn time_of(json: &str) -> Option<&str> {
+    let start = json.find(",\"time\":\"")? + 9;
+    let len = json[start..].find('"')?;
+    Some(&json[start..start + len])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = r#"{"mcpscopeRecording":1,"version":"0.1.0","target":null,"era":"legacy","startedAt":null,"session":"s2"}"#;
+
+    #[test]
+    fn reads_what_export_writes_and_refuses_the_rest() {
+        let text = format!(
+            "{HEADER}\n{}\n{}\n",
+            r#"{"seq":4,"time":"2026-01-01T00:00:00Z","session":"s2","kind":"stderr","line":"a"}"#,
+            r#"{"seq":9,"time":"2026-01-01T00:00:01Z","session":"s2","kind":"stderr","line":"b"}"#
+        );
+        let r = Recording::parse(&text).unwrap();
+        assert_eq!(r.events.iter().map(|e| e.seq).collect::<Vec<_>>(), [4, 9]);
+        assert_eq!(time_of(&r.events[1].json), Some("2026-01-01T00:00:01Z"));
+        assert!(Recording::parse("{}").unwrap_err().contains("header"));
+        let backwards = format!(
+            "{HEADER}\n{}\n{}\n",
+            r#"{"seq":9,"session":"s2","kind":"stderr"}"#,
+            r#"{"seq":4,"session":"s2","kind":"stderr"}"#
+        );
+        assert!(Recording::parse(&backwards).unwrap_err().contains("rise"));
+        let other = format!("{HEADER}\n{}\n", r#"{"seq":9,"session":"s1","kind":"x"}"#);
+        assert!(
+            Recording::parse(&other)
+                .unwrap_err()
+                .contains("another session")
+        );
+    }
+}
