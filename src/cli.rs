@@ -56,19 +56,19 @@ pub struct Args {
     pub url: Option<String>,
 
     /// Transport (default: stdio for a command; for a URL guessed from it, /sse meaning sse).
-    #[arg(long, help_heading = TARGET)]
+    #[arg(long, global = true, help_heading = TARGET)]
     pub transport: Option<TransportArg>,
 
     /// Header for a remote target, "Name: value" (repeatable).
-    #[arg(long = "header", value_name = "NAME: VALUE", help_heading = TARGET)]
+    #[arg(long = "header", value_name = "NAME: VALUE", global = true, help_heading = TARGET)]
     pub headers: Vec<String>,
 
     /// Environment variable for a stdio target (repeatable).
-    #[arg(short = 'e', value_name = "KEY=VALUE", help_heading = TARGET)]
+    #[arg(short = 'e', value_name = "KEY=VALUE", global = true, help_heading = TARGET)]
     pub env: Vec<String>,
 
     /// Working directory for a stdio target.
-    #[arg(long, help_heading = TARGET)]
+    #[arg(long, global = true, help_heading = TARGET)]
     pub cwd: Option<PathBuf>,
 
     /// OAuth: a client id registered with the server's authorization server beforehand.
@@ -95,7 +95,7 @@ pub struct Args {
 
     /// Protocol era: legacy (initialize, the default), auto (probe server/discover, fall back to
     /// initialize) or modern (2026-07-28 only). A --config entry's "era" applies otherwise.
-    #[arg(long, value_enum, value_name = "ERA", help_heading = TARGET)]
+    #[arg(long, value_enum, value_name = "ERA", global = true, help_heading = TARGET)]
     pub protocol_era: Option<crate::session::EraChoice>,
 
     /// An mcpServers JSON file (Claude Desktop, Cursor, Windsurf or VS Code): every server in it
@@ -115,7 +115,7 @@ pub struct Args {
 
     /// A JSON file of sampling / elicitation mock rules and roots: loaded at start if it
     /// exists, rewritten whenever they change (so a team can check it in).
-    #[arg(long, value_name = "FILE", help_heading = TARGET)]
+    #[arg(long, value_name = "FILE", global = true, help_heading = TARGET)]
     pub responders: Option<PathBuf>,
 
     /// Address to listen on. Anything but loopback needs --dangerously-bind-all.
@@ -208,11 +208,11 @@ pub struct CliArgs {
     pub params: Option<String>,
 
     /// How long connecting (spawn or reach, then initialize) may take; 0 means no limit.
-    #[arg(long, value_name = "MS", default_value_t = 15_000, help_heading = CLI)]
+    #[arg(long, value_name = "MS", default_value_t = 15_000, global = true, help_heading = CLI)]
     pub connect_timeout: u64,
 
     /// How long the call may go without an answer or progress.
-    #[arg(long, value_name = "MS", default_value_t = 60_000, help_heading = CLI)]
+    #[arg(long, value_name = "MS", default_value_t = 60_000, global = true, help_heading = CLI)]
     pub timeout: u64,
 
     /// json: the result as the server sent it, indented; text: a summary for people.
@@ -220,11 +220,11 @@ pub struct CliArgs {
     pub format: Format,
 
     /// Write progress and log notifications to stderr as JSON lines (the event records).
-    #[arg(long, help_heading = CLI)]
+    #[arg(long, global = true, help_heading = CLI)]
     pub verbose: bool,
 
     /// Do not pass the stdio server's stderr through to ours.
-    #[arg(short, long, help_heading = CLI)]
+    #[arg(short, long, global = true, help_heading = CLI)]
     pub quiet: bool,
 }
 
@@ -239,6 +239,58 @@ pub enum Sub {
     /// Open a recording (a session exported as NDJSON) in the UI, read-only: its timeline,
     /// findings and server as they were. Nothing is started.
     Open(OpenArgs),
+    /// Connect, list and read everything the server offers (tools are called only with
+    /// --call-tools), and hold what it said to the MCP specification: each finding with its rule,
+    /// the spec section, its severity and the frame. Exit 0 when there is no error, 1 when there
+    /// is, 4 when the server cannot be reached.
+    Lint(LintArgs),
+    /// Run a recording again: start its target (or the one given), send our requests in the
+    /// recorded order, answer the server's requests as recorded, and compare each answer with the
+    /// recorded one (ignoring ids, times, session ids and progress tokens). Exit 0 when all are
+    /// the same, 1 when one differs or is missing, 4 when the server cannot be reached.
+    Replay(ReplayArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LintArgs {
+    /// Also call each tool that needs no arguments, with {}, to check its output against its
+    /// outputSchema. Tools can change things: only ask this of a server you may run tools on.
+    #[arg(long)]
+    pub call_tools: bool,
+    /// json: the findings, counts and rules as one JSON object; text: grouped by rule.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write what the session saw as a recording (the findings' frame numbers are its seqs).
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// URL of a remote target.
+    #[arg(long, conflicts_with = "target")]
+    pub url: Option<String>,
+    /// The stdio target: COMMAND [ARGS...], after `--`.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub target: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// The recording (from Export, GET /api/sessions/{id}/export, or lint --save).
+    pub file: PathBuf,
+    /// Also ignore what this JSON path names in every answer (repeatable): `$.result.content[0].text`,
+    /// `$..timestamp`, `$.result.tools[*].description`.
+    #[arg(long, value_name = "JSONPATH")]
+    pub ignore: Vec<String>,
+    /// json: the report as one JSON object; text: request by request, with each difference.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the replay's own session as a recording.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// Replay against this URL instead of the recorded target.
+    #[arg(long, conflicts_with = "target")]
+    pub url: Option<String>,
+    /// Replay against this command instead of the recorded target, after `--`.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub target: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -12,6 +12,7 @@ pub mod config;
 pub mod demo;
 pub mod dev;
 pub mod events;
+pub mod lint;
 pub mod oauth;
 pub mod recording;
 pub mod redact;

@@ -23,7 +23,7 @@ fn main() -> ExitCode {
         None => argv,
     };
     let cli_mode = argv.iter().take_while(|a| *a != "--").any(|a| a == "--cli");
-    let args = match Args::try_parse_from(&argv) {
+    let mut args = match Args::try_parse_from(&argv) {
         Ok(args) => args,
         // In CLI mode a usage error is exit 1 with the one JSON error line, as scripts expect.
         Err(e) if cli_mode && e.use_stderr() => {
@@ -59,6 +59,22 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // lint and replay name their own target; the target flags (-e, --header, …) are global.
+    match args.command.take() {
+        Some(Sub::Lint(lint)) => {
+            args.target = lint.target.clone();
+            args.url = lint.url.clone();
+            return ExitCode::from(runtime.block_on(mcpscope::lint::walk::run(&args, &lint)));
+        }
+        Some(Sub::Replay(replay)) => {
+            args.target = replay.target.clone();
+            args.url = replay.url.clone();
+            return ExitCode::from(
+                runtime.block_on(mcpscope::recording::replay::run(&args, &replay)),
+            );
+        }
+        other => args.command = other,
+    }
     let config = match &args.command {
         Some(Sub::DemoServer) => {
             return match runtime.block_on(mcpscope::demo::serve_stdio()) {
@@ -69,6 +85,7 @@ fn main() -> ExitCode {
                 }
             };
         }
+        Some(Sub::Lint(_) | Sub::Replay(_)) => unreachable!("handled above"),
         None if args.cli.cli => return ExitCode::from(runtime.block_on(cli_mode::run(&args))),
         Some(Sub::Dev(dev)) => {
             if args.cli.cli

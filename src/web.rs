@@ -138,6 +138,8 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/tasks", get(api::tasks))
         .route("/sessions/{id}/export", get(recording::export))
         .route("/export", get(recording::export))
+        .route("/sessions/{id}/lint", get(recording::lint))
+        .route("/lint", get(recording::lint))
         .route("/sessions/{id}/tasks/{task}/cancel", post(api::cancel_task))
         .route("/catalog", get(catalog::list).post(catalog::add))
         .route("/catalog/export", get(catalog::export))

@@ -7,27 +7,28 @@
 //! |---|---|
 //! | `argv.rs` | the official inspector's command-line shape, rewritten into ours |
 //! | `coerce.rs` | `--tool-arg` text into JSON by the tool's `inputSchema`; other KEY=VALUE flags |
+//! | `local.rs` | one in-process session with no listener, shared with `lint` and `replay` |
 //! | `output.rs` | the result as JSON or a summary, and the error line of a non-zero exit |
 
 pub mod argv;
 pub mod coerce;
+pub mod local;
 pub mod output;
 
-use std::{io::Write, sync::Arc, time::Duration};
+use std::{io::Write, time::Duration};
 
 use serde_json::{Map, Value, json};
 use tokio::sync::watch;
 
 use crate::{
-    catalog::{self, Catalog},
     cli::{Args, Format},
     config,
     events::{EventBus, RingLimits},
-    responders::ResponderStore,
-    session::{Answer, ConnectOptions, LOG_LEVELS, LocalError, SessionHandle, Sessions},
+    session::{Answer, LOG_LEVELS, LocalError, SessionHandle},
     wire::{Outcome, Timeout},
 };
 
+pub use local::Local;
 pub use output::Failure;
 
 /// Runs CLI mode to the end and returns the process exit code. Everything it prints goes out
@@ -150,93 +151,20 @@ fn plan(args: &Args) -> Result<Call, Failure> {
 
 async fn execute(args: &Args) -> Result<(Option<String>, Option<Failure>), Failure> {
     let call = plan(args)?;
-    let start = config::start(args)
-        .map_err(|e| Failure::usage(e.to_string()))?
-        .ok_or_else(|| {
-            Failure::usage(
-                "no target: give a command (mcpscope --cli node server.js --method …), a URL, or --config FILE --server NAME",
-            )
-        })?;
-    let (target, mut options) = match start {
-        config::Start::Target(target) => (
-            target,
-            ConnectOptions {
-                era: args.protocol_era.unwrap_or_default(),
-                ..ConnectOptions::default()
-            },
-        ),
-        server => {
-            let catalog = Catalog::open(
-                args.catalog.clone().unwrap_or_else(catalog::default_path),
-                args.config.as_deref(),
-            )
-            .map_err(Failure::usage)?;
-            let options = server
-                .options(args.protocol_era, &catalog)
-                .map_err(Failure::usage)?;
-            (server.target(&catalog).map_err(Failure::usage)?, options)
-        }
-    };
-
-    let responders =
-        ResponderStore::open(args.responders.clone()).map_err(|e| Failure::usage(e.to_string()))?;
-    let events = EventBus::new(RingLimits {
-        max_events: 20_000,
-        max_bytes: 64 * 1024 * 1024,
-    });
-    // No listener, so no callback: a server that asks for authorization ends the call with
-    // "authorization required" (exit 3), unless kept credentials still work.
-    let broker = crate::oauth::broker::Broker::new(None, args.oauth_credentials.clone());
-    let sessions = Sessions::new(events.clone(), Arc::new(responders), broker);
-    let session = sessions.create(None, None);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let follower = tokio::spawn(follow(
-        events.clone(),
-        !args.cli.quiet,
-        args.cli.verbose,
-        stop_rx,
-    ));
-
-    // A one-shot call offers only what a responders file can answer. Claiming roots with
-    // nothing behind them would only invite a `roots/list` that keeps a server such as
-    // server-everything alive after our stdin closes (it waits for the answer), so every call
-    // would end in the shutdown's grace period instead of at the server's own exit.
-    let capabilities = if args.responders.is_some() {
-        json!({"roots": {"listChanged": true}, "sampling": {}, "elicitation": {"form": {}}})
-    } else {
-        json!({})
-    };
-    options.client_capabilities = capabilities;
-    let connecting = session.connect(target, options);
-    let info = if args.cli.connect_timeout == 0 {
-        Some(connecting.await)
-    } else {
-        tokio::time::timeout(Duration::from_millis(args.cli.connect_timeout), connecting)
-            .await
-            .ok()
-    };
-    let outcome = match info {
-        None => Err(Failure::new(
-            4,
-            "unreachable",
-            format!(
-                "not connected within {} ms (--connect-timeout)",
-                args.cli.connect_timeout
-            ),
-        )),
-        Some(info) if info.state != "connected" => Err(refused(
-            &events,
-            info.error
-                .unwrap_or_else(|| format!("the session is {}", info.state)),
-        )),
-        Some(_) => match session.handle() {
-            Some(handle) => perform(&call, &handle, &events).await,
-            None => Err(Failure::new(4, "unreachable", "the session ended")),
+    let (target, options) = local::target(args)?;
+    let local = Local::start(
+        args,
+        RingLimits {
+            max_events: 20_000,
+            max_bytes: 64 * 1024 * 1024,
         },
+    )?;
+    let events = local.events.clone();
+    let outcome = match local.connect(target, options, args).await {
+        Ok(handle) => perform(&call, &handle, &events).await,
+        Err(failure) => Err(failure),
     };
-    session.disconnect().await;
-    let _ = stop_tx.send(true);
-    let _ = follower.await;
+    local.finish().await;
 
     let format = args.cli.format;
     let print = |result: &Value| match format {
@@ -254,7 +182,7 @@ async fn execute(args: &Args) -> Result<(Option<String>, Option<Failure>), Failu
 
 /// Why connecting failed, as an exit code: a 401 (or a 403 asking for more scope) on the way is
 /// "authorization required", anything else "unreachable".
-fn refused(events: &EventBus, message: String) -> Failure {
+pub(crate) fn refused(events: &EventBus, message: String) -> Failure {
     let auth = recorded(events, "http").any(|e| {
         let status = e.get("status").and_then(Value::as_u64);
         status == Some(401) || (status == Some(403) && e.to_string().contains("insufficient_scope"))
@@ -467,7 +395,12 @@ fn recorded(events: &EventBus, kind: &'static str) -> impl Iterator<Item = Value
 /// Passes the stdio server's stderr through to ours (unless `--quiet`) and, with `--verbose`,
 /// progress, log notifications and findings as their event records, one JSON line each, until
 /// told to stop; then drains what is left.
-async fn follow(events: EventBus, stderr: bool, verbose: bool, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn follow(
+    events: EventBus,
+    stderr: bool,
+    verbose: bool,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut newest = events.watch();
     let mut seen = 0;
     loop {

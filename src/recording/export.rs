@@ -4,7 +4,7 @@
 //! a header a proxy reflects) is not, so every secret value the session was given is replaced
 //! by the redaction marker wherever it appears in a line.
 
-use std::sync::Arc;
+use std::{io::Write, sync::Arc};
 
 use axum::body::Bytes;
 use tokio::sync::mpsc;
@@ -102,6 +102,38 @@ pub fn stream(
         }
     });
     rx
+}
+
+/// Writes a session's recording to a file at once (for `lint --save` and `replay --save`, whose
+/// sessions have ended).
+pub fn save(
+    bus: &EventBus,
+    session: &str,
+    info: &crate::session::SessionInfo,
+    secrets: &Secrets,
+    path: &std::path::Path,
+) -> std::io::Result<()> {
+    let header = Header::for_session(bus, session, info);
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    serde_json::to_writer(&mut out, &header)?;
+    out.write_all(b"\n")?;
+    let mut after = 0;
+    loop {
+        let batch = bus.next_after(after, CHUNK);
+        let Some(last) = batch.records.last().map(|r| r.seq) else {
+            break;
+        };
+        for r in batch
+            .records
+            .iter()
+            .filter(|r| r.session.as_deref() == Some(session))
+        {
+            out.write_all(secrets.scrub(&r.json).as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        after = last;
+    }
+    out.flush()
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 pub mod export;
 pub mod open;
+pub mod replay;
 
 use std::path::Path;
 
@@ -37,6 +38,27 @@ pub struct Header {
     pub server_info: Option<Value>,
     #[serde(default)]
     pub protocol_version: Option<String>,
+}
+
+impl Header {
+    /// The header of a live session's recording, as of now.
+    pub fn for_session(
+        bus: &crate::events::EventBus,
+        id: &str,
+        info: &crate::session::SessionInfo,
+    ) -> Header {
+        Header {
+            mcpscope_recording: FORMAT,
+            version: env!("CARGO_PKG_VERSION").into(),
+            target: info.target.clone(),
+            era: info.era.map(str::to_owned),
+            started_at: export::started_at(bus, id),
+            session: id.to_owned(),
+            name: info.name.clone(),
+            server_info: info.server_info.clone(),
+            protocol_version: info.protocol_version.clone(),
+        }
+    }
 }
 
 /// A recording read from a file: its header and its events, in order.
@@ -109,6 +131,26 @@ impl Recording {
         self.events
             .iter()
             .filter_map(|r| serde_json::from_str(&r.json).ok())
+    }
+}
+
+/// A session's retained events, parsed, oldest first (for lint and replay of a live session).
+pub fn session_events(bus: &crate::events::EventBus, session: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let batch = bus.next_after(after, 4096);
+        let Some(last) = batch.records.last().map(|r| r.seq) else {
+            return out;
+        };
+        out.extend(
+            batch
+                .records
+                .iter()
+                .filter(|r| r.session.as_deref() == Some(session))
+                .filter_map(|r| serde_json::from_str(&r.json).ok()),
+        );
+        after = last;
     }
 }
 

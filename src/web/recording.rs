@@ -1,5 +1,6 @@
-//! Recordings over HTTP: `GET /api/sessions/{id}/export` streams the session's events as a
-//! recording file (NDJSON, secrets scrubbed), the same file the UI's Export offers.
+//! Recordings and lint over HTTP: `GET /api/sessions/{id}/export` streams the session's events
+//! as a recording file (NDJSON, secrets scrubbed), the same file the UI's Export offers;
+//! `GET /api/sessions/{id}/lint` holds what the session observed to the spec.
 
 use axum::{
     body::Body,
@@ -26,17 +27,7 @@ pub(super) async fn export(
         // An opened recording exports as it was opened: its own header, its own events.
         Some(r) => serde_json::from_value::<Header>(r["header"].clone())
             .map_err(|e| ApiError::Conflict(format!("the opened recording's header: {e}")))?,
-        None => Header {
-            mcpscope_recording: recording::FORMAT,
-            version: env!("CARGO_PKG_VERSION").into(),
-            target: info.target.clone(),
-            era: info.era.map(str::to_owned),
-            started_at: export::started_at(&state.events, &id),
-            session: id.to_string(),
-            name: info.name.clone(),
-            server_info: info.server_info.clone(),
-            protocol_version: info.protocol_version.clone(),
-        },
+        None => Header::for_session(&state.events, &id, &info),
     };
     let file = format!(
         "mcpscope-{}-{}.ndjson",
@@ -62,6 +53,16 @@ pub(super) async fn export(
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(response)
+}
+
+pub(super) async fn lint(
+    State(state): State<AppState>,
+    which: Which,
+) -> Result<Response, ApiError> {
+    let session = which.existing(&state)?;
+    let events = recording::session_events(&state.events, session.id());
+    let findings = crate::lint::lint(events);
+    Ok(axum::Json(crate::lint::report(&findings)).into_response())
 }
 
 /// A session name as a file name: letters, digits, `-`, `_` and `.`; the rest become `-`.

@@ -1,0 +1,140 @@
+//! One session run in this process with no listener: what `--cli`, `mcpscope lint` and
+//! `mcpscope replay` connect through. The target comes from the command line (`-- COMMAND`,
+//! `--url`, or a server of `--config`), the session is the same `Sessions` machinery the UI
+//! drives, and the server's stderr (and, with `--verbose`, progress, logs and findings) goes to
+//! our stderr while it runs.
+
+use std::{sync::Arc, time::Duration};
+
+use serde_json::json;
+use tokio::{sync::watch, task::JoinHandle};
+
+use super::{Failure, follow, refused};
+use crate::{
+    catalog::{self, Catalog},
+    cli::Args,
+    config,
+    events::{EventBus, RingLimits},
+    responders::ResponderStore,
+    session::{ConnectOptions, Session, SessionHandle, Sessions, Target},
+};
+
+/// The target the command line names, with its connect options.
+pub fn target(args: &Args) -> Result<(Target, ConnectOptions), Failure> {
+    let start = config::start(args)
+        .map_err(|e| Failure::usage(e.to_string()))?
+        .ok_or_else(|| {
+            Failure::usage(
+                "no target: give a command (after `--`, or first with --cli), a URL, or --config FILE --server NAME",
+            )
+        })?;
+    Ok(match start {
+        config::Start::Target(target) => (
+            target,
+            ConnectOptions {
+                era: args.protocol_era.unwrap_or_default(),
+                ..ConnectOptions::default()
+            },
+        ),
+        server => {
+            let catalog = Catalog::open(
+                args.catalog.clone().unwrap_or_else(catalog::default_path),
+                args.config.as_deref(),
+            )
+            .map_err(Failure::usage)?;
+            let options = server
+                .options(args.protocol_era, &catalog)
+                .map_err(Failure::usage)?;
+            (server.target(&catalog).map_err(Failure::usage)?, options)
+        }
+    })
+}
+
+/// The running session and what follows its events.
+pub struct Local {
+    pub events: EventBus,
+    pub session: Arc<Session>,
+    /// Whether a responders file was given (then the client offers what it can answer).
+    responders: bool,
+    stop: watch::Sender<bool>,
+    follower: JoinHandle<()>,
+}
+
+impl Local {
+    pub fn start(args: &Args, ring: RingLimits) -> Result<Local, Failure> {
+        let responders = ResponderStore::open(args.responders.clone())
+            .map_err(|e| Failure::usage(e.to_string()))?;
+        let events = EventBus::new(ring);
+        // No listener, so no callback: a server that asks for authorization ends the call with
+        // "authorization required" (exit 3), unless kept credentials still work.
+        let broker = crate::oauth::broker::Broker::new(None, args.oauth_credentials.clone());
+        let sessions = Sessions::new(events.clone(), Arc::new(responders), broker);
+        let session = sessions.create(None, None);
+        let (stop, stop_rx) = watch::channel(false);
+        let follower = tokio::spawn(follow(
+            events.clone(),
+            !args.cli.quiet,
+            args.cli.verbose,
+            stop_rx,
+        ));
+        Ok(Local {
+            events,
+            session,
+            responders: args.responders.is_some(),
+            stop,
+            follower,
+        })
+    }
+
+    /// Connects, within `--connect-timeout`; the live handle, or why not as an exit code.
+    pub async fn connect(
+        &self,
+        target: Target,
+        mut options: ConnectOptions,
+        args: &Args,
+    ) -> Result<SessionHandle, Failure> {
+        // A one-shot run offers only what a responders file can answer. Claiming roots with
+        // nothing behind them would only invite a `roots/list` that keeps a server such as
+        // server-everything alive after our stdin closes (it waits for the answer), so every
+        // run would end in the shutdown's grace period instead of at the server's own exit.
+        options.client_capabilities = if self.responders {
+            json!({"roots": {"listChanged": true}, "sampling": {}, "elicitation": {"form": {}}})
+        } else {
+            json!({})
+        };
+        let connecting = self.session.connect(target, options);
+        let info = if args.cli.connect_timeout == 0 {
+            Some(connecting.await)
+        } else {
+            tokio::time::timeout(Duration::from_millis(args.cli.connect_timeout), connecting)
+                .await
+                .ok()
+        };
+        match info {
+            None => Err(Failure::new(
+                4,
+                "unreachable",
+                format!(
+                    "not connected within {} ms (--connect-timeout)",
+                    args.cli.connect_timeout
+                ),
+            )),
+            Some(info) if info.state != "connected" => Err(refused(
+                &self.events,
+                info.error
+                    .unwrap_or_else(|| format!("the session is {}", info.state)),
+            )),
+            Some(_) => self
+                .session
+                .handle()
+                .ok_or_else(|| Failure::new(4, "unreachable", "the session ended")),
+        }
+    }
+
+    /// Disconnects and lets the follower drain what is left.
+    pub async fn finish(self) {
+        self.session.disconnect().await;
+        let _ = self.stop.send(true);
+        let _ = self.follower.await;
+    }
+}

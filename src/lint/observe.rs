@@ -1,0 +1,220 @@
+//! What a session observed, digested for the lint rules: its events read into connections
+//! (each `connecting` state starts one, since request ids start again), and in each our requests
+//! paired with their answers, the server's requests and notifications, the tokens and
+//! cancellations we sent, and when we said `notifications/initialized`.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+/// A message from the wire, parsed, with the `seq` of its frame event.
+#[derive(Debug, Clone)]
+pub struct Msg {
+    pub seq: u64,
+    pub method: String,
+    pub id: Option<Value>,
+    pub message: Value,
+}
+
+impl Msg {
+    pub fn params(&self) -> &Value {
+        self.message.get("params").unwrap_or(&Value::Null)
+    }
+}
+
+/// One request of ours and what came back for it.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub request: Msg,
+    pub answer: Option<Answer>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub seq: u64,
+    pub message: Value,
+    /// We had sent `notifications/cancelled` for the request before this came.
+    pub after_cancel: bool,
+}
+
+impl Exchange {
+    pub fn result(&self) -> Option<&Value> {
+        self.answer.as_ref()?.message.get("result")
+    }
+
+    pub fn error_code(&self) -> Option<i64> {
+        self.answer
+            .as_ref()?
+            .message
+            .pointer("/error/code")?
+            .as_i64()
+    }
+}
+
+/// One connection of the session.
+#[derive(Debug, Default)]
+pub struct Connection {
+    pub exchanges: Vec<Exchange>,
+    pub server_requests: Vec<Msg>,
+    pub notifications: Vec<Msg>,
+    /// The seq of our `notifications/initialized`.
+    pub initialized_at: Option<u64>,
+    /// Progress tokens our requests carried.
+    pub progress_tokens: HashSet<String>,
+    /// The server's capabilities, from `initialize` or `server/discover`.
+    pub capabilities: Option<Value>,
+    pub modern: bool,
+}
+
+impl Connection {
+    /// Our requests of one method that got an answer.
+    pub fn answered<'a>(&'a self, method: &'a str) -> impl Iterator<Item = &'a Exchange> + 'a {
+        self.exchanges
+            .iter()
+            .filter(move |e| e.request.method == method && e.answer.is_some())
+    }
+
+    /// Whether the server declared a capability: `path` like `["resources", "subscribe"]`.
+    pub fn declares(&self, path: &[&str]) -> bool {
+        let mut v = match &self.capabilities {
+            Some(c) => c,
+            None => return false,
+        };
+        for key in path {
+            match v.get(key) {
+                Some(next) => v = next,
+                None => return false,
+            }
+        }
+        // `listChanged: false` declares nothing; `{}` declares the feature.
+        !matches!(v, Value::Bool(false) | Value::Null)
+    }
+
+    /// The tools as the latest complete `tools/list` walk listed them, by name.
+    pub fn tools(&self) -> HashMap<String, Value> {
+        let mut tools = HashMap::new();
+        for e in self.answered("tools/list") {
+            if e.request.params().get("cursor").is_none() {
+                tools.clear();
+            }
+            for t in e
+                .result()
+                .and_then(|r| r.get("tools"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(name) = t.get("name").and_then(Value::as_str) {
+                    tools.insert(name.to_owned(), t.clone());
+                }
+            }
+        }
+        tools
+    }
+}
+
+/// A session's events, digested. `findings` are the engine's own (`finding` events).
+#[derive(Debug, Default)]
+pub struct Observed {
+    pub connections: Vec<Connection>,
+    pub findings: Vec<Value>,
+}
+
+/// A JSON-RPC id as a map key (ids of both types never collide: `1` and `"1"` differ).
+pub fn key(id: &Value) -> String {
+    id.to_string()
+}
+
+impl Observed {
+    pub fn read(events: impl IntoIterator<Item = Value>) -> Observed {
+        let mut o = Observed::default();
+        let mut pending: HashMap<String, usize> = HashMap::new();
+        let mut cancelled: HashSet<String> = HashSet::new();
+        for e in events {
+            match e["kind"].as_str() {
+                Some("state") if e["state"] == "connecting" => {
+                    o.connections.push(Connection::default());
+                    pending.clear();
+                    cancelled.clear();
+                }
+                Some("finding") => o.findings.push(e),
+                Some("frame") => {
+                    if o.connections.is_empty() {
+                        o.connections.push(Connection::default());
+                    }
+                    let conn = o.connections.last_mut().expect("one exists");
+                    frame(conn, &e, &mut pending, &mut cancelled);
+                }
+                _ => {}
+            }
+        }
+        o
+    }
+}
+
+fn frame(
+    conn: &mut Connection,
+    e: &Value,
+    pending: &mut HashMap<String, usize>,
+    cancelled: &mut HashSet<String>,
+) {
+    let Some(seq) = e["seq"].as_u64() else { return };
+    let Some(message) = e.get("message").filter(|m| m.is_object()) else {
+        return;
+    };
+    let sent = e["direction"] == "sent";
+    let method = message.get("method").and_then(Value::as_str);
+    let id = message.get("id").filter(|i| !i.is_null()).cloned();
+    let msg = |method: &str| Msg {
+        seq,
+        method: method.to_owned(),
+        id: id.clone(),
+        message: message.clone(),
+    };
+    match (sent, method, &id) {
+        (true, Some(m), Some(id)) => {
+            if let Some(token) = message.pointer("/params/_meta/progressToken") {
+                conn.progress_tokens.insert(key(token));
+            }
+            if m == "server/discover" {
+                conn.modern = true;
+            }
+            pending.insert(key(id), conn.exchanges.len());
+            conn.exchanges.push(Exchange {
+                request: msg(m),
+                answer: None,
+            });
+        }
+        (true, Some(m), None) => {
+            if m == "notifications/initialized" && conn.initialized_at.is_none() {
+                conn.initialized_at = Some(seq);
+            }
+            if m == "notifications/cancelled"
+                && let Some(rid) = message.pointer("/params/requestId")
+            {
+                cancelled.insert(key(rid));
+            }
+        }
+        (false, Some(m), Some(_)) => conn.server_requests.push(msg(m)),
+        (false, Some(m), None) => conn.notifications.push(msg(m)),
+        (false, None, Some(id)) => {
+            let k = key(id);
+            if let Some(&i) = pending.get(&k) {
+                let ex = &mut conn.exchanges[i];
+                if ex.answer.is_none() {
+                    if let Some(caps) = message.pointer("/result/capabilities")
+                        && matches!(ex.request.method.as_str(), "initialize" | "server/discover")
+                    {
+                        conn.capabilities = Some(caps.clone());
+                    }
+                    ex.answer = Some(Answer {
+                        seq,
+                        message: message.clone(),
+                        after_cancel: cancelled.contains(&k),
+                    });
+                }
+            }
+        }
+        _ => {}
+    }
+}
