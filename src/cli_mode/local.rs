@@ -17,6 +17,7 @@ use crate::{
     events::{EventBus, RingLimits},
     responders::ResponderStore,
     session::{ConnectOptions, Session, SessionHandle, Sessions, Target},
+    wire::Timeout,
 };
 
 /// The target the command line names, with its connect options.
@@ -48,6 +49,32 @@ pub fn target(args: &Args) -> Result<(Target, ConnectOptions), Failure> {
             (server.target(&catalog).map_err(Failure::usage)?, options)
         }
     })
+}
+
+/// The history a whole run (lint, replay) keeps: all of it, for the report and `--save`.
+pub const WHOLE_RUN: RingLimits = RingLimits {
+    max_events: 200_000,
+    max_bytes: 256 * 1024 * 1024,
+};
+
+/// `--timeout` as a request's time limit.
+pub fn timeout(args: &Args) -> Timeout {
+    let idle = Duration::from_millis(args.cli.timeout.max(1));
+    Timeout {
+        idle,
+        max_total: crate::session::DEFAULT_MAX_TOTAL.max(idle),
+    }
+}
+
+/// A subcommand's exit code: its own, or a failure's after its JSON error line on stderr.
+pub fn exit_code(outcome: Result<u8, Failure>) -> u8 {
+    match outcome {
+        Ok(code) => code,
+        Err(failure) => {
+            eprintln!("{}", failure.line());
+            failure.exit
+        }
+    }
 }
 
 /// The running session and what follows its events.
@@ -102,6 +129,17 @@ impl Local {
         } else {
             json!({})
         };
+        self.connect_as(target, options, args).await
+    }
+
+    /// Connects with the client capabilities `options` already say (replay uses the
+    /// recorded ones).
+    pub async fn connect_as(
+        &self,
+        target: Target,
+        options: ConnectOptions,
+        args: &Args,
+    ) -> Result<SessionHandle, Failure> {
         let connecting = self.session.connect(target, options);
         let info = if args.cli.connect_timeout == 0 {
             Some(connecting.await)

@@ -152,6 +152,7 @@ fn plan(args: &Args) -> Result<Call, Failure> {
 async fn execute(args: &Args) -> Result<(Option<String>, Option<Failure>), Failure> {
     let call = plan(args)?;
     let (target, options) = local::target(args)?;
+    // A one-shot call keeps a small history: it reads only the initialize answer from it.
     let local = Local::start(
         args,
         RingLimits {

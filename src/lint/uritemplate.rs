@@ -98,7 +98,8 @@ mod tests {
             ("{a b}", "not allowed"),
             ("{x:0}", "prefix"),
             ("{x:10000}", "prefix"),
-            ("{.}", "empty variable"),
+            ("{.}", "empty expression"),
+            ("{a,}", "empty variable"),
             ("{a..b}", "dots"),
             ("{a{b}}", "not allowed"),
         ] {

@@ -3,7 +3,7 @@
 //! lint what the session observed and print it. A final `ping` is the barrier: over any
 //! transport the server's answer to it comes after what it had already sent.
 
-use std::{collections::HashSet, io::Write, time::Duration};
+use std::{collections::HashSet, io::Write};
 
 use serde_json::{Value, json};
 
@@ -11,7 +11,7 @@ use super::{Finding, RULES, SPEC_BASE, lint, report};
 use crate::{
     cli::{Args, Format, LintArgs},
     cli_mode::{Failure, Local, local},
-    events::{RingLimits, Severity},
+    events::Severity,
     recording,
     session::{Answer, SessionHandle},
     wire::{Outcome, Timeout},
@@ -22,31 +22,15 @@ const MAX_PAGES: usize = 100;
 const MAX_READS: usize = 200;
 
 pub async fn run(args: &Args, lint_args: &LintArgs) -> u8 {
-    match execute(args, lint_args).await {
-        Ok(code) => code,
-        Err(failure) => {
-            eprintln!("{}", failure.line());
-            failure.exit
-        }
-    }
+    local::exit_code(execute(args, lint_args).await)
 }
 
 async fn execute(args: &Args, lint_args: &LintArgs) -> Result<u8, Failure> {
     let (target, options) = local::target(args)?;
-    let local = Local::start(
-        args,
-        RingLimits {
-            max_events: 200_000,
-            max_bytes: 256 * 1024 * 1024,
-        },
-    )?;
+    let local = Local::start(args, local::WHOLE_RUN)?;
     let connected = local.connect(target, options, args).await;
     if let Ok(handle) = &connected {
-        let timeout = Timeout {
-            idle: Duration::from_millis(args.cli.timeout.max(1)),
-            max_total: crate::session::DEFAULT_MAX_TOTAL,
-        };
-        walk(handle, &local, lint_args.call_tools, timeout).await;
+        walk(handle, &local, lint_args.call_tools, local::timeout(args)).await;
     }
     let info = local.session.info();
     let id = local.session.id().to_owned();

@@ -3,6 +3,7 @@
 //! stream carried it, with the secrets the session knows scrubbed (`export.rs`). Read back here
 //! for `mcpscope open` (the events keep their seq, time and session) and for replay and lint.
 
+pub mod diff;
 pub mod export;
 pub mod open;
 pub mod replay;

@@ -1,4 +1,485 @@
-//! placeholder
-pub async fn run(_args: &crate::cli::Args, _r: &crate::cli::ReplayArgs) -> u8 {
-    2
+//! Replay: a recording run again as a regression check. The plan is read from the recorded
+//! frames: our requests in order (not the ones the session makes by itself: the handshake,
+//! task polls, the listen stream, input-round retries) with the answers they got, and our
+//! answers to the server's requests, by method. The run sends each request in turn on a live
+//! session, answers the server's requests as recorded (the responders answer first where they
+//! apply), and compares each answer with the recorded one (`diff.rs`). The CLI (`mcpscope
+//! replay`) and the API (`POST /api/sessions/{id}/replay`) run the same [`run_plan`].
+
+use std::{
+    collections::{HashMap, VecDeque},
+    io::Write,
+};
+
+use serde_json::{Map, Value, json};
+use tokio::sync::watch;
+
+pub use super::diff;
+use super::{
+    Recording,
+    diff::{Ignore, diff},
+};
+use crate::{
+    cli::{Args, Format, ReplayArgs},
+    cli_mode::{Failure, Local, local},
+    events::EventBus,
+    session::{Answer, ConnectOptions, EraChoice, LocalError, SessionHandle, Target},
+    wire::{Outcome, Timeout},
+};
+
+/// Requests the session makes by itself; they are not replayed (a fresh session makes its own).
+const AUTOMATIC: &[&str] = &[
+    "initialize",
+    "server/discover",
+    "subscriptions/listen",
+    "tasks/get",
+    "tasks/result",
+];
+
+/// One request of ours to send again.
+#[derive(Debug)]
+pub struct Step {
+    pub seq: u64,
+    pub method: String,
+    pub params: Option<Value>,
+    /// The recorded answer (`result` or `error`, no id), and its seq; None when it had none.
+    pub recorded: Option<(u64, Value)>,
+}
+
+/// What a recording asks of a replay.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub steps: Vec<Step>,
+    /// Our recorded answers to the server's requests, by method, in order.
+    pub answers: HashMap<String, VecDeque<Result<Value, Value>>>,
+    /// The recorded `initialize` answer, compared like any other.
+    pub initialize: Option<(u64, Value)>,
+    pub client_capabilities: Option<Value>,
+    pub protocol_version: Option<String>,
+    pub modern: bool,
+}
+
+impl Plan {
+    pub fn read(events: impl IntoIterator<Item = Value>) -> Plan {
+        let mut plan = Plan::default();
+        let mut ours: HashMap<String, usize> = HashMap::new();
+        let mut init_id: Option<String> = None;
+        let mut theirs: HashMap<String, String> = HashMap::new();
+        for e in events {
+            if e["kind"] == "state" && e["state"] == "connecting" {
+                ours.clear();
+                theirs.clear();
+            }
+            if e["kind"] != "frame" {
+                continue;
+            }
+            let (Some(seq), Some(m)) = (e["seq"].as_u64(), e.get("message")) else {
+                continue;
+            };
+            let sent = e["direction"] == "sent";
+            let method = m.get("method").and_then(Value::as_str);
+            let Some(id) = m.get("id").filter(|i| !i.is_null()).map(Value::to_string) else {
+                continue;
+            };
+            match (sent, method) {
+                (true, Some("initialize")) => {
+                    init_id = Some(id);
+                    plan.client_capabilities = m.pointer("/params/capabilities").cloned();
+                    plan.protocol_version = m
+                        .pointer("/params/protocolVersion")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                }
+                (true, Some("server/discover")) => plan.modern = true,
+                (true, Some(method)) => {
+                    let params = m.get("params").cloned();
+                    let retry = params
+                        .as_ref()
+                        .is_some_and(|p| p.get("inputResponses").is_some());
+                    if !AUTOMATIC.contains(&method) && !retry {
+                        ours.insert(id, plan.steps.len());
+                        plan.steps.push(Step {
+                            seq,
+                            method: method.to_owned(),
+                            params: params.map(fresh_params),
+                            recorded: None,
+                        });
+                    }
+                }
+                (false, Some(method)) => {
+                    theirs.insert(id, method.to_owned());
+                }
+                (false, None) => {
+                    if init_id.as_deref() == Some(id.as_str()) && plan.initialize.is_none() {
+                        plan.initialize = Some((seq, outcome_of(m)));
+                    } else if let Some(&i) = ours.get(&id)
+                        && plan.steps[i].recorded.is_none()
+                    {
+                        plan.steps[i].recorded = Some((seq, outcome_of(m)));
+                    }
+                }
+                (true, None) => {
+                    if let Some(method) = theirs.remove(&id) {
+                        let answer = match m.get("error") {
+                            Some(err) => Err(err.clone()),
+                            None => Ok(m.get("result").cloned().unwrap_or(json!({}))),
+                        };
+                        plan.answers.entry(method).or_default().push_back(answer);
+                    }
+                }
+            }
+        }
+        plan
+    }
+}
+
+/// An answer without its envelope: `{"result": …}` or `{"error": …}`, so paths read
+/// `$.result.…` and the id (per run) is not compared.
+fn outcome_of(message: &Value) -> Value {
+    let mut o = Map::new();
+    for k in ["result", "error"] {
+        if let Some(v) = message.get(k) {
+            o.insert(k.into(), v.clone());
+        }
+    }
+    Value::Object(o)
+}
+
+/// Recorded params without what the session adds per run: the progress token and the modern
+/// era's protocol keys in `_meta` (a fresh session adds its own).
+fn fresh_params(mut params: Value) -> Value {
+    if let Some(meta) = params.get_mut("_meta").and_then(Value::as_object_mut) {
+        meta.retain(|k, _| k != "progressToken" && !k.starts_with("io.modelcontextprotocol/"));
+        if meta.is_empty() {
+            params.as_object_mut().map(|p| p.remove("_meta"));
+        }
+    }
+    params
+}
+
+/// What the user tweaks about a run.
+pub struct Settings {
+    pub ignore: Vec<Ignore>,
+    pub timeout: Timeout,
+}
+
+/// Sends the plan's requests on a connected session, answers the server's requests as
+/// recorded, and compares. Returns the report.
+pub async fn run_plan(
+    plan: Plan,
+    handle: &SessionHandle,
+    events: &EventBus,
+    session: &str,
+    settings: &Settings,
+) -> Value {
+    let started = std::time::Instant::now();
+    let (stop, stopped) = watch::channel(false);
+    let answerer = tokio::spawn(answer_as_recorded(
+        plan.answers,
+        handle.clone(),
+        events.clone(),
+        session.to_owned(),
+        stopped,
+    ));
+    let mut items = Vec::new();
+    if let Some((seq, recorded)) = &plan.initialize {
+        let replayed = super::session_events(events, session)
+            .into_iter()
+            .filter(|e| e["kind"] == "frame" && e["requestMethod"] == "initialize")
+            .map(|e| (e["seq"].as_u64().unwrap_or(0), outcome_of(&e["message"])))
+            .next();
+        items.push(compare(
+            "initialize",
+            None,
+            *seq,
+            Some(recorded),
+            replayed.as_ref().map(|(s, v)| (*s, v)),
+            None,
+            settings,
+        ));
+    }
+    let mut ids = Vec::new();
+    for step in &plan.steps {
+        let label = label(&step.method, step.params.as_ref());
+        let Some((_, recorded)) = &step.recorded else {
+            items.push(json!({"method": step.method, "label": label, "recordedSeq": step.seq,
+                "status": "skipped", "reason": "it had no answer when recorded (cancelled or timed out)"}));
+            continue;
+        };
+        let answer = handle
+            .request(step.method.clone(), step.params.clone(), settings.timeout)
+            .await;
+        let (replayed, reason) = match answer {
+            Ok(Answer {
+                id,
+                outcome: Outcome::Result(raw),
+            }) => {
+                ids.push((items.len(), id));
+                let v: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+                (Some(json!({"result": v})), None)
+            }
+            Ok(Answer {
+                id,
+                outcome: Outcome::Error(raw),
+            }) => {
+                ids.push((items.len(), id));
+                let v: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+                (Some(json!({"error": v})), None)
+            }
+            Err(e @ LocalError::Timeout { .. }) => (None, Some(format!("no answer: {e}"))),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        items.push(compare(
+            &step.method,
+            label,
+            step.seq,
+            Some(recorded),
+            replayed.as_ref().map(|v| (0, v)),
+            reason,
+            settings,
+        ));
+    }
+    let _ = stop.send(true);
+    let answered = answerer.await.unwrap_or(0);
+    // The replayed answers' seqs, so the UI can open each frame.
+    let seqs: HashMap<i64, u64> = super::session_events(events, session)
+        .into_iter()
+        .filter(|e| e["kind"] == "frame" && e["direction"] == "received")
+        .filter_map(|e| Some((e["message"]["id"].as_i64()?, e["seq"].as_u64()?)))
+        .collect();
+    for (i, id) in ids {
+        if let Some(seq) = seqs.get(&id) {
+            items[i]["replayedSeq"] = json!(seq);
+        }
+    }
+    let count = |s: &str| items.iter().filter(|i| i["status"] == s).count();
+    let elapsed = started.elapsed().as_secs_f64();
+    let sent = plan.steps.iter().filter(|s| s.recorded.is_some()).count();
+    json!({
+        "summary": {
+            "same": count("same"), "different": count("different"),
+            "missing": count("missing"), "skipped": count("skipped"),
+            "serverRequestsAnswered": answered,
+            "seconds": elapsed,
+            "requestsPerSecond": if elapsed > 0.0 { sent as f64 / elapsed } else { 0.0 },
+        },
+        "session": session,
+        "items": items,
+    })
+}
+
+fn compare(
+    method: &str,
+    label: Option<String>,
+    recorded_seq: u64,
+    recorded: Option<&Value>,
+    replayed: Option<(u64, &Value)>,
+    reason: Option<String>,
+    settings: &Settings,
+) -> Value {
+    let mut item = json!({"method": method, "label": label, "recordedSeq": recorded_seq});
+    match (recorded, replayed) {
+        (Some(a), Some((seq, b))) => {
+            let d = diff(a, b, &settings.ignore);
+            item["status"] = json!(if d.is_empty() { "same" } else { "different" });
+            if !d.is_empty() {
+                item["differences"] = json!(d);
+            }
+            if seq > 0 {
+                item["replayedSeq"] = json!(seq);
+            }
+        }
+        _ => {
+            item["status"] = json!("missing");
+            item["reason"] = json!(reason.unwrap_or_else(|| "no answer".into()));
+        }
+    }
+    item
+}
+
+/// What a request acts on, for people: the tool, prompt or resource it names.
+fn label(method: &str, params: Option<&Value>) -> Option<String> {
+    let p = params?;
+    let key = match method {
+        "tools/call" | "prompts/get" => "name",
+        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => "uri",
+        _ => return p.get("cursor").map(|c| format!("cursor {c}")),
+    };
+    p.get(key).and_then(Value::as_str).map(str::to_owned)
+}
+
+/// Answers each server request that reaches the manual queue with the next recorded answer
+/// for its method (an error when none is left), until told to stop; returns how many.
+async fn answer_as_recorded(
+    mut answers: HashMap<String, VecDeque<Result<Value, Value>>>,
+    handle: SessionHandle,
+    events: EventBus,
+    session: String,
+    mut stop: watch::Receiver<bool>,
+) -> usize {
+    let mut newest = events.watch();
+    let mut seen = events.newest_seq();
+    // A request that arrived before we started following is still in the ring.
+    for e in super::session_events(&events, &session) {
+        if e["kind"] == "pending" {
+            seen = seen.min(e["seq"].as_u64().unwrap_or(seen).saturating_sub(1));
+        }
+    }
+    let mut answered = 0;
+    loop {
+        let batch = events.next_after(seen, 256);
+        if let Some(last) = batch.records.last() {
+            seen = last.seq;
+        }
+        for r in batch
+            .records
+            .iter()
+            .filter(|r| r.session.as_deref() == Some(session.as_str()))
+            .filter(|r| r.json.contains(r#""kind":"pending""#))
+        {
+            let Ok(e) = serde_json::from_str::<Value>(&r.json) else {
+                continue;
+            };
+            let method = e["method"].as_str().unwrap_or_default();
+            let outcome = answers
+                .get_mut(method)
+                .and_then(VecDeque::pop_front)
+                .unwrap_or_else(|| {
+                    Err(json!({"code": -32603, "message": format!("replay: no recorded answer to {method}")}))
+                });
+            let key = e["id"].as_str().unwrap_or_default().to_owned();
+            if handle.answer_pending(key, outcome).await {
+                answered += 1;
+            }
+        }
+        if batch.records.is_empty() {
+            if *stop.borrow() {
+                return answered;
+            }
+            tokio::select! {
+                _ = newest.changed() => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+}
+
+/// The connect options a replay uses: the recorded client capabilities, protocol version and
+/// era, so the server sees the same client.
+pub fn options(plan: &Plan) -> ConnectOptions {
+    let mut o = ConnectOptions::default();
+    if let Some(c) = &plan.client_capabilities {
+        o.client_capabilities = c.clone();
+    }
+    if let Some(v) = &plan.protocol_version {
+        o.protocol_version = v.clone();
+    }
+    if plan.modern {
+        o.era = EraChoice::Modern;
+    }
+    o
+}
+
+/// The recorded target, when it can be started as it was: none of its values were redacted.
+pub fn recorded_target(target: &Value) -> Result<Target, String> {
+    if target.to_string().contains(crate::redact::REDACTED) {
+        return Err("the recorded target had secret values (redacted in the file): give the target again (-- COMMAND with -e, or --url with --header)".into());
+    }
+    Target::from_description(target)
+}
+
+pub async fn run(args: &Args, replay: &ReplayArgs) -> u8 {
+    local::exit_code(execute(args, replay).await)
+}
+
+async fn execute(args: &Args, replay: &ReplayArgs) -> Result<u8, Failure> {
+    let recording = Recording::read(&replay.file).map_err(Failure::usage)?;
+    let ignore = replay
+        .ignore
+        .iter()
+        .map(|p| Ignore::parse(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Failure::usage(format!("--ignore {e}")))?;
+    let plan = Plan::read(recording.values());
+    let target = if args.target.is_empty() && args.url.is_none() {
+        recording_target(&recording)?
+    } else {
+        local::target(args)?.0
+    };
+    let local = Local::start(args, local::WHOLE_RUN)?;
+    let options = options(&plan);
+    let handle = match local.connect_as(target, options, args).await {
+        Ok(h) => h,
+        Err(f) => {
+            local.finish().await;
+            return Err(f);
+        }
+    };
+    let settings = Settings {
+        ignore,
+        timeout: local::timeout(args),
+    };
+    let id = local.session.id().to_owned();
+    let report = run_plan(plan, &handle, &local.events, &id, &settings).await;
+    let info = local.session.info();
+    let secrets = super::export::Secrets::new(local.session.secret_values());
+    let events = local.events.clone();
+    local.finish().await;
+    if let Some(path) = &replay.save {
+        super::export::save(&events, &id, &info, &secrets, path)
+            .map_err(|e| Failure::usage(format!("--save: {e}")))?;
+    }
+    let text = match replay.format {
+        Format::Json => format!("{report:#}\n"),
+        Format::Text => text(&report),
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+    let s = &report["summary"];
+    Ok(u8::from(
+        s["different"].as_u64() != Some(0) || s["missing"].as_u64() != Some(0),
+    ))
+}
+
+fn recording_target(recording: &Recording) -> Result<Target, Failure> {
+    let target = recording.header.target.as_ref().ok_or_else(|| {
+        Failure::usage("the recording names no target: give one (-- COMMAND or --url)")
+    })?;
+    recorded_target(target).map_err(Failure::usage)
+}
+
+/// The report for people: a line per request, each difference under it, then the summary.
+pub fn text(report: &Value) -> String {
+    let mut out = String::new();
+    for item in report["items"].as_array().into_iter().flatten() {
+        let what = match item["label"].as_str() {
+            Some(l) => format!("{} {l}", item["method"].as_str().unwrap_or("")),
+            None => item["method"].as_str().unwrap_or("").to_owned(),
+        };
+        let status = item["status"].as_str().unwrap_or("");
+        out.push_str(&format!(
+            "{status:<9} {what}  [recorded #{}]\n",
+            item["recordedSeq"]
+        ));
+        if let Some(reason) = item["reason"].as_str() {
+            out.push_str(&format!("          {reason}\n"));
+        }
+        for d in item["differences"].as_array().into_iter().flatten() {
+            let side = |k: &str| d.get(k).map_or("(absent)".to_owned(), Value::to_string);
+            out.push_str(&format!(
+                "          {}: {} → {}\n",
+                d["path"].as_str().unwrap_or(""),
+                side("recorded"),
+                side("replayed")
+            ));
+        }
+    }
+    let s = &report["summary"];
+    out.push_str(&format!(
+        "\n{} same, {} different, {} missing, {} skipped; {} server requests answered as recorded; {:.2} s\n",
+        s["same"], s["different"], s["missing"], s["skipped"], s["serverRequestsAnswered"],
+        s["seconds"].as_f64().unwrap_or(0.0)
+    ));
+    out
 }

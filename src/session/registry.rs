@@ -243,6 +243,16 @@ impl Session {
         self.inner.lock().unwrap().pending.clone()
     }
 
+    /// The target last connected to, with its real settings (for a replay of this session).
+    pub fn last_target(&self) -> Option<Target> {
+        self.inner
+            .lock()
+            .unwrap()
+            .last
+            .as_ref()
+            .map(|(t, _)| t.clone())
+    }
+
     /// Whether this is an opened recording, which never connects.
     pub fn is_recording(&self) -> bool {
         self.inner.lock().unwrap().info.recording.is_some()

@@ -41,6 +41,46 @@ impl Target {
         }
     }
 
+    /// The target a description names (the inverse of [`Target::describe`], for a recording's
+    /// target): stdio `command`, `args`, `env`, `cwd`; remote `transport`, `url`, `headers`.
+    pub fn from_description(d: &Value) -> Result<Target, String> {
+        let strings = |v: &Value| -> std::collections::BTreeMap<String, String> {
+            v.as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        };
+        match d["transport"].as_str() {
+            Some("stdio") => Ok(Target::Stdio(stdio::StdioTarget {
+                command: d["command"]
+                    .as_str()
+                    .ok_or("the target has no command")?
+                    .to_owned(),
+                args: d["args"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| a.as_str().map(str::to_owned))
+                    .collect(),
+                env: strings(&d["env"]),
+                cwd: d["cwd"].as_str().map(Into::into),
+            })),
+            Some(kind @ ("http" | "sse")) => Ok(Target::Remote(http::RemoteTarget {
+                kind: if kind == "sse" {
+                    http::RemoteKind::Sse
+                } else {
+                    http::RemoteKind::Http
+                },
+                url: d["url"].as_str().ok_or("the target has no url")?.to_owned(),
+                headers: strings(&d["headers"]),
+                secret_headers: Default::default(),
+                oauth: Default::default(),
+            })),
+            other => Err(format!("a target with transport {other:?}")),
+        }
+    }
+
     /// A short name for a session the user did not name: the program and its script for stdio
     /// (`node index.js`), host and path for a URL.
     pub fn label(&self) -> String {

@@ -243,7 +243,7 @@ pub(super) async fn select(
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ConnectBody {
+pub(super) struct ConnectBody {
     transport: Option<String>,
     command: Option<String>,
     #[serde(default)]
@@ -303,7 +303,7 @@ fn take_name(body: &mut ConnectBody) -> Result<Option<String>, ApiError> {
 }
 
 /// A connect body as a target and its options, checked.
-fn connect_plan(body: ConnectBody) -> Result<(Target, ConnectOptions), ApiError> {
+pub(super) fn connect_plan(body: ConnectBody) -> Result<(Target, ConnectOptions), ApiError> {
     let transport =
         body.transport
             .as_deref()

@@ -1,6 +1,7 @@
 //! Recordings and lint over HTTP: `GET /api/sessions/{id}/export` streams the session's events
 //! as a recording file (NDJSON, secrets scrubbed), the same file the UI's Export offers;
-//! `GET /api/sessions/{id}/lint` holds what the session observed to the spec.
+//! `GET /api/sessions/{id}/lint` holds what the session observed to the spec;
+//! `POST /api/sessions/{id}/replay` runs it again in a new session and compares.
 
 use axum::{
     body::Body,
@@ -14,7 +15,7 @@ use super::{
     AppState,
     api::{ApiError, Which},
 };
-use crate::recording::{self, Header, export};
+use crate::recording::{self, Header, export, replay};
 
 pub(super) async fn export(
     State(state): State<AppState>,
@@ -79,4 +80,73 @@ fn safe_name(name: &str) -> String {
         .take(40)
         .collect();
     s.trim_matches('-').to_owned()
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(super) struct ReplayBody {
+    /// Where to replay (a connect body); default: the session's own target.
+    target: Option<super::api::ConnectBody>,
+    #[serde(default)]
+    ignore: Vec<String>,
+    /// Per request, as `/api/request` takes it.
+    timeout_ms: Option<u64>,
+}
+
+/// Replays the session's requests in a new session (`replay of NAME`) and answers the report:
+/// each request same, different (with its differences) or missing, and the new session's id.
+pub(super) async fn replay(
+    State(state): State<AppState>,
+    which: Which,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let body: ReplayBody = super::api::parse(&body)?;
+    let source = which.existing(&state)?;
+    let ignore = body
+        .ignore
+        .iter()
+        .map(|p| replay::diff::Ignore::parse(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ApiError::BadRequest)?;
+    let plan = replay::Plan::read(recording::session_events(&state.events, source.id()));
+    let target = match body.target {
+        Some(t) => super::api::connect_plan(t)?.0,
+        None => match source.last_target() {
+            Some(t) => t,
+            None => {
+                let described = source.info().target.ok_or_else(|| {
+                    ApiError::Conflict("the session has no target: give one".into())
+                })?;
+                replay::recorded_target(&described).map_err(ApiError::Conflict)?
+            }
+        },
+    };
+    let name = format!(
+        "replay of {}",
+        source.info().name.unwrap_or_else(|| source.id().into())
+    );
+    let session = state.sessions.create(Some(name), None);
+    let info = session.connect(target, replay::options(&plan)).await;
+    let handle = match (info.state, session.handle()) {
+        ("connected", Some(h)) => h,
+        _ => {
+            return Ok((
+                axum::http::StatusCode::BAD_GATEWAY,
+                axum::Json(serde_json::json!({"error": {"kind": "transport",
+                    "message": info.error.unwrap_or_else(|| format!("the replay session is {}", info.state))},
+                    "session": session.id()})),
+            )
+                .into_response());
+        }
+    };
+    let idle = std::time::Duration::from_millis(body.timeout_ms.unwrap_or(60_000).max(1));
+    let settings = replay::Settings {
+        ignore,
+        timeout: crate::wire::Timeout {
+            idle,
+            max_total: crate::session::DEFAULT_MAX_TOTAL.max(idle),
+        },
+    };
+    let report = replay::run_plan(plan, &handle, &state.events, session.id(), &settings).await;
+    Ok(axum::Json(report).into_response())
 }

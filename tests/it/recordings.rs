@@ -165,3 +165,148 @@ async fn open_refuses_a_file_that_is_not_a_recording() {
     assert!(err.contains("not an mcpscope recording header"), "{err}");
     std::fs::remove_file(file).ok();
 }
+
+/// A session against server-everything with answers that do not change from run to run.
+async fn record_everything(scope: &Scope) -> String {
+    let (status, s) = scope.post("/api/sessions", everything_target()).await;
+    assert_eq!(status, 201, "{s}");
+    let id = s["id"].as_str().unwrap().to_owned();
+    for (method, params) in [
+        ("tools/list", json!({})),
+        (
+            "tools/call",
+            json!({"name": "echo", "arguments": {"message": "hi"}}),
+        ),
+        (
+            "tools/call",
+            json!({"name": "get-sum", "arguments": {"a": 2, "b": 3}}),
+        ),
+        (
+            "resources/read",
+            json!({"uri": "demo://resource/static/document/architecture.md"}),
+        ),
+        ("prompts/get", json!({"name": "simple-prompt"})),
+    ] {
+        let (status, body) = scope
+            .post(
+                &format!("/api/sessions/{id}/request"),
+                json!({"method": method, "params": params}),
+            )
+            .await;
+        assert_eq!(status, 200, "{method}: {body}");
+    }
+    scope.export(&id).await
+}
+
+/// `altering_proxy.py` in front of server-everything: the echo tool's text changed.
+fn altered_everything() -> Vec<String> {
+    let t = everything_target();
+    let mut cmd = vec![
+        python(),
+        root()
+            .join("tests/servers/altering_proxy.py")
+            .display()
+            .to_string(),
+        "Echo: ".into(),
+        "Echo (altered): ".into(),
+        "--".into(),
+        t["command"].as_str().unwrap().into(),
+    ];
+    cmd.extend(
+        t["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned()),
+    );
+    cmd
+}
+
+async fn replay_cli(file: &std::path::Path, extra: &[String]) -> (i32, String, String) {
+    let out = tokio::process::Command::new(bin())
+        .args(["replay", "-q"])
+        .arg(file)
+        .args(extra)
+        .output()
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_recording_replays_the_same_against_its_server_and_names_what_changed() {
+    let scope = Scope::start().await;
+    let text = record_everything(&scope).await;
+    let file = std::env::temp_dir().join(format!("mcpscope-replay-{}.ndjson", std::process::id()));
+    std::fs::write(&file, &text).unwrap();
+
+    // The recorded target, started again: every answer the same.
+    let (code, out, err) = replay_cli(&file, &[]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    for line in [
+        "same      initialize",
+        "same      tools/call echo",
+        "same      tools/call get-sum",
+        "same      resources/read demo://resource/static/document/architecture.md",
+        "same      prompts/get simple-prompt",
+        "6 same, 0 different, 0 missing",
+    ] {
+        assert!(out.contains(line), "{line:?} in\n{out}");
+    }
+
+    // The same server with the echo tool's text altered: that request differs, by its path.
+    let mut altered = vec!["--".to_owned()];
+    altered.extend(altered_everything());
+    let (code, out, err) = replay_cli(&file, &altered).await;
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains("different tools/call echo"), "{out}");
+    assert!(
+        out.contains(r#"$.result.content[0].text: "Echo: hi" → "Echo (altered): hi""#),
+        "{out}"
+    );
+    assert!(out.contains("5 same, 1 different, 0 missing"), "{out}");
+
+    // --ignore takes the difference out; JSON output says the same in fields.
+    let mut ignored = vec![
+        "--ignore".to_owned(),
+        "$.result.content[*].text".into(),
+        "--format".into(),
+        "json".into(),
+    ];
+    ignored.extend(altered);
+    let (code, out, err) = replay_cli(&file, &ignored).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["summary"]["different"], 0);
+    assert!(report["summary"]["requestsPerSecond"].as_f64().unwrap() > 0.0);
+
+    // The API runs the same replay in a new session the UI can show.
+    let (status, report) = scope.post("/api/sessions/s1/replay", json!({})).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["summary"]["same"], 6, "{report:#}");
+    let replay_session = report["session"].as_str().unwrap();
+    let (_, s) = scope.get(&format!("/api/sessions/{replay_session}")).await;
+    assert_eq!(s["name"], format!("replay of {}", "node index.js"));
+    let alt = altered_everything();
+    let (status, report) = scope
+        .post(
+            "/api/sessions/s1/replay",
+            json!({"target": {"command": alt[0], "args": alt[1..]}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let echo = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["label"] == "echo")
+        .unwrap();
+    assert_eq!(echo["status"], "different");
+    assert_eq!(echo["differences"][0]["path"], "$.result.content[0].text");
+    assert!(echo["replayedSeq"].as_u64().is_some() && echo["recordedSeq"].as_u64().is_some());
+    std::fs::remove_file(file).ok();
+}
