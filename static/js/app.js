@@ -21,6 +21,7 @@ import * as dock from "./dock.js";
 import * as palette from "./palette.js";
 import * as theme from "./theme.js";
 import * as tasks from "./tasks.js";
+import * as findings from "./findings.js";
 import * as auth from "./auth.js";
 
 const TIMEOUT_KEY = "mcpscope-timeout-s";
@@ -183,6 +184,7 @@ function main() {
   prompts.init(ctx);
   logs.init(ctx);
   tasks.init();
+  findings.init();
   auth.init();
   workbench.opener("raw", () => { openRaw(); return true; });
   $("open-raw").addEventListener("click", openRaw);
@@ -202,6 +204,7 @@ function main() {
     inflight.onEvent(event);
     logs.onEvent(event);
     tasks.onEvent(event);
+    findings.onEvent(event);
     auth.onEvent(event);
     // History replayed after a reload must not re-trigger list refreshes or "updated" marks.
     if (live && (!event.session || event.session === sessionId())) {
@@ -243,6 +246,7 @@ async function switchTo(id, known = null) {
     timeline.refilter();
     logs.refilter();
     tasks.renderAll();
+    findings.reset();
     auth.render();
   }
   servers.render();

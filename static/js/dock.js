@@ -1,11 +1,11 @@
-// The dock under the work area: tabs (timeline, logs, stderr, tasks; ←/→ move between them), a
+// The dock under the work area: tabs (timeline, logs, stderr, tasks, findings; ←/→ move between them), a
 // separator that resizes it by drag or by keyboard, and minimize / maximize. Its size and tab
 // are remembered per browser.
 
 import { $ } from "./dom.js";
 
 const KEY = "mcpscope-dock";
-const TABS = ["timeline", "logs", "stderr", "tasks"];
+const TABS = ["timeline", "logs", "stderr", "tasks", "findings"];
 let state = { tab: "timeline", size: 35, mode: "normal" };
 const listeners = [];
 

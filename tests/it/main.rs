@@ -13,6 +13,7 @@ mod demo;
 mod eras;
 mod everything;
 mod lifecycle;
+mod lint;
 mod listen;
 mod oauth;
 mod python_sdk;

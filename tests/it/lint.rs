@@ -1,0 +1,164 @@
+//! Server lint: every rule of the table fires on `tests/servers/lint_bad_server.py` (through
+//! `mcpscope lint` and through the API), and nothing fires on real servers written by others:
+//! server-everything, server-filesystem, server-memory and a FastMCP server.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+async fn lint_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, Value, String) {
+    let out = tokio::process::Command::new(bin())
+        .args(["lint", "-q", "--format", "json"])
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{e}: {stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+    (
+        out.status.code().unwrap_or(-1),
+        report,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn rules_found(report: &Value) -> BTreeSet<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn bad_server() -> String {
+    root()
+        .join("tests/servers/lint_bad_server.py")
+        .display()
+        .to_string()
+}
+
+#[tokio::test]
+async fn every_rule_fires_on_a_server_that_breaks_it() {
+    let bad = bad_server();
+    let (code, report, err) = lint_cli(&["--call-tools", "--", &python(), &bad], &[]).await;
+    assert_eq!(code, 1, "errors exit 1: {err}");
+    let mut fired = rules_found(&report);
+    for f in report["findings"].as_array().unwrap() {
+        assert!(f["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(
+            f["frameSeq"].as_u64().is_some(),
+            "each names its frame: {f}"
+        );
+        if f["rule"] != "wire" {
+            assert!(
+                f["spec"].as_str().unwrap().starts_with("2025-11-25/"),
+                "{f}"
+            );
+        }
+    }
+
+    // What needs a cancel: a call that times out, answered anyway; seen through the API.
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+    let (status, s) = scope
+        .post(
+            "/api/sessions",
+            json!({"transport": "stdio", "command": python(), "args": ["-u", bad]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{s}");
+    let (status, _) = scope
+        .post(
+            "/api/sessions/s1/request",
+            json!({"method": "tools/call", "params": {"name": "slow", "arguments": {}}, "timeoutMs": 300}),
+        )
+        .await;
+    assert_eq!(status, 504);
+    events
+        .wait_for("the late answer", |e| {
+            e["kind"] == "frame" && e["late"].is_string()
+        })
+        .await;
+    let (status, api) = scope.get("/api/sessions/s1/lint").await;
+    assert_eq!(status, 200);
+    let via_api = rules_found(&api);
+    assert!(via_api.contains("answer-after-cancel"), "{api:#}");
+    fired.extend(via_api);
+
+    let table: BTreeSet<String> = report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    let silent: Vec<&String> = table.difference(&fired).collect();
+    assert!(silent.is_empty(), "rules that never fired: {silent:?}");
+}
+
+#[tokio::test]
+async fn real_servers_have_no_findings() {
+    let everything = everything_target();
+    let peers = root().join("tests/peers/node_modules/@modelcontextprotocol");
+    let dir = std::env::temp_dir().join(format!("mcpscope-lint-fs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.txt"), "hello").unwrap();
+    let memory = dir.join("memory.json");
+    let fs = peers.join("server-filesystem/dist/index.js");
+    let mem = peers.join("server-memory/dist/index.js");
+    let fastmcp = root().join("tests/servers/fastmcp_server.py");
+    let runs: Vec<(&str, Vec<String>, Vec<(&str, &str)>)> = vec![
+        (
+            "server-everything",
+            vec![
+                "--".into(),
+                "node".into(),
+                everything["args"][0].as_str().unwrap().into(),
+                "stdio".into(),
+            ],
+            vec![],
+        ),
+        (
+            "server-filesystem",
+            vec![
+                "--".into(),
+                "node".into(),
+                fs.display().to_string(),
+                dir.display().to_string(),
+            ],
+            vec![],
+        ),
+        (
+            "server-memory",
+            vec![
+                "-e".into(),
+                format!("MEMORY_FILE_PATH={}", memory.display()),
+                "--".into(),
+                "node".into(),
+                mem.display().to_string(),
+            ],
+            vec![],
+        ),
+        (
+            "FastMCP",
+            vec![
+                "--call-tools".into(),
+                "--".into(),
+                python(),
+                fastmcp.display().to_string(),
+            ],
+            vec![],
+        ),
+    ];
+    for (name, args, env) in runs {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, report, err) = lint_cli(&args, &env).await;
+        assert_eq!(code, 0, "{name}: {report:#}\n{err}");
+        assert_eq!(report["findings"], json!([]), "{name}: {report:#}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
