@@ -111,7 +111,7 @@ async fn real_servers_have_no_findings() {
     let fs = peers.join("server-filesystem/dist/index.js");
     let mem = peers.join("server-memory/dist/index.js");
     let fastmcp = root().join("tests/servers/fastmcp_server.py");
-    let runs: Vec<(&str, Vec<String>, Vec<(&str, &str)>)> = vec![
+    let runs: Vec<(&str, Vec<String>)> = vec![
         (
             "server-everything",
             vec![
@@ -120,7 +120,6 @@ async fn real_servers_have_no_findings() {
                 everything["args"][0].as_str().unwrap().into(),
                 "stdio".into(),
             ],
-            vec![],
         ),
         (
             "server-filesystem",
@@ -130,7 +129,6 @@ async fn real_servers_have_no_findings() {
                 fs.display().to_string(),
                 dir.display().to_string(),
             ],
-            vec![],
         ),
         (
             "server-memory",
@@ -141,7 +139,6 @@ async fn real_servers_have_no_findings() {
                 "node".into(),
                 mem.display().to_string(),
             ],
-            vec![],
         ),
         (
             "FastMCP",
@@ -151,12 +148,11 @@ async fn real_servers_have_no_findings() {
                 python(),
                 fastmcp.display().to_string(),
             ],
-            vec![],
         ),
     ];
-    for (name, args, env) in runs {
+    for (name, args) in runs {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let (code, report, err) = lint_cli(&args, &env).await;
+        let (code, report, err) = lint_cli(&args, &[]).await;
         assert_eq!(code, 0, "{name}: {report:#}\n{err}");
         assert_eq!(report["findings"], json!([]), "{name}: {report:#}");
     }
