@@ -62,6 +62,13 @@ fn everything() -> Vec<String> {
 }
 
 async fn run(quick: bool) {
+    // `MCPSCOPE_BENCH_ONLY=recordings cargo bench` measures only the recordings.
+    if std::env::var("MCPSCOPE_BENCH_ONLY").as_deref() == Ok("recordings") {
+        let me = std::env::current_exe().unwrap().display().to_string();
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        recordings(&reqwest::Client::new(), &me, quick).await;
+        return;
+    }
     let rounds = if quick { 3 } else { 30 };
     let calls = if quick { 20 } else { 2000 };
     let flood = if quick { 2_000 } else { 300_000 };
@@ -223,6 +230,88 @@ async fn run(quick: bool) {
 
     // 7. One call from a script.
     one_shot(quick);
+
+    // 8. Recordings: export and open of a big session, and replay speed.
+    recordings(&http, &me, quick).await;
+}
+
+/// Export of a 100,000-event session through the API, `mcpscope open` of that file (start to a
+/// session listed as recorded), and replay of a server-everything recording of echo calls
+/// (requests per second, from the replay's own report).
+async fn recordings(http: &reqwest::Client, me: &str, quick: bool) {
+    let events = if quick { 2_000 } else { 100_000 };
+    let rounds = if quick { 1 } else { 5 };
+    let (child, base) = start(&["-e", "MCPSCOPE_BENCH_FLOOD=1", "--", me]).await;
+    wait_connected(http, &base).await;
+    api(http, &base, json!({"method": "tools/call", "params": {"name": "flood", "arguments": {"count": events}}, "timeoutMs": 600000})).await;
+    let mut exports = Vec::new();
+    let mut text = String::new();
+    for _ in 0..rounds {
+        let t = Instant::now();
+        text = get(http, &format!("{base}/api/sessions/s1/export"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        exports.push(t.elapsed());
+    }
+    stop(child).await;
+    let lines = text.lines().count() - 1;
+    println!(
+        "recording of {lines} events: {:.1} MB",
+        text.len() as f64 / 1e6
+    );
+    report("export (GET …/export, whole body)", &mut exports);
+    let file = std::env::temp_dir().join(format!("mcpscope-bench-{}.ndjson", std::process::id()));
+    std::fs::write(&file, &text).unwrap();
+    let mut opens = Vec::new();
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let (child, base) = start(&["open", file.to_str().unwrap()]).await;
+        let s: Value = get(http, &format!("{base}/api/sessions"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(s[0]["state"], "recorded");
+        opens.push(t.elapsed());
+        stop(child).await;
+    }
+    report("open (start to the recording listed)", &mut opens);
+
+    let calls = if quick { 20 } else { 1000 };
+    let (child, base) = start(
+        &["--"]
+            .iter()
+            .copied()
+            .chain(everything().iter().map(String::as_str))
+            .collect::<Vec<_>>(),
+    )
+    .await;
+    wait_connected(http, &base).await;
+    for i in 0..calls {
+        api(http, &base, json!({"method": "tools/call", "params": {"name": "echo", "arguments": {"message": format!("m{i}")}}})).await;
+    }
+    let recorded = get(http, &format!("{base}/api/sessions/s1/export"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    stop(child).await;
+    std::fs::write(&file, recorded).unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["replay", "-q", "--format", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    println!(
+        "replay of {calls} echo calls against server-everything: {:.0} requests/s, {} same, {} different",
+        r["summary"]["requestsPerSecond"].as_f64().unwrap(),
+        r["summary"]["same"],
+        r["summary"]["different"]
+    );
+    std::fs::remove_file(file).ok();
 }
 
 /// One-shot `tools/list` against server-everything over stdio, each a whole process, in turn:
@@ -498,15 +587,16 @@ async fn post(http: &reqwest::Client, url: &str, body: &Value) -> Value {
         .unwrap()
 }
 
+/// GETs `url` with the token.
+async fn get(http: &reqwest::Client, url: &str) -> reqwest::Response {
+    http.get(url).bearer_auth(TOKEN).send().await.unwrap()
+}
+
 async fn wait_connected(http: &reqwest::Client, base: &str) {
     let until = Instant::now() + Duration::from_secs(30);
     loop {
-        let s: Value = http
-            .get(format!("{base}/api/session"))
-            .bearer_auth(TOKEN)
-            .send()
+        let s: Value = get(http, &format!("{base}/api/session"))
             .await
-            .unwrap()
             .json()
             .await
             .unwrap();

@@ -27,6 +27,12 @@ Examples:
     mcpscope --cli http://127.0.0.1:3001/mcp --method resources/read --uri file:///a.txt
     mcpscope --cli --config mcp.json --server weather --method prompts/list --format text
 
+  Sessions as files, and the server held to the spec:
+    mcpscope open session.ndjson                    a recording (Export in the UI), read-only
+    mcpscope replay session.ndjson                  run it again; exit 1 if an answer changed
+    mcpscope replay session.ndjson --ignore '$..timestamp' -- node build/index.js
+    mcpscope lint -- python server.py               findings by rule; exit 1 on an error
+
   Exit codes in CLI mode: 0 success; 1 usage error, unexpected error or a JSON-RPC error from the
   server; 3 authorization required; 4 server unreachable or failed to start; 5 tool error
   (isError: true, or no such tool). Each non-zero exit writes one JSON line to stderr:

@@ -61,15 +61,28 @@ export async function request(method, params, timeoutMs) {
 // The array's `first` is the first page's result (its cache hints, say).
 export async function listAll(method, key) {
   const all = [];
+  const seen = new Set();
   let cursor = null;
   do {
     const { body } = await request(method, cursor ? { cursor } : {});
     if (body.error) break;
     all.first ??= body.result;
     all.push(...(Array.isArray(body.result?.[key]) ? body.result[key] : []));
-    cursor = body.result?.nextCursor ?? null;
+    cursor = nextCursor(body.result, seen);
   } while (cursor);
   return all;
+}
+
+// The page's `nextCursor`, or null when there is none or the walk (`seen`, kept by the caller
+// from its first page) already had it: following a repeated cursor would never end. The
+// Findings tab names the rule the server breaks.
+export function nextCursor(result, seen) {
+  const cursor = result?.nextCursor ?? null;
+  if (cursor === null) return null;
+  const key = JSON.stringify(cursor);
+  if (seen.has(key)) return null;
+  seen.add(key);
+  return cursor;
 }
 
 // Follows /api/events; the browser's EventSource resumes with Last-Event-ID by itself.

@@ -4,7 +4,7 @@
 // URIs are subscribed is the session's (the backend derives it from the wire), so a reload
 // shows the truth; `notifications/resources/updated` marks the resource and re-reads it if open.
 
-import { call, listAll, request, sessionPath } from "./api.js";
+import { call, listAll, nextCursor, request, sessionPath } from "./api.js";
 import { $, el } from "./dom.js";
 import { expand, variables } from "./uritemplate.js";
 import * as completion from "./completion.js";
@@ -13,6 +13,8 @@ import * as workbench from "./workbench.js";
 
 let resources = [];
 let cursor = null;
+// The cursors this walk of the list has had (a repeated one ends it).
+let seenCursors = new Set();
 let templates = [];
 let open = null; // the resource shown in the detail panel
 let openTemplate = null;
@@ -50,13 +52,13 @@ async function page(gen) {
   if (body.error) { cursor = null; return; }
   if (!cursor) items.cacheHint("resources", body.result);
   resources.push(...(Array.isArray(body.result?.resources) ? body.result.resources : []));
-  cursor = body.result?.nextCursor ?? null;
+  cursor = nextCursor(body.result, seenCursors);
   renderResources();
 }
 
 export async function list() {
   const gen = ++generation;
-  resources = []; cursor = null;
+  resources = []; cursor = null; seenCursors = new Set();
   await page(gen);
   const t = await listAll("resources/templates/list", "resourceTemplates");
   if (gen !== generation) return;

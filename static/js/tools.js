@@ -4,7 +4,7 @@
 // with a raw-JSON box, validation before sending (sending anyway is allowed), the last
 // arguments per tool remembered, and the call.
 
-import { call, request } from "./api.js";
+import { call, nextCursor, request } from "./api.js";
 import { $, el, pretty } from "./dom.js";
 import * as items from "./items.js";
 import * as workbench from "./workbench.js";
@@ -20,6 +20,8 @@ const HINTS = [
 
 let tools = [];
 let cursor = null;
+// The cursors this walk of the list has had (a repeated one ends it).
+let seenCursors = new Set();
 let selected = null;
 let form = null;
 let ctx = null;
@@ -77,7 +79,7 @@ async function page(gen) {
   if (body.error) { ctx.notice(`tools/list: ${body.error.message}`); cursor = null; return; }
   if (!cursor) items.cacheHint("tools", body.result);
   tools.push(...(Array.isArray(body.result?.tools) ? body.result.tools : []));
-  cursor = body.result?.nextCursor ?? null;
+  cursor = nextCursor(body.result, seenCursors);
   renderList();
 }
 
@@ -85,6 +87,7 @@ export async function list() {
   const gen = ++generation;
   tools = [];
   cursor = null;
+  seenCursors = new Set();
   await page(gen);
   if (gen !== generation) return;
   if (selected) {

@@ -310,3 +310,119 @@ async fn a_recording_replays_the_same_against_its_server_and_names_what_changed(
     assert!(echo["replayedSeq"].as_u64().is_some() && echo["recordedSeq"].as_u64().is_some());
     std::fs::remove_file(file).ok();
 }
+
+/// Shows the dock's Findings tab, found by its role and visible name.
+async fn findings_tab(c: &fantoccini::Client) {
+    c.find(fantoccini::Locator::XPath(
+        "//button[@role='tab'][starts-with(normalize-space(), 'Findings')]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+}
+
+/// Clicks the button whose visible text is `text` (inside `scope_css`).
+async fn click_text(c: &fantoccini::Client, scope_css: &str, text: &str) {
+    let xpath = format!(
+        "//*[@id='{}']//button[normalize-space()='{text}'] | //button[@id='{}' and normalize-space()='{text}']",
+        scope_css, scope_css
+    );
+    c.find(fantoccini::Locator::XPath(&xpath))
+        .await
+        .unwrap_or_else(|e| panic!("no button {text:?}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_findings_tab_groups_by_rule_links_frames_exports_and_replays() {
+    use crate::browser::{find, open_ui, wait_text};
+    let scope = Scope::start().await;
+    let bad = root().join("tests/servers/lint_bad_server.py");
+    let (status, s) = scope
+        .post(
+            "/api/sessions",
+            json!({"name": "bad", "transport": "stdio", "command": python(),
+                   "args": ["-u", bad.display().to_string()]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{s}");
+    scope
+        .post("/api/sessions/s1/request", json!({"method": "tools/list"}))
+        .await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    // Regression: "Load all" on a list whose cursor repeats used to loop for ever.
+    c.wait()
+        .at_most(DEADLINE)
+        .for_element(fantoccini::Locator::Css("#tools-all:not([hidden])"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(DEADLINE)
+        .for_element(fantoccini::Locator::Css("#tools-all[hidden]"))
+        .await
+        .unwrap();
+    wait_text(c, "#tool-list", "the second page", |t| {
+        t.contains("wrong_structured")
+    })
+    .await;
+    findings_tab(c).await;
+    let list = wait_text(c, "#findings-list", "the findings by rule", |t| {
+        t.contains("cursor-repeat")
+    })
+    .await;
+    for rule in [
+        "undeclared-capability",
+        "protocol-version",
+        "id-reused",
+        "tool-name-duplicate",
+    ] {
+        assert!(list.contains(rule), "{rule} in {list}");
+    }
+    let summary = find(c, "#findings-summary").await.text().await.unwrap();
+    assert!(
+        summary.contains("errors") && summary.contains("15 rules checked"),
+        "{summary}"
+    );
+    // A finding's frame opens in the timeline.
+    let frame = find(c, "#findings-list .finding-list button").await;
+    assert!(frame.text().await.unwrap().starts_with("frame #"));
+    frame.click().await.unwrap();
+    assert!(
+        find(c, "#panel-timeline")
+            .await
+            .attr("hidden")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    findings_tab(c).await;
+    click_text(c, "export-run", "Export recording").await;
+    wait_text(c, "#export-slot", "a download", |t| {
+        t.contains("Download") && t.contains("secrets redacted")
+    })
+    .await;
+    click_text(c, "replay-run", "Replay").await;
+    let report = wait_text(c, "#replay-report", "the replay report", |t| {
+        t.contains("0 different")
+    })
+    .await;
+    assert!(
+        report.contains("same") && report.contains("tools/list"),
+        "{report}"
+    );
+    if let Ok(dir) = std::env::var("MCPSCOPE_SCREENSHOTS") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(std::path::Path::new(&dir).join("findings.png"), png).unwrap();
+    }
+    b.client.clone().close().await.unwrap();
+}
