@@ -84,7 +84,7 @@ impl Which {
 }
 
 /// 409 for an opened recording: it shows what happened and never sends or connects.
-fn writable(session: &Session) -> Result<(), ApiError> {
+pub(super) fn writable(session: &Session) -> Result<(), ApiError> {
     if session.is_recording() {
         return Err(ApiError::Conflict(
             "this session is an opened recording: it is read-only and sends nothing (replay it to run it again)".into(),
@@ -444,6 +444,16 @@ pub(super) async fn request(
     let body: RequestBody = parse(&body)?;
     if body.params.as_ref().is_some_and(|p| !p.is_object()) {
         return Err(ApiError::BadRequest("\"params\" must be an object".into()));
+    }
+    if let Some(session) = which.session(&state)?
+        && session.is_recording()
+    {
+        return super::recording::recorded_answer(
+            &state,
+            &session,
+            &body.method,
+            body.params.as_ref(),
+        );
     }
     let handle = which.handle(&state)?;
     let idle = body

@@ -1,7 +1,8 @@
 //! Recordings and lint over HTTP: `GET /api/sessions/{id}/export` streams the session's events
 //! as a recording file (NDJSON, secrets scrubbed), the same file the UI's Export offers;
 //! `GET /api/sessions/{id}/lint` holds what the session observed to the spec;
-//! `POST /api/sessions/{id}/replay` runs it again in a new session and compares.
+//! `POST /api/sessions/{id}/replay` runs it again in a new session and compares. An opened
+//! recording answers list requests with what it recorded, so its workbench lists show.
 
 use axum::{
     body::Body,
@@ -149,4 +150,45 @@ pub(super) async fn replay(
     };
     let report = replay::run_plan(plan, &handle, &state.events, session.id(), &settings).await;
     Ok(axum::Json(report).into_response())
+}
+
+/// The lists an opened recording answers from its own frames.
+const RECORDED_LISTS: &[&str] = &[
+    "tools/list",
+    "resources/list",
+    "resources/templates/list",
+    "prompts/list",
+];
+
+/// `/api/request` on an opened recording: a list method gets the answer recorded for the same
+/// cursor (the latest one), marked `x-mcpscope-recorded: <seq>`; anything else is refused,
+/// since a recording sends nothing.
+pub(super) fn recorded_answer(
+    state: &AppState,
+    session: &crate::session::Session,
+    method: &str,
+    params: Option<&serde_json::Value>,
+) -> Result<Response, ApiError> {
+    if !RECORDED_LISTS.contains(&method) {
+        super::api::writable(session)?;
+    }
+    let cursor = params.and_then(|p| p.get("cursor"));
+    let plan = replay::Plan::read(recording::session_events(&state.events, session.id()));
+    let (seq, answer) = plan
+        .steps
+        .iter()
+        .rev()
+        .filter(|s| s.method == method)
+        .filter(|s| s.params.as_ref().and_then(|p| p.get("cursor")) == cursor)
+        .find_map(|s| s.recorded.as_ref())
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "the recording has no {method} answer for this cursor"
+            ))
+        })?;
+    let mut response = axum::Json(answer).into_response();
+    response
+        .headers_mut()
+        .insert("x-mcpscope-recorded", HeaderValue::from(*seq));
+    Ok(response)
 }

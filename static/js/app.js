@@ -36,13 +36,17 @@ let wanted = null;
 
 function showSession(s) {
   if (s.id && s.id !== sessionId()) return;
+  // An opened recording's own state events are history: they must not make it look live.
+  if (session?.state === "recorded" && session.id === s.id && s.state !== "recorded") return;
   session = s;
   $("server-id").textContent = s.id ? `${s.name || ""} · ${s.id}` : "";
   $("server-id").title = $("server-id").textContent;
   const state = $("state");
   state.textContent = s.state;
   state.className = `state state-${s.state}`;
-  showServerInfo(s.state === "connected" ? s.serverInfo || {} : null);
+  // An opened recording shows its server as it was, and lists what it recorded.
+  const recorded = s.state === "recorded";
+  showServerInfo(s.state === "connected" || recorded ? s.serverInfo || {} : null);
   $("protocol").textContent = s.protocolVersion ? `protocol ${s.protocolVersion}${s.era ? ` · ${s.era} era` : ""}` : "";
   showListen(s.state === "connected" ? s.listen : null);
   $("capabilities").replaceChildren(...Object.keys(s.capabilities || {}).map((c) => el("span", { class: "cap", text: c })));
@@ -62,7 +66,7 @@ function showSession(s) {
   logs.onSession(s);
   resources.onSession(s);
   connect.onSession(s);
-  if (!connected) {
+  if (!connected && !recorded) {
     listedFor = null;
     return;
   }
@@ -123,9 +127,11 @@ function loadLists(caps) {
   const open = workbench.current();
   const reopen = wanted?.session === id ? wanted.item : open ? items.keyOf(open.kind, open.key) : views.get(id);
   const loads = [];
-  if (caps.tools) loads.push(tools.list().catch((e) => notice(e.message)));
-  if (caps.resources) loads.push(resources.list().catch((e) => notice(e.message)));
-  if (caps.prompts) loads.push(prompts.list().catch((e) => notice(e.message)));
+  // An opened recording lists what it recorded; a list it never asked for is simply empty.
+  const failed = (e) => { if (!(session?.state === "recorded" && e.status === 404)) notice(e.message); };
+  if (caps.tools) loads.push(tools.list().catch(failed));
+  if (caps.resources) loads.push(resources.list().catch(failed));
+  if (caps.prompts) loads.push(prompts.list().catch(failed));
   Promise.all(loads).then(() => {
     if (sessionId() !== id) return;
     if (wanted?.session === id) wanted = null;
@@ -196,7 +202,9 @@ function main() {
   palette.init({ tools, resources, prompts, openRaw, connect });
   follow((event, raw) => {
     const live = Date.parse(event.time) >= loadedAt;
-    if (event.kind === "state" && !sessionId() && event.session) switchTo(event.session, event).catch(() => {});
+    // A state from history may be long past (an opened recording's always is): fetch the
+    // session's own state then.
+    if (event.kind === "state" && !sessionId() && event.session) switchTo(event.session, live ? event : null).catch(() => {});
     else if (event.kind === "state") showSession(event);
     if (event.kind === "removed" && event.session === sessionId()) afterRemoval();
     servers.onEvent(event);

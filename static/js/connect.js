@@ -148,10 +148,10 @@ function chosenCapabilities() {
   return caps;
 }
 
-// The form folds away while connected and comes back when the session ends; its button says
-// what it will do.
+// The form folds away while connected (or showing a recording, which never connects) and comes
+// back when the session ends; its button says what it will do.
 export function onSession(s) {
-  const connected = s.state === "connected";
+  const connected = s.state === "connected" || s.state === "recorded";
   if (s.state !== lastState && !asNew) $("connect-box").open = !connected;
   lastState = s.state;
   $("connect").textContent = asNew || connected ? "Connect as a new server" : "Connect";

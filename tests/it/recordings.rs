@@ -130,8 +130,16 @@ async fn an_export_holds_one_session_with_no_secret_and_opens_again_read_only() 
         text,
         "exported again byte for byte"
     );
+    // Lists answer from the recording, so the workbench shows them; nothing else is sent.
     let (status, body) = opened
         .post("/api/sessions/s1/request", json!({"method": "tools/list"}))
+        .await;
+    assert_eq!(status, 404, "this session never listed tools: {body}");
+    let (status, body) = opened
+        .post(
+            "/api/sessions/s1/request",
+            json!({"method": "tools/call", "params": {"name": "echo", "arguments": {}}}),
+        )
         .await;
     assert_eq!(status, 409, "{body}");
     assert!(
@@ -243,6 +251,21 @@ async fn a_recording_replays_the_same_against_its_server_and_names_what_changed(
     let text = record_everything(&scope).await;
     let file = std::env::temp_dir().join(format!("mcpscope-replay-{}.ndjson", std::process::id()));
     std::fs::write(&file, &text).unwrap();
+
+    // Opened, it lists what it recorded.
+    let opened = Scope::start_with(&["open", file.to_str().unwrap()]).await;
+    let (status, body) = opened
+        .post("/api/sessions/s1/request", json!({"method": "tools/list"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "echo")
+    );
+    drop(opened);
 
     // The recorded target, started again: every answer the same.
     let (code, out, err) = replay_cli(&file, &[]).await;
@@ -425,4 +448,55 @@ async fn the_findings_tab_groups_by_rule_links_frames_exports_and_replays() {
         std::fs::write(std::path::Path::new(&dir).join("findings.png"), png).unwrap();
     }
     b.client.clone().close().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_opened_recording_shows_its_server_and_lists_read_only_in_the_browser() {
+    use crate::browser::{find, open_ui, wait_text};
+    let scope = Scope::start().await;
+    let text = record_everything(&scope).await;
+    let file = std::env::temp_dir().join(format!("mcpscope-open-ui-{}.ndjson", std::process::id()));
+    std::fs::write(&file, &text).unwrap();
+    let opened = Scope::start_with(&["open", file.to_str().unwrap()]).await;
+    let b = open_ui(&opened).await;
+    let c = &b.client;
+    // Regression: the recording's own `connected` state events, replayed as history, made the
+    // page take it for a live server (and say every unrecorded list was missing).
+    wait_text(c, "#tool-list", "the recorded tools", |t| {
+        t.contains("echo")
+    })
+    .await;
+    assert_eq!(find(c, "#state").await.text().await.unwrap(), "recorded");
+    let notice = c
+        .execute(
+            "return document.getElementById('notice').textContent",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        notice,
+        json!(""),
+        "no complaint about lists it never recorded"
+    );
+    assert!(
+        find(c, "#call-tool")
+            .await
+            .prop("disabled")
+            .await
+            .unwrap()
+            .as_deref()
+            == Some("true")
+    );
+    assert!(
+        find(c, "#disconnect")
+            .await
+            .prop("disabled")
+            .await
+            .unwrap()
+            .as_deref()
+            == Some("true")
+    );
+    b.client.clone().close().await.unwrap();
+    std::fs::remove_file(file).ok();
 }
