@@ -206,6 +206,14 @@ async fn record_everything(scope: &Scope) -> String {
     scope.export(&id).await
 }
 
+/// A recording written to a temporary file (named by `tag`), and mcpscope opening it.
+async fn opened(tag: &str, text: &str) -> (std::path::PathBuf, Scope) {
+    let file = std::env::temp_dir().join(format!("mcpscope-{tag}-{}.ndjson", std::process::id()));
+    std::fs::write(&file, text).unwrap();
+    let scope = Scope::start_with(&["open", file.to_str().unwrap()]).await;
+    (file, scope)
+}
+
 /// `altering_proxy.py` in front of server-everything: the echo tool's text changed.
 fn altered_everything() -> Vec<String> {
     let t = everything_target();
@@ -249,11 +257,9 @@ async fn replay_cli(file: &std::path::Path, extra: &[String]) -> (i32, String, S
 async fn a_recording_replays_the_same_against_its_server_and_names_what_changed() {
     let scope = Scope::start().await;
     let text = record_everything(&scope).await;
-    let file = std::env::temp_dir().join(format!("mcpscope-replay-{}.ndjson", std::process::id()));
-    std::fs::write(&file, &text).unwrap();
 
     // Opened, it lists what it recorded.
-    let opened = Scope::start_with(&["open", file.to_str().unwrap()]).await;
+    let (file, opened) = opened("replay", &text).await;
     let (status, body) = opened
         .post("/api/sessions/s1/request", json!({"method": "tools/list"}))
         .await;
@@ -455,9 +461,7 @@ async fn an_opened_recording_shows_its_server_and_lists_read_only_in_the_browser
     use crate::browser::{find, open_ui, wait_text};
     let scope = Scope::start().await;
     let text = record_everything(&scope).await;
-    let file = std::env::temp_dir().join(format!("mcpscope-open-ui-{}.ndjson", std::process::id()));
-    std::fs::write(&file, &text).unwrap();
-    let opened = Scope::start_with(&["open", file.to_str().unwrap()]).await;
+    let (file, opened) = opened("open-ui", &text).await;
     let b = open_ui(&opened).await;
     let c = &b.client;
     // Regression: the recording's own `connected` state events, replayed as history, made the
