@@ -402,7 +402,15 @@ async fn execute(args: &Args, replay: &ReplayArgs) -> Result<u8, Failure> {
         .map_err(|e| Failure::usage(format!("--ignore {e}")))?;
     let plan = Plan::read(recording.values());
     let target = if args.target.is_empty() && args.url.is_none() {
-        recording_target(&recording)?
+        let target = recording_target(&recording)?;
+        // The file chose what runs: say so before it starts.
+        if !args.cli.quiet {
+            eprintln!(
+                "mcpscope replay: starting the recorded target {}",
+                target.describe()
+            );
+        }
+        target
     } else {
         local::target(args)?.0
     };

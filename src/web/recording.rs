@@ -101,6 +101,15 @@ pub(super) async fn replay(
     which: Which,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
+    if body
+        .windows(crate::redact::REDACTED.len())
+        .any(|w| w == crate::redact::REDACTED.as_bytes())
+    {
+        return Err(ApiError::BadRequest(format!(
+            "the target holds {}: give the real values (a recording keeps none)",
+            crate::redact::REDACTED
+        )));
+    }
     let body: ReplayBody = super::api::parse(&body)?;
     let source = which.existing(&state)?;
     let ignore = body
@@ -110,17 +119,16 @@ pub(super) async fn replay(
         .collect::<Result<Vec<_>, _>>()
         .map_err(ApiError::BadRequest)?;
     let plan = replay::Plan::read(recording::session_events(&state.events, source.id()));
-    let target = match body.target {
-        Some(t) => super::api::connect_plan(t)?.0,
-        None => match source.last_target() {
-            Some(t) => t,
-            None => {
-                let described = source.info().target.ok_or_else(|| {
-                    ApiError::Conflict("the session has no target: give one".into())
-                })?;
-                replay::recorded_target(&described).map_err(ApiError::Conflict)?
-            }
-        },
+    // A command is started only when this process was told to start it: the session's own
+    // target, or one the caller names. An opened recording's file never chooses what runs.
+    let target = match (body.target, source.last_target()) {
+        (Some(t), _) => super::api::connect_plan(t)?.0,
+        (None, Some(t)) => t,
+        (None, None) => {
+            return Err(ApiError::Conflict(
+                "replaying an opened recording runs only a target the request names: send \"target\" (the recorded one is in the session object)".into(),
+            ));
+        }
     };
     let name = format!(
         "replay of {}",

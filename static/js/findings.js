@@ -100,13 +100,38 @@ async function exportRecording() {
   }
 }
 
+// The connect body of a recorded target (the session object's description of it).
+function targetBody(t) {
+  if (!t) return null;
+  if (t.transport === "stdio") return { transport: "stdio", command: t.command, args: t.args ?? [], env: t.env ?? {}, cwd: t.cwd ?? undefined };
+  return { transport: t.transport, url: t.url, headers: t.headers ?? {} };
+}
+
+function describe(t) {
+  if (t.transport === "stdio") return [t.command, ...(t.args ?? [])].join(" ") + (Object.keys(t.env ?? {}).length ? `\nwith env ${Object.keys(t.env).join(", ")}` : "");
+  return `${t.transport} ${t.url}`;
+}
+
 async function replay() {
   const id = sessionId();
   const button = $("replay-run");
+  // An opened recording names a command from a file: it runs only once the user has read it.
+  let request = {};
+  const { body: s } = await call("GET", sessionPath(""));
+  if (s.state === "recorded") {
+    const target = targetBody(s.target);
+    if (!target) { $("replay-status").textContent = "The recording names no target."; return; }
+    if (JSON.stringify(target).includes("<redacted>")) {
+      $("replay-status").textContent = "The recorded target had secret values, which a recording keeps none of: replay it with mcpscope replay FILE -e KEY=VALUE -- COMMAND.";
+      return;
+    }
+    if (!window.confirm(`Replay starts the recorded target:\n\n${describe(target)}\n\nRun it?`)) return;
+    request = { target };
+  }
   button.disabled = true;
   $("replay-status").textContent = "replaying…";
   try {
-    const { body } = await call("POST", sessionPath("/replay"), {});
+    const { body } = await call("POST", sessionPath("/replay"), request);
     replays.set(id, body);
     $("replay-status").textContent = "";
   } catch (e) {

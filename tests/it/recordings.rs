@@ -152,6 +152,21 @@ async fn an_export_holds_one_session_with_no_secret_and_opens_again_read_only() 
         .post("/api/sessions/s1/connect", everything_target())
         .await;
     assert_eq!(status, 409);
+    // A recording's file never chooses what runs: a replay must name its target, in full.
+    let (status, body) = opened.post("/api/sessions/s1/replay", json!({})).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"target\"")
+    );
+    let mut redacted = everything_target();
+    redacted["env"] = header["target"]["env"].clone();
+    let (status, body) = opened
+        .post("/api/sessions/s1/replay", json!({"target": redacted}))
+        .await;
+    assert_eq!(status, 400, "{body}");
     // Other sessions are numbered after the recording's.
     let (status, c) = opened.post("/api/sessions", demo_target()).await;
     assert_eq!((status.as_u16(), c["id"].as_str()), (201, Some("s2")));
