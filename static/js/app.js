@@ -202,10 +202,10 @@ function main() {
   palette.init({ tools, resources, prompts, openRaw, connect });
   follow((event, raw) => {
     const live = Date.parse(event.time) >= loadedAt;
-    // A state from history may be long past (an opened recording's always is): fetch the
-    // session's own state then.
+    // A state from history may be long past (an opened recording's always is): it never shows,
+    // a session is fetched for its own state then, and the shown one already has it.
     if (event.kind === "state" && !sessionId() && event.session) switchTo(event.session, live ? event : null).catch(() => {});
-    else if (event.kind === "state") showSession(event);
+    else if (event.kind === "state" && live) showSession(event);
     if (event.kind === "removed" && event.session === sessionId()) afterRemoval();
     servers.onEvent(event);
     pending.onEvent(event, live);

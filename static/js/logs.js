@@ -96,11 +96,17 @@ function add(event, logFrag, errFrag) {
 }
 
 let modern = false;
+let noteFor = null;
 
 export function onSession(s) {
   modern = s.era === "modern";
   const can = s.state === "connected" && (modern || Boolean(s.capabilities?.logging));
   $("log-level").disabled = !can;
+  // A state event that changes nothing here (the listen stream's, say) keeps the note of the
+  // level just set; only another session, state or verdict replaces it.
+  const key = JSON.stringify([s.id, s.state, can]);
+  if (key === noteFor) return;
+  noteFor = key;
   $("log-level-note").textContent = s.state === "connected" && !can ? "the server does not declare logging" : "";
 }
 

@@ -478,6 +478,12 @@ async fn the_browser_picks_the_era_and_answers_an_input_round() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    // Regression: every state event (the listen stream's here) used to wipe the level note.
+    let note = find(c, "#log-level-note").await.text().await.unwrap();
+    assert!(
+        note.contains("debug"),
+        "the level note outlives a state event: {note:?}"
+    );
     scope
         .result(
             "tools/call",

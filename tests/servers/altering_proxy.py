@@ -4,6 +4,7 @@ line, replacing the text OLD with NEW in every line the server writes.
 Usage: altering_proxy.py OLD NEW -- COMMAND [ARGS...]
 """
 
+import os
 import signal
 import subprocess
 import sys
@@ -16,14 +17,20 @@ signal.signal(signal.SIGTERM, lambda *_: child.terminate())
 
 
 def to_child():
-    for line in sys.stdin.buffer:
-        child.stdin.write(line)
-        child.stdin.flush()
-    child.stdin.close()
+    try:
+        for line in sys.stdin.buffer:
+            child.stdin.write(line)
+            child.stdin.flush()
+        child.stdin.close()
+    except OSError:
+        pass  # the child is gone
 
 
 threading.Thread(target=to_child, daemon=True).start()
 for line in child.stdout:
     sys.stdout.buffer.write(line.replace(old.encode(), new.encode()))
     sys.stdout.buffer.flush()
-sys.exit(child.wait())
+code = child.wait()
+sys.stdout.flush()
+# os._exit: a plain exit would abort while the thread above is still blocked reading our stdin.
+os._exit(code if code >= 0 else 128 - code)  # killed by signal N: 128 + N, as a shell says
