@@ -402,12 +402,22 @@ async fn execute(args: &Args, replay: &ReplayArgs) -> Result<u8, Failure> {
         .map_err(|e| Failure::usage(format!("--ignore {e}")))?;
     let plan = Plan::read(recording.values());
     let target = if args.target.is_empty() && args.url.is_none() {
-        let target = recording_target(&recording)?;
-        // The file chose what runs: say so before it starts.
+        let named = recording.header.target.as_ref().ok_or_else(|| {
+            Failure::usage("the recording names no target: give one (-- COMMAND or --url)")
+        })?;
+        // The file chooses what runs only when the user says so, having been shown all of it.
+        if !replay.recorded_target {
+            return Err(Failure::usage(format!(
+                "the recording names this target:\n{}\nstart it with --recorded-target, or give the target (-- COMMAND or --url)",
+                spelled_out(named)
+            ))
+            .with("target", named.clone()));
+        }
+        let target = recorded_target(named).map_err(Failure::usage)?;
         if !args.cli.quiet {
             eprintln!(
-                "mcpscope replay: starting the recorded target {}",
-                target.describe()
+                "mcpscope replay: starting the recorded target\n{}",
+                spelled_out(named)
             );
         }
         target
@@ -450,11 +460,44 @@ async fn execute(args: &Args, replay: &ReplayArgs) -> Result<u8, Failure> {
     ))
 }
 
-fn recording_target(recording: &Recording) -> Result<Target, Failure> {
-    let target = recording.header.target.as_ref().ok_or_else(|| {
-        Failure::usage("the recording names no target: give one (-- COMMAND or --url)")
-    })?;
-    recorded_target(target).map_err(Failure::usage)
+/// A recorded target in full, as the file has it: the command line (each word quoted when it
+/// needs to be), every environment value and the working directory, or the URL and headers.
+pub fn spelled_out(target: &Value) -> String {
+    let word = |v: &Value| {
+        let s = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+        let plain = !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
+        if plain {
+            s
+        } else {
+            Value::String(s).to_string()
+        }
+    };
+    let mut lines = Vec::new();
+    if target["transport"] == "stdio" {
+        let words: Vec<String> = std::iter::once(&target["command"])
+            .chain(target["args"].as_array().into_iter().flatten())
+            .map(word)
+            .collect();
+        lines.push(format!("  command: {}", words.join(" ")));
+        for (k, v) in target["env"].as_object().into_iter().flatten() {
+            lines.push(format!("  env: {}={}", word(&json!(k)), word(v)));
+        }
+        if !target["cwd"].is_null() {
+            lines.push(format!("  cwd: {}", word(&target["cwd"])));
+        }
+    } else {
+        lines.push(format!(
+            "  {}: {}",
+            word(&target["transport"]),
+            word(&target["url"])
+        ));
+        for (k, v) in target["headers"].as_object().into_iter().flatten() {
+            lines.push(format!("  header: {}: {}", word(&json!(k)), word(v)));
+        }
+    }
+    lines.join("\n")
 }
 
 /// The report for people: a line per request, each difference under it, then the summary.

@@ -107,9 +107,16 @@ function targetBody(t) {
   return { transport: t.transport, url: t.url, headers: t.headers ?? {} };
 }
 
+// The whole of what would run, as the file has it: every word quoted when it needs to be, every
+// environment value, the working directory; or the URL and every header.
 function describe(t) {
-  if (t.transport === "stdio") return [t.command, ...(t.args ?? [])].join(" ") + (Object.keys(t.env ?? {}).length ? `\nwith env ${Object.keys(t.env).join(", ")}` : "");
-  return `${t.transport} ${t.url}`;
+  const word = (v) => { const s = typeof v === "string" ? v : JSON.stringify(v); return /^[\w@%+=:,./-]+$/.test(s) ? s : JSON.stringify(s); };
+  if (t.transport === "stdio") {
+    return [`command: ${[t.command, ...(t.args ?? [])].map(word).join(" ")}`,
+      ...Object.entries(t.env ?? {}).map(([k, v]) => `env: ${word(k)}=${word(v)}`),
+      ...(t.cwd ? [`cwd: ${word(t.cwd)}`] : [])].join("\n");
+  }
+  return [`${t.transport}: ${word(t.url)}`, ...Object.entries(t.headers ?? {}).map(([k, v]) => `header: ${word(k)}: ${word(v)}`)].join("\n");
 }
 
 async function replay() {

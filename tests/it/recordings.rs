@@ -288,8 +288,34 @@ async fn a_recording_replays_the_same_against_its_server_and_names_what_changed(
     );
     drop(opened);
 
-    // The recorded target, started again: every answer the same.
-    let (code, out, err) = replay_cli(&file, &[]).await;
+    // A file never chooses what runs by itself: without --recorded-target, replay shows all the
+    // file names (a crafted environment and working directory too) and starts nothing.
+    let crafted = file.with_extension("crafted.ndjson");
+    let mut lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    lines[0]["target"]["env"] = json!({"LD_PRELOAD": "/tmp/not a lib.so"});
+    lines[0]["target"]["cwd"] = json!("/tmp");
+    let crafted_text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(&crafted, crafted_text).unwrap();
+    let (code, out, err) = replay_cli(&crafted, &[]).await;
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.is_empty(), "{out}");
+    let err: Value = serde_json::from_str(err.trim()).unwrap();
+    assert_eq!(err["error"]["target"], lines[0]["target"]);
+    let err = err["error"]["message"].as_str().unwrap();
+    for shown in [
+        "command: node",
+        r#"env: LD_PRELOAD="/tmp/not a lib.so""#,
+        "cwd: /tmp",
+        "--recorded-target",
+    ] {
+        assert!(err.contains(shown), "{shown:?} in\n{err}");
+    }
+
+    // The recorded target, started again when asked: every answer the same.
+    let (code, out, err) = replay_cli(&file, &["--recorded-target".to_owned()]).await;
     assert_eq!(code, 0, "{out}\n{err}");
     for line in [
         "same      initialize",
@@ -476,6 +502,13 @@ async fn an_opened_recording_shows_its_server_and_lists_read_only_in_the_browser
     use crate::browser::{find, open_ui, wait_text};
     let scope = Scope::start().await;
     let text = record_everything(&scope).await;
+    // The file names a working directory: the Replay button must show it before anything runs.
+    let mut lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    lines[0]["target"]["cwd"] = json!("/tmp/a dir");
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     let (file, opened) = opened("open-ui", &text).await;
     let b = open_ui(&opened).await;
     let c = &b.client;
@@ -516,6 +549,24 @@ async fn an_opened_recording_shows_its_server_and_lists_read_only_in_the_browser
             .as_deref()
             == Some("true")
     );
+
+    // Replay asks first, naming all the file would run; declined, nothing starts.
+    findings_tab(c).await;
+    click_text(c, "replay-run", "Replay").await;
+    let until = std::time::Instant::now() + crate::support::DEADLINE;
+    let asked = loop {
+        match c.get_alert_text().await {
+            Ok(t) => break t,
+            Err(e) => assert!(std::time::Instant::now() < until, "no question: {e}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    for shown in ["command: node", r#"cwd: "/tmp/a dir""#] {
+        assert!(asked.contains(shown), "{shown:?} in {asked:?}");
+    }
+    c.dismiss_alert().await.unwrap();
+    let (_, sessions) = opened.get("/api/sessions").await;
+    assert_eq!(sessions.as_array().unwrap().len(), 1, "{sessions}");
     b.client.clone().close().await.unwrap();
     std::fs::remove_file(file).ok();
 }
