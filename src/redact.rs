@@ -50,8 +50,21 @@ pub fn header_map(headers: &HeaderMap, extra: &BTreeSet<String>) -> Value {
     Value::Object(map)
 }
 
-/// The URL with credential query parameters hidden.
+/// The URL with its password and credential query parameters hidden.
 pub fn url(url: &Url, extra: &BTreeSet<String>) -> String {
+    if url.password().is_some() {
+        // The marker is not valid userinfo; a stand-in that is goes through the serialiser.
+        const STAND_IN: &str = "mcpscope-hidden-password";
+        let mut hidden = url.clone();
+        if hidden.set_password(Some(STAND_IN)).is_ok() {
+            return query(&hidden, extra).replacen(STAND_IN, REDACTED, 1);
+        }
+    }
+    query(url, extra)
+}
+
+/// The URL with credential query parameters hidden.
+fn query(url: &Url, extra: &BTreeSet<String>) -> String {
     if url.query().is_none() {
         return url.to_string();
     }
@@ -105,6 +118,11 @@ mod tests {
         let shown = url(&u, &BTreeSet::new());
         assert!(shown.contains("page=2") && !shown.contains("=k"), "{shown}");
         assert_eq!(url_text("not a url", &BTreeSet::new()), "not a url");
+        let u = Url::parse("http://me:s3cr%20t@127.0.0.1:1/mcp?token=t").unwrap();
+        assert_eq!(
+            url(&u, &BTreeSet::new()),
+            "http://me:<redacted>@127.0.0.1:1/mcp?token=%3Credacted%3E"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! for). The `/oauth/callback` route and the flows meet only here.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeSet, HashMap},
     path::PathBuf,
     sync::{Arc, Mutex},
 };
@@ -118,7 +118,21 @@ pub struct Broker {
     /// Step-by-step flows paused before their next request, by flow id.
     gates: Arc<Slots<Edits>>,
     credentials: Mutex<HashMap<String, Credentials>>,
+    /// Every secret the credentials have held this run (forgotten and rotated ones too): a
+    /// server may have echoed any of them, and exports scrub them all.
+    held: Mutex<BTreeSet<String>>,
     file: Option<PathBuf>,
+}
+
+impl Credentials {
+    fn secret_values(&self) -> impl Iterator<Item = String> + '_ {
+        let client = self.client.as_ref().and_then(|c| c.client_secret.clone());
+        let tokens = self
+            .tokens
+            .iter()
+            .flat_map(|t| std::iter::once(t.access_token.clone()).chain(t.refresh_token.clone()));
+        client.into_iter().chain(tokens)
+    }
 }
 
 /// Why a callback was refused, in words for the browser page.
@@ -141,11 +155,13 @@ impl Broker {
             .and_then(|p| std::fs::read(p).ok())
             .and_then(|bytes| serde_json::from_slice(&bytes).ok())
             .unwrap_or_default();
+        let held = Self::values_of(&credentials);
         Arc::new(Broker {
             redirect_uri,
             callbacks: Arc::default(),
             gates: Arc::default(),
             credentials: Mutex::new(credentials),
+            held: Mutex::new(held),
             file,
         })
     }
@@ -183,7 +199,17 @@ impl Broker {
         self.credentials.lock().unwrap().get(resource).cloned()
     }
 
+    /// Every OAuth secret held this run, for scrubbing exports.
+    pub fn secret_values(&self) -> Vec<String> {
+        self.held.lock().unwrap().iter().cloned().collect()
+    }
+
+    fn values_of(all: &HashMap<String, Credentials>) -> BTreeSet<String> {
+        all.values().flat_map(Credentials::secret_values).collect()
+    }
+
     pub fn store(&self, resource: &str, creds: Credentials) {
+        self.held.lock().unwrap().extend(creds.secret_values());
         let mut all = self.credentials.lock().unwrap();
         all.insert(resource.to_owned(), creds);
         self.save(&all);

@@ -49,6 +49,16 @@ impl Secrets {
     }
 }
 
+/// The header as the file's first line. It holds server-sent text too (serverInfo), so it is
+/// scrubbed like any other line.
+fn header_line(header: &Header, secrets: &Secrets) -> String {
+    let mut line = secrets
+        .scrub(&serde_json::to_string(header).expect("the header serialises"))
+        .into_owned();
+    line.push('\n');
+    line
+}
+
 /// The time of the session's oldest retained event (the header's `startedAt`).
 pub fn started_at(bus: &EventBus, session: &str) -> Option<String> {
     let mut after = 0;
@@ -77,8 +87,7 @@ pub fn stream(
     let (tx, rx) = mpsc::channel(4);
     let until = bus.newest_seq();
     tokio::spawn(async move {
-        let mut head = serde_json::to_string(&header).expect("the header serialises");
-        head.push('\n');
+        let head = header_line(&header, &secrets);
         if tx.send(Ok(Bytes::from(head))).await.is_err() {
             return;
         }
@@ -115,8 +124,7 @@ pub fn save(
 ) -> std::io::Result<()> {
     let header = Header::for_session(bus, session, info);
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    serde_json::to_writer(&mut out, &header)?;
-    out.write_all(b"\n")?;
+    out.write_all(header_line(&header, secrets).as_bytes())?;
     let mut after = 0;
     loop {
         let batch = bus.next_after(after, CHUNK);

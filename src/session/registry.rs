@@ -8,7 +8,7 @@
 //! floods never holds another up.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{BTreeSet, HashMap, VecDeque},
     sync::{
         Arc, Mutex,
         atomic::{AtomicU64, Ordering},
@@ -65,6 +65,9 @@ pub(super) struct Current {
     named: bool,
     /// The last target connected to, with its real (unredacted) settings, for reconnect.
     last: Option<(Target, ConnectOptions)>,
+    /// The secret values of every target this session was ever given, for scrubbing exports:
+    /// its history holds the traffic of all of them, not only of the last.
+    given: BTreeSet<String>,
     pub(super) generation: u64,
     handle: Option<SessionHandle>,
     pub(super) info: SessionInfo,
@@ -152,6 +155,7 @@ impl Sessions {
             inner: Mutex::new(Current {
                 named,
                 last: None,
+                given: BTreeSet::new(),
                 generation: 0,
                 handle: None,
                 info,
@@ -258,31 +262,15 @@ impl Session {
         self.inner.lock().unwrap().info.recording.is_some()
     }
 
-    /// Every secret value this session was given (env and header values, an OAuth client
-    /// secret), for scrubbing exports of anything a server echoed back.
+    /// Every secret value this session was given (those of every target it connected to), and
+    /// every OAuth secret this run has held (client secrets, access and refresh tokens, the
+    /// rotated ones too), for scrubbing exports of anything a server echoed back.
     pub fn secret_values(&self) -> Vec<String> {
-        match &self.inner.lock().unwrap().last {
-            Some((Target::Stdio(t), _)) => t.env.values().cloned().collect(),
-            Some((Target::Remote(t), _)) => {
-                let secret = |name: &str| crate::redact::is_secret_name(name, &t.secret_headers);
-                let query = url::Url::parse(&t.url)
-                    .map(|u| {
-                        u.query_pairs()
-                            .filter(|(k, _)| secret(k))
-                            .map(|(_, v)| v.into_owned())
-                            .collect::<Vec<_>>()
-                    })
-                    .unwrap_or_default();
-                t.headers
-                    .iter()
-                    .filter(|(k, _)| secret(k))
-                    .map(|(_, v)| v.strip_prefix("Bearer ").unwrap_or(v).to_owned())
-                    .chain(query)
-                    .chain(t.oauth.client_secret.clone())
-                    .collect()
-            }
-            None => Vec::new(),
-        }
+        let given = self.inner.lock().unwrap().given.clone();
+        given
+            .into_iter()
+            .chain(self.shared.oauth.secret_values())
+            .collect()
     }
 
     /// The URL of the remote target last connected to, unredacted (for its kept credentials).
@@ -315,6 +303,7 @@ impl Session {
         self.stop_current().await;
         let generation = {
             let mut cur = self.inner.lock().unwrap();
+            cur.given.extend(target.secret_values());
             cur.last = Some((target.clone(), options.clone()));
             cur.generation += 1;
             cur.pending.clear();

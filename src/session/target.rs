@@ -81,6 +81,43 @@ impl Target {
         }
     }
 
+    /// Every value of this target a recording must never hold, even echoed back by a server:
+    /// environment values; every header value (the session object hides them all), also without
+    /// its auth scheme (`Bearer abc` leaves `abc` in what a server prints); credential query
+    /// parameters; the URL's password; the OAuth client secret.
+    pub fn secret_values(&self) -> Vec<String> {
+        match self {
+            Target::Stdio(t) => t.env.values().cloned().collect(),
+            Target::Remote(t) => {
+                let mut out = Vec::new();
+                for v in t.headers.values() {
+                    out.push(v.clone());
+                    if let Some((scheme, rest)) = v.split_once(' ')
+                        && scheme
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    {
+                        out.push(rest.trim().to_owned());
+                    }
+                }
+                if let Ok(u) = url::Url::parse(&t.url) {
+                    out.extend(
+                        u.query_pairs()
+                            .filter(|(k, _)| redact::is_secret_name(k, &t.secret_headers))
+                            .map(|(_, v)| v.into_owned()),
+                    );
+                    if let Some(p) = u.password() {
+                        out.push(p.to_owned());
+                        let decoded = percent_encoding::percent_decode_str(p).decode_utf8_lossy();
+                        out.push(decoded.into_owned());
+                    }
+                }
+                out.extend(t.oauth.client_secret.clone());
+                out
+            }
+        }
+    }
+
     /// A short name for a session the user did not name: the program and its script for stdio
     /// (`node index.js`), host and path for a URL.
     pub fn label(&self) -> String {
@@ -135,6 +172,28 @@ mod tests {
     fn description_redacts_env_values() {
         let d = stdio("node", &["x.js"]).describe().to_string();
         assert!(d.contains("API_KEY") && !d.contains("secret"), "{d}");
+    }
+
+    #[test]
+    fn secret_values_cover_every_header_with_and_without_its_scheme_and_the_url_password() {
+        let t = Target::from_description(&json!({
+            "transport": "http",
+            "url": "http://me:pa%24s@127.0.0.1:1/mcp?api_key=qk&page=2",
+            "headers": {"Authorization": "Bearer tok-123", "X-Tenant": "acme-1"},
+        }))
+        .unwrap();
+        let values = t.secret_values();
+        for v in [
+            "Bearer tok-123",
+            "tok-123",
+            "acme-1",
+            "qk",
+            "pa%24s",
+            "pa$s",
+        ] {
+            assert!(values.iter().any(|x| x == v), "{v} in {values:?}");
+        }
+        assert!(!values.iter().any(|x| x == "2"), "{values:?}");
     }
 
     #[test]

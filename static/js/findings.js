@@ -128,7 +128,7 @@ async function replay() {
   if (s.state === "recorded") {
     const target = targetBody(s.target);
     if (!target) { $("replay-status").textContent = "The recording names no target."; return; }
-    if (JSON.stringify(target).includes("<redacted>")) {
+    if (/<redacted>|%3Credacted%3E/.test(JSON.stringify(target))) {
       $("replay-status").textContent = "The recorded target had secret values, which a recording keeps none of: replay it with mcpscope replay FILE -e KEY=VALUE -- COMMAND.";
       return;
     }

@@ -204,6 +204,16 @@ async fn a_python_sdk_protected_server_authorizes_refreshes_and_never_shows_a_to
     assert_eq!(session["authorization"]["phase"], "authorized");
     assert_no_secrets(&logs.lock().unwrap(), "the log");
 
+    // A server that prints the token it was given puts it in a frame; an export scrubs it, and
+    // every token held before it (refreshed away) as well.
+    let echoed = scope
+        .result("tools/call", json!({"name": "my_token", "arguments": {}}))
+        .await;
+    assert!(first_text(&echoed).starts_with("at-"), "{echoed}");
+    let text = scope.export("s1").await;
+    assert!(text.contains("my_token"));
+    assert_no_secrets(&text, "the export");
+
     // Forgetting the credentials: the next connection authorizes from the start.
     let (status, forgot) = scope.delete("/api/credentials", json!(null)).await;
     assert_eq!(status, 200, "{forgot}");

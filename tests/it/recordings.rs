@@ -71,6 +71,12 @@ async fn an_export_holds_one_session_with_no_secret_and_opens_again_read_only() 
     scope
         .post("/api/sessions/s2/request", json!({"method": "tools/list"}))
         .await;
+    // Regression: only the last target's secrets were scrubbed, though the history holds the
+    // traffic of every target the session connected to.
+    let mut again = everything_target();
+    again["env"] = json!({"API_KEY": "sk-env-second-83d1"});
+    let (status, body) = scope.post("/api/sessions/s1/connect", again).await;
+    assert_eq!(status, 200, "{body}");
 
     let text = scope.export("s1").await;
     let all = lines(&text);

@@ -17,6 +17,7 @@ import sys
 import time
 
 import uvicorn
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.auth.provider import (
     AccessToken,
     AuthorizationCode,
@@ -144,6 +145,13 @@ mcp = FastMCP(
 def whoami() -> str:
     """Say that the bearer token was accepted"""
     return "authorized"
+
+
+@mcp.tool()
+def my_token() -> str:
+    """Print the bearer token the call came with, as a careless server might"""
+    token = get_access_token()
+    return token.token if token else ""
 
 
 async def main():
