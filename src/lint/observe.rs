@@ -176,9 +176,6 @@ fn frame(
             if let Some(token) = message.pointer("/params/_meta/progressToken") {
                 conn.progress_tokens.insert(key(token));
             }
-            if m == "server/discover" {
-                conn.modern = true;
-            }
             pending.insert(key(id), conn.exchanges.len());
             conn.exchanges.push(Exchange {
                 request: msg(m),
@@ -206,6 +203,11 @@ fn frame(
                         && matches!(ex.request.method.as_str(), "initialize" | "server/discover")
                     {
                         conn.capabilities = Some(caps.clone());
+                    }
+                    // Modern once the server answers the probe: an `auto` session sends it
+                    // to a legacy server too, and falls back.
+                    if ex.request.method == "server/discover" && message.get("result").is_some() {
+                        conn.modern = true;
                     }
                     ex.answer = Some(Answer {
                         seq,

@@ -69,6 +69,9 @@ pub struct Recording {
     pub events: Vec<Record>,
 }
 
+/// The largest seq a recording may carry: JavaScript's largest exact integer.
+const MAX_SEQ: u64 = (1 << 53) - 1;
+
 /// What every event line must carry, read without building the rest of the line.
 #[derive(Deserialize)]
 struct Head {
@@ -102,6 +105,19 @@ impl Recording {
                 header.mcpscope_recording
             ));
         }
+        // The id goes into the ring and the UI as it is: only the shape mcpscope gives ids, with
+        // room to number the sessions opened after it.
+        let number = header
+            .session
+            .strip_prefix('s')
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|n| n.parse::<u32>().ok());
+        if number.is_none_or(|n| n == u32::MAX) {
+            return Err(format!(
+                "line 1: session {:?} is not a session id of mcpscope (s1, s2, …)",
+                header.session
+            ));
+        }
         let mut events = Vec::new();
         let mut last = 0;
         for (n, line) in lines {
@@ -109,6 +125,14 @@ impl Recording {
                 .map_err(|e| format!("line {}: not an event ({e})", n + 1))?;
             if head.seq <= last {
                 return Err(format!("line {}: seq {} does not rise", n + 1, head.seq));
+            }
+            // Seqs go on from the last one, and the browser reads them as exact numbers.
+            if head.seq > MAX_SEQ {
+                return Err(format!(
+                    "line {}: seq {} is beyond what mcpscope numbers ({MAX_SEQ})",
+                    n + 1,
+                    head.seq
+                ));
             }
             if head.session.as_deref() != Some(header.session.as_str()) {
                 return Err(format!(
@@ -191,5 +215,27 @@ mod tests {
                 .unwrap_err()
                 .contains("another session")
         );
+    }
+
+    #[test]
+    fn refuses_ids_and_seqs_mcpscope_never_writes() {
+        // Regression: the id was spliced into event JSON and the session numbering unchecked.
+        for id in [
+            r#"s1\",\"kind"#,
+            "x1",
+            "s",
+            "s-1",
+            "s4294967295",
+            "s99999999999",
+        ] {
+            let header = HEADER.replace(r#""s2""#, &serde_json::to_string(id).unwrap());
+            let err = Recording::parse(&header).unwrap_err();
+            assert!(err.contains("not a session id"), "{id}: {err}");
+        }
+        let huge = format!(
+            "{HEADER}\n{}\n",
+            r#"{"seq":18446744073709551615,"session":"s2","kind":"stderr"}"#
+        );
+        assert!(Recording::parse(&huge).unwrap_err().contains("beyond"));
     }
 }

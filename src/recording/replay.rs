@@ -65,10 +65,14 @@ impl Plan {
         let mut ours: HashMap<String, usize> = HashMap::new();
         let mut init_id: Option<String> = None;
         let mut theirs: HashMap<String, String> = HashMap::new();
+        let mut discover_id: Option<String> = None;
+        // Calls whose latest answer asked for input (MRTR): the step, and each input key's method.
+        let mut asking: Vec<(usize, HashMap<String, String>)> = Vec::new();
         for e in events {
             if e["kind"] == "state" && e["state"] == "connecting" {
                 ours.clear();
                 theirs.clear();
+                asking.clear();
             }
             if e["kind"] != "frame" {
                 continue;
@@ -90,13 +94,30 @@ impl Plan {
                         .and_then(Value::as_str)
                         .map(str::to_owned);
                 }
-                (true, Some("server/discover")) => plan.modern = true,
+                // Sent is not spoken: an `auto` session that fell back sent it too.
+                (true, Some("server/discover")) => discover_id = Some(id),
                 (true, Some(method)) => {
                     let params = m.get("params").cloned();
-                    let retry = params
-                        .as_ref()
-                        .is_some_and(|p| p.get("inputResponses").is_some());
-                    if !AUTOMATIC.contains(&method) && !retry {
+                    let responses = params.as_ref().and_then(|p| p.get("inputResponses"));
+                    if let Some(responses) = responses {
+                        // A retry is the same step; what it carries are our answers to the
+                        // input requests, which a replay gives again by method.
+                        if let Some(at) = asking
+                            .iter()
+                            .rposition(|(i, _)| plan.steps[*i].method == method)
+                        {
+                            let (i, keys) = asking.remove(at);
+                            ours.insert(id, i);
+                            for (key, response) in responses.as_object().into_iter().flatten() {
+                                if let Some(asked) = keys.get(key) {
+                                    plan.answers
+                                        .entry(asked.clone())
+                                        .or_default()
+                                        .push_back(Ok(response.clone()));
+                                }
+                            }
+                        }
+                    } else if !AUTOMATIC.contains(&method) {
                         ours.insert(id, plan.steps.len());
                         plan.steps.push(Step {
                             seq,
@@ -112,10 +133,25 @@ impl Plan {
                 (false, None) => {
                     if init_id.as_deref() == Some(id.as_str()) && plan.initialize.is_none() {
                         plan.initialize = Some((seq, outcome_of(m)));
-                    } else if let Some(&i) = ours.get(&id)
-                        && plan.steps[i].recorded.is_none()
-                    {
+                    } else if discover_id.as_deref() == Some(id.as_str()) {
+                        plan.modern |= m.get("result").is_some();
+                    } else if let Some(i) = ours.remove(&id) {
+                        // A call that asked for input is recorded by its last round's answer.
                         plan.steps[i].recorded = Some((seq, outcome_of(m)));
+                        if m.pointer("/result/resultType").and_then(Value::as_str)
+                            == Some("input_required")
+                        {
+                            let keys = m
+                                .pointer("/result/inputRequests")
+                                .and_then(Value::as_object)
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|(k, r)| {
+                                    Some((k.clone(), r.get("method")?.as_str()?.to_owned()))
+                                })
+                                .collect();
+                            asking.push((i, keys));
+                        }
                     }
                 }
                 (true, None) => {
@@ -245,6 +281,8 @@ pub async fn run_plan(
     let seqs: HashMap<i64, u64> = super::session_events(events, session)
         .into_iter()
         .filter(|e| e["kind"] == "frame" && e["direction"] == "received")
+        // Answers only: a server request's id may be any of ours.
+        .filter(|e| e["message"].get("method").is_none())
         .filter_map(|e| Some((e["message"]["id"].as_i64()?, e["seq"].as_u64()?)))
         .collect();
     for (i, id) in ids {

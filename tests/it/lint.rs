@@ -68,7 +68,8 @@ async fn every_rule_fires_on_a_server_that_breaks_it() {
     let (status, s) = scope
         .post(
             "/api/sessions",
-            json!({"transport": "stdio", "command": python(), "args": ["-u", bad]}),
+            // `auto`: the probe is refused and the session falls back to the legacy handshake.
+            json!({"transport": "stdio", "command": python(), "args": ["-u", bad], "era": "auto"}),
         )
         .await;
     assert_eq!(status, 201, "{s}");
@@ -88,6 +89,9 @@ async fn every_rule_fires_on_a_server_that_breaks_it() {
     assert_eq!(status, 200);
     let via_api = rules_found(&api);
     assert!(via_api.contains("answer-after-cancel"), "{api:#}");
+    // Regression: the probe sent made the connection count as modern, and the legacy
+    // handshake's rules went quiet.
+    assert!(via_api.contains("before-initialized"), "{api:#}");
     fired.extend(via_api);
 
     let table: BTreeSet<String> = report["rules"]

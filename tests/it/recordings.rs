@@ -576,3 +576,80 @@ async fn an_opened_recording_shows_its_server_and_lists_read_only_in_the_browser
     b.client.clone().close().await.unwrap();
     std::fs::remove_file(file).ok();
 }
+
+/// The replay report's item for a method (and tool name, for calls).
+fn item<'a>(report: &'a Value, label: &str) -> &'a Value {
+    report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| {
+            format!(
+                "{} {}",
+                i["method"].as_str().unwrap(),
+                i["label"].as_str().unwrap_or("")
+            )
+            .trim()
+                == label
+        })
+        .unwrap_or_else(|| panic!("no {label} in {report:#}"))
+}
+
+#[tokio::test]
+async fn input_rounds_and_an_auto_fallback_replay_the_same() {
+    use crate::eras::{modern_stdio, with_era};
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+
+    // A modern call that asked for input, answered by hand: the recording's answer for it is
+    // the call's last round, and the replay answers the input request as the user did.
+    scope.connect(with_era(modern_stdio(), "modern")).await;
+    let call = scope.spawn_request(json!({"method": "tools/call",
+        "params": {"name": "book_table", "arguments": {"day": "friday"}}}));
+    let pending = events
+        .wait_for("the input request", |e| e["kind"] == "pending")
+        .await;
+    let (status, _) = scope
+        .post(
+            &format!("/api/pending/{}", pending["id"].as_str().unwrap()),
+            json!({"result": {"action": "accept", "content": {"outdoor": false, "guests": 4}}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, answer) = decode(call.await.unwrap()).await;
+    assert_eq!(status, 200, "{answer}");
+    let (status, report) = scope.post("/api/sessions/s1/replay", json!({})).await;
+    assert_eq!(status, 200, "{report}");
+    let booked = item(&report, "tools/call book_table");
+    assert_eq!(booked["status"], "same", "{report:#}");
+    assert_eq!(report["summary"]["serverRequestsAnswered"], 1, "{report:#}");
+    assert_eq!(report["summary"]["different"], 0, "{report:#}");
+
+    // `auto` against a legacy server probes with server/discover and falls back: the replay
+    // speaks legacy too, and lint still holds it to the legacy handshake.
+    let (status, s) = scope
+        .post("/api/sessions", with_era(everything_target(), "auto"))
+        .await;
+    assert_eq!(status, 201, "{s}");
+    let id = s["id"].as_str().unwrap().to_owned();
+    assert_eq!(s["era"], "legacy", "{s:#}");
+    let (status, _) = scope
+        .post(
+            &format!("/api/sessions/{id}/request"),
+            json!({"method": "tools/call", "params": {"name": "echo", "arguments": {"message": "hi"}}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, report) = scope
+        .post(&format!("/api/sessions/{id}/replay"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        item(&report, "tools/call echo")["status"],
+        "same",
+        "{report:#}"
+    );
+    let replayed = report["session"].as_str().unwrap();
+    let (_, r) = scope.get(&format!("/api/sessions/{replayed}")).await;
+    assert_eq!(r["era"], "legacy", "{r:#}");
+}
