@@ -9,6 +9,9 @@ pub mod rules;
 pub mod uritemplate;
 pub mod walk;
 
+#[cfg(test)]
+mod tests;
+
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -32,7 +35,7 @@ pub struct Finding {
 }
 
 /// Every finding over a session's events, rule by rule in table order (each rule's in frame
-/// order), then the engine's own findings.
+/// order), a note when the history lost the session's start, then the engine's own findings.
 pub fn lint(events: impl IntoIterator<Item = Value>) -> Vec<Finding> {
     let observed = Observed::read(events);
     let mut out = Vec::new();
@@ -46,6 +49,15 @@ pub fn lint(events: impl IntoIterator<Item = Value>) -> Vec<Finding> {
                 frame_seq: hit.frame_seq,
             });
         }
+    }
+    if observed.connections.first().is_some_and(|c| c.partial) {
+        out.push(Finding {
+            rule: "history",
+            spec: None,
+            severity: Severity::Info,
+            message: "the history no longer holds this session's start (the event ring dropped it): for that connection, the handshake's rules and progress tokens were not judged".into(),
+            frame_seq: None,
+        });
     }
     for f in &observed.findings {
         out.push(Finding {

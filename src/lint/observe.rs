@@ -64,6 +64,12 @@ pub struct Connection {
     /// The server's capabilities, from `initialize` or `server/discover`.
     pub capabilities: Option<Value>,
     pub modern: bool,
+    /// Its start is gone from the history (the ring dropped it): what came before is unknown,
+    /// so the rules about the handshake and the tokens we sent do not judge it.
+    pub partial: bool,
+    /// Over HTTP, and the server never gave an `Mcp-Session-Id`: each POST stands alone, and
+    /// the server's request ids may start again on each.
+    pub stateless_http: bool,
 }
 
 impl Connection {
@@ -90,14 +96,40 @@ impl Connection {
         !matches!(v, Value::Bool(false) | Value::Null)
     }
 
-    /// The tools as the latest complete `tools/list` walk listed them, by name.
-    pub fn tools(&self) -> HashMap<String, Value> {
-        let mut tools = HashMap::new();
-        for e in self.answered("tools/list") {
-            if e.request.params().get("cursor").is_none() {
-                tools.clear();
+    /// The answered pages of `method` (a `…/list`), chained into walks: a page without a cursor
+    /// starts one, a page continues the walk whose last page gave its cursor (the latest such),
+    /// and a page whose cursor no walk is waiting for (a page fetched again) stands alone. So two
+    /// walks at once, or a page asked twice, never read as one walk that repeats itself.
+    pub fn walks<'a>(&'a self, method: &'a str) -> Vec<Vec<&'a Exchange>> {
+        let mut walks: Vec<Vec<&Exchange>> = Vec::new();
+        for e in self.answered(method) {
+            let joins = e.request.params().get("cursor").and_then(|cur| {
+                walks.iter().rposition(|w| {
+                    w.last()
+                        .and_then(|p| p.result())
+                        .and_then(|r| r.get("nextCursor"))
+                        == Some(cur)
+                })
+            });
+            match joins {
+                Some(i) => walks[i].push(e),
+                None => walks.push(vec![e]),
             }
-            for t in e
+        }
+        walks
+    }
+
+    /// The tools as the latest `tools/list` walk begun before `seq` listed them (its pages
+    /// answered by then), by name: what a client calling at `seq` knew.
+    pub fn tools_before(&self, seq: u64) -> HashMap<String, Value> {
+        let walks = self.walks("tools/list");
+        let known = walks.iter().rev().find(|w| w[0].request.seq < seq);
+        let mut tools = HashMap::new();
+        for page in known.into_iter().flatten() {
+            if page.answer.as_ref().is_none_or(|a| a.seq > seq) {
+                break;
+            }
+            for t in page
                 .result()
                 .and_then(|r| r.get("tools"))
                 .and_then(Value::as_array)
@@ -133,14 +165,30 @@ impl Observed {
         for e in events {
             match e["kind"].as_str() {
                 Some("state") if e["state"] == "connecting" => {
-                    o.connections.push(Connection::default());
+                    o.connections.push(Connection {
+                        stateless_http: e["target"]["transport"]
+                            .as_str()
+                            .is_some_and(|t| t != "stdio"),
+                        ..Connection::default()
+                    });
                     pending.clear();
                     cancelled.clear();
                 }
                 Some("finding") => o.findings.push(e),
+                Some("http") => {
+                    if let Some(conn) = o.connections.last_mut()
+                        && e["responseHeaders"].get("mcp-session-id").is_some()
+                    {
+                        conn.stateless_http = false;
+                    }
+                }
                 Some("frame") => {
                     if o.connections.is_empty() {
-                        o.connections.push(Connection::default());
+                        // Frames before any `connecting`: the history lost the start.
+                        o.connections.push(Connection {
+                            partial: true,
+                            ..Connection::default()
+                        });
                     }
                     let conn = o.connections.last_mut().expect("one exists");
                     frame(conn, &e, &mut pending, &mut cancelled);

@@ -2,7 +2,7 @@
 //! severity (`error` for a MUST, `warning` for a SHOULD), and a check over what the session
 //! observed. A check only reads; it says what it found and the frame it found it in.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -183,12 +183,9 @@ fn tool_name(o: &Observed) -> Vec<Hit> {
 
 fn tool_name_duplicate(o: &Observed) -> Vec<Hit> {
     let mut hits = Vec::new();
-    for c in conns(o) {
+    for w in conns(o).flat_map(|c| c.walks("tools/list")) {
         let mut walk: HashMap<String, u64> = HashMap::new();
-        for e in c.answered("tools/list") {
-            if e.request.params().get("cursor").is_none() {
-                walk.clear();
-            }
+        for e in w {
             let seq = e.answer.as_ref().map_or(0, |a| a.seq);
             for t in e
                 .result()
@@ -251,9 +248,10 @@ fn tool_input_schema(o: &Observed) -> Vec<Hit> {
 fn tool_output_structured(o: &Observed) -> Vec<Hit> {
     let mut hits = Vec::new();
     for c in conns(o) {
-        let tools = c.tools();
         for e in c.answered("tools/call") {
             let name = e.request.params()["name"].as_str().unwrap_or("");
+            // Judged by the schema the client knew when it called, not a later listing.
+            let tools = c.tools_before(e.request.seq);
             let (Some(schema), Some(result), Some(answer)) = (
                 tools.get(name).and_then(|t| t.get("outputSchema")),
                 e.result(),
@@ -309,6 +307,8 @@ fn resource_items(c: &Connection) -> Vec<(u64, &Value, &'static str)> {
             }
         }
     }
+    // In the order they came: a read is judged by what was listed before it.
+    items.sort_by_key(|(seq, _, _)| *seq);
     items
 }
 
@@ -358,11 +358,19 @@ fn resource_template(o: &Observed) -> Vec<Hit> {
 }
 
 fn resource_mime(o: &Observed) -> Vec<Hit> {
+    // `+xml` and `+json` types are text whatever their top level (image/svg+xml is).
     let binary = |m: &str| {
-        ["image/", "audio/", "video/"]
+        let base = m
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        (["image/", "audio/", "video/"]
             .iter()
-            .any(|p| m.starts_with(p))
-            || m == "application/octet-stream"
+            .any(|p| base.starts_with(p))
+            || base == "application/octet-stream")
+            && !(base.ends_with("+xml") || base.ends_with("+json"))
     };
     let mut hits = Vec::new();
     for c in conns(o) {
@@ -403,9 +411,14 @@ fn same_type(a: &str, b: &str) -> bool {
     base(a) == base(b)
 }
 
+/// The connections whose start the history still holds.
+fn whole(o: &Observed) -> impl Iterator<Item = &Connection> {
+    conns(o).filter(|c| !c.partial)
+}
+
 fn before_initialized(o: &Observed) -> Vec<Hit> {
     let mut hits = Vec::new();
-    for c in conns(o).filter(|c| !c.modern) {
+    for c in whole(o).filter(|c| !c.modern) {
         for r in &c.server_requests {
             if r.method != "ping" && c.initialized_at.is_none_or(|at| r.seq < at) {
                 hits.push(hit(
@@ -530,32 +543,36 @@ fn protocol_version(o: &Observed) -> Vec<Hit> {
 fn cursor_repeat(o: &Observed) -> Vec<Hit> {
     let mut hits = Vec::new();
     for c in conns(o) {
-        let mut walks: HashMap<&str, HashSet<String>> = HashMap::new();
-        for e in &c.exchanges {
-            let m = e.request.method.as_str();
-            if !m.ends_with("/list") {
-                continue;
-            }
-            let walk = walks.entry(m).or_default();
-            match e.request.params().get("cursor") {
-                None => walk.clear(),
-                Some(cur) => {
-                    walk.insert(key(cur));
+        let methods: BTreeSet<&str> = c
+            .exchanges
+            .iter()
+            .map(|e| e.request.method.as_str())
+            .filter(|m| m.ends_with("/list"))
+            .collect();
+        for m in methods {
+            for walk in c.walks(m) {
+                let mut cursors = HashSet::new();
+                if let Some(first) = walk[0].request.params().get("cursor") {
+                    cursors.insert(key(first));
                 }
-            }
-            let (Some(next), Some(a)) = (
-                e.result()
-                    .and_then(|r| r.get("nextCursor"))
-                    .filter(|n| !n.is_null()),
-                &e.answer,
-            ) else {
-                continue;
-            };
-            if !walk.insert(key(next)) {
-                hits.push(hit(
-                    a.seq,
-                    format!("{m} gave the cursor {next} again: a client following it never ends"),
-                ));
+                for e in walk {
+                    let (Some(next), Some(a)) = (
+                        e.result()
+                            .and_then(|r| r.get("nextCursor"))
+                            .filter(|n| !n.is_null()),
+                        &e.answer,
+                    ) else {
+                        continue;
+                    };
+                    if !cursors.insert(key(next)) {
+                        hits.push(hit(
+                            a.seq,
+                            format!(
+                                "{m} gave the cursor {next} again: a client following it never ends"
+                            ),
+                        ));
+                    }
+                }
             }
         }
     }
@@ -564,7 +581,7 @@ fn cursor_repeat(o: &Observed) -> Vec<Hit> {
 
 fn progress_unknown_token(o: &Observed) -> Vec<Hit> {
     let mut hits = Vec::new();
-    for c in conns(o) {
+    for c in whole(o) {
         for n in c
             .notifications
             .iter()
@@ -605,7 +622,7 @@ fn answer_after_cancel(o: &Observed) -> Vec<Hit> {
 
 fn id_reused(o: &Observed) -> Vec<Hit> {
     let mut hits = Vec::new();
-    for c in conns(o) {
+    for c in conns(o).filter(|c| !c.stateless_http) {
         let mut seen: HashMap<String, u64> = HashMap::new();
         for r in &c.server_requests {
             let Some(id) = &r.id else { continue };

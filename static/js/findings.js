@@ -32,13 +32,16 @@ function specLink(base, spec) {
   return b;
 }
 
+// What the findings outside the rules table are.
+const OTHER = { wire: "the engine's own findings", history: "what the history can no longer show" };
+
 function ruleGroup(rule, found, base) {
   const severity = found[0].severity;
   const summary = el("summary", {},
     el("span", { class: `sev sev-${severity}`, text: severity === "info" ? "note" : severity }),
     el("code", { class: "wire-name", text: rule }),
     el("span", { class: "count", text: String(found.length) }),
-    el("span", { class: "rule-summary", text: report.rules.find((r) => r.id === rule)?.summary ?? "the engine's own findings" }));
+    el("span", { class: "rule-summary", text: report.rules.find((r) => r.id === rule)?.summary ?? OTHER[rule] ?? "" }));
   const items = found.map((f) => el("li", {},
     el("span", { class: "finding-message", text: f.message }),
     f.frameSeq != null ? frameLink(f.frameSeq) : ""));
