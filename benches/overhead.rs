@@ -300,7 +300,7 @@ async fn recordings(http: &reqwest::Client, me: &str, quick: bool) {
     stop(child).await;
     std::fs::write(&file, recorded).unwrap();
     let out = std::process::Command::new(BIN)
-        .args(["replay", "-q", "--format", "json"])
+        .args(["replay", "-q", "--recorded-target", "--format", "json"])
         .arg(&file)
         .output()
         .unwrap();
