@@ -183,25 +183,31 @@ fn tool_name(o: &Observed) -> Vec<Hit> {
 
 fn tool_name_duplicate(o: &Observed) -> Vec<Hit> {
     let mut hits = Vec::new();
-    for w in conns(o).flat_map(|c| c.walks("tools/list")) {
-        let mut walk: HashMap<String, u64> = HashMap::new();
-        for e in w {
-            let seq = e.answer.as_ref().map_or(0, |a| a.seq);
-            for t in e
-                .result()
-                .and_then(|r| r.get("tools"))
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let Some(name) = t.get("name").and_then(Value::as_str) else {
-                    continue;
-                };
-                if let Some(first) = walk.insert(name.to_owned(), seq) {
-                    hits.push(hit(
-                        seq,
-                        format!("tool {name:?} is listed twice (first in the frame #{first})"),
-                    ));
+    for c in conns(o) {
+        // Said once per tool: every later walk of the same list says the same again.
+        let mut said = HashSet::new();
+        for w in c.walks("tools/list") {
+            let mut walk: HashMap<String, u64> = HashMap::new();
+            for e in w {
+                let seq = e.answer.as_ref().map_or(0, |a| a.seq);
+                for t in e
+                    .result()
+                    .and_then(|r| r.get("tools"))
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                {
+                    let Some(name) = t.get("name").and_then(Value::as_str) else {
+                        continue;
+                    };
+                    if let Some(first) = walk.insert(name.to_owned(), seq)
+                        && said.insert(name.to_owned())
+                    {
+                        hits.push(hit(
+                            seq,
+                            format!("tool {name:?} is listed twice (first in the frame #{first})"),
+                        ));
+                    }
                 }
             }
         }
@@ -549,6 +555,8 @@ fn cursor_repeat(o: &Observed) -> Vec<Hit> {
             .map(|e| e.request.method.as_str())
             .filter(|m| m.ends_with("/list"))
             .collect();
+        // Said once per cursor: every later walk that follows it meets the same repeat.
+        let mut said = HashSet::new();
         for m in methods {
             for walk in c.walks(m) {
                 let mut cursors = HashSet::new();
@@ -564,7 +572,7 @@ fn cursor_repeat(o: &Observed) -> Vec<Hit> {
                     ) else {
                         continue;
                     };
-                    if !cursors.insert(key(next)) {
+                    if !cursors.insert(key(next)) && said.insert((m, key(next))) {
                         hits.push(hit(
                             a.seq,
                             format!(

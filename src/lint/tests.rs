@@ -86,6 +86,15 @@ fn two_walks_at_once_and_a_page_fetched_again_are_not_a_repeat() {
         "{rules:?}"
     );
     assert_eq!(rules.len(), 2, "{rules:?}");
+    // Walked again, it says nothing new: one finding per tool and per cursor, not per walk.
+    e.exchange(8, "tools/list", json!({}), page(&["a"], Some("c2")))
+        .exchange(
+            9,
+            "tools/list",
+            json!({"cursor": "c2"}),
+            page(&["a"], Some("c2")),
+        );
+    assert_eq!(e.rules(), rules);
 }
 
 #[test]
