@@ -42,6 +42,15 @@ impl Exchange {
         self.answer.as_ref()?.message.get("result")
     }
 
+    /// The result's array `key` (`tools`, `contents`, …): empty when absent or not an array.
+    pub fn items<'a>(&'a self, key: &str) -> impl Iterator<Item = &'a Value> + 'a {
+        self.result()
+            .and_then(|r| r.get(key))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+    }
+
     pub fn error_code(&self) -> Option<i64> {
         self.answer
             .as_ref()?
@@ -129,13 +138,7 @@ impl Connection {
             if page.answer.as_ref().is_none_or(|a| a.seq > seq) {
                 break;
             }
-            for t in page
-                .result()
-                .and_then(|r| r.get("tools"))
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for t in page.items("tools") {
                 if let Some(name) = t.get("name").and_then(Value::as_str) {
                     tools.insert(name.to_owned(), t.clone());
                 }

@@ -153,12 +153,7 @@ fn conns(o: &Observed) -> impl Iterator<Item = &Connection> {
 fn listed_tools(c: &Connection) -> impl Iterator<Item = (u64, &Value)> {
     c.answered("tools/list").flat_map(|e| {
         let seq = e.answer.as_ref().map_or(0, |a| a.seq);
-        e.result()
-            .and_then(|r| r.get("tools"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(move |t| (seq, t))
+        e.items("tools").map(move |t| (seq, t))
     })
 }
 
@@ -190,13 +185,7 @@ fn tool_name_duplicate(o: &Observed) -> Vec<Hit> {
             let mut walk: HashMap<String, u64> = HashMap::new();
             for e in w {
                 let seq = e.answer.as_ref().map_or(0, |a| a.seq);
-                for t in e
-                    .result()
-                    .and_then(|r| r.get("tools"))
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
+                for t in e.items("tools") {
                     let Some(name) = t.get("name").and_then(Value::as_str) else {
                         continue;
                     };
@@ -302,13 +291,7 @@ fn resource_items(c: &Connection) -> Vec<(u64, &Value, &'static str)> {
     ] {
         for e in c.answered(method) {
             let seq = e.answer.as_ref().map_or(0, |a| a.seq);
-            for r in e
-                .result()
-                .and_then(|r| r.get(key))
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for r in e.items(key) {
                 items.push((seq, r, what));
             }
         }
@@ -341,13 +324,7 @@ fn resource_template(o: &Observed) -> Vec<Hit> {
         let mut seen = HashSet::new();
         for e in c.answered("resources/templates/list") {
             let seq = e.answer.as_ref().map_or(0, |a| a.seq);
-            for t in e
-                .result()
-                .and_then(|r| r.get("resourceTemplates"))
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for t in e.items("resourceTemplates") {
                 let tpl = t.get("uriTemplate").and_then(Value::as_str).unwrap_or("");
                 if let Err(why) = uritemplate::check(tpl)
                     && seen.insert(tpl.to_owned())
