@@ -88,6 +88,9 @@ fn safe_name(name: &str) -> String {
 pub(super) struct ReplayBody {
     /// Where to replay (a connect body); default: the session's own target.
     target: Option<super::api::ConnectBody>,
+    /// Or: the target another session last connected to, with its real settings (the user's
+    /// build of the server against a recording, say).
+    against: Option<String>,
     #[serde(default)]
     ignore: Vec<String>,
     /// Per request, as `/api/request` takes it.
@@ -121,10 +124,24 @@ pub(super) async fn replay(
     let plan = replay::Plan::read(recording::session_events(&state.events, source.id()));
     // A command is started only when this process was told to start it: the session's own
     // target, or one the caller names. An opened recording's file never chooses what runs.
-    let target = match (body.target, source.last_target()) {
-        (Some(t), _) => super::api::connect_plan(t)?.0,
-        (None, Some(t)) => t,
-        (None, None) => {
+    let target = match (body.target, body.against, source.last_target()) {
+        (Some(_), Some(_), _) => {
+            return Err(ApiError::BadRequest(
+                "give \"target\" or \"against\", not both".into(),
+            ));
+        }
+        (Some(t), None, _) => super::api::connect_plan(t)?.0,
+        (None, Some(id), _) => {
+            let other = state
+                .sessions
+                .get(&id)
+                .ok_or_else(|| ApiError::NotFound(format!("no session {id}")))?;
+            other.last_target().ok_or_else(|| {
+                ApiError::Conflict(format!("session {id} never connected to anything"))
+            })?
+        }
+        (None, None, Some(t)) => t,
+        (None, None, None) => {
             return Err(ApiError::Conflict(
                 "replaying an opened recording runs only a target the request names: send \"target\" (the recorded one is in the session object)".into(),
             ));

@@ -10,6 +10,7 @@ import { $, el } from "./dom.js";
 import { download } from "./content.js";
 import * as dock from "./dock.js";
 import * as timeline from "./timeline.js";
+import * as servers from "./servers.js";
 
 let report = null;
 let refreshTimer = null;
@@ -122,13 +123,28 @@ function describe(t) {
   return [`${t.transport}: ${word(t.url)}`, ...Object.entries(t.headers ?? {}).map(([k, v]) => `header: ${word(k)}: ${word(v)}`)].join("\n");
 }
 
+// The Replay "against" choice: the session's own target, or the one any other session has
+// connected to (the backend uses its real settings, which the page never sees).
+function fillAgainst(list) {
+  const select = $("replay-against");
+  const kept = select.value;
+  const own = list.find((s) => s.id === sessionId());
+  const others = list.filter((s) => s.id !== sessionId() && s.target && s.state !== "recorded");
+  select.replaceChildren(
+    el("option", { value: "", text: own?.state === "recorded" ? "the recorded target" : "its own target" }),
+    ...others.map((s) => el("option", { value: s.id, text: `${s.name || s.id} · ${s.id}` })));
+  select.value = others.some((s) => s.id === kept) ? kept : "";
+}
+
 async function replay() {
   const id = sessionId();
   const button = $("replay-run");
   // An opened recording names a command from a file: it runs only once the user has read it.
   let request = {};
+  const against = $("replay-against").value;
   const { body: s } = await call("GET", sessionPath(""));
-  if (s.state === "recorded") {
+  if (against) request = { against };
+  else if (s.state === "recorded") {
     const target = targetBody(s.target);
     if (!target) { $("replay-status").textContent = "The recording names no target."; return; }
     if (/<redacted>|%3Credacted%3E/.test(JSON.stringify(target))) {
@@ -189,6 +205,7 @@ export function init() {
   $("replay-run").addEventListener("click", replay);
   $("findings-refresh").addEventListener("click", refresh);
   dock.onShow((tab) => { if (tab === "findings") refresh(); });
+  servers.onLoad(fillAgainst);
 }
 
 // Another session is shown: its own findings and replay.
@@ -197,5 +214,6 @@ export function reset() {
   $("export-slot").replaceChildren();
   $("replay-status").textContent = "";
   $("findings-count").textContent = "";
+  fillAgainst(servers.all());
   if (visible()) refresh(); else { renderReport(); renderReplay(); }
 }

@@ -173,6 +173,14 @@ async fn an_export_holds_one_session_with_no_secret_and_opens_again_read_only() 
         .post("/api/sessions/s1/replay", json!({"target": redacted}))
         .await;
     assert_eq!(status, 400, "{body}");
+    // Or against another session's target, which must exist; never both ways at once.
+    for (body, status) in [
+        (json!({"against": "s9"}), 404),
+        (json!({"against": "s1", "target": everything_target()}), 400),
+    ] {
+        let (got, answer) = opened.post("/api/sessions/s1/replay", body).await;
+        assert_eq!(got, status, "{answer}");
+    }
     // Other sessions are numbered after the recording's.
     let (status, c) = opened.post("/api/sessions", demo_target()).await;
     assert_eq!((status.as_u16(), c["id"].as_str()), (201, Some("s2")));
@@ -573,6 +581,29 @@ async fn an_opened_recording_shows_its_server_and_lists_read_only_in_the_browser
     c.dismiss_alert().await.unwrap();
     let (_, sessions) = opened.get("/api/sessions").await;
     assert_eq!(sessions.as_array().unwrap().len(), 1, "{sessions}");
+
+    // Against a server the user connected here (their own build, say): no question, since the
+    // user started that one, and every answer the same.
+    let mut mine = everything_target();
+    mine["name"] = json!("my build");
+    let (status, s) = opened.post("/api/sessions", mine).await;
+    assert_eq!(status, 201, "{s}");
+    c.wait()
+        .at_most(crate::support::DEADLINE)
+        .for_element(fantoccini::Locator::XPath(
+            "//label[contains(., 'against')]/select/option[normalize-space()='my build · s2']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    click_text(c, "replay-run", "Replay").await;
+    let report = wait_text(c, "#replay-report", "the replay report", |t| {
+        t.contains("different")
+    })
+    .await;
+    assert!(report.contains("0 different, 0 missing"), "{report}");
     b.client.clone().close().await.unwrap();
     std::fs::remove_file(file).ok();
 }
