@@ -29,8 +29,8 @@ Examples:
 
   Sessions as files, and the server held to the spec:
     mcpscope open session.ndjson                    a recording (Export in the UI), read-only
-    mcpscope replay session.ndjson -- node build/index.js   exit 1 if an answer changed
-    mcpscope replay session.ndjson --recorded-target --ignore '$..timestamp'
+    mcpscope replay session.ndjson                  run it again; exit 1 if an answer changed
+    mcpscope replay session.ndjson --ignore '$..timestamp' -- node build/index.js
     mcpscope lint -- python server.py               findings by rule; exit 1 on an error
 
   Exit codes in CLI mode: 0 success; 1 usage error, unexpected error or a JSON-RPC error from the
@@ -291,9 +291,9 @@ pub struct ReplayArgs {
     /// Write the replay's own session as a recording.
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
-    /// Start the target the recording names (its command, arguments, environment and working
-    /// directory, or its URL). A file from elsewhere can name anything, so this is never the
-    /// default: without it (or a target given here) replay shows what the file names and stops.
+    /// Start the target the recording names even though mcpscope here did not write the file
+    /// (its own exports are sealed and start without this). A file from elsewhere can name
+    /// anything: without this, replay shows all it names and asks on a terminal, else stops.
     #[arg(long, conflicts_with_all = ["target", "url"])]
     pub recorded_target: bool,
     /// Replay against this URL instead of the recorded target.

@@ -7,6 +7,7 @@ pub mod diff;
 pub mod export;
 pub mod open;
 pub mod replay;
+pub mod seal;
 
 use std::path::Path;
 
@@ -39,6 +40,10 @@ pub struct Header {
     pub server_info: Option<Value>,
     #[serde(default)]
     pub protocol_version: Option<String>,
+    /// This machine's seal of `target` (see `seal.rs`): absent, or not ours, and replay starts
+    /// the target only when the user says so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_seal: Option<String>,
 }
 
 impl Header {
@@ -58,6 +63,7 @@ impl Header {
             name: info.name.clone(),
             server_info: info.server_info.clone(),
             protocol_version: info.protocol_version.clone(),
+            target_seal: info.target.as_ref().and_then(seal::seal),
         }
     }
 }

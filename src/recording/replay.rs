@@ -445,10 +445,16 @@ async fn execute(args: &Args, replay: &ReplayArgs) -> Result<u8, Failure> {
         let named = recording.header.target.as_ref().ok_or_else(|| {
             Failure::usage("the recording names no target: give one (-- COMMAND or --url)")
         })?;
-        // The file chooses what runs only when the user says so, having been shown all of it.
-        if !replay.recorded_target {
+        // The file chooses what runs only when this machine wrote it, or when the user says so,
+        // having been shown all of it.
+        let ours = recording
+            .header
+            .target_seal
+            .as_deref()
+            .is_some_and(|s| super::seal::is_ours(named, s));
+        if !ours && !replay.recorded_target && !asked_yes(named) {
             return Err(Failure::usage(format!(
-                "the recording names this target:\n{}\nstart it with --recorded-target, or give the target (-- COMMAND or --url)",
+                "this recording was not written by mcpscope here (or its target was edited); it names:\n{}\nstart it with --recorded-target, or give the target (-- COMMAND or --url)",
                 spelled_out(named)
             ))
             .with("target", named.clone()));
@@ -498,6 +504,21 @@ async fn execute(args: &Args, replay: &ReplayArgs) -> Result<u8, Failure> {
     Ok(u8::from(
         s["different"].as_u64() != Some(0) || s["missing"].as_u64() != Some(0),
     ))
+}
+
+/// On a terminal, asks whether to start a target from a file mcpscope here did not write.
+fn asked_yes(target: &Value) -> bool {
+    use std::io::IsTerminal;
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return false;
+    }
+    eprint!(
+        "mcpscope replay: this recording was not written by mcpscope here; it names\n{}\nStart it? [y/N] ",
+        spelled_out(target)
+    );
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).is_ok()
+        && matches!(answer.trim(), "y" | "Y" | "yes" | "Yes")
 }
 
 /// A recorded target in full, as the file has it: the command line (each word quoted when it

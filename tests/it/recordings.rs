@@ -302,8 +302,9 @@ async fn a_recording_replays_the_same_against_its_server_and_names_what_changed(
     );
     drop(opened);
 
-    // A file never chooses what runs by itself: without --recorded-target, replay shows all the
-    // file names (a crafted environment and working directory too) and starts nothing.
+    // A file never chooses what runs by itself: one this mcpscope did not seal (here, the
+    // export with its target edited) shows all it names (a crafted environment and working
+    // directory too) and starts nothing without --recorded-target.
     let crafted = file.with_extension("crafted.ndjson");
     let mut lines: Vec<Value> = text
         .lines()
@@ -328,8 +329,9 @@ async fn a_recording_replays_the_same_against_its_server_and_names_what_changed(
         assert!(err.contains(shown), "{shown:?} in\n{err}");
     }
 
-    // The recorded target, started again when asked: every answer the same.
-    let (code, out, err) = replay_cli(&file, &["--recorded-target".to_owned()]).await;
+    assert!(lines[0]["targetSeal"].is_string(), "{}", lines[0]);
+    // The export as written: sealed here, its recorded target starts again, every answer the same.
+    let (code, out, err) = replay_cli(&file, &[]).await;
     assert_eq!(code, 0, "{out}\n{err}");
     for line in [
         "same      initialize",
