@@ -10,9 +10,7 @@ pub mod placeholders;
 use std::{
     collections::BTreeMap,
     ffi::OsString,
-    fs,
-    io::{self, Write},
-    os::unix::fs::{OpenOptionsExt, PermissionsExt},
+    fs, io,
     path::{Path, PathBuf},
 };
 
@@ -530,50 +528,7 @@ fn write_catalog(path: &Path, entries: &[Entry]) -> Result<(), String> {
     let file = export_file(&servers, &[], Format::Claude);
     let mut text = serde_json::to_string_pretty(&file).map_err(|e| failed(e.to_string()))?;
     text.push('\n');
-    write_private(path, text.as_bytes()).map_err(|e| failed(e.to_string()))
-}
-
-/// Replaces `path` with `bytes` so that a reader sees the old file or the new one, never a torn
-/// one, and so that the secrets a catalog holds (env values, auth headers) are never readable by
-/// other users, not even between creating the file and changing its mode.
-fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let Some(file_name) = path.file_name() else {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the path does not name a file",
-        ));
-    };
-    let dir = path.parent().unwrap_or(Path::new(""));
-    if !dir.as_os_str().is_empty() {
-        fs::create_dir_all(dir)?;
-    }
-    // Same directory, so the rename cannot cross file systems; the pid keeps two mcpscope
-    // processes sharing one catalog from writing the same temp file.
-    let mut tmp_name = OsString::from(".");
-    tmp_name.push(file_name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    // Left over by a crash of an earlier process with this pid, it would make create_new fail.
-    let _ = fs::remove_file(&tmp);
-    let result = write_then_rename(&tmp, path, bytes);
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
-}
-
-fn write_then_rename(tmp: &Path, path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    fs::rename(tmp, path)?;
-    // The umask can only narrow 0600, but be certain of the final mode whatever happened.
-    fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+    crate::private_file::write(path, text.as_bytes()).map_err(|e| failed(e.to_string()))
 }
 
 /// The default catalog path: `$XDG_CONFIG_HOME/mcpscope/catalog.json`, else
@@ -606,6 +561,7 @@ fn default_path_from(xdg_config_home: Option<OsString>, home: Option<OsString>) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     /// A fresh directory per test, so tests running in parallel never share files.
     fn scratch(test: &str) -> PathBuf {

@@ -296,6 +296,12 @@ pub struct ReplayArgs {
     /// anything: without this, replay shows all it names and asks on a terminal, else stops.
     #[arg(long, conflicts_with_all = ["target", "url"])]
     pub recorded_target: bool,
+    /// Send the requests and give the answers a recording names even though mcpscope here did
+    /// not write it (or it was edited since): a file from elsewhere can call any tool of your
+    /// server. Without this, replay shows every request and answer and asks on a terminal,
+    /// else stops.
+    #[arg(long)]
+    pub accept_requests: bool,
     /// Replay against this URL instead of the recorded target.
     #[arg(long, conflicts_with = "target")]
     pub url: Option<String>,

@@ -28,7 +28,10 @@ fn main() -> ExitCode {
         // In CLI mode a usage error is exit 1 with the one JSON error line, as scripts expect.
         Err(e) if cli_mode && e.use_stderr() => {
             let message = e.render().to_string();
-            eprintln!("{}", cli_mode::Failure::usage(message.trim()).line());
+            eprintln!(
+                "{}",
+                mcpscope::term::json(&cli_mode::Failure::usage(message.trim()).line())
+            );
             return ExitCode::from(1);
         }
         Err(e) => e.exit(),

@@ -343,9 +343,7 @@ impl ResponderStore {
 fn write_atomically(path: &Path, settings: &Settings) -> Result<(), String> {
     let mut text = serde_json::to_string_pretty(settings).expect("settings serialise");
     text.push('\n');
-    let tmp = path.with_extension("tmp~");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, path))
+    crate::private_file::write(path, text.as_bytes())
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 

@@ -140,7 +140,10 @@ pub fn router(state: AppState) -> Router {
         .route("/export", get(recording::export))
         .route("/sessions/{id}/lint", get(recording::lint))
         .route("/lint", get(recording::lint))
-        .route("/sessions/{id}/replay", post(recording::replay))
+        .route(
+            "/sessions/{id}/replay",
+            post(recording::replay).get(recording::replay_plan),
+        )
         .route("/sessions/{id}/tasks/{task}/cancel", post(api::cancel_task))
         .route("/catalog", get(catalog::list).post(catalog::add))
         .route("/catalog/export", get(catalog::export))

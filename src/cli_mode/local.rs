@@ -71,7 +71,7 @@ pub fn exit_code(outcome: Result<u8, Failure>) -> u8 {
     match outcome {
         Ok(code) => code,
         Err(failure) => {
-            eprintln!("{}", failure.line());
+            eprintln!("{}", crate::term::json(&failure.line()));
             failure.exit
         }
     }

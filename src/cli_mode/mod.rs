@@ -45,7 +45,7 @@ pub async fn run(args: &Args) -> u8 {
     }
     match failure {
         Some(f) => {
-            eprintln!("{}", f.line());
+            eprintln!("{}", crate::term::json(&f.line()));
             f.exit
         }
         None => 0,
@@ -169,8 +169,8 @@ async fn execute(args: &Args) -> Result<(Option<String>, Option<Failure>), Failu
 
     let format = args.cli.format;
     let print = |result: &Value| match format {
-        Format::Json => output::json_text(result),
-        Format::Text => output::human_text(&call.method, result),
+        Format::Json => crate::term::json(&output::json_text(result)).into_owned(),
+        Format::Text => crate::term::text(&output::human_text(&call.method, result)).into_owned(),
     };
     Ok(match outcome {
         Ok(result) => {
@@ -424,17 +424,18 @@ pub(crate) async fn follow(
             };
             match e["kind"].as_str() {
                 Some("stderr") if stderr => {
-                    let _ = writeln!(err, "{}", e["line"].as_str().unwrap_or_default());
+                    let line = e["line"].as_str().unwrap_or_default();
+                    let _ = writeln!(err, "{}", crate::term::text(line));
                 }
                 Some("progress" | "finding") if verbose => {
-                    let _ = writeln!(err, "{}", record.json);
+                    let _ = writeln!(err, "{}", crate::term::json(&record.json));
                 }
                 Some("frame")
                     if verbose
                         && e.pointer("/message/method")
                             == Some(&json!("notifications/message")) =>
                 {
-                    let _ = writeln!(err, "{}", record.json);
+                    let _ = writeln!(err, "{}", crate::term::json(&record.json));
                 }
                 _ => {}
             }

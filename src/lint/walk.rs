@@ -45,8 +45,10 @@ async fn execute(args: &Args, lint_args: &LintArgs) -> Result<u8, Failure> {
     let findings = lint(recording::session_events(&events, &id));
     let mut out = std::io::stdout().lock();
     let text = match lint_args.format {
-        Format::Json => format!("{:#}\n", report(&findings)),
-        Format::Text => text(&info.name.unwrap_or_default(), &findings),
+        Format::Json => crate::term::json(&format!("{:#}\n", report(&findings))).into_owned(),
+        Format::Text => {
+            crate::term::text(&text(&info.name.unwrap_or_default(), &findings)).into_owned()
+        }
     };
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();

@@ -228,29 +228,13 @@ impl Broker {
     fn save(&self, all: &HashMap<String, Credentials>) {
         let Some(path) = &self.file else { return };
         let text = serde_json::to_vec_pretty(all).expect("credentials serialise");
-        if let Err(e) = write_private(path, &text) {
+        if let Err(e) = crate::private_file::write(path, &text) {
             tracing::warn!(
                 "could not keep OAuth credentials in {}: {e}",
                 path.display()
             );
         }
     }
-}
-
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(tmp, path)
 }
 
 /// A flow waiting for one answer.

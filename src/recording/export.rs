@@ -17,36 +17,153 @@ const CHUNK: usize = 1024;
 /// Secret values shorter than this are not scrubbed: replacing "1" or "on" everywhere would
 /// wreck the file and protect nothing.
 const MIN_SECRET: usize = 4;
+/// How deep strings inside strings are opened (a stderr line printing a JSON frame that quotes
+/// a value is two levels).
+const MAX_DEPTH: usize = 3;
 
-/// The values to scrub, as they appear inside JSON strings.
+/// The values to scrub, and the spellings of each that a server may echo: the value itself
+/// (compared with the *decoded* text of every JSON string, so `\u00e4`, `\/` and any other
+/// escape spell it too), percent-encoded, and in base64 (standard and URL-safe, at each of the
+/// three byte alignments, so a secret inside a longer encoded text such as `Basic
+/// base64(user:secret)` is found). Not covered: hashes, other encodings (hex, gzip), a value
+/// split across strings, or one a server transformed.
 #[derive(Debug, Default, Clone)]
 pub struct Secrets(Vec<String>);
 
 impl Secrets {
     pub fn new(values: impl IntoIterator<Item = String>) -> Self {
-        let mut v: Vec<String> = values
-            .into_iter()
-            .filter(|s| s.chars().count() >= MIN_SECRET)
-            .map(|s| {
-                let quoted = serde_json::to_string(&s).expect("a string serialises");
-                quoted[1..quoted.len() - 1].to_owned()
-            })
-            .collect();
+        let mut v: Vec<String> = Vec::new();
+        for s in values {
+            if s.chars().count() < MIN_SECRET {
+                continue;
+            }
+            let encoded =
+                percent_encoding::utf8_percent_encode(&s, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string();
+            if encoded != s {
+                v.push(encoded);
+            }
+            v.extend(base64_spellings(s.as_bytes()));
+            v.push(s);
+        }
         // Longest first, so a secret that contains another is replaced whole.
         v.sort_by_key(|s| std::cmp::Reverse(s.len()));
         v.dedup();
         Secrets(v)
     }
 
+    /// The line with every JSON string holding a secret (in any spelling above) rewritten with
+    /// the secret replaced by the marker; every other byte of the line as it was.
     pub fn scrub<'a>(&self, line: &'a str) -> std::borrow::Cow<'a, str> {
-        let mut out = std::borrow::Cow::Borrowed(line);
+        if self.0.is_empty() || (!line.contains('\\') && !self.found_in(line)) {
+            return std::borrow::Cow::Borrowed(line);
+        }
+        match self.scrub_strings(line, 0) {
+            Some(changed) => std::borrow::Cow::Owned(changed),
+            None => std::borrow::Cow::Borrowed(line),
+        }
+    }
+
+    fn found_in(&self, text: &str) -> bool {
+        self.0.iter().any(|s| text.contains(s.as_str()))
+    }
+
+    /// Every quoted string of `text` decoded and, where it (or a string inside it) holds a
+    /// secret, written again without it; then the plain text of anything left. None when
+    /// nothing changed.
+    fn scrub_strings(&self, text: &str, depth: usize) -> Option<String> {
+        let mut out = String::new();
+        let mut copied = 0;
+        let mut at = 0;
+        let bytes = text.as_bytes();
+        while let Some(open) = memchr::memchr(b'"', &bytes[at..]).map(|i| at + i) {
+            let Some(close) = string_end(bytes, open) else {
+                break;
+            };
+            let token = &text[open..=close];
+            at = close + 1;
+            let scrubbed = if token.contains('\\') {
+                let Ok(decoded) = serde_json::from_str::<String>(token) else {
+                    continue;
+                };
+                self.scrub_text(&decoded, depth)
+            } else {
+                self.scrub_text(&token[1..token.len() - 1], depth)
+            };
+            if let Some(clean) = scrubbed {
+                out.push_str(&text[copied..open]);
+                out.push_str(&serde_json::to_string(&clean).expect("a string serialises"));
+                copied = close + 1;
+            }
+        }
+        if copied == 0 && !self.found_in(text) {
+            return None;
+        }
+        out.push_str(&text[copied..]);
+        Some(self.replace_plain(&out).unwrap_or(out))
+    }
+
+    /// A decoded string's own text: strings quoted inside it (JSON a server printed) opened in
+    /// turn, then every spelling replaced.
+    fn scrub_text(&self, text: &str, depth: usize) -> Option<String> {
+        let inner = if depth < MAX_DEPTH && text.contains('"') && text.contains('\\') {
+            self.scrub_strings(text, depth + 1)
+        } else {
+            None
+        };
+        match inner {
+            Some(changed) => Some(self.replace_plain(&changed).unwrap_or(changed)),
+            None => self.replace_plain(text),
+        }
+    }
+
+    fn replace_plain(&self, text: &str) -> Option<String> {
+        let mut out: Option<String> = None;
         for s in &self.0 {
-            if out.contains(s.as_str()) {
-                out = std::borrow::Cow::Owned(out.replace(s.as_str(), REDACTED));
+            let current = out.as_deref().unwrap_or(text);
+            if current.contains(s.as_str()) {
+                out = Some(current.replace(s.as_str(), REDACTED));
             }
         }
         out
     }
+}
+
+/// Where the JSON string opening at `open` closes (escapes skipped), if it does.
+fn string_end(bytes: &[u8], open: usize) -> Option<usize> {
+    let mut i = open + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The stretches of base64 text that spell `secret` whatever bytes surround it: for each of the
+/// three alignments, the characters that depend on the secret's bytes alone, in the standard
+/// and the URL-safe alphabet.
+fn base64_spellings(secret: &[u8]) -> Vec<String> {
+    use base64::Engine as _;
+    let mut out = Vec::new();
+    for skip in 0..3usize {
+        let mut padded = vec![0u8; skip];
+        padded.extend_from_slice(secret);
+        let full = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&padded);
+        // Characters mixing the stand-in bytes (the first) or the unknown bytes after the
+        // secret (the last, when it ends mid-group) are dropped.
+        let first = (skip * 8).div_ceil(6);
+        let last = (padded.len() * 8) / 6;
+        if last <= first + MIN_SECRET {
+            continue;
+        }
+        let stable = &full[first..last];
+        out.push(stable.to_owned());
+        out.push(stable.replace('+', "-").replace('/', "_"));
+    }
+    out
 }
 
 /// The header as the file's first line. It holds server-sent text too (serverInfo), so it is
@@ -76,17 +193,57 @@ pub fn started_at(bus: &EventBus, session: &str) -> Option<String> {
     }
 }
 
+/// This machine's seal of what a replay of the file would do (`seal.rs`), read from the event
+/// lines as the file will hold them (scrubbed), up to `until`.
+fn seal_of(
+    bus: &EventBus,
+    session: &str,
+    until: u64,
+    header: &Header,
+    secrets: &Secrets,
+) -> Option<String> {
+    let mut events = Vec::new();
+    let mut after = 0;
+    while after < until {
+        let batch = bus.next_after(after, CHUNK);
+        let Some(last) = batch.records.last().map(|r| r.seq) else {
+            break;
+        };
+        for r in batch.records.iter().filter(|r| r.seq <= until) {
+            // The plan reads frames and the `connecting` states that start a connection.
+            if r.session.as_deref() == Some(session)
+                && (r.json.contains(r#""kind":"frame""#) || r.json.contains(r#""kind":"state""#))
+                && let Ok(v) = serde_json::from_str(&secrets.scrub(&r.json))
+            {
+                events.push(v);
+            }
+        }
+        after = last;
+    }
+    let plan = super::replay::Plan::read(events);
+    super::seal::seal(&super::seal::covered(
+        header.target.as_ref(),
+        plan.sealed_view(),
+    ))
+}
+
 /// The recording as a stream of chunks: the header line, then every retained event of
-/// `session` up to the newest one at the time of the call (a live session's file ends).
+/// `session` up to the newest one at the time of the call (a live session's file ends). With
+/// `reseal`, the header gets this machine's seal of the file (an opened recording keeps its
+/// own header, so a file from elsewhere never gains one).
 pub fn stream(
     bus: EventBus,
     session: Arc<str>,
-    header: Header,
+    mut header: Header,
     secrets: Secrets,
+    reseal: bool,
 ) -> mpsc::Receiver<Result<Bytes, std::convert::Infallible>> {
     let (tx, rx) = mpsc::channel(4);
     let until = bus.newest_seq();
     tokio::spawn(async move {
+        if reseal {
+            header.seal = seal_of(&bus, &session, until, &header, &secrets);
+        }
         let head = header_line(&header, &secrets);
         if tx.send(Ok(Bytes::from(head))).await.is_err() {
             return;
@@ -122,7 +279,8 @@ pub fn save(
     secrets: &Secrets,
     path: &std::path::Path,
 ) -> std::io::Result<()> {
-    let header = Header::for_session(bus, session, info);
+    let mut header = Header::for_session(bus, session, info);
+    header.seal = seal_of(bus, session, bus.newest_seq(), &header, secrets);
     let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
     out.write_all(header_line(&header, secrets).as_bytes())?;
     let mut after = 0;
@@ -147,6 +305,36 @@ pub fn save(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_are_found_in_every_spelling_a_server_may_echo() {
+        // Regression: only the exact JSON-escaped text was replaced, so an echo spelled with
+        // other escapes survived in the file.
+        let s = Secrets::new(["pässwörd", "a&b<c>d", "abc/def", "tok-5e0b27aa"].map(str::to_owned));
+        for (line, gone) in [
+            (r#"{"t":"p\u00e4ssw\u00f6rd"}"#, "p\\u00e4ssw"),
+            (r#"{"t":"a\u0026b\u003cc\u003ed"}"#, "u0026b"),
+            (r#"{"t":"x abc\/def y"}"#, "abc\\/def"),
+            (r#"{"t":"\u0074ok-5e0b27aa"}"#, "ok-5e0b27aa"),
+            // Percent-encoded, and base64 inside a longer encoded text (Basic user:secret).
+            (r#"{"t":"?k=p%C3%A4ssw%C3%B6rd"}"#, "p%C3%A4ss"),
+            (
+                r#"{"t":"Basic dXNlcjp0b2stNWUwYjI3YWE="}"#,
+                "0b2stNWUwYjI3YWE",
+            ),
+            // A stderr line printing JSON that escapes the value: a string inside a string.
+            (r#"{"line":"{\"t\":\"p\\u00e4ssw\\u00f6rd\"}"}"#, "u00e4ssw"),
+        ] {
+            let out = s.scrub(line);
+            assert!(out.contains(REDACTED), "{line} → {out}");
+            assert!(!out.contains(gone), "{line} → {out}");
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert!(v.is_object(), "{out}");
+        }
+        // A line without a secret is left as it was, byte for byte.
+        let plain = r#"{"t":"caf\u00e9","n":1}"#;
+        assert!(matches!(s.scrub(plain), std::borrow::Cow::Borrowed(_)));
+    }
 
     #[test]
     fn secrets_are_scrubbed_as_json_text_and_short_values_are_left() {

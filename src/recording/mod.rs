@@ -40,10 +40,11 @@ pub struct Header {
     pub server_info: Option<Value>,
     #[serde(default)]
     pub protocol_version: Option<String>,
-    /// This machine's seal of `target` (see `seal.rs`): absent, or not ours, and replay starts
-    /// the target only when the user says so.
+    /// This machine's seal of the target and of the replay plan the events make (see
+    /// `seal.rs`): absent, or not ours, and replay sends nothing until the user has seen what
+    /// it would start and send, and said so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_seal: Option<String>,
+    pub seal: Option<String>,
 }
 
 impl Header {
@@ -63,7 +64,8 @@ impl Header {
             name: info.name.clone(),
             server_info: info.server_info.clone(),
             protocol_version: info.protocol_version.clone(),
-            target_seal: info.target.as_ref().and_then(seal::seal),
+            // Made by export, from the lines as the file holds them.
+            seal: None,
         }
     }
 }
@@ -75,8 +77,10 @@ pub struct Recording {
     pub events: Vec<Record>,
 }
 
-/// The largest seq a recording may carry: JavaScript's largest exact integer.
-const MAX_SEQ: u64 = (1 << 53) - 1;
+/// The largest seq a recording may carry. The browser reads seqs as exact numbers (up to
+/// 2^53 - 1), and the events that follow an opened recording are numbered after its last one,
+/// so half that range stays free for them.
+const MAX_SEQ: u64 = 1 << 52;
 
 /// What every event line must carry, read without building the rest of the line.
 #[derive(Deserialize)]
@@ -243,5 +247,12 @@ mod tests {
             r#"{"seq":18446744073709551615,"session":"s2","kind":"stderr"}"#
         );
         assert!(Recording::parse(&huge).unwrap_err().contains("beyond"));
+        // Regression: 2^53 - 1 was accepted, and every event after it passed JavaScript's exact
+        // integers.
+        let edge = format!(
+            "{HEADER}\n{}\n",
+            r#"{"seq":9007199254740991,"session":"s2","kind":"stderr"}"#
+        );
+        assert!(Recording::parse(&edge).unwrap_err().contains("beyond"));
     }
 }

@@ -169,6 +169,75 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// What a replay of this plan sends, as the seal covers it and a person reads it: every
+    /// request in order with its params, every answer it gives to the server's requests (by
+    /// method), and how it introduces itself.
+    pub fn sealed_view(&self) -> Value {
+        let answers: std::collections::BTreeMap<&String, Vec<Value>> = self
+            .answers
+            .iter()
+            .map(|(method, queue)| {
+                let list = queue
+                    .iter()
+                    .map(|a| match a {
+                        Ok(r) => json!({"result": r}),
+                        Err(e) => json!({"error": e}),
+                    })
+                    .collect();
+                (method, list)
+            })
+            .collect();
+        json!({
+            "requests": self.steps.iter()
+                .map(|s| json!({"method": s.method, "params": s.params}))
+                .collect::<Vec<_>>(),
+            "answers": answers,
+            "clientCapabilities": self.client_capabilities,
+            "protocolVersion": self.protocol_version,
+            "modern": self.modern,
+        })
+    }
+
+    /// The plan for people, in full: each request with its params, then each answer the replay
+    /// would give the server (terminal text goes through `term::text` when printed).
+    pub fn spelled_out(&self) -> String {
+        let mut out = String::from("  requests it sends, in order:\n");
+        if self.steps.is_empty() {
+            out.push_str("    (none)\n");
+        }
+        for (n, s) in self.steps.iter().enumerate() {
+            let params = s.params.as_ref().map_or_else(String::new, Value::to_string);
+            out.push_str(&format!("    {}. {} {params}\n", n + 1, s.method));
+        }
+        let mut methods: Vec<_> = self.answers.iter().collect();
+        methods.sort_by(|a, b| a.0.cmp(b.0));
+        if !methods.is_empty() {
+            out.push_str("  answers it gives to the server's requests:\n");
+        }
+        for (method, queue) in methods {
+            for a in queue {
+                let (k, v) = match a {
+                    Ok(r) => ("result", r),
+                    Err(e) => ("error", e),
+                };
+                out.push_str(&format!("    {method} → {k} {v}\n"));
+            }
+        }
+        out
+    }
+}
+
+/// Whether this machine sealed this file's target and plan (`seal.rs`): only then may it run
+/// without the user having seen what it does.
+pub fn sealed_here(header: &super::Header, plan: &Plan) -> bool {
+    let covered = super::seal::covered(header.target.as_ref(), plan.sealed_view());
+    header
+        .seal
+        .as_deref()
+        .is_some_and(|s| super::seal::is_ours(&covered, s))
+}
+
 /// An answer without its envelope: `{"result": …}` or `{"error": …}`, so paths read
 /// `$.result.…` and the id (per run) is not compared.
 fn outcome_of(message: &Value) -> Value {
@@ -441,33 +510,40 @@ async fn execute(args: &Args, replay: &ReplayArgs) -> Result<u8, Failure> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Failure::usage(format!("--ignore {e}")))?;
     let plan = Plan::read(recording.values());
-    let target = if args.target.is_empty() && args.url.is_none() {
+    // The file chooses what runs and what is sent only when this machine wrote it as it is, or
+    // when the user says so, having been shown all of it.
+    let ours = sealed_here(&recording.header, &plan);
+    let recorded = args.target.is_empty() && args.url.is_none();
+    let target = if recorded {
         let named = recording.header.target.as_ref().ok_or_else(|| {
             Failure::usage("the recording names no target: give one (-- COMMAND or --url)")
         })?;
-        // The file chooses what runs only when this machine wrote it, or when the user says so,
-        // having been shown all of it.
-        let ours = recording
-            .header
-            .target_seal
-            .as_deref()
-            .is_some_and(|s| super::seal::is_ours(named, s));
-        if !ours && !replay.recorded_target && !asked_yes(named) {
+        let accepted = replay.recorded_target && replay.accept_requests;
+        if !ours && !accepted && !asked_yes(Some(named), &plan) {
             return Err(Failure::usage(format!(
-                "this recording was not written by mcpscope here (or its target was edited); it names:\n{}\nstart it with --recorded-target, or give the target (-- COMMAND or --url)",
-                spelled_out(named)
+                "this recording was not written by mcpscope here (or it was edited); it starts:\n{}\nand then:\n{}run it with --recorded-target --accept-requests, or give the target (-- COMMAND or --url) and --accept-requests",
+                spelled_out(named),
+                plan.spelled_out(),
             ))
-            .with("target", named.clone()));
+            .with("target", named.clone())
+            .with("plan", plan.sealed_view()));
         }
         let target = recorded_target(named).map_err(Failure::usage)?;
         if !args.cli.quiet {
             eprintln!(
                 "mcpscope replay: starting the recorded target\n{}",
-                spelled_out(named)
+                crate::term::text(&spelled_out(named))
             );
         }
         target
     } else {
+        if !ours && !replay.accept_requests && !asked_yes(None, &plan) {
+            return Err(Failure::usage(format!(
+                "this recording was not written by mcpscope here (or it was edited); replaying it sends:\n{}run it with --accept-requests",
+                plan.spelled_out(),
+            ))
+            .with("plan", plan.sealed_view()));
+        }
         local::target(args)?.0
     };
     let local = Local::start(args, local::WHOLE_RUN)?;
@@ -494,8 +570,8 @@ async fn execute(args: &Args, replay: &ReplayArgs) -> Result<u8, Failure> {
             .map_err(|e| Failure::usage(format!("--save: {e}")))?;
     }
     let text = match replay.format {
-        Format::Json => format!("{report:#}\n"),
-        Format::Text => text(&report),
+        Format::Json => crate::term::json(&format!("{report:#}\n")).into_owned(),
+        Format::Text => crate::term::text(&text(&report)).into_owned(),
     };
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
@@ -506,15 +582,22 @@ async fn execute(args: &Args, replay: &ReplayArgs) -> Result<u8, Failure> {
     ))
 }
 
-/// On a terminal, asks whether to start a target from a file mcpscope here did not write.
-fn asked_yes(target: &Value) -> bool {
+/// On a terminal, asks whether to run what a file mcpscope here did not write (or that was
+/// edited) would start and send, shown in full.
+fn asked_yes(target: Option<&Value>, plan: &Plan) -> bool {
     use std::io::IsTerminal;
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
         return false;
     }
+    let starts = target.map_or_else(String::new, |t| {
+        format!("it starts:\n{}\nand then ", spelled_out(t))
+    });
     eprint!(
-        "mcpscope replay: this recording was not written by mcpscope here; it names\n{}\nStart it? [y/N] ",
-        spelled_out(target)
+        "{}",
+        crate::term::text(&format!(
+            "mcpscope replay: this recording was not written by mcpscope here (or it was edited); {starts}sends:\n{}Run it? [y/N] ",
+            plan.spelled_out()
+        ))
     );
     let mut answer = String::new();
     std::io::stdin().read_line(&mut answer).is_ok()

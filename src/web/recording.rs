@@ -25,6 +25,7 @@ pub(super) async fn export(
     let session = which.existing(&state)?;
     let info = session.info();
     let id: std::sync::Arc<str> = session.id().into();
+    let reseal = info.recording.is_none();
     let header = match &info.recording {
         // An opened recording exports as it was opened: its own header, its own events.
         Some(r) => serde_json::from_value::<Header>(r["header"].clone())
@@ -37,13 +38,18 @@ pub(super) async fn export(
         header
             .started_at
             .as_deref()
-            .map_or_else(String::new, |t| t.get(..19).unwrap_or(t).replace(':', ""))
+            // A recording's own header is file text: only its first 19 characters, and only
+            // those a file name may hold (a multibyte one used to slip the byte cut whole).
+            .map_or_else(String::new, |t| safe_name(
+                &t.chars().take(19).filter(|c| *c != ':').collect::<String>()
+            ))
     );
     let chunks = export::stream(
         state.events.clone(),
         id,
         header,
         export::Secrets::new(session.secret_values()),
+        reseal,
     );
     let mut response = Body::from_stream(ReceiverStream::new(chunks)).into_response();
     let headers = response.headers_mut();
@@ -95,6 +101,37 @@ pub(super) struct ReplayBody {
     ignore: Vec<String>,
     /// Per request, as `/api/request` takes it.
     timeout_ms: Option<u64>,
+    /// The caller has shown the user the plan (`GET …/replay`) of an opened recording this
+    /// machine did not seal, and the user said yes.
+    #[serde(default)]
+    accept_requests: bool,
+}
+
+/// An opened recording's file chooses what is sent, so its plan is trusted only when this
+/// machine sealed it as it is; a live session's plan is what this process itself sent.
+fn trusted(source: &crate::session::Session, plan: &replay::Plan) -> bool {
+    match source.info().recording {
+        None => true,
+        Some(r) => serde_json::from_value::<Header>(r["header"].clone())
+            .is_ok_and(|h| replay::sealed_here(&h, plan)),
+    }
+}
+
+/// `GET …/replay`: what a replay of the session would send, for the user to see before it runs:
+/// every request with its params, the answers it would give to the server's requests, and
+/// whether this machine sealed it (a live session's own traffic counts as sealed).
+pub(super) async fn replay_plan(
+    State(state): State<AppState>,
+    which: Which,
+) -> Result<Response, ApiError> {
+    let source = which.existing(&state)?;
+    let plan = replay::Plan::read(recording::session_events(&state.events, source.id()));
+    Ok(axum::Json(serde_json::json!({
+        "sealed": trusted(&source, &plan),
+        "plan": plan.sealed_view(),
+        "text": plan.spelled_out(),
+    }))
+    .into_response())
 }
 
 /// Replays the session's requests in a new session (`replay of NAME`) and answers the report:
@@ -122,6 +159,11 @@ pub(super) async fn replay(
         .collect::<Result<Vec<_>, _>>()
         .map_err(ApiError::BadRequest)?;
     let plan = replay::Plan::read(recording::session_events(&state.events, source.id()));
+    if !body.accept_requests && !trusted(&source, &plan) {
+        return Err(ApiError::Conflict(
+            "this recording was not written by mcpscope here (or it was edited): show the user what it sends (GET …/replay) and send \"acceptRequests\": true once they agree".into(),
+        ));
+    }
     // A command is started only when this process was told to start it: the session's own
     // target, or one the caller names. An opened recording's file never chooses what runs.
     let target = match (body.target, body.against, source.last_target()) {

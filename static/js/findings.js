@@ -143,17 +143,25 @@ async function replay() {
   let request = {};
   const against = $("replay-against").value;
   const { body: s } = await call("GET", sessionPath(""));
-  if (against) request = { against };
-  else if (s.state === "recorded") {
+  // What it would send: a file this mcpscope did not seal (or one edited since) chooses every
+  // request and every answer to the server, so the user reads them all first.
+  const { body: plan } = await call("GET", sessionPath("/replay"));
+  const sends = plan.sealed ? "" :
+    `This recording was not written by mcpscope here (or it was edited since). Replaying it sends:\n\n${plan.text}\n`;
+  if (against) {
+    if (sends && !window.confirm(`${sends}\nRun it against ${$("replay-against").selectedOptions[0]?.textContent ?? against}?`)) return;
+    request = { against };
+  } else if (s.state === "recorded") {
     const target = targetBody(s.target);
     if (!target) { $("replay-status").textContent = "The recording names no target."; return; }
     if (/<redacted>|%3Credacted%3E/.test(JSON.stringify(target))) {
       $("replay-status").textContent = "The recorded target had secret values, which a recording keeps none of: replay it with mcpscope replay FILE -e KEY=VALUE -- COMMAND.";
       return;
     }
-    if (!window.confirm(`Replay starts the recorded target:\n\n${describe(target)}\n\nRun it?`)) return;
+    if (!window.confirm(`Replay starts the recorded target:\n\n${describe(target)}\n\n${sends}\nRun it?`)) return;
     request = { target };
   }
+  if (!plan.sealed) request.acceptRequests = true;
   button.disabled = true;
   $("replay-status").textContent = "replaying…";
   try {

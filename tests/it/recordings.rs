@@ -324,12 +324,14 @@ async fn a_recording_replays_the_same_against_its_server_and_names_what_changed(
         "command: node",
         r#"env: LD_PRELOAD="/tmp/not a lib.so""#,
         "cwd: /tmp",
-        "--recorded-target",
+        "--recorded-target --accept-requests",
+        r#"1. tools/list {}"#,
+        r#"tools/call {"name":"echo","arguments":{"message":"hi"}}"#,
     ] {
         assert!(err.contains(shown), "{shown:?} in\n{err}");
     }
 
-    assert!(lines[0]["targetSeal"].is_string(), "{}", lines[0]);
+    assert!(lines[0]["seal"].is_string(), "{}", lines[0]);
     // The export as written: sealed here, its recorded target starts again, every answer the same.
     let (code, out, err) = replay_cli(&file, &[]).await;
     assert_eq!(code, 0, "{out}\n{err}");
@@ -577,15 +579,20 @@ async fn an_opened_recording_shows_its_server_and_lists_read_only_in_the_browser
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
-    for shown in ["command: node", r#"cwd: "/tmp/a dir""#] {
+    for shown in [
+        "command: node",
+        r#"cwd: "/tmp/a dir""#,
+        r#"tools/call {"name":"echo","arguments":{"message":"hi"}}"#,
+    ] {
         assert!(asked.contains(shown), "{shown:?} in {asked:?}");
     }
     c.dismiss_alert().await.unwrap();
     let (_, sessions) = opened.get("/api/sessions").await;
     assert_eq!(sessions.as_array().unwrap().len(), 1, "{sessions}");
 
-    // Against a server the user connected here (their own build, say): no question, since the
-    // user started that one, and every answer the same.
+    // Against a server the user connected here (their own build, say): the file was edited
+    // since it was sealed, so it still asks first, listing every request it would send;
+    // accepted, every answer the same.
     let mut mine = everything_target();
     mine["name"] = json!("my build");
     let (status, s) = opened.post("/api/sessions", mine).await;
@@ -601,6 +608,22 @@ async fn an_opened_recording_shows_its_server_and_lists_read_only_in_the_browser
         .await
         .unwrap();
     click_text(c, "replay-run", "Replay").await;
+    let until = std::time::Instant::now() + crate::support::DEADLINE;
+    let asked = loop {
+        match c.get_alert_text().await {
+            Ok(t) => break t,
+            Err(e) => assert!(std::time::Instant::now() < until, "no question: {e}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    for shown in [
+        "not written by mcpscope here",
+        r#"tools/call {"name":"get-sum","arguments":{"a":2,"b":3}}"#,
+        "my build · s2",
+    ] {
+        assert!(asked.contains(shown), "{shown:?} in {asked:?}");
+    }
+    c.accept_alert().await.unwrap();
     let report = wait_text(c, "#replay-report", "the replay report", |t| {
         t.contains("different")
     })
