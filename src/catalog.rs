@@ -87,19 +87,25 @@ impl Entry {
         if !reveal {
             hide(&mut spec.env, |_| true);
             hide(&mut spec.headers, is_secret_header);
+            // The URL's password and credential query parameters, as the session object hides
+            // them (a placeholder stays: it holds no secret).
+            spec.url = spec
+                .url
+                .map(|u| crate::redact::url_text(&u, &Default::default()));
         }
         spec
     }
 
     /// What to connect to, placeholders resolved; each one that cannot be is named.
     pub fn target(&self, decls: &[InputDecl], r: &Resolver<'_>) -> Result<Target, Vec<String>> {
-        let spec = resolve(&self.spec, decls, r)?;
+        let placeholders::Resolved { spec, secrets } = resolve(&self.spec, decls, r)?;
         Ok(match spec.transport {
             Transport::Stdio => Target::Stdio(StdioTarget {
                 command: spec.command.unwrap_or_default(),
                 args: spec.args,
                 env: spec.env,
                 cwd: spec.cwd.map(Into::into),
+                secrets,
             }),
             Transport::Http | Transport::Sse => Target::Remote(RemoteTarget {
                 kind: if spec.transport == Transport::Sse {
@@ -111,6 +117,7 @@ impl Entry {
                 headers: spec.headers,
                 secret_headers: Default::default(),
                 oauth: Default::default(),
+                secrets,
             }),
         })
     }
@@ -201,10 +208,16 @@ impl Catalog {
     /// What to connect to for the entry `name`: its placeholders resolved from `inputs`,
     /// mcpscope's own environment, the user's home, and (for a config file in `.vscode/`) its
     /// workspace folder. Every placeholder that cannot be resolved is named, never sent as text.
+    ///
+    /// `${env:NAME}` reads `env` first (values the user gave, `-e`), then mcpscope's own
+    /// environment; in what goes to a remote server it resolves only the names in `env` or
+    /// `allow_env`.
     pub fn target(
         &self,
         name: &str,
         inputs: &BTreeMap<String, String>,
+        env: &BTreeMap<String, String>,
+        allow_env: &std::collections::BTreeSet<String>,
     ) -> Result<Target, Vec<String>> {
         let entry = self
             .get(name)
@@ -220,12 +233,15 @@ impl Catalog {
             Origin::Catalog => None,
         };
         let home = std::env::var("HOME").ok();
-        let env = |key: &str| std::env::var(key).ok();
+        let lookup = |key: &str| env.get(key).cloned().or_else(|| std::env::var(key).ok());
+        let remote_env: std::collections::BTreeSet<String> =
+            allow_env.iter().chain(env.keys()).cloned().collect();
         let resolver = Resolver {
             inputs,
-            env: &env,
+            env: &lookup,
             workspace: workspace.as_deref(),
             home: home.as_deref(),
+            remote_env: &remote_env,
         };
         entry.target(&self.inputs, &resolver)
     }
@@ -276,6 +292,20 @@ impl Catalog {
         let stored = slot.map(|i| &self.entries[i].spec);
         keep_redacted(&mut spec.env, stored.map(|s| &s.env), "env")?;
         keep_redacted(&mut spec.headers, stored.map(|s| &s.headers), "header")?;
+        // The URL as the API showed it (its secrets hidden) means "keep the stored URL".
+        if let (Some(new), Some(old)) = (&spec.url, stored.and_then(|s| s.url.as_ref()))
+            && new != old
+            && *new == crate::redact::url_text(old, &Default::default())
+        {
+            spec.url = Some(old.clone());
+        }
+        if spec.url.as_deref().is_some_and(|u| {
+            u.contains(REDACTED) || u.contains("%3Credacted%3E") || u.contains("%3credacted%3e")
+        }) {
+            return Err(format!(
+                "the URL holds \"{REDACTED}\", which means \"keep the stored value\", but the URL no longer matches the stored one; enter the values"
+            ));
+        }
         validate_spec(&spec)?;
         let entry = Entry {
             name,

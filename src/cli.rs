@@ -73,6 +73,11 @@ pub struct Args {
     #[arg(short = 'e', value_name = "KEY=VALUE", global = true, help_heading = TARGET)]
     pub env: Vec<String>,
 
+    /// Let `${env:NAME}` in a remote server's URL or headers (from --config) read NAME from
+    /// mcpscope's environment (repeatable). Without it, only values given with -e are sent.
+    #[arg(long, value_name = "NAME", global = true, help_heading = TARGET)]
+    pub allow_env: Vec<String>,
+
     /// Working directory for a stdio target.
     #[arg(long, global = true, help_heading = TARGET)]
     pub cwd: Option<PathBuf>,
@@ -149,6 +154,12 @@ pub struct Args {
     /// far behind are told with a `lagged` marker).
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..), global = true, help_heading = LISTENER)]
     pub max_events: u64,
+
+    /// Memory, in MiB, that the answers being read at once may hold in all (every session and
+    /// server together); an answer that would go over it is dropped with a finding and the
+    /// session goes on.
+    #[arg(long, default_value_t = mcpscope_budget_default(), value_parser = clap::value_parser!(u64).range(1..), global = true, help_heading = LISTENER)]
+    pub max_buffered_mb: u64,
 
     #[command(flatten)]
     pub cli: CliArgs,
@@ -340,4 +351,8 @@ pub enum Format {
     #[default]
     Json,
     Text,
+}
+
+const fn mcpscope_budget_default() -> u64 {
+    crate::transport::budget::DEFAULT_MB as u64
 }

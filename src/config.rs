@@ -54,6 +54,8 @@ pub enum Start {
         name: String,
         env: BTreeMap<String, String>,
         cwd: Option<std::path::PathBuf>,
+        /// `--allow-env`: names whose values may go to a remote server's URL or headers.
+        allow_env: std::collections::BTreeSet<String>,
     },
 }
 
@@ -114,6 +116,7 @@ pub fn start(args: &Args) -> Result<Option<Start>, ConfigError> {
             args: rest.to_vec(),
             env,
             cwd: args.cwd.clone(),
+            secrets: Vec::new(),
         })))
     } else if let Some(url) = &args.url {
         let transport = match args.transport {
@@ -128,18 +131,21 @@ pub fn start(args: &Args) -> Result<Option<Start>, ConfigError> {
             headers,
             secret_headers: Default::default(),
             oauth: oauth_options(args),
+            secrets: Vec::new(),
         })))
     } else if let Some(path) = &args.config {
         server_to_start(path, args.server.as_deref())?.map(|name| Start::Server {
             name,
             env,
             cwd: args.cwd.clone(),
+            allow_env: args.allow_env.iter().cloned().collect(),
         })
     } else {
         args.server.as_ref().map(|name| Start::Server {
             name: name.clone(),
             env,
             cwd: args.cwd.clone(),
+            allow_env: args.allow_env.iter().cloned().collect(),
         })
     })
 }
@@ -190,9 +196,14 @@ impl Start {
     pub fn target(self, catalog: &catalog::Catalog) -> Result<Target, String> {
         match self {
             Start::Target(target) => Ok(target),
-            Start::Server { name, env, cwd } => {
+            Start::Server {
+                name,
+                env,
+                cwd,
+                allow_env,
+            } => {
                 let mut target = catalog
-                    .target(&name, &Default::default())
+                    .target(&name, &Default::default(), &env, &allow_env)
                     .map_err(|unresolved| unresolved.join("; "))?;
                 if let Target::Stdio(t) = &mut target {
                     t.env.extend(env);

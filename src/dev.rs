@@ -11,6 +11,13 @@ use crate::{cli::DevArgs, transport::stdio::StdioTarget};
 /// The stdio target that runs `args.file`, or why it cannot be run.
 pub fn target(args: &DevArgs) -> Result<StdioTarget, String> {
     let (path, object) = split_spec(&args.file);
+    // The runner reads the name as one of its own options otherwise (`node --inspect=0.0.0.0:…`
+    // opens a debugger to the network), whatever file of that name exists.
+    if path.starts_with('-') {
+        return Err(format!(
+            "mcpscope dev: {path:?} looks like an option, not a file: name it as ./{path} (or run a command yourself with mcpscope -- COMMAND ARGS)"
+        ));
+    }
     if !Path::new(path).is_file() {
         return Err(format!("mcpscope dev: no such file: {path}"));
     }
@@ -77,6 +84,7 @@ pub fn target(args: &DevArgs) -> Result<StdioTarget, String> {
         args,
         env: runner_env(std::env::vars()),
         cwd: None,
+        secrets: Vec::new(),
     })
 }
 

@@ -50,6 +50,9 @@ fn main() -> ExitCode {
             }),
         )
         .init();
+    mcpscope::transport::budget::set_limit_mb(
+        usize::try_from(args.max_buffered_mb).unwrap_or(usize::MAX),
+    );
     // One thread: on small machines every cross-thread wake-up costs tens of microseconds, and
     // the relay path is a chain of wake-ups. Measured by `cargo bench` (see ARCHITECTURE.md).
     let runtime = match tokio::runtime::Builder::new_current_thread()

@@ -12,18 +12,50 @@ use url::Url;
 pub const REDACTED: &str = "<redacted>";
 
 /// Whether a header (or query parameter) name holds a credential: the usual credential headers,
-/// any name that says token, secret, password or api key, and the names the user marked.
+/// any name that says token, secret, password, key, auth or credential (X-Auth-Key,
+/// Ocp-Apim-Subscription-Key, X-Goog-Api-Key, …), and the names the user marked. The
+/// challenge headers a server sends (`WWW-Authenticate`, what an OAuth debugger shows) are not
+/// credentials.
 pub fn is_secret_name(name: &str, extra: &BTreeSet<String>) -> bool {
     let n = name.to_ascii_lowercase();
+    if extra.iter().any(|e| e.eq_ignore_ascii_case(&n)) {
+        return true;
+    }
+    if matches!(n.as_str(), "www-authenticate" | "proxy-authenticate") {
+        return false;
+    }
     matches!(
         n.as_str(),
         "authorization" | "proxy-authorization" | "cookie" | "set-cookie"
     ) || [
-        "token", "secret", "password", "api-key", "apikey", "api_key",
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "key",
+        "auth",
+        "credential",
+        "signature",
     ]
     .iter()
     .any(|s| n.contains(s))
-        || extra.iter().any(|e| e.eq_ignore_ascii_case(&n))
+}
+
+/// `text` with every one of `secrets` (and its percent-encoded spelling, as a URL holds it)
+/// replaced by the marker.
+pub fn values_in(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_owned();
+    let mut sorted: Vec<&String> = secrets.iter().filter(|s| !s.is_empty()).collect();
+    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for s in sorted {
+        let encoded = percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+        out = out.replace(s.as_str(), REDACTED);
+        if encoded != *s {
+            out = out.replace(&encoded, REDACTED);
+        }
+    }
+    out
 }
 
 /// Every value hidden, names kept: environment variables, where any value may be a token.
@@ -72,7 +104,10 @@ fn query(url: &Url, extra: &BTreeSet<String>) -> String {
     let pairs: Vec<(String, String)> = url
         .query_pairs()
         .map(|(k, v)| {
-            let v = if is_secret_name(&k, extra) {
+            // A lone `${…}` placeholder names where a secret comes from and holds none.
+            let placeholder =
+                v.starts_with("${") && v.ends_with('}') && v.matches("${").count() == 1;
+            let v = if is_secret_name(&k, extra) && !placeholder {
                 REDACTED.to_owned()
             } else {
                 v.into_owned()
@@ -104,10 +139,19 @@ mod tests {
             "x-auth-token",
             "client_secret",
             "x-tenant",
+            // Regression: the catalog export showed these in clear.
+            "X-Auth-Key",
+            "Ocp-Apim-Subscription-Key",
         ] {
             assert!(is_secret_name(name, &extra), "{name}");
         }
-        for name in ["mcp-session-id", "accept", "x-request-id"] {
+        for name in [
+            "mcp-session-id",
+            "accept",
+            "x-request-id",
+            "www-authenticate",
+            "keep-alive",
+        ] {
             assert!(!is_secret_name(name, &extra), "{name}");
         }
     }

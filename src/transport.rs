@@ -12,6 +12,7 @@
 //! | stdio child process | [`stdio`] | here |
 //! | Streamable HTTP, legacy HTTP+SSE (and the fallback between them) | [`http`], [`sse`] | here |
 
+pub mod budget;
 pub mod http;
 pub mod sse;
 pub mod stdio;
@@ -101,6 +102,9 @@ pub enum TransportEvent {
         from: &'static str,
         to: &'static str,
     },
+    /// An answer was dropped because the answers being read at once went over the process's
+    /// memory budget ([`budget`]); the session goes on.
+    OverBudget,
     /// A message of ours with this JSON-RPC id could not be delivered (or its answer could not
     /// be read); only that call fails.
     SendFailed { id: i64, message: String },

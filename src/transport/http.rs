@@ -39,7 +39,7 @@ use tokio::{
 use url::Url;
 
 use super::{
-    Exit, Link, Outgoing, ToTransport, TransportEvent,
+    Exit, Link, Outgoing, ToTransport, TransportEvent, budget,
     sse::{SseEvent, SseParser},
     stdio::MAX_FRAME_BYTES,
 };
@@ -90,6 +90,9 @@ pub struct RemoteTarget {
     pub secret_headers: BTreeSet<String>,
     /// What the user said about OAuth for this server (used only if it asks for authorization).
     pub oauth: OAuthOptions,
+    /// Values that came from `${input:}` / `${env:}` placeholders: hidden wherever they appear
+    /// in the description (the URL), and scrubbed from exports.
+    pub secrets: Vec<String>,
 }
 
 /// Which way we currently talk to the server.
@@ -457,7 +460,7 @@ fn content_type(res: &reqwest::Response) -> String {
 }
 
 async fn excerpt(res: reqwest::Response) -> String {
-    excerpt_of(&read_body(res).await.unwrap_or_default())
+    excerpt_of(&read_limited(res, MAX_FRAME_BYTES).await.unwrap_or_default())
 }
 
 fn excerpt_of(body: &[u8]) -> String {
@@ -473,24 +476,54 @@ async fn post(sh: Arc<Shared>, msg: Outgoing) {
     }
 }
 
-async fn read_body(res: reqwest::Response) -> Result<Vec<u8>, String> {
-    read_limited(res, MAX_FRAME_BYTES).await
+/// An answer body, with a finding when the memory budget cut it off.
+async fn read_body(sh: &Shared, res: reqwest::Response) -> Result<Vec<u8>, String> {
+    match read_limited(res, MAX_FRAME_BYTES).await {
+        Ok(body) => Ok(body),
+        Err(BodyError::OverBudget(e)) => {
+            sh.emit(TransportEvent::OverBudget).await;
+            Err(e.to_string())
+        }
+        Err(BodyError::Other(e)) => Err(e),
+    }
 }
 
-/// A whole answer body, refused past `limit` bytes (also what an authorization flow reads).
+/// Why a body was not read whole.
+#[derive(Debug)]
+pub(crate) enum BodyError {
+    OverBudget(budget::OverBudget),
+    Other(String),
+}
+
+impl From<BodyError> for String {
+    fn from(e: BodyError) -> String {
+        match e {
+            BodyError::OverBudget(b) => b.to_string(),
+            BodyError::Other(s) => s,
+        }
+    }
+}
+
+/// A whole answer body, refused past `limit` bytes or past the process's memory budget for
+/// answers being read (also what an authorization flow reads).
 pub(crate) async fn read_limited(
     mut res: reqwest::Response,
     limit: usize,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, BodyError> {
     let mut body = Vec::new();
+    let mut held = budget::Reservation::new();
     while let Some(chunk) = res
         .chunk()
         .await
-        .map_err(|e| format!("reading the answer: {}", describe_error(&e)))?
+        .map_err(|e| BodyError::Other(format!("reading the answer: {}", describe_error(&e))))?
     {
         if body.len() + chunk.len() > limit {
-            return Err(format!("the answer is over {limit} bytes; not read"));
+            return Err(BodyError::Other(format!(
+                "the answer is over {limit} bytes; not read"
+            )));
         }
+        held.resize(body.len() + chunk.len())
+            .map_err(BodyError::OverBudget)?;
         body.extend_from_slice(&chunk);
     }
     Ok(body)
@@ -521,6 +554,7 @@ async fn read_sse(
     };
     let mut count = 0u64;
     let mut first_id: Option<String> = None;
+    let mut held = budget::Reservation::new();
     loop {
         let chunk = match res.chunk().await {
             Ok(Some(c)) => c,
@@ -537,6 +571,12 @@ async fn read_sse(
                 break;
             }
         };
+        // What the parser holds of the event it has not finished, against the shared budget.
+        if let Err(e) = held.resize(parser.buffered()) {
+            sh.emit(TransportEvent::OverBudget).await;
+            out.error = Some(e.to_string());
+            break;
+        }
         for event in events {
             if let Some(id) = &event.id {
                 first_id.get_or_insert_with(|| id.clone());

@@ -49,6 +49,11 @@ impl SseParser {
         }
     }
 
+    /// The bytes held for the event not yet complete (its lines so far).
+    pub fn buffered(&self) -> usize {
+        self.line.len() + self.current.data.len()
+    }
+
     /// Feeds a chunk; returns the events it completed.
     pub fn push(&mut self, chunk: &[u8]) -> Result<Vec<SseEvent>, TooLarge> {
         let mut out = Vec::new();

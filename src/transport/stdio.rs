@@ -39,6 +39,9 @@ pub struct StdioTarget {
     pub args: Vec<String>,
     pub env: BTreeMap<String, String>,
     pub cwd: Option<PathBuf>,
+    /// Values that came from `${input:}` / `${env:}` placeholders: hidden wherever they appear
+    /// in the description (an argument, the working directory), and scrubbed from exports.
+    pub secrets: Vec<String>,
 }
 
 /// Spawns the target and returns the link. Fails only if the process cannot be started.

@@ -319,6 +319,7 @@ pub(super) fn connect_plan(body: ConnectBody) -> Result<(Target, ConnectOptions)
                 args: body.args,
                 env: body.env,
                 cwd: body.cwd.filter(|c| !c.is_empty()).map(Into::into),
+                secrets: Vec::new(),
             })
         }
         "http" | "sse" | "auto" => {
@@ -336,6 +337,7 @@ pub(super) fn connect_plan(body: ConnectBody) -> Result<(Target, ConnectOptions)
                 headers: body.headers,
                 secret_headers: body.secret_headers.into_iter().collect(),
                 oauth: body.oauth,
+                secrets: Vec::new(),
             })
         }
         other => {

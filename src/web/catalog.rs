@@ -116,6 +116,10 @@ struct ConnectEntryBody {
     /// Values for the entry's `${input:…}` placeholders.
     #[serde(default)]
     inputs: BTreeMap<String, String>,
+    /// `${env:NAME}` names whose values (from mcpscope's environment) may go to a remote
+    /// server's URL or headers; the user named each one and the host.
+    #[serde(default)]
+    allow_env: std::collections::BTreeSet<String>,
     /// The session's name (default: the entry's).
     name: Option<String>,
     protocol_version: Option<String>,
@@ -135,12 +139,14 @@ pub(super) async fn connect(
     let (target, entry_era) = {
         let catalog = state.catalog.lock().unwrap();
         must_exist(&catalog, &name)?;
-        let target = catalog.target(&name, &body.inputs).map_err(|unresolved| {
-            ApiError::BadRequest(format!(
-                "cannot connect \"{name}\": {}",
-                unresolved.join("; ")
-            ))
-        })?;
+        let target = catalog
+            .target(&name, &body.inputs, &BTreeMap::new(), &body.allow_env)
+            .map_err(|unresolved| {
+                ApiError::BadRequest(format!(
+                    "cannot connect \"{name}\": {}",
+                    unresolved.join("; ")
+                ))
+            })?;
         (target, catalog.era(&name).map_err(ApiError::BadRequest)?)
     };
     let era = parse_era(body.era.as_deref())?.or(entry_era);

@@ -70,12 +70,27 @@ async function connect(s, ask, status) {
   const values = Object.fromEntries(fields.map((f) => [f.dataset.input, f.value]));
   status.textContent = "connecting…";
   try {
-    const { body } = await call("POST", `/api/catalog/${enc(s.name)}/connect`, { inputs: values });
+    const { body } = await connectEntry(s, values);
     ask.replaceChildren();
     status.textContent = body.state === "connected" ? "" : `${body.state}: ${body.error || ""}`;
     await ctx.opened(body);
   } catch (e) {
     status.textContent = e.message;
+  }
+}
+
+// `${env:NAME}` in a remote entry's URL or headers would send mcpscope's own environment to
+// that host: the backend refuses until the user, asked by name and host, allows each one.
+async function connectEntry(s, inputs, allowEnv = []) {
+  try {
+    return await call("POST", `/api/catalog/${enc(s.name)}/connect`, { inputs, allowEnv });
+  } catch (e) {
+    const asked = [...e.message.matchAll(/\$\{env:([^}]+)\} would send mcpscope's own environment variable \S+ to (\S+?):/g)];
+    if (!asked.length || allowEnv.length) throw e;
+    const names = [...new Set(asked.map((m) => m[1]))];
+    const host = asked[0][2];
+    if (!window.confirm(`"${s.name}" sends the value of ${names.join(", ")} from mcpscope's own environment to ${host}.\n\nSend ${names.length > 1 ? "them" : "it"}?`)) throw new Error(`not connected: ${names.join(", ")} not allowed for ${host}`);
+    return await call("POST", `/api/catalog/${enc(s.name)}/connect`, { inputs, allowEnv: names });
   }
 }
 

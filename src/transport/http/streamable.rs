@@ -77,7 +77,7 @@ pub(super) async fn post_streamable(sh: &Arc<Shared>, msg: &Outgoing) {
     }
     if !status.is_success() {
         let had_session = sh.session_id.lock().unwrap().is_some();
-        let body = read_body(res).await.unwrap_or_default();
+        let body = read_body(sh, res).await.unwrap_or_default();
         let text = excerpt_of(&body);
         exchange["bodyExcerpt"] = json!(text);
         sh.http(exchange).await;
@@ -155,7 +155,7 @@ pub(super) async fn post_streamable(sh: &Arc<Shared>, msg: &Outgoing) {
     } else if status == StatusCode::ACCEPTED || status == StatusCode::NO_CONTENT {
         // Accepted notification or response.
     } else {
-        match read_body(res).await {
+        match read_body(sh, res).await {
             Ok(body) if body.iter().all(u8::is_ascii_whitespace) => {
                 if msg.request_id().is_some() {
                     sh.fail(msg, format!("POST answered {status} with an empty body"))
