@@ -95,27 +95,36 @@ pub fn url(url: &Url, extra: &BTreeSet<String>) -> String {
     query(url, extra)
 }
 
-/// The URL with credential query parameters hidden.
+/// The URL with credential query parameters hidden; every other parameter kept as it was
+/// written (a `${…}` placeholder too: it names where a secret comes from and holds none).
 fn query(url: &Url, extra: &BTreeSet<String>) -> String {
-    if url.query().is_none() {
+    let Some(q) = url.query() else {
+        return url.to_string();
+    };
+    let mut hidden = false;
+    let pieces: Vec<String> = q
+        .split('&')
+        .map(|piece| {
+            let (raw_key, raw_value) = piece.split_once('=').unwrap_or((piece, ""));
+            let key = percent_encoding::percent_decode_str(&raw_key.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned();
+            let value = percent_encoding::percent_decode_str(raw_value).decode_utf8_lossy();
+            let placeholder =
+                value.starts_with("${") && value.ends_with('}') && value.matches("${").count() == 1;
+            if is_secret_name(&key, extra) && !placeholder && !raw_value.is_empty() {
+                hidden = true;
+                format!("{raw_key}=%3Credacted%3E")
+            } else {
+                piece.to_owned()
+            }
+        })
+        .collect();
+    if !hidden {
         return url.to_string();
     }
     let mut shown = url.clone();
-    let pairs: Vec<(String, String)> = url
-        .query_pairs()
-        .map(|(k, v)| {
-            // A lone `${…}` placeholder names where a secret comes from and holds none.
-            let placeholder =
-                v.starts_with("${") && v.ends_with('}') && v.matches("${").count() == 1;
-            let v = if is_secret_name(&k, extra) && !placeholder {
-                REDACTED.to_owned()
-            } else {
-                v.into_owned()
-            };
-            (k.into_owned(), v)
-        })
-        .collect();
-    shown.query_pairs_mut().clear().extend_pairs(pairs);
+    shown.set_query(Some(&pieces.join("&")));
     shown.to_string()
 }
 

@@ -204,7 +204,7 @@ async fn open_refuses_a_file_that_is_not_a_recording() {
 }
 
 /// A session against server-everything with answers that do not change from run to run.
-async fn record_everything(scope: &Scope) -> String {
+pub async fn record_everything(scope: &Scope) -> String {
     let (status, s) = scope.post("/api/sessions", everything_target()).await;
     assert_eq!(status, 201, "{s}");
     let id = s["id"].as_str().unwrap().to_owned();
@@ -236,7 +236,7 @@ async fn record_everything(scope: &Scope) -> String {
 }
 
 /// A recording written to a temporary file (named by `tag`), and mcpscope opening it.
-async fn opened(tag: &str, text: &str) -> (std::path::PathBuf, Scope) {
+pub async fn opened(tag: &str, text: &str) -> (std::path::PathBuf, Scope) {
     let file = std::env::temp_dir().join(format!("mcpscope-{tag}-{}.ndjson", std::process::id()));
     std::fs::write(&file, text).unwrap();
     let scope = Scope::start_with(&["open", file.to_str().unwrap()]).await;
@@ -267,7 +267,7 @@ fn altered_everything() -> Vec<String> {
     cmd
 }
 
-async fn replay_cli(file: &std::path::Path, extra: &[String]) -> (i32, String, String) {
+pub async fn replay_cli(file: &std::path::Path, extra: &[String]) -> (i32, String, String) {
     let out = tokio::process::Command::new(bin())
         .args(["replay", "-q"])
         .arg(file)

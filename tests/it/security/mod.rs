@@ -1,5 +1,34 @@
-//! The security baseline: token on every API call, Origin and Host checks on every route, a
-//! strict CSP, no token in served HTML, loopback only unless explicitly overridden.
+//! Every attack mcpscope defends against, in one place: a line each here, a test each below or
+//! in the submodules.
+//!
+//! The guard (this file): the API without the token; another origin with the token; a DNS
+//! rebinding Host on pages, static files and the API; the token in served HTML; inline script
+//! (CSP); a non-loopback bind; names on `--dangerously-bind-all`.
+//!
+//! Recordings and replay (`replay.rs`): a sealed export whose requests were edited (another
+//! tool called on the user's server) replayed by the CLI with no terminal, against its own
+//! target or one given; the same file opened and replayed through the API, or against another
+//! session; a recording's `startedAt` that is not a file name in `Content-Disposition`.
+//!
+//! Secrets (`secrets.rs`): a server echoing a secret env value in other JSON escapes (Python's
+//! `\u00e4`, Go's `\u0026`, PHP's `\/`), percent-encoded, in base64 inside `user:secret`,
+//! inside JSON it prints (stderr, nested strings); an imported remote entry whose URL or
+//! headers name `${env:…}` of mcpscope's own environment; a `password` input in stdio args in
+//! the session object and the export header; URL passwords, `api_key=` values and
+//! `X-Auth-Key` / `Ocp-Apim-Subscription-Key` headers in the catalog's answers and exports.
+//!
+//! This machine (`local.rs`): server text full of terminal escapes (title, clear screen, OSC 52
+//! clipboard) in `--cli --format text`, lint and replay reports and the stderr passed through;
+//! a symlink where a private file (responders, credentials, catalog) is written; a recording key
+//! others can read; `mcpscope dev` given an option-looking file name.
+//!
+//! The network (`network.rs`): a server streaming answers past the process's memory budget; a
+//! challenge whose `resource_metadata` points at the cloud metadata address.
+
+mod local;
+mod network;
+mod replay;
+mod secrets;
 
 use reqwest::StatusCode;
 
