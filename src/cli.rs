@@ -155,10 +155,9 @@ pub struct Args {
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..), global = true, help_heading = LISTENER)]
     pub max_events: u64,
 
-    /// Memory, in MiB, that the answers being read at once may hold in all (every session and
-    /// server together); an answer that would go over it is dropped with a finding and the
-    /// session goes on.
-    #[arg(long, default_value_t = mcpscope_budget_default(), value_parser = clap::value_parser!(u64).range(1..), global = true, help_heading = LISTENER)]
+    /// Memory the answers being read at once may hold in all sessions together; one that would
+    /// go over it is dropped with a finding, and the session goes on.
+    #[arg(long, value_name = "MIB", default_value_t = mcpscope_budget_default(), value_parser = clap::value_parser!(u64).range(1..), global = true, help_heading = LISTENER)]
     pub max_buffered_mb: u64,
 
     #[command(flatten)]
