@@ -43,7 +43,8 @@ pub fn create_new(path: &Path, bytes: &[u8]) -> io::Result<bool> {
 pub fn read_private(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     let file = fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
+        // No symlink; and a FIFO planted there cannot hang us before the file-type check.
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)
         .map_err(|e| {
             if e.raw_os_error() == Some(libc::ELOOP) {

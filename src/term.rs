@@ -7,8 +7,11 @@
 
 use std::borrow::Cow;
 
+/// Controls, line separators, and the bidirectional overrides that reorder what a terminal
+/// or a dialog shows (a line can be made to read as another).
 fn is_control(c: char) -> bool {
-    (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{2028}' | '\u{2029}')
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// For text: every control character except newline and tab becomes visible (`\x1b`,

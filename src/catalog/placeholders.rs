@@ -156,6 +156,7 @@ pub fn resolve(
                 .as_deref()
                 .and_then(|u| url::Url::parse(u).ok())
                 .and_then(|u| u.host_str().map(str::to_owned))
+                .or_else(|| spec.url.clone())
                 .unwrap_or_else(|| "the remote server".to_owned()),
         );
     }

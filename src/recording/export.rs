@@ -82,8 +82,10 @@ impl Secrets {
     }
 
     /// Every quoted string of `text` decoded and, where it (or a string inside it) holds a
-    /// secret, written again without it; then the plain text of anything left. None when
-    /// nothing changed.
+    /// secret, written again without it. At depth 0 `text` is an event line: only its string
+    /// values are touched (never its structure, numbers or object keys). Deeper, `text` is
+    /// what a server wrote inside a string, so the text between its quotes is searched too.
+    /// None when nothing changed.
     fn scrub_strings(&self, text: &str, depth: usize) -> Option<String> {
         let mut out = String::new();
         let mut copied = 0;
@@ -93,21 +95,23 @@ impl Secrets {
             let Some(close) = string_end(bytes, open) else {
                 break;
             };
-            let token = &text[open..=close];
             at = close + 1;
-            let scrubbed = if token.contains('\\') {
-                let Ok(decoded) = serde_json::from_str::<String>(token) else {
-                    continue;
-                };
-                self.scrub_text(&decoded, depth)
-            } else {
-                self.scrub_text(&token[1..token.len() - 1], depth)
-            };
-            if let Some(clean) = scrubbed {
+            if depth == 0 && text[close + 1..].trim_start().starts_with(':') {
+                continue;
+            }
+            let decoded = unescape(&text[open + 1..close]);
+            if let Some(clean) = self.scrub_text(&decoded, depth) {
                 out.push_str(&text[copied..open]);
                 out.push_str(&serde_json::to_string(&clean).expect("a string serialises"));
                 copied = close + 1;
             }
+        }
+        if depth == 0 {
+            if copied == 0 {
+                return None;
+            }
+            out.push_str(&text[copied..]);
+            return Some(out);
         }
         if copied == 0 && !self.found_in(text) {
             return None;
@@ -117,17 +121,33 @@ impl Secrets {
     }
 
     /// A decoded string's own text: strings quoted inside it (JSON a server printed) opened in
-    /// turn, then every spelling replaced.
+    /// turn, then every spelling replaced. Where quotes do not pair up (a stray quote, an
+    /// escape JSON does not know, nesting deeper than we open), every escape is undone at once
+    /// as a last look, and a secret found that way takes the whole text with it.
     fn scrub_text(&self, text: &str, depth: usize) -> Option<String> {
-        let inner = if depth < MAX_DEPTH && text.contains('"') && text.contains('\\') {
+        let mut result = if depth < MAX_DEPTH && text.contains('"') {
             self.scrub_strings(text, depth + 1)
         } else {
             None
         };
-        match inner {
-            Some(changed) => Some(self.replace_plain(&changed).unwrap_or(changed)),
-            None => self.replace_plain(text),
+        if let Some(r) = self.replace_plain(result.as_deref().unwrap_or(text)) {
+            result = Some(r);
         }
+        let mut flat = result.as_deref().unwrap_or(text).to_owned();
+        for _ in 0..=MAX_DEPTH {
+            if !flat.contains('\\') {
+                break;
+            }
+            let next = unescape(&flat).into_owned();
+            if next == flat {
+                break;
+            }
+            flat = next;
+            if let Some(clean) = self.replace_plain(&flat) {
+                return Some(clean);
+            }
+        }
+        result
     }
 
     fn replace_plain(&self, text: &str) -> Option<String> {
@@ -140,6 +160,72 @@ impl Secrets {
         }
         out
     }
+}
+
+/// A JSON string's body with its escapes undone, never failing: a lone surrogate becomes
+/// U+FFFD and an escape JSON does not know stays as written (servers write both).
+fn unescape(body: &str) -> std::borrow::Cow<'_, str> {
+    if !body.contains('\\') {
+        return std::borrow::Cow::Borrowed(body);
+    }
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('"') => out.push('"'),
+            Some('\\') => out.push('\\'),
+            Some('/') => out.push('/'),
+            Some('b') => out.push('\u{8}'),
+            Some('f') => out.push('\u{c}'),
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('u') => {
+                let hex: String = chars.clone().take(4).collect();
+                let Some(unit) = u16::from_str_radix(&hex, 16)
+                    .ok()
+                    .filter(|_| hex.len() == 4)
+                else {
+                    out.push_str("\\u");
+                    continue;
+                };
+                for _ in 0..4 {
+                    chars.next();
+                }
+                if (0xD800..0xDC00).contains(&unit) {
+                    // A high surrogate: a low one must follow for a character.
+                    let rest: String = chars.clone().take(6).collect();
+                    let low = rest
+                        .strip_prefix("\\u")
+                        .and_then(|h| u16::from_str_radix(h, 16).ok())
+                        .filter(|l| (0xDC00..0xE000).contains(l));
+                    if let Some(low) = low {
+                        for _ in 0..6 {
+                            chars.next();
+                        }
+                        let code = 0x10000
+                            + ((u32::from(unit) - 0xD800) << 10)
+                            + (u32::from(low) - 0xDC00);
+                        out.push(char::from_u32(code).unwrap_or('\u{fffd}'));
+                    } else {
+                        out.push('\u{fffd}');
+                    }
+                } else {
+                    out.push(char::from_u32(u32::from(unit)).unwrap_or('\u{fffd}'));
+                }
+            }
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Where the JSON string opening at `open` closes (escapes skipped), if it does.
@@ -234,10 +320,12 @@ fn seal_of(
         after = last;
     }
     let plan = super::replay::Plan::read(events);
-    super::seal::seal(&super::seal::covered(
-        header.target.as_ref(),
-        plan.sealed_view(),
-    ))
+    // The target as the header line will hold it: scrubbed like every line.
+    let target = header.target.as_ref().map(|t| {
+        serde_json::from_str::<serde_json::Value>(&secrets.scrub(&t.to_string()))
+            .unwrap_or_else(|_| t.clone())
+    });
+    super::seal::seal(&super::seal::covered(target.as_ref(), plan.sealed_view()))
 }
 
 /// The recording as a stream of chunks: the header line, then every retained event of
@@ -344,6 +432,26 @@ mod tests {
             let v: serde_json::Value = serde_json::from_str(&out).unwrap();
             assert!(v.is_object(), "{out}");
         }
+        // Review findings: a lone surrogate beside the escaped secret; a stray quote in printed
+        // text; an escape JSON does not know; nesting deeper than strings are opened.
+        for line in [
+            r#"{"t":"\u0074ok-5e0b27aa\ud800"}"#,
+            r#"{"line":"5\" screen {\"k\":\"\\u0074ok-5e0b27aa\"}"}"#,
+            r#"{"line":"C:\\dir \\q {\"k\":\"\\u0074ok-5e0b27aa\"}"}"#,
+            r#"{"a":"{\"b\":\"{\\\"c\\\":\\\"{\\\\\\\"d\\\\\\\":\\\\\\\"\\\\\\\\u0074ok-5e0b27aa\\\\\\\"}\\\"}\"}"}"#,
+        ] {
+            let out = s.scrub(line);
+            assert!(!out.contains("ok-5e0b27aa"), "{line} → {out}");
+            let _: serde_json::Value = serde_json::from_str(&out).unwrap();
+        }
+        // Regression (review): a short value such as `true` or a port broke the line's
+        // structure and keys; only string values change now.
+        let s2 = Secrets::new(["true".to_owned(), "3000".to_owned(), "kind".to_owned()]);
+        let line = r#"{"seq":13000,"kind":"frame","message":{"isError":true,"x":"at 3000"}}"#;
+        assert_eq!(
+            s2.scrub(line),
+            r#"{"seq":13000,"kind":"frame","message":{"isError":true,"x":"at <redacted>"}}"#
+        );
         // A line without a secret is left as it was, byte for byte.
         let plain = r#"{"t":"caf\u00e9","n":1}"#;
         assert!(matches!(s.scrub(plain), std::borrow::Cow::Borrowed(_)));

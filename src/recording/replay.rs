@@ -190,7 +190,8 @@ impl Plan {
             .collect();
         json!({
             "requests": self.steps.iter()
-                .map(|s| json!({"method": s.method, "params": s.params}))
+                // A step is sent only when it had an answer: that is part of the plan too.
+                .map(|s| json!({"method": s.method, "params": s.params, "sent": s.recorded.is_some()}))
                 .collect::<Vec<_>>(),
             "answers": answers,
             "clientCapabilities": self.client_capabilities,
@@ -206,9 +207,26 @@ impl Plan {
         if self.steps.is_empty() {
             out.push_str("    (none)\n");
         }
-        for (n, s) in self.steps.iter().enumerate() {
-            let params = s.params.as_ref().map_or_else(String::new, Value::to_string);
-            out.push_str(&format!("    {}. {} {params}\n", n + 1, s.method));
+        // Methods and params are file text: shown as JSON where they are not plain, so a new
+        // line or a bidi control cannot fake or hide a line of the plan.
+        let shown = |m: &str| {
+            if m.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "/_-.$".contains(c))
+            {
+                m.to_owned()
+            } else {
+                crate::term::json(&Value::String(m.to_owned()).to_string()).into_owned()
+            }
+        };
+        let json_text = |v: &Value| crate::term::json(&v.to_string()).into_owned();
+        for (n, s) in self
+            .steps
+            .iter()
+            .filter(|s| s.recorded.is_some())
+            .enumerate()
+        {
+            let params = s.params.as_ref().map_or_else(String::new, json_text);
+            out.push_str(&format!("    {}. {} {params}\n", n + 1, shown(&s.method)));
         }
         let mut methods: Vec<_> = self.answers.iter().collect();
         methods.sort_by(|a, b| a.0.cmp(b.0));
@@ -221,7 +239,7 @@ impl Plan {
                     Ok(r) => ("result", r),
                     Err(e) => ("error", e),
                 };
-                out.push_str(&format!("    {method} → {k} {v}\n"));
+                out.push_str(&format!("    {} → {k} {}\n", shown(method), json_text(v)));
             }
         }
         out

@@ -85,7 +85,7 @@ async function connectEntry(s, inputs, allowEnv = []) {
   try {
     return await call("POST", `/api/catalog/${enc(s.name)}/connect`, { inputs, allowEnv });
   } catch (e) {
-    const asked = [...e.message.matchAll(/\$\{env:([^}]+)\} would send mcpscope's own environment variable \S+ to (\S+?):/g)];
+    const asked = [...e.message.matchAll(/\$\{env:([^}]+)\} would send mcpscope's own environment variable \S+ to (.+?): allow it first/g)];
     if (!asked.length || allowEnv.length) throw e;
     const names = [...new Set(asked.map((m) => m[1]))];
     const host = asked[0][2];
