@@ -41,21 +41,46 @@ pub fn is_secret_name(name: &str, extra: &BTreeSet<String>) -> bool {
     .any(|s| n.contains(s))
 }
 
-/// `text` with every one of `secrets` (and its percent-encoded spelling, as a URL holds it)
-/// replaced by the marker.
-pub fn values_in(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_owned();
-    let mut sorted: Vec<&String> = secrets.iter().filter(|s| !s.is_empty()).collect();
-    sorted.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    for s in sorted {
-        let encoded = percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC)
-            .to_string();
-        out = out.replace(s.as_str(), REDACTED);
-        if encoded != *s {
-            out = out.replace(&encoded, REDACTED);
+/// Percent-encoding as RFC 3986 (and JavaScript's `encodeURIComponent`) leaves the unreserved
+/// characters; Python's `quote` also leaves `/`.
+const URI_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+const PATH_KEPT: &percent_encoding::AsciiSet = &URI_COMPONENT.remove(b'/');
+
+/// The ways a URL, a form or a server may percent-encode `secret` (RFC 3986, Python's `quote`,
+/// every non-alphanumeric, form encoding's `+` for a space); none when it needs no encoding.
+pub fn percent_spellings(secret: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for set in [URI_COMPONENT, PATH_KEPT, percent_encoding::NON_ALPHANUMERIC] {
+        let encoded = percent_encoding::utf8_percent_encode(secret, set).to_string();
+        if encoded != secret {
+            if encoded.contains("%20") {
+                out.push(encoded.replace("%20", "+"));
+            }
+            out.push(encoded);
         }
     }
+    out.sort();
+    out.dedup();
     out
+}
+
+/// `text` with every one of `secrets`, and each of its percent-encoded spellings (as a URL
+/// holds it), replaced by the marker.
+pub fn values_in(text: &str, secrets: &[String]) -> String {
+    let mut spellings: Vec<String> = secrets
+        .iter()
+        .filter(|s| !s.is_empty())
+        .flat_map(|s| percent_spellings(s).into_iter().chain([s.clone()]))
+        .collect();
+    // Longest first, so a secret that contains another is replaced whole.
+    spellings.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    spellings
+        .iter()
+        .fold(text.to_owned(), |out, s| out.replace(s.as_str(), REDACTED))
 }
 
 /// Every value hidden, names kept: environment variables, where any value may be a token.

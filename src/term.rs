@@ -17,36 +17,39 @@ fn is_control(c: char) -> bool {
 /// For text: every control character except newline and tab becomes visible (`\x1b`,
 /// `\u{9b}`), so it reaches the terminal as text.
 pub fn text(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(is_control) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if is_control(c) {
-            if (c as u32) < 0x100 {
-                out.push_str(&format!("\\x{:02x}", c as u32));
-            } else {
-                out.push_str(&format!("\\u{{{:x}}}", c as u32));
-            }
+    escape(s, is_control, |out, c| {
+        if (c as u32) < 0x100 {
+            out.push_str(&format!("\\x{:02x}", c as u32));
         } else {
-            out.push(c);
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
         }
-    }
-    Cow::Owned(out)
+    })
 }
 
 /// For JSON text: the control characters serde leaves as they are become `\u` escapes, which
-/// read back as the same string.
+/// read back as the same string. Outside strings JSON has only ASCII punctuation, whitespace
+/// and literals, so every control character met is inside a string, or is whitespace kept.
 pub fn json(s: &str) -> Cow<'_, str> {
-    if !s.chars().any(is_control) {
+    escape(
+        s,
+        |c| is_control(c) && c != '\r',
+        |out, c| out.push_str(&format!("\\u{:04x}", c as u32)),
+    )
+}
+
+/// `s` with every character `needs` says written by `write` instead; borrowed when none is.
+fn escape(
+    s: &str,
+    needs: impl Fn(char) -> bool,
+    write: impl Fn(&mut String, char),
+) -> Cow<'_, str> {
+    if !s.chars().any(&needs) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        // Outside strings JSON has only ASCII punctuation, whitespace and literals, so every
-        // control character met here is inside a string, or is the whitespace kept as is.
-        if is_control(c) && !matches!(c, '\r' | '\n' | '\t') {
-            out.push_str(&format!("\\u{:04x}", c as u32));
+        if needs(c) {
+            write(&mut out, c);
         } else {
             out.push(c);
         }

@@ -169,20 +169,14 @@ impl Authorizer {
         // A server chooses these URLs (the challenge's resource_metadata, the PRM's
         // authorization servers): a metadata address is fetched only once the user, paused
         // before it step by step, has seen it named and continued.
-        let risky = discovery::metadata_address(url);
-        match (&risky, self.options.step_by_step) {
+        let next = match (discovery::metadata_address(url), self.options.step_by_step) {
             (Some(why), false) => {
                 return Err(self.fail(phase, format!("not fetching {url}: {why}")).await);
             }
-            (Some(why), true) => {
-                self.pause(phase, format!("GET {url} (careful: {why})"), &[], json!({}))
-                    .await?;
-            }
-            (None, _) => {
-                self.pause(phase, format!("GET {url}"), &[], json!({}))
-                    .await?;
-            }
-        }
+            (Some(why), true) => format!("GET {url} (careful: {why})"),
+            (None, _) => format!("GET {url}"),
+        };
+        self.pause(phase, next, &[], json!({})).await?;
         Ok(self.fetch.get_json(phase, url).await)
     }
 

@@ -21,15 +21,6 @@ const MIN_SECRET: usize = 4;
 /// a value is two levels).
 const MAX_DEPTH: usize = 3;
 
-/// Percent-encoding as RFC 3986 (and JavaScript's `encodeURIComponent`) leave the unreserved
-/// characters; Python's `quote` also leaves `/`.
-const URI_COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-const PATH_KEPT: &percent_encoding::AsciiSet = &URI_COMPONENT.remove(b'/');
-
 /// The values to scrub, and the spellings of each that a server may echo: the value itself
 /// (compared with the *decoded* text of every JSON string, so `\u00e4`, `\/` and any other
 /// escape spell it too), percent-encoded, and in base64 (standard and URL-safe, at each of the
@@ -46,16 +37,7 @@ impl Secrets {
             if s.chars().count() < MIN_SECRET {
                 continue;
             }
-            for set in [URI_COMPONENT, PATH_KEPT, percent_encoding::NON_ALPHANUMERIC] {
-                let encoded = percent_encoding::utf8_percent_encode(&s, set).to_string();
-                if encoded != s {
-                    // Form encoding writes a space as `+`.
-                    if encoded.contains("%20") {
-                        v.push(encoded.replace("%20", "+"));
-                    }
-                    v.push(encoded);
-                }
-            }
+            v.extend(crate::redact::percent_spellings(&s));
             v.extend(base64_spellings(s.as_bytes()));
             v.push(s);
         }

@@ -167,9 +167,7 @@ impl Plan {
         }
         plan
     }
-}
 
-impl Plan {
     /// What a replay of this plan sends, as the seal covers it and a person reads it: every
     /// request in order with its params, every answer it gives to the server's requests (by
     /// method), and how it introduces itself.
@@ -530,39 +528,39 @@ async fn execute(args: &Args, replay: &ReplayArgs) -> Result<u8, Failure> {
     let plan = Plan::read(recording.values());
     // The file chooses what runs and what is sent only when this machine wrote it as it is, or
     // when the user says so, having been shown all of it.
-    let ours = sealed_here(&recording.header, &plan);
-    let recorded = args.target.is_empty() && args.url.is_none();
-    let target = if recorded {
-        let named = recording.header.target.as_ref().ok_or_else(|| {
+    let recorded = if args.target.is_empty() && args.url.is_none() {
+        Some(recording.header.target.as_ref().ok_or_else(|| {
             Failure::usage("the recording names no target: give one (-- COMMAND or --url)")
-        })?;
-        let accepted = replay.recorded_target && replay.accept_requests;
-        if !ours && !accepted && !asked_yes(Some(named), &plan) {
-            return Err(Failure::usage(format!(
-                "this recording was not written by mcpscope here (or it was edited); it starts:\n{}\nand then:\n{}run it with --recorded-target --accept-requests, or give the target (-- COMMAND or --url) and --accept-requests",
-                spelled_out(named),
-                plan.spelled_out(),
-            ))
-            .with("target", named.clone())
-            .with("plan", plan.sealed_view()));
-        }
-        let target = recorded_target(named).map_err(Failure::usage)?;
-        if !args.cli.quiet {
-            eprintln!(
-                "mcpscope replay: starting the recorded target\n{}",
-                crate::term::text(&spelled_out(named))
-            );
-        }
-        target
+        })?)
     } else {
-        if !ours && !replay.accept_requests && !asked_yes(None, &plan) {
-            return Err(Failure::usage(format!(
-                "this recording was not written by mcpscope here (or it was edited); replaying it sends:\n{}run it with --accept-requests",
-                plan.spelled_out(),
-            ))
-            .with("plan", plan.sealed_view()));
+        None
+    };
+    let accepted = replay.accept_requests && (recorded.is_none() || replay.recorded_target);
+    if !sealed_here(&recording.header, &plan) && !accepted && !asked_yes(recorded, &plan) {
+        let flags = if recorded.is_some() {
+            "run it with --recorded-target --accept-requests, or give the target (-- COMMAND or --url) and --accept-requests"
+        } else {
+            "run it with --accept-requests"
+        };
+        let mut failure = Failure::usage(format!("{}{flags}", what_it_does(recorded, &plan)))
+            .with("plan", plan.sealed_view());
+        if let Some(named) = recorded {
+            failure = failure.with("target", named.clone());
         }
-        local::target(args)?.0
+        return Err(failure);
+    }
+    let target = match recorded {
+        Some(named) => {
+            let target = recorded_target(named).map_err(Failure::usage)?;
+            if !args.cli.quiet {
+                eprintln!(
+                    "mcpscope replay: starting the recorded target\n{}",
+                    crate::term::text(&spelled_out(named))
+                );
+            }
+            target
+        }
+        None => local::target(args)?.0,
     };
     let local = Local::start(args, local::WHOLE_RUN)?;
     let options = options(&plan);
@@ -600,21 +598,28 @@ async fn execute(args: &Args, replay: &ReplayArgs) -> Result<u8, Failure> {
     ))
 }
 
-/// On a terminal, asks whether to run what a file mcpscope here did not write (or that was
-/// edited) would start and send, shown in full.
+/// What a file mcpscope here did not write (or that was edited) would start and send, in full.
+fn what_it_does(target: Option<&Value>, plan: &Plan) -> String {
+    let starts = target.map_or_else(String::new, |t| {
+        format!("it starts:\n{}\nand then ", spelled_out(t))
+    });
+    format!(
+        "this recording was not written by mcpscope here (or it was edited); {starts}sends:\n{}",
+        plan.spelled_out()
+    )
+}
+
+/// On a terminal, asks whether to run what [`what_it_does`] says.
 fn asked_yes(target: Option<&Value>, plan: &Plan) -> bool {
     use std::io::IsTerminal;
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
         return false;
     }
-    let starts = target.map_or_else(String::new, |t| {
-        format!("it starts:\n{}\nand then ", spelled_out(t))
-    });
     eprint!(
         "{}",
         crate::term::text(&format!(
-            "mcpscope replay: this recording was not written by mcpscope here (or it was edited); {starts}sends:\n{}Run it? [y/N] ",
-            plan.spelled_out()
+            "mcpscope replay: {}Run it? [y/N] ",
+            what_it_does(target, plan)
         ))
     );
     let mut answer = String::new();

@@ -90,7 +90,7 @@ async function connectEntry(s, inputs, allowEnv = []) {
     const names = [...new Set(asked.map((m) => m[1]))];
     const host = asked[0][2];
     if (!window.confirm(`"${s.name}" sends the value of ${names.join(", ")} from mcpscope's own environment to ${host}.\n\nSend ${names.length > 1 ? "them" : "it"}?`)) throw new Error(`not connected: ${names.join(", ")} not allowed for ${host}`);
-    return await call("POST", `/api/catalog/${enc(s.name)}/connect`, { inputs, allowEnv: names });
+    return connectEntry(s, inputs, names);
   }
 }
 

@@ -194,6 +194,18 @@ pub async fn wait_text(c: &Client, css: &str, what: &str, pred: impl Fn(&str) ->
     }
 }
 
+/// The text of the question (`window.confirm`) the page asks, once it asks.
+pub async fn wait_question(c: &Client) -> String {
+    let until = Instant::now() + DEADLINE;
+    loop {
+        match c.get_alert_text().await {
+            Ok(t) => return t,
+            Err(e) => assert!(Instant::now() < until, "no question: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn connect_the_demo_from_the_form_call_a_tool_and_see_the_frame() {
     let scope = Scope::start().await;

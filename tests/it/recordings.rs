@@ -571,14 +571,7 @@ async fn an_opened_recording_shows_its_server_and_lists_read_only_in_the_browser
     // Replay asks first, naming all the file would run; declined, nothing starts.
     findings_tab(c).await;
     click_text(c, "replay-run", "Replay").await;
-    let until = std::time::Instant::now() + crate::support::DEADLINE;
-    let asked = loop {
-        match c.get_alert_text().await {
-            Ok(t) => break t,
-            Err(e) => assert!(std::time::Instant::now() < until, "no question: {e}"),
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let asked = crate::browser::wait_question(c).await;
     for shown in [
         "command: node",
         r#"cwd: "/tmp/a dir""#,
@@ -608,14 +601,7 @@ async fn an_opened_recording_shows_its_server_and_lists_read_only_in_the_browser
         .await
         .unwrap();
     click_text(c, "replay-run", "Replay").await;
-    let until = std::time::Instant::now() + crate::support::DEADLINE;
-    let asked = loop {
-        match c.get_alert_text().await {
-            Ok(t) => break t,
-            Err(e) => assert!(std::time::Instant::now() < until, "no question: {e}"),
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let asked = crate::browser::wait_question(c).await;
     for shown in [
         "not written by mcpscope here",
         r#"tools/call {"name":"get-sum","arguments":{"a":2,"b":3}}"#,
