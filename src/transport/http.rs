@@ -108,6 +108,9 @@ struct Shared {
     url: Url,
     headers: HeaderMap,
     secret: BTreeSet<String>,
+    /// Values from the target's placeholders: hidden in every URL and header shown, whatever
+    /// the parameter or header is called.
+    secret_values: Vec<String>,
     mode: Mutex<Mode>,
     session_id: Mutex<Option<String>>,
     protocol_version: Mutex<Option<String>>,
@@ -168,6 +171,7 @@ pub fn spawn(target: &RemoteTarget, broker: Option<Arc<Broker>>) -> Result<Link,
         url,
         headers,
         secret: target.secret_headers.clone(),
+        secret_values: target.secrets.clone(),
         mode: Mutex::new(match target.kind {
             RemoteKind::Http => Mode::Streamable,
             RemoteKind::Sse => Mode::Legacy,
@@ -293,11 +297,23 @@ impl Shared {
     }
 
     fn redact_map(&self, headers: &HeaderMap) -> Value {
-        redact::header_map(headers, &self.secret)
+        let mut shown = redact::header_map(headers, &self.secret);
+        if !self.secret_values.is_empty() {
+            for v in shown
+                .as_object_mut()
+                .into_iter()
+                .flat_map(|m| m.values_mut())
+            {
+                if let Some(s) = v.as_str() {
+                    *v = Value::String(redact::values_in(s, &self.secret_values));
+                }
+            }
+        }
+        shown
     }
 
     fn redact_url(&self, url: &Url) -> String {
-        redact::url(url, &self.secret)
+        redact::values_in(&redact::url(url, &self.secret), &self.secret_values)
     }
 
     fn is_modern(&self) -> bool {

@@ -149,6 +149,15 @@ async fn a_remote_entry_gets_mcpscopes_environment_only_for_names_the_user_allow
     assert_eq!(status, 201, "{s}");
     assert_eq!(s["state"], "connected", "{s}");
     assert!(!s.to_string().contains(leak), "{s}");
+    // Regression: the `http` events showed the URL and headers with the value in them.
+    let mut events = scope.events_since(0).await;
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let mut http = 0;
+    while let Some(e) = events.next(until).await {
+        assert!(!e.to_string().contains(leak), "{e}");
+        http += usize::from(e["kind"] == "http");
+    }
+    assert!(http > 0, "the exchanges were seen");
     let export = scope.export(s["id"].as_str().unwrap()).await;
     assert!(!export.contains(leak), "{export}");
     std::fs::remove_file(file).ok();
@@ -188,5 +197,52 @@ async fn the_catalogs_answers_hide_url_passwords_query_keys_and_credential_heade
         let body = res.text().await.unwrap();
         assert!(!body.contains("5521"), "{format}: {body}");
     }
+    std::fs::remove_file(file).ok();
+}
+
+/// The same in the browser: the catalog's Connect asks, naming the variable and the host;
+/// declined, nothing connects; accepted, the server connects without the value on show.
+#[tokio::test]
+async fn the_catalog_asks_before_sending_mcpscopes_environment_to_a_remote_server() {
+    use crate::browser::{click, open_ui, wait_question, wait_text};
+    let peer = remote::fastmcp("streamable-http").await;
+    let leak = "leak-value-7320";
+    let file = config_file(
+        "env-remote-ui",
+        &json!({"mcpServers": {
+            "remote": {"url": format!("{}?x=${{env:MCPSCOPE_TEST_LEAK}}", peer.url("/mcp"))},
+            "other": {"command": "true"},
+        }}),
+    );
+    let scope = Scope::start_env(
+        &["--config", file.to_str().unwrap()],
+        &[("MCPSCOPE_TEST_LEAK", leak)],
+    )
+    .await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    wait_text(c, "#catalog-list", "the entry", |t| t.contains("remote")).await;
+
+    click(c, "button[aria-label='Connect remote']").await;
+    let asked = wait_question(c).await;
+    assert!(
+        asked.contains("MCPSCOPE_TEST_LEAK") && asked.contains("127.0.0.1"),
+        "{asked}"
+    );
+    c.dismiss_alert().await.unwrap();
+    wait_text(c, "#catalog-list", "why it did not connect", |t| {
+        t.contains("not allowed for 127.0.0.1")
+    })
+    .await;
+    let (_, sessions) = scope.get("/api/sessions").await;
+    assert!(sessions.as_array().unwrap().is_empty(), "{sessions}");
+
+    click(c, "button[aria-label='Connect remote']").await;
+    wait_question(c).await;
+    c.accept_alert().await.unwrap();
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    let page = c.source().await.unwrap();
+    assert!(!page.contains(leak), "the value is not on the page");
+    b.client.clone().close().await.unwrap();
     std::fs::remove_file(file).ok();
 }
