@@ -98,10 +98,23 @@ async fn a_recording_key_others_can_read_seals_nothing() {
     std::fs::create_dir_all(key.parent().unwrap()).unwrap();
     std::fs::write(&key, [7u8; 32]).unwrap();
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let scope = Scope::start_env(&[], &[("XDG_CONFIG_HOME", dir.to_str().unwrap())]).await;
-    let text = crate::recordings::record_everything(&scope).await;
-    let header: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
-    assert!(header.get("seal").is_none(), "{header}");
+    let config = [("XDG_CONFIG_HOME", dir.to_str().unwrap())];
+    let header_of = |text: String| -> serde_json::Value {
+        serde_json::from_str(text.lines().next().unwrap()).unwrap()
+    };
+    let scope = Scope::start_env(&[], &config).await;
+    let header = header_of(crate::recordings::record_everything(&scope).await);
+    // No seal of any kind (`targetSeal` is what builds before the plan was sealed wrote).
+    assert!(
+        header.get("seal").is_none() && header.get("targetSeal").is_none(),
+        "{header}"
+    );
+    drop(scope);
+    // The same key made private again: it seals (the refusal was the mode, nothing else).
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let scope = Scope::start_env(&[], &config).await;
+    let header = header_of(crate::recordings::record_everything(&scope).await);
+    assert!(header["seal"].is_string(), "{header}");
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -34,8 +34,6 @@ fn edit_requests(text: &str) -> String {
 async fn an_edited_sealed_recording_sends_nothing_until_its_requests_are_accepted() {
     let scope = Scope::start().await;
     let text = record_everything(&scope).await;
-    let header: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
-    assert!(header["seal"].is_string(), "{header}");
     let edited = edit_requests(&text);
     let file = std::env::temp_dir().join(format!("mcpscope-edited-{}.ndjson", std::process::id()));
     std::fs::write(&file, &edited).unwrap();
@@ -117,6 +115,8 @@ async fn an_edited_sealed_recording_sends_nothing_until_its_requests_are_accepte
     assert_eq!(status, 200, "{report}");
 
     // The unedited export, opened: sealed here, so it replays against a session unasked.
+    let header: Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert!(header["seal"].is_string(), "{header}");
     let (_, clean) = opened("sealed-api", &text).await;
     let (_, plan) = clean.get("/api/sessions/s1/replay").await;
     assert_eq!(plan["sealed"], true, "{plan}");
