@@ -241,7 +241,16 @@ async fn run(quick: bool) {
 async fn recordings(http: &reqwest::Client, me: &str, quick: bool) {
     let events = if quick { 2_000 } else { 100_000 };
     let rounds = if quick { 1 } else { 5 };
-    let (child, base) = start(&["-e", "MCPSCOPE_BENCH_FLOOD=1", "--", me]).await;
+    // A secret env value, as a real session has one, so export scrubs every line for it.
+    let (child, base) = start(&[
+        "-e",
+        "MCPSCOPE_BENCH_FLOOD=1",
+        "-e",
+        "MCPSCOPE_BENCH_KEY=sk-bench-5f1e9a0c3d",
+        "--",
+        me,
+    ])
+    .await;
     wait_connected(http, &base).await;
     api(http, &base, json!({"method": "tools/call", "params": {"name": "flood", "arguments": {"count": events}}, "timeoutMs": 600000})).await;
     let mut exports = Vec::new();

@@ -28,7 +28,12 @@ const MAX_DEPTH: usize = 3;
 /// base64(user:secret)` is found). Not covered: hashes, other encodings (hex, gzip), a value
 /// split across strings, or one a server transformed.
 #[derive(Debug, Default, Clone)]
-pub struct Secrets(Vec<String>);
+pub struct Secrets {
+    /// Every spelling, longest first, so a secret that contains another is replaced whole.
+    spellings: Vec<String>,
+    /// A searcher per spelling, built once: export asks every line of a session.
+    finders: Vec<memchr::memmem::Finder<'static>>,
+}
 
 impl Secrets {
     pub fn new(values: impl IntoIterator<Item = String>) -> Self {
@@ -41,16 +46,22 @@ impl Secrets {
             v.extend(base64_spellings(s.as_bytes()));
             v.push(s);
         }
-        // Longest first, so a secret that contains another is replaced whole.
         v.sort_by_key(|s| std::cmp::Reverse(s.len()));
         v.dedup();
-        Secrets(v)
+        let finders = v
+            .iter()
+            .map(|s| memchr::memmem::Finder::new(s.as_bytes()).into_owned())
+            .collect();
+        Secrets {
+            spellings: v,
+            finders,
+        }
     }
 
     /// The line with every JSON string holding a secret (in any spelling above) rewritten with
     /// the secret replaced by the marker; every other byte of the line as it was.
     pub fn scrub<'a>(&self, line: &'a str) -> std::borrow::Cow<'a, str> {
-        if self.0.is_empty() || (!line.contains('\\') && !self.found_in(line)) {
+        if self.spellings.is_empty() || (!line.contains('\\') && !self.found_in(line)) {
             return std::borrow::Cow::Borrowed(line);
         }
         match self.scrub_strings(line, 0) {
@@ -60,7 +71,9 @@ impl Secrets {
     }
 
     fn found_in(&self, text: &str) -> bool {
-        self.0.iter().any(|s| text.contains(s.as_str()))
+        self.finders
+            .iter()
+            .any(|f| f.find(text.as_bytes()).is_some())
     }
 
     /// Every quoted string of `text` decoded and, where it (or a string inside it) holds a
@@ -134,9 +147,9 @@ impl Secrets {
 
     fn replace_plain(&self, text: &str) -> Option<String> {
         let mut out: Option<String> = None;
-        for s in &self.0 {
+        for (s, f) in self.spellings.iter().zip(&self.finders) {
             let current = out.as_deref().unwrap_or(text);
-            if current.contains(s.as_str()) {
+            if f.find(current.as_bytes()).is_some() {
                 out = Some(current.replace(s.as_str(), REDACTED));
             }
         }
@@ -291,9 +304,18 @@ fn seal_of(
             break;
         };
         for r in batch.records.iter().filter(|r| r.seq <= until) {
-            // The plan reads frames and the `connecting` states that start a connection.
-            if r.session.as_deref() == Some(session)
-                && (r.json.contains(r#""kind":"frame""#) || r.json.contains(r#""kind":"state""#))
+            // The plan reads frames with an id (notifications, a flood's bulk, play no part)
+            // and the `connecting` states that start a connection.
+            // The event's own `frameType` is the last one in the line (the frame's text comes
+            // before it, and any quote inside a string is escaped).
+            let wanted = if r.json.contains(r#""kind":"frame""#) {
+                !r.json[r.json.rfind(r#""frameType":"#).unwrap_or(0)..]
+                    .starts_with(r#""frameType":"notification""#)
+            } else {
+                r.json.contains(r#""kind":"state""#)
+            };
+            if wanted
+                && r.session.as_deref() == Some(session)
                 && let Ok(v) = serde_json::from_str(&secrets.scrub(&r.json))
             {
                 events.push(v);
