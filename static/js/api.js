@@ -85,15 +85,34 @@ export function nextCursor(result, seen) {
   return cursor;
 }
 
-// Follows /api/events; the browser's EventSource resumes with Last-Event-ID by itself.
+// Follows /api/events from the page's first load on. A browser gives a host six HTTP/1.1
+// connections, shared by every tab, and each stream holds one for as long as it is open: six
+// tabs of mcpscope used to leave none for the seventh page's requests. So only a page someone can
+// see holds a stream. A hidden page (another tab, a minimised window, a page being left) closes
+// it, and resumes after the last event it had once it is shown again, so nothing is lost or seen
+// twice. The browser's own retries resume the same way (Last-Event-ID).
 export function follow(onEvent, onStatus) {
-  const source = new EventSource(`/api/events?token=${encodeURIComponent(token)}`);
-  source.onmessage = (msg) => {
-    let event;
-    try { event = JSON.parse(msg.data); } catch { return; }
-    onEvent(event, msg.data);
+  let source = null;
+  let last = 0;
+  const open = () => {
+    if (source) return;
+    source = new EventSource(`/api/events?token=${encodeURIComponent(token)}&since=${last}`);
+    source.onmessage = (msg) => {
+      const seq = Number(msg.lastEventId);
+      if (Number.isFinite(seq) && seq > last) last = seq;
+      let event;
+      try { event = JSON.parse(msg.data); } catch { return; }
+      onEvent(event, msg.data);
+    };
+    source.onopen = () => onStatus?.("open");
+    source.onerror = () => onStatus?.("reconnecting");
   };
-  source.onopen = () => onStatus?.("open");
-  source.onerror = () => onStatus?.("reconnecting");
-  return source;
+  const close = () => {
+    source?.close();
+    source = null;
+  };
+  document.addEventListener("visibilitychange", () => (document.visibilityState === "hidden" ? close() : open()));
+  window.addEventListener("pagehide", close);
+  window.addEventListener("pageshow", () => { if (document.visibilityState !== "hidden") open(); });
+  if (document.visibilityState !== "hidden") open();
 }

@@ -15,14 +15,14 @@ use crate::{
     support::*,
 };
 
-async fn js(c: &Client, script: &str) -> Value {
+pub(crate) async fn js(c: &Client, script: &str) -> Value {
     c.execute(script, vec![])
         .await
         .unwrap_or_else(|e| panic!("{script}: {e}"))
 }
 
 /// Waits until `script` returns true.
-async fn wait_js(c: &Client, script: &str, what: &str) {
+pub(crate) async fn wait_js(c: &Client, script: &str, what: &str) {
     let until = Instant::now() + DEADLINE;
     loop {
         if js(c, script).await == json!(true) {
@@ -34,13 +34,13 @@ async fn wait_js(c: &Client, script: &str, what: &str) {
 }
 
 /// The item in the lists whose wire name is `name`.
-fn item_path(name: &str) -> String {
+pub(crate) fn item_path(name: &str) -> String {
     format!(
         "//nav[@aria-label='Tools, resources and prompts']//button[.//code[normalize-space(.)='{name}']]"
     )
 }
 
-async fn item(c: &Client, name: &str) -> fantoccini::elements::Element {
+pub(crate) async fn item(c: &Client, name: &str) -> fantoccini::elements::Element {
     c.wait()
         .at_most(DEADLINE)
         .for_element(Locator::XPath(&item_path(name)))
@@ -51,7 +51,7 @@ async fn item(c: &Client, name: &str) -> fantoccini::elements::Element {
 /// Opens an item with a click. A `list_changed` from the server (server-everything sends one
 /// right after connecting) may rebuild the list between finding the item and clicking it; the
 /// user's click then lands on the new row, so the test looks again, as the user would.
-async fn open_item(c: &Client, name: &str) {
+pub(crate) async fn open_item(c: &Client, name: &str) {
     let until = std::time::Instant::now() + DEADLINE;
     loop {
         match item(c, name).await.click().await {
@@ -65,7 +65,7 @@ async fn open_item(c: &Client, name: &str) {
 }
 
 /// Clicks the element `xpath` finds (for roles, labels and text that CSS cannot say).
-async fn click_path(c: &Client, xpath: &str) {
+pub(crate) async fn click_path(c: &Client, xpath: &str) {
     c.find(Locator::XPath(xpath))
         .await
         .unwrap_or_else(|e| panic!("{xpath}: {e}"))
@@ -75,7 +75,7 @@ async fn click_path(c: &Client, xpath: &str) {
 }
 
 /// A button by its visible text or accessible name.
-async fn button(c: &Client, name: &str) -> fantoccini::elements::Element {
+pub(crate) async fn button(c: &Client, name: &str) -> fantoccini::elements::Element {
     c.wait()
         .at_most(DEADLINE)
         .for_element(Locator::XPath(&format!(
@@ -86,7 +86,7 @@ async fn button(c: &Client, name: &str) -> fantoccini::elements::Element {
 }
 
 /// A form field by the text of its label.
-async fn field(c: &Client, label: &str) -> fantoccini::elements::Element {
+pub(crate) async fn field(c: &Client, label: &str) -> fantoccini::elements::Element {
     let id = c
         .wait()
         .at_most(DEADLINE)
@@ -127,17 +127,7 @@ async fn active_is(c: &Client, script_pred: &str) -> bool {
 #[tokio::test]
 async fn lists_load_once_however_the_page_is_reloaded() {
     // Connected at start, so the server's own list_changed burst is history, not news.
-    let target = everything_target();
-    let mut args = vec!["--".to_owned()];
-    args.extend(target["command"].as_str().map(str::to_owned));
-    args.extend(
-        target["args"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap().to_owned()),
-    );
-    let scope = Scope::start_with(&args.iter().map(String::as_str).collect::<Vec<_>>()).await;
+    let scope = Scope::start_everything().await;
     let b = open_ui(&scope).await;
     let c = &b.client;
     wait_text(c, "#state", "connected", |t| t == "connected").await;

@@ -17,6 +17,7 @@ mod lint;
 mod listen;
 mod oauth;
 mod python_sdk;
+mod real_use;
 mod recordings;
 pub mod remote;
 mod security;

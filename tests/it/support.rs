@@ -84,6 +84,24 @@ impl Scope {
         Scope::launch(extra, "warn", None).await
     }
 
+    /// Starts mcpscope with server-everything as its initial target (`-- node …`), so the
+    /// server's own start-up burst is history by the time a page loads.
+    pub async fn start_everything() -> Scope {
+        let target = everything_target();
+        let mut args = vec![
+            "--".to_owned(),
+            target["command"].as_str().unwrap().to_owned(),
+        ];
+        args.extend(
+            target["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_owned()),
+        );
+        Scope::start_with(&args.iter().map(String::as_str).collect::<Vec<_>>()).await
+    }
+
     /// Starts mcpscope with extra arguments and environment variables.
     pub async fn start_env(extra: &[&str], env: &[(&str, &str)]) -> Scope {
         Scope::launch_env(extra, "warn", None, env).await
