@@ -103,6 +103,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         demo_command: demo_command().into(),
         shutting_down: stop_rx,
         oauth: broker,
+        calls: Default::default(),
     };
 
     let url = format!(

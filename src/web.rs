@@ -4,6 +4,7 @@
 
 mod api;
 mod assets;
+mod calls;
 mod catalog;
 mod guard;
 mod oauth;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub shutting_down: watch::Receiver<bool>,
     /// Where `/oauth/callback` hands a browser's return to the flow waiting for it.
     pub oauth: Arc<crate::oauth::broker::Broker>,
+    /// The outcomes of the page's calls, kept for a page that reloads while they run.
+    pub calls: Arc<calls::Calls>,
 }
 
 impl AppState {
@@ -116,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/disconnect", post(api::disconnect))
         .route("/sessions/{id}/reconnect", post(api::reconnect))
         .route("/sessions/{id}/request", post(api::request))
+        .route("/sessions/{id}/calls/{call}", get(api::call_outcome))
         .route("/sessions/{id}/notify", post(api::notify))
         .route("/sessions/{id}/cancel", post(api::cancel))
         .route("/sessions/{id}/pending", get(api::pending))

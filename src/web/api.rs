@@ -16,7 +16,7 @@ use axum::{
 use serde::Deserialize;
 use serde_json::{Value, json, value::RawValue};
 
-use super::AppState;
+use super::{AppState, calls};
 use crate::{
     config::guess_transport,
     oauth::OAuthOptions,
@@ -436,6 +436,10 @@ struct RequestBody {
     timeout_ms: Option<u64>,
     /// The hard maximum, however much progress arrives.
     max_total_ms: Option<u64>,
+    /// The caller's name for this call: its outcome is kept under it (`GET …/calls/{ref}`), so
+    /// a page that reloads while the call runs still gets its answer.
+    #[serde(rename = "ref")]
+    reference: Option<String>,
 }
 
 pub(super) async fn request(
@@ -470,8 +474,58 @@ pub(super) async fn request(
         ));
     }
     let timeout = Timeout { idle, max_total };
-    let answer = handle.request(body.method, body.params, timeout).await?;
-    Ok(answer_response(&answer))
+    let Some(reference) = body.reference else {
+        let answer = handle.request(body.method, body.params, timeout).await?;
+        return Ok(answer_response(&answer));
+    };
+    if reference.is_empty() || reference.len() > calls::MAX_REF {
+        return Err(ApiError::BadRequest(format!(
+            "\"ref\" must be 1 to {} bytes",
+            calls::MAX_REF
+        )));
+    }
+    let session = which.existing(&state)?;
+    let kept = state.calls.start(session.id(), &reference);
+    let mut outcome = kept.subscribe();
+    // The call runs on its own: a page that goes away mid-call does not end it, and its
+    // outcome is kept for the page that comes back.
+    let book = state.calls.clone();
+    tokio::spawn(async move {
+        let response = match handle.request(body.method, body.params, timeout).await {
+            Ok(answer) => answer_response(&answer),
+            Err(e) => ApiError::from(e).into_response(),
+        };
+        book.finish(&kept, &calls::Outcome::of(response).await);
+    });
+    Ok(wait_for_outcome(&mut outcome).await)
+}
+
+/// `GET /api/sessions/{id}/calls/{ref}`: the outcome of a call made with that `ref`, as
+/// `/request` answered (or will answer) it; waits while the call runs.
+pub(super) async fn call_outcome(
+    State(state): State<AppState>,
+    Path((id, reference)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let mut outcome = state.calls.watch(&id, &reference).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no call {reference:?} on {id:?}: mcpscope has restarted, or many calls ended since"
+        ))
+    })?;
+    Ok(wait_for_outcome(&mut outcome).await)
+}
+
+async fn wait_for_outcome(
+    outcome: &mut tokio::sync::watch::Receiver<Option<calls::Outcome>>,
+) -> Response {
+    match outcome.wait_for(Option::is_some).await {
+        Ok(done) => done
+            .as_ref()
+            .map(calls::Outcome::response)
+            .unwrap_or_else(|| {
+                ApiError::NotFound("the call's outcome was not kept".into()).into_response()
+            }),
+        Err(_) => ApiError::NotFound("the call's outcome was not kept".into()).into_response(),
+    }
 }
 
 /// The server's answer to one of our requests, as `/api/request` gives it: the outcome as the

@@ -50,10 +50,13 @@ export async function call(method, path, body) {
 }
 
 // One MCP request through the backend session. Resolves to {result} or {error} (the server's).
-export async function request(method, params, timeoutMs) {
+// With a `ref`, the backend keeps the outcome under it: `GET …/calls/{ref}` answers the same,
+// even after this page is gone.
+export async function request(method, params, timeoutMs, ref) {
   const body = { method };
   if (params !== undefined) body.params = params;
   if (timeoutMs) body.timeoutMs = timeoutMs;
+  if (ref) body.ref = ref;
   return call("POST", sessionPath("/request"), body);
 }
 

@@ -4,7 +4,7 @@
 // into view, naming what was called; each item keeps a short history (show again, re-run with
 // the same arguments, compare two answers line by line), kept across reloads in sessionStorage.
 
-import { request, ApiError, sessionId } from "./api.js";
+import { request, call, ApiError, sessionId } from "./api.js";
 import { $, el, pretty } from "./dom.js";
 import * as items from "./items.js";
 import * as result from "./result.js";
@@ -14,6 +14,8 @@ const DETAILS = { tool: "tool-detail", resource: "resource-detail", template: "t
 const MAX_HISTORY = 12;
 const KEEP_CHARS = 128 * 1024; // bigger answers are not kept across a reload
 const STORE = "mcpscope-history";
+// This page's part of every call ref (refs are per session, and a reload is a new page).
+const PAGE = crypto.randomUUID?.() ?? `${Date.now()}-${Math.random()}`;
 
 const histories = new Map(); // "session|kind:key" → entries, newest first
 const openers = new Map(); // kind → (key) => bool: opens the item if the list has it
@@ -65,7 +67,8 @@ function called(method, params) {
   return text.length > 300 ? `${text.slice(0, 300)}…` : text;
 }
 
-function status(body) {
+function status(body, pending) {
+  if (pending) return "waiting";
   if (body?.error?.kind) return body.error.kind === "cancelled" ? "cancelled" : body.error.kind === "timeout" ? "timed out" : "local error";
   if (body?.error) return "server error";
   if (body?.result?.isError === true) return "isError";
@@ -77,19 +80,14 @@ function clock(at) {
   return new Date(at).toLocaleTimeString([], { hour12: false });
 }
 
-// Sends one request on behalf of the open item and files its answer under that item.
+// Sends one request on behalf of the open item and files its answer under that item. The call
+// belongs to the session, not to this page: it is filed at once as waiting, under a ref the
+// backend keeps its outcome by, so a page reloaded mid-call picks the answer up (resume()).
 export async function run(method, params, opts = {}) {
   const item = open || { kind: "raw", key: "request" };
   const key = historyKey(item);
-  const started = performance.now();
-  let body, requestId;
-  try {
-    ({ body, requestId } = await request(method, params, timeoutMs()));
-  } catch (e) {
-    body = e instanceof ApiError ? e.body : { error: { kind: "local", message: String(e) } };
-    requestId = body?.error?.requestId;
-  }
-  const entry = { n: ++seq, at: Date.now(), method, params, body, ms: performance.now() - started, requestId, outputSchema: opts.outputSchema };
+  const n = ++seq;
+  const entry = { n, at: Date.now(), method, params, body: undefined, pending: true, ref: `${PAGE}-${n}`, session: sessionId(), ms: 0, outputSchema: opts.outputSchema };
   const list = histories.get(key) || [];
   list.unshift(entry);
   list.length = Math.min(list.length, MAX_HISTORY);
@@ -97,9 +95,42 @@ export async function run(method, params, opts = {}) {
   save();
   if (historyKey(open) === key) {
     renderHistory(list);
+    showEntry(entry, true);
+  }
+  try {
+    const { body, requestId } = await request(method, params, timeoutMs(), entry.ref);
+    return settle(key, entry, body, requestId);
+  } catch (e) {
+    // Our connection to the backend broke (this page is being left, say), not the call.
+    if (!(e instanceof ApiError)) return resume(key, entry);
+    return settle(key, entry, e.body, e.body?.error?.requestId);
+  }
+}
+
+// A call's answer, filed: its entry is complete, kept, and shown if its item is open.
+async function settle(key, entry, body, requestId) {
+  Object.assign(entry, { body, requestId, pending: false, ms: Date.now() - entry.at });
+  save();
+  const list = histories.get(key);
+  if (list?.includes(entry) && historyKey(open) === key) {
+    renderHistory(list);
     await showEntry(entry, true);
   }
   return body;
+}
+
+// Waits for a call this page (or the page before a reload) made, by its ref.
+async function resume(key, entry) {
+  for (let tries = 0; ; tries++) {
+    try {
+      const { body, requestId } = await call("GET", `/api/sessions/${encodeURIComponent(entry.session)}/calls/${encodeURIComponent(entry.ref)}`);
+      return settle(key, entry, body, requestId);
+    } catch (e) {
+      if (e instanceof ApiError) return settle(key, entry, e.body, e.body?.error?.requestId);
+      if (tries >= 5) return undefined; // still unreachable: left waiting, resumed on the next load
+      await new Promise((r) => setTimeout(r, 500 * (tries + 1)));
+    }
+  }
 }
 
 async function showEntry(entry, scroll = false) {
@@ -111,12 +142,15 @@ async function showEntry(entry, scroll = false) {
     else li.removeAttribute("aria-current");
   }
   if (!entry) { $("result").replaceChildren(); return; }
-  const st = status(entry.body);
+  const elapsed = entry.pending ? "" : `${entry.ms.toFixed(0)} ms · `;
+  const st = status(entry.body, entry.pending);
   $("result-meta").replaceChildren(
     el("span", { class: "called", text: called(entry.method, entry.params) }),
-    ` · ${entry.requestId ? `request #${entry.requestId} · ` : ""}${entry.ms.toFixed(0)} ms · ${clock(entry.at)} · ${st}`);
-  box.classList.toggle("is-error", st !== "ok" && st !== "cancelled");
-  if (entry.body === null) {
+    ` · ${entry.requestId ? `request #${entry.requestId} · ` : ""}${elapsed}${clock(entry.at)} · ${st}`);
+  box.classList.toggle("is-error", !["ok", "cancelled", "waiting"].includes(st));
+  if (entry.pending) {
+    $("result").replaceChildren(el("p", { class: "muted", text: "Waiting for the answer. The call runs in mcpscope, not in this page: reload or switch away, it lands here when it comes." }));
+  } else if (entry.body === null) {
     $("result").replaceChildren(el("p", { class: "muted", text: "This answer was too big to keep across a reload; run it again to see it." }));
   } else {
     await result.render($("result"), entry.body, {
@@ -132,12 +166,12 @@ function renderHistory(list) {
   $("history-count").textContent = list.length ? `(${list.length})` : "";
   $("compare-box").hidden = true;
   $("history-list").replaceChildren(...list.map((entry) => {
-    const st = status(entry.body);
+    const st = status(entry.body, entry.pending);
     const when = clock(entry.at);
     const check = el("input", { type: "checkbox", class: "compare-pick", "aria-label": `Compare the call at ${when}` });
     check.addEventListener("change", compareReady);
     const li = el("li", { class: "history-entry", "data-n": entry.n },
-      el("button", { type: "button", class: "small", onclick: () => showEntry(entry, true) }, `${when} · `, el("span", { class: st === "ok" ? "status-ok" : st === "cancelled" ? "" : "status-error", text: st }), ` · ${entry.ms.toFixed(0)} ms`),
+      el("button", { type: "button", class: "small", onclick: () => showEntry(entry, true) }, `${when} · `, el("span", { class: st === "ok" ? "status-ok" : st === "cancelled" || st === "waiting" ? "" : "status-error", text: st }), entry.pending ? "" : ` · ${entry.ms.toFixed(0)} ms`),
       el("span", { class: "args", text: called(entry.method, entry.params), title: called(entry.method, entry.params) }),
       el("button", { type: "button", class: "small", "aria-label": `Re-run the call at ${when}`, onclick: () => run(entry.method, entry.params, { outputSchema: entry.outputSchema }) }, "Re-run"),
       el("label", {}, check, "compare"));
@@ -205,6 +239,8 @@ export function readHash() {
 
 export function init() {
   load();
+  // Calls that were still running when the page before this one went away.
+  for (const [key, list] of histories) for (const entry of list) if (entry.pending && entry.ref) resume(key, entry);
   $("history-compare").addEventListener("click", compare);
   // Ctrl/⌘+Enter anywhere in a detail form sends it; Enter in a one-line field does too.
   for (const id of Object.values(DETAILS)) {

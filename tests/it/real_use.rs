@@ -7,8 +7,8 @@ use fantoccini::Client;
 use serde_json::json;
 
 use crate::{
-    browser::{open_ui, wait_text},
-    daily_ui::{item, js, wait_js},
+    browser::{click, find, open_ui, wait_text},
+    daily_ui::{button, field, item, js, open_item, wait_js},
     support::*,
 };
 
@@ -63,4 +63,90 @@ async fn sixteen_loads_in_a_row_each_show_the_servers_and_their_tools() {
     )
     .await;
     b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_call_made_before_a_reload_shows_its_answer_after_it() {
+    // The page's fetch died with the page, and its history said "local: TypeError: Failed to
+    // fetch" for good, though the answer arrived.
+    let scope = Scope::start_everything().await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    open_item(c, "trigger-sampling-request").await;
+    let prompt = field(c, "prompt").await;
+    prompt.send_keys("asked before the reload").await.unwrap();
+    button(c, "Call tool").await.click().await.unwrap();
+    let card = "li.pending-card[data-method='sampling/createMessage']";
+    wait_text(c, card, "the sampling request", |t| {
+        t.contains("asked before the reload")
+    })
+    .await;
+    wait_text(c, "#result", "the call waiting", |t| {
+        t.contains("Waiting for the answer")
+    })
+    .await;
+
+    c.refresh().await.unwrap();
+    wait_text(
+        c,
+        "#result",
+        "the call still waiting after the reload",
+        |t| t.contains("Waiting for the answer"),
+    )
+    .await;
+    let text = find(c, &format!("{card} textarea.answer-text")).await;
+    text.clear().await.unwrap();
+    text.send_keys("answered after the reload").await.unwrap();
+    click(c, &format!("{card} button.answer-send")).await;
+    wait_text(c, "#result", "the answer, under the form", |t| {
+        t.contains("answered after the reload")
+    })
+    .await;
+    let meta = wait_text(c, "#result-meta", "what was called", |t| t.contains("ok")).await;
+    assert!(
+        meta.contains("tools/call trigger-sampling-request"),
+        "{meta}"
+    );
+    let history = find(c, "#history-list").await.text().await.unwrap();
+    assert!(!history.contains("error"), "{history}");
+
+    // And once more after the answer: the history keeps it.
+    c.refresh().await.unwrap();
+    wait_text(c, "#result", "the answer kept", |t| {
+        t.contains("answered after the reload")
+    })
+    .await;
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_call_with_a_ref_outlives_its_caller_and_is_answered_again_by_ref() {
+    let scope = Scope::start().await;
+    let s = scope.connect(everything_target()).await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    let mut events = scope.events().await;
+    let caller = scope.spawn_request(json!({"method": "tools/call", "ref": "page-1", "params": {
+        "name": "trigger-sampling-request", "arguments": {"prompt": "who waits?", "maxTokens": 5}}}));
+    events
+        .wait_for("the sampling request", kind("pending"))
+        .await;
+    // The page that asked goes away mid-call.
+    caller.abort();
+    let _ = caller.await;
+    scope
+        .answer_next_pending(
+            &mut scope.events().await,
+            json!({"result": {
+            "role": "assistant", "content": {"type": "text", "text": "nobody, then a reload"},
+            "model": "by-hand"}}),
+        )
+        .await;
+    let (code, body) = scope.get(&format!("/api/sessions/{id}/calls/page-1")).await;
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        first_text(&body["result"]).contains("nobody, then a reload"),
+        "{body}"
+    );
+    let (code, body) = scope.get(&format!("/api/sessions/{id}/calls/page-2")).await;
+    assert_eq!(code, 404, "{body}");
 }

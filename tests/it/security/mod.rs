@@ -3,7 +3,8 @@
 //!
 //! The guard (this file): the API without the token; another origin with the token; a DNS
 //! rebinding Host on pages, static files and the API; the token in served HTML; inline script
-//! (CSP); a non-loopback bind; names on `--dangerously-bind-all`.
+//! (CSP); a non-loopback bind; names on `--dangerously-bind-all`; a kept call's outcome read
+//! without the token, from another origin, through another session, or with a huge ref.
 //!
 //! Recordings and replay (`replay.rs`): a sealed export whose requests were edited (another
 //! tool called on the user's server) replayed by the CLI with no terminal, against its own
@@ -31,6 +32,7 @@ mod replay;
 mod secrets;
 
 use reqwest::StatusCode;
+use serde_json::json;
 
 use crate::support::*;
 
@@ -213,4 +215,43 @@ async fn with_bind_all_ip_hosts_work_but_names_are_still_refused() {
     assert_eq!(code, 403);
     let (code, _) = status(get("192.0.2.7:1".into())).await;
     assert_eq!(code, 403, "another port");
+}
+
+#[tokio::test]
+async fn a_kept_call_is_read_only_with_the_token_from_us_and_on_its_own_session() {
+    let s = Scope::start().await;
+    let first = s.connect(demo_target()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (code, _) = s.post("/api/sessions", demo_target()).await;
+    assert!(code.is_success());
+    let (code, body) = s
+        .post(
+            &format!("/api/sessions/{first}/request"),
+            json!({"method": "tools/list", "ref": "mine"}),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let path = format!("/api/sessions/{first}/calls/mine");
+    assert_eq!(s.get(&path).await.0, 200);
+    let (code, _) = status(s.http.get(s.url(&path))).await;
+    assert_eq!(code, 401, "no token");
+    let (code, _) = status(
+        s.http
+            .get(s.url(&path))
+            .bearer_auth(&s.token)
+            .header("Origin", "http://evil.example"),
+    )
+    .await;
+    assert_eq!(code, 403, "another origin");
+    let (code, _) = s.get("/api/sessions/s2/calls/mine").await;
+    assert_eq!(code, 404, "another session's ref");
+    let (code, body) = s
+        .post(
+            "/api/request",
+            json!({"method": "tools/list", "ref": "x".repeat(100_000)}),
+        )
+        .await;
+    assert_eq!(code, 400, "{body}");
 }

@@ -1,0 +1,145 @@
+//! Calls that outlive the page that made them. A page names its `POST …/request` with a `ref`;
+//! the call then runs on its own task, whether or not anyone still waits for its answer, and its
+//! outcome (status, request id, body: what `/request` answers) is kept under that ref, so a page
+//! reloaded mid-call asks `GET …/calls/{ref}` and gets the same answer when it comes.
+//!
+//! Kept outcomes are bounded by count and bytes; the oldest finished ones go first. A body too big
+//! to keep is replaced by a short error that says so (the frame itself is in the timeline).
+
+use std::{collections::VecDeque, sync::Mutex};
+
+use axum::{
+    body::Bytes,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use tokio::sync::watch;
+
+/// How many calls are remembered at once, and how many bytes of outcomes.
+const MAX_CALLS: usize = 256;
+const MAX_BYTES: usize = 64 << 20;
+/// A longest ref: the page's own, an opaque string.
+pub(super) const MAX_REF: usize = 128;
+
+/// A finished call as `/request` answered it.
+#[derive(Clone)]
+pub(super) struct Outcome {
+    status: StatusCode,
+    request_id: Option<HeaderValue>,
+    body: Bytes,
+}
+
+impl Outcome {
+    /// Reads a finished `/request` answer into something that can be answered again.
+    pub(super) async fn of(response: Response) -> Outcome {
+        let status = response.status();
+        let request_id = response.headers().get("x-mcpscope-request-id").cloned();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        Outcome {
+            status,
+            request_id,
+            body,
+        }
+    }
+
+    pub(super) fn response(&self) -> Response {
+        let mut response = (
+            self.status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            self.body.clone(),
+        )
+            .into_response();
+        if let Some(id) = &self.request_id {
+            response
+                .headers_mut()
+                .insert("x-mcpscope-request-id", id.clone());
+        }
+        response
+    }
+
+    /// What is kept when the body is too big to keep: the status and id stay, the body says why.
+    fn too_big(&self) -> Outcome {
+        let body = serde_json::json!({"error": {
+            "kind": "not_kept",
+            "message": format!("the answer ({} bytes) was too big to keep for a page that reloaded; its frame is in the timeline", self.body.len()),
+        }});
+        Outcome {
+            status: self.status,
+            request_id: self.request_id.clone(),
+            body: Bytes::from(body.to_string()),
+        }
+    }
+}
+
+struct Call {
+    session: String,
+    reference: String,
+    outcome: watch::Sender<Option<Outcome>>,
+}
+
+/// The calls pages made, by session and ref.
+#[derive(Default)]
+pub struct Calls {
+    calls: Mutex<VecDeque<Call>>,
+}
+
+impl Calls {
+    /// Registers a call about to start. A ref used again replaces the older call.
+    pub(super) fn start(&self, session: &str, reference: &str) -> watch::Sender<Option<Outcome>> {
+        let (tx, _) = watch::channel(None);
+        let mut calls = self.calls.lock().unwrap();
+        calls.retain(|c| !(c.session == session && c.reference == reference));
+        calls.push_back(Call {
+            session: session.to_owned(),
+            reference: reference.to_owned(),
+            outcome: tx.clone(),
+        });
+        Self::trim(&mut calls);
+        tx
+    }
+
+    /// Keeps a finished call's outcome (or its short form when it is too big).
+    pub(super) fn finish(&self, tx: &watch::Sender<Option<Outcome>>, outcome: &Outcome) {
+        let kept = if outcome.body.len() > MAX_BYTES / 8 {
+            outcome.too_big()
+        } else {
+            outcome.clone()
+        };
+        tx.send_replace(Some(kept));
+        Self::trim(&mut self.calls.lock().unwrap());
+    }
+
+    /// The call `reference` of `session`, to wait on.
+    pub(super) fn watch(
+        &self,
+        session: &str,
+        reference: &str,
+    ) -> Option<watch::Receiver<Option<Outcome>>> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|c| c.session == session && c.reference == reference)
+            .map(|c| c.outcome.subscribe())
+    }
+
+    /// Drops the oldest finished calls while there are too many or they hold too many bytes.
+    /// Calls still running are never dropped (their number is bounded by what is in flight).
+    fn trim(calls: &mut VecDeque<Call>) {
+        let size = |c: &Call| c.outcome.borrow().as_ref().map_or(0, |o| o.body.len());
+        let mut bytes: usize = calls.iter().map(size).sum();
+        while calls.len() > MAX_CALLS || bytes > MAX_BYTES {
+            let Some(at) = calls.iter().position(|c| c.outcome.borrow().is_some()) else {
+                return;
+            };
+            if let Some(c) = calls.remove(at) {
+                bytes -= size(&c);
+            }
+        }
+    }
+}
