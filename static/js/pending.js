@@ -219,7 +219,7 @@ function elicitation(p, card) {
   } else {
     const f = elicit.form(q.requestedSchema);
     card.append(f.node);
-    card.append(actions((button) => {
+    const bar = actions((button) => {
       const { content, errors } = f.read();
       // A debugger may send invalid content on purpose: the second click sends anyway.
       if (errors.length && button.dataset.confirm !== "1") {
@@ -229,7 +229,19 @@ function elicitation(p, card) {
         return null;
       }
       return content;
-    }));
+    });
+    card.append(bar);
+    // Once a value is corrected its warning goes, and so does "Accept anyway" when all are.
+    f.node.addEventListener("input", () => {
+      const accept = bar.querySelector(".answer-accept");
+      if (accept.dataset.confirm !== "1") return;
+      const { errors } = f.read();
+      card.querySelector(".answer-status").textContent = errors.length ? `Invalid: ${errors.join("; ")}` : "";
+      if (!errors.length) {
+        delete accept.dataset.confirm;
+        accept.textContent = "Accept";
+      }
+    });
   }
   card.append(rawDetails(p));
 }

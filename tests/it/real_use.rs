@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::{
     browser::{click, find, open_ui, wait_text},
-    daily_ui::{button, field, item, js, open_item, wait_js},
+    daily_ui::{button, click_path, field, item, js, open_item, wait_js},
     support::*,
 };
 
@@ -149,4 +149,87 @@ async fn a_call_with_a_ref_outlives_its_caller_and_is_answered_again_by_ref() {
     );
     let (code, body) = scope.get(&format!("/api/sessions/{id}/calls/page-2")).await;
     assert_eq!(code, 404, "{body}");
+}
+
+#[tokio::test]
+async fn one_validator_lists_every_broken_constraint_and_sends_anyway_in_both_modes() {
+    // minLength and minimum used to stop the submit with the browser's own bubble (one error,
+    // no "Send anyway"), and in raw-JSON mode an invalid hidden field stopped it with no word.
+    let scope = Scope::start().await;
+    scope.connect(python_target("fastmcp_server.py")).await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    open_item(c, "order").await;
+    button(c, "Add item").await.click().await.unwrap();
+    field(c, "Sku (sku)").await.send_keys("tea").await.unwrap();
+    let qty = field(c, "Qty (qty)").await;
+    qty.clear().await.unwrap();
+    qty.send_keys("0").await.unwrap();
+    let note = field(c, "Note (note)").await;
+    note.clear().await.unwrap();
+    note.send_keys("ab").await.unwrap();
+    button(c, "Call tool").await.click().await.unwrap();
+    let errors = wait_text(c, "#arg-errors", "the app's list of errors", |t| {
+        t.contains("qty") && t.contains("note")
+    })
+    .await;
+    assert!(errors.contains("/lines/0/qty"), "{errors}");
+    button(c, "Send anyway").await;
+
+    // Raw JSON, the hidden form still holding the invalid values: the list, then Send anyway.
+    click_path(c, "//label[contains(., 'edit the arguments as raw JSON')]").await;
+    button(c, "Call tool").await.click().await.unwrap();
+    wait_text(c, "#arg-errors", "the list in raw mode", |t| {
+        t.contains("qty")
+    })
+    .await;
+    button(c, "Send anyway").await.click().await.unwrap();
+    let answer = wait_text(c, "#result", "the server's own verdict", |t| {
+        t.to_lowercase().contains("validation error")
+    })
+    .await;
+    assert!(answer.contains("qty"), "{answer}");
+    let sent = scope
+        .events()
+        .await
+        .wait_for("the invalid call on the wire", frame("sent", "tools/call"))
+        .await;
+    assert_eq!(sent["message"]["params"]["arguments"]["lines"][0]["qty"], 0);
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_elicitation_warning_goes_once_the_value_is_corrected() {
+    let scope = Scope::start_everything().await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    let call = scope.spawn_request(json!({"method": "tools/call", "params": {
+        "name": "trigger-elicitation-request", "arguments": {}}}));
+    let card = "li.pending-card[data-method='elicitation/create']";
+    wait_text(c, card, "the elicitation", |t| {
+        t.contains("Please provide inputs")
+    })
+    .await;
+    field(c, "String *").await.send_keys("Ada").await.unwrap();
+    let integer = field(c, "Integer").await;
+    integer.clear().await.unwrap();
+    integer.send_keys("150").await.unwrap();
+    button(c, "Accept").await.click().await.unwrap();
+    wait_text(c, card, "the warning", |t| {
+        t.contains("above the maximum 100")
+    })
+    .await;
+    button(c, "Accept anyway").await;
+    integer.clear().await.unwrap();
+    integer.send_keys("50").await.unwrap();
+    let now = wait_text(c, card, "the warning gone", |t| {
+        !t.contains("above the maximum")
+    })
+    .await;
+    assert!(!now.contains("Invalid"), "{now}");
+    button(c, "Accept").await.click().await.unwrap();
+    let (status, body) = decode(call.await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.to_string().contains("50"), "{body}");
+    b.client.close().await.unwrap();
 }

@@ -2,7 +2,9 @@
 tool, a resource template, a prompt, and a tool that asks the client for an LLM completion
 (sampling). mcpscope's integration tests drive it over stdio."""
 
-from pydantic import StrictBool, StrictFloat, StrictInt, StrictStr
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from mcp.server.fastmcp import Context, FastMCP
 from mcp.types import Completion, PromptReference, SamplingMessage, TextContent
@@ -42,6 +44,17 @@ def typed(
 ) -> str:
     """Echo arguments that must arrive with exactly their JSON types (strict: no "5" for 5)"""
     return f"count={count!r} ratio={ratio!r} loud={loud!r} tags={tags!r} label={label!r}"
+
+
+class Line(BaseModel):
+    sku: str
+    qty: Annotated[int, Field(ge=1)]
+
+
+@mcp.tool()
+def order(lines: list[Line], note: Annotated[str, Field(min_length=3)] = "none") -> str:
+    """Order some items (each line's qty at least 1, a note of 3 characters or more)"""
+    return f"ordered {sum(line.qty for line in lines)} item(s): {note}"
 
 
 @mcp.resource("greeting://{name}")
