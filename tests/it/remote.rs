@@ -571,3 +571,61 @@ async fn initialized_reaches_the_server_before_the_next_request() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["result"]["tools"], json!([]), "{body}");
 }
+
+#[tokio::test]
+async fn a_get_stream_the_server_lacks_is_asked_for_once_and_a_failing_one_backs_off() {
+    // Seen against the conformance suite's servers: a 404 to GET made a session ask again every
+    // second for as long as it lived.
+    for (status, session) in [("404", false), ("404", true), ("400", true)] {
+        let port = free_port();
+        let mut args = vec![port.to_string(), status.to_owned()];
+        if session {
+            args.push("--session".into());
+        }
+        let peer = python_server(
+            "no_get_server.py",
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            port,
+        )
+        .await;
+        let scope = Scope::start().await;
+        let mut events = scope.events().await;
+        scope
+            .connect(json!({"transport": "http", "url": peer.url("/mcp")}))
+            .await;
+        let note = events
+            .wait_for("the note", |e| {
+                http("note")(e) && e["message"].as_str().unwrap_or("").contains("not retried")
+            })
+            .await;
+        assert!(note["message"].as_str().unwrap().contains(status), "{note}");
+        // Three seconds on: still one GET, and the session still works.
+        let until = Instant::now() + Duration::from_secs(3);
+        while let Some(e) = events.next(until).await {
+            assert!(!exchange("GET")(&e), "{status}: asked again: {e}");
+        }
+        let (_, s) = scope.get("/api/session").await;
+        assert_eq!(s["state"], "connected", "{status}: {s}");
+        assert_eq!(
+            scope.result("tools/list", json!({})).await["tools"],
+            json!([])
+        );
+    }
+
+    // A server error may pass: asked again, each time after a longer wait, then given up.
+    let port = free_port();
+    let peer = python_server("no_get_server.py", &[&port.to_string(), "503"], port).await;
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+    scope
+        .connect(json!({"transport": "http", "url": peer.url("/mcp")}))
+        .await;
+    let mut times = vec![];
+    while times.len() < 3 {
+        events.wait_for("a GET", exchange("GET")).await;
+        times.push(Instant::now());
+    }
+    let (first, second) = (times[1] - times[0], times[2] - times[1]);
+    assert!(first >= Duration::from_millis(900), "{first:?}");
+    assert!(second >= Duration::from_millis(1900), "{second:?}");
+}

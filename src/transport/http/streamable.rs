@@ -171,6 +171,12 @@ pub(super) async fn post_streamable(sh: &Arc<Shared>, msg: &Outgoing) {
 /// The GET stream of Streamable HTTP: unrelated server messages, resumed with `Last-Event-ID`
 /// after a drop. With `until_answer`, it resumes a POST stream the server closed and stops once
 /// that request is answered.
+///
+/// A server that says it has no stream here is believed at once, with a note: 405 (the spec's
+/// word for it), a 404 before any GET stream of this session worked, another 4xx, or an answer
+/// that is not SSE. Only failures that may pass (5xx, 408, 429, a dropped connection, a stream
+/// that closes empty) are tried again, waiting longer each time; a stream that delivered events
+/// is reopened after the server's `retry`, as the spec asks.
 pub(super) async fn get_loop(
     sh: Arc<Shared>,
     mut last_id: Option<String>,
@@ -178,6 +184,8 @@ pub(super) async fn get_loop(
     mut retry: Duration,
 ) {
     let mut failures = 0u32;
+    let mut worked = false;
+    let wait = |failures: u32, retry: Duration| retry.max(backoff(failures));
     loop {
         let (mut headers, used) = sh.request_headers("text/event-stream", false);
         if let Some(id) = &last_id
@@ -201,6 +209,7 @@ pub(super) async fn get_loop(
                     }
                     return;
                 }
+                // Not backed off: a server that went away should end the session in seconds.
                 tokio::time::sleep(retry).await;
                 continue;
             }
@@ -223,24 +232,53 @@ pub(super) async fn get_loop(
                 if failures >= MAX_GET_RETRIES
                     || sh.authorize(status, www.as_deref(), used).await.is_err()
                 {
+                    sh.note(format!(
+                        "GET stream given up: authorization failed ({status})"
+                    ))
+                    .await;
                     return;
                 }
                 continue;
             }
-            if status == StatusCode::NOT_FOUND && sh.session_id.lock().unwrap().is_some() {
+            let session = sh.session_id.lock().unwrap().is_some();
+            if status == StatusCode::NOT_FOUND && session && worked {
                 let _ = sh
                     .ended
                     .send("the server no longer knows this session (404); reconnect to start a new one".into())
                     .await;
                 return;
             }
-            failures += 1;
-            if failures >= MAX_GET_RETRIES {
+            let passing = status.is_server_error()
+                || status == StatusCode::REQUEST_TIMEOUT
+                || status == StatusCode::TOO_MANY_REQUESTS;
+            if !passing {
+                let why = if status.is_success() {
+                    format!(
+                        "it answered {status} with {ctype:?}, not text/event-stream (the spec asks for SSE or 405)"
+                    )
+                } else if status == StatusCode::NOT_FOUND {
+                    "404: the server has no stream at this URL (it should answer 405); its messages come only in answers to our requests".to_owned()
+                } else {
+                    format!("{status}")
+                };
+                sh.note(format!(
+                    "no GET stream for server-initiated messages, not retried: {why}"
+                ))
+                .await;
                 return;
             }
-            tokio::time::sleep(retry).await;
+            failures += 1;
+            if failures >= MAX_GET_RETRIES {
+                sh.note(format!(
+                    "GET stream given up after {failures} failures (last: {status})"
+                ))
+                .await;
+                return;
+            }
+            tokio::time::sleep(wait(failures, retry)).await;
             continue;
         }
+        worked = true;
         sh.http(exchange).await;
         let outcome = read_sse(&sh, res, "GET", &sh.url.clone(), until_answer).await;
         if outcome.last_id.is_some() {
@@ -253,6 +291,16 @@ pub(super) async fn get_loop(
         if outcome.answered || failures >= MAX_GET_RETRIES {
             return;
         }
-        tokio::time::sleep(retry).await;
+        tokio::time::sleep(if failures == 0 {
+            retry
+        } else {
+            wait(failures, retry)
+        })
+        .await;
     }
+}
+
+/// How long to wait after `failures` failures in a row: 1 s, doubling, at most 30 s.
+fn backoff(failures: u32) -> Duration {
+    Duration::from_secs(1u64 << failures.saturating_sub(1).min(5)).min(Duration::from_secs(30))
 }
