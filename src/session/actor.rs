@@ -77,6 +77,8 @@ impl Reporter {
 }
 
 pub(super) struct Actor {
+    /// The lists kept for this connection; what the server says changed goes from them.
+    pub(super) lists: std::sync::Arc<super::lists::Lists>,
     pub(super) link: Link,
     pub(super) engine: Engine<Tag>,
     pub(super) reporter: Reporter,

@@ -156,6 +156,8 @@ pub(super) enum Command {
 #[derive(Clone)]
 pub struct SessionHandle {
     pub(super) commands: mpsc::UnboundedSender<Command>,
+    /// The connection's kept lists (`lists.rs`), shared with its actor.
+    pub(super) lists: std::sync::Arc<super::lists::Lists>,
 }
 
 impl SessionHandle {

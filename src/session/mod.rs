@@ -28,6 +28,7 @@ mod handle;
 mod inflight;
 mod info;
 mod listen;
+mod lists;
 mod notifications;
 mod outbound;
 mod registry;
@@ -46,6 +47,7 @@ pub use era::legacy::{DEFAULT_PROTOCOL_VERSION, KNOWN_PROTOCOL_VERSIONS};
 pub use era::modern::MODERN_VERSION;
 pub use handle::{Answer, LocalError, PendingRequest, SessionHandle};
 pub use info::SessionInfo;
+pub use lists::{LIST_METHODS, Listed};
 pub use registry::{Session, Sessions};
 pub use target::Target;
 

@@ -9,6 +9,7 @@ use crate::events::{Event, Severity};
 
 impl Actor {
     pub(super) fn notification(&mut self, method: &str, params: Option<Value>, seq: u64) {
+        self.lists.changed(method);
         if self.modern && self.stream_notification(method, params.as_ref(), seq) {
             return;
         }

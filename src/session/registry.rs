@@ -340,8 +340,13 @@ impl Session {
         let (tx, rx) = mpsc::unbounded_channel();
         let (ready_tx, ready_rx) = oneshot::channel();
         let (auto_tx, auto_rx) = mpsc::unbounded_channel();
-        self.inner.lock().unwrap().handle = Some(SessionHandle { commands: tx });
+        let lists = Arc::new(super::lists::Lists::default());
+        self.inner.lock().unwrap().handle = Some(SessionHandle {
+            commands: tx,
+            lists: lists.clone(),
+        });
         let actor = Actor {
+            lists,
             link,
             engine: Engine::default(),
             reporter,

@@ -500,6 +500,68 @@ pub(super) async fn request(
     Ok(wait_for_outcome(&mut outcome).await)
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ListBody {
+    method: String,
+    cursor: Option<Value>,
+    /// The seq of the newest `list_changed` the caller has seen: a page kept from before it
+    /// is listed again.
+    #[serde(default)]
+    since: u64,
+    /// List again whatever is kept (the Refresh button).
+    #[serde(default)]
+    refresh: bool,
+}
+
+/// `POST …/list`: one page of a list, as `/request` would answer it, kept per session
+/// (`session/lists.rs`), so reloads and switches send nothing. A kept answer says so in
+/// `x-mcpscope-cached`.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    which: Which,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body: ListBody = parse(&body)?;
+    if !crate::session::LIST_METHODS
+        .iter()
+        .any(|(m, _)| *m == body.method)
+    {
+        return Err(ApiError::BadRequest(format!(
+            "{:?} is not a list this route keeps (tools/list, resources/list, resources/templates/list, prompts/list)",
+            body.method
+        )));
+    }
+    if let Some(session) = which.session(&state)?
+        && session.is_recording()
+    {
+        let params = body.cursor.map(|c| json!({ "cursor": c }));
+        return super::recording::recorded_answer(&state, &session, &body.method, params.as_ref());
+    }
+    let handle = which.handle(&state)?;
+    let timeout = Timeout {
+        idle: DEFAULT_TIMEOUT,
+        max_total: DEFAULT_MAX_TOTAL.max(DEFAULT_TIMEOUT),
+    };
+    let listed = handle
+        .list(
+            &body.method,
+            body.cursor.as_ref(),
+            state.events.newest_seq(),
+            body.since,
+            body.refresh,
+            timeout,
+        )
+        .await?;
+    let mut response = answer_response(&listed.answer);
+    if listed.cached {
+        response
+            .headers_mut()
+            .insert("x-mcpscope-cached", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
 /// `GET /api/sessions/{id}/calls/{ref}`: the outcome of a call made with that `ref`, as
 /// `/request` answered (or will answer) it; waits while the call runs.
 pub(super) async fn call_outcome(

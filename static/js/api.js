@@ -60,15 +60,27 @@ export async function request(method, params, timeoutMs, ref) {
   return call("POST", sessionPath("/request"), body);
 }
 
+// One page of a list, as the session keeps it (`POST …/list`): a reload or a switch gets the
+// kept answer and sends nothing to the server. `since` is the seq of the newest list_changed
+// the page has seen (an older kept page is listed again); `refresh` always lists again.
+export async function listPage(method, cursor, { since = 0, refresh = false } = {}) {
+  const body = { method };
+  if (cursor !== null && cursor !== undefined) body.cursor = cursor;
+  if (since) body.since = since;
+  if (refresh) body.refresh = true;
+  return call("POST", sessionPath("/list"), body);
+}
+
 // Every page of a list method (`cursor` / `nextCursor`), items under `key`; stops at an error.
-// The array's `first` is the first page's result (its cache hints, say).
-export async function listAll(method, key) {
+// The array's `first` is the first page's result (its cache hints, say), `error` the error that
+// stopped it.
+export async function listAll(method, key, opts = {}) {
   const all = [];
   const seen = new Set();
   let cursor = null;
   do {
-    const { body } = await request(method, cursor ? { cursor } : {});
-    if (body.error) break;
+    const { body } = await listPage(method, cursor, { ...opts, refresh: opts.refresh && cursor === null });
+    if (body.error) { all.error = body.error; break; }
     all.first ??= body.result;
     all.push(...(Array.isArray(body.result?.[key]) ? body.result[key] : []));
     cursor = nextCursor(body.result, seen);

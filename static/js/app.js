@@ -30,6 +30,10 @@ let session = null;
 let listedFor = null;
 // Per session: the item it had open, reopened when it is shown again.
 const views = new Map();
+// Per session: its search text in the lists.
+const searches = new Map();
+// The session whose lists the page shows (they must never be another session's).
+let listsOf = null;
 const loadedAt = Date.now();
 // The item the URL names, opened once the lists of its session have loaded.
 let wanted = null;
@@ -68,6 +72,12 @@ function showSession(s) {
   connect.onSession(s);
   if (!connected && !recorded) {
     listedFor = null;
+    // A session that is failed, authorizing or connecting has no lists yet: never show the
+    // previous server's in their place (they could be opened and called).
+    if (listsOf !== s.id) {
+      tools.reset(); resources.reset(); prompts.reset();
+      listsOf = s.id;
+    }
     return;
   }
   const key = JSON.stringify([s.id, s.target, s.serverInfo, s.protocolVersion]);
@@ -124,6 +134,7 @@ function showServerInfo(info) {
 function loadLists(caps) {
   tools.reset(); resources.reset(); prompts.reset();
   const id = sessionId();
+  listsOf = id;
   const open = workbench.current();
   const reopen = wanted?.session === id ? wanted.item : open ? items.keyOf(open.kind, open.key) : views.get(id);
   const loads = [];
@@ -218,7 +229,7 @@ function main() {
     if (live && (!event.session || event.session === sessionId())) {
       resources.onEvent(event);
       prompts.onEvent(event);
-      if (event.kind === "frame" && event.direction === "received" && event.method === "notifications/tools/list_changed" && session?.state === "connected") tools.onListChanged();
+      if (event.kind === "frame" && event.direction === "received" && event.method === "notifications/tools/list_changed" && session?.state === "connected") tools.onListChanged(event);
     }
     timeline.push(event, raw);
   }, (status) => notice(status === "reconnecting" ? "Event stream interrupted; reconnecting…" : ""));
@@ -244,10 +255,12 @@ async function switchTo(id, known = null) {
   if (from && from !== id) {
     const open = workbench.current();
     views.set(from, open ? items.keyOf(open.kind, open.key) : null);
+    searches.set(from, items.search());
   }
   setSession(id);
   if (from !== id) {
     workbench.show(null);
+    items.setSearch(searches.get(id) ?? "");
     listedFor = null;
     connect.forget();
     inflight.reset();

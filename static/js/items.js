@@ -106,6 +106,14 @@ export function mark(kind, key) {
 
 export function openKey() { return current; }
 
+// The search text, read and set (each server keeps its own: a search made for one server must
+// not make the next one's lists look empty).
+export function search() { return $("item-search").value; }
+export function setSearch(text) {
+  $("item-search").value = text;
+  filter();
+}
+
 // `load` made single-flight: calls while one runs become one more run after it, so a burst of
 // list_changed notifications costs two loads, not one per notification.
 export function coalesced(load) {

@@ -14,9 +14,12 @@ let inputs = {};
 let generation = 0;
 let ctx = null;
 
-export async function list() {
+// The seq of the newest prompts/list_changed seen (a kept list older than it is listed again).
+let since = 0;
+
+export async function list(opts = {}) {
   const gen = ++generation;
-  const got = await listAll("prompts/list", "prompts");
+  const got = await listAll("prompts/list", "prompts", { since, refresh: Boolean(opts.refresh) });
   if (gen !== generation) return;
   prompts = got;
   items.cacheHint("prompts", got.first);
@@ -74,6 +77,7 @@ const relist = items.coalesced(() => list());
 export function onEvent(event) {
   if (event.kind === "frame" && event.direction === "received" && event.method === "notifications/prompts/list_changed") {
     $("prompts-updated").hidden = false;
+    since = Math.max(since, event.seq || 0);
     relist().catch(() => {});
   }
 }
@@ -83,11 +87,12 @@ export function init(context) {
   items.countInto("prompt-list", "prompts-count");
   workbench.opener("prompt", (name) => { const p = prompts.find((x) => x.name === name); if (p) select(p); return Boolean(p); });
   $("prompt-form").addEventListener("submit", (ev) => { ev.preventDefault(); get(); });
-  $("list-prompts").addEventListener("click", () => { $("prompts-updated").hidden = true; list().catch((e) => ctx.notice(e.message)); });
+  $("list-prompts").addEventListener("click", () => { $("prompts-updated").hidden = true; list({ refresh: true }).catch((e) => ctx.notice(e.message)); });
 }
 
 export function reset() {
   generation++;
+  since = 0;
   prompts = []; selected = null;
   items.fill("prompt-list", []);
 }

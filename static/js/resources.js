@@ -4,7 +4,7 @@
 // URIs are subscribed is the session's (the backend derives it from the wire), so a reload
 // shows the truth; `notifications/resources/updated` marks the resource and re-reads it if open.
 
-import { call, listAll, nextCursor, request, sessionPath } from "./api.js";
+import { call, listAll, listPage, nextCursor, request, sessionPath } from "./api.js";
 import { $, el } from "./dom.js";
 import { expand, variables } from "./uritemplate.js";
 import * as completion from "./completion.js";
@@ -20,6 +20,9 @@ let open = null; // the resource shown in the detail panel
 let openTemplate = null;
 const updated = new Set();
 let generation = 0;
+// The seq of the newest resources/list_changed seen, and whether the next load must list again.
+let since = 0;
+let refresh = false;
 let ctx = null;
 
 function name(r) { return r.title || r.name || r.uri; }
@@ -47,7 +50,7 @@ function renderTemplates() {
 }
 
 async function page(gen) {
-  const { body } = await request("resources/list", cursor ? { cursor } : {});
+  const { body } = await listPage("resources/list", cursor, { since, refresh: refresh && !cursor });
   if (gen !== generation) return;
   if (body.error) { cursor = null; return; }
   if (!cursor) items.cacheHint("resources", body.result);
@@ -56,11 +59,12 @@ async function page(gen) {
   renderResources();
 }
 
-export async function list() {
+export async function list(opts = {}) {
+  refresh = Boolean(opts.refresh);
   const gen = ++generation;
   resources = []; cursor = null; seenCursors = new Set();
   await page(gen);
-  const t = await listAll("resources/templates/list", "resourceTemplates");
+  const t = await listAll("resources/templates/list", "resourceTemplates", { since, refresh });
   if (gen !== generation) return;
   templates = t;
   items.cacheHint("templates", t.first);
@@ -144,6 +148,7 @@ export function onEvent(event) {
   if (event.kind !== "frame" || event.direction !== "received") return;
   if (event.method === "notifications/resources/list_changed") {
     $("resources-updated").hidden = false;
+    since = Math.max(since, event.seq || 0);
     relist().catch(() => {});
   } else if (event.method === "notifications/resources/updated") {
     const uri = event.message?.params?.uri;
@@ -169,7 +174,7 @@ export function init(context) {
   workbench.opener("resource", (uri) => { const r = resources.find((x) => x.uri === uri); if (r) select(r, { readNow: false }); return Boolean(r); });
   workbench.opener("template", (u) => { const t = templates.find((x) => x.uriTemplate === u); if (t) selectTemplate(t); return Boolean(t); });
   $("resources-more").addEventListener("click", () => page(generation).catch(() => {}));
-  $("list-resources").addEventListener("click", () => { $("resources-updated").hidden = true; list().catch((e) => ctx.notice(e.message)); });
+  $("list-resources").addEventListener("click", () => { $("resources-updated").hidden = true; list({ refresh: true }).catch((e) => ctx.notice(e.message)); });
   $("resource-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     if (open) { updated.delete(open.uri); $("resource-updated").hidden = true; renderResources(); read(open.uri); }
@@ -180,6 +185,7 @@ export function init(context) {
 
 export function reset() {
   generation++;
+  since = 0;
   resources = []; templates = []; cursor = null; open = null; openTemplate = null; updated.clear();
   items.fill("resource-list", []);
   items.fill("template-list", []);

@@ -4,7 +4,7 @@
 // with a raw-JSON box, validation before sending (sending anyway is allowed), the last
 // arguments per tool remembered, and the call.
 
-import { call, nextCursor, request } from "./api.js";
+import { call, listPage, nextCursor } from "./api.js";
 import { $, el, pretty } from "./dom.js";
 import * as items from "./items.js";
 import * as workbench from "./workbench.js";
@@ -27,6 +27,9 @@ let form = null;
 let ctx = null;
 // Bumped by every fresh load, so pages of an older load are dropped instead of appended.
 let generation = 0;
+// The seq of the newest tools/list_changed seen, and whether the next load must list again.
+let since = 0;
+let refresh = false;
 
 // The open tool's name, so a session shown again reopens it.
 export function selectedName() {
@@ -74,7 +77,7 @@ function renderList() {
 }
 
 async function page(gen) {
-  const { body } = await request("tools/list", cursor ? { cursor } : {});
+  const { body } = await listPage("tools/list", cursor, { since, refresh: refresh && !cursor });
   if (gen !== generation) return;
   if (body.error) { ctx.notice(`tools/list: ${body.error.message}`); cursor = null; return; }
   if (!cursor) items.cacheHint("tools", body.result);
@@ -83,7 +86,8 @@ async function page(gen) {
   renderList();
 }
 
-export async function list() {
+export async function list(opts = {}) {
+  refresh = Boolean(opts.refresh);
   const gen = ++generation;
   tools = [];
   cursor = null;
@@ -221,7 +225,7 @@ export function init(context) {
   workbench.opener("tool", selectByName);
   $("tools-more").addEventListener("click", () => page(generation).catch((e) => ctx.notice(e.message)));
   $("tools-all").addEventListener("click", async () => { const gen = generation; while (cursor && gen === generation) await page(gen); });
-  $("list-tools").addEventListener("click", () => { $("tools-updated").hidden = true; list().catch((e) => ctx.notice(e.message)); });
+  $("list-tools").addEventListener("click", () => { $("tools-updated").hidden = true; list({ refresh: true }).catch((e) => ctx.notice(e.message)); });
   $("tool-form-box").addEventListener("submit", (ev) => { ev.preventDefault(); callTool(); });
   $("call-anyway").addEventListener("click", () => { const a = currentArgs(); if (a !== undefined) send(a); });
   $("raw-mode").addEventListener("change", () => {
@@ -239,13 +243,15 @@ export function init(context) {
 
 const relist = items.coalesced(() => list());
 
-export function onListChanged() {
+export function onListChanged(event) {
+  since = Math.max(since, event.seq || 0);
   $("tools-updated").hidden = false;
   relist().catch(() => {});
 }
 
 export function reset() {
   generation++;
+  since = 0;
   tools = []; cursor = null; selected = null;
   items.fill("tool-list", []);
 }

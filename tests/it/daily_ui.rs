@@ -161,8 +161,8 @@ async fn lists_load_once_however_the_page_is_reloaded() {
         );
         assert_eq!(counts[2], json!(format!("({tools})")), "round {round}");
     }
-    // Single-flight: each page load asked for the list once (two overlapping loads, one from
-    // the session read and one from the replayed state event, used to double it).
+    // The session keeps its lists: a reload sends nothing to the server (each load used to ask
+    // once, and two overlapping loads twice).
     let mut events = scope.events().await;
     let mut lists = 0;
     while let Some(e) = events
@@ -173,7 +173,7 @@ async fn lists_load_once_however_the_page_is_reloaded() {
             lists += usize::from(frame("sent", "tools/list")(&e));
         }
     }
-    assert_eq!(lists, 3, "one tools/list per reload");
+    assert_eq!(lists, 0, "a reload lists nothing again");
     b.client.close().await.unwrap();
 }
 

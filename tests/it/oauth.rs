@@ -388,7 +388,10 @@ async fn the_browser_shows_the_flow_opens_the_page_on_a_click_and_lands_connecte
 
     // Nothing was opened by itself; the click opens the page, the session connects.
     assert_eq!(c.windows().await.unwrap().len(), 1);
+    let ours = c.window().await.unwrap();
     click(c, "#auth-open").await;
+    // The authorization page opened in a tab of its own; the user comes back to mcpscope's.
+    c.switch_to_window(ours).await.unwrap();
     wait_text(c, "#state", "connected", |t| t == "connected").await;
     c.wait()
         .at_most(DEADLINE)

@@ -233,3 +233,168 @@ async fn an_elicitation_warning_goes_once_the_value_is_corrected() {
     assert!(body.to_string().contains("50"), "{body}");
     b.client.close().await.unwrap();
 }
+
+/// The tool buttons the lists show, by wire name.
+async fn tools_shown(c: &Client) -> Vec<String> {
+    let names = js(
+        c,
+        "return [...document.querySelectorAll('#tool-list button.item')].map(b => b.dataset.item)",
+    )
+    .await;
+    serde_json::from_value(names).unwrap()
+}
+
+#[tokio::test]
+async fn switching_servers_lists_nothing_again_keeps_each_search_and_shows_only_their_own_tools() {
+    let scope = Scope::start().await;
+    let mut everything = everything_target();
+    everything["name"] = json!("everything");
+    scope.post("/api/sessions", everything).await;
+    let mut demo = demo_target();
+    demo["name"] = json!("demo");
+    scope.post("/api/sessions", demo).await;
+    let broken = json!({"transport": "stdio", "command": python(), "name": "broken",
+        "args": ["-c", "import sys; print('no MCP here', file=sys.stderr); sys.exit(3)"]});
+    let (_, failed) = scope.post("/api/sessions", broken).await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    let choose = crate::servers_ui::choose;
+
+    choose(c, "everything").await;
+    item(c, "get-sum").await;
+    let search = c
+        .find(fantoccini::Locator::Css("#item-search"))
+        .await
+        .unwrap();
+    search.send_keys("sum").await.unwrap();
+    wait_text(c, "#tools-count", "the filtered count", |t| {
+        t.starts_with("(1 of")
+    })
+    .await;
+    let mut settled = 0;
+    for round in 0..4 {
+        if round == 1 {
+            // Every server has been shown once (and listed once): from here on, nothing.
+            let mut events = scope.events().await;
+            while let Some(e) = events
+                .next(std::time::Instant::now() + std::time::Duration::from_millis(300))
+                .await
+            {
+                settled = e["seq"].as_u64().unwrap_or(settled);
+            }
+        }
+        choose(c, "demo").await;
+        item(c, "echo").await;
+        let shown = tools_shown(c).await;
+        assert!(
+            !shown.contains(&"tool:get-sum".to_owned()),
+            "demo shows only its own: {shown:?}"
+        );
+        assert_eq!(
+            js(c, "return document.getElementById('item-search').value").await,
+            json!(""),
+            "the search made for everything stays with everything"
+        );
+        // A failed server shows no lists, least of all the previous server's.
+        choose(c, "broken").await;
+        wait_text(c, "#state", "failed", |t| t == "failed").await;
+        wait_js(
+            c,
+            "return document.querySelectorAll('#tool-list button.item').length === 0",
+            "no tools for the failed server",
+        )
+        .await;
+        choose(c, "everything").await;
+        item(c, "get-sum").await;
+        assert_eq!(
+            js(c, "return document.getElementById('item-search').value").await,
+            json!("sum")
+        );
+        wait_text(c, "#tools-count", "its own search again", |t| {
+            t.starts_with("(1 of")
+        })
+        .await;
+    }
+    // Nine switches, and the servers were not asked for their lists again.
+    let mut events = scope.events_since(settled).await;
+    while let Some(e) = events
+        .next(std::time::Instant::now() + std::time::Duration::from_millis(500))
+        .await
+    {
+        let method = e["method"].as_str().unwrap_or("");
+        assert!(
+            !(e["kind"] == "frame" && e["direction"] == "sent" && method.ends_with("/list")),
+            "a switch listed again: {e}"
+        );
+    }
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn lists_are_kept_by_the_session_and_listed_again_on_list_changed_or_refresh() {
+    let scope = Scope::start().await;
+    scope.connect(python_target("sloppy_server.py")).await;
+    let list = |body: serde_json::Value| {
+        let req = scope
+            .http
+            .post(scope.url("/api/list"))
+            .bearer_auth(&scope.token)
+            .json(&body);
+        async move {
+            let res = req.send().await.unwrap();
+            let cached = res.headers().get("x-mcpscope-cached").is_some();
+            let (status, body) = decode(res).await;
+            assert_eq!(status, 200, "{body}");
+            (cached, body)
+        }
+    };
+    let sent = |events: Vec<serde_json::Value>| {
+        events
+            .iter()
+            .filter(|e| frame("sent", "tools/list")(e))
+            .count()
+    };
+    let drain = |mut events: Events| async move {
+        let mut all = vec![];
+        while let Some(e) = events
+            .next(std::time::Instant::now() + std::time::Duration::from_millis(400))
+            .await
+        {
+            all.push(e);
+        }
+        all
+    };
+    let events = scope.events_since(0).await;
+    // Two at once, then a third: one tools/list on the wire.
+    let (a, b) = tokio::join!(
+        list(json!({"method": "tools/list"})),
+        list(json!({"method": "tools/list"}))
+    );
+    assert_eq!(a.1, b.1);
+    let (cached, c) = list(json!({"method": "tools/list"})).await;
+    assert!(cached);
+    assert_eq!(c, a.1);
+    let seen = drain(events).await;
+    assert_eq!(sent(seen.clone()), 1);
+    let mark = seen.last().and_then(|e| e["seq"].as_u64()).unwrap();
+
+    // The server says the list changed: the next caller gets a new listing.
+    let events = scope.events_since(mark).await;
+    scope
+        .result("tools/call", json!({"name": "relist", "arguments": {}}))
+        .await;
+    let (cached, _) = list(json!({"method": "tools/list"})).await;
+    assert!(!cached, "listed again after list_changed");
+    // Refresh lists again whatever is kept.
+    let (cached, _) = list(json!({"method": "tools/list", "refresh": true})).await;
+    assert!(!cached);
+    let (cached, _) = list(json!({"method": "tools/list"})).await;
+    assert!(cached);
+    assert_eq!(sent(drain(events).await), 2);
+    // Only the four list methods.
+    let (code, _) = scope
+        .post("/api/list", json!({"method": "tools/call"}))
+        .await;
+    assert_eq!(code, 400);
+}

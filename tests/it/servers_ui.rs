@@ -20,7 +20,7 @@ async fn js_bool(c: &Client, script: &str) -> bool {
 }
 
 /// Chooses a server in the server list by its visible name.
-async fn choose(c: &Client, name: &str) {
+pub(crate) async fn choose(c: &Client, name: &str) {
     c.find(Locator::XPath(&format!(
         "//ul[@id='server-list']//button[.//span[normalize-space()='{name}']]"
     )))
