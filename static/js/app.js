@@ -57,9 +57,13 @@ function showSession(s) {
   const instr = typeof s.instructions === "string" ? s.instructions : "";
   $("instructions-box").hidden = !instr;
   $("instructions").textContent = instr;
-  $("session-error-box").hidden = !s.error;
-  $("session-error").textContent = s.error || "";
-  $("reconnect").hidden = !(s.state === "failed" && s.target);
+  // Reconnect whenever the session is down, failed or cleanly disconnected alike.
+  const down = Boolean(s.target) && !["connected", "connecting", "authorizing", "recorded"].includes(s.state);
+  $("session-error-box").hidden = !s.error && !down;
+  $("session-error-box").classList.toggle("is-quiet", !s.error);
+  $("session-error").setAttribute("role", s.error ? "alert" : "status");
+  $("session-error").textContent = s.error || (down ? `${s.state}: Reconnect starts the same server again with the same settings.` : "");
+  $("reconnect").hidden = !down;
   const connected = s.state === "connected";
   $("disconnect").disabled = !(connected || s.state === "connecting");
   const declared = s.capabilities || {};
@@ -72,6 +76,7 @@ function showSession(s) {
   connect.onSession(s);
   if (!connected && !recorded) {
     listedFor = null;
+    workbench.holdHash(false);
     // A session that is failed, authorizing or connecting has no lists yet: never show the
     // previous server's in their place (they could be opened and called).
     if (listsOf !== s.id) {
@@ -84,7 +89,7 @@ function showSession(s) {
   if (listedFor !== key) {
     listedFor = key;
     loadLists(declared);
-  }
+  } else workbench.holdHash(false);
 }
 
 // The modern era's subscriptions/listen stream: its state in words, what the server honoured,
@@ -147,6 +152,8 @@ function loadLists(caps) {
     if (sessionId() !== id) return;
     if (wanted?.session === id) wanted = null;
     if (!workbench.reopen(reopen)) workbench.show(null);
+    workbench.holdHash(false);
+    workbench.writeHash();
   });
 }
 
@@ -169,6 +176,7 @@ function main() {
   }
   setToken(token);
   wanted = workbench.readHash();
+  if (wanted.session) workbench.holdHash(true);
   const ctx = { notice, session: () => session, switchTo: (id, s) => switchTo(id, s) };
   items.init();
   workbench.init();
@@ -210,7 +218,18 @@ function main() {
     const params = parseJson($("raw-params").value, "Params");
     if (params !== undefined) { notice(""); workbench.run($("raw-method").value.trim(), params); }
   });
-  palette.init({ tools, resources, prompts, openRaw, connect });
+  palette.init({ tools, resources, prompts, openRaw, connect, servers, switchTo: (id) => switchTo(id).catch((e) => notice(e.message)), focusFirst: workbench.focusFirst });
+  items.onKeyboardOpen(workbench.focusFirst);
+  // Back, Forward and an edited address: the view follows the URL.
+  window.addEventListener("popstate", () => {
+    const w = workbench.readHash();
+    if (w.session && w.session !== sessionId()) {
+      wanted = w;
+      workbench.holdHash(true);
+      switchTo(w.session).catch((e) => { workbench.holdHash(false); notice(e.message); });
+    } else if (!w.item) workbench.show(null);
+    else if (!workbench.reopen(w.item)) notice(`${w.item} is not in the lists of this server`);
+  });
   follow((event, raw) => {
     const live = Date.parse(event.time) >= loadedAt;
     // A state from history may be long past (an opened recording's always is): it never shows,
@@ -238,8 +257,11 @@ function main() {
     const list = await servers.load();
     const fromHash = wanted?.session && list.find((s) => s.id === wanted.session);
     if (fromHash) await switchTo(fromHash.id);
-    else if (body.id) await switchTo(body.id, body);
-    else showSession(body);
+    else {
+      workbench.holdHash(false);
+      if (body.id) await switchTo(body.id, body);
+      else showSession(body);
+    }
   }).catch((e) => notice(e.status === 401 ? "The token was refused: open the URL mcpscope printed." : e.message));
 }
 
@@ -259,6 +281,8 @@ async function switchTo(id, known = null) {
   }
   setSession(id);
   if (from !== id) {
+    // One history step per switch, written once the session's view is up (its item reopened).
+    workbench.holdHash(true);
     workbench.show(null);
     items.setSearch(searches.get(id) ?? "");
     listedFor = null;

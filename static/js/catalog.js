@@ -7,6 +7,15 @@
 import { call } from "./api.js";
 import { $, el } from "./dom.js";
 import { copyButton, download } from "./content.js";
+import * as servers from "./servers.js";
+
+// The states in which a session of an entry counts as live (connecting it again makes a twin).
+const LIVE = ["connected", "connecting", "authorizing"];
+
+// The live sessions made from the entry `name`.
+function liveOf(name) {
+  return servers.all().filter((x) => x.catalog === name && LIVE.includes(x.state));
+}
 
 const FORMATS = [["claude", "Claude Desktop"], ["cursor", "Cursor"], ["windsurf", "Windsurf"], ["vscode", "VS Code"]];
 const FILE_NAMES = { claude: "claude_desktop_config.json", cursor: "mcp.json", windsurf: "mcp_config.json", vscode: "mcp.json" };
@@ -24,6 +33,20 @@ export async function load() {
   $("catalog-config").textContent = configs.length ? `and the servers of ${configs.join(", ")} (read-only)` : "";
   $("catalog-list").replaceChildren(...body.servers.map(row));
   $("catalog-count").textContent = body.servers.length ? `(${body.servers.length})` : "";
+  markLive();
+}
+
+// Each card says whether the entry is connected now, and as which session, with a way to it.
+function markLive() {
+  for (const li of $("catalog-list").children) {
+    const live = liveOf(li.dataset.name);
+    const box = li.querySelector(".catalog-live");
+    box.hidden = !live.length;
+    box.replaceChildren(...live.flatMap((x) => [
+      el("span", { class: `dot state-${x.state}`, "aria-hidden": "true" }),
+      el("span", { text: `${x.state} as ${x.id}` }),
+      el("button", { type: "button", class: "small", "aria-label": `Show ${x.id}`, onclick: () => ctx.opened(x) }, "Show")]));
+  }
 }
 
 function summary(s) {
@@ -37,6 +60,7 @@ function row(s) {
     el("div", { class: "catalog-head" },
       el("span", { class: "catalog-name", text: s.name }),
       s.origin === "config" ? el("span", { class: "session-tag", text: "from --config" }) : null),
+    el("div", { class: "catalog-live", hidden: true }),
     el("span", { class: "mono catalog-target", text: summary(s) }),
     s.placeholders.length ? el("span", { class: "muted", text: `needs ${s.placeholders.map((p) => `\${${p}}`).join(", ")}` }) : null,
     el("div", { class: "actions" },
@@ -54,7 +78,17 @@ async function act(method, path, status) {
 }
 
 // Connects the entry as a new session; `${input:…}` values are asked for first, never stored.
-async function connect(s, ask, status) {
+// An entry that is already live gets a question first: show that session, or make another.
+async function connect(s, ask, status, twin = false) {
+  const live = liveOf(s.name);
+  if (live.length && !twin) {
+    status.replaceChildren(`"${s.name}" is already ${live[0].state} as ${live[0].id}. `,
+      el("button", { type: "button", class: "primary small", onclick: () => { status.replaceChildren(); ctx.opened(live[0]); } }, `Show ${live[0].id}`),
+      " ",
+      el("button", { type: "button", class: "small", onclick: () => { status.replaceChildren(); connect(s, ask, status, true); } }, "Connect another"));
+    status.querySelector("button").focus();
+    return;
+  }
   const wanted = s.placeholders.filter((p) => p.startsWith("input:")).map((p) => p.slice(6));
   const fields = [...ask.querySelectorAll("input")];
   if (wanted.length && !fields.length) {
@@ -63,7 +97,7 @@ async function connect(s, ask, status) {
       const fid = `input-${s.name}-${id}`.replace(/[^A-Za-z0-9_-]/g, "_");
       return [el("label", { for: fid, text: decl.description ? `${decl.description} (\${input:${id}})` : `\${input:${id}}` }),
         el("input", { id: fid, type: decl.password === false ? "text" : "password", autocomplete: "off", "data-input": id })];
-    }), el("button", { type: "button", class: "primary", onclick: () => connect(s, ask, status) }, "Connect with these values"));
+    }), el("button", { type: "button", class: "primary", onclick: () => connect(s, ask, status, true) }, "Connect with these values"));
     ask.querySelector("input").focus();
     return;
   }
@@ -152,6 +186,7 @@ function exportControls(name, label) {
 
 export function init(context) {
   ctx = context;
+  servers.onLoad(markLive);
   $("save-catalog").addEventListener("click", save);
   $("catalog-export-all").append(exportControls(null, "Export the whole catalog"));
   load().catch((e) => ctx.notice(e.message));

@@ -35,6 +35,8 @@ function showTransportFields() {
   const remote = $("transport").value !== "stdio";
   $("remote-fields").hidden = !remote;
   $("stdio-fields").hidden = remote;
+  $("cwd-field").hidden = remote;
+  optionsSummary();
 }
 
 function envRow(name = "", value = "") {
@@ -110,6 +112,7 @@ export function fillForm(s) {
     $("url").value = s.url || "";
     for (const [k, v] of Object.entries(s.headers || {})) headerRow(k, v);
   }
+  optionsSummary();
 }
 
 async function connect(ev) {
@@ -168,8 +171,23 @@ export function openAsNew() {
   $("transport").focus();
 }
 
+// The folded options in one line, so what a connect will use is seen without opening them.
+function optionsSummary() {
+  const caps = [...$("connect-options").querySelectorAll(".caps-choice input")];
+  const off = caps.filter((c) => !c.checked).map((c) => c.parentElement.textContent.trim());
+  const cwd = $("cwd").value.trim();
+  $("connect-options-summary").textContent = [
+    `${$("era").value} era`,
+    $("era").value === "modern" ? "" : $("protocol-version").value.trim(),
+    off.length ? `without ${off.join(", ")}` : "every capability",
+    cwd && !$("cwd-field").hidden ? `in ${cwd}` : "",
+  ].filter(Boolean).join(" · ");
+}
+
 export function init(context) {
   ctx = context;
+  for (const type of ["input", "change"]) $("connect-options").addEventListener(type, optionsSummary);
+  optionsSummary();
   $("connect-form").addEventListener("submit", connect);
   $("add-env").addEventListener("click", () => envRow());
   $("add-header").addEventListener("click", () => headerRow());

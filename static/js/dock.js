@@ -6,7 +6,8 @@ import { $ } from "./dom.js";
 
 const KEY = "mcpscope-dock";
 const TABS = ["timeline", "logs", "stderr", "tasks", "findings"];
-let state = { tab: "timeline", size: 35, mode: "normal" };
+// A short window keeps more of itself for the work area (at 700 px tall, 35% left it ~380 px).
+let state = { tab: "timeline", size: window.innerHeight < 800 ? 28 : 35, mode: "normal" };
 const listeners = [];
 
 // `f(tab)` runs whenever a tab is shown (the timeline redraws what became visible).

@@ -8,6 +8,11 @@ import { $, el } from "./dom.js";
 
 const counts = new Map(); // list id → {countId, more: () => bool}
 let current = null; // "kind:key" of the open item
+let keyboardOpen = () => {};
+
+// `f()` runs after an item is opened from the keyboard (Enter or Space on it): the next thing
+// a keyboard user wants is the item's first field, not another Tab journey.
+export function onKeyboardOpen(f) { keyboardOpen = f; }
 
 export function keyOf(kind, key) { return `${kind}:${key}`; }
 
@@ -16,7 +21,8 @@ export function button({ kind, key, title, name, desc, icon, extra, onSelect, cl
   const id = keyOf(kind, key);
   const b = el("button", {
     type: "button", class: `item ${cls}`.trim(), "data-item": id, tabindex: "-1",
-    onclick: () => onSelect(),
+    // A click from the keyboard has no mouse presses (detail 0).
+    onclick: (ev) => { onSelect(); if (ev.detail === 0) keyboardOpen(); },
   },
   el("span", { class: "item-line" },
     icon || null,

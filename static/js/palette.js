@@ -1,6 +1,6 @@
 // The command palette (Ctrl/⌘+K) and the page-wide keys: `/` focuses the item search, the
-// palette jumps to any tool, resource, template, prompt or panel by a few letters of its title
-// or wire name. It is a modal dialog with a combobox and a listbox (↑/↓, Enter, Esc).
+// palette jumps to any server, tool, resource, template, prompt or panel by a few letters of its
+// title or wire name, and puts the focus where the work goes on (an item's first field). It is a modal dialog with a combobox and a listbox (↑/↓, Enter, Esc).
 
 import { $, el } from "./dom.js";
 import * as items from "./items.js";
@@ -18,13 +18,15 @@ function typing(target) {
 
 // Every destination, built fresh on each opening (lists change).
 function entries() {
-  const { tools, resources, prompts, openRaw, connect } = sources;
+  const { tools, resources, prompts, openRaw, connect, servers, switchTo, focusFirst } = sources;
   const out = [];
-  for (const t of tools.all()) out.push({ kind: "tool", title: tools.title(t), name: t.name, go: () => tools.select(t) });
+  for (const s of servers.all()) out.push({ kind: "server", title: s.name || s.id, name: `${s.id} · ${s.state}`, go: async () => { await switchTo(s.id); items.focusSearch(); } });
+  const item = (kind, title, name, open) => out.push({ kind, title, name, go: () => { open(); focusFirst(); } });
+  for (const t of tools.all()) item("tool", tools.title(t), t.name, () => tools.select(t));
   const { resources: rs, templates } = resources.all();
-  for (const r of rs) out.push({ kind: "resource", title: r.title || r.name || r.uri, name: r.uri, go: () => resources.select(r) });
-  for (const t of templates) out.push({ kind: "template", title: t.title || t.name || t.uriTemplate, name: t.uriTemplate, go: () => resources.selectTemplate(t) });
-  for (const p of prompts.all()) out.push({ kind: "prompt", title: p.title || p.name, name: p.name, go: () => prompts.select(p) });
+  for (const r of rs) item("resource", r.title || r.name || r.uri, r.uri, () => resources.select(r));
+  for (const t of templates) item("template", t.title || t.name || t.uriTemplate, t.uriTemplate, () => resources.selectTemplate(t));
+  for (const p of prompts.all()) item("prompt", p.title || p.name, p.name, () => prompts.select(p));
   const panel = (title, go) => out.push({ kind: "panel", title, name: "", go });
   const openBox = (id, focus) => () => { $(id).open = true; $(id).scrollIntoView({ block: "nearest" }); $(focus)?.focus(); };
   panel("Send any request", openRaw);

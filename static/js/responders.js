@@ -88,11 +88,21 @@ function collect() {
   return out;
 }
 
+// Edits act only once saved: until then the editor and its heading say so, so nobody waits for
+// a rule the session does not have yet.
+function dirty(on) {
+  $("responders-unsaved").hidden = !on;
+  const status = $("responders-status");
+  status.classList.remove("is-error");
+  status.textContent = on ? "Unsaved: the session still answers with the saved settings until you save." : "";
+}
+
 async function save() {
   const status = $("responders-status");
   try {
     const { body } = await call("PUT", "/api/responders", collect());
     fill(body);
+    dirty(false);
     status.textContent = "Saved.";
     status.classList.remove("is-error");
   } catch (e) {
@@ -107,5 +117,11 @@ export function init() {
   }
   $("roots-add").addEventListener("click", () => $("roots-list").append(rootRow()));
   $("responders-save").addEventListener("click", save);
+  for (const type of ["input", "change"]) $("responders").addEventListener(type, () => dirty(true));
+  // Adding, moving and removing rules or roots are edits too.
+  $("responders").addEventListener("click", (ev) => {
+    const b = ev.target.closest("button");
+    if (b && b.id !== "responders-save") dirty(true);
+  });
   call("GET", "/api/responders").then(({ body }) => fill(body)).catch(() => {});
 }

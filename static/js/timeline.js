@@ -210,7 +210,8 @@ function rowFor(e, i) {
   },
   el("span", { class: "seq", text: e.seq }),
   el("time", { class: "time", text: clock(ev.time) }),
-  allServers && e.session ? el("span", { class: "session-tag", text: nameOf(e.session), title: `session ${e.session}` }) : null,
+  // The id first: it is short and tells two builds of one server apart when their names are cut.
+  allServers && e.session ? el("span", { class: "session-tag", text: nameOf(e.session) === e.session ? e.session : `${e.session} · ${nameOf(e.session)}`, title: `${nameOf(e.session)} (session ${e.session})` }) : null,
   el("span", { class: "kind", text: ev.kind }),
   sum);
   if (e.session) row.dataset.session = e.session;

@@ -46,10 +46,22 @@ export function show(kind, key) {
   for (const [k, id] of Object.entries(DETAILS)) $(id).hidden = k !== kind;
   $("work-empty").hidden = Boolean(kind);
   items.mark(kind, key);
-  writeHash();
+  // Opening another item is a step Back can undo.
+  writeHash(Boolean(kind));
   const h = histories.get(historyKey(open)) || [];
   renderHistory(h);
   showEntry(h[0] ?? null);
+}
+
+// Focuses the open item's first field (the first argument of a tool or prompt, a template's
+// first variable), else its main button: where a keyboard user goes next.
+export function focusFirst() {
+  const panel = open && $(DETAILS[open.kind]);
+  if (!panel) return;
+  const fields = [...panel.querySelectorAll("form input, form select, form textarea")]
+    .filter((f) => f.id !== "raw-mode" && f.type !== "hidden" && !f.disabled && f.offsetParent !== null);
+  const target = fields[0] || panel.querySelector("form button[type=submit]:not([disabled])");
+  target?.focus();
 }
 
 export function timeoutMs() {
@@ -223,13 +235,26 @@ function load() {
   } catch { /* nothing kept */ }
 }
 
-// The view in the URL: which server and which item, so a reload comes back to it.
-function writeHash() {
+let held = false;
+
+// While the page is still bringing the URL's view up (after a load, Back or Forward), the
+// steps on the way (no item yet, the lists loading) must not overwrite the URL.
+export function holdHash(on) { held = on; }
+
+// The view in the URL: which server and which item, so a reload comes back to it, and Back and
+// Forward go through the servers and items opened (`item`: an item was opened); app.js follows
+// the URL when it changes.
+function writeHash(item = false) {
+  if (held) return;
   const p = new URLSearchParams();
   if (sessionId()) p.set("s", sessionId());
   if (open) p.set("i", items.keyOf(open.kind, open.key));
   const hash = `#${p}`;
-  if (location.hash !== hash) history.replaceState(null, "", hash === "#" ? location.pathname : hash);
+  if (location.hash === hash) return;
+  const url = hash === "#" ? location.pathname : hash;
+  const server = new URLSearchParams(location.hash.slice(1)).get("s");
+  if (location.hash && (item || server !== sessionId())) history.pushState(null, "", url);
+  else history.replaceState(null, "", url);
 }
 
 export function readHash() {

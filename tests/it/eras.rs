@@ -372,7 +372,15 @@ async fn the_browser_picks_the_era_and_answers_an_input_round() {
     let scope = Scope::start().await;
     let b = open_ui(&scope).await;
     let c = &b.client;
-    // The era select, found through its visible label.
+    // The era select, under the folded Options, found through its visible label.
+    c.find(Locator::XPath(
+        "//summary[starts-with(normalize-space(), 'Options')]",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
     let label = c
         .find(Locator::XPath("//label[normalize-space()='Protocol era']"))
         .await

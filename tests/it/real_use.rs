@@ -398,3 +398,235 @@ async fn lists_are_kept_by_the_session_and_listed_again_on_list_changed_or_refre
         .await;
     assert_eq!(code, 400);
 }
+
+#[tokio::test]
+async fn the_palette_finds_servers_puts_the_focus_in_the_form_and_back_and_forward_follow_the_view()
+{
+    use fantoccini::key::Key;
+    let scope = Scope::start_everything().await;
+    let mut demo = demo_target();
+    demo["name"] = json!("demo");
+    scope.post("/api/sessions", demo).await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    let choose = crate::servers_ui::choose;
+    choose(c, "node index.js").await;
+    let palette = |text: &'static str| async move {
+        crate::browser::find(c, "body")
+            .await
+            .send_keys(&(Key::Control + "k"))
+            .await
+            .unwrap();
+        let input = field(c, "Go to a server").await;
+        input.send_keys(text).await.unwrap();
+        wait_text(c, "#palette-list", "a match", |t| !t.is_empty()).await;
+        input.send_keys(&Key::Enter.to_string()).await.unwrap();
+    };
+    item(c, "get-sum").await;
+    palette("get-sum").await;
+    wait_js(
+        c,
+        "const a = document.activeElement; return a.closest('#tool-form') !== null && a.tagName === 'INPUT'",
+        "the focus in get-sum's first field, not on the page",
+    )
+    .await;
+    palette("echo").await;
+    wait_text(c, "#tool-wire-name", "echo open", |t| t == "echo").await;
+    // Servers are destinations too.
+    palette("demo").await;
+    wait_text(c, "#server-id", "demo shown", |t| t.starts_with("demo")).await;
+    item(c, "echo").await;
+
+    // Back: everything's echo, then its get-sum; Forward: echo again, then demo.
+    c.back().await.unwrap();
+    wait_text(c, "#server-id", "everything again", |t| {
+        t.starts_with("node index.js")
+    })
+    .await;
+    wait_text(c, "#tool-wire-name", "echo again", |t| t == "echo").await;
+    c.back().await.unwrap();
+    wait_text(c, "#tool-wire-name", "get-sum again", |t| t == "get-sum").await;
+    c.forward().await.unwrap();
+    wait_text(c, "#tool-wire-name", "echo again", |t| t == "echo").await;
+    c.forward().await.unwrap();
+    wait_text(c, "#server-id", "demo again", |t| t.starts_with("demo")).await;
+    // An address edited by hand.
+    js(c, "location.hash = '#s=s1&i=tool:get-sum'; return true").await;
+    wait_text(c, "#server-id", "the edited address's server", |t| {
+        t.starts_with("node index.js")
+    })
+    .await;
+    wait_text(c, "#tool-wire-name", "its item", |t| t == "get-sum").await;
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn catalog_cards_say_what_is_connected_and_connect_asks_before_making_a_twin() {
+    let dir = std::env::temp_dir().join(format!("mcpscope-twins-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("mcp.json");
+    std::fs::write(
+        &file,
+        json!({"mcpServers": {
+            "rich-build-main": {"command": bin(), "args": ["demo-server"]},
+            "rich-build-feature": {"command": bin(), "args": ["demo-server"]},
+        }})
+        .to_string(),
+    )
+    .unwrap();
+    let scope = Scope::start_with(&["--config", file.to_str().unwrap()]).await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    crate::browser::click(c, "button[aria-label='Connect rich-build-main']").await;
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    crate::browser::click(c, "button[aria-label='Connect rich-build-feature']").await;
+    wait_text(c, "#server-id", "the second build", |t| {
+        t.starts_with("rich-build-feature")
+    })
+    .await;
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    let card = "li.catalog-row[data-name='rich-build-main']";
+    wait_text(c, card, "the card says it is connected", |t| {
+        t.contains("connected as s1")
+    })
+    .await;
+
+    // Connect again: asked, and no second session until the user says so.
+    crate::browser::click(c, "button[aria-label='Connect rich-build-main']").await;
+    wait_text(c, card, "the question", |t| {
+        t.contains("already connected as s1")
+    })
+    .await;
+    button(c, "Show s1").await.click().await.unwrap();
+    wait_text(c, "#server-id", "s1 shown", |t| {
+        t.starts_with("rich-build-main")
+    })
+    .await;
+    assert_eq!(
+        scope.get("/api/sessions").await.1.as_array().unwrap().len(),
+        2
+    );
+    crate::browser::click(c, "button[aria-label='Connect rich-build-main']").await;
+    button(c, "Connect another").await.click().await.unwrap();
+    wait_text(c, "#server-list", "the twin", |t| t.contains("s3")).await;
+
+    // The all-servers timeline tells the two builds apart.
+    crate::browser::find(c, "#timeline-scope")
+        .await
+        .select_by_value("all")
+        .await
+        .unwrap();
+    let tags = js(c, "return [...new Set([...document.querySelectorAll('#timeline .session-tag')].map(t => t.textContent))]").await;
+    let tags: Vec<String> = serde_json::from_value(tags).unwrap();
+    assert!(
+        tags.iter().any(|t| t.contains("rich-build-main"))
+            && tags.iter().any(|t| t.contains("rich-build-feature")),
+        "{tags:?}"
+    );
+    let cut = js(c, "return [...document.querySelectorAll('#timeline .session-tag')].some(t => t.scrollWidth > t.clientWidth)").await;
+    assert_eq!(cut, json!(false), "a name is cut: {tags:?}");
+    b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn unsaved_mock_rules_say_so_until_saved() {
+    let scope = Scope::start().await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    crate::browser::click(c, "#responders summary").await;
+    button(c, "Add rule").await.click().await.unwrap();
+    wait_text(c, "#responders-status", "the hint", |t| {
+        t.contains("Unsaved")
+    })
+    .await;
+    wait_js(
+        c,
+        "return !document.getElementById('responders-unsaved').hidden",
+        "the heading's mark",
+    )
+    .await;
+    button(c, "Save").await.click().await.unwrap();
+    wait_text(c, "#responders-status", "saved", |t| t == "Saved.").await;
+    wait_js(
+        c,
+        "return document.getElementById('responders-unsaved').hidden",
+        "the mark gone",
+    )
+    .await;
+    let (_, saved) = scope.get("/api/responders").await;
+    assert_eq!(saved["sampling"]["rules"].as_array().unwrap().len(), 1);
+    b.client.close().await.unwrap();
+}
+
+/// Makes the page itself (not the window around it) `w` × `h`.
+async fn viewport(c: &Client, w: u32, h: u32) {
+    let chrome = js(
+        c,
+        "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]",
+    )
+    .await;
+    let (dw, dh) = (
+        chrome[0].as_u64().unwrap() as u32,
+        chrome[1].as_u64().unwrap() as u32,
+    );
+    c.set_window_size(w + dw, h + dh).await.unwrap();
+    wait_js(
+        c,
+        &format!("return window.innerWidth === {w} && window.innerHeight === {h}"),
+        "the page size",
+    )
+    .await;
+}
+
+/// Whether the element `css` is whole inside the window and inside `within`.
+async fn whole(c: &Client, css: &str, within: &str) -> serde_json::Value {
+    js(c, &format!("const e = document.querySelector({css:?}).getBoundingClientRect(); const w = document.querySelector({within:?}).getBoundingClientRect(); return e.width > 0 && e.top >= 0 && e.bottom <= window.innerHeight && e.left >= w.left && e.right <= w.right + 0.5")).await
+}
+
+#[tokio::test]
+async fn first_start_connect_the_work_area_the_reject_button_and_reconnect_fit_where_people_look() {
+    let scope = Scope::start().await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    viewport(c, 1000, 700).await;
+    // First start: Connect is on screen without scrolling.
+    c.refresh().await.unwrap();
+    button(c, "Connect").await;
+    let at = js(c, "return [document.getElementById('connect').getBoundingClientRect().bottom, window.innerHeight]").await;
+    assert_eq!(
+        whole(c, "#connect", "body").await,
+        json!(true),
+        "Connect below the fold: {at}"
+    );
+
+    scope.connect(everything_target()).await;
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    let work = js(
+        c,
+        "return document.getElementById('work').getBoundingClientRect().height",
+    )
+    .await;
+    assert!(
+        work.as_f64().unwrap() >= 420.0,
+        "the work area at 1000x700: {work}"
+    );
+
+    // The server-request panel at 1400 px: Reject is whole.
+    viewport(c, 1400, 900).await;
+    let _call = scope.spawn_request(json!({"method": "tools/call", "params": {
+        "name": "trigger-sampling-request", "arguments": {"prompt": "hi", "maxTokens": 5}}}));
+    button(c, "Reject").await;
+    assert_eq!(
+        whole(c, ".answer-reject", "#pending-panel").await,
+        json!(true),
+        "Reject cut off"
+    );
+    button(c, "Reject").await.click().await.unwrap();
+
+    // A clean Disconnect offers a quick Reconnect too.
+    button(c, "Disconnect").await.click().await.unwrap();
+    wait_text(c, "#state", "disconnected", |t| t == "disconnected").await;
+    button(c, "Reconnect").await.click().await.unwrap();
+    wait_text(c, "#state", "connected again", |t| t == "connected").await;
+    b.client.close().await.unwrap();
+}
