@@ -106,6 +106,7 @@ impl Entry {
                 env: spec.env,
                 cwd: spec.cwd.map(Into::into),
                 secrets,
+                note: None,
             }),
             Transport::Http | Transport::Sse => Target::Remote(RemoteTarget {
                 kind: if spec.transport == Transport::Sse {

@@ -14,8 +14,9 @@ const EXAMPLES: &str = "\
 Examples:
   Inspect in the browser:
     mcpscope                                        the UI, with the demo server offered
+    mcpscope node build/index.js                    the official inspector's line, one word changed
+    mcpscope -e API_KEY=... python server.py
     mcpscope -- npx -y @modelcontextprotocol/server-everything
-    mcpscope -e API_KEY=... -- python server.py
     mcpscope --url http://127.0.0.1:3001/mcp --header 'Authorization: Bearer ...'
     mcpscope --config claude_desktop_config.json    every server of the file, listed
     mcpscope --config .vscode/mcp.json --server weather   ...and one connected at start
@@ -53,7 +54,8 @@ pub struct Args {
     #[command(subcommand)]
     pub command: Option<Sub>,
 
-    /// The stdio target: COMMAND [ARGS...], after `--`.
+    /// The stdio target: COMMAND [ARGS...], after `--` (or, as the official inspector takes it,
+    /// right after our options: every word from COMMAND on is the server's).
     #[arg(last = true, value_name = "COMMAND", help_heading = TARGET)]
     pub target: Vec<String>,
 
@@ -282,7 +284,8 @@ pub struct LintArgs {
     /// URL of a remote target.
     #[arg(long, conflicts_with = "target")]
     pub url: Option<String>,
-    /// The stdio target: COMMAND [ARGS...], after `--`.
+    /// The stdio target: COMMAND [ARGS...], after `--` (or, as the official inspector takes it,
+    /// right after our options: every word from COMMAND on is the server's).
     #[arg(last = true, value_name = "COMMAND")]
     pub target: Vec<String>,
 }

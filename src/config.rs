@@ -117,6 +117,7 @@ pub fn start(args: &Args) -> Result<Option<Start>, ConfigError> {
             env,
             cwd: args.cwd.clone(),
             secrets: Vec::new(),
+            note: None,
         })))
     } else if let Some(url) = &args.url {
         let transport = match args.transport {

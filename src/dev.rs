@@ -40,23 +40,31 @@ pub fn target(args: &DevArgs) -> Result<StdioTarget, String> {
     if object.is_some() && ext != "py" {
         return Err("mcpscope dev: FILE:OBJECT is for Python servers".into());
     }
+    let mut note = None;
+    let mut extra_env = Vec::new();
     let (command, args) = match ext {
         "py" => {
             need(
                 "uv",
                 "mcpscope dev runs Python servers with uv, as `mcp dev` does; install it with `pip install uv` (or `curl -LsSf https://astral.sh/uv/install.sh | sh`)",
             )?;
-            // `mcp run` needs typer, which only the `cli` extra brings in.
-            let mut a: Vec<String> = vec!["run".into(), "--with".into(), "mcp[cli]".into()];
-            if let Some(dir) = &args.with_editable {
-                a.push("--with-editable".into());
-                a.push(dir.display().to_string());
-            }
-            for package in args.with.iter().filter(|p| !p.is_empty()) {
-                a.push("--with".into());
-                a.push(package.clone());
-            }
-            a.extend(["mcp".into(), "run".into(), args.file.clone()]);
+            let file =
+                std::path::absolute(path).map_err(|e| format!("mcpscope dev: {path}: {e}"))?;
+            let text = std::fs::read(&file).map_err(|e| format!("mcpscope dev: {path}: {e}"))?;
+            let run = python_runner(
+                &file,
+                &String::from_utf8_lossy(&text[..text.len().min(1 << 20)]),
+                std::env::var_os("VIRTUAL_ENV").map(std::path::PathBuf::from),
+                args,
+            );
+            note = Some(run.note);
+            extra_env = run.env;
+            let mut a = run.args;
+            let spec = match object {
+                Some(o) => format!("{}:{o}", file.display()),
+                None => file.display().to_string(),
+            };
+            a.extend(["mcp".into(), "run".into(), spec]);
             ("uv", a)
         }
         "js" | "mjs" | "cjs" => {
@@ -79,13 +87,147 @@ pub fn target(args: &DevArgs) -> Result<StdioTarget, String> {
             ));
         }
     };
+    let mut env = runner_env(std::env::vars());
+    env.extend(extra_env);
     Ok(StdioTarget {
         command: command.into(),
         args,
-        env: runner_env(std::env::vars()),
+        env,
         cwd: None,
         secrets: Vec::new(),
+        note,
     })
+}
+
+/// The SDK major a Python server file is written for, from what it imports: FastMCP lives in
+/// `mcp.server.fastmcp` in 1.x and is `mcp.server.mcpserver.MCPServer` in 2.x (where importing
+/// the old module fails). None when the file says neither (or both).
+fn sdk_major(text: &str) -> Option<u8> {
+    let mut v1 = false;
+    let mut v2 = false;
+    for line in text.lines().map(str::trim_start) {
+        let Some(rest) = line
+            .strip_prefix("from ")
+            .or_else(|| line.strip_prefix("import "))
+        else {
+            continue;
+        };
+        // Whole module names only: the separate `fastmcp` package is not the SDK.
+        let module = rest.split_whitespace().next().unwrap_or("");
+        let names = rest.split_once(" import ").map_or("", |(_, n)| n);
+        let named = |n: &str| {
+            names
+                .split(|c: char| !c.is_alphanumeric() && c != '_')
+                .any(|w| w == n)
+        };
+        if module == "mcp.server.fastmcp"
+            || module.starts_with("mcp.server.fastmcp.")
+            || (module == "mcp.server" && named("FastMCP"))
+        {
+            v1 = true;
+        }
+        if module == "mcp.server.mcpserver"
+            || module.starts_with("mcp.server.mcpserver.")
+            || (module == "mcp.server" && named("MCPServer"))
+        {
+            v2 = true;
+        }
+    }
+    match (v1, v2) {
+        (true, false) => Some(1),
+        (false, true) => Some(2),
+        _ => None,
+    }
+}
+
+/// How uv runs a Python server: its words before `mcp run FILE`, the environment it adds, and
+/// one line that says what was chosen and why.
+struct PythonRun {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    note: String,
+}
+
+/// The server runs with the SDK it is written for: in the project's own environment when the
+/// file belongs to one (a `pyproject.toml` or `uv.lock` above it: uv keeps the project's own
+/// `mcp` where it fits), in the active or neighbouring virtual environment, else in a fresh one;
+/// the `mcp` major bound comes from the file's imports, unless `--with` names `mcp` itself.
+fn python_runner(
+    file: &Path,
+    text: &str,
+    active_venv: Option<std::path::PathBuf>,
+    args: &DevArgs,
+) -> PythonRun {
+    let names_mcp = |p: &str| {
+        let p = p.trim();
+        p.len() >= 3
+            && p[..3].eq_ignore_ascii_case("mcp")
+            && p[3..]
+                .chars()
+                .next()
+                .is_none_or(|c| "[=<>~!@ ;".contains(c))
+    };
+    let user_mcp = args.with.iter().find(|p| names_mcp(p));
+    let (requirement, why) = match (user_mcp, sdk_major(text)) {
+        (Some(p), _) => ("mcp[cli]", format!("mcp as --with {p} says")),
+        (None, Some(1)) => (
+            "mcp[cli]<2",
+            "SDK 1.x: the file imports mcp.server.fastmcp (FastMCP)".to_owned(),
+        ),
+        (None, Some(_)) => (
+            "mcp[cli]>=2,<3",
+            "SDK 2.x: the file imports MCPServer".to_owned(),
+        ),
+        (None, None) => (
+            "mcp[cli]",
+            "the newest SDK: the file's imports name no major".to_owned(),
+        ),
+    };
+    let mut a: Vec<String> = vec!["run".into()];
+    let mut env = Vec::new();
+    let dir = file.parent().unwrap_or(Path::new("/"));
+    // Only directories the user owns and nobody else may write: a `.venv` or `pyproject.toml`
+    // planted above the file by someone else (in /tmp, say) would run their code.
+    let ours: Vec<&Path> = dir.ancestors().take_while(|d| trusted(d)).collect();
+    let project = ours.iter().copied().find(|d| {
+        [d.join("pyproject.toml"), d.join("uv.lock")]
+            .iter()
+            .any(|f| f.is_file() && trusted(f))
+    });
+    let neighbour = || {
+        ours.iter()
+            .map(|d| d.join(".venv"))
+            .find(|v| trusted(v) && v.join("pyvenv.cfg").is_file())
+    };
+    let place = if let Some(project) = project {
+        a.extend(["--project".into(), project.display().to_string()]);
+        format!("in the project {}", project.display())
+    } else if let Some(venv) = active_venv
+        .filter(|v| v.join("pyvenv.cfg").is_file())
+        .or_else(neighbour)
+    {
+        a.push("--no-project".into());
+        env.push(("VIRTUAL_ENV".into(), venv.display().to_string()));
+        format!("in the virtual environment {}", venv.display())
+    } else {
+        a.push("--isolated".into());
+        "in a fresh environment".to_owned()
+    };
+    // `mcp run` needs typer, which only the `cli` extra brings in.
+    a.extend(["--with".into(), requirement.into()]);
+    if let Some(dir) = &args.with_editable {
+        a.push("--with-editable".into());
+        a.push(dir.display().to_string());
+    }
+    for package in args.with.iter().filter(|p| !p.is_empty()) {
+        a.push("--with".into());
+        a.push(package.clone());
+    }
+    PythonRun {
+        args: a,
+        env,
+        note: format!("{requirement} ({why}), {place}; --with 'mcp[cli]==…' picks another"),
+    }
 }
 
 /// The runner's own settings from our environment. A stdio target otherwise gets only a few
@@ -125,6 +267,17 @@ fn split_spec(spec: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// Whether `path` (not followed if a link) belongs to the user running mcpscope and nobody else
+/// may change it.
+fn trusted(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    path.symlink_metadata().is_ok_and(|m| {
+        !m.file_type().is_symlink()
+            && m.uid() == nix::unistd::geteuid().as_raw()
+            && m.mode() & 0o022 == 0
+    })
+}
+
 /// Checks that `program` is on PATH, or says what to install.
 fn need(program: &str, install: &str) -> Result<(), String> {
     let found = std::env::var_os("PATH")
@@ -149,6 +302,136 @@ fn is_executable(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sdk_major_comes_from_the_imports() {
+        assert_eq!(
+            sdk_major("from mcp.server.fastmcp import FastMCP\n"),
+            Some(1)
+        );
+        assert_eq!(sdk_major("import mcp.server.fastmcp.prompts as p"), Some(1));
+        assert_eq!(
+            sdk_major("from mcp.server import FastMCP, Context"),
+            Some(1)
+        );
+        assert_eq!(sdk_major("from mcp.server import MCPServer\n"), Some(2));
+        assert_eq!(
+            sdk_major("from mcp.server.mcpserver import Context"),
+            Some(2)
+        );
+        assert_eq!(
+            sdk_major("from fastmcp import FastMCP"),
+            None,
+            "another package"
+        );
+        assert_eq!(sdk_major("from mcp.server.lowlevel import Server"), None);
+        assert_eq!(
+            sdk_major("from mcp.server.fastmcp import FastMCP\nfrom mcp.server import MCPServer"),
+            None
+        );
+    }
+
+    #[test]
+    fn python_runs_in_its_project_its_venv_or_a_fresh_environment() {
+        let root = std::env::temp_dir().join(format!("mcpscope-dev-py-{}", std::process::id()));
+        let nested = root.join("pkg/src");
+        std::fs::create_dir_all(&nested).unwrap();
+        let file = nested.join("server.py");
+        let args = |with: &[&str]| DevArgs {
+            file: file.display().to_string(),
+            with: with.iter().map(|s| s.to_string()).collect(),
+            with_editable: None,
+        };
+        let v1 = "from mcp.server.fastmcp import FastMCP";
+        let run = python_runner(&file, v1, None, &args(&[]));
+        assert_eq!(run.args, ["run", "--isolated", "--with", "mcp[cli]<2"]);
+        assert!(
+            run.note.contains("SDK 1.x") && run.note.contains("fresh"),
+            "{}",
+            run.note
+        );
+        // A virtual environment beside the file.
+        std::fs::create_dir_all(root.join("pkg/.venv")).unwrap();
+        std::fs::write(root.join("pkg/.venv/pyvenv.cfg"), "").unwrap();
+        let run = python_runner(&file, v1, None, &args(&[]));
+        assert_eq!(run.args[..2], ["run", "--no-project"]);
+        assert_eq!(
+            run.env,
+            [(
+                "VIRTUAL_ENV".to_owned(),
+                root.join("pkg/.venv").display().to_string()
+            )]
+        );
+        // A project above it wins; --with mcp==… overrides the bound.
+        std::fs::write(root.join("pkg/pyproject.toml"), "[project]\nname = \"x\"\n").unwrap();
+        let run = python_runner(&file, v1, None, &args(&["mcp==1.25.0"]));
+        assert_eq!(
+            run.args,
+            [
+                "run",
+                "--project",
+                &root.join("pkg").display().to_string(),
+                "--with",
+                "mcp[cli]",
+                "--with",
+                "mcp==1.25.0"
+            ]
+        );
+        let run = python_runner(
+            &file,
+            "from mcp.server import MCPServer",
+            None,
+            &args(&["mcpx"]),
+        );
+        assert!(
+            run.args.contains(&"mcp[cli]>=2,<3".to_owned()),
+            "{:?}",
+            run.args
+        );
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_venv_or_project_others_can_write_is_not_used() {
+        use std::os::unix::fs::PermissionsExt;
+        let root =
+            std::env::temp_dir().join(format!("mcpscope-dev-planted-{}", std::process::id()));
+        let dir = root.join("work");
+        std::fs::create_dir_all(root.join(".venv")).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        for d in [&root, &dir, &root.join(".venv")] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        std::fs::write(root.join(".venv/pyvenv.cfg"), "").unwrap();
+        std::fs::write(root.join("pyproject.toml"), "").unwrap();
+        let file = dir.join("server.py");
+        let args = DevArgs {
+            file: file.display().to_string(),
+            with: vec![],
+            with_editable: None,
+        };
+        let run = python_runner(&file, "", None, &args);
+        assert_eq!(run.args[1], "--project", "ours, above the file: used");
+        // Writable by others: a planted file, whoever owns it.
+        std::fs::set_permissions(
+            root.join("pyproject.toml"),
+            std::fs::Permissions::from_mode(0o666),
+        )
+        .unwrap();
+        let run = python_runner(&file, "", None, &args);
+        assert_eq!(run.args[1], "--no-project", "{:?}", run.args);
+        std::fs::set_permissions(root.join(".venv"), std::fs::Permissions::from_mode(0o777))
+            .unwrap();
+        let run = python_runner(&file, "", None, &args);
+        assert_eq!(run.args[1], "--isolated", "{:?}", run.args);
+        // A parent others may write (like /tmp) ends the search there.
+        std::fs::set_permissions(root.join(".venv"), std::fs::Permissions::from_mode(0o755))
+            .unwrap();
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let run = python_runner(&file, "", None, &args);
+        assert_eq!(run.args[1], "--isolated", "{:?}", run.args);
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 
     #[test]
     fn an_object_after_a_python_file_is_split_off() {

@@ -105,7 +105,12 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
             let target = match mcpscope::dev::target(dev) {
-                Ok(t) => t,
+                Ok(t) => {
+                    if let Some(note) = &t.note {
+                        eprintln!("mcpscope dev: {note}");
+                    }
+                    t
+                }
                 Err(e) => {
                     eprintln!("{e}");
                     return ExitCode::from(2);

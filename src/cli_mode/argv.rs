@@ -1,5 +1,6 @@
-//! The official inspector's `--cli` command lines, made into ours before clap reads them, so
-//! `inspector --cli node build/index.js --method tools/list` works with one word changed. There
+//! The official inspector's command lines, made into ours before clap reads them, so
+//! `inspector node build/index.js` and `inspector --cli node build/index.js --method tools/list`
+//! work with one word changed. There
 //! the target comes first and without `--`: every word that is not one of our options (nor the
 //! value of one) belongs to it, and a target that starts with `http://` or `https://` is a URL.
 //! The rewrite only moves words: our options keep their values, and the target goes after `--`
@@ -18,38 +19,41 @@ enum Takes {
     Many,
 }
 
-/// Rewrites `argv` (program name first) when it is a CLI-mode command line in the official
-/// inspector's shape; anything else comes back unchanged.
+/// How `word` takes values, if it is one of our options.
+fn takes(command: &clap::Command, word: &str) -> Option<Takes> {
+    let (name, inline) = match word.split_once('=') {
+        Some((n, _)) if n.starts_with("--") => (n, true),
+        _ => (word, false),
+    };
+    let arg = command.get_arguments().find(|a| {
+        if let Some(long) = name.strip_prefix("--") {
+            a.get_long() == Some(long) || a.get_all_aliases().is_some_and(|al| al.contains(&long))
+        } else if let Some(short) = name.strip_prefix('-').filter(|s| s.chars().count() == 1) {
+            a.get_short() == short.chars().next()
+        } else {
+            false
+        }
+    })?;
+    Some(if inline || !arg.get_action().takes_values() {
+        Takes::Nothing
+    } else if arg.get_num_args().is_some_and(|n| n.max_values() > 1) {
+        Takes::Many
+    } else {
+        Takes::One
+    })
+}
+
+/// Rewrites `argv` (program name first) when it is a command line in the official inspector's
+/// shape (the target first, no `--`): in CLI mode, or for the inspector itself
+/// (`mcpscope node build/index.js`, `mcpscope -e K=v node build/index.js arg1`, a URL); anything
+/// else comes back unchanged.
 pub fn rewrite(argv: Vec<String>) -> Vec<String> {
     let dashes = argv.iter().position(|a| a == "--").unwrap_or(argv.len());
     if !argv[1..dashes].iter().any(|a| a == "--cli") {
-        return argv;
+        return rewrite_inspector(argv, dashes);
     }
     let command = Args::command();
-    let takes = |word: &str| -> Option<Takes> {
-        let (name, inline) = match word.split_once('=') {
-            Some((n, _)) if n.starts_with("--") => (n, true),
-            _ => (word, false),
-        };
-        let arg = command.get_arguments().find(|a| {
-            if let Some(long) = name.strip_prefix("--") {
-                a.get_long() == Some(long)
-                    || a.get_all_aliases().is_some_and(|al| al.contains(&long))
-            } else if let Some(short) = name.strip_prefix('-').filter(|s| s.chars().count() == 1) {
-                a.get_short() == short.chars().next()
-            } else {
-                false
-            }
-        })?;
-        Some(if inline || !arg.get_action().takes_values() {
-            Takes::Nothing
-        } else if arg.get_num_args().is_some_and(|n| n.max_values() > 1) {
-            Takes::Many
-        } else {
-            Takes::One
-        })
-    };
-
+    let takes = |word: &str| takes(&command, word);
     let mut ours = vec![argv[0].clone()];
     let mut target = Vec::new();
     let mut words = argv[1..dashes].iter().peekable();
@@ -91,6 +95,65 @@ pub fn rewrite(argv: Vec<String>) -> Vec<String> {
         ours.push("--".into());
         ours.append(&mut target);
         ours.extend(after.iter().cloned());
+    }
+    ours
+}
+
+/// The inspector's own line: options first, then the target, every word of which is the
+/// server's (`node s.js --port 8080` keeps its `--port`). A subcommand (`dev`, `lint`, …) is
+/// never a target.
+fn rewrite_inspector(argv: Vec<String>, dashes: usize) -> Vec<String> {
+    let command = Args::command();
+    let mut ours = vec![argv[0].clone()];
+    let mut at = 1;
+    while at < dashes {
+        let word = &argv[at];
+        match takes(&command, word) {
+            Some(kind) => {
+                ours.push(word.clone());
+                at += 1;
+                match kind {
+                    Takes::Nothing => {}
+                    Takes::One => {
+                        if at < dashes {
+                            ours.push(argv[at].clone());
+                            at += 1;
+                        }
+                    }
+                    Takes::Many => {
+                        while at < dashes && !argv[at].starts_with('-') {
+                            ours.push(argv[at].clone());
+                            at += 1;
+                        }
+                    }
+                }
+            }
+            // An unknown option is clap's to report.
+            None if word.starts_with('-') => {
+                ours.push(word.clone());
+                at += 1;
+            }
+            None => break,
+        }
+    }
+    let target = &argv[at..dashes];
+    let is_subcommand = |w: &str| {
+        command
+            .get_subcommands()
+            .any(|s| s.get_name() == w || s.get_all_aliases().any(|a| a == w))
+            || w == "help"
+    };
+    // No target, a subcommand, or a target and `-- COMMAND` both (clap refuses the extra words).
+    if target.is_empty() || is_subcommand(&target[0]) || dashes < argv.len() {
+        return argv;
+    }
+    if target.len() == 1 && (target[0].starts_with("http://") || target[0].starts_with("https://"))
+    {
+        ours.push("--url".into());
+        ours.push(target[0].clone());
+    } else {
+        ours.push("--".into());
+        ours.extend(target.iter().cloned());
     }
     ours
 }
@@ -139,6 +202,24 @@ mod tests {
             "m --cli --config c.json --server a --method ping",
             "m --cli --config c.json --server a --method ping",
         );
+    }
+
+    #[test]
+    fn the_inspectors_own_line_takes_the_target_first_too() {
+        check("m node build/index.js", "m -- node build/index.js");
+        check(
+            "m -e KEY=value node build/index.js arg1",
+            "m -e KEY=value -- node build/index.js arg1",
+        );
+        check(
+            "m --port 0 node s.js --port 8080 -e X",
+            "m --port 0 -- node s.js --port 8080 -e X",
+        );
+        check("m https://h.example/mcp", "m --url https://h.example/mcp");
+        check("m --no-open", "m --no-open");
+        check("m dev server.py", "m dev server.py");
+        check("m lint -- node s.js", "m lint -- node s.js");
+        check("m node s.js -- other", "m node s.js -- other");
     }
 
     #[test]

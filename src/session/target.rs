@@ -22,13 +22,17 @@ impl Target {
         match self {
             Target::Stdio(t) => {
                 let hide = |s: &str| redact::values_in(s, &t.secrets);
-                json!({
+                let mut d = json!({
                     "transport": "stdio",
                     "command": hide(&t.command),
                     "args": t.args.iter().map(|a| hide(a)).collect::<Vec<_>>(),
                     "env": redact::all_values(&t.env),
                     "cwd": t.cwd.as_ref().map(|c| hide(&c.to_string_lossy())),
-                })
+                });
+                if let Some(note) = &t.note {
+                    d["note"] = json!(hide(note));
+                }
+                d
             }
             Target::Remote(t) => {
                 let url = redact::url_text(&t.url, &t.secret_headers);
@@ -70,6 +74,7 @@ impl Target {
                 env: strings(&d["env"]),
                 cwd: d["cwd"].as_str().map(Into::into),
                 secrets: Vec::new(),
+                note: None,
             })),
             Some(kind @ ("http" | "sse")) => Ok(Target::Remote(http::RemoteTarget {
                 kind: if kind == "sse" {
@@ -172,6 +177,7 @@ mod tests {
             env: [("API_KEY".to_owned(), "secret".to_owned())].into(),
             cwd: None,
             secrets: vec!["in-arg-secret".into()],
+            note: None,
         })
     }
 

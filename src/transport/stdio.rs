@@ -42,6 +42,9 @@ pub struct StdioTarget {
     /// Values that came from `${input:}` / `${env:}` placeholders: hidden wherever they appear
     /// in the description (an argument, the working directory), and scrubbed from exports.
     pub secrets: Vec<String>,
+    /// What mcpscope chose for this command and why (`mcpscope dev`: the SDK and environment a
+    /// Python server runs with), shown in the session's description.
+    pub note: Option<String>,
 }
 
 /// Spawns the target and returns the link. Fails only if the process cannot be started.

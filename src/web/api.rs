@@ -320,6 +320,7 @@ pub(super) fn connect_plan(body: ConnectBody) -> Result<(Target, ConnectOptions)
                 env: body.env,
                 cwd: body.cwd.filter(|c| !c.is_empty()).map(Into::into),
                 secrets: Vec::new(),
+                note: None,
             })
         }
         "http" | "sse" | "auto" => {

@@ -508,6 +508,19 @@ fn path_with_uv() -> String {
     )
 }
 
+/// The session a `dev` run connected, once it has (uv may have to fetch the packages first; the
+/// event history replays from the start, so the state cannot be missed).
+async fn dev_connected(scope: &Scope) -> Value {
+    let mut events = scope.events().await;
+    let session = events
+        .wait_for("the dev server connected or failed", |e| {
+            e["kind"] == "state" && (e["state"] == "connected" || e["state"] == "failed")
+        })
+        .await;
+    assert_eq!(session["state"], "connected", "{session:#}");
+    session
+}
+
 #[tokio::test]
 async fn dev_runs_the_python_quickstart_with_a_package_it_imports() {
     let file = root().join("tests/servers/dev_quickstart.py");
@@ -521,15 +534,7 @@ async fn dev_runs_the_python_quickstart_with_a_package_it_imports() {
         ],
     )
     .await;
-    // uv may have to fetch the packages first; the event history replays from the start, so
-    // the state cannot be missed.
-    let mut events = scope.events().await;
-    let session = events
-        .wait_for("the dev server connected or failed", |e| {
-            e["kind"] == "state" && (e["state"] == "connected" || e["state"] == "failed")
-        })
-        .await;
-    assert_eq!(session["state"], "connected", "{session:#}");
+    let session = dev_connected(&scope).await;
     assert_eq!(session["serverInfo"]["name"], "Quickstart");
     assert_eq!(session["name"], file.to_str().unwrap());
     let result = scope
@@ -559,4 +564,63 @@ async fn dev_without_uv_says_how_to_install_it() {
         out.stderr
     );
     assert!(Path::new(&file).exists());
+}
+
+#[tokio::test]
+async fn the_inspector_takes_the_official_command_line_with_one_word_changed() {
+    // `npx @modelcontextprotocol/inspector -e KEY=value node build/index.js arg1`, with
+    // `mcpscope` in its place: no `--` needed.
+    let target = everything_target();
+    let script = target["args"][0].as_str().unwrap();
+    let scope =
+        Scope::start_with(&["-e", "MCPSCOPE_PROBE=one-word", "node", script, "stdio"]).await;
+    let mut events = scope.events().await;
+    events
+        .wait_for("connected", crate::support::state("connected"))
+        .await;
+    let env = scope
+        .result("tools/call", json!({"name": "get-env", "arguments": {}}))
+        .await;
+    assert!(first_text(&env).contains("one-word"), "{env}");
+    let (_, s) = scope.get("/api/session").await;
+    assert_eq!(s["target"]["args"][1], "stdio", "{s}");
+}
+
+#[tokio::test]
+async fn dev_runs_the_sdk_readme_quickstart_as_written_with_no_pin() {
+    // A new user's first command: the Python SDK 1.x README's quickstart (mcp 1.30.0, copied
+    // unchanged into tests/servers/sdk1_readme_quickstart.py) saved as server.py in
+    // an empty folder. Unpinned, uv used to pick the newest SDK (2.x, where FastMCP is gone).
+    let dir = std::env::temp_dir().join(format!("mcpscope-quickstart-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("server.py");
+    std::fs::copy(
+        root().join("tests/servers/sdk1_readme_quickstart.py"),
+        &file,
+    )
+    .unwrap();
+    let scope = Scope::start_env(
+        &["dev", file.to_str().unwrap()],
+        &[("PATH", &path_with_uv())],
+    )
+    .await;
+    let session = dev_connected(&scope).await;
+    assert_eq!(session["serverInfo"]["name"], "Demo");
+    let note = session["target"]["note"].as_str().unwrap_or_default();
+    assert!(
+        note.contains("mcp[cli]<2") && note.contains("SDK 1.x"),
+        "{session:#}"
+    );
+    let sum = scope
+        .result(
+            "tools/call",
+            json!({"name": "add", "arguments": {"a": 1, "b": 2}}),
+        )
+        .await;
+    assert_eq!(first_text(&sum), "3");
+    let greeting = scope
+        .result("resources/read", json!({"uri": "greeting://Ada"}))
+        .await;
+    assert_eq!(greeting["contents"][0]["text"], "Hello, Ada!");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -21,7 +21,8 @@
 //! This machine (`local.rs`): server text full of terminal escapes (title, clear screen, OSC 52
 //! clipboard) in `--cli --format text`, lint and replay reports and the stderr passed through;
 //! a symlink where a private file (responders, credentials, catalog) is written; a recording key
-//! others can read; `mcpscope dev` given an option-looking file name.
+//! others can read; `mcpscope dev` given an option-looking file name, or a server file below a
+//! `.venv` / `pyproject.toml` others can write (unit test in `src/dev.rs`).
 //!
 //! The network (`network.rs`): a server streaming answers past the process's memory budget; a
 //! challenge whose `resource_metadata` points at the cloud metadata address.
