@@ -284,8 +284,7 @@ pub struct LintArgs {
     /// URL of a remote target.
     #[arg(long, conflicts_with = "target")]
     pub url: Option<String>,
-    /// The stdio target: COMMAND [ARGS...], after `--` (or, as the official inspector takes it,
-    /// right after our options: every word from COMMAND on is the server's).
+    /// The stdio target: COMMAND [ARGS...], after `--`.
     #[arg(last = true, value_name = "COMMAND")]
     pub target: Vec<String>,
 }

@@ -186,32 +186,61 @@ fn python_runner(
     let mut a: Vec<String> = vec!["run".into()];
     let mut env = Vec::new();
     let dir = file.parent().unwrap_or(Path::new("/"));
-    // Only directories the user owns and nobody else may write: a `.venv` or `pyproject.toml`
-    // planted above the file by someone else (in /tmp, say) would run their code.
+    // Only directories nobody else may write: a `.venv` or `pyproject.toml` planted above the
+    // file by someone else (in /tmp, say) would run their code. The nearest one wins.
     let ours: Vec<&Path> = dir.ancestors().take_while(|d| trusted(d)).collect();
-    let project = ours.iter().copied().find(|d| {
-        [d.join("pyproject.toml"), d.join("uv.lock")]
-            .iter()
-            .any(|f| f.is_file() && trusted(f))
-    });
-    let neighbour = || {
-        ours.iter()
-            .map(|d| d.join(".venv"))
-            .find(|v| trusted(v) && v.join("pyvenv.cfg").is_file())
+    let is_project = |d: &Path| {
+        let toml = d.join("pyproject.toml");
+        let lock = d.join("uv.lock");
+        let declares = |t: String| t.lines().any(|l| l.trim() == "[project]");
+        (trusted(&toml) && std::fs::read_to_string(&toml).is_ok_and(declares))
+            || (lock.is_file() && trusted(&lock))
     };
-    let place = if let Some(project) = project {
-        a.extend(["--project".into(), project.display().to_string()]);
-        format!("in the project {}", project.display())
-    } else if let Some(venv) = active_venv
-        .filter(|v| v.join("pyvenv.cfg").is_file())
-        .or_else(neighbour)
-    {
-        a.push("--no-project".into());
-        env.push(("VIRTUAL_ENV".into(), venv.display().to_string()));
-        format!("in the virtual environment {}", venv.display())
+    let venv_in = |d: &Path| {
+        let v = d.join(".venv");
+        (trusted(&v) && v.join("pyvenv.cfg").is_file()).then_some(v)
+    };
+    let nearest = ours.iter().find_map(|d| {
+        if is_project(d) {
+            Some(Ok(d.to_path_buf()))
+        } else {
+            venv_in(d).map(Err)
+        }
+    });
+    let active = || active_venv.filter(|v| trusted(v) && v.join("pyvenv.cfg").is_file());
+    let place = match nearest {
+        Some(Ok(project)) => {
+            a.extend(["--project".into(), project.display().to_string()]);
+            format!("in the project {}", project.display())
+        }
+        found => match found.and_then(Result::err).or_else(active) {
+            Some(venv) => {
+                a.push("--no-project".into());
+                env.push(("VIRTUAL_ENV".into(), venv.display().to_string()));
+                format!("in the virtual environment {}", venv.display())
+            }
+            None => {
+                a.extend(["--isolated".into(), "--no-project".into()]);
+                "in a fresh environment".to_owned()
+            }
+        },
+    };
+    // uv also reads settings (`uv.toml`, `[tool.uv]`: an index URL, say) from the directories
+    // above where it starts; where one of those is not safe, it reads none.
+    let unsafe_dir = dir
+        .ancestors()
+        .map(Path::to_path_buf)
+        .chain(
+            std::env::current_dir()
+                .iter()
+                .flat_map(|c| c.ancestors().map(Path::to_path_buf)),
+        )
+        .any(|d| !trusted(&d));
+    let settings = if unsafe_dir {
+        a.push("--no-config".into());
+        " (no uv settings files: a directory above is writable by others)"
     } else {
-        a.push("--isolated".into());
-        "in a fresh environment".to_owned()
+        ""
     };
     // `mcp run` needs typer, which only the `cli` extra brings in.
     a.extend(["--with".into(), requirement.into()]);
@@ -226,7 +255,9 @@ fn python_runner(
     PythonRun {
         args: a,
         env,
-        note: format!("{requirement} ({why}), {place}; --with 'mcp[cli]==…' picks another"),
+        note: format!(
+            "{requirement} ({why}), {place}{settings}; --with 'mcp[cli]==…' picks another"
+        ),
     }
 }
 
@@ -267,14 +298,30 @@ fn split_spec(spec: &str) -> (&str, Option<&str>) {
     }
 }
 
-/// Whether `path` (not followed if a link) belongs to the user running mcpscope and nobody else
-/// may change it.
+/// Whether `path` (not followed if a link) is one nobody but the user (or root) may change:
+/// owned by the user or root, not writable by others, and writable by its group only when that
+/// is the user's own private group (the umask 002 habit).
 fn trusted(path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
+    let me = nix::unistd::geteuid();
     path.symlink_metadata().is_ok_and(|m| {
-        !m.file_type().is_symlink()
-            && m.uid() == nix::unistd::geteuid().as_raw()
-            && m.mode() & 0o022 == 0
+        let mine = m.uid() == me.as_raw();
+        let group_ok = m.mode() & 0o020 == 0 || (mine && private_group(m.gid(), me));
+        !m.file_type().is_symlink() && (mine || m.uid() == 0) && m.mode() & 0o002 == 0 && group_ok
+    })
+}
+
+/// Whether `gid` is `user`'s private group: named after the user, with no other members.
+fn private_group(gid: u32, user: nix::unistd::Uid) -> bool {
+    let group = nix::unistd::Group::from_gid(nix::unistd::Gid::from_raw(gid))
+        .ok()
+        .flatten();
+    let name = nix::unistd::User::from_uid(user)
+        .ok()
+        .flatten()
+        .map(|u| u.name);
+    group.is_some_and(|g| {
+        Some(&g.name) == name.as_ref() && g.mem.iter().all(|m| Some(m) == name.as_ref())
     })
 }
 
@@ -344,7 +391,18 @@ mod tests {
         };
         let v1 = "from mcp.server.fastmcp import FastMCP";
         let run = python_runner(&file, v1, None, &args(&[]));
-        assert_eq!(run.args, ["run", "--isolated", "--with", "mcp[cli]<2"]);
+        // /tmp, above the temp dir, is writable by everyone: uv reads no settings there.
+        assert_eq!(
+            run.args,
+            [
+                "run",
+                "--isolated",
+                "--no-project",
+                "--no-config",
+                "--with",
+                "mcp[cli]<2"
+            ]
+        );
         assert!(
             run.note.contains("SDK 1.x") && run.note.contains("fresh"),
             "{}",
@@ -362,7 +420,7 @@ mod tests {
                 root.join("pkg/.venv").display().to_string()
             )]
         );
-        // A project above it wins; --with mcp==… overrides the bound.
+        // A project wins over a .venv beside it; --with mcp==… overrides the bound.
         std::fs::write(root.join("pkg/pyproject.toml"), "[project]\nname = \"x\"\n").unwrap();
         let run = python_runner(&file, v1, None, &args(&["mcp==1.25.0"]));
         assert_eq!(
@@ -371,6 +429,7 @@ mod tests {
                 "run",
                 "--project",
                 &root.join("pkg").display().to_string(),
+                "--no-config",
                 "--with",
                 "mcp[cli]",
                 "--with",
@@ -403,7 +462,7 @@ mod tests {
             std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
         std::fs::write(root.join(".venv/pyvenv.cfg"), "").unwrap();
-        std::fs::write(root.join("pyproject.toml"), "").unwrap();
+        std::fs::write(root.join("pyproject.toml"), "[project]\nname = \"x\"\n").unwrap();
         let file = dir.join("server.py");
         let args = DevArgs {
             file: file.display().to_string(),

@@ -11,6 +11,7 @@
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
+    time::{Duration, Instant},
 };
 
 use serde_json::Value;
@@ -32,10 +33,35 @@ pub const LIST_METHODS: [(&str, &str); 4] = [
 
 type Shared = Result<Arc<Answer>, LocalError>;
 
-/// One page: being listed, or its answer, with the event seq when its listing started.
+/// One page: being listed, or its answer, with the event seq when its listing started and, in
+/// the modern era, when the server's `ttlMs` runs out.
 struct Page {
     started: u64,
     answer: watch::Receiver<Option<Shared>>,
+    expires: Option<Instant>,
+}
+
+/// The modern era's caching hint: a list result may be reused for `ttlMs` (missing or not
+/// positive: not at all).
+fn reuse_for(answer: &Answer) -> Duration {
+    #[derive(serde::Deserialize)]
+    struct Hint {
+        #[serde(rename = "ttlMs")]
+        ttl_ms: Option<Value>,
+    }
+    let crate::wire::Outcome::Result(result) = &answer.outcome else {
+        return Duration::ZERO;
+    };
+    let ms = serde_json::from_str::<Hint>(result.get())
+        .ok()
+        .and_then(|h| h.ttl_ms)
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0);
+    if ms.is_finite() && ms > 0.0 {
+        Duration::from_secs_f64(ms / 1000.0)
+    } else {
+        Duration::ZERO
+    }
 }
 
 /// A page as the caller gets it: the answer, and whether it was kept from an earlier listing.
@@ -69,7 +95,13 @@ impl Lists {
 impl SessionHandle {
     /// One page of a list: kept, being listed, or listed now. `now` is the newest event seq
     /// (a listing started later has seen everything before it); a kept page older than `since`
-    /// is listed again, and `refresh` always lists again.
+    /// is listed again, and `refresh` always lists again. A new listing of the first page drops
+    /// every kept page of that list (the cursors of the old listing mean nothing any more). In
+    /// the `modern` era a page is kept only as long as its `ttlMs` says.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one call, each argument a different rule"
+    )]
     pub async fn list(
         &self,
         method: &str,
@@ -77,6 +109,7 @@ impl SessionHandle {
         now: u64,
         since: u64,
         refresh: bool,
+        modern: bool,
         timeout: Timeout,
     ) -> Result<Listed, LocalError> {
         let key = (
@@ -85,18 +118,23 @@ impl SessionHandle {
         );
         let (mut answer, cached, tx) = {
             let mut pages = self.lists.pages.lock().unwrap();
+            let fresh = |p: &Page| p.expires.is_none_or(|e| Instant::now() < e);
             match pages.get(&key) {
-                Some(page) if !refresh && page.started >= since => {
+                Some(page) if !refresh && page.started >= since && fresh(page) => {
                     let cached = page.answer.borrow().is_some();
                     (page.answer.clone(), cached, None)
                 }
                 _ => {
+                    if cursor.is_none() {
+                        pages.retain(|(m, _), _| m != method);
+                    }
                     let (tx, rx) = watch::channel(None);
                     pages.insert(
                         key.clone(),
                         Page {
                             started: now,
                             answer: rx.clone(),
+                            expires: None,
                         },
                     );
                     (rx, false, Some(tx))
@@ -112,14 +150,22 @@ impl SessionHandle {
             let waiting = answer.clone();
             tokio::spawn(async move {
                 let got = handle.request(method, params, timeout).await.map(Arc::new);
-                if got.is_err() {
-                    // A local failure is not the server's answer: the next caller asks again.
+                {
                     let mut pages = handle.lists.pages.lock().unwrap();
-                    if pages
+                    let ours = pages
                         .get(&key)
-                        .is_some_and(|p| p.answer.same_channel(&waiting))
-                    {
-                        pages.remove(&key);
+                        .is_some_and(|p| p.answer.same_channel(&waiting));
+                    match &got {
+                        // A local failure is not the server's answer: the next caller asks again.
+                        Err(_) if ours => {
+                            pages.remove(&key);
+                        }
+                        Ok(answer) if ours && modern => {
+                            if let Some(p) = pages.get_mut(&key) {
+                                p.expires = Some(Instant::now() + reuse_for(answer));
+                            }
+                        }
+                        _ => {}
                     }
                 }
                 tx.send_replace(Some(got));

@@ -9,7 +9,7 @@ use std::{collections::BTreeMap, convert::Infallible, sync::Arc, time::Duration}
 
 use axum::{
     body::Bytes,
-    extract::{FromRequestParts, Path, RawPathParams, State},
+    extract::{FromRequestParts, Path, Query, RawPathParams, State},
     http::{HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
@@ -487,18 +487,24 @@ pub(super) async fn request(
     }
     let session = which.existing(&state)?;
     let kept = state.calls.start(session.id(), &reference);
-    let mut outcome = kept.subscribe();
     // The call runs on its own: a page that goes away mid-call does not end it, and its
-    // outcome is kept for the page that comes back.
+    // outcome is kept for the page that comes back. The caller still here gets it whole.
     let book = state.calls.clone();
+    let (whole, outcome) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
         let response = match handle.request(body.method, body.params, timeout).await {
             Ok(answer) => answer_response(&answer),
             Err(e) => ApiError::from(e).into_response(),
         };
-        book.finish(&kept, &calls::Outcome::of(response).await);
+        let done = calls::Outcome::of(response).await;
+        book.finish(&kept, &done);
+        let _ = whole.send(done);
     });
-    Ok(wait_for_outcome(&mut outcome).await)
+    outcome.await.map(|o| o.response()).map_err(|_| {
+        ApiError::Local(LocalError::Transport(
+            "the call ended without an outcome".into(),
+        ))
+    })
 }
 
 #[derive(Deserialize)]
@@ -544,6 +550,9 @@ pub(super) async fn list(
         idle: DEFAULT_TIMEOUT,
         max_total: DEFAULT_MAX_TOTAL.max(DEFAULT_TIMEOUT),
     };
+    let modern = which
+        .session(&state)?
+        .is_some_and(|s| s.info().era == Some("modern"));
     let listed = handle
         .list(
             &body.method,
@@ -551,6 +560,7 @@ pub(super) async fn list(
             state.events.newest_seq(),
             body.since,
             body.refresh,
+            modern,
             timeout,
         )
         .await?;
@@ -563,17 +573,28 @@ pub(super) async fn list(
     Ok(response)
 }
 
+#[derive(Deserialize)]
+pub(super) struct CallQuery {
+    wait: Option<bool>,
+}
+
 /// `GET /api/sessions/{id}/calls/{ref}`: the outcome of a call made with that `ref`, as
-/// `/request` answered (or will answer) it; waits while the call runs.
+/// `/request` answered (or will answer) it; waits while the call runs, or with `?wait=false`
+/// answers 202 `{"running": true}` at once (the page polls: a wait would hold one of the
+/// browser's six connections for as long as the call runs).
 pub(super) async fn call_outcome(
     State(state): State<AppState>,
     Path((id, reference)): Path<(String, String)>,
+    Query(query): Query<CallQuery>,
 ) -> Result<Response, ApiError> {
     let mut outcome = state.calls.watch(&id, &reference).ok_or_else(|| {
         ApiError::NotFound(format!(
             "no call {reference:?} on {id:?}: mcpscope has restarted, or many calls ended since"
         ))
     })?;
+    if query.wait == Some(false) && outcome.borrow().is_none() {
+        return Ok(json_text(StatusCode::ACCEPTED, "{\"running\":true}".into()));
+    }
     Ok(wait_for_outcome(&mut outcome).await)
 }
 

@@ -1,4 +1,4 @@
-//! `GET /api/events`: replays retained events after `since` / `Last-Event-ID`, then tails;
+//! `GET /api/events`: replays retained events after `Last-Event-ID` (else `since`), then tails;
 //! `?session=ID` keeps that session's events and those that belong to no session.
 //!
 //! Each subscriber is a task that copies batches out of the ring and writes them as one chunk, so
@@ -37,14 +37,13 @@ pub(super) async fn events(
     };
     // Session ids are `s` and digits, so they need no percent-decoding.
     let session = param("session");
-    let since = param("since")
-        .and_then(|v| v.parse::<u64>().ok())
-        .or_else(|| {
-            headers
-                .get("last-event-id")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse().ok())
-        })
+    // `Last-Event-ID` first: a browser resuming by itself sends it with the URL it first opened,
+    // whose `since` is older than what it has seen (it would get everything twice).
+    let since = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .or_else(|| param("since").and_then(|v| v.parse::<u64>().ok()))
         .unwrap_or(0);
     let (tx, rx) = mpsc::channel::<Bytes>(8);
     tokio::spawn(follow(state, since, session, tx));

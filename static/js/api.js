@@ -63,12 +63,12 @@ export async function request(method, params, timeoutMs, ref) {
 // One page of a list, as the session keeps it (`POST …/list`): a reload or a switch gets the
 // kept answer and sends nothing to the server. `since` is the seq of the newest list_changed
 // the page has seen (an older kept page is listed again); `refresh` always lists again.
-export async function listPage(method, cursor, { since = 0, refresh = false } = {}) {
+export async function listPage(method, cursor, { since = 0, refresh = false, session = current } = {}) {
   const body = { method };
   if (cursor !== null && cursor !== undefined) body.cursor = cursor;
   if (since) body.since = since;
   if (refresh) body.refresh = true;
-  return call("POST", sessionPath("/list"), body);
+  return call("POST", sessionPath("/list", session), body);
 }
 
 // Every page of a list method (`cursor` / `nextCursor`), items under `key`; stops at an error.
@@ -78,8 +78,11 @@ export async function listAll(method, key, opts = {}) {
   const all = [];
   const seen = new Set();
   let cursor = null;
+  // Every page from the session the walk began on, and no page once the page shows another.
+  const session = current;
   do {
-    const { body } = await listPage(method, cursor, { ...opts, refresh: opts.refresh && cursor === null });
+    if (current !== session) break;
+    const { body } = await listPage(method, cursor, { ...opts, session, refresh: opts.refresh && cursor === null });
     if (body.error) { all.error = body.error; break; }
     all.first ??= body.result;
     all.push(...(Array.isArray(body.result?.[key]) ? body.result[key] : []));

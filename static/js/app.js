@@ -89,7 +89,7 @@ function showSession(s) {
   if (listedFor !== key) {
     listedFor = key;
     loadLists(declared);
-  } else workbench.holdHash(false);
+  }
 }
 
 // The modern era's subscriptions/listen stream: its state in words, what the server honoured,

@@ -42,6 +42,8 @@ function markLive() {
     const live = liveOf(li.dataset.name);
     const box = li.querySelector(".catalog-live");
     box.hidden = !live.length;
+    // A question about a twin is moot once the entry is no longer live.
+    if (!live.length) li.querySelector(".twin-question")?.remove();
     box.replaceChildren(...live.flatMap((x) => [
       el("span", { class: `dot state-${x.state}`, "aria-hidden": "true" }),
       el("span", { text: `${x.state} as ${x.id}` }),
@@ -82,10 +84,10 @@ async function act(method, path, status) {
 async function connect(s, ask, status, twin = false) {
   const live = liveOf(s.name);
   if (live.length && !twin) {
-    status.replaceChildren(`"${s.name}" is already ${live[0].state} as ${live[0].id}. `,
+    status.replaceChildren(el("span", { class: "twin-question" }, `"${s.name}" is already ${live[0].state} as ${live[0].id}. `,
       el("button", { type: "button", class: "primary small", onclick: () => { status.replaceChildren(); ctx.opened(live[0]); } }, `Show ${live[0].id}`),
       " ",
-      el("button", { type: "button", class: "small", onclick: () => { status.replaceChildren(); connect(s, ask, status, true); } }, "Connect another"));
+      el("button", { type: "button", class: "small", onclick: () => { status.replaceChildren(); connect(s, ask, status, true); } }, "Connect another")));
     status.querySelector("button").focus();
     return;
   }

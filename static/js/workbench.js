@@ -131,16 +131,21 @@ async function settle(key, entry, body, requestId) {
   return body;
 }
 
-// Waits for a call this page (or the page before a reload) made, by its ref.
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Waits for a call this page (or the page before a reload) made, by its ref. It asks every
+// second rather than holding a request open: a browser has six connections for all its tabs.
 async function resume(key, entry) {
-  for (let tries = 0; ; tries++) {
+  const path = `/api/sessions/${encodeURIComponent(entry.session)}/calls/${encodeURIComponent(entry.ref)}?wait=false`;
+  for (let failures = 0; ;) {
     try {
-      const { body, requestId } = await call("GET", `/api/sessions/${encodeURIComponent(entry.session)}/calls/${encodeURIComponent(entry.ref)}`);
+      const { body, requestId } = await call("GET", path);
+      if (body?.running === true) { failures = 0; await sleep(1000); continue; }
       return settle(key, entry, body, requestId);
     } catch (e) {
       if (e instanceof ApiError) return settle(key, entry, e.body, e.body?.error?.requestId);
-      if (tries >= 5) return undefined; // still unreachable: left waiting, resumed on the next load
-      await new Promise((r) => setTimeout(r, 500 * (tries + 1)));
+      if (++failures > 5) return undefined; // still unreachable: left waiting, resumed on the next load
+      await sleep(500 * failures);
     }
   }
 }
@@ -250,9 +255,11 @@ function writeHash(item = false) {
   if (sessionId()) p.set("s", sessionId());
   if (open) p.set("i", items.keyOf(open.kind, open.key));
   const hash = `#${p}`;
-  if (location.hash === hash) return;
+  // Compared by meaning: an address typed by hand spells `tool:echo` where we write `tool%3Aecho`.
+  const now = readHash();
+  if (now.session === (sessionId() || null) && now.item === (open ? items.keyOf(open.kind, open.key) : null)) return;
   const url = hash === "#" ? location.pathname : hash;
-  const server = new URLSearchParams(location.hash.slice(1)).get("s");
+  const server = now.session;
   if (location.hash && (item || server !== sessionId())) history.pushState(null, "", url);
   else history.replaceState(null, "", url);
 }

@@ -331,24 +331,27 @@ async fn switching_servers_lists_nothing_again_keeps_each_search_and_shows_only_
     b.client.close().await.unwrap();
 }
 
+/// One page through `POST /api/list`: whether it was kept, and the answer (which must be 200).
+async fn list_page(scope: &Scope, body: serde_json::Value) -> (bool, serde_json::Value) {
+    let res = scope
+        .http
+        .post(scope.url("/api/list"))
+        .bearer_auth(&scope.token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let cached = res.headers().get("x-mcpscope-cached").is_some();
+    let (status, body) = decode(res).await;
+    assert_eq!(status, 200, "{body}");
+    (cached, body)
+}
+
 #[tokio::test]
 async fn lists_are_kept_by_the_session_and_listed_again_on_list_changed_or_refresh() {
     let scope = Scope::start().await;
     scope.connect(python_target("sloppy_server.py")).await;
-    let list = |body: serde_json::Value| {
-        let req = scope
-            .http
-            .post(scope.url("/api/list"))
-            .bearer_auth(&scope.token)
-            .json(&body);
-        async move {
-            let res = req.send().await.unwrap();
-            let cached = res.headers().get("x-mcpscope-cached").is_some();
-            let (status, body) = decode(res).await;
-            assert_eq!(status, 200, "{body}");
-            (cached, body)
-        }
-    };
+    let list = |body| list_page(&scope, body);
     let sent = |events: Vec<serde_json::Value>| {
         events
             .iter()
@@ -629,4 +632,74 @@ async fn first_start_connect_the_work_area_the_reject_button_and_reconnect_fit_w
     button(c, "Reconnect").await.click().await.unwrap();
     wait_text(c, "#state", "connected again", |t| t == "connected").await;
     b.client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_big_answer_reaches_its_caller_whole_and_only_the_kept_copy_is_cut() {
+    let scope = Scope::start().await;
+    let s = scope.connect(demo_target()).await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    let big = "x".repeat(9 << 20);
+    let (code, body) = scope
+        .post(
+            "/api/request",
+            json!({"method": "tools/call", "ref": "big", "params": {"name": "echo", "arguments": {"message": big}}}),
+        )
+        .await;
+    assert_eq!(code, 200);
+    assert!(
+        first_text(&body["result"]).len() >= 9 << 20,
+        "the caller got it whole"
+    );
+    let (code, kept) = scope.get(&format!("/api/sessions/{id}/calls/big")).await;
+    assert_eq!(code, 200);
+    assert_eq!(
+        kept["error"]["kind"],
+        "not_kept",
+        "{}",
+        &kept.to_string()[..200.min(kept.to_string().len())]
+    );
+}
+
+#[tokio::test]
+async fn a_resumed_event_stream_starts_after_its_last_event_id_whatever_its_url_says() {
+    let scope = Scope::start().await;
+    scope.connect(demo_target()).await;
+    // The URL the page first opened (since=0), and the header of the browser's own retry.
+    let res = scope
+        .http
+        .get(scope.url(&format!("/api/events?since=0&token={}", scope.token)))
+        .header("Last-Event-ID", "3")
+        .send()
+        .await
+        .unwrap();
+    let mut events = Events::from_response(res);
+    let first = events
+        .next(std::time::Instant::now() + DEADLINE)
+        .await
+        .expect("an event");
+    assert_eq!(first["seq"], 4, "{first}");
+}
+
+#[tokio::test]
+async fn listing_the_first_page_again_drops_the_later_pages_of_the_old_listing() {
+    let scope = Scope::start().await;
+    // A server whose tools come in two pages (its cursor repeats, a finding of its own).
+    scope.connect(python_target("lint_bad_server.py")).await;
+    let list = |body| list_page(&scope, body);
+    let (_, first) = list(json!({"method": "tools/list"})).await;
+    let cursor = first["result"]["nextCursor"].clone();
+    assert!(cursor.is_string(), "two pages: {first}");
+    let page2 = json!({"method": "tools/list", "cursor": cursor});
+    assert!(!list(page2.clone()).await.0);
+    assert!(list(page2.clone()).await.0, "the second page is kept");
+    assert!(
+        !list(json!({"method": "tools/list", "refresh": true}))
+            .await
+            .0
+    );
+    assert!(
+        !list(page2).await.0,
+        "a refresh drops the old listing's later pages too"
+    );
 }

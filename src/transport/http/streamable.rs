@@ -241,7 +241,8 @@ pub(super) async fn get_loop(
                 continue;
             }
             let session = sh.session_id.lock().unwrap().is_some();
-            if status == StatusCode::NOT_FOUND && session && worked {
+            // A resumed POST stream follows a stream that worked: its 404 is a forgotten session.
+            if status == StatusCode::NOT_FOUND && session && (worked || until_answer.is_some()) {
                 let _ = sh
                     .ended
                     .send("the server no longer knows this session (404); reconnect to start a new one".into())
@@ -288,7 +289,14 @@ pub(super) async fn get_loop(
             failures += 1;
         }
         retry = outcome.retry;
-        if outcome.answered || failures >= MAX_GET_RETRIES {
+        if outcome.answered {
+            return;
+        }
+        if failures >= MAX_GET_RETRIES {
+            sh.note(format!(
+                "GET stream given up: it closed {failures} times in a row without an event id to resume from"
+            ))
+            .await;
             return;
         }
         tokio::time::sleep(if failures == 0 {
