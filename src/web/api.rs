@@ -492,11 +492,12 @@ pub(super) async fn request(
     let book = state.calls.clone();
     let (whole, outcome) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
+        let started = std::time::Instant::now();
         let response = match handle.request(body.method, body.params, timeout).await {
             Ok(answer) => answer_response(&answer),
             Err(e) => ApiError::from(e).into_response(),
         };
-        let done = calls::Outcome::of(response).await;
+        let done = calls::Outcome::of(response, started.elapsed()).await;
         book.finish(&kept, &done);
         let _ = whole.send(done);
     });

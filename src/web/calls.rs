@@ -27,11 +27,15 @@ pub(super) struct Outcome {
     status: StatusCode,
     request_id: Option<HeaderValue>,
     body: Bytes,
+    /// From the call's start to its end: a page that picks the outcome up later still shows
+    /// how long the call took, not how long it waited.
+    duration: std::time::Duration,
 }
 
 impl Outcome {
-    /// Reads a finished `/request` answer into something that can be answered again.
-    pub(super) async fn of(response: Response) -> Outcome {
+    /// Reads a finished `/request` answer, `duration` after the call started, into something
+    /// that can be answered again.
+    pub(super) async fn of(response: Response, duration: std::time::Duration) -> Outcome {
         let status = response.status();
         let request_id = response.headers().get("x-mcpscope-request-id").cloned();
         let body = axum::body::to_bytes(response.into_body(), usize::MAX)
@@ -41,6 +45,7 @@ impl Outcome {
             status,
             request_id,
             body,
+            duration,
         }
     }
 
@@ -59,6 +64,10 @@ impl Outcome {
                 .headers_mut()
                 .insert("x-mcpscope-request-id", id.clone());
         }
+        response.headers_mut().insert(
+            "x-mcpscope-duration-ms",
+            HeaderValue::from(u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX)),
+        );
         response
     }
 
@@ -72,6 +81,7 @@ impl Outcome {
             status: self.status,
             request_id: self.request_id.clone(),
             body: Bytes::from(body.to_string()),
+            duration: self.duration,
         }
     }
 }

@@ -29,10 +29,11 @@ export function sessionPath(rest, id = current) {
 }
 
 export class ApiError extends Error {
-  constructor(status, body) {
+  constructor(status, body, durationMs) {
     super(body?.error?.message || `HTTP ${status}`);
     this.status = status;
     this.body = body;
+    this.durationMs = durationMs;
   }
 }
 
@@ -45,8 +46,10 @@ export async function call(method, path, body) {
   const text = await res.text();
   let parsed = null;
   try { parsed = text ? JSON.parse(text) : null; } catch { parsed = { raw: text }; }
-  if (!res.ok) throw new ApiError(res.status, parsed);
-  return { body: parsed, text, requestId: res.headers.get("x-mcpscope-request-id") };
+  const ms = res.headers.get("x-mcpscope-duration-ms");
+  const durationMs = ms === null ? undefined : Number(ms);
+  if (!res.ok) throw new ApiError(res.status, parsed, durationMs);
+  return { body: parsed, text, requestId: res.headers.get("x-mcpscope-request-id"), durationMs };
 }
 
 // One MCP request through the backend session. Resolves to {result} or {error} (the server's).

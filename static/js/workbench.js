@@ -100,6 +100,7 @@ export async function run(method, params, opts = {}) {
   const key = historyKey(item);
   const n = ++seq;
   const entry = { n, at: Date.now(), method, params, body: undefined, pending: true, ref: `${PAGE}-${n}`, session: sessionId(), ms: 0, outputSchema: opts.outputSchema };
+  const started = performance.now();
   const list = histories.get(key) || [];
   list.unshift(entry);
   list.length = Math.min(list.length, MAX_HISTORY);
@@ -111,7 +112,7 @@ export async function run(method, params, opts = {}) {
   }
   try {
     const { body, requestId } = await request(method, params, timeoutMs(), entry.ref);
-    return settle(key, entry, body, requestId);
+    return settle(key, entry, body, requestId, performance.now() - started);
   } catch (e) {
     // Our connection to the backend broke (this page is being left, say), not the call.
     if (!(e instanceof ApiError)) return resume(key, entry);
@@ -119,9 +120,10 @@ export async function run(method, params, opts = {}) {
   }
 }
 
-// A call's answer, filed: its entry is complete, kept, and shown if its item is open.
-async function settle(key, entry, body, requestId) {
-  Object.assign(entry, { body, requestId, pending: false, ms: Date.now() - entry.at });
+// A call's answer, filed: its entry is complete, kept, and shown if its item is open. `ms` is
+// the call's own duration (the backend's, for a call picked up after a reload).
+async function settle(key, entry, body, requestId, ms) {
+  Object.assign(entry, { body, requestId, pending: false, ms: ms ?? Date.now() - entry.at });
   save();
   const list = histories.get(key);
   if (list?.includes(entry) && historyKey(open) === key) {
@@ -139,11 +141,11 @@ async function resume(key, entry) {
   const path = `/api/sessions/${encodeURIComponent(entry.session)}/calls/${encodeURIComponent(entry.ref)}?wait=false`;
   for (let failures = 0; ;) {
     try {
-      const { body, requestId } = await call("GET", path);
+      const { body, requestId, durationMs } = await call("GET", path);
       if (body?.running === true) { failures = 0; await sleep(1000); continue; }
-      return settle(key, entry, body, requestId);
+      return settle(key, entry, body, requestId, durationMs);
     } catch (e) {
-      if (e instanceof ApiError) return settle(key, entry, e.body, e.body?.error?.requestId);
+      if (e instanceof ApiError) return settle(key, entry, e.body, e.body?.error?.requestId, e.durationMs);
       if (++failures > 5) return undefined; // still unreachable: left waiting, resumed on the next load
       await sleep(500 * failures);
     }

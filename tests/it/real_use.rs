@@ -147,6 +147,22 @@ async fn a_call_with_a_ref_outlives_its_caller_and_is_answered_again_by_ref() {
         first_text(&body["result"]).contains("nobody, then a reload"),
         "{body}"
     );
+    let res = scope
+        .http
+        .get(scope.url(&format!("/api/sessions/{id}/calls/page-1?wait=false")))
+        .bearer_auth(&scope.token)
+        .send()
+        .await
+        .unwrap();
+    let ms: u64 = res.headers()["x-mcpscope-duration-ms"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        ms > 0,
+        "the call's own duration, from its start to its answer"
+    );
     let (code, body) = scope.get(&format!("/api/sessions/{id}/calls/page-2")).await;
     assert_eq!(code, 404, "{body}");
 }
