@@ -200,6 +200,14 @@ function main() {
   });
   $("new-server").addEventListener("click", () => connect.openAsNew());
   servers.init((id) => switchTo(id).catch((e) => notice(e.message)));
+  // The tab's title counts the server requests waiting for a person, so a tab in the background
+  // still says when a server asks. A hidden page holds no event stream (api.js), so it reads the
+  // server list now and then instead: one short request, no connection kept.
+  servers.onLoad((list) => {
+    const waiting = list.reduce((n, s) => n + (s.pending || 0), 0);
+    document.title = waiting ? `(${waiting}) mcpscope` : "mcpscope";
+  });
+  setInterval(() => { if (document.visibilityState === "hidden") servers.load().catch(() => {}); }, 5000);
   catalog.init({
     notice, fillForm: connect.fillForm, formSpec: connect.formSpec,
     opened: async (s) => { await switchTo(s.id, s); await servers.load(); },

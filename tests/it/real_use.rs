@@ -719,3 +719,31 @@ async fn listing_the_first_page_again_drops_the_later_pages_of_the_old_listing()
         "a refresh drops the old listing's later pages too"
     );
 }
+
+#[tokio::test]
+async fn the_tab_title_counts_the_server_requests_waiting() {
+    let scope = Scope::start_everything().await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    let ours = c.window().await.unwrap();
+    let other = c.new_window(true).await.unwrap();
+    c.switch_to_window(other.handle).await.unwrap();
+    let _call = scope.spawn_request(json!({"method": "tools/call", "params": {
+        "name": "trigger-sampling-request", "arguments": {"prompt": "anyone?", "maxTokens": 5}}}));
+    scope
+        .events()
+        .await
+        .wait_for("the sampling request", kind("pending"))
+        .await;
+    c.switch_to_window(ours).await.unwrap();
+    // (WebDriver reads only the window in front, so this cannot tell whether the count came
+    // from the hidden page's own polling or from the stream once shown.)
+    wait_js(
+        c,
+        "return document.title === '(1) mcpscope'",
+        "the title counting the request",
+    )
+    .await;
+    b.client.close().await.unwrap();
+}
