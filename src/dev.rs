@@ -50,10 +50,19 @@ pub fn target(args: &DevArgs) -> Result<StdioTarget, String> {
             )?;
             let file =
                 std::path::absolute(path).map_err(|e| format!("mcpscope dev: {path}: {e}"))?;
-            let text = std::fs::read(&file).map_err(|e| format!("mcpscope dev: {path}: {e}"))?;
+            // The imports are at the top: the first MiB says what they are.
+            let mut text = Vec::new();
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(
+                    std::fs::File::open(&file).map_err(|e| format!("mcpscope dev: {path}: {e}"))?,
+                    1 << 20,
+                ),
+                &mut text,
+            )
+            .map_err(|e| format!("mcpscope dev: {path}: {e}"))?;
             let run = python_runner(
                 &file,
-                &String::from_utf8_lossy(&text[..text.len().min(1 << 20)]),
+                &String::from_utf8_lossy(&text),
                 std::env::var_os("VIRTUAL_ENV").map(std::path::PathBuf::from),
                 args,
             );
@@ -120,18 +129,16 @@ fn sdk_major(text: &str) -> Option<u8> {
                 .split(|c: char| !c.is_alphanumeric() && c != '_')
                 .any(|w| w == n)
         };
-        if module == "mcp.server.fastmcp"
-            || module.starts_with("mcp.server.fastmcp.")
-            || (module == "mcp.server" && named("FastMCP"))
-        {
-            v1 = true;
-        }
-        if module == "mcp.server.mcpserver"
-            || module.starts_with("mcp.server.mcpserver.")
-            || (module == "mcp.server" && named("MCPServer"))
-        {
-            v2 = true;
-        }
+        // A module of the SDK, or the class imported from `mcp.server` itself.
+        let uses = |package: &str, class: &str| {
+            module == package
+                || module
+                    .strip_prefix(package)
+                    .is_some_and(|r| r.starts_with('.'))
+                || (module == "mcp.server" && named(class))
+        };
+        v1 |= uses("mcp.server.fastmcp", "FastMCP");
+        v2 |= uses("mcp.server.mcpserver", "MCPServer");
     }
     match (v1, v2) {
         (true, false) => Some(1),
@@ -160,8 +167,9 @@ fn python_runner(
 ) -> PythonRun {
     let names_mcp = |p: &str| {
         let p = p.trim();
-        p.len() >= 3
-            && p[..3].eq_ignore_ascii_case("mcp")
+        // `get`: a name that is not ASCII must not split a character.
+        p.get(..3)
+            .is_some_and(|head| head.eq_ignore_ascii_case("mcp"))
             && p[3..]
                 .chars()
                 .next()
@@ -349,6 +357,22 @@ fn is_executable(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_with_that_is_not_ascii_is_not_mcp_and_does_not_panic() {
+        let file = Path::new("/nonexistent/server.py");
+        let args = DevArgs {
+            file: "server.py".into(),
+            with: vec!["mc\u{e9}x".into()],
+            with_editable: None,
+        };
+        let run = python_runner(file, "from mcp.server.fastmcp import FastMCP", None, &args);
+        assert!(
+            run.args.contains(&"mcp[cli]<2".to_owned()),
+            "{:?}",
+            run.args
+        );
+    }
 
     #[test]
     fn the_sdk_major_comes_from_the_imports() {
