@@ -130,3 +130,19 @@ pub struct Link {
     /// Asks the transport to shut the target down; `Closed` follows.
     pub shutdown: Option<oneshot::Sender<()>>,
 }
+
+/// How long to wait before opening a stream again after `failures` failures in a row (the GET
+/// stream of Streamable HTTP, the modern listen stream): 1 s, doubling, at most 30 s.
+pub fn backoff(failures: u32) -> std::time::Duration {
+    std::time::Duration::from_secs(1u64 << failures.saturating_sub(1).min(5))
+        .min(std::time::Duration::from_secs(30))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let secs: Vec<u64> = (1..=8).map(|d| super::backoff(d).as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 30, 30, 30]);
+    }
+}

@@ -1,8 +1,8 @@
 //! The official inspector's command lines, made into ours before clap reads them, so
 //! `inspector node build/index.js` and `inspector --cli node build/index.js --method tools/list`
-//! work with one word changed. There
-//! the target comes first and without `--`: every word that is not one of our options (nor the
-//! value of one) belongs to it, and a target that starts with `http://` or `https://` is a URL.
+//! work with one word changed. There the target comes first and without `--`: every word that is
+//! not one of our options (nor the value of one) belongs to it, and a target that starts with
+//! `http://` or `https://` is a URL.
 //! The rewrite only moves words: our options keep their values, and the target goes after `--`
 //! (or into `--url`). Words after an explicit `--` stay the target, as everywhere in mcpscope.
 
@@ -43,6 +43,28 @@ fn takes(command: &clap::Command, word: &str) -> Option<Takes> {
     })
 }
 
+type Words<'a> = std::iter::Peekable<std::slice::Iter<'a, String>>;
+
+/// Moves our option `word`, which takes values as `kind` says, and its values from `words` to
+/// `ours`.
+fn take_option(ours: &mut Vec<String>, word: &str, kind: Takes, words: &mut Words<'_>) {
+    ours.push(word.to_owned());
+    match kind {
+        Takes::Nothing => {}
+        Takes::One => ours.extend(words.next().cloned()),
+        Takes::Many => {
+            while let Some(value) = words.next_if(|w| !w.starts_with('-')) {
+                ours.push(value.clone());
+            }
+        }
+    }
+}
+
+/// A target of one word naming an http(s) URL is a remote server (`--url`).
+fn is_url(target: &[String]) -> bool {
+    matches!(target, [t] if t.starts_with("http://") || t.starts_with("https://"))
+}
+
 /// Rewrites `argv` (program name first) when it is a command line in the official inspector's
 /// shape (the target first, no `--`): in CLI mode, or for the inspector itself
 /// (`mcpscope node build/index.js`, `mcpscope -e K=v node build/index.js arg1`, a URL); anything
@@ -59,29 +81,14 @@ pub fn rewrite(argv: Vec<String>) -> Vec<String> {
     let mut words = argv[1..dashes].iter().peekable();
     while let Some(word) = words.next() {
         match takes(word) {
-            Some(kind) => {
-                ours.push(word.clone());
-                match kind {
-                    Takes::Nothing => {}
-                    Takes::One => ours.extend(words.next().cloned()),
-                    Takes::Many => {
-                        while let Some(value) = words.next_if(|w| !w.starts_with('-')) {
-                            ours.push(value.clone());
-                        }
-                    }
-                }
-            }
+            Some(kind) => take_option(&mut ours, word, kind, &mut words),
             // An unknown option before any target is clap's to report; after one it is the
             // server's, as in the official inspector (`server.js --port 3`).
             None if target.is_empty() && word.starts_with('-') => ours.push(word.clone()),
             None => target.push(word.clone()),
         }
     }
-    if target
-        .first()
-        .is_some_and(|t| t.starts_with("http://") || t.starts_with("https://"))
-        && target.len() == 1
-    {
+    if is_url(&target) {
         ours.push("--url".into());
         ours.append(&mut target);
     }
@@ -105,38 +112,16 @@ pub fn rewrite(argv: Vec<String>) -> Vec<String> {
 fn rewrite_inspector(argv: Vec<String>, dashes: usize) -> Vec<String> {
     let command = Args::command();
     let mut ours = vec![argv[0].clone()];
-    let mut at = 1;
-    while at < dashes {
-        let word = &argv[at];
+    let mut words = argv[1..dashes].iter().peekable();
+    // Our options, up to the first word that is not one: the target.
+    while let Some(word) = words.next_if(|w| w.starts_with('-')) {
         match takes(&command, word) {
-            Some(kind) => {
-                ours.push(word.clone());
-                at += 1;
-                match kind {
-                    Takes::Nothing => {}
-                    Takes::One => {
-                        if at < dashes {
-                            ours.push(argv[at].clone());
-                            at += 1;
-                        }
-                    }
-                    Takes::Many => {
-                        while at < dashes && !argv[at].starts_with('-') {
-                            ours.push(argv[at].clone());
-                            at += 1;
-                        }
-                    }
-                }
-            }
+            Some(kind) => take_option(&mut ours, word, kind, &mut words),
             // An unknown option is clap's to report.
-            None if word.starts_with('-') => {
-                ours.push(word.clone());
-                at += 1;
-            }
-            None => break,
+            None => ours.push(word.clone()),
         }
     }
-    let target = &argv[at..dashes];
+    let target: Vec<String> = words.cloned().collect();
     let is_subcommand = |w: &str| {
         command
             .get_subcommands()
@@ -147,14 +132,8 @@ fn rewrite_inspector(argv: Vec<String>, dashes: usize) -> Vec<String> {
     if target.is_empty() || is_subcommand(&target[0]) || dashes < argv.len() {
         return argv;
     }
-    if target.len() == 1 && (target[0].starts_with("http://") || target[0].starts_with("https://"))
-    {
-        ours.push("--url".into());
-        ours.push(target[0].clone());
-    } else {
-        ours.push("--".into());
-        ours.extend(target.iter().cloned());
-    }
+    ours.push(if is_url(&target) { "--url" } else { "--" }.into());
+    ours.extend(target);
     ours
 }
 

@@ -59,11 +59,7 @@ pub const WHOLE_RUN: RingLimits = RingLimits {
 
 /// `--timeout` as a request's time limit.
 pub fn timeout(args: &Args) -> Timeout {
-    let idle = Duration::from_millis(args.cli.timeout.max(1));
-    Timeout {
-        idle,
-        max_total: crate::session::DEFAULT_MAX_TOTAL.max(idle),
-    }
+    crate::session::timeout_after(Duration::from_millis(args.cli.timeout.max(1)))
 }
 
 /// A subcommand's exit code: its own, or a failure's after its JSON error line on stderr.

@@ -142,10 +142,7 @@ fn plan(args: &Args) -> Result<Call, Failure> {
         params,
         meta: coerce::pairs("--metadata", &c.metadata).map_err(Failure::usage)?,
         tool,
-        timeout: Timeout {
-            idle,
-            max_total: crate::session::DEFAULT_MAX_TOTAL.max(idle),
-        },
+        timeout: crate::session::timeout_after(idle),
     })
 }
 

@@ -8,7 +8,7 @@
 //! acknowledged. The state (`connecting`, `listening`, `dropped`, `closed`, `failed`, `off`) is
 //! part of the session object.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 use tokio::sync::oneshot;
@@ -30,9 +30,6 @@ const STREAM_METHODS: [(&str, &str); 4] = [
     ("notifications/resources/updated", "resourceSubscriptions"),
 ];
 const ACKNOWLEDGED: &str = "notifications/subscriptions/acknowledged";
-
-/// The longest wait between attempts after repeated drops.
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Who waits for the next acknowledgement: a subscribe or unsubscribe from the API.
 type Waiter = oneshot::Sender<Result<Value, LocalError>>;
@@ -72,11 +69,6 @@ pub(super) fn filter(capabilities: &Value, uris: &[String]) -> Option<Value> {
         f.insert("resourceSubscriptions".into(), json!(uris));
     }
     (!f.is_empty()).then_some(Value::Object(f))
-}
-
-/// How long to wait before listening again after `drops` drops in a row: 1 s, doubling, capped.
-fn backoff(drops: u32) -> Duration {
-    Duration::from_secs(1u64 << drops.saturating_sub(1).min(5)).min(MAX_BACKOFF)
 }
 
 /// Whether an acknowledged filter admits a stream notification (`uri` for resource updates).
@@ -179,7 +171,7 @@ impl Actor {
         }
         self.listen.current = None;
         self.listen.drops += 1;
-        let wait = backoff(self.listen.drops);
+        let wait = crate::transport::backoff(self.listen.drops);
         self.listen.retry_at = Some(Instant::now() + wait);
         self.listen_view(json!({
             "state": "dropped",
@@ -359,12 +351,6 @@ mod tests {
         let no_subscribe = json!({"resources": {"listChanged": "yes"}});
         assert_eq!(filter(&no_subscribe, &["memo://a".into()]), None);
         assert_eq!(filter(&json!({}), &[]), None);
-    }
-
-    #[test]
-    fn backoff_doubles_and_is_capped() {
-        let secs: Vec<u64> = (1..=8).map(|d| backoff(d).as_secs()).collect();
-        assert_eq!(secs, [1, 2, 4, 8, 16, 30, 30, 30]);
     }
 
     #[test]

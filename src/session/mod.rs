@@ -70,6 +70,15 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default hard maximum per request, however much progress arrives.
 pub const DEFAULT_MAX_TOTAL: Duration = Duration::from_secs(600);
 
+/// A request's limit from how long it may go without an answer or progress: progress extends
+/// it up to [`DEFAULT_MAX_TOTAL`], or to `idle` itself when that is longer.
+pub fn timeout_after(idle: Duration) -> crate::wire::Timeout {
+    crate::wire::Timeout {
+        idle,
+        max_total: DEFAULT_MAX_TOTAL.max(idle),
+    }
+}
+
 /// Everything that shapes one connection besides the target.
 #[derive(Debug, Clone)]
 pub struct ConnectOptions {

@@ -169,14 +169,14 @@ pub(super) fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiE
     serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("bad JSON body: {e}")))
 }
 
-fn json_text(status: StatusCode, body: String) -> Response {
+pub(super) fn json_text(status: StatusCode, body: impl Into<axum::body::Body>) -> Response {
     (
         status,
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        body,
+        body.into(),
     )
         .into_response()
 }
@@ -540,20 +540,16 @@ pub(super) async fn list(
             body.method
         )));
     }
-    if let Some(session) = which.session(&state)?
+    let session = which.session(&state)?;
+    if let Some(session) = &session
         && session.is_recording()
     {
         let params = body.cursor.map(|c| json!({ "cursor": c }));
-        return super::recording::recorded_answer(&state, &session, &body.method, params.as_ref());
+        return super::recording::recorded_answer(&state, session, &body.method, params.as_ref());
     }
     let handle = which.handle(&state)?;
-    let timeout = Timeout {
-        idle: DEFAULT_TIMEOUT,
-        max_total: DEFAULT_MAX_TOTAL.max(DEFAULT_TIMEOUT),
-    };
-    let modern = which
-        .session(&state)?
-        .is_some_and(|s| s.info().era == Some("modern"));
+    let timeout = crate::session::timeout_after(DEFAULT_TIMEOUT);
+    let modern = session.is_some_and(|s| s.info().era == Some("modern"));
     let listed = handle
         .list(
             &body.method,
@@ -594,7 +590,7 @@ pub(super) async fn call_outcome(
         ))
     })?;
     if query.wait == Some(false) && outcome.borrow().is_none() {
-        return Ok(json_text(StatusCode::ACCEPTED, "{\"running\":true}".into()));
+        return Ok(json_text(StatusCode::ACCEPTED, "{\"running\":true}"));
     }
     Ok(wait_for_outcome(&mut outcome).await)
 }
@@ -602,15 +598,14 @@ pub(super) async fn call_outcome(
 async fn wait_for_outcome(
     outcome: &mut tokio::sync::watch::Receiver<Option<calls::Outcome>>,
 ) -> Response {
-    match outcome.wait_for(Option::is_some).await {
-        Ok(done) => done
-            .as_ref()
-            .map(calls::Outcome::response)
-            .unwrap_or_else(|| {
-                ApiError::NotFound("the call's outcome was not kept".into()).into_response()
-            }),
-        Err(_) => ApiError::NotFound("the call's outcome was not kept".into()).into_response(),
-    }
+    outcome
+        .wait_for(Option::is_some)
+        .await
+        .ok()
+        .and_then(|done| done.as_ref().map(calls::Outcome::response))
+        .unwrap_or_else(|| {
+            ApiError::NotFound("the call's outcome was not kept".into()).into_response()
+        })
 }
 
 /// The server's answer to one of our requests, as `/api/request` gives it: the outcome as the

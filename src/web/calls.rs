@@ -10,8 +10,8 @@ use std::{collections::VecDeque, sync::Mutex};
 
 use axum::{
     body::Bytes,
-    http::{HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    http::{HeaderValue, StatusCode},
+    response::Response,
 };
 use tokio::sync::watch;
 
@@ -50,15 +50,7 @@ impl Outcome {
     }
 
     pub(super) fn response(&self) -> Response {
-        let mut response = (
-            self.status,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            self.body.clone(),
-        )
-            .into_response();
+        let mut response = super::api::json_text(self.status, self.body.clone());
         if let Some(id) = &self.request_id {
             response
                 .headers_mut()

@@ -210,10 +210,7 @@ pub(super) async fn replay(
     let idle = std::time::Duration::from_millis(body.timeout_ms.unwrap_or(60_000).max(1));
     let settings = replay::Settings {
         ignore,
-        timeout: crate::wire::Timeout {
-            idle,
-            max_total: crate::session::DEFAULT_MAX_TOTAL.max(idle),
-        },
+        timeout: crate::session::timeout_after(idle),
     };
     let report = replay::run_plan(plan, &handle, &state.events, session.id(), &settings).await;
     Ok(axum::Json(report).into_response())

@@ -82,12 +82,6 @@ export function form(schema) {
     }
     node.append(el("div", { class: "field" }, label, desc, input, error));
     readers.push({ name, p, read, error });
-    // A field's warning follows its value: shown after an Accept, gone once it is corrected.
-    input.addEventListener("input", () => {
-      if (!error.textContent) return;
-      const r = read();
-      error.textContent = (r.present ? check(p, r.value) : (required.has(name) ? "required" : null)) || "";
-    });
   }
   return {
     node,

@@ -1,6 +1,7 @@
 // The command palette (Ctrl/⌘+K) and the page-wide keys: `/` focuses the item search, the
 // palette jumps to any server, tool, resource, template, prompt or panel by a few letters of its
-// title or wire name, and puts the focus where the work goes on (an item's first field). It is a modal dialog with a combobox and a listbox (↑/↓, Enter, Esc).
+// title or wire name, and puts the focus where the work goes on (an item's first field). It is a
+// modal dialog with a combobox and a listbox (↑/↓, Enter, Esc).
 
 import { $, el } from "./dom.js";
 import * as items from "./items.js";

@@ -231,7 +231,9 @@ function elicitation(p, card) {
       return content;
     });
     card.append(bar);
-    // Once a value is corrected its warning goes, and so does "Accept anyway" when all are.
+    // After an Accept that found problems, every change reads the form again (read() also
+    // renews each field's warning): a corrected value's warning goes, and "Accept anyway" goes
+    // once none is left.
     f.node.addEventListener("input", () => {
       const accept = bar.querySelector(".answer-accept");
       if (accept.dataset.confirm !== "1") return;

@@ -28,6 +28,13 @@ function kindClass(event) {
   return ["frame", "stderr", "finding", "progress", "http"].includes(event.kind) ? event.kind : "other";
 }
 
+// A row's session in the all-servers view: the id first, as it is short and tells two builds of
+// one server apart when their names are cut.
+function sessionTag(id) {
+  const name = nameOf(id);
+  return el("span", { class: "session-tag", text: name === id ? id : `${id} · ${name}`, title: `${name} (session ${id})` });
+}
+
 function answeredBy(by) {
   switch (by.responder) {
     case "mock": return by.rule === "default" ? "mocked: default answer" : `mocked: rule ${by.rule}${by.name ? ` "${by.name}"` : ""} /${by.match}/`;
@@ -210,8 +217,7 @@ function rowFor(e, i) {
   },
   el("span", { class: "seq", text: e.seq }),
   el("time", { class: "time", text: clock(ev.time) }),
-  // The id first: it is short and tells two builds of one server apart when their names are cut.
-  allServers && e.session ? el("span", { class: "session-tag", text: nameOf(e.session) === e.session ? e.session : `${e.session} · ${nameOf(e.session)}`, title: `${nameOf(e.session)} (session ${e.session})` }) : null,
+  allServers && e.session ? sessionTag(e.session) : null,
   el("span", { class: "kind", text: ev.kind }),
   sum);
   if (e.session) row.dataset.session = e.session;

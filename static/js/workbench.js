@@ -116,7 +116,7 @@ export async function run(method, params, opts = {}) {
   } catch (e) {
     // Our connection to the backend broke (this page is being left, say), not the call.
     if (!(e instanceof ApiError)) return resume(key, entry);
-    return settle(key, entry, e.body, e.body?.error?.requestId);
+    return settle(key, entry, e.body, e.body?.error?.requestId, performance.now() - started);
   }
 }
 
@@ -249,20 +249,20 @@ let held = false;
 export function holdHash(on) { held = on; }
 
 // The view in the URL: which server and which item, so a reload comes back to it, and Back and
-// Forward go through the servers and items opened (`item`: an item was opened); app.js follows
+// Forward go through the servers and items opened (`opened`: an item was opened); app.js follows
 // the URL when it changes.
-function writeHash(item = false) {
+function writeHash(opened = false) {
   if (held) return;
-  const p = new URLSearchParams();
-  if (sessionId()) p.set("s", sessionId());
-  if (open) p.set("i", items.keyOf(open.kind, open.key));
-  const hash = `#${p}`;
+  const session = sessionId() || null;
+  const item = open ? items.keyOf(open.kind, open.key) : null;
   // Compared by meaning: an address typed by hand spells `tool:echo` where we write `tool%3Aecho`.
   const now = readHash();
-  if (now.session === (sessionId() || null) && now.item === (open ? items.keyOf(open.kind, open.key) : null)) return;
-  const url = hash === "#" ? location.pathname : hash;
-  const server = now.session;
-  if (location.hash && (item || server !== sessionId())) history.pushState(null, "", url);
+  if (now.session === session && now.item === item) return;
+  const p = new URLSearchParams();
+  if (session) p.set("s", session);
+  if (item) p.set("i", item);
+  const url = String(p) ? `#${p}` : location.pathname;
+  if (location.hash && (opened || now.session !== session)) history.pushState(null, "", url);
   else history.replaceState(null, "", url);
 }
 

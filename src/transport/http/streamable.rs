@@ -185,7 +185,12 @@ pub(super) async fn get_loop(
 ) {
     let mut failures = 0u32;
     let mut worked = false;
-    let wait = |failures: u32, retry: Duration| retry.max(backoff(failures));
+    // After a failure, the server's `retry` or the back-off, whichever is longer; after a
+    // stream that worked, the server's `retry` alone.
+    let wait = |failures: u32, retry: Duration| match failures {
+        0 => retry,
+        n => retry.max(crate::transport::backoff(n)),
+    };
     loop {
         let (mut headers, used) = sh.request_headers("text/event-stream", false);
         if let Some(id) = &last_id
@@ -299,16 +304,6 @@ pub(super) async fn get_loop(
             .await;
             return;
         }
-        tokio::time::sleep(if failures == 0 {
-            retry
-        } else {
-            wait(failures, retry)
-        })
-        .await;
+        tokio::time::sleep(wait(failures, retry)).await;
     }
-}
-
-/// How long to wait after `failures` failures in a row: 1 s, doubling, at most 30 s.
-fn backoff(failures: u32) -> Duration {
-    Duration::from_secs(1u64 << failures.saturating_sub(1).min(5)).min(Duration::from_secs(30))
 }
