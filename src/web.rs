@@ -7,6 +7,7 @@ mod assets;
 mod calls;
 mod catalog;
 mod guard;
+mod lists;
 mod oauth;
 mod pages;
 mod recording;
@@ -93,7 +94,7 @@ pub fn router(state: AppState) -> Router {
         .route("/session/disconnect", post(api::disconnect))
         .route("/session/reconnect", post(api::reconnect))
         .route("/request", post(api::request))
-        .route("/list", post(api::list))
+        .route("/list", post(lists::list))
         .route("/notify", post(api::notify))
         .route("/cancel", post(api::cancel))
         .route("/pending", get(api::pending))
@@ -120,8 +121,8 @@ pub fn router(state: AppState) -> Router {
         .route("/sessions/{id}/disconnect", post(api::disconnect))
         .route("/sessions/{id}/reconnect", post(api::reconnect))
         .route("/sessions/{id}/request", post(api::request))
-        .route("/sessions/{id}/list", post(api::list))
-        .route("/sessions/{id}/calls/{call}", get(api::call_outcome))
+        .route("/sessions/{id}/list", post(lists::list))
+        .route("/sessions/{id}/calls/{call}", get(calls::call_outcome))
         .route("/sessions/{id}/notify", post(api::notify))
         .route("/sessions/{id}/cancel", post(api::cancel))
         .route("/sessions/{id}/pending", get(api::pending))

@@ -9,7 +9,7 @@ use std::{collections::BTreeMap, convert::Infallible, sync::Arc, time::Duration}
 
 use axum::{
     body::Bytes,
-    extract::{FromRequestParts, Path, Query, RawPathParams, State},
+    extract::{FromRequestParts, Path, RawPathParams, State},
     http::{HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
@@ -74,7 +74,7 @@ impl Which {
 
     /// The session's live connection (409 not connected when there is none, or when it is
     /// an opened recording).
-    fn handle(&self, state: &AppState) -> Result<SessionHandle, ApiError> {
+    pub(super) fn handle(&self, state: &AppState) -> Result<SessionHandle, ApiError> {
         if let Some(session) = self.session(state)? {
             writable(&session)?;
         }
@@ -479,138 +479,22 @@ pub(super) async fn request(
         let answer = handle.request(body.method, body.params, timeout).await?;
         return Ok(answer_response(&answer));
     };
-    if reference.is_empty() || reference.len() > calls::MAX_REF {
-        return Err(ApiError::BadRequest(format!(
-            "\"ref\" must be 1 to {} bytes",
-            calls::MAX_REF
-        )));
-    }
     let session = which.existing(&state)?;
-    let kept = state.calls.start(session.id(), &reference);
-    // The call runs on its own: a page that goes away mid-call does not end it, and its
-    // outcome is kept for the page that comes back. The caller still here gets it whole.
-    let book = state.calls.clone();
-    let (whole, outcome) = tokio::sync::oneshot::channel();
-    tokio::spawn(async move {
-        let started = std::time::Instant::now();
-        let response = match handle.request(body.method, body.params, timeout).await {
-            Ok(answer) => answer_response(&answer),
-            Err(e) => ApiError::from(e).into_response(),
-        };
-        let done = calls::Outcome::of(response, started.elapsed()).await;
-        book.finish(&kept, &done);
-        let _ = whole.send(done);
-    });
-    outcome.await.map(|o| o.response()).map_err(|_| {
-        ApiError::Local(LocalError::Transport(
-            "the call ended without an outcome".into(),
-        ))
-    })
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ListBody {
-    method: String,
-    cursor: Option<Value>,
-    /// The seq of the newest `list_changed` the caller has seen: a page kept from before it
-    /// is listed again.
-    #[serde(default)]
-    since: u64,
-    /// List again whatever is kept (the Refresh button).
-    #[serde(default)]
-    refresh: bool,
-}
-
-/// `POST …/list`: one page of a list, as `/request` would answer it, kept per session
-/// (`session/lists.rs`), so reloads and switches send nothing. A kept answer says so in
-/// `x-mcpscope-cached`.
-pub(super) async fn list(
-    State(state): State<AppState>,
-    which: Which,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let body: ListBody = parse(&body)?;
-    if !crate::session::LIST_METHODS
-        .iter()
-        .any(|(m, _)| *m == body.method)
-    {
-        return Err(ApiError::BadRequest(format!(
-            "{:?} is not a list this route keeps (tools/list, resources/list, resources/templates/list, prompts/list)",
-            body.method
-        )));
-    }
-    let session = which.session(&state)?;
-    if let Some(session) = &session
-        && session.is_recording()
-    {
-        let params = body.cursor.map(|c| json!({ "cursor": c }));
-        return super::recording::recorded_answer(&state, session, &body.method, params.as_ref());
-    }
-    let handle = which.handle(&state)?;
-    let timeout = crate::session::timeout_after(DEFAULT_TIMEOUT);
-    let modern = session.is_some_and(|s| s.info().era == Some("modern"));
-    let listed = handle
-        .list(
-            &body.method,
-            body.cursor.as_ref(),
-            state.events.newest_seq(),
-            body.since,
-            body.refresh,
-            modern,
-            timeout,
-        )
-        .await?;
-    let mut response = answer_response(&listed.answer);
-    if listed.cached {
-        response
-            .headers_mut()
-            .insert("x-mcpscope-cached", HeaderValue::from_static("true"));
-    }
-    Ok(response)
-}
-
-#[derive(Deserialize)]
-pub(super) struct CallQuery {
-    wait: Option<bool>,
-}
-
-/// `GET /api/sessions/{id}/calls/{ref}`: the outcome of a call made with that `ref`, as
-/// `/request` answered (or will answer) it; waits while the call runs, or with `?wait=false`
-/// answers 202 `{"running": true}` at once (the page polls: a wait would hold one of the
-/// browser's six connections for as long as the call runs).
-pub(super) async fn call_outcome(
-    State(state): State<AppState>,
-    Path((id, reference)): Path<(String, String)>,
-    Query(query): Query<CallQuery>,
-) -> Result<Response, ApiError> {
-    let mut outcome = state.calls.watch(&id, &reference).ok_or_else(|| {
-        ApiError::NotFound(format!(
-            "no call {reference:?} on {id:?}: mcpscope has restarted, or many calls ended since"
-        ))
-    })?;
-    if query.wait == Some(false) && outcome.borrow().is_none() {
-        return Ok(json_text(StatusCode::ACCEPTED, "{\"running\":true}"));
-    }
-    Ok(wait_for_outcome(&mut outcome).await)
-}
-
-async fn wait_for_outcome(
-    outcome: &mut tokio::sync::watch::Receiver<Option<calls::Outcome>>,
-) -> Response {
-    outcome
-        .wait_for(Option::is_some)
-        .await
-        .ok()
-        .and_then(|done| done.as_ref().map(calls::Outcome::response))
-        .unwrap_or_else(|| {
-            ApiError::NotFound("the call's outcome was not kept".into()).into_response()
-        })
+    calls::keep(
+        &state,
+        session.id(),
+        reference,
+        handle,
+        body.method,
+        body.params,
+        timeout,
+    )
+    .await
 }
 
 /// The server's answer to one of our requests, as `/api/request` gives it: the outcome as the
 /// body, our request id in a header.
-fn answer_response(answer: &Answer) -> Response {
+pub(super) fn answer_response(answer: &Answer) -> Response {
     let mut response = json_text(StatusCode::OK, outcome_body(&answer.outcome));
     response
         .headers_mut()

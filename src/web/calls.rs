@@ -10,10 +10,22 @@ use std::{collections::VecDeque, sync::Mutex};
 
 use axum::{
     body::Bytes,
+    extract::{Path, Query, State},
     http::{HeaderValue, StatusCode},
-    response::Response,
+    response::{IntoResponse, Response},
 };
+use serde::Deserialize;
+use serde_json::Value;
 use tokio::sync::watch;
+
+use super::{
+    AppState,
+    api::{ApiError, answer_response, json_text},
+};
+use crate::{
+    session::{LocalError, SessionHandle},
+    wire::Timeout,
+};
 
 /// How many calls are remembered at once, and how many bytes of outcomes.
 const MAX_CALLS: usize = 256;
@@ -144,4 +156,77 @@ impl Calls {
             }
         }
     }
+}
+
+/// `POST …/request` with a `ref`: the call runs on its own, so a page that goes away mid-call
+/// does not end it, and its outcome is kept for the page that comes back. The caller still here
+/// gets it whole.
+pub(super) async fn keep(
+    state: &AppState,
+    session: &str,
+    reference: String,
+    handle: SessionHandle,
+    method: String,
+    params: Option<Value>,
+    timeout: Timeout,
+) -> Result<Response, ApiError> {
+    if reference.is_empty() || reference.len() > MAX_REF {
+        return Err(ApiError::BadRequest(format!(
+            "\"ref\" must be 1 to {MAX_REF} bytes"
+        )));
+    }
+    let kept = state.calls.start(session, &reference);
+    let book = state.calls.clone();
+    let (whole, outcome) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        let response = match handle.request(method, params, timeout).await {
+            Ok(answer) => answer_response(&answer),
+            Err(e) => ApiError::from(e).into_response(),
+        };
+        let done = Outcome::of(response, started.elapsed()).await;
+        book.finish(&kept, &done);
+        let _ = whole.send(done);
+    });
+    outcome.await.map(|o| o.response()).map_err(|_| {
+        ApiError::Local(LocalError::Transport(
+            "the call ended without an outcome".into(),
+        ))
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct CallQuery {
+    wait: Option<bool>,
+}
+
+/// `GET /api/sessions/{id}/calls/{ref}`: the outcome of a call made with that `ref`, as
+/// `/request` answered (or will answer) it; waits while the call runs, or with `?wait=false`
+/// answers 202 `{"running": true}` at once (the page polls: a wait would hold one of the
+/// browser's six connections for as long as the call runs).
+pub(super) async fn call_outcome(
+    State(state): State<AppState>,
+    Path((id, reference)): Path<(String, String)>,
+    Query(query): Query<CallQuery>,
+) -> Result<Response, ApiError> {
+    let mut outcome = state.calls.watch(&id, &reference).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no call {reference:?} on {id:?}: mcpscope has restarted, or many calls ended since"
+        ))
+    })?;
+    if query.wait == Some(false) && outcome.borrow().is_none() {
+        return Ok(json_text(StatusCode::ACCEPTED, "{\"running\":true}"));
+    }
+    Ok(wait_for_outcome(&mut outcome).await)
+}
+
+async fn wait_for_outcome(outcome: &mut tokio::sync::watch::Receiver<Option<Outcome>>) -> Response {
+    outcome
+        .wait_for(Option::is_some)
+        .await
+        .ok()
+        .and_then(|done| done.as_ref().map(Outcome::response))
+        .unwrap_or_else(|| {
+            ApiError::NotFound("the call's outcome was not kept".into()).into_response()
+        })
 }
