@@ -112,6 +112,26 @@ pub async fn click(c: &Client, css: &str) {
     find(c, css).await.click().await.unwrap();
 }
 
+/// Clicks what `locator` finds, looking again when the element went stale between the find and
+/// the click: a list redrawn under the pointer (the timeline's virtual rows as events arrive, a
+/// tool list reloaded on list_changed) puts a new row there, and a person clicks that one.
+pub async fn click_fresh(c: &Client, locator: Locator<'_>, what: &str) {
+    let until = Instant::now() + DEADLINE;
+    loop {
+        let element = c
+            .wait()
+            .at_most(DEADLINE)
+            .for_element(locator)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        match element.click().await {
+            Ok(()) => return,
+            Err(e) if e.to_string().contains("stale element") && Instant::now() < until => {}
+            Err(e) => panic!("clicking {what}: {e}"),
+        }
+    }
+}
+
 /// mcpscope connected to server-everything, and a browser showing it.
 pub async fn ui_with_everything() -> (Scope, Browser) {
     let scope = Scope::start().await;
@@ -588,7 +608,12 @@ async fn a_streamable_http_server_is_connected_from_the_form_with_a_hidden_token
     })
     .await;
     // Open the first exchange: its detail shows the headers, the token redacted.
-    click(c, ".event-line.kind-http").await;
+    click_fresh(
+        c,
+        Locator::Css(".event-line.kind-http"),
+        "the first exchange",
+    )
+    .await;
     let detail = wait_text(c, "#exchange-body", "the detail", |t| {
         t.contains("requestHeaders")
     })

@@ -52,16 +52,7 @@ pub(crate) async fn item(c: &Client, name: &str) -> fantoccini::elements::Elemen
 /// right after connecting) may rebuild the list between finding the item and clicking it; the
 /// user's click then lands on the new row, so the test looks again, as the user would.
 pub(crate) async fn open_item(c: &Client, name: &str) {
-    let until = std::time::Instant::now() + DEADLINE;
-    loop {
-        match item(c, name).await.click().await {
-            Ok(()) => return,
-            Err(e)
-                if e.to_string().contains("stale element") && std::time::Instant::now() < until => {
-            }
-            Err(e) => panic!("opening {name}: {e}"),
-        }
-    }
+    crate::browser::click_fresh(c, Locator::XPath(&item_path(name)), name).await;
 }
 
 /// Clicks the element `xpath` finds (for roles, labels and text that CSS cannot say).
