@@ -109,6 +109,20 @@ pub const RULES: &[Rule] = &[
         check: declared_not_implemented,
     },
     Rule {
+        id: "list-failed",
+        spec: "2025-11-25/basic/lifecycle#capability-negotiation",
+        severity: Severity::Warning,
+        summary: "a list the server declares is answered with a result, not an error",
+        check: list_failed,
+    },
+    Rule {
+        id: "error-code",
+        spec: "2025-11-25/basic#error-responses",
+        severity: Severity::Warning,
+        summary: "error codes are JSON-RPC's or MCP's (-32768 to -32000), or at least not 0",
+        check: error_code,
+    },
+    Rule {
         id: "protocol-version",
         spec: "2025-11-25/basic/lifecycle#version-negotiation",
         severity: Severity::Error,
@@ -208,7 +222,17 @@ fn tool_name_duplicate(o: &Observed) -> Vec<Hit> {
 /// declares another draft), or not compilable.
 pub fn schema_problem(schema: &Value) -> Option<String> {
     if let Err(e) = jsonschema::meta::validate(schema) {
-        return Some(format!("not a valid JSON Schema: {e}"));
+        // The meta-schema's own words ("not valid under any of the schemas listed in the
+        // 'anyOf' keyword") do not say where: the path inside the schema does.
+        let at = e
+            .instance_path()
+            .to_string()
+            .trim_start_matches('/')
+            .replace('/', ".");
+        return Some(match at.as_str() {
+            "" => format!("not a valid JSON Schema: {e}"),
+            at => format!("not a valid JSON Schema at {at}: {e}"),
+        });
     }
     jsonschema::options()
         .build(schema)
@@ -484,6 +508,72 @@ fn declared_not_implemented(o: &Observed) -> Vec<Hit> {
                     ),
                 ));
             }
+        }
+    }
+    hits
+}
+
+/// The list methods, and the capability that declares each.
+const LISTS: &[(&str, &str)] = &[
+    ("tools/list", "tools"),
+    ("resources/list", "resources"),
+    ("resources/templates/list", "resources"),
+    ("prompts/list", "prompts"),
+];
+
+/// A declared list that fails leaves a client's pane empty with nothing to say why; -32601 is
+/// `declared-not-implemented`'s to say.
+fn list_failed(o: &Observed) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    for c in conns(o) {
+        let mut said = HashSet::new();
+        for e in &c.exchanges {
+            let Some((m, cap)) = LISTS.iter().find(|(m, _)| *m == e.request.method) else {
+                continue;
+            };
+            let (Some(answer), Some(code)) = (&e.answer, e.error_code()) else {
+                continue;
+            };
+            if code == -32601 || !c.declares(&[cap]) || !said.insert(*m) {
+                continue;
+            }
+            let message = answer
+                .message
+                .pointer("/error/message")
+                .and_then(Value::as_str);
+            hits.push(hit(
+                answer.seq,
+                format!(
+                    "{m} failed with error {code}{}: the server declares capabilities.{cap}, so a client shows an empty list",
+                    message.map(|m| format!(" ({m:?})")).unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    hits
+}
+
+/// JSON-RPC leaves codes outside its reserved range to the application, but 0 (what an
+/// unhandled exception becomes in some SDKs) and other unreserved codes tell a client nothing
+/// about the kind of failure. Said once per method and code.
+fn error_code(o: &Observed) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    for c in conns(o) {
+        let mut said = HashSet::new();
+        for e in &c.exchanges {
+            let (Some(answer), Some(code)) = (&e.answer, e.error_code()) else {
+                continue;
+            };
+            if (-32768..=-32000).contains(&code) || !said.insert((e.request.method.clone(), code)) {
+                continue;
+            }
+            hits.push(hit(
+                answer.seq,
+                format!(
+                    "{} answered error code {code}, which is neither JSON-RPC's nor MCP's: use -32602 (invalid params), -32603 (internal error) or another reserved code",
+                    e.request.method
+                ),
+            ));
         }
     }
     hits

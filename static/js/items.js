@@ -63,6 +63,18 @@ export function cacheHint(kind, result) {
   box.setAttribute("aria-label", `cache hint: ${raw}`);
 }
 
+// A list the server failed to give, said where the list would be (with its code, and whether
+// the code means anything to a client): an empty list would read as "the server has none".
+// `error` null clears it.
+export function listError(kind, method, error) {
+  const box = $(`${kind}-error`);
+  box.hidden = !error;
+  if (!error) { box.textContent = ""; return; }
+  const code = error.code;
+  const known = Number.isInteger(code) && code >= -32768 && code <= -32000;
+  box.textContent = `${method} failed: ${error.message ?? "(no message)"} (error ${JSON.stringify(code ?? null)}${known ? "" : ", not a JSON-RPC or MCP code"})`;
+}
+
 // `more()` says whether the server has further pages (shown as "+").
 export function countInto(listId, countId, more = () => false) {
   counts.set(listId, { countId, more });

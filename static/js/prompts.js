@@ -22,6 +22,7 @@ export async function list(opts = {}) {
   const got = await listAll("prompts/list", "prompts", { since, refresh: Boolean(opts.refresh) });
   if (gen !== generation) return;
   prompts = got;
+  items.listError("prompts", "prompts/list", got.error);
   items.cacheHint("prompts", got.first);
   items.fill("prompt-list", prompts.map((p) => items.button({
     kind: "prompt", key: p.name, title: p.title, name: p.name, desc: p.description, cls: "prompt",
@@ -95,4 +96,5 @@ export function reset() {
   since = 0;
   prompts = []; selected = null;
   items.fill("prompt-list", []);
+  items.listError("prompts", "prompts/list", null);
 }

@@ -52,7 +52,8 @@ function renderTemplates() {
 async function page(gen) {
   const { body } = await listPage("resources/list", cursor, { since, refresh: refresh && !cursor });
   if (gen !== generation) return;
-  if (body.error) { cursor = null; return; }
+  items.listError("resources", "resources/list", body.error);
+  if (body.error) { cursor = null; renderResources(); return; }
   if (!cursor) items.cacheHint("resources", body.result);
   resources.push(...(Array.isArray(body.result?.resources) ? body.result.resources : []));
   cursor = nextCursor(body.result, seenCursors);
@@ -67,6 +68,7 @@ export async function list(opts = {}) {
   const t = await listAll("resources/templates/list", "resourceTemplates", { since, refresh });
   if (gen !== generation) return;
   templates = t;
+  items.listError("templates", "resources/templates/list", t.error);
   items.cacheHint("templates", t.first);
   renderTemplates();
 }
@@ -189,4 +191,6 @@ export function reset() {
   resources = []; templates = []; cursor = null; open = null; openTemplate = null; updated.clear();
   items.fill("resource-list", []);
   items.fill("template-list", []);
+  items.listError("resources", "resources/list", null);
+  items.listError("templates", "resources/templates/list", null);
 }

@@ -79,7 +79,8 @@ function renderList() {
 async function page(gen) {
   const { body } = await listPage("tools/list", cursor, { since, refresh: refresh && !cursor });
   if (gen !== generation) return;
-  if (body.error) { ctx.notice(`tools/list: ${body.error.message}`); cursor = null; return; }
+  items.listError("tools", "tools/list", body.error);
+  if (body.error) { cursor = null; renderList(); return; }
   if (!cursor) items.cacheHint("tools", body.result);
   tools.push(...(Array.isArray(body.result?.tools) ? body.result.tools : []));
   cursor = nextCursor(body.result, seenCursors);
@@ -254,4 +255,5 @@ export function reset() {
   since = 0;
   tools = []; cursor = null; selected = null;
   items.fill("tool-list", []);
+  items.listError("tools", "tools/list", null);
 }

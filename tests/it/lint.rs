@@ -61,6 +61,31 @@ async fn every_rule_fires_on_a_server_that_breaks_it() {
             );
         }
     }
+    let says = |rule: &str, part: &str| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == rule && f["message"].as_str().unwrap().contains(part))
+    };
+    // Regression: the meta-schema's words alone ("not valid under any of the schemas listed
+    // in the 'anyOf' keyword") did not say where in the schema.
+    assert!(
+        says("tool-input-schema", "at properties.x.type"),
+        "{report:#}"
+    );
+    // Regression: a list that failed (code 0, as the Python SDK answers an exception) was silent.
+    assert!(
+        says(
+            "list-failed",
+            "resources/list failed with error 0 (\"database is locked\")"
+        ),
+        "{report:#}"
+    );
+    assert!(
+        says("error-code", "resources/list answered error code 0"),
+        "{report:#}"
+    );
 
     // What needs a cancel: a call that times out, answered anyway; seen through the API.
     let scope = Scope::start().await;

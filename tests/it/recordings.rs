@@ -462,12 +462,34 @@ async fn the_findings_tab_groups_by_rule_links_frames_exports_and_replays() {
         t.contains("wrong_structured")
     })
     .await;
+    // Regression: a list page that failed (error code 0) left the pane looking empty.
+    c.wait()
+        .at_most(DEADLINE)
+        .for_element(fantoccini::Locator::Css("#resources-more:not([hidden])"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let said = wait_text(c, "#resources-error", "the failed page said", |t| {
+        !t.is_empty()
+    })
+    .await;
+    assert_eq!(
+        said,
+        "resources/list failed: database is locked (error 0, not a JSON-RPC or MCP code)"
+    );
+    wait_text(c, "#resources-count", "the first page kept", |t| {
+        t.contains('3')
+    })
+    .await;
     findings_tab(c).await;
     let list = wait_text(c, "#findings-list", "the findings by rule", |t| {
-        t.contains("cursor-repeat")
+        t.contains("cursor-repeat") && t.contains("list-failed")
     })
     .await;
     for rule in [
+        "error-code",
         "undeclared-capability",
         "protocol-version",
         "id-reused",
@@ -477,7 +499,7 @@ async fn the_findings_tab_groups_by_rule_links_frames_exports_and_replays() {
     }
     let summary = find(c, "#findings-summary").await.text().await.unwrap();
     assert!(
-        summary.contains("errors") && summary.contains("15 rules checked"),
+        summary.contains("errors") && summary.contains("17 rules checked"),
         "{summary}"
     );
     // A finding's frame opens in the timeline.

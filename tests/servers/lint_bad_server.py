@@ -9,7 +9,8 @@ something here to find. Standard library only; newline-delimited JSON-RPC.
 - tools/list: a bad name, a name listed twice, a string inputSchema, an invalid one, two tools
   whose answers break their outputSchema, and a page cursor that repeats;
 - resources: a URI that is not one, an image read as text, a mimeType that changes between list
-  and read, and a template that never closes;
+  and read, a template that never closes, and a second page of resources/list that fails with
+  error code 0 (what an unhandled exception becomes in the Python SDK);
 - prompts/list answered -32601 although prompts is declared;
 - "slow" answers after 2 s even when the client cancelled it.
 """
@@ -100,8 +101,10 @@ def handle(msg):
         result(id, {"tools": page, "nextCursor": "p2"})
     elif method == "tools/call":
         call_tool(id, params.get("name"))
+    elif method == "resources/list" and params.get("cursor") == "r2":
+        error(id, 0, "database is locked")
     elif method == "resources/list":
-        result(id, {"resources": [
+        result(id, {"nextCursor": "r2", "resources": [
             {"uri": "not a uri", "name": "broken"},
             {"uri": "file:///img.png", "name": "img", "mimeType": "image/png"},
             {"uri": "file:///notes.txt", "name": "notes", "mimeType": "text/plain"},
