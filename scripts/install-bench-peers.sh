@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `cargo bench` compares mcpscope with, idempotently: the official MCP inspector
 # (for its --cli) and the Node 22 it needs, at the exact versions of benches/peers/package-lock.json.
-# The tests do not need them; without them the bench leaves the inspector's column out and says so.
+# The test suite installs them too (a test compares --cli with the official one); without them the
+# bench leaves the inspector's column out and says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 peers=benches/peers

@@ -2,7 +2,8 @@
 # Installs the real peers the test suite drives, idempotently: the npm MCP servers (exact
 # versions from tests/peers/package-lock.json, with the conformance suite and the Node 22 it
 # needs), the Python SDK 1.x in tests/peers/.venv (pinned in tests/peers/requirements.txt) and
-# 2.x in tests/peers/.venv2 (requirements-sdk2.txt), and Debian's chromium + chromium-driver for the browser tests.
+# 2.x in tests/peers/.venv2 (requirements-sdk2.txt), Debian's chromium + chromium-driver for the browser tests,
+# and the official inspector (the bench peers), whose --cli the one-shot is compared with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 peers=tests/peers
@@ -27,6 +28,8 @@ venv() {
     echo "$sum" > "$1/.mcpscope-stamp"
   fi
 }
+scripts/install-bench-peers.sh
+
 venv "$peers/.venv" "$peers/requirements.txt" "the Python SDK 1.x test peer and uv"
 venv "$peers/.venv2" "$peers/requirements-sdk2.txt" "the Python SDK 2.x test peer"
 

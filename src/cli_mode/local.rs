@@ -15,7 +15,7 @@ use crate::{
     cli::Args,
     config,
     events::{EventBus, RingLimits},
-    responders::ResponderStore,
+    responders::{ResponderStore, Root},
     session::{ConnectOptions, Session, SessionHandle, Sessions, Target},
     wire::Timeout,
 };
@@ -57,6 +57,13 @@ pub const WHOLE_RUN: RingLimits = RingLimits {
     max_bytes: 256 * 1024 * 1024,
 };
 
+/// A run's answer is in hand when it shuts the server down, and nothing the server does next
+/// can change what we print; a server that is still busy after EOF (server-everything asks
+/// for roots 350 ms after `initialized`, then waits for an answer our closed stdin can no
+/// longer carry) would hold every run for the session's 1.5 s. So a run waits this long, then
+/// SIGTERM, which still lets the server exit in its own order.
+const ONE_SHOT_EXIT_GRACE: Duration = Duration::from_millis(100);
+
 /// `--timeout` as a request's time limit.
 pub fn timeout(args: &Args) -> Timeout {
     crate::session::timeout_after(Duration::from_millis(args.cli.timeout.max(1)))
@@ -73,6 +80,29 @@ pub fn exit_code(outcome: Result<u8, Failure>) -> u8 {
     }
 }
 
+/// The responders a run answers the server with: the `--responders` file's (never written
+/// back), with the current directory as the one root when the file names none.
+fn one_shot_responders(args: &Args) -> Result<ResponderStore, Failure> {
+    let usage = |e: String| Failure::usage(e);
+    let mut settings = ResponderStore::open(args.responders.clone())
+        .map_err(usage)?
+        .get()
+        .settings()
+        .clone();
+    if settings.roots.is_empty()
+        && let Ok(dir) = std::env::current_dir()
+        && let Ok(uri) = url::Url::from_file_path(&dir)
+    {
+        settings.roots.push(Root {
+            uri: uri.to_string(),
+            name: dir.file_name().map(|n| n.to_string_lossy().into_owned()),
+        });
+    }
+    let store = ResponderStore::open(None).map_err(usage)?;
+    store.replace(settings).map_err(usage)?;
+    Ok(store)
+}
+
 /// The running session and what follows its events.
 pub struct Local {
     pub events: EventBus,
@@ -85,8 +115,7 @@ pub struct Local {
 
 impl Local {
     pub fn start(args: &Args, ring: RingLimits) -> Result<Local, Failure> {
-        let responders = ResponderStore::open(args.responders.clone())
-            .map_err(|e| Failure::usage(e.to_string()))?;
+        let responders = one_shot_responders(args)?;
         let events = EventBus::new(ring);
         // No listener, so no callback: a server that asks for authorization ends the call with
         // "authorization required" (exit 3), unless kept credentials still work.
@@ -116,14 +145,15 @@ impl Local {
         mut options: ConnectOptions,
         args: &Args,
     ) -> Result<SessionHandle, Failure> {
-        // A one-shot run offers only what a responders file can answer. Claiming roots with
-        // nothing behind them would only invite a `roots/list` that keeps a server such as
-        // server-everything alive after our stdin closes (it waits for the answer), so every
-        // run would end in the shutdown's grace period instead of at the server's own exit.
+        options.exit_grace = ONE_SHOT_EXIT_GRACE;
+        // A one-shot run offers roots, as every real client does (a server may list tools only
+        // for such a client: server-everything's get-roots-list), and answers `roots/list`
+        // in-process, so the server's question never waits for anyone. Sampling and
+        // elicitation need a person or rules: offered only with a responders file.
         options.client_capabilities = if self.responders {
             json!({"roots": {"listChanged": true}, "sampling": {}, "elicitation": {"form": {}}})
         } else {
-            json!({})
+            json!({"roots": {"listChanged": true}})
         };
         self.connect_as(target, options, args).await
     }

@@ -90,6 +90,8 @@ pub struct ConnectOptions {
     pub log_level: Option<String>,
     /// How many input rounds (MRTR) one request may take before we give up on it.
     pub max_rounds: u32,
+    /// How long a stdio server may take to exit once its stdin is closed, before SIGTERM.
+    pub exit_grace: std::time::Duration,
 }
 
 /// Default cap on input rounds per request: enough for any real form sequence, low enough to
@@ -104,6 +106,7 @@ impl Default for ConnectOptions {
             era: EraChoice::default(),
             log_level: None,
             max_rounds: DEFAULT_MAX_ROUNDS,
+            exit_grace: crate::transport::stdio::GRACE_AFTER_EOF,
         }
     }
 }

@@ -321,9 +321,8 @@ impl Session {
             }
         });
         let link = match &target {
-            Target::Stdio(t) => {
-                stdio::spawn(t).map_err(|e| format!("could not start `{}`: {e}", t.command))
-            }
+            Target::Stdio(t) => stdio::spawn(t, options.exit_grace)
+                .map_err(|e| format!("could not start `{}`: {e}", t.command)),
             Target::Remote(t) => http::spawn(t, Some(self.shared.oauth.clone())),
         };
         let link = match link {

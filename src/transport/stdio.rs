@@ -29,7 +29,8 @@ const INHERITED_ENV: &[&str] = &[
     "TZ",
 ];
 
-const GRACE_AFTER_EOF: Duration = Duration::from_millis(1500);
+/// How long a server may take to exit on its own once its stdin closes (a session's default).
+pub const GRACE_AFTER_EOF: Duration = Duration::from_millis(1500);
 const GRACE_AFTER_TERM: Duration = Duration::from_secs(2);
 
 /// What to spawn.
@@ -48,7 +49,8 @@ pub struct StdioTarget {
 }
 
 /// Spawns the target and returns the link. Fails only if the process cannot be started.
-pub fn spawn(target: &StdioTarget) -> std::io::Result<Link> {
+/// At shutdown the server gets `exit_grace` to exit on its own after EOF, then SIGTERM.
+pub fn spawn(target: &StdioTarget, exit_grace: Duration) -> std::io::Result<Link> {
     let mut cmd = Command::new(&target.command);
     cmd.args(&target.args)
         .env_clear()
@@ -85,7 +87,7 @@ pub fn spawn(target: &StdioTarget) -> std::io::Result<Link> {
     ));
     let stderr_reader = tokio::spawn(read_stderr(BufReader::new(stderr), events_tx.clone()));
     tokio::spawn(async move {
-        let status = supervise(&mut child, shutdown_rx, close_stdin_tx).await;
+        let status = supervise(&mut child, shutdown_rx, close_stdin_tx, exit_grace).await;
         // Deliver what the child wrote before it died ahead of the exit itself; a grandchild
         // holding the pipes open must not delay the exit for long, though.
         let _ = timeout(Duration::from_millis(500), reader).await;
@@ -104,13 +106,14 @@ async fn supervise(
     child: &mut Child,
     shutdown: oneshot::Receiver<()>,
     close_stdin: oneshot::Sender<()>,
+    exit_grace: Duration,
 ) -> Exit {
     let pid = child.id().map(|p| Pid::from_raw(p as i32));
     let status = tokio::select! {
         status = child.wait() => status,
         _ = shutdown => {
             let _ = close_stdin.send(());
-            match timeout(GRACE_AFTER_EOF, child.wait()).await {
+            match timeout(exit_grace, child.wait()).await {
                 Ok(status) => status,
                 Err(_) => {
                     if let Some(pid) = pid {

