@@ -4,7 +4,7 @@
 //! for). The `/oauth/callback` route and the flows meet only here.
 
 use std::{
-    collections::{BTreeSet, HashMap},
+    collections::{BTreeSet, HashMap, HashSet},
     path::PathBuf,
     sync::{Arc, Mutex},
 };
@@ -117,6 +117,9 @@ pub struct Broker {
     callbacks: Arc<Slots<Callback>>,
     /// Step-by-step flows paused before their next request, by flow id.
     gates: Arc<Slots<Edits>>,
+    /// The callback states of step-by-step flows: their callback page must not say the token
+    /// is on its way, since the flow pauses before asking for it.
+    paced: Mutex<HashSet<String>>,
     credentials: Mutex<HashMap<String, Credentials>>,
     /// Every secret the credentials have held this run (forgotten and rotated ones too): a
     /// server may have echoed any of them, and exports scrub them all.
@@ -160,6 +163,7 @@ impl Broker {
             redirect_uri,
             callbacks: Arc::default(),
             gates: Arc::default(),
+            paced: Mutex::default(),
             credentials: Mutex::new(credentials),
             held: Mutex::new(held),
             file,
@@ -170,16 +174,22 @@ impl Broker {
         self.redirect_uri.as_deref()
     }
 
-    /// Waits for the callback carrying `state`.
-    pub fn expect(&self, state: &str) -> Waiting<Callback> {
+    /// Waits for the callback carrying `state`; `step_by_step` when the flow pauses before
+    /// its token request.
+    pub fn expect(&self, state: &str, step_by_step: bool) -> Waiting<Callback> {
+        if step_by_step {
+            self.paced.lock().unwrap().insert(state.to_owned());
+        }
         self.callbacks.expect(state)
     }
 
-    /// Hands a callback to the flow its `state` names. Each state works once.
-    pub fn deliver(&self, callback: Callback) -> Result<(), Refused> {
+    /// Hands a callback to the flow its `state` names. Each state works once. Ok(true) when
+    /// that flow goes step by step (it waits for Continue before the token request).
+    pub fn deliver(&self, callback: Callback) -> Result<bool, Refused> {
         let state = callback.state.clone().ok_or(Refused::NoState)?;
+        let paced = self.paced.lock().unwrap().remove(&state);
         if self.callbacks.answer(&state, callback) {
-            Ok(())
+            Ok(paced)
         } else {
             Err(Refused::NoFlow)
         }
@@ -272,12 +282,19 @@ mod tests {
     async fn a_state_works_once_and_only_while_its_flow_waits() {
         let broker = Broker::new(Some("http://127.0.0.1:1/oauth/callback".into()), None);
         assert_eq!(broker.deliver(cb("nobody")), Err(Refused::NoFlow));
-        let mut waiting = broker.expect("s1");
+        let mut waiting = broker.expect("s1", false);
         assert_eq!(broker.deliver(cb("wrong")), Err(Refused::NoFlow));
-        broker.deliver(cb("s1")).unwrap();
+        assert_eq!(broker.deliver(cb("s1")), Ok(false));
         assert_eq!(waiting.answer().await.unwrap().code.as_deref(), Some("c"));
         assert_eq!(broker.deliver(cb("s1")), Err(Refused::NoFlow), "replayed");
-        let gone = broker.expect("s2");
+        let paced = broker.expect("s3", true);
+        assert_eq!(
+            broker.deliver(cb("s3")),
+            Ok(true),
+            "a step-by-step flow's callback"
+        );
+        drop(paced);
+        let gone = broker.expect("s2", false);
         drop(gone);
         assert_eq!(broker.deliver(cb("s2")), Err(Refused::NoFlow), "flow ended");
         assert_eq!(broker.deliver(Callback::default()), Err(Refused::NoState));

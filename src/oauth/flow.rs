@@ -252,7 +252,8 @@ impl Authorizer {
     }
 
     pub(super) async fn show(&self, phase: &str, url: Option<&str>, extra: Value) {
-        let mut view = json!({"phase": phase, "url": url, "resource": self.resource});
+        let mut view = json!({"phase": phase, "url": url, "resource": self.resource,
+            "stepByStep": self.options.step_by_step});
         if let (Some(v), Value::Object(extra)) = (view.as_object_mut(), extra) {
             v.extend(extra);
         }
@@ -316,7 +317,17 @@ impl Authorizer {
                 self.step(
                     "registration",
                     true,
-                    format!("reusing client {} ({})", c.client_id, c.how),
+                    format!(
+                        "reusing client {} ({}: {})",
+                        c.client_id,
+                        c.how,
+                        match c.how.as_str() {
+                            "dcr" => "registered dynamically before, and kept",
+                            "cimd" => "its id is this client's metadata document URL",
+                            "pre-registered" => "the client id you gave",
+                            _ => "kept from before",
+                        }
+                    ),
                     json!({"clientId": c.client_id, "how": c.how}),
                 )
                 .await;
@@ -349,7 +360,7 @@ impl Authorizer {
                 }
             ),
             &["scopes"],
-            json!({"scopes": scopes}),
+            json!({"scopes": scopes, "supported": supported_scopes(&found, challenge)}),
         )
         .await?;
         if let Some(edited) = self.overrides.lock().unwrap().scopes.clone() {
@@ -438,4 +449,15 @@ impl Authorizer {
             self.generation.fetch_add(1, Ordering::SeqCst);
         }
     }
+}
+
+/// The scopes each party says it supports, for a person choosing which to ask for: the
+/// resource's metadata (RFC 9728), the authorization server's (RFC 8414) and the server's
+/// `WWW-Authenticate` challenge.
+pub(super) fn supported_scopes(found: &Found, challenge: Option<&Challenge>) -> Value {
+    json!({
+        "resource": found.prm.as_ref().map(|p| p.scopes_supported.clone()).unwrap_or_default(),
+        "authorizationServer": found.server.scopes_supported,
+        "challenge": challenge.map(Challenge::scopes).unwrap_or_default(),
+    })
 }

@@ -44,7 +44,8 @@ impl Authorizer {
             "registration",
             plan,
             &["clientId", "scopes"],
-            json!({"clientId": self.given_client_id(), "scopes": scopes}),
+            json!({"clientId": self.given_client_id(), "scopes": scopes,
+                "supported": super::flow::supported_scopes(found, None)}),
         )
         .await?;
         if let Some(id) = &self.given_client_id() {
@@ -59,7 +60,10 @@ impl Authorizer {
             self.step(
                 "registration",
                 true,
-                format!("using the pre-registered client {id} ({method})"),
+                format!(
+                    "using the pre-registered client {id} ({method}: {})",
+                    method_words(&method)
+                ),
                 json!({"how": "pre-registered", "clientId": id, "authMethod": method}),
             )
             .await;
@@ -185,7 +189,10 @@ impl Authorizer {
         self.step(
             "registration",
             true,
-            format!("registered as client {id} ({method})"),
+            format!(
+                "registered as client {id} ({method}: {})",
+                method_words(&method)
+            ),
             json!({"how": "dcr", "clientId": id, "authMethod": method}),
         )
         .await;
@@ -245,5 +252,17 @@ mod tests {
             "client_secret_post"
         );
         assert_eq!(dcr_method(&s(&["client_secret_basic", "none"])), "none");
+    }
+}
+
+/// How a token endpoint auth method sends the client's credentials, in words.
+pub(super) fn method_words(method: &str) -> &'static str {
+    match method {
+        "client_secret_basic" => "the secret goes in an HTTP Basic header",
+        "client_secret_post" => "the secret goes in the request body",
+        "none" => "a public client, with no secret",
+        "private_key_jwt" => "a JWT signed with the client's key",
+        "client_secret_jwt" => "a JWT signed with the secret",
+        _ => "a method mcpscope does not know",
     }
 }

@@ -39,7 +39,9 @@ impl Authorizer {
             .add_extra_param("resource", &found.resource)
             .set_pkce_challenge(challenge)
             .url();
-        let mut waiting = self.broker.expect(state.secret());
+        let mut waiting = self
+            .broker
+            .expect(state.secret(), self.options.step_by_step);
         // Where the user is sent, port included: what they must recognise before signing in.
         let host = match (url.host_str(), url.port()) {
             (Some(h), Some(p)) => format!("{h}:{p}"),

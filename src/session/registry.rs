@@ -393,6 +393,24 @@ impl Session {
         self.publish(Event::State(json));
     }
 
+    /// The kept OAuth credentials were forgotten: the authorization view says so (unless a
+    /// flow is running, which shows its own), so no badge goes on claiming "authorized".
+    pub fn credentials_forgotten(&self, resource: &str) {
+        let json = {
+            let mut cur = self.inner.lock().unwrap();
+            if cur.info.state == "authorizing" {
+                return;
+            }
+            cur.info.authorization = Some(serde_json::json!({
+                "phase": "forgotten",
+                "url": null,
+                "resource": resource,
+            }));
+            cur.info.to_json()
+        };
+        self.publish(Event::State(json));
+    }
+
     /// Connects again to the last target, with the same settings; None if there was none.
     pub async fn reconnect(self: &Arc<Self>) -> Option<SessionInfo> {
         let last = self.inner.lock().unwrap().last.clone();

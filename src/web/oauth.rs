@@ -26,7 +26,7 @@ pub(super) async fn callback(
 ) -> (StatusCode, CallbackPage) {
     let refused_by_server = callback.error.clone();
     match state.oauth.deliver(callback) {
-        Ok(()) => (
+        Ok(step_by_step) => (
             StatusCode::OK,
             CallbackPage {
                 title: if refused_by_server.is_some() {
@@ -38,7 +38,8 @@ pub(super) async fn callback(
                     Some(e) => format!(
                         "The authorization server answered {e:?}; mcpscope shows the details in the session's authorization steps."
                     ),
-                    None => "mcpscope checks the answer and fetches the token now; the session connects by itself.".into(),
+                    None if step_by_step => "mcpscope checks the answer, then pauses before the token request (step by step): press Continue in its Authorization panel to fetch the token and connect.".into(),
+                    None => "mcpscope checks the answer and asks for the token now; its Authorization panel shows how that goes.".into(),
                 },
             },
         ),

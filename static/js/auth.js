@@ -36,9 +36,25 @@ export function openable(raw) {
   return h === "localhost" || h === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
-function stepStatus(flow, events, key) {
+// Where a step-by-step flow can stop, in words (the phase names are the wire's).
+const PAUSED_AT = {
+  prm: "fetching the server's protected resource metadata (RFC 9728)",
+  "as-metadata": "fetching the authorization server's metadata (RFC 8414)",
+  registration: "registering this client",
+  authorize: "sending you to the authorization page",
+  token: "asking for the token",
+};
+
+// The same, short enough for the badge.
+const PAUSED_SHORT = { prm: "resource metadata", "as-metadata": "server metadata", registration: "registration", authorize: "the browser", token: "the token" };
+
+// A step is waiting while the flow stands in one of its phases: paused before its request,
+// or (authorize) for the browser. Its earlier events (the challenge that started discovery,
+// say) do not make it done before its own request went out.
+function stepStatus(flow, events, phases) {
   if (events.some((e) => e.ok === false)) return "failed";
-  if (key === "authorize" && flow.state === "authorizing" && flow.view?.phase === "authorize") return "waiting";
+  const v = flow.view;
+  if (flow.state === "authorizing" && v && phases.includes(v.phase) && (v.paused || v.phase === "authorize")) return "waiting";
   if (events.length) return "done";
   return "todo";
 }
@@ -58,13 +74,14 @@ function exchangeView(x) {
 
 function stepView(flow, [key, title, phases]) {
   const events = flow.auth.filter((e) => phases.includes(e.phase));
-  const status = stepStatus(flow, events, key);
+  const status = stepStatus(flow, events, phases);
+  const said = status === "waiting" && flow.view?.paused ? "paused before its request" : status;
   const exchanges = flow.http.filter((e) => phases.includes(e.phase));
   const last = events[events.length - 1];
   const summary = el("summary", {},
     el("span", { class: `auth-mark auth-${status}`, "aria-hidden": "true", text: MARK[status] }),
     el("span", { class: "auth-step-title", text: title }),
-    el("span", { class: "sr-only", text: ` (${status})` }),
+    el("span", { class: "sr-only", text: ` (${said})` }),
     el("code", { class: "wire-name", text: phases.join(" · ") }),
     el("span", { class: `auth-step-message${status === "failed" ? " error-note" : ""}`, text: last?.message ?? "" }));
   const body = el("div", { class: "auth-step-body" },
@@ -84,27 +101,42 @@ function connectedView(flow) {
       el("span", { class: "auth-step-message", text: done ? `with a token from ${flow.view.issuer}${flow.view.scopes?.length ? ` for ${flow.view.scopes.join(" ")}` : ""}` : "" })));
 }
 
+// The button first (it must be where the eye is, even in a short window), the URL once, its
+// host highlighted, below.
 function waitingView(view) {
   const { node, href } = urlView(view.url);
+  node.querySelector(".url-full")?.remove();
   const safe = href && openable(href);
   const open = el("button", { type: "button", id: "auth-open", class: "primary", text: "Open the authorization page", disabled: !safe || undefined });
   open.addEventListener("click", () => { if (safe) window.open(href, "_blank", "noopener,noreferrer"); });
+  const after = view.stepByStep
+    ? "Once the browser comes back, mcpscope pauses before the token request: Continue here."
+    : "Once the browser comes back, mcpscope asks for the token and connects.";
   return el("div", { class: "auth-waiting" },
     el("p", {}, "The server needs authorization. Check the host, then open the page to sign in at ",
-      el("strong", { class: "url-host", text: view.host || "" }), ":"),
-    node,
+      el("strong", { class: "url-host", text: view.host || "" }), "."),
+    el("div", { class: "auth-actions" }, open, el("span", { class: "muted", text: after })),
     safe ? null : el("p", { class: "error-note", text: "mcpscope opens only https URLs, or plain http on this machine (loopback)." }),
-    el("div", { class: "auth-actions" }, open,
-      el("span", { class: "muted", text: "The session connects by itself once the browser comes back." })));
+    node);
+}
+
+// The scopes each party says it supports, beside the field where a person picks them.
+function supportedView(supported) {
+  if (!supported) return null;
+  const parts = [["the resource's metadata", supported.resource], ["the authorization server", supported.authorizationServer], ["the server's challenge", supported.challenge]]
+    .filter(([, list]) => Array.isArray(list) && list.length)
+    .map(([who, list]) => `${who}: ${list.join(" ")}`);
+  return el("p", { class: "muted auth-supported", text: parts.length ? `Supported, as said by ${parts.join("; ")}.` : "No party lists the scopes it supports." });
 }
 
 // Step by step: what the flow does next, the values it may take edited, and Continue.
-function pausedView(paused) {
+function pausedView(paused, phase) {
   const fields = [];
   const current = paused.current || {};
   if ((paused.editable || []).includes("scopes")) {
     fields.push(el("label", { for: "auth-edit-scopes", text: "Scopes (space-separated)" }),
-      el("input", { id: "auth-edit-scopes", autocomplete: "off", spellcheck: "false", value: (current.scopes || []).join(" ") }));
+      el("input", { id: "auth-edit-scopes", autocomplete: "off", spellcheck: "false", value: (current.scopes || []).join(" ") }),
+      supportedView(current.supported));
   }
   if ((paused.editable || []).includes("clientId")) {
     fields.push(el("label", { for: "auth-edit-client", text: "Client id (empty: as planned)" }),
@@ -126,7 +158,7 @@ function pausedView(paused) {
     }
   });
   return el("div", { class: "auth-waiting auth-paused" },
-    el("p", {}, el("strong", { text: "Step by step. " }), "Next: ", el("code", { class: "auth-next", text: paused.next })),
+    el("p", {}, el("strong", { text: "Step by step: " }), `paused before ${PAUSED_AT[phase] ?? phase}. Next: `, el("code", { class: "auth-next", text: paused.next })),
     ...fields,
     el("div", { class: "auth-actions" }, go, el("span", { class: "muted", text: "Nothing is sent until you continue." })));
 }
@@ -139,12 +171,15 @@ export function render() {
   box.hidden = !shown;
   if (!shown) return;
   const v = flow.view || {};
-  const phase = flow.state !== "authorizing" ? v.phase || "in progress" : v.paused ? `paused before: ${v.phase}` : v.url ? `waiting: ${v.phase}` : v.phase;
+  const phase = flow.state !== "authorizing" ? (v.phase === "forgotten" ? "credentials forgotten" : v.phase || "in progress")
+    : v.paused ? `paused before ${PAUSED_SHORT[v.phase] ?? v.phase}`
+    : v.url ? `waiting: ${v.phase}` : v.phase;
+  $("auth-phase").title = v.paused ? `paused before ${PAUSED_AT[v.phase] ?? v.phase}` : "";
   $("auth-phase").textContent = phase;
   $("auth-phase").className = `auth-phase auth-phase-${flow.state === "authorizing" ? "waiting" : v.phase}`;
   const chosen = $("auth-details").dataset.userOpened;
   $("auth-details").open = chosen ? chosen === "1" : flow.state === "authorizing" || v.phase === "failed";
-  const waiting = flow.state !== "authorizing" ? [] : v.paused ? [pausedView(v.paused)] : v.url ? [waitingView(v)] : [];
+  const waiting = flow.state !== "authorizing" ? [] : v.paused ? [pausedView(v.paused, v.phase)] : v.url ? [waitingView(v)] : [];
   $("auth-waiting").replaceChildren(...waiting);
   $("auth-error").hidden = v.phase !== "failed";
   $("auth-error").textContent = v.phase === "failed" ? v.error || "" : "";
@@ -155,11 +190,14 @@ export function onEvent(event) {
   if (!event.session) return;
   const flow = flowOf(event.session);
   if (event.kind === "state") {
-    // A new connection starts with no authorization object; one that just authorized keeps it.
-    if (event.state === "connecting" && !event.authorization) bySession.delete(event.session);
+    // A new connection starts with no authorization object; one that just authorized keeps
+    // it. A disconnected session has none: no badge may go on saying "authorized".
+    if ((event.state === "connecting" || event.state === "disconnected") && !event.authorization) bySession.delete(event.session);
     else {
       flow.view = event.authorization ?? flow.view;
       flow.state = event.state;
+      // Forgotten credentials: the steps that got them no longer stand for anything kept.
+      if (flow.view?.phase === "forgotten") { flow.auth = []; flow.http = []; }
     }
   } else if (event.kind === "auth") {
     flow.auth.push(event);
@@ -182,7 +220,7 @@ export function init() {
     b.disabled = true;
     try {
       const { body } = await call("DELETE", sessionPath("/credentials"));
-      $("auth-forgot").textContent = body.forgotten ? `Forgot the client and tokens kept for ${body.resource}.` : `Nothing was kept for ${body.resource}.`;
+      $("auth-forgot").textContent = body.forgotten ? `Forgot the client and tokens kept for ${body.resource}. This connection keeps its token until it ends; the next one authorizes from the start.` : `Nothing was kept for ${body.resource}.`;
     } catch (e) {
       $("auth-forgot").textContent = e.message;
     } finally {

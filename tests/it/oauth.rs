@@ -597,3 +597,178 @@ async fn kept_credentials_survive_a_restart_and_serve_the_cli() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// What the page says, in one script: "open" when the authorization page can be opened, else
+/// the paused flow's next request, else "".
+const WHERE: &str = "return document.querySelector('#auth-open') ? 'open' : (document.querySelector('#auth-continue:not([disabled])') ? document.querySelector('.auth-next').textContent : '')";
+
+/// The classes of the checklist's step `key`.
+async fn step_class(c: &fantoccini::Client, key: &str) -> String {
+    crate::daily_ui::js(
+        c,
+        &format!("return document.querySelector('#auth-steps li[data-step={key}]').className"),
+    )
+    .await
+    .as_str()
+    .unwrap()
+    .to_owned()
+}
+
+#[tokio::test]
+async fn step_by_step_in_the_browser_says_where_it_stands_and_the_badge_follows_forget_and_disconnect()
+ {
+    use crate::{
+        browser::{click, find, open_ui, wait_text},
+        daily_ui::{js, wait_js},
+        real_use::{viewport, whole},
+        servers_ui::choose,
+    };
+
+    let (_as_port, peer) = protected(3600).await;
+    let scope = Scope::start().await;
+    let mut everything = everything_target();
+    everything["name"] = json!("everything");
+    scope.post("/api/sessions", everything).await;
+    let (status, s) = scope
+        .post(
+            "/api/sessions",
+            json!({"name": "protected", "transport": "http", "url": peer.url("/mcp"),
+                   "oauth": {"stepByStep": true}}),
+        )
+        .await;
+    assert!(status == 201 || status == 200, "{s}");
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    viewport(c, 1000, 700).await;
+    choose(c, "everything").await;
+    crate::daily_ui::item(c, "get-sum").await;
+    // Regression (item 14): the authorizing session showed the previous server's tools.
+    choose(c, "protected").await;
+    wait_text(c, "#state", "authorizing", |t| t == "authorizing").await;
+    wait_js(
+        c,
+        "return document.querySelectorAll('#tool-list button.item').length === 0",
+        "no tools while authorizing",
+    )
+    .await;
+
+    // Paused before the first request: discovery is not done, and the badge says so in words.
+    wait_text(c, "#auth-phase", "the first pause", |t| {
+        t == "paused before resource metadata"
+    })
+    .await;
+    let discovery = step_class(c, "discovery").await;
+    assert!(discovery.contains("auth-step-waiting"), "{discovery}");
+    let next = find(c, "#auth-waiting").await.text().await.unwrap();
+    assert!(
+        next.contains("protected resource metadata (RFC 9728)"),
+        "{next}"
+    );
+
+    let mut last = String::new();
+    let mut saw_supported = false;
+    let until = Instant::now() + DEADLINE;
+    loop {
+        assert!(Instant::now() < until, "stuck after {last:?}");
+        let at = js(c, WHERE).await.as_str().unwrap_or_default().to_owned();
+        if at == "open" {
+            break;
+        }
+        if at.is_empty() || at == last {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
+        if js(c, "return !!document.getElementById('auth-edit-scopes')").await == json!(true) {
+            // The scopes each party supports, beside the field that picks them.
+            let said = find(c, ".auth-supported").await.text().await.unwrap();
+            assert!(
+                said.contains("the authorization server: mcp:read mcp:write"),
+                "{said}"
+            );
+            saw_supported = true;
+        }
+        last = at;
+        click(c, "#auth-continue").await;
+    }
+    assert!(saw_supported);
+    // The button is whole where the eye is, and the long URL is printed once.
+    assert_eq!(whole(c, "#auth-open", "#auth-box").await, json!(true));
+    let once = js(
+        c,
+        "return document.getElementById('auth-waiting').innerText.split('code_challenge=').length - 1",
+    )
+    .await;
+    assert_eq!(once, json!(1));
+    let waiting = find(c, "#auth-waiting").await.text().await.unwrap();
+    assert!(
+        waiting.contains("pauses before the token request"),
+        "{waiting}"
+    );
+    if let Ok(dir) = std::env::var("MCPSCOPE_SCREENSHOTS") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(std::path::Path::new(&dir).join("oauth-step-1000.png"), png).unwrap();
+    }
+
+    // The callback page does not claim the token is on its way: the flow waits for Continue.
+    let ours = c.window().await.unwrap();
+    click(c, "#auth-open").await;
+    let until = Instant::now() + DEADLINE;
+    let page = loop {
+        assert!(Instant::now() < until, "no callback page");
+        let theirs: Vec<_> = c
+            .windows()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|w| *w != ours)
+            .collect();
+        if let Some(w) = theirs.first() {
+            c.switch_to_window(w.clone()).await.unwrap();
+            let text = js(c, "return document.body ? document.body.innerText : ''").await;
+            c.switch_to_window(ours.clone()).await.unwrap();
+            if text
+                .as_str()
+                .is_some_and(|t| t.contains("Authorization received"))
+            {
+                break text.as_str().unwrap().to_owned();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        page.contains("pauses before the token request") && page.contains("Continue"),
+        "{page}"
+    );
+    wait_text(c, "#auth-phase", "the token pause", |t| {
+        t == "paused before the token"
+    })
+    .await;
+    assert!(step_class(c, "token").await.contains("auth-step-waiting"));
+    click(c, "#auth-continue").await;
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    wait_text(c, "#auth-phase", "authorized", |t| t == "authorized").await;
+
+    // Forgotten credentials: the badge no longer claims them, no step stays ticked.
+    click(c, "#auth-details summary").await;
+    click(c, "#auth-forget").await;
+    wait_text(c, "#auth-phase", "forgotten", |t| {
+        t == "credentials forgotten"
+    })
+    .await;
+    let ticked = js(
+        c,
+        "return document.querySelectorAll('#auth-steps li.auth-step-done').length",
+    )
+    .await;
+    assert_eq!(ticked, json!(0));
+    // Disconnected: no authorization to show at all.
+    click(c, "#disconnect").await;
+    wait_text(c, "#state", "disconnected", |t| t == "disconnected").await;
+    wait_js(
+        c,
+        "return document.getElementById('auth-box').hidden",
+        "the panel gone",
+    )
+    .await;
+    b.client.close().await.unwrap();
+}

@@ -578,7 +578,7 @@ async fn unsaved_mock_rules_say_so_until_saved() {
 }
 
 /// Makes the page itself (not the window around it) `w` × `h`.
-async fn viewport(c: &Client, w: u32, h: u32) {
+pub(crate) async fn viewport(c: &Client, w: u32, h: u32) {
     let chrome = js(
         c,
         "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]",
@@ -598,7 +598,7 @@ async fn viewport(c: &Client, w: u32, h: u32) {
 }
 
 /// Whether the element `css` is whole inside the window and inside `within`.
-async fn whole(c: &Client, css: &str, within: &str) -> serde_json::Value {
+pub(crate) async fn whole(c: &Client, css: &str, within: &str) -> serde_json::Value {
     js(c, &format!("const e = document.querySelector({css:?}).getBoundingClientRect(); const w = document.querySelector({within:?}).getBoundingClientRect(); return e.width > 0 && e.top >= 0 && e.bottom <= window.innerHeight && e.left >= w.left && e.right <= w.right + 0.5")).await
 }
 
