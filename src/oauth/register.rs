@@ -233,6 +233,18 @@ fn dcr_method(offered: &[String]) -> String {
     "none".into()
 }
 
+/// How a token endpoint auth method sends the client's credentials, in words.
+pub(super) fn method_words(method: &str) -> &'static str {
+    match method {
+        "client_secret_basic" => "the secret goes in an HTTP Basic header",
+        "client_secret_post" => "the secret goes in the request body",
+        "none" => "a public client, with no secret",
+        "private_key_jwt" => "a JWT signed with the client's key",
+        "client_secret_jwt" => "a JWT signed with the secret",
+        _ => "a method mcpscope does not know",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,17 +264,5 @@ mod tests {
             "client_secret_post"
         );
         assert_eq!(dcr_method(&s(&["client_secret_basic", "none"])), "none");
-    }
-}
-
-/// How a token endpoint auth method sends the client's credentials, in words.
-pub(super) fn method_words(method: &str) -> &'static str {
-    match method {
-        "client_secret_basic" => "the secret goes in an HTTP Basic header",
-        "client_secret_post" => "the secret goes in the request body",
-        "none" => "a public client, with no secret",
-        "private_key_jwt" => "a JWT signed with the client's key",
-        "client_secret_jwt" => "a JWT signed with the secret",
-        _ => "a method mcpscope does not know",
     }
 }
