@@ -147,6 +147,8 @@ pub fn router(state: AppState) -> Router {
         .route("/export", get(recording::export))
         .route("/sessions/{id}/lint", get(recording::lint))
         .route("/lint", get(recording::lint))
+        .route("/sessions/{id}/recorded", get(recording::recorded_calls))
+        .route("/recorded", get(recording::recorded_calls))
         .route(
             "/sessions/{id}/replay",
             post(recording::replay).get(recording::replay_plan),

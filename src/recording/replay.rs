@@ -285,15 +285,18 @@ pub struct Settings {
 }
 
 /// Sends the plan's requests on a connected session, answers the server's requests as
-/// recorded, and compares. Returns the report.
+/// recorded, and compares. Returns the report; its `seconds` count from `began` (when the
+/// connect began: starting a server is most of a short replay), `startSeconds` that part.
 pub async fn run_plan(
     plan: Plan,
     handle: &SessionHandle,
     events: &EventBus,
     session: &str,
     settings: &Settings,
+    began: std::time::Instant,
 ) -> Value {
     let started = std::time::Instant::now();
+    let start_seconds = started.duration_since(began).as_secs_f64();
     let (stop, stopped) = watch::channel(false);
     let answerer = tokio::spawn(answer_as_recorded(
         plan.answers,
@@ -378,12 +381,14 @@ pub async fn run_plan(
     let count = |s: &str| items.iter().filter(|i| i["status"] == s).count();
     let elapsed = started.elapsed().as_secs_f64();
     let sent = plan.steps.iter().filter(|s| s.recorded.is_some()).count();
+    let seconds = began.elapsed().as_secs_f64();
     json!({
         "summary": {
             "same": count("same"), "different": count("different"),
             "missing": count("missing"), "skipped": count("skipped"),
             "serverRequestsAnswered": answered,
-            "seconds": elapsed,
+            "seconds": seconds,
+            "startSeconds": start_seconds,
             "requestsPerSecond": if elapsed > 0.0 { sent as f64 / elapsed } else { 0.0 },
         },
         "session": session,
@@ -564,6 +569,7 @@ async fn execute(args: &Args, replay: &ReplayArgs) -> Result<u8, Failure> {
     };
     let local = Local::start(args, local::WHOLE_RUN)?;
     let options = options(&plan);
+    let began = std::time::Instant::now();
     let handle = match local.connect_as(target, options, args).await {
         Ok(h) => h,
         Err(f) => {
@@ -576,7 +582,7 @@ async fn execute(args: &Args, replay: &ReplayArgs) -> Result<u8, Failure> {
         timeout: local::timeout(args),
     };
     let id = local.session.id().to_owned();
-    let report = run_plan(plan, &handle, &local.events, &id, &settings).await;
+    let report = run_plan(plan, &handle, &local.events, &id, &settings, began).await;
     let info = local.session.info();
     let secrets = super::export::Secrets::new(local.session.secret_values());
     let events = local.events.clone();
@@ -695,9 +701,10 @@ pub fn text(report: &Value) -> String {
     }
     let s = &report["summary"];
     out.push_str(&format!(
-        "\n{} same, {} different, {} missing, {} skipped; {} server requests answered as recorded; {:.2} s\n",
+        "\n{} same, {} different, {} missing, {} skipped; {} server requests answered as recorded; {:.2} s ({:.2} s of it starting the server)\n",
         s["same"], s["different"], s["missing"], s["skipped"], s["serverRequestsAnswered"],
-        s["seconds"].as_f64().unwrap_or(0.0)
+        s["seconds"].as_f64().unwrap_or(0.0),
+        s["startSeconds"].as_f64().unwrap_or(0.0)
     ));
     out
 }

@@ -105,6 +105,10 @@ pub(super) struct ReplayBody {
     /// machine did not seal, and the user said yes.
     #[serde(default)]
     accept_requests: bool,
+    /// Keep the replay session connected afterwards (its server running); by default it is
+    /// disconnected once the report is made, and stays listed with its frames.
+    #[serde(default)]
+    keep: bool,
 }
 
 /// An opened recording's file chooses what is sent, so its plan is trusted only when this
@@ -194,6 +198,7 @@ pub(super) async fn replay(
         source.info().name.unwrap_or_else(|| source.id().into())
     );
     let session = state.sessions.create(Some(name), None);
+    let began = std::time::Instant::now();
     let info = session.connect(target, replay::options(&plan)).await;
     let handle = match (info.state, session.handle()) {
         ("connected", Some(h)) => h,
@@ -212,7 +217,11 @@ pub(super) async fn replay(
         ignore,
         timeout: crate::session::timeout_after(idle),
     };
-    let report = replay::run_plan(plan, &handle, &state.events, session.id(), &settings).await;
+    let report =
+        replay::run_plan(plan, &handle, &state.events, session.id(), &settings, began).await;
+    if !body.keep {
+        session.disconnect().await;
+    }
     Ok(axum::Json(report).into_response())
 }
 
@@ -255,4 +264,53 @@ pub(super) fn recorded_answer(
         .headers_mut()
         .insert("x-mcpscope-recorded", HeaderValue::from(*seq));
     Ok(response)
+}
+
+/// Which recorded requests `GET …/recorded` gives: one method, and one tool or prompt (`name`)
+/// or resource (`uri`).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RecordedQuery {
+    method: String,
+    name: Option<String>,
+    uri: Option<String>,
+}
+
+/// At most this many recorded requests per answer (the newest): a person reads a few.
+const RECORDED_CALLS: usize = 50;
+
+/// `GET …/recorded?method=tools/call&name=echo`: the session's requests of one method (for one
+/// tool, prompt or resource), each with the answer it got, oldest first, so an opened recording
+/// shows under a tool what was called and what came back.
+pub(super) async fn recorded_calls(
+    State(state): State<AppState>,
+    which: Which,
+    axum::extract::Query(q): axum::extract::Query<RecordedQuery>,
+) -> Result<Response, ApiError> {
+    let session = which.existing(&state)?;
+    let plan = replay::Plan::read(recording::session_events(&state.events, session.id()));
+    let field = |p: &Option<serde_json::Value>, key: &str| {
+        p.as_ref()
+            .and_then(|p| p.get(key))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    };
+    let calls: Vec<serde_json::Value> = plan
+        .steps
+        .iter()
+        .filter(|s| s.method == q.method)
+        .filter(|s| q.name.is_none() || field(&s.params, "name") == q.name)
+        .filter(|s| q.uri.is_none() || field(&s.params, "uri") == q.uri)
+        .map(|s| {
+            serde_json::json!({
+                "seq": s.seq,
+                "params": s.params,
+                "answerSeq": s.recorded.as_ref().map(|(seq, _)| seq),
+                "answer": s.recorded.as_ref().map(|(_, a)| a),
+            })
+        })
+        .collect();
+    let total = calls.len();
+    let newest = calls[total.saturating_sub(RECORDED_CALLS)..].to_vec();
+    Ok(axum::Json(serde_json::json!({"calls": newest, "total": total})).into_response())
 }

@@ -50,6 +50,9 @@ function showSession(s) {
   state.className = `state state-${s.state}`;
   // An opened recording shows its server as it was, and lists what it recorded.
   const recorded = s.state === "recorded";
+  // Nothing is sent on a recording: no Connect, Refresh or Call on it (the CSS hides them, and
+  // says what the item shows instead). "New server" still adds a live one beside it.
+  document.body.classList.toggle("showing-recording", recorded);
   showServerInfo(s.state === "connected" || recorded ? s.serverInfo || {} : null);
   $("protocol").textContent = s.protocolVersion ? `protocol ${s.protocolVersion}${s.era ? ` · ${s.era} era` : ""}` : "";
   showListen(s.state === "connected" ? s.listen : null);

@@ -129,6 +129,7 @@ async function connect(ev) {
     const fresh = asNew || !sessionId() || ctx.session()?.state === "connected";
     const { body: s } = await call("POST", fresh ? "/api/sessions" : sessionPath("/connect"), body);
     asNew = false;
+    $("connect-box").classList.remove("as-new");
     await ctx.switchTo(s.id, s);
     servers.load().catch(() => {});
   } catch (e) {
@@ -166,6 +167,7 @@ export function forget() { lastState = null; }
 // "New server": the form makes a new session.
 export function openAsNew() {
   asNew = true;
+  $("connect-box").classList.add("as-new");
   $("connect").textContent = "Connect as a new server";
   $("connect-box").open = true;
   $("transport").focus();

@@ -204,7 +204,7 @@ function renderReplay() {
   const s = r.summary;
   box.replaceChildren(
     el("h3", { text: "Replay" }),
-    el("p", { class: "replay-summary", text: `${s.same} same, ${s.different} different, ${s.missing} missing, ${s.skipped} skipped · ${s.serverRequestsAnswered} server requests answered as recorded · ${s.seconds.toFixed(2)} s · in session ${r.session}` }),
+    el("p", { class: "replay-summary", text: `${s.same} same, ${s.different} different, ${s.missing} missing, ${s.skipped} skipped · ${s.serverRequestsAnswered} server requests answered as recorded · ${s.seconds.toFixed(2)} s${typeof s.startSeconds === "number" ? ` (${s.startSeconds.toFixed(2)} s of it starting the server)` : ""} · in session ${r.session}, now disconnected` }),
     el("ol", { class: "replay-list" }, ...r.items.map(replayItem)));
 }
 

@@ -63,6 +63,15 @@ export function select(p) {
       supported: () => Boolean(ctx.session()?.capabilities?.completions),
     });
   }
+  if (ctx.session()?.state === "recorded") {
+    workbench.showRecorded("prompts/get", { name: p.name }).then((newest) => {
+      if (!newest || selected !== p) return;
+      for (const [name, input] of Object.entries(inputs)) {
+        const v = newest.params.arguments?.[name];
+        input.value = typeof v === "string" ? v : "";
+      }
+    }).catch((e) => ctx.notice(e.message));
+  }
 }
 
 async function get() {

@@ -85,7 +85,9 @@ export function select(r, { readNow = true } = {}) {
   $("resource-description").textContent = r.description || "";
   showSubscription();
   $("resource-updated").hidden = !updated.has(r.uri);
-  if (readNow) read(r.uri);
+  // An opened recording reads nothing: it shows what was read when it was recorded.
+  if (ctx.session()?.state === "recorded") workbench.showRecorded("resources/read", { uri: r.uri }).catch((e) => ctx.notice(e.message));
+  else if (readNow) read(r.uri);
 }
 
 function showSubscription() {

@@ -182,6 +182,13 @@ export function select(t) {
   form.set(start);
   $("tool-args").value = pretty(start);
   clearErrors();
+  if (ctx.session()?.state === "recorded") {
+    workbench.showRecorded("tools/call", { name: t.name }).then((newest) => {
+      if (!newest || selected !== t) return;
+      form.set(newest.params.arguments ?? {});
+      $("tool-args").value = pretty(newest.params.arguments ?? {});
+    }).catch((e) => ctx.notice(e.message));
+  }
 }
 
 function currentArgs() {

@@ -4,7 +4,7 @@
 // into view, naming what was called; each item keeps a short history (show again, re-run with
 // the same arguments, compare two answers line by line), kept across reloads in sessionStorage.
 
-import { request, call, ApiError, sessionId } from "./api.js";
+import { request, call, ApiError, sessionId, sessionPath } from "./api.js";
 import { $, el, pretty } from "./dom.js";
 import * as items from "./items.js";
 import * as result from "./result.js";
@@ -92,6 +92,30 @@ function clock(at) {
   return new Date(at).toLocaleTimeString([], { hour12: false });
 }
 
+// When a call was made: its time, or for a recorded one the frame it is in the recording.
+function when(entry) {
+  return entry.recorded ? `recorded #${entry.recorded.seq}` : clock(entry.at);
+}
+
+// An opened recording sends nothing: its open item shows, in the same history, the calls the
+// recording holds (newest first), each with its recorded answer and no Re-run. The newest is
+// returned (its arguments fill the form), or null.
+export async function showRecorded(method, query) {
+  const key = historyKey(open);
+  const p = new URLSearchParams({ method, ...query });
+  const { body } = await call("GET", sessionPath(`/recorded?${p}`));
+  if (historyKey(open) !== key) return null;
+  const list = (body.calls || []).slice().reverse().map((c) => ({
+    n: ++seq, at: null, method, params: c.params ?? {}, body: c.answer ?? null, pending: false, ms: 0,
+    recorded: { seq: c.seq, answerSeq: c.answerSeq },
+  }));
+  histories.set(key, list);
+  renderHistory(list);
+  $("history-count").textContent = list.length ? `(${list.length} recorded${body.total > list.length ? ` of ${body.total}` : ""})` : "";
+  await showEntry(list[0] ?? null);
+  return list[0] ?? null;
+}
+
 // Sends one request on behalf of the open item and files its answer under that item. The call
 // belongs to the session, not to this page: it is filed at once as waiting, under a ref the
 // backend keeps its outcome by, so a page reloaded mid-call picks the answer up (resume()).
@@ -161,14 +185,16 @@ async function showEntry(entry, scroll = false) {
     else li.removeAttribute("aria-current");
   }
   if (!entry) { $("result").replaceChildren(); return; }
-  const elapsed = entry.pending ? "" : `${entry.ms.toFixed(0)} ms · `;
-  const st = status(entry.body, entry.pending);
+  const elapsed = entry.pending || entry.recorded ? "" : `${entry.ms.toFixed(0)} ms · `;
+  const st = entry.recorded && !entry.body ? "no answer" : status(entry.body, entry.pending);
   $("result-meta").replaceChildren(
     el("span", { class: "called", text: called(entry.method, entry.params) }),
-    ` · ${entry.requestId ? `request #${entry.requestId} · ` : ""}${elapsed}${clock(entry.at)} · ${st}`);
+    ` · ${entry.requestId ? `request #${entry.requestId} · ` : ""}${elapsed}${when(entry)} · ${st}`);
   box.classList.toggle("is-error", !["ok", "cancelled", "waiting"].includes(st));
   if (entry.pending) {
     $("result").replaceChildren(el("p", { class: "muted", text: "Waiting for the answer. The call runs in mcpscope, not in this page: reload or switch away, it lands here when it comes." }));
+  } else if (entry.recorded && !entry.body) {
+    $("result").replaceChildren(el("p", { class: "muted", text: "It had no answer when it was recorded (cancelled, timed out, or the recording ended first)." }));
   } else if (entry.body === null) {
     $("result").replaceChildren(el("p", { class: "muted", text: "This answer was too big to keep across a reload; run it again to see it." }));
   } else {
@@ -185,14 +211,14 @@ function renderHistory(list) {
   $("history-count").textContent = list.length ? `(${list.length})` : "";
   $("compare-box").hidden = true;
   $("history-list").replaceChildren(...list.map((entry) => {
-    const st = status(entry.body, entry.pending);
-    const when = clock(entry.at);
-    const check = el("input", { type: "checkbox", class: "compare-pick", "aria-label": `Compare the call at ${when}` });
+    const st = entry.recorded && !entry.body ? "no answer" : status(entry.body, entry.pending);
+    const at = when(entry);
+    const check = el("input", { type: "checkbox", class: "compare-pick", "aria-label": `Compare the call at ${at}` });
     check.addEventListener("change", compareReady);
     const li = el("li", { class: "history-entry", "data-n": entry.n },
-      el("button", { type: "button", class: "small", onclick: () => showEntry(entry, true) }, `${when} · `, el("span", { class: st === "ok" ? "status-ok" : st === "cancelled" || st === "waiting" ? "" : "status-error", text: st }), entry.pending ? "" : ` · ${entry.ms.toFixed(0)} ms`),
+      el("button", { type: "button", class: "small", onclick: () => showEntry(entry, true) }, `${at} · `, el("span", { class: st === "ok" ? "status-ok" : st === "cancelled" || st === "waiting" ? "" : "status-error", text: st }), entry.pending || entry.recorded ? "" : ` · ${entry.ms.toFixed(0)} ms`),
       el("span", { class: "args", text: called(entry.method, entry.params), title: called(entry.method, entry.params) }),
-      el("button", { type: "button", class: "small", "aria-label": `Re-run the call at ${when}`, onclick: () => run(entry.method, entry.params, { outputSchema: entry.outputSchema }) }, "Re-run"),
+      entry.recorded ? "" : el("button", { type: "button", class: "small", "aria-label": `Re-run the call at ${at}`, onclick: () => run(entry.method, entry.params, { outputSchema: entry.outputSchema }) }, "Re-run"),
       el("label", {}, check, "compare"));
     li.entry = entry;
     return li;
@@ -217,7 +243,7 @@ function compare() {
   const box = $("compare-box");
   box.hidden = false;
   box.replaceChildren(
-    el("p", { text: `${clock(older.at)} → ${clock(newer.at)}: ${added} line(s) added, ${removed} removed${coarse ? " (coarse: the answers are too big for a line-by-line diff)" : ""}` }),
+    el("p", { text: `${when(older)} → ${when(newer)}: ${added} line(s) added, ${removed} removed${coarse ? " (coarse: the answers are too big for a line-by-line diff)" : ""}` }),
     el("pre", { "aria-label": "Differences" }, ...lines.map((l) => el("span", {
       class: `diff-${l.op}`, text: `${l.op === "add" ? "+ " : l.op === "del" ? "- " : "  "}${l.text}`,
     }))));
@@ -225,7 +251,8 @@ function compare() {
 
 function save() {
   try {
-    const kept = [...histories].map(([k, list]) => [k, list.map((e) => {
+    // A recording's calls are read from it again whenever its item opens.
+    const kept = [...histories].filter(([, list]) => !list.some((e) => e.recorded)).map(([k, list]) => [k, list.map((e) => {
       const text = JSON.stringify(e.body);
       return { ...e, body: text && text.length > KEEP_CHARS ? null : e.body };
     })]);

@@ -379,6 +379,25 @@ async fn a_recording_replays_the_same_against_its_server_and_names_what_changed(
     let replay_session = report["session"].as_str().unwrap();
     let (_, s) = scope.get(&format!("/api/sessions/{replay_session}")).await;
     assert_eq!(s["name"], format!("replay of {}", "node index.js"));
+    // Regression: each run left a connected session and its server running, and its time left
+    // out starting the server.
+    assert_eq!(s["state"], "disconnected", "{s:#}");
+    let (start, whole) = (
+        report["summary"]["startSeconds"].as_f64().unwrap(),
+        report["summary"]["seconds"].as_f64().unwrap(),
+    );
+    assert!(start > 0.0 && whole > start, "{report:#}");
+    let (status, kept) = scope
+        .post("/api/sessions/s1/replay", json!({"keep": true}))
+        .await;
+    assert_eq!(status, 200, "{kept}");
+    let (_, s) = scope
+        .get(&format!(
+            "/api/sessions/{}",
+            kept["session"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(s["state"], "connected", "kept on request: {s:#}");
     let alt = altered_everything();
     let (status, report) = scope
         .post(
@@ -589,6 +608,33 @@ async fn an_opened_recording_shows_its_server_and_lists_read_only_in_the_browser
             .as_deref()
             == Some("true")
     );
+    // Regression: a recorded tool showed an empty form and nothing of what was recorded.
+    crate::daily_ui::open_item(c, "echo").await;
+    wait_text(c, "#result", "the recorded answer", |t| {
+        t.contains("Echo: hi")
+    })
+    .await;
+    let history = find(c, "#history-list").await.text().await.unwrap();
+    assert!(
+        history.contains("recorded #") && !history.contains("Re-run"),
+        "{history}"
+    );
+    let typed =
+        crate::daily_ui::js(c, "return document.querySelector('#tool-form input').value").await;
+    assert_eq!(typed, json!("hi"), "the form holds the recorded arguments");
+    // Nothing on it sends: no Connect form, no Refresh, no Call, and it says why.
+    for (css, what) in [
+        ("#connect-box", "the connect form"),
+        ("#list-tools", "Refresh"),
+        ("#call-tool", "Call tool"),
+    ] {
+        assert!(
+            !find(c, css).await.is_displayed().await.unwrap(),
+            "{what} offered"
+        );
+    }
+    let note = find(c, "#tool-detail .recorded-note").await;
+    assert!(note.is_displayed().await.unwrap());
 
     // Replay asks first, naming all the file would run; declined, nothing starts.
     findings_tab(c).await;
@@ -704,8 +750,9 @@ async fn input_rounds_and_an_auto_fallback_replay_the_same() {
         )
         .await;
     assert_eq!(status, 200);
+    // Kept connected, so its era can be read.
     let (status, report) = scope
-        .post(&format!("/api/sessions/{id}/replay"), json!({}))
+        .post(&format!("/api/sessions/{id}/replay"), json!({"keep": true}))
         .await;
     assert_eq!(status, 200, "{report}");
     assert_eq!(

@@ -4,7 +4,8 @@
 //! The guard (this file): the API without the token; another origin with the token; a DNS
 //! rebinding Host on pages, static files and the API; the token in served HTML; inline script
 //! (CSP); a non-loopback bind; names on `--dangerously-bind-all`; a kept call's outcome read
-//! without the token, from another origin, through another session, or with a huge ref.
+//! without the token, from another origin, through another session, or with a huge ref; the
+//! recorded calls of a session (`…/recorded`) the same ways, with unknown or huge parameters.
 //!
 //! Recordings and replay (`replay.rs`): a sealed export whose requests were edited (another
 //! tool called on the user's server) replayed by the CLI with no terminal, against its own
@@ -255,4 +256,58 @@ async fn a_kept_call_is_read_only_with_the_token_from_us_and_on_its_own_session(
         )
         .await;
     assert_eq!(code, 400, "{body}");
+}
+
+#[tokio::test]
+async fn recorded_calls_are_read_with_the_token_from_us_and_only_from_their_own_session() {
+    let s = Scope::start().await;
+    let first = s.connect(demo_target()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (code, _) = s.post("/api/sessions", demo_target()).await;
+    assert!(code.is_success());
+    s.post(
+        &format!("/api/sessions/{first}/request"),
+        json!({"method": "tools/call", "params": {"name": "echo", "arguments": {"text": "mine"}}}),
+    )
+    .await;
+    let path = format!("/api/sessions/{first}/recorded?method=tools/call&name=echo");
+    let (code, body) = s.get(&path).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["total"], 1, "{body}");
+    let (code, _) = status(s.http.get(s.url(&path))).await;
+    assert_eq!(code, 401, "no token");
+    let (code, _) = status(
+        s.http
+            .get(s.url(&path))
+            .bearer_auth(&s.token)
+            .header("Origin", "http://evil.example"),
+    )
+    .await;
+    assert_eq!(code, 403, "another origin");
+    let (code, body) = s
+        .get("/api/sessions/s2/recorded?method=tools/call&name=echo")
+        .await;
+    assert_eq!(
+        (code.as_u16(), body["total"].clone()),
+        (200, json!(0)),
+        "another session's calls"
+    );
+    let (code, _) = s
+        .get(&format!(
+            "/api/sessions/{first}/recorded?method=tools/call&x=1"
+        ))
+        .await;
+    assert_eq!(code, 400, "an unknown parameter");
+    let (code, _) = s.get(&format!("/api/sessions/{first}/recorded")).await;
+    assert_eq!(code, 400, "no method");
+    let huge = "n".repeat(30_000);
+    let (code, body) = s
+        .get(&format!(
+            "/api/sessions/{first}/recorded?method=tools/call&name={huge}"
+        ))
+        .await;
+    assert!(code == 200 || code == 414 || code == 431, "{code} {body}");
+    assert_eq!(s.get("/api/session").await.0, 200, "still serving");
 }
