@@ -24,7 +24,7 @@ use crate::{
 pub use formats::{
     Format, InputDecl, ParsedFile, ServerSpec, Transport, export_entry, export_file, parse,
 };
-pub use placeholders::{Resolver, placeholders, resolve};
+pub use placeholders::{Resolver, placeholders, resolve, unsupported_in};
 
 /// What the API shows in place of a secret is also what a client sends back to mean "keep the
 /// stored value" (it never saw that value).
@@ -126,7 +126,7 @@ impl Entry {
 
 fn hide(map: &mut BTreeMap<String, String>, secret: impl Fn(&str) -> bool) {
     for (key, value) in map.iter_mut() {
-        if secret(key) && !placeholders::is_bare_placeholder(value) {
+        if secret(key) && !placeholders::holds_only_placeholders(value) {
             *value = REDACTED.to_owned();
         }
     }
@@ -145,8 +145,11 @@ pub struct Catalog {
     /// Catalog-origin entries first, in file order, then config-origin ones. Indices of catalog
     /// entries here are therefore their indices in the file, which `upsert` and `remove` rely on.
     entries: Vec<Entry>,
-    /// From the config file, which is the only one that can declare inputs.
+    /// The catalog file's own `${input:}` declarations (kept from imports), then the config
+    /// file's that the catalog does not declare itself.
     inputs: Vec<InputDecl>,
+    /// How many of `inputs` are the catalog file's own (the first ones): those are written back.
+    own_inputs: usize,
 }
 
 impl Catalog {
@@ -158,22 +161,22 @@ impl Catalog {
     /// Names are unique per origin only: a config server whose name is also in the catalog is
     /// still listed, and the catalog entry wins a lookup by name (see [`Catalog::get`]).
     pub fn open(path: PathBuf, config: Option<&Path>) -> Result<Catalog, String> {
-        let mut entries: Vec<Entry> = match fs::read_to_string(&path) {
-            Ok(text) if text.trim().is_empty() => Vec::new(),
-            Ok(text) => parse(&text)
-                .map_err(|e| format!("{}: {e}", path.display()))?
-                .servers
-                .into_iter()
-                .map(|(name, spec)| Entry {
-                    name,
-                    spec,
-                    origin: Origin::Catalog,
-                })
-                .collect(),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+        let own = match fs::read_to_string(&path) {
+            Ok(text) if text.trim().is_empty() => None,
+            Ok(text) => Some(parse(&text).map_err(|e| format!("{}: {e}", path.display()))?),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         };
-        let mut inputs = Vec::new();
+        let (servers, mut inputs) = own.map(|p| (p.servers, p.inputs)).unwrap_or_default();
+        let own_inputs = inputs.len();
+        let mut entries: Vec<Entry> = servers
+            .into_iter()
+            .map(|(name, spec)| Entry {
+                name,
+                spec,
+                origin: Origin::Catalog,
+            })
+            .collect();
         if let Some(config) = config {
             let text = fs::read_to_string(config)
                 .map_err(|e| format!("cannot read {}: {e}", config.display()))?;
@@ -183,12 +186,17 @@ impl Catalog {
                 spec,
                 origin: Origin::Config(config.to_path_buf()),
             }));
-            inputs = parsed.inputs;
+            for decl in parsed.inputs {
+                if !inputs.iter().any(|i| i.id == decl.id) {
+                    inputs.push(decl);
+                }
+            }
         }
         Ok(Catalog {
             path,
             entries,
             inputs,
+            own_inputs,
         })
     }
 
@@ -370,13 +378,29 @@ impl Catalog {
 
     /// Imports every server of a config file's text into the catalog and persists; returns how
     /// many. A name already in use (by either origin, so that nothing gets shadowed) gets
-    /// " (imported)" appended, then " (imported 2)", and so on. The file's `inputs` are not kept:
-    /// the catalog file is in Claude format, which has no place for them.
+    /// " (imported)" appended, then " (imported 2)", and so on. The file's `inputs` join the
+    /// catalog's own (an id it already declares keeps its declaration), so `${input:ID}` in the
+    /// imported servers still means what the file said.
     pub fn import(&mut self, text: &str) -> Result<usize, String> {
         let parsed = parse(text)?;
         let count = parsed.servers.len();
-        if count == 0 {
+        if count == 0 && parsed.inputs.is_empty() {
             return Ok(0);
+        }
+        for decl in parsed.inputs {
+            match self.inputs.iter().position(|i| i.id == decl.id) {
+                Some(at) if at < self.own_inputs => {}
+                // A config file's declaration of the same id: the catalog's own takes its place.
+                Some(at) => {
+                    self.inputs.remove(at);
+                    self.inputs.insert(self.own_inputs, decl);
+                    self.own_inputs += 1;
+                }
+                None => {
+                    self.inputs.insert(self.own_inputs, decl);
+                    self.own_inputs += 1;
+                }
+            }
         }
         let mut catalog = self.catalog_entries();
         for (name, spec) in parsed.servers {
@@ -427,7 +451,7 @@ impl Catalog {
     /// Persists the new catalog part, and only then adopts it, so a failed write leaves memory
     /// agreeing with the file.
     fn commit(&mut self, catalog: Vec<Entry>) -> Result<(), String> {
-        write_catalog(&self.path, &catalog)?;
+        write_catalog(&self.path, &catalog, &self.inputs[..self.own_inputs])?;
         let config: Vec<Entry> = std::mem::take(&mut self.entries)
             .into_iter()
             .filter(|e| e.origin != Origin::Catalog)
@@ -550,13 +574,19 @@ fn free_name(base: &str, suffix: impl Fn(u32) -> String, taken: impl Fn(&str) ->
     }
 }
 
-fn write_catalog(path: &Path, entries: &[Entry]) -> Result<(), String> {
+/// The catalog file: Claude's `mcpServers`, with VS Code's `inputs` beside it when it declares
+/// any (`parse` reads both from any file).
+fn write_catalog(path: &Path, entries: &[Entry], inputs: &[InputDecl]) -> Result<(), String> {
     let failed = |e: String| format!("cannot write {}: {e}", path.display());
     let servers: Vec<(String, ServerSpec)> = entries
         .iter()
         .map(|e| (e.name.clone(), e.spec.clone()))
         .collect();
-    let file = export_file(&servers, &[], Format::Claude);
+    let mut file = export_file(&servers, &[], Format::Claude);
+    if !inputs.is_empty() {
+        let vscode = export_file(&[], inputs, Format::VsCode);
+        file["inputs"] = vscode["inputs"].clone();
+    }
     let mut text = serde_json::to_string_pretty(&file).map_err(|e| failed(e.to_string()))?;
     text.push('\n');
     crate::private_file::write(path, text.as_bytes()).map_err(|e| failed(e.to_string()))

@@ -36,10 +36,49 @@ fn pieces(s: &str) -> Vec<Piece<'_>> {
     out
 }
 
-/// Whether `s` is exactly one placeholder: such a value names where a secret comes from and holds
-/// none itself, so it need not be redacted.
-pub(super) fn is_bare_placeholder(s: &str) -> bool {
-    matches!(pieces(s).as_slice(), [Piece::Var(_)])
+/// Whether `s` holds placeholders and nothing secret besides: only placeholders, or an
+/// authorization scheme word before them (`Bearer ${input:api-key}`). Such a value names where a
+/// secret comes from and holds none itself, so it need not be redacted.
+pub(super) fn holds_only_placeholders(s: &str) -> bool {
+    let pieces = pieces(s);
+    let text: String = pieces
+        .iter()
+        .filter_map(|p| match p {
+            Piece::Text(t) => Some(*t),
+            Piece::Var(_) => None,
+        })
+        .collect();
+    pieces.iter().any(|p| matches!(p, Piece::Var(_)))
+        && matches!(
+            text.trim().to_ascii_lowercase().as_str(),
+            "" | "bearer" | "basic" | "token" | "apikey" | "api-key"
+        )
+}
+
+/// What a client of `format` does with each placeholder of `spec`: a sentence for each one it
+/// cannot expand (the exported file would hold it as literal text).
+pub fn unsupported_in(spec: &ServerSpec, format: super::formats::Format) -> Vec<String> {
+    use super::formats::Format;
+    let client = match format {
+        Format::VsCode => "VS Code",
+        Format::Claude => "Claude Desktop",
+        Format::Cursor => "Cursor",
+        Format::Windsurf => "Windsurf",
+    };
+    placeholders(spec)
+        .into_iter()
+        .filter_map(|name| {
+            let ok = match (classify(&name), format) {
+                (_, Format::VsCode) => !matches!(classify(&name), Var::Unknown),
+                (Var::Env(_), Format::Cursor | Format::Windsurf) => true,
+                (Var::UserHome | Var::WorkspaceFolder, Format::Cursor) => true,
+                _ => false,
+            };
+            (!ok).then(|| {
+                format!("${{{name}}}: {client} does not expand it, so the file holds it as literal text (give the value, or export for VS Code)")
+            })
+        })
+        .collect()
 }
 
 enum Var<'s> {
@@ -303,10 +342,12 @@ mod tests {
                 "env:HOME"
             ]
         );
-        assert!(is_bare_placeholder("${input:x}"));
-        assert!(!is_bare_placeholder("Bearer ${input:x}"));
-        assert!(!is_bare_placeholder("${a}${b}"));
-        assert!(!is_bare_placeholder("${a"));
+        assert!(holds_only_placeholders("${input:x}"));
+        assert!(holds_only_placeholders("Bearer ${input:x}"));
+        assert!(holds_only_placeholders("${a}${b}"));
+        assert!(!holds_only_placeholders("${a"));
+        assert!(!holds_only_placeholders("Bearer s3cret${input:x}"));
+        assert!(!holds_only_placeholders("Bearer s3cret"));
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::{
     AppState,
     api::{ApiError, options, parse, parse_era},
 };
-use crate::catalog::{Catalog, Format, ServerSpec, export_file};
+use crate::catalog::{Catalog, Format, InputDecl, ServerSpec, export_file};
 
 fn listing(catalog: &Catalog) -> Value {
     json!({
@@ -172,6 +172,51 @@ pub(super) struct ExportQuery {
     secrets: Option<String>,
     /// Any value: answer as a file to save rather than a JSON document.
     download: Option<String>,
+    /// Any value: answer `{format, fileName, text, warnings}`, what the file would be and what
+    /// the chosen client cannot use in it, for a person to read before saving.
+    preview: Option<String>,
+}
+
+/// The file a client of `format` looks for.
+fn file_name(format: Format) -> &'static str {
+    match format {
+        Format::VsCode | Format::Cursor => "mcp.json",
+        Format::Claude => "claude_desktop_config.json",
+        Format::Windsurf => "mcp_config.json",
+    }
+}
+
+/// The `${input:ID}` declarations the exported servers use (a VS Code file must carry them, or
+/// its placeholders mean nothing): the catalog's, or a masked prompt for an id it never
+/// declared, said in `warnings`.
+fn used_inputs(
+    servers: &[(String, ServerSpec)],
+    declared: &[InputDecl],
+    warnings: &mut Vec<String>,
+) -> Vec<InputDecl> {
+    let mut used: Vec<InputDecl> = Vec::new();
+    for (name, spec) in servers {
+        for p in crate::catalog::placeholders(spec) {
+            let Some(id) = p.strip_prefix("input:") else {
+                continue;
+            };
+            if used.iter().any(|d| d.id == id) {
+                continue;
+            }
+            used.push(match declared.iter().find(|d| d.id == id) {
+                Some(d) => d.clone(),
+                None => {
+                    warnings.push(format!("{name}: ${{input:{id}}} is declared nowhere in the catalog; the file asks for it as a masked prompt"));
+                    InputDecl {
+                        id: id.to_owned(),
+                        description: None,
+                        password: true,
+                    }
+                }
+            });
+        }
+    }
+    used
 }
 
 pub(super) async fn export(
@@ -207,9 +252,30 @@ pub(super) async fn export(
             "no server \"{name}\" in the catalog"
         )));
     }
-    let file = export_file(&servers, catalog.inputs(), format);
+    let mut warnings: Vec<String> = servers
+        .iter()
+        .flat_map(|(name, spec)| {
+            crate::catalog::unsupported_in(spec, format)
+                .into_iter()
+                .map(move |w| format!("{name}: {w}"))
+        })
+        .collect();
+    let inputs = match format {
+        Format::VsCode => used_inputs(&servers, catalog.inputs(), &mut warnings),
+        _ => Vec::new(),
+    };
+    let file = export_file(&servers, &inputs, format);
     let mut text = serde_json::to_string_pretty(&file).expect("a JSON value serialises");
     text.push('\n');
+    if q.preview.is_some() {
+        return Ok(axum::Json(json!({
+            "format": format.as_str(),
+            "fileName": file_name(format),
+            "text": text,
+            "warnings": warnings,
+        }))
+        .into_response());
+    }
     let mut res = (
         [(
             header::CONTENT_TYPE,
@@ -219,11 +285,7 @@ pub(super) async fn export(
     )
         .into_response();
     if q.download.is_some() {
-        let file_name = match format {
-            Format::VsCode => "mcp.json",
-            Format::Claude => "claude_desktop_config.json",
-            Format::Cursor | Format::Windsurf => "mcp_config.json",
-        };
+        let file_name = file_name(format);
         res.headers_mut().insert(
             header::CONTENT_DISPOSITION,
             HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))

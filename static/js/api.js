@@ -52,6 +52,18 @@ export async function call(method, path, body) {
   return { body: parsed, text, requestId: res.headers.get("x-mcpscope-request-id"), durationMs };
 }
 
+// A request whose body is text as it is (a config file to import, say), not JSON we encode.
+export async function callText(method, path, text) {
+  const res = await fetch(path, {
+    method,
+    headers: { "Authorization": `Bearer ${token}`, "Content-Type": "text/plain; charset=utf-8" },
+    body: text,
+  });
+  const parsed = await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(res.status, parsed);
+  return { body: parsed };
+}
+
 // One MCP request through the backend session. Resolves to {result} or {error} (the server's).
 // With a `ref`, the backend keeps the outcome under it: `GET …/calls/{ref}` answers the same,
 // even after this page is gone.

@@ -4,7 +4,7 @@
 // any client's format. Values that may be secrets come redacted from the backend; sending the
 // redacted marker back keeps the stored value.
 
-import { call } from "./api.js";
+import { call, callText } from "./api.js";
 import { $, el } from "./dom.js";
 import { copyButton, download } from "./content.js";
 import * as servers from "./servers.js";
@@ -18,7 +18,6 @@ function liveOf(name) {
 }
 
 const FORMATS = [["claude", "Claude Desktop"], ["cursor", "Cursor"], ["windsurf", "Windsurf"], ["vscode", "VS Code"]];
-const FILE_NAMES = { claude: "claude_desktop_config.json", cursor: "mcp.json", windsurf: "mcp_config.json", vscode: "mcp.json" };
 let ctx = null;
 let inputs = [];
 let editing = null; // the name of the entry the connect form is editing, if any
@@ -157,22 +156,50 @@ async function save() {
   }
 }
 
-// A format choice with Copy and Download, for one entry (`name`) or all of them.
+// Imports a config file of any client (its format is read from it): its servers join the
+// catalog, and its `inputs` declarations with them, so `${input:…}` keeps its meaning.
+async function importFile() {
+  const text = $("catalog-import-text").value;
+  const status = $("catalog-import-status");
+  if (!text.trim()) { status.textContent = "Choose a file or paste one first."; return; }
+  try {
+    const { body } = await callText("POST", "/api/catalog/import", text);
+    const n = body.imported;
+    status.textContent = `Imported ${n} server${n === 1 ? "" : "s"}${body.inputs?.length ? `; the catalog declares ${body.inputs.map((i) => i.id).join(", ")} for \${input:…}` : ""}.`;
+    $("catalog-import-text").value = "";
+    $("catalog-import-file").value = "";
+    await load();
+  } catch (e) {
+    status.textContent = `Not imported: ${e.message}`;
+  }
+}
+
+// A format choice with Copy and Download, for one entry (`name`) or all of them, and the file
+// itself to read first, with what the chosen client cannot use in it (a placeholder it does
+// not expand, say).
 function exportControls(name, label) {
   const id = `export-${name ?? "all"}`.replace(/[^A-Za-z0-9_-]/g, "_");
   const format = el("select", { id, "aria-label": `${label}: format` }, ...FORMATS.map(([v, t]) => el("option", { value: v, text: t })));
   const secrets = el("input", { type: "checkbox", id: `${id}-secrets` });
   const slot = el("span", { class: "export-download" });
-  const fetchText = async () => {
-    const q = new URLSearchParams({ format: format.value });
-    if (name) q.set("name", name);
-    if (secrets.checked) q.set("secrets", "include");
-    return (await call("GET", `/api/catalog/export?${q}`)).text;
-  };
+  const warnings = el("ul", { class: "export-warnings", "aria-label": "What this client cannot use" });
+  const preview = el("pre", { class: "json export-preview", tabindex: "0", "aria-label": "The file" });
   let text = "";
   const refresh = async () => {
-    text = await fetchText().catch((e) => e.message);
-    slot.replaceChildren(download(FILE_NAMES[format.value], text));
+    const q = new URLSearchParams({ format: format.value, preview: "1" });
+    if (name) q.set("name", name);
+    if (secrets.checked) q.set("secrets", "include");
+    try {
+      const { body } = await call("GET", `/api/catalog/export?${q}`);
+      text = body.text;
+      warnings.replaceChildren(...body.warnings.map((w) => el("li", { text: w })));
+      slot.replaceChildren(download(body.fileName, text));
+    } catch (e) {
+      text = "";
+      warnings.replaceChildren(el("li", { text: e.message }));
+      slot.replaceChildren();
+    }
+    preview.textContent = text;
   };
   format.addEventListener("change", refresh);
   secrets.addEventListener("change", refresh);
@@ -180,6 +207,7 @@ function exportControls(name, label) {
     el("summary", { text: name ? "Export" : "Export all" }),
     el("label", { for: id, text: "Format" }), format,
     el("label", { class: "check" }, secrets, "include secret values"),
+    warnings, preview,
     el("div", { class: "actions" }, copyButton(() => text), slot));
   // Fetched when opened, so listing the catalog costs one request, not one per entry.
   box.addEventListener("toggle", () => { if (box.open && !text) refresh(); });
@@ -191,5 +219,10 @@ export function init(context) {
   servers.onLoad(markLive);
   $("save-catalog").addEventListener("click", save);
   $("catalog-export-all").append(exportControls(null, "Export the whole catalog"));
+  $("catalog-import-file").addEventListener("change", async () => {
+    const file = $("catalog-import-file").files[0];
+    if (file) $("catalog-import-text").value = await file.text();
+  });
+  $("catalog-import-run").addEventListener("click", importFile);
   load().catch((e) => ctx.notice(e.message));
 }

@@ -278,3 +278,146 @@ async fn export_then_import_round_trips_in_every_format() {
     );
     assert!(one["servers"].get("local").is_none());
 }
+
+/// A VS Code file whose servers take a key from `${input:api-key}`.
+fn vscode_with_inputs() -> Value {
+    json!({
+        "inputs": [{"type": "promptString", "id": "api-key", "description": "The API key", "password": true}],
+        "servers": {
+            "remote": {"type": "http", "url": "http://127.0.0.1:9/mcp",
+                "headers": {"Authorization": "Bearer ${input:api-key}", "X-Api-Key": "${input:api-key}"}},
+            "local": {"command": "node", "args": ["s.js"], "env": {"TOKEN": "${input:api-key}", "DIR": "${env:HOME}"}},
+        },
+    })
+}
+
+async fn import_text(scope: &Scope, text: String) -> Value {
+    let res = scope
+        .http
+        .post(scope.url("/api/catalog/import"))
+        .bearer_auth(&scope.token)
+        .body(text)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = decode(res).await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn a_vscode_files_inputs_survive_import_and_export_and_other_formats_say_what_they_lose() {
+    let scope = Scope::start().await;
+    let imported = import_text(&scope, vscode_with_inputs().to_string()).await;
+    // Regression: the answer said "inputs": [] and the declarations were gone.
+    assert_eq!(imported["inputs"][0]["id"], "api-key", "{imported}");
+    assert_eq!(imported["inputs"][0]["password"], true, "{imported}");
+    // Kept in the catalog file, so they outlive this process.
+    let kept: Value =
+        serde_json::from_str(&std::fs::read_to_string(imported["path"].as_str().unwrap()).unwrap())
+            .unwrap();
+    assert_eq!(kept["inputs"][0]["id"], "api-key", "{kept}");
+
+    // A VS Code export carries the declarations its servers use, and a placeholder is no secret.
+    let (status, file) = scope.get("/api/catalog/export?format=vscode").await;
+    assert_eq!(status, 200);
+    assert_eq!(file["inputs"][0]["id"], "api-key", "{file}");
+    let headers = &file["servers"]["remote"]["headers"];
+    assert_eq!(
+        headers["Authorization"], "Bearer ${input:api-key}",
+        "{file}"
+    );
+    assert_eq!(headers["X-Api-Key"], "${input:api-key}", "{file}");
+    assert_eq!(file["servers"]["local"]["env"]["TOKEN"], "${input:api-key}");
+
+    // The other clients cannot expand ${input:}: the preview says so, per server.
+    for (format, client) in [
+        ("claude", "Claude Desktop"),
+        ("cursor", "Cursor"),
+        ("windsurf", "Windsurf"),
+    ] {
+        let (status, preview) = scope
+            .get(&format!("/api/catalog/export?format={format}&preview=1"))
+            .await;
+        assert_eq!(status, 200, "{preview}");
+        let warnings: Vec<&str> = preview["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w.as_str().unwrap())
+            .collect();
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with("remote: ${input:api-key}")
+                    && w.contains(&format!("{client} does not expand it"))),
+            "{format}: {warnings:?}"
+        );
+        // ${env:HOME} works in Cursor and Windsurf, not in Claude Desktop.
+        assert_eq!(
+            warnings.iter().any(|w| w.contains("${env:HOME}")),
+            format == "claude",
+            "{format}: {warnings:?}"
+        );
+        assert!(preview["text"].as_str().unwrap().contains("mcpServers"));
+    }
+    let (_, preview) = scope
+        .get("/api/catalog/export?format=cursor&preview=1")
+        .await;
+    assert_eq!(preview["fileName"], "mcp.json");
+}
+
+#[tokio::test]
+async fn the_catalog_imports_a_pasted_file_and_previews_an_export_in_the_browser() {
+    use crate::browser::{click, find, open_ui, wait_text};
+    let scope = Scope::start().await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    crate::daily_ui::click_path(c, "//details[@id='catalog-import']/summary").await;
+    crate::daily_ui::field(c, "or paste it")
+        .await
+        .send_keys(&vscode_with_inputs().to_string())
+        .await
+        .unwrap();
+    crate::daily_ui::button(c, "Import")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let said = wait_text(c, "#catalog-import-status", "the import", |t| !t.is_empty()).await;
+    assert!(
+        said.starts_with("Imported 2 servers") && said.contains("api-key"),
+        "{said}"
+    );
+    wait_text(c, "#catalog-list", "the imported servers", |t| {
+        t.contains("remote") && t.contains("local")
+    })
+    .await;
+    // Export all, as Claude Desktop: the file to read first, and what Claude cannot use.
+    click(c, "#catalog-export-all details > summary").await;
+    let warned = wait_text(
+        c,
+        "#catalog-export-all .export-warnings",
+        "the warnings",
+        |t| t.contains("${input:api-key}"),
+    )
+    .await;
+    assert!(
+        warned.contains("Claude Desktop does not expand it"),
+        "{warned}"
+    );
+    let shown = find(c, "#catalog-export-all .export-preview")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        shown.contains("\"mcpServers\"") && shown.contains("Bearer ${input:api-key}"),
+        "{shown}"
+    );
+    if let Ok(dir) = std::env::var("MCPSCOPE_SCREENSHOTS") {
+        let png = c.screenshot().await.unwrap();
+        std::fs::write(std::path::Path::new(&dir).join("catalog-export.png"), png).unwrap();
+    }
+    b.client.close().await.unwrap();
+}
