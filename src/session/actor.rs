@@ -120,6 +120,8 @@ pub(super) struct Actor {
     pub(super) listen: super::listen::Listen,
     /// The tasks this connection follows (both eras).
     pub(super) tasks: super::tasks::Tasks,
+    /// The tasks the server asked this client to run (legacy era).
+    pub(super) client_tasks: super::client_tasks::ClientTasks,
 }
 
 impl Actor {
@@ -135,6 +137,7 @@ impl Actor {
             let deadline = self.engine.next_deadline();
             let relisten = self.listen.retry_at;
             let task_poll = self.next_task_poll();
+            let task_expiry = self.client_tasks.next_expiry();
             tokio::select! {
                 cmd = commands.recv(), if commands_open && shutdown_done.is_none() => match cmd {
                     Some(Command::Shutdown { done }) => {
@@ -161,6 +164,7 @@ impl Actor {
                 _ = sleep_until(deadline) => self.expire(),
                 _ = sleep_until(relisten) => self.listen_now(),
                 _ = sleep_until(task_poll) => self.poll_tasks(),
+                _ = sleep_until(task_expiry) => self.expire_client_tasks(),
                 Some(key) = auto.recv() => self.delayed_answer(&key),
             }
         }
@@ -208,7 +212,9 @@ impl Actor {
             Command::Relisten if self.modern => self.listen_now(),
             Command::Relisten => {}
             Command::Tasks { reply } => {
-                let _ = reply.send(self.tasks_view());
+                let mut all = self.tasks_view();
+                all.extend(self.client_tasks_view());
+                let _ = reply.send(all);
             }
             Command::CancelTask { task_id, reply } => self.cancel_task(&task_id, reply),
             Command::Inflight { reply } => {

@@ -63,6 +63,10 @@ pub enum ReplyTo {
         task_id: String,
         key: String,
     },
+    /// The request of a task the client hosts (it was answered with the task already).
+    ClientTask {
+        task_id: String,
+    },
 }
 
 /// A server→client request waiting for an answer.
@@ -95,6 +99,10 @@ impl PendingRequest {
             ReplyTo::TaskInput { task_id, key } => {
                 v["taskId"] = json!(task_id);
                 v["inputKey"] = json!(key);
+            }
+            ReplyTo::ClientTask { task_id } => {
+                v["taskId"] = json!(task_id);
+                v["hostedTask"] = json!(true);
             }
         }
         v

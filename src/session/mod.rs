@@ -22,6 +22,7 @@
 //! | `rounds.rs` | the modern era's input rounds (MRTR): input requests served like server requests, then the retry |
 
 mod actor;
+mod client_tasks;
 mod era;
 mod establish;
 mod handle;
@@ -118,6 +119,12 @@ pub fn default_client_capabilities() -> Value {
         "roots": {"listChanged": true},
         "sampling": {"tools": {}},
         "elicitation": {"form": {}, "url": {}},
+        // The client hosts task-augmented sampling and elicitation (2025-11-25).
+        "tasks": {
+            "list": {},
+            "cancel": {},
+            "requests": {"sampling": {"createMessage": {}}, "elicitation": {"create": {}}},
+        },
     })
 }
 

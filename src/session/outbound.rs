@@ -100,6 +100,10 @@ impl Actor {
             ReplyTo::JsonRpc(id) => id,
             ReplyTo::Input { .. } => return self.input_answered(reply_to, outcome, answered_by),
             ReplyTo::TaskInput { .. } => return self.task_input_answered(reply_to, outcome),
+            ReplyTo::ClientTask { task_id } => {
+                let task_id = task_id.clone();
+                return self.client_task_answered(&task_id, outcome, answered_by);
+            }
         };
         let text = wire::response(server_id, outcome);
         let kind = if outcome.is_ok() { "response" } else { "error" };

@@ -371,6 +371,7 @@ impl Session {
             conversation_seq: 0,
             listen: Default::default(),
             tasks: Default::default(),
+            client_tasks: Default::default(),
         };
         tokio::spawn(actor.run(rx, auto_rx));
         drop(guard);

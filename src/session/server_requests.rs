@@ -30,6 +30,9 @@ impl Actor {
 
     /// Answers a server request now, by rule, or queues it for a person.
     pub(super) fn route(&mut self, reply_to: ReplyTo, method: String, params: Value, seq: u64) {
+        if self.hosts_as_task(&reply_to, &method, &params) {
+            return self.host_task(reply_to, method, params, seq);
+        }
         let responders = self.responders.get();
         let auto = match method.as_str() {
             "ping" => {
@@ -51,6 +54,12 @@ impl Actor {
                     crate::responders::apply_elicitation_defaults(&params, &mut answer);
                     answer
                 })
+            }
+            "tasks/get" | "tasks/result" | "tasks/list" | "tasks/cancel"
+                if self.declared("tasks") && !self.modern =>
+            {
+                self.client_task_request(reply_to, &method, &params);
+                return;
             }
             "roots/list" if self.declared("roots") => {
                 let result = responders.roots_result();
@@ -110,6 +119,9 @@ impl Actor {
 
     /// The server withdrew one of its requests (`notifications/cancelled`).
     pub(super) fn withdraw(&mut self, reply_to: &ReplyTo) {
+        if let ReplyTo::JsonRpc(id) = reply_to {
+            self.withdraw_task_waiter(id);
+        }
         let keys: Vec<String> = self
             .pending
             .values()

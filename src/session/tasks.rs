@@ -125,6 +125,7 @@ impl Tracked {
         let ttl = if self.modern { "ttlMs" } else { "ttl" };
         json!({
             "taskId": id,
+            "side": "server",
             "era": if self.modern { "modern" } else { "legacy" },
             "method": self.method,
             "subject": self.subject,

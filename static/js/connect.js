@@ -149,6 +149,12 @@ function chosenCapabilities() {
     if (on("cap-elicitation-url")) caps.elicitation.url = {};
   }
   if (on("cap-roots")) caps.roots = on("cap-roots-changed") ? { listChanged: true } : {};
+  // The client runs the server's sampling and elicitation requests as tasks when asked to.
+  if (on("cap-tasks") && (caps.sampling || caps.elicitation)) {
+    caps.tasks = { list: {}, cancel: {}, requests: {} };
+    if (caps.sampling) caps.tasks.requests.sampling = { createMessage: {} };
+    if (caps.elicitation) caps.tasks.requests.elicitation = { create: {} };
+  }
   return caps;
 }
 

@@ -85,6 +85,8 @@ function header(p) {
 // A legacy server request names the server's id; a modern input request (MRTR) the call that
 // asked for it and which round it is.
 function origin(p) {
+  if (p.hostedTask) return `run as task ${p.taskId} (the server polls it; your answer ends it)`;
+  if (p.round === undefined && p.inputKey !== undefined) return `input ${JSON.stringify(p.inputKey)} for task ${p.taskId}`;
   if (p.round === undefined) return `server id ${JSON.stringify(p.serverId)}`;
   return `input ${JSON.stringify(p.inputKey)} for request #${p.originRequestId}, round ${p.round}`;
 }

@@ -44,9 +44,19 @@ async function cancel(t, button) {
   }
 }
 
+// A task the client hosts for the server: who asked, how often the server polled, and where
+// the answer is given (the request waits in the pending panel like any other).
+function hostedFacts(t) {
+  return [
+    el("span", { text: `hosted for the server · its request ${JSON.stringify(t.serverRequestId)}` }),
+    el("span", { text: `${t.polls} poll${t.polls === 1 ? "" : "s"} by the server` }),
+  ];
+}
+
 function card(t) {
+  const hosted = t.side === "client";
   const status = t.lost ? "lost" : String(t.status ?? "unknown");
-  const li = el("li", { class: `task-card task-${status}`, "data-task": t.taskId },
+  const li = el("li", { class: `task-card task-${status}`, "data-task": t.taskId, "data-side": hosted ? "client" : "server" },
     el("div", { class: "task-head" },
       el("code", { class: "wire-name", text: t.subject ?? t.method }),
       el("span", { class: `task-status status-${status}`, text: status }),
@@ -55,11 +65,14 @@ function card(t) {
     el("div", { class: "task-facts muted" },
       el("span", { class: "task-age", text: age(t) }),
       el("span", { text: ttl(t) }),
-      el("span", { text: `${t.polls} poll${t.polls === 1 ? "" : "s"} · every ${seconds(t.pollIntervalMs)}` }),
-      el("span", { text: `${t.era} · request #${t.requestId}` }),
+      ...(hosted ? hostedFacts(t) : [
+        el("span", { text: `${t.polls} poll${t.polls === 1 ? "" : "s"} · every ${seconds(t.pollIntervalMs)}` }),
+        el("span", { text: `${t.era} · request #${t.requestId}` })]),
       el("code", { class: "task-id", text: t.taskId, title: "taskId" }),
     ));
-  if (running(t)) {
+  if (hosted && running(t)) {
+    li.append(el("p", { class: "task-note muted", text: "Waiting for an answer: the server's request is in the pending panel, or a mock rule answers it." }));
+  } else if (running(t)) {
     const b = el("button", { type: "button", class: "small task-cancel", text: "Cancel task", "aria-label": `Cancel task ${t.taskId}` });
     b.addEventListener("click", () => cancel(t, b));
     li.querySelector(".task-head").append(b);
@@ -82,8 +95,10 @@ export function renderAll() {
 
 function upsert(session, t) {
   const map = tasksOf(session);
-  map.delete(t.taskId); // newest change last, so the list shows it first
-  map.set(t.taskId, t);
+  // A server may pick an id that equals one of ours: the side keeps them apart.
+  const key = `${t.side ?? "server"}:${t.taskId}`;
+  map.delete(key); // newest change last, so the list shows it first
+  map.set(key, t);
 }
 
 export function onEvent(event) {
@@ -101,7 +116,7 @@ export function onEvent(event) {
 // Opens the tab with a task in view (from a call's answer that created it).
 export function reveal(taskId) {
   dock.showTab("tasks");
-  const li = [...$("task-list").children].find((c) => c.dataset.task === taskId);
+  const li = [...$("task-list").children].find((c) => c.dataset.task === taskId && c.dataset.side === "server");
   li?.scrollIntoView({ block: "nearest" });
 }
 
@@ -110,7 +125,7 @@ export function init() {
   setInterval(() => {
     for (const t of tasksOf(sessionId()).values()) {
       if (!running(t)) continue;
-      const span = $("task-list").querySelector(`[data-task="${CSS.escape(t.taskId)}"] .task-age`);
+      const span = $("task-list").querySelector(`[data-task="${CSS.escape(t.taskId)}"][data-side="${t.side === "client" ? "client" : "server"}"] .task-age`);
       if (span) span.textContent = age(t);
     }
   }, 1000);

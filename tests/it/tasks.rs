@@ -359,3 +359,176 @@ async fn the_browser_runs_a_task_watches_it_finish_and_cancels_another() {
     }
     b.client.close().await.unwrap();
 }
+
+/// The texts of a tool result's text content, joined.
+fn texts(result: &Value) -> String {
+    result["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["text"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// server-everything with every client capability mcpscope declares, its tools settled.
+async fn everything_as_a_task_receiver(scope: &Scope, events: &mut Events) -> Vec<String> {
+    let session = scope.connect(everything_target()).await;
+    assert!(
+        session["clientCapabilities"]["tasks"]["requests"]["sampling"]["createMessage"].is_object(),
+        "{session}"
+    );
+    events
+        .wait_for(
+            "the tool list settled",
+            frame("received", "notifications/tools/list_changed"),
+        )
+        .await;
+    let tools = scope.result("tools/list", json!({})).await;
+    tools["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_client_runs_a_servers_sampling_as_a_task_and_a_rule_completes_it() {
+    let scope = Scope::start().await;
+    let (status, _) = scope
+        .put(
+            "/api/responders",
+            json!({"sampling": {"mode": "mock", "rules": [], "default":
+                {"role": "assistant", "content": {"type": "text", "text": "sunny, from a rule"},
+                 "model": "mock", "stopReason": "endTurn"}}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let mut events = scope.events().await;
+    let tools = everything_as_a_task_receiver(&scope, &mut events).await;
+    // Regression: with no client task support declared, these two were not listed (17, not 19).
+    for tool in [
+        "trigger-sampling-request-async",
+        "trigger-elicitation-request-async",
+    ] {
+        assert!(tools.contains(&tool.to_owned()), "{tool} in {tools:?}");
+    }
+    let result = scope
+        .result(
+            "tools/call",
+            json!({"name": "trigger-sampling-request-async", "arguments": {"prompt": "weather?"}}),
+        )
+        .await;
+    let text = texts(&result);
+    assert!(text.contains("sunny, from a rule"), "{text}");
+    assert!(!text.contains("[SYNC]"), "answered as a task: {text}");
+
+    // On the wire: the task at once, the server's polls, the status notice, the result.
+    let created = events
+        .wait_for("the CreateTaskResult we sent", |e| {
+            e["kind"] == "frame"
+                && e["direction"] == "sent"
+                && e["message"]["result"]["task"]["status"] == "working"
+        })
+        .await;
+    let task_id = created["message"]["result"]["task"]["taskId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(task_id.starts_with("mcpscope-"), "{created}");
+    events
+        .wait_for("the server's poll", frame("received", "tasks/get"))
+        .await;
+    let result_asked = events
+        .wait_for(
+            "the server's tasks/result",
+            frame("received", "tasks/result"),
+        )
+        .await;
+    let answer = events
+        .wait_for("our tasks/result answer", |e| {
+            e["kind"] == "frame"
+                && e["direction"] == "sent"
+                && e["message"]["id"] == result_asked["message"]["id"]
+        })
+        .await;
+    assert_eq!(
+        answer["message"]["result"]["_meta"]["io.modelcontextprotocol/related-task"]["taskId"],
+        task_id.as_str(),
+        "{answer}"
+    );
+    // In the Tasks tab's data, as the client's side.
+    let (_, tasks) = scope.get("/api/tasks").await;
+    let hosted = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["taskId"] == task_id.as_str())
+        .unwrap_or_else(|| panic!("{tasks:#}"));
+    assert_eq!(hosted["side"], "client");
+    assert_eq!(hosted["status"], "completed");
+    assert!(hosted["polls"].as_u64().unwrap() >= 1, "{hosted}");
+    assert_eq!(
+        hosted["outcome"]["result"]["content"]["text"],
+        "sunny, from a rule"
+    );
+}
+
+#[tokio::test]
+async fn a_person_answers_an_elicitation_the_client_hosts_as_a_task() {
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+    everything_as_a_task_receiver(&scope, &mut events).await;
+    let call = scope.post(
+        "/api/request",
+        json!({"method": "tools/call", "params":
+            {"name": "trigger-elicitation-request-async", "arguments": {}}}),
+    );
+    let person = async {
+        let pending = events
+            .wait_for("the elicitation waiting for a person", |e| {
+                e["kind"] == "pending" && e["method"] == "elicitation/create"
+            })
+            .await;
+        assert_eq!(pending["hostedTask"], true, "{pending}");
+        let task_id = pending["taskId"].as_str().unwrap().to_owned();
+        // The server polls while the person thinks: the task is still working.
+        events
+            .wait_for("a poll while it waits", frame("received", "tasks/get"))
+            .await;
+        let (_, tasks) = scope.get("/api/tasks").await;
+        let t = tasks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["taskId"] == task_id.as_str())
+            .unwrap()
+            .clone();
+        assert_eq!(t["status"], "working", "{t}");
+        let (status, body) = scope
+            .post(
+                &format!("/api/pending/{}", pending["id"].as_str().unwrap()),
+                json!({"result": {"action": "accept", "content": {"name": "Ada", "favoriteColor": "Green", "agreeToTerms": true}}}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        task_id
+    };
+    let ((status, answer), task_id) = tokio::join!(call, person);
+    assert_eq!(status, 200, "{answer}");
+    let text = texts(&answer["result"]);
+    assert!(
+        text.contains("[COMPLETED]") && text.contains("- Name: Ada") && text.contains("Green"),
+        "{text}"
+    );
+    events
+        .wait_for("our status notice", |e| {
+            e["kind"] == "frame"
+                && e["direction"] == "sent"
+                && e["method"] == "notifications/tasks/status"
+                && e["message"]["params"]["taskId"] == task_id.as_str()
+                && e["message"]["params"]["status"] == "completed"
+        })
+        .await;
+}

@@ -77,6 +77,8 @@ pub(in crate::session) const TASKS_EXTENSION: &str = "io.modelcontextprotocol/ta
 fn modern_capabilities(caps: &Value) -> Value {
     let mut caps = caps.clone();
     if let Some(obj) = caps.as_object_mut() {
+        // Client-hosted tasks are 2025-11-25's; the tasks extension has none.
+        obj.remove("tasks");
         obj.entry("extensions")
             .or_insert_with(|| json!({ TASKS_EXTENSION: {} }));
     }
