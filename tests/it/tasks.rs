@@ -25,19 +25,26 @@ async fn completed(events: &mut Events, task_id: &str) -> Value {
         .await
 }
 
-/// Connects server-everything and waits for its task tool (registered after `initialized`).
-async fn everything_with_tasks(scope: &Scope, events: &mut Events) {
+/// Connects server-everything and waits until its tools settle (some are registered after
+/// `initialized`, by what the client declared); the session object.
+async fn settled_everything(scope: &Scope, events: &mut Events) -> Value {
     let session = scope.connect(everything_target()).await;
-    assert!(
-        session["capabilities"]["tasks"]["requests"]["tools"]["call"].is_object(),
-        "{session}"
-    );
     events
         .wait_for(
             "the tool list settled",
             frame("received", "notifications/tools/list_changed"),
         )
         .await;
+    session
+}
+
+/// Connects server-everything and waits for its task tool (registered after `initialized`).
+async fn everything_with_tasks(scope: &Scope, events: &mut Events) {
+    let session = settled_everything(scope, events).await;
+    assert!(
+        session["capabilities"]["tasks"]["requests"]["tools"]["call"].is_object(),
+        "{session}"
+    );
     let tools = scope.result("tools/list", json!({})).await;
     let research = tools["tools"]
         .as_array()
@@ -373,24 +380,12 @@ fn texts(result: &Value) -> String {
 
 /// server-everything with every client capability mcpscope declares, its tools settled.
 async fn everything_as_a_task_receiver(scope: &Scope, events: &mut Events) -> Vec<String> {
-    let session = scope.connect(everything_target()).await;
+    let session = settled_everything(scope, events).await;
     assert!(
         session["clientCapabilities"]["tasks"]["requests"]["sampling"]["createMessage"].is_object(),
         "{session}"
     );
-    events
-        .wait_for(
-            "the tool list settled",
-            frame("received", "notifications/tools/list_changed"),
-        )
-        .await;
-    let tools = scope.result("tools/list", json!({})).await;
-    tools["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap().to_owned())
-        .collect()
+    scope.tool_names().await
 }
 
 #[tokio::test]
