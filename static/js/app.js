@@ -57,6 +57,7 @@ function showSession(s) {
   $("protocol").textContent = s.protocolVersion ? `protocol ${s.protocolVersion}${s.era ? ` · ${s.era} era` : ""}` : "";
   showListen(s.state === "connected" ? s.listen : null);
   $("capabilities").replaceChildren(...Object.keys(s.capabilities || {}).map((c) => el("span", { class: "cap", text: c })));
+  $("capabilities").title = Object.keys(s.capabilities || {}).length ? `server capabilities: ${Object.keys(s.capabilities).join(", ")}` : "";
   const instr = typeof s.instructions === "string" ? s.instructions : "";
   $("instructions-box").hidden = !instr;
   $("instructions").textContent = instr;

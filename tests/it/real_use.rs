@@ -747,3 +747,62 @@ async fn the_tab_title_counts_the_server_requests_waiting() {
     .await;
     b.client.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_long_remote_name_and_a_waiting_request_hide_nothing_in_the_header() {
+    let scope = Scope::start().await;
+    let mut target = everything_target();
+    target["name"] = json!("Protected research server at http://127.0.0.1:51473/mcp (staging)");
+    scope.connect(target).await;
+    // A sampling request waits for a person: the header's badge says so.
+    let call = scope.post(
+        "/api/request",
+        json!({"method": "tools/call", "params":
+            {"name": "trigger-sampling-request", "arguments": {"prompt": "hi"}}}),
+    );
+    let ui = async {
+        let b = open_ui(&scope).await;
+        let c = &b.client;
+        for (w, h) in [(1400, 900), (1000, 700)] {
+            viewport(c, w, h).await;
+            wait_js(
+                c,
+                "return !document.getElementById('pending-badge').hidden",
+                "the waiting-request badge",
+            )
+            .await;
+            wait_text(c, "#protocol", "the era", |t| t.ends_with("legacy era")).await;
+            // Regression: the title was cut to "Every…", and the era hid under the badge.
+            let header = js(
+            c,
+            "const box = document.querySelector('.server').getBoundingClientRect();
+             const actions = document.querySelector('.top-actions').getBoundingClientRect();
+             const overlap = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+             return ['state', 'server-name', 'server-wire-name', 'server-version', 'protocol'].map((id) => {
+               const e = document.getElementById(id); const r = e.getBoundingClientRect();
+               return [id, r.left >= box.left && r.right <= box.right + 0.5 && r.top >= box.top && r.bottom <= box.bottom + 0.5,
+                       e.scrollWidth <= e.clientWidth + 1, !overlap(r, actions)];
+             })",
+        )
+        .await;
+            for item in header.as_array().unwrap() {
+                assert_eq!(
+                    item.as_array().unwrap()[1..],
+                    [json!(true), json!(true), json!(true)],
+                    "{w}x{h}: {item} (whole, not cut, not under the actions)"
+                );
+            }
+        }
+        b.client.close().await.unwrap();
+        let (_, pending) = scope.get("/api/pending").await;
+        let id = pending[0]["id"].as_str().unwrap().to_owned();
+        scope
+            .post(
+                &format!("/api/pending/{id}"),
+                json!({"error": {"code": -1, "message": "no"}}),
+            )
+            .await;
+    };
+    let ((status, _), ()) = tokio::join!(call, ui);
+    assert_eq!(status, 200);
+}
