@@ -87,7 +87,7 @@ function stepView(flow, [key, title, phases]) {
   const body = el("div", { class: "auth-step-body" },
     ...events.map((e) => el("p", { class: e.ok === false ? "error-note" : "" }, e.ok === false ? "✗ " : "✓ ", e.message)),
     ...exchanges.map(exchangeView));
-  if (!events.length && !exchanges.length) body.append(el("p", { class: "muted", text: "Not reached." }));
+  if (!events.length && !exchanges.length) body.append(el("p", { class: "muted", text: status === "waiting" ? "Waiting: nothing of this step was sent yet." : "Not reached." }));
   return el("li", { class: `auth-step auth-step-${status}`, "data-step": key },
     el("details", { open: status === "failed" || status === "waiting" || undefined }, summary, body));
 }
