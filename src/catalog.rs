@@ -58,6 +58,7 @@ impl Entry {
     /// catalog entries, whose file is [`Catalog::path`].
     pub fn to_json(&self, reveal: bool) -> Value {
         let spec = &self.shown_spec(reveal);
+        let shown_placeholders = placeholders(spec);
         let (origin, source) = match &self.origin {
             Origin::Catalog => ("catalog", Value::Null),
             Origin::Config(file) => ("config", Value::String(file.display().to_string())),
@@ -74,7 +75,12 @@ impl Entry {
             "url": spec.url,
             "headers": spec.headers,
             "extra": spec.extra,
-            "placeholders": placeholders(&self.spec),
+            // Every source a connect will ask for, but an unknown `${…}` only where its value is
+            // shown: inside a hidden value it may be the secret itself (`Bearer ${ghp_…}`).
+            "placeholders": placeholders(&self.spec)
+                .into_iter()
+                .filter(|p| placeholders::names_a_source(p) || shown_placeholders.contains(p))
+                .collect::<Vec<_>>(),
             "editable": self.origin == Origin::Catalog,
         })
     }
@@ -387,18 +393,20 @@ impl Catalog {
         if count == 0 && parsed.inputs.is_empty() {
             return Ok(0);
         }
+        // Worked on a copy, adopted only once the file is written.
+        let (mut inputs, mut own) = (self.inputs.clone(), self.own_inputs);
         for decl in parsed.inputs {
-            match self.inputs.iter().position(|i| i.id == decl.id) {
-                Some(at) if at < self.own_inputs => {}
+            match inputs.iter().position(|i| i.id == decl.id) {
+                Some(at) if at < own => {}
                 // A config file's declaration of the same id: the catalog's own takes its place.
                 Some(at) => {
-                    self.inputs.remove(at);
-                    self.inputs.insert(self.own_inputs, decl);
-                    self.own_inputs += 1;
+                    inputs.remove(at);
+                    inputs.insert(own, decl);
+                    own += 1;
                 }
                 None => {
-                    self.inputs.insert(self.own_inputs, decl);
-                    self.own_inputs += 1;
+                    inputs.insert(own, decl);
+                    own += 1;
                 }
             }
         }
@@ -430,7 +438,9 @@ impl Catalog {
                 origin: Origin::Catalog,
             });
         }
-        self.commit(catalog)?;
+        write_catalog(&self.path, &catalog, &inputs[..own])?;
+        (self.inputs, self.own_inputs) = (inputs, own);
+        self.adopt(catalog);
         Ok(count)
     }
 
@@ -452,13 +462,18 @@ impl Catalog {
     /// agreeing with the file.
     fn commit(&mut self, catalog: Vec<Entry>) -> Result<(), String> {
         write_catalog(&self.path, &catalog, &self.inputs[..self.own_inputs])?;
+        self.adopt(catalog);
+        Ok(())
+    }
+
+    /// Takes `catalog` as the catalog part of the entries (already written).
+    fn adopt(&mut self, catalog: Vec<Entry>) {
         let config: Vec<Entry> = std::mem::take(&mut self.entries)
             .into_iter()
             .filter(|e| e.origin != Origin::Catalog)
             .collect();
         self.entries = catalog;
         self.entries.extend(config);
-        Ok(())
     }
 
     fn not_in_catalog(&self, name: &str, verb: &str) -> String {
@@ -721,6 +736,31 @@ mod tests {
         // Only the catalog itself: the temp file was renamed away.
         assert_eq!(fs::read_dir(dir.join("nested")).unwrap().count(), 1);
         let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn an_import_keeps_its_inputs_across_a_restart_and_a_refused_one_changes_nothing() {
+        let dir = scratch("import-inputs");
+        let path = dir.join("catalog.json");
+        let mut catalog = Catalog::open(path.clone(), None).unwrap();
+        let file = |server: &str| {
+            format!(
+                r#"{{"inputs": [{{"type": "promptString", "id": "k", "password": true}}],
+                   "servers": {{"{server}": {{"command": "x", "env": {{"K": "${{input:k}}"}}}}}}}}"#
+            )
+        };
+        let refused = file("bad\\u0007name");
+        assert!(catalog.import(&refused).is_err());
+        assert!(
+            catalog.inputs().is_empty(),
+            "a refused import leaves no inputs behind"
+        );
+        assert_eq!(catalog.import(&file("good")).unwrap(), 1);
+        let again = Catalog::open(path, None).unwrap();
+        assert_eq!(again.inputs().len(), 1);
+        assert_eq!(again.inputs()[0].id, "k");
+        assert!(again.inputs()[0].password);
+        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]

@@ -41,6 +41,13 @@ fn pieces(s: &str) -> Vec<Piece<'_>> {
 /// secret comes from and holds none itself, so it need not be redacted.
 pub(super) fn holds_only_placeholders(s: &str) -> bool {
     let pieces = pieces(s);
+    // Only what names a source counts: `${ghp_abc}` or `${hunter2${input:x}` is text.
+    if pieces
+        .iter()
+        .any(|p| matches!(p, Piece::Var(name) if !names_a_source(name)))
+    {
+        return false;
+    }
     let text: String = pieces
         .iter()
         .filter_map(|p| match p {
@@ -53,6 +60,14 @@ pub(super) fn holds_only_placeholders(s: &str) -> bool {
             text.trim().to_ascii_lowercase().as_str(),
             "" | "bearer" | "basic" | "token" | "apikey" | "api-key"
         )
+}
+
+/// Whether a placeholder's name (between `${` and `}`) names a source mcpscope knows.
+pub(super) fn names_a_source(name: &str) -> bool {
+    !matches!(classify(name), Var::Unknown)
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.:-".contains(&b))
 }
 
 /// What a client of `format` does with each placeholder of `spec`: a sentence for each one it
@@ -344,7 +359,13 @@ mod tests {
         );
         assert!(holds_only_placeholders("${input:x}"));
         assert!(holds_only_placeholders("Bearer ${input:x}"));
-        assert!(holds_only_placeholders("${a}${b}"));
+        assert!(holds_only_placeholders("${input:a}${env:B}"));
+        assert!(
+            !holds_only_placeholders("${a}${b}"),
+            "unknown names are text"
+        );
+        assert!(!holds_only_placeholders("Bearer ${ghp_realtoken}"));
+        assert!(!holds_only_placeholders("${hunter2${input:x}"));
         assert!(!holds_only_placeholders("${a"));
         assert!(!holds_only_placeholders("Bearer s3cret${input:x}"));
         assert!(!holds_only_placeholders("Bearer s3cret"));

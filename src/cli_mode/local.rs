@@ -82,14 +82,15 @@ pub fn exit_code(outcome: Result<u8, Failure>) -> u8 {
 
 /// The responders a run answers the server with: the `--responders` file's (never written
 /// back), with the current directory as the one root when the file names none.
-fn one_shot_responders(args: &Args) -> Result<ResponderStore, Failure> {
+fn one_shot_responders(args: &Args, cwd_root: bool) -> Result<ResponderStore, Failure> {
     let usage = |e: String| Failure::usage(e);
     let mut settings = ResponderStore::open(args.responders.clone())
         .map_err(usage)?
         .get()
         .settings()
         .clone();
-    if settings.roots.is_empty()
+    if cwd_root
+        && settings.roots.is_empty()
         && let Ok(dir) = std::env::current_dir()
         && let Ok(uri) = url::Url::from_file_path(&dir)
     {
@@ -115,7 +116,13 @@ pub struct Local {
 
 impl Local {
     pub fn start(args: &Args, ring: RingLimits) -> Result<Local, Failure> {
-        let responders = one_shot_responders(args)?;
+        Self::start_with(args, ring, true)
+    }
+
+    /// `cwd_root`: the current directory is the root when `--responders` names none (a replay
+    /// says no: it answers as the recording did, and roots are not the directory it runs in).
+    pub fn start_with(args: &Args, ring: RingLimits, cwd_root: bool) -> Result<Local, Failure> {
+        let responders = one_shot_responders(args, cwd_root)?;
         let events = EventBus::new(ring);
         // No listener, so no callback: a server that asks for authorization ends the call with
         // "authorization required" (exit 3), unless kept credentials still work.

@@ -4,7 +4,7 @@
 //! for). The `/oauth/callback` route and the flows meet only here.
 
 use std::{
-    collections::{BTreeSet, HashMap, HashSet},
+    collections::{BTreeSet, HashMap},
     path::PathBuf,
     sync::{Arc, Mutex},
 };
@@ -79,9 +79,10 @@ pub struct Edits {
     pub client_id: Option<String>,
 }
 
-/// Flows waiting for something, by key; each key answers once.
+/// Flows waiting for something, by key; each key answers once. Each waiter carries a flag
+/// its answerer learns (a callback: whether its flow goes step by step).
 pub struct Slots<T> {
-    map: Mutex<HashMap<String, oneshot::Sender<T>>>,
+    map: Mutex<HashMap<String, (oneshot::Sender<T>, bool)>>,
 }
 
 impl<T> Default for Slots<T> {
@@ -96,8 +97,13 @@ impl<T: Send + 'static> Slots<T> {
     /// Waits for `key`; dropping the guard stops waiting, so a flow that ends (or a session
     /// that closes) leaves nothing a late answer could reach.
     pub fn expect(self: &Arc<Self>, key: &str) -> Waiting<T> {
+        self.expect_flagged(key, false)
+    }
+
+    /// Like `expect`, with a flag `answer` hands back.
+    pub fn expect_flagged(self: &Arc<Self>, key: &str, flag: bool) -> Waiting<T> {
         let (tx, rx) = oneshot::channel();
-        self.map.lock().unwrap().insert(key.to_owned(), tx);
+        self.map.lock().unwrap().insert(key.to_owned(), (tx, flag));
         Waiting {
             slots: self.clone(),
             key: key.to_owned(),
@@ -105,10 +111,10 @@ impl<T: Send + 'static> Slots<T> {
         }
     }
 
-    /// Hands `value` to whoever waits for `key`; false when nobody does.
-    fn answer(&self, key: &str, value: T) -> bool {
-        let tx = self.map.lock().unwrap().remove(key);
-        tx.is_some_and(|tx| tx.send(value).is_ok())
+    /// Hands `value` to whoever waits for `key`: its flag, or None when nobody waits.
+    fn answer(&self, key: &str, value: T) -> Option<bool> {
+        let (tx, flag) = self.map.lock().unwrap().remove(key)?;
+        tx.send(value).is_ok().then_some(flag)
     }
 }
 
@@ -117,9 +123,6 @@ pub struct Broker {
     callbacks: Arc<Slots<Callback>>,
     /// Step-by-step flows paused before their next request, by flow id.
     gates: Arc<Slots<Edits>>,
-    /// The callback states of step-by-step flows: their callback page must not say the token
-    /// is on its way, since the flow pauses before asking for it.
-    paced: Mutex<HashSet<String>>,
     credentials: Mutex<HashMap<String, Credentials>>,
     /// Every secret the credentials have held this run (forgotten and rotated ones too): a
     /// server may have echoed any of them, and exports scrub them all.
@@ -163,7 +166,6 @@ impl Broker {
             redirect_uri,
             callbacks: Arc::default(),
             gates: Arc::default(),
-            paced: Mutex::default(),
             credentials: Mutex::new(credentials),
             held: Mutex::new(held),
             file,
@@ -177,22 +179,16 @@ impl Broker {
     /// Waits for the callback carrying `state`; `step_by_step` when the flow pauses before
     /// its token request.
     pub fn expect(&self, state: &str, step_by_step: bool) -> Waiting<Callback> {
-        if step_by_step {
-            self.paced.lock().unwrap().insert(state.to_owned());
-        }
-        self.callbacks.expect(state)
+        self.callbacks.expect_flagged(state, step_by_step)
     }
 
     /// Hands a callback to the flow its `state` names. Each state works once. Ok(true) when
     /// that flow goes step by step (it waits for Continue before the token request).
     pub fn deliver(&self, callback: Callback) -> Result<bool, Refused> {
         let state = callback.state.clone().ok_or(Refused::NoState)?;
-        let paced = self.paced.lock().unwrap().remove(&state);
-        if self.callbacks.answer(&state, callback) {
-            Ok(paced)
-        } else {
-            Err(Refused::NoFlow)
-        }
+        self.callbacks
+            .answer(&state, callback)
+            .ok_or(Refused::NoFlow)
     }
 
     /// Pauses flow `flow` until the user lets it go on.
@@ -202,7 +198,7 @@ impl Broker {
 
     /// Lets the paused flow `flow` go on with the user's edits; false if it is not paused.
     pub fn resume(&self, flow: &str, edits: Edits) -> bool {
-        self.gates.answer(flow, edits)
+        self.gates.answer(flow, edits).is_some()
     }
 
     pub fn credentials(&self, resource: &str) -> Option<Credentials> {

@@ -64,7 +64,10 @@ impl Plan {
         let mut plan = Plan::default();
         let mut ours: HashMap<String, usize> = HashMap::new();
         let mut init_id: Option<String> = None;
-        let mut theirs: HashMap<String, String> = HashMap::new();
+        // The server's requests by id: method, and the task a `tasks/*` one names.
+        let mut theirs: HashMap<String, (String, Option<String>)> = HashMap::new();
+        // Tasks we hosted for the server, by id: the method of the request that created them.
+        let mut hosted: HashMap<String, String> = HashMap::new();
         let mut discover_id: Option<String> = None;
         // Calls whose latest answer asked for input (MRTR): the step, and each input key's method.
         let mut asking: Vec<(usize, HashMap<String, String>)> = Vec::new();
@@ -128,7 +131,11 @@ impl Plan {
                     }
                 }
                 (false, Some(method)) => {
-                    theirs.insert(id, method.to_owned());
+                    let task = m
+                        .pointer("/params/taskId")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                    theirs.insert(id, (method.to_owned(), task));
                 }
                 (false, None) => {
                     if init_id.as_deref() == Some(id.as_str()) && plan.initialize.is_none() {
@@ -155,13 +162,40 @@ impl Plan {
                     }
                 }
                 (true, None) => {
-                    if let Some(method) = theirs.remove(&id) {
-                        let answer = match m.get("error") {
-                            Some(err) => Err(err.clone()),
-                            None => Ok(m.get("result").cloned().unwrap_or(json!({}))),
-                        };
-                        plan.answers.entry(method).or_default().push_back(answer);
+                    let Some((mut method, task)) = theirs.remove(&id) else {
+                        continue;
+                    };
+                    let mut answer = match m.get("error") {
+                        Some(err) => Err(err.clone()),
+                        None => Ok(m.get("result").cloned().unwrap_or(json!({}))),
+                    };
+                    // A request we ran as a task was answered with the task; its real answer
+                    // is what our `tasks/result` gave, which a replay gives the request again
+                    // (a replay hosts the task anew). The other `tasks/*` are answered
+                    // in-process.
+                    if let Some(task_id) = m.pointer("/result/task/taskId").and_then(Value::as_str)
+                    {
+                        hosted.insert(task_id.to_owned(), method);
+                        continue;
                     }
+                    if method.starts_with("tasks/") {
+                        let Some(origin) = task
+                            .filter(|_| method == "tasks/result")
+                            .and_then(|t| hosted.remove(&t))
+                        else {
+                            continue;
+                        };
+                        if let Ok(Value::Object(result)) = &mut answer
+                            && let Some(Value::Object(meta)) = result.get_mut("_meta")
+                        {
+                            meta.remove("io.modelcontextprotocol/related-task");
+                            if meta.is_empty() {
+                                result.remove("_meta");
+                            }
+                        }
+                        method = origin;
+                    }
+                    plan.answers.entry(method).or_default().push_back(answer);
                 }
             }
         }
@@ -567,7 +601,7 @@ async fn execute(args: &Args, replay: &ReplayArgs) -> Result<u8, Failure> {
         }
         None => local::target(args)?.0,
     };
-    let local = Local::start(args, local::WHOLE_RUN)?;
+    let local = Local::start_with(args, local::WHOLE_RUN, false)?;
     let options = options(&plan);
     let began = std::time::Instant::now();
     let handle = match local.connect_as(target, options, args).await {

@@ -126,8 +126,10 @@ impl Actor {
             "elicitation/create" => "/tasks/requests/elicitation/create",
             _ => return false,
         };
+        let capability = method.split('/').next().unwrap_or_default();
         matches!(reply_to, ReplyTo::JsonRpc(_))
             && !self.modern
+            && self.options.client_capabilities.get(capability).is_some()
             && params.get("task").is_some_and(Value::is_object)
             && self.options.client_capabilities.pointer(path).is_some()
     }
@@ -274,7 +276,8 @@ impl Actor {
     }
 
     /// Answers every held `tasks/result` of an ended task: the request's own outcome, with the
-    /// related-task `_meta` the spec asks for.
+    /// related-task `_meta` the spec asks for on a result (a JSON-RPC error has no `_meta`; it
+    /// answers the very request that named the task, so it needs none).
     fn release_waiters(&mut self, task_id: &str) {
         let Some(t) = self.client_tasks.by_id.get_mut(task_id) else {
             return;
@@ -326,6 +329,10 @@ impl Actor {
             let Some(t) = self.client_tasks.by_id.remove(&id) else {
                 continue;
             };
+            // An ended task is simply forgotten: the tab keeps its outcome, not "lost".
+            if t.ended() {
+                continue;
+            }
             let error = invalid(format!("tasks/result: task {id} expired (its ttl passed)"));
             for w in &t.waiters {
                 self.send_answer(

@@ -399,7 +399,8 @@ impl Session {
     pub fn credentials_forgotten(&self, resource: &str) {
         let json = {
             let mut cur = self.inner.lock().unwrap();
-            if cur.info.state == "authorizing" {
+            // Only a view that shows an authorization can go on claiming it.
+            if cur.info.state == "authorizing" || cur.info.authorization.is_none() {
                 return;
             }
             cur.info.authorization = Some(serde_json::json!({

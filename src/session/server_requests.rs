@@ -30,6 +30,17 @@ impl Actor {
 
     /// Answers a server request now, by rule, or queues it for a person.
     pub(super) fn route(&mut self, reply_to: ReplyTo, method: String, params: Value, seq: u64) {
+        // An elicitation in a mode the client did not declare is refused at once, as a real
+        // client would, before any task is made for it.
+        if method == "elicitation/create"
+            && self.declared("elicitation")
+            && let Err(message) = self.check_elicitation(&params)
+        {
+            self.finding(Severity::Warning, message.clone(), seq);
+            let error = json!({"code": -32602, "message": message});
+            self.send_answer(&reply_to, Err(&error), json!({"responder": "capabilities"}));
+            return;
+        }
         if self.hosts_as_task(&reply_to, &method, &params) {
             return self.host_task(reply_to, method, params, seq);
         }
@@ -44,12 +55,6 @@ impl Actor {
                 responders.sampling_answer(&params)
             }
             "elicitation/create" if self.declared("elicitation") => {
-                if let Err(message) = self.check_elicitation(&params) {
-                    self.finding(Severity::Warning, message.clone(), seq);
-                    let error = json!({"code": -32602, "message": message});
-                    self.send_answer(&reply_to, Err(&error), json!({"responder": "capabilities"}));
-                    return;
-                }
                 responders.elicitation_answer(&params).map(|mut answer| {
                     crate::responders::apply_elicitation_defaults(&params, &mut answer);
                     answer

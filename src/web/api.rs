@@ -644,7 +644,9 @@ pub(super) async fn forget_credentials(
         .map(|u| crate::oauth::discovery::canonical_resource(&u))
         .map_err(|e| ApiError::BadRequest(format!("{url}: {e}")))?;
     let forgotten = state.oauth.forget(&resource);
-    session.credentials_forgotten(&resource);
+    if forgotten {
+        session.credentials_forgotten(&resource);
+    }
     Ok(axum::Json(json!({"resource": resource, "forgotten": forgotten})).into_response())
 }
 

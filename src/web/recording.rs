@@ -217,11 +217,22 @@ pub(super) async fn replay(
         ignore,
         timeout: crate::session::timeout_after(idle),
     };
-    let report =
-        replay::run_plan(plan, &handle, &state.events, session.id(), &settings, began).await;
-    if !body.keep {
-        session.disconnect().await;
-    }
+    // On its own task, so a caller that goes away (a reload mid-replay) still leaves the
+    // replay session disconnected at the end, not running its server for ever.
+    let events = state.events.clone();
+    let keep = body.keep;
+    let run = tokio::spawn(async move {
+        let report = replay::run_plan(plan, &handle, &events, session.id(), &settings, began).await;
+        if !keep {
+            session.disconnect().await;
+        }
+        report
+    });
+    let report = run.await.map_err(|e| {
+        ApiError::Local(crate::session::LocalError::Transport(format!(
+            "the replay stopped: {e}"
+        )))
+    })?;
     Ok(axum::Json(report).into_response())
 }
 

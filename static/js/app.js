@@ -54,7 +54,9 @@ function showSession(s) {
   // says what the item shows instead). "New server" still adds a live one beside it.
   document.body.classList.toggle("showing-recording", recorded);
   showServerInfo(s.state === "connected" || recorded ? s.serverInfo || {} : null);
-  $("protocol").textContent = s.protocolVersion ? `protocol ${s.protocolVersion}${s.era ? ` · ${s.era} era` : ""}` : "";
+  // The version's own shape says what it is; the word is on hover, to keep the header short.
+  $("protocol").textContent = s.protocolVersion ? `${s.protocolVersion}${s.era ? ` · ${s.era} era` : ""}` : "";
+  $("protocol").title = s.protocolVersion ? `protocol version ${s.protocolVersion}${s.era ? `, ${s.era} era` : ""}` : "";
   showListen(s.state === "connected" ? s.listen : null);
   $("capabilities").replaceChildren(...Object.keys(s.capabilities || {}).map((c) => el("span", { class: "cap", text: c })));
   $("capabilities").title = Object.keys(s.capabilities || {}).length ? `server capabilities: ${Object.keys(s.capabilities).join(", ")}` : "";

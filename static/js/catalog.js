@@ -185,16 +185,20 @@ function exportControls(name, label) {
   const warnings = el("ul", { class: "export-warnings", "aria-label": "What this client cannot use" });
   const preview = el("pre", { class: "json export-preview", tabindex: "0", "aria-label": "The file" });
   let text = "";
+  let asked = 0; // only the latest answer is shown (a quick change of format races the one before)
   const refresh = async () => {
+    const mine = ++asked;
     const q = new URLSearchParams({ format: format.value, preview: "1" });
     if (name) q.set("name", name);
     if (secrets.checked) q.set("secrets", "include");
     try {
       const { body } = await call("GET", `/api/catalog/export?${q}`);
+      if (mine !== asked) return;
       text = body.text;
       warnings.replaceChildren(...body.warnings.map((w) => el("li", { text: w })));
       slot.replaceChildren(download(body.fileName, text));
     } catch (e) {
+      if (mine !== asked) return;
       text = "";
       warnings.replaceChildren(el("li", { text: e.message }));
       slot.replaceChildren();

@@ -168,7 +168,12 @@ export function onSession(s) {
 }
 
 // Another session is shown: the fold follows its state afresh.
-export function forget() { lastState = null; }
+export function forget() {
+  lastState = null;
+  // "New server" was for the session shown then.
+  asNew = false;
+  $("connect-box").classList.remove("as-new");
+}
 
 // "New server": the form makes a new session.
 export function openAsNew() {

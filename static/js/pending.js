@@ -47,7 +47,9 @@ async function refresh(sessions) {
   const n = list.length;
   const badge = $("pending-badge");
   badge.hidden = n === 0;
-  badge.textContent = `${n} server request${n === 1 ? "" : "s"} waiting`;
+  // The words after the count give way in a narrow header (the server's name needs the room).
+  badge.replaceChildren(`${n} `, el("span", { class: "wide-only", text: `server request${n === 1 ? "" : "s"} ` }), "waiting");
+  badge.setAttribute("aria-label", `${n} server request${n === 1 ? "" : "s"} waiting`);
   $("pending-panel").hidden = n === 0 && urlElicitations.size === 0;
   $("pending-empty").hidden = n !== 0;
 }

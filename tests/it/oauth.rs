@@ -687,6 +687,12 @@ async fn step_by_step_in_the_browser_says_where_it_stands_and_the_badge_follows_
             );
             saw_supported = true;
         }
+        // At every pause, still none of the previous server's tools.
+        assert_eq!(
+            js(c, "return document.querySelectorAll(\"#tool-list button.item[data-item='tool:get-sum']\").length").await,
+            json!(0),
+            "server-everything's tools while authorizing"
+        );
         last = at;
         click(c, "#auth-continue").await;
     }
@@ -747,6 +753,12 @@ async fn step_by_step_in_the_browser_says_where_it_stands_and_the_badge_follows_
     click(c, "#auth-continue").await;
     wait_text(c, "#state", "connected", |t| t == "connected").await;
     wait_text(c, "#auth-phase", "authorized", |t| t == "authorized").await;
+    crate::daily_ui::item(c, "whoami").await;
+    assert_eq!(
+        js(c, "return document.querySelectorAll(\"#tool-list button.item[data-item='tool:get-sum']\").length").await,
+        json!(0),
+        "connected, it lists its own tools only"
+    );
 
     // Forgotten credentials: the badge no longer claims them, no step stays ticked.
     click(c, "#auth-details summary").await;

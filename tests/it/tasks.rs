@@ -468,6 +468,34 @@ async fn the_client_runs_a_servers_sampling_as_a_task_and_a_rule_completes_it() 
         hosted["outcome"]["result"]["content"]["text"],
         "sunny, from a rule"
     );
+
+    // A replay hosts the task again and gives its request the answer the recording's
+    // tasks/result carried (not the task it was first answered with).
+    let (status, report) = scope.post("/api/sessions/s1/replay", json!({})).await;
+    assert_eq!(status, 200, "{report}");
+    let call = report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["label"] == "trigger-sampling-request-async")
+        .unwrap_or_else(|| panic!("{report:#}"));
+    // The texts differ only in the new task's id.
+    let replayed = match call["status"].as_str() {
+        Some("same") => text.clone(),
+        _ => call["differences"][0]["replayed"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    };
+    assert!(
+        replayed.contains("[COMPLETED]") && replayed.contains("sunny, from a rule"),
+        "{call:#}"
+    );
+    assert_eq!(
+        call["differences"].as_array().map_or(0, Vec::len),
+        1,
+        "{call:#}"
+    );
 }
 
 #[tokio::test]

@@ -172,7 +172,8 @@ async fn the_catalogs_answers_hide_url_passwords_query_keys_and_credential_heade
         &json!({"mcpServers": {"creds": {
             "url": "http://me:pw-url-5521@127.0.0.1:9/mcp?api_key=qk-5521&page=2&k=${input:x}",
             "headers": {"X-Auth-Key": "xak-5521", "Ocp-Apim-Subscription-Key": "apim-5521",
-                        "X-Title": "shown"},
+                        "X-Title": "shown", "Authorization": "Bearer ${ghp_5521}",
+                        "X-Api-Key": "Bearer 5521${input:x}", "X-Token": "Bearer ${input:x}"},
         }}}),
     );
     let scope = Scope::start_with(&["--config", file.to_str().unwrap()]).await;
@@ -196,6 +197,18 @@ async fn the_catalogs_answers_hide_url_passwords_query_keys_and_credential_heade
         assert_eq!(res.status(), 200, "{format}");
         let body = res.text().await.unwrap();
         assert!(!body.contains("5521"), "{format}: {body}");
+        // The preview is the same file: a value that looks like a placeholder but names no
+        // source (`${ghp_…}`), or holds text besides one, is still a secret.
+        let (status, preview) = scope
+            .get(&format!("/api/catalog/export?format={format}&preview=1"))
+            .await;
+        assert_eq!(status, 200, "{format}");
+        let text = preview["text"].as_str().unwrap();
+        assert!(!text.contains("5521"), "{format} preview: {text}");
+        assert!(
+            text.contains("Bearer ${input:x}"),
+            "{format} preview: {text}"
+        );
     }
     std::fs::remove_file(file).ok();
 }
