@@ -1,7 +1,10 @@
 //! Tasks against real servers: server-everything's legacy (2025-11-25) task tool
 //! `simulate-research-query` run as a task, followed by `tasks/get` at the server's poll interval
 //! to its report (fetched with `tasks/result`), its mid-task elicitation answered by a mock rule
-//! on the `tasks/result` stream, and a task cancelled part-way.
+//! on the `tasks/result` stream, and a task cancelled part-way. Then the client as a task
+//! receiver: server-everything's async sampling and elicitation hosted as tasks (answered by a
+//! rule, by a person, and replayed), and `tests/servers/task_requestor.py` listing and
+//! cancelling a hosted task.
 
 use serde_json::{Value, json};
 
@@ -554,4 +557,69 @@ async fn a_person_answers_an_elicitation_the_client_hosts_as_a_task() {
                 && e["message"]["params"]["status"] == "completed"
         })
         .await;
+}
+
+#[tokio::test]
+async fn a_server_lists_and_cancels_a_task_the_client_hosts_and_its_request_is_withdrawn() {
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+    scope.connect(python_target("task_requestor.py")).await;
+    let call = scope.post(
+        "/api/request",
+        json!({"method": "tools/call", "params": {"name": "cancel_a_task", "arguments": {}}}),
+    );
+    let watch = async {
+        let pending = events
+            .wait_for("the hosted request waiting for a person", |e| {
+                e["kind"] == "pending" && e["hostedTask"] == true
+            })
+            .await;
+        events
+            .wait_for("our status notice: cancelled", |e| {
+                e["kind"] == "frame"
+                    && e["direction"] == "sent"
+                    && e["method"] == "notifications/tasks/status"
+                    && e["message"]["params"]["status"] == "cancelled"
+            })
+            .await;
+        pending["taskId"].as_str().unwrap().to_owned()
+    };
+    let ((status, answer), task_id) = tokio::join!(call, watch);
+    assert_eq!(status, 200, "{answer}");
+    let replies: Value =
+        serde_json::from_str(answer["result"]["content"][0]["text"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        replies["created"]["result"]["task"]["taskId"],
+        task_id.as_str()
+    );
+    assert_eq!(replies["created"]["result"]["task"]["status"], "working");
+    assert_eq!(
+        replies["list"]["result"]["tasks"][0]["taskId"],
+        task_id.as_str(),
+        "{replies:#}"
+    );
+    assert_eq!(
+        replies["cancel"]["result"]["status"], "cancelled",
+        "{replies:#}"
+    );
+    assert_eq!(
+        replies["get"]["result"]["status"], "cancelled",
+        "{replies:#}"
+    );
+    assert_eq!(
+        replies["cancelAgain"]["error"]["code"], -32602,
+        "{replies:#}"
+    );
+    // The person is no longer asked: the cancelled task's request left the queue.
+    let (_, queue) = scope.get("/api/pending").await;
+    assert_eq!(queue, json!([]), "{queue}");
+    let (_, tasks) = scope.get("/api/tasks").await;
+    let hosted = tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["taskId"] == task_id.as_str())
+        .unwrap_or_else(|| panic!("{tasks:#}"));
+    assert_eq!(hosted["status"], "cancelled");
+    assert_eq!(hosted["side"], "client");
 }
