@@ -381,6 +381,18 @@ fn texts(result: &Value) -> String {
         .join("\n")
 }
 
+/// The task `task_id` as `GET /api/tasks` shows it.
+async fn task_view(scope: &Scope, task_id: &str) -> Value {
+    let (_, tasks) = scope.get("/api/tasks").await;
+    tasks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["taskId"] == task_id)
+        .unwrap_or_else(|| panic!("no task {task_id}: {tasks:#}"))
+        .clone()
+}
+
 /// server-everything with every client capability mcpscope declares, its tools settled.
 async fn everything_as_a_task_receiver(scope: &Scope, events: &mut Events) -> Vec<String> {
     let session = settled_everything(scope, events).await;
@@ -457,13 +469,7 @@ async fn the_client_runs_a_servers_sampling_as_a_task_and_a_rule_completes_it() 
         "{answer}"
     );
     // In the Tasks tab's data, as the client's side.
-    let (_, tasks) = scope.get("/api/tasks").await;
-    let hosted = tasks
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["taskId"] == task_id.as_str())
-        .unwrap_or_else(|| panic!("{tasks:#}"));
+    let hosted = &task_view(&scope, &task_id).await;
     assert_eq!(hosted["side"], "client");
     assert_eq!(hosted["status"], "completed");
     assert!(hosted["polls"].as_u64().unwrap() >= 1, "{hosted}");
@@ -523,14 +529,7 @@ async fn a_person_answers_an_elicitation_the_client_hosts_as_a_task() {
         events
             .wait_for("a poll while it waits", frame("received", "tasks/get"))
             .await;
-        let (_, tasks) = scope.get("/api/tasks").await;
-        let t = tasks
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["taskId"] == task_id.as_str())
-            .unwrap()
-            .clone();
+        let t = task_view(&scope, &task_id).await;
         assert_eq!(t["status"], "working", "{t}");
         let (status, body) = scope
             .post(
@@ -613,13 +612,7 @@ async fn a_server_lists_and_cancels_a_task_the_client_hosts_and_its_request_is_w
     // The person is no longer asked: the cancelled task's request left the queue.
     let (_, queue) = scope.get("/api/pending").await;
     assert_eq!(queue, json!([]), "{queue}");
-    let (_, tasks) = scope.get("/api/tasks").await;
-    let hosted = tasks
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["taskId"] == task_id.as_str())
-        .unwrap_or_else(|| panic!("{tasks:#}"));
+    let hosted = &task_view(&scope, &task_id).await;
     assert_eq!(hosted["status"], "cancelled");
     assert_eq!(hosted["side"], "client");
 }
