@@ -17,7 +17,8 @@
 //! inside JSON it prints (stderr, nested strings); an imported remote entry whose URL or
 //! headers name `${env:…}` of mcpscope's own environment; a `password` input in stdio args in
 //! the session object and the export header; URL passwords, `api_key=` values and
-//! `X-Auth-Key` / `Ocp-Apim-Subscription-Key` headers in the catalog's answers and exports.
+//! `X-Auth-Key` / `Ocp-Apim-Subscription-Key` headers in the catalog's answers, exports and
+//! export previews, and a secret written as a placeholder that names no source (`${ghp_…}`).
 //!
 //! This machine (`local.rs`): server text full of terminal escapes (title, clear screen, OSC 52
 //! clipboard) in `--cli --format text`, lint and replay reports and the stderr passed through;
