@@ -599,8 +599,7 @@ fn write_catalog(path: &Path, entries: &[Entry], inputs: &[InputDecl]) -> Result
         .collect();
     let mut file = export_file(&servers, &[], Format::Claude);
     if !inputs.is_empty() {
-        let vscode = export_file(&[], inputs, Format::VsCode);
-        file["inputs"] = vscode["inputs"].clone();
+        file["inputs"] = formats::export_inputs(inputs);
     }
     let mut text = serde_json::to_string_pretty(&file).map_err(|e| failed(e.to_string()))?;
     text.push('\n');

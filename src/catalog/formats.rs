@@ -475,16 +475,18 @@ pub fn export_file(
     let mut file = Map::new();
     if format == Format::VsCode {
         if !inputs.is_empty() {
-            file.insert(
-                "inputs".to_owned(),
-                Value::Array(inputs.iter().map(export_input).collect()),
-            );
+            file.insert("inputs".to_owned(), export_inputs(inputs));
         }
         file.insert("servers".to_owned(), Value::Object(table));
     } else {
         file.insert("mcpServers".to_owned(), Value::Object(table));
     }
     Value::Object(file)
+}
+
+/// Input declarations as VS Code's `inputs` array (the catalog file keeps its own the same way).
+pub fn export_inputs(inputs: &[InputDecl]) -> Value {
+    Value::Array(inputs.iter().map(export_input).collect())
 }
 
 fn export_input(input: &InputDecl) -> Value {

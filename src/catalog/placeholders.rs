@@ -84,7 +84,8 @@ pub fn unsupported_in(spec: &ServerSpec, format: super::formats::Format) -> Vec<
         .into_iter()
         .filter_map(|name| {
             let ok = match (classify(&name), format) {
-                (_, Format::VsCode) => !matches!(classify(&name), Var::Unknown),
+                (Var::Unknown, _) => false,
+                (_, Format::VsCode) => true,
                 (Var::Env(_), Format::Cursor | Format::Windsurf) => true,
                 (Var::UserHome | Var::WorkspaceFolder, Format::Cursor) => true,
                 _ => false,

@@ -321,12 +321,7 @@ impl Authorizer {
                         "reusing client {} ({}: {})",
                         c.client_id,
                         c.how,
-                        match c.how.as_str() {
-                            "dcr" => "registered dynamically before, and kept",
-                            "cimd" => "its id is this client's metadata document URL",
-                            "pre-registered" => "the client id you gave",
-                            _ => "kept from before",
-                        }
+                        super::register::how_words(&c.how)
                     ),
                     json!({"clientId": c.client_id, "how": c.how}),
                 )

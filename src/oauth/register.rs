@@ -233,6 +233,16 @@ fn dcr_method(offered: &[String]) -> String {
     "none".into()
 }
 
+/// How a kept client came to be, in words.
+pub(super) fn how_words(how: &str) -> &'static str {
+    match how {
+        "dcr" => "registered dynamically before, and kept",
+        "cimd" => "its id is this client's metadata document URL",
+        "pre-registered" => "the client id you gave",
+        _ => "kept from before",
+    }
+}
+
 /// How a token endpoint auth method sends the client's credentials, in words.
 pub(super) fn method_words(method: &str) -> &'static str {
     match method {

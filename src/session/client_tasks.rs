@@ -45,15 +45,12 @@ struct Hosted {
 }
 
 impl Hosted {
-    fn status(&self) -> &str {
-        self.task
-            .get("status")
-            .and_then(Value::as_str)
-            .unwrap_or("")
+    fn status(&self) -> Option<&str> {
+        self.task.get("status").and_then(Value::as_str)
     }
 
     fn ended(&self) -> bool {
-        matches!(self.status(), "completed" | "failed" | "cancelled")
+        super::tasks::is_terminal(self.status())
     }
 
     fn set_status(&mut self, status: &str, message: Option<String>) {
@@ -255,7 +252,10 @@ impl Actor {
             }
             "tasks/cancel" => {
                 if t.ended() {
-                    let error = invalid(format!("tasks/cancel: task {id} already {}", t.status()));
+                    let error = invalid(format!(
+                        "tasks/cancel: task {id} already {}",
+                        t.status().unwrap_or_default()
+                    ));
                     self.send_answer(&reply_to, Err(&error), answered_by);
                     return;
                 }

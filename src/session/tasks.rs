@@ -78,7 +78,7 @@ struct LegacyPeek {
     task: Option<Map<String, Value>>,
 }
 
-fn is_terminal(status: Option<&str>) -> bool {
+pub(super) fn is_terminal(status: Option<&str>) -> bool {
     matches!(status, Some("completed" | "failed" | "cancelled"))
 }
 

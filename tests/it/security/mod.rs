@@ -220,8 +220,8 @@ async fn with_bind_all_ip_hosts_work_but_names_are_still_refused() {
     assert_eq!(code, 403, "another port");
 }
 
-#[tokio::test]
-async fn a_kept_call_is_read_only_with_the_token_from_us_and_on_its_own_session() {
+/// A scope with two demo sessions; the first one's id.
+async fn two_demo_sessions() -> (Scope, String) {
     let s = Scope::start().await;
     let first = s.connect(demo_target()).await["id"]
         .as_str()
@@ -229,6 +229,26 @@ async fn a_kept_call_is_read_only_with_the_token_from_us_and_on_its_own_session(
         .to_owned();
     let (code, _) = s.post("/api/sessions", demo_target()).await;
     assert!(code.is_success());
+    (s, first)
+}
+
+/// `GET path` without the token is 401, and with it from another origin 403.
+async fn refused_without_token_or_from_another_origin(s: &Scope, path: &str) {
+    let (code, _) = status(s.http.get(s.url(path))).await;
+    assert_eq!(code, 401, "no token");
+    let (code, _) = status(
+        s.http
+            .get(s.url(path))
+            .bearer_auth(&s.token)
+            .header("Origin", "http://evil.example"),
+    )
+    .await;
+    assert_eq!(code, 403, "another origin");
+}
+
+#[tokio::test]
+async fn a_kept_call_is_read_only_with_the_token_from_us_and_on_its_own_session() {
+    let (s, first) = two_demo_sessions().await;
     let (code, body) = s
         .post(
             &format!("/api/sessions/{first}/request"),
@@ -238,16 +258,7 @@ async fn a_kept_call_is_read_only_with_the_token_from_us_and_on_its_own_session(
     assert_eq!(code, 200, "{body}");
     let path = format!("/api/sessions/{first}/calls/mine");
     assert_eq!(s.get(&path).await.0, 200);
-    let (code, _) = status(s.http.get(s.url(&path))).await;
-    assert_eq!(code, 401, "no token");
-    let (code, _) = status(
-        s.http
-            .get(s.url(&path))
-            .bearer_auth(&s.token)
-            .header("Origin", "http://evil.example"),
-    )
-    .await;
-    assert_eq!(code, 403, "another origin");
+    refused_without_token_or_from_another_origin(&s, &path).await;
     let (code, _) = s.get("/api/sessions/s2/calls/mine").await;
     assert_eq!(code, 404, "another session's ref");
     let (code, body) = s
@@ -261,13 +272,7 @@ async fn a_kept_call_is_read_only_with_the_token_from_us_and_on_its_own_session(
 
 #[tokio::test]
 async fn recorded_calls_are_read_with_the_token_from_us_and_only_from_their_own_session() {
-    let s = Scope::start().await;
-    let first = s.connect(demo_target()).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (code, _) = s.post("/api/sessions", demo_target()).await;
-    assert!(code.is_success());
+    let (s, first) = two_demo_sessions().await;
     s.post(
         &format!("/api/sessions/{first}/request"),
         json!({"method": "tools/call", "params": {"name": "echo", "arguments": {"text": "mine"}}}),
@@ -277,16 +282,7 @@ async fn recorded_calls_are_read_with_the_token_from_us_and_only_from_their_own_
     let (code, body) = s.get(&path).await;
     assert_eq!(code, 200, "{body}");
     assert_eq!(body["total"], 1, "{body}");
-    let (code, _) = status(s.http.get(s.url(&path))).await;
-    assert_eq!(code, 401, "no token");
-    let (code, _) = status(
-        s.http
-            .get(s.url(&path))
-            .bearer_auth(&s.token)
-            .header("Origin", "http://evil.example"),
-    )
-    .await;
-    assert_eq!(code, 403, "another origin");
+    refused_without_token_or_from_another_origin(&s, &path).await;
     let (code, body) = s
         .get("/api/sessions/s2/recorded?method=tools/call&name=echo")
         .await;
