@@ -9,6 +9,8 @@
 //! time to filter the timeline, and how many timeline rows exist in the DOM; and one call from a
 //! script: `mcpscope --cli` against the server alone and the official inspector's `--cli`.
 //!
+//! `MCPSCOPE_BENCH_ONLY=core` measures only the first three; `=recordings` only the recordings.
+//!
 //! Run with `MCPSCOPE_BENCH_FLOOD=1` this executable is itself a tiny stdio MCP server whose
 //! `flood` tool writes N notifications as fast as it can (the flood figure and the UI figures
 //! use that) and whose `tools/list` lists `MCPSCOPE_BENCH_TOOLS` tools.
@@ -138,6 +140,11 @@ async fn run(quick: bool) {
         "added per call at p50: {:.0} µs (target ≤ 150 µs)",
         (p50_via.as_secs_f64() - p50_direct.as_secs_f64()) * 1e6
     );
+    // `MCPSCOPE_BENCH_ONLY=core cargo bench` stops here: start, idle RSS and the relay, the
+    // figures a change to the session core must not regress.
+    if std::env::var("MCPSCOPE_BENCH_ONLY").as_deref() == Ok("core") {
+        return;
+    }
 
     // 4. Notification flood → one subscriber.
     let me = std::env::current_exe().unwrap().display().to_string();

@@ -2,16 +2,24 @@
 //! the SSE event stream, the server-rendered pages and the embedded static files. The only module
 //! that knows HTTP towards the browser.
 
-mod api;
 mod assets;
 mod calls;
 mod catalog;
+mod connect;
+mod error;
+mod extract;
 mod guard;
+mod listen;
 mod lists;
 mod oauth;
 mod pages;
 mod recording;
+mod requests;
+mod server_requests;
+mod sessions;
 mod sse;
+mod tasks;
+mod validate;
 
 use std::sync::Arc;
 
@@ -20,7 +28,7 @@ use axum::{
     extract::DefaultBodyLimit,
     http::{HeaderValue, header},
     middleware,
-    routing::{get, post, put},
+    routing::{delete, get, post, put},
 };
 use tokio::sync::watch;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -85,88 +93,76 @@ impl AppState {
     }
 }
 
-/// The whole application, usable by tests without a socket.
-pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        // The selected session.
-        .route("/session", get(api::session))
-        .route("/session/connect", post(api::connect))
-        .route("/session/disconnect", post(api::disconnect))
-        .route("/session/reconnect", post(api::reconnect))
-        .route("/request", post(api::request))
+/// The routes that act on one session. Written once and nested twice: under `/api` they act on
+/// the selected session, under `/api/sessions/{id}` on that one ([`extract::Which`] tells them
+/// apart).
+fn per_session() -> Router<AppState> {
+    Router::new()
+        .route("/request", post(requests::request))
         .route("/list", post(lists::list))
-        .route("/notify", post(api::notify))
-        .route("/cancel", post(api::cancel))
-        .route("/pending", get(api::pending))
-        .route("/pending/{pid}", post(api::answer_pending))
-        .route("/inflight", get(api::inflight))
-        .route("/log-level", put(api::set_log_level))
+        .route("/notify", post(requests::notify))
+        .route("/cancel", post(requests::cancel))
+        .route("/inflight", get(requests::inflight))
+        .route("/pending", get(server_requests::pending))
+        .route("/pending/{pid}", post(server_requests::answer_pending))
+        .route("/log-level", put(listen::set_log_level))
         .route(
             "/subscriptions",
-            post(api::subscribe).delete(api::unsubscribe),
+            post(listen::subscribe).delete(listen::unsubscribe),
         )
-        .route("/listen", post(api::relisten))
+        .route("/listen", post(listen::relisten))
+        .route("/credentials", delete(oauth::forget_credentials))
         .route(
-            "/credentials",
-            axum::routing::delete(api::forget_credentials),
+            "/authorization/continue",
+            post(oauth::continue_authorization),
         )
-        .route("/authorization/continue", post(api::continue_authorization))
-        .route("/tasks", get(api::tasks))
-        .route("/tasks/{task}/cancel", post(api::cancel_task))
-        // Any session by id; the same handlers.
-        .route("/sessions", get(api::sessions).post(api::create))
-        .route("/sessions/{id}", get(api::session).delete(api::remove))
-        .route("/sessions/{id}/select", post(api::select))
-        .route("/sessions/{id}/connect", post(api::connect))
-        .route("/sessions/{id}/disconnect", post(api::disconnect))
-        .route("/sessions/{id}/reconnect", post(api::reconnect))
-        .route("/sessions/{id}/request", post(api::request))
-        .route("/sessions/{id}/list", post(lists::list))
-        .route("/sessions/{id}/calls/{call}", get(calls::call_outcome))
-        .route("/sessions/{id}/notify", post(api::notify))
-        .route("/sessions/{id}/cancel", post(api::cancel))
-        .route("/sessions/{id}/pending", get(api::pending))
-        .route("/sessions/{id}/pending/{pid}", post(api::answer_pending))
-        .route("/sessions/{id}/inflight", get(api::inflight))
-        .route("/sessions/{id}/log-level", put(api::set_log_level))
-        .route(
-            "/sessions/{id}/subscriptions",
-            post(api::subscribe).delete(api::unsubscribe),
-        )
-        .route("/sessions/{id}/listen", post(api::relisten))
-        .route(
-            "/sessions/{id}/credentials",
-            axum::routing::delete(api::forget_credentials),
-        )
-        .route(
-            "/sessions/{id}/authorization/continue",
-            post(api::continue_authorization),
-        )
-        .route("/sessions/{id}/tasks", get(api::tasks))
-        .route("/sessions/{id}/export", get(recording::export))
+        .route("/tasks", get(tasks::tasks))
+        .route("/tasks/{task}/cancel", post(tasks::cancel_task))
         .route("/export", get(recording::export))
-        .route("/sessions/{id}/lint", get(recording::lint))
         .route("/lint", get(recording::lint))
-        .route("/sessions/{id}/recorded", get(recording::recorded_calls))
         .route("/recorded", get(recording::recorded_calls))
+}
+
+/// A session's connection: `/api/session/…` for the selected one, `/api/sessions/{id}/…`.
+fn lifecycle() -> Router<AppState> {
+    Router::new()
+        .route("/connect", post(connect::connect))
+        .route("/disconnect", post(connect::disconnect))
+        .route("/reconnect", post(connect::reconnect))
+}
+
+/// The whole application, usable by tests without a socket.
+pub fn router(state: AppState) -> Router {
+    let one_session = per_session()
+        .merge(lifecycle())
+        .route("/", get(sessions::session).delete(sessions::remove))
+        .route("/select", post(sessions::select))
+        .route("/calls/{call}", get(calls::call_outcome))
         .route(
-            "/sessions/{id}/replay",
+            "/replay",
             post(recording::replay).get(recording::replay_plan),
-        )
-        .route("/sessions/{id}/tasks/{task}/cancel", post(api::cancel_task))
+        );
+    let api = per_session()
+        .route("/session", get(sessions::session))
+        .nest("/session", lifecycle())
+        .route("/sessions", get(sessions::sessions).post(connect::create))
+        .nest("/sessions/{id}", one_session)
         .route("/catalog", get(catalog::list).post(catalog::add))
         .route("/catalog/export", get(catalog::export))
         .route("/catalog/import", post(catalog::import))
         .route(
             "/catalog/{name}",
-            axum::routing::put(catalog::edit).delete(catalog::remove),
+            put(catalog::edit).delete(catalog::remove),
         )
         .route("/catalog/{name}/duplicate", post(catalog::duplicate))
         .route("/catalog/{name}/connect", post(catalog::connect))
-        .route("/validate", post(api::validate))
-        .route("/responders", get(api::responders).put(api::set_responders))
+        .route("/validate", post(validate::validate))
+        .route(
+            "/responders",
+            get(server_requests::responders).put(server_requests::set_responders),
+        )
         .route("/events", get(sse::events))
-        .fallback(api::not_found)
+        .fallback(error::not_found)
         // A debugger must be able to send what the user asks, e.g. a large base64 argument.
         .layer(DefaultBodyLimit::max(
             crate::transport::stdio::MAX_FRAME_BYTES,

@@ -20,7 +20,8 @@ use tokio::sync::watch;
 
 use super::{
     AppState,
-    api::{ApiError, answer_response, json_text},
+    error::{ApiError, json_text},
+    requests::answer_response,
 };
 use crate::{
     session::{LocalError, SessionHandle},
@@ -62,7 +63,7 @@ impl Outcome {
     }
 
     pub(super) fn response(&self) -> Response {
-        let mut response = super::api::json_text(self.status, self.body.clone());
+        let mut response = super::error::json_text(self.status, self.body.clone());
         if let Some(id) = &self.request_id {
             response
                 .headers_mut()

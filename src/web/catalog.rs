@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 
 use super::{
     AppState,
-    api::{ApiError, options, parse, parse_era},
+    connect::{options, parse_era},
+    error::{ApiError, parse},
 };
 use crate::catalog::{Catalog, Format, InputDecl, ServerSpec, export_file};
 

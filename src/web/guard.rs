@@ -10,7 +10,7 @@ use axum::{
 };
 use subtle::ConstantTimeEq;
 
-use super::{AppState, api::ApiError};
+use super::{AppState, error::ApiError};
 
 pub(super) async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if let Err(e) = check(&state, &request) {

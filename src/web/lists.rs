@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 
 use super::{
     AppState,
-    api::{ApiError, Which, answer_response, parse},
+    error::{ApiError, parse},
+    extract::Which,
+    requests::answer_response,
 };
 use crate::session::DEFAULT_TIMEOUT;
 

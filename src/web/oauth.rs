@@ -1,16 +1,24 @@
-//! `/oauth/callback`: where an authorization server sends the user's browser back. It needs no
-//! API token (a redirect cannot carry one); the guard's Host and Origin checks still apply, and
-//! the flow's `state` decides whether anything happens at all. The page shows the outcome as
-//! text and never echoes the code.
+//! OAuth towards the browser. `/oauth/callback`: where an authorization server sends the user's
+//! browser back. It needs no API token (a redirect cannot carry one); the guard's Host and Origin
+//! checks still apply, and the flow's `state` decides whether anything happens at all. The page
+//! shows the outcome as text and never echoes the code. And a session's OAuth routes: forget its
+//! credentials, continue a step-by-step flow from its pause.
 
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
+    body::Bytes,
     extract::{Query, State},
     http::StatusCode,
+    response::{IntoResponse, Response},
 };
+use serde_json::{Value, json};
 
-use super::AppState;
+use super::{
+    AppState,
+    error::{ApiError, parse},
+    extract::Which,
+};
 use crate::oauth::broker::Callback;
 
 #[derive(Template, WebTemplate)]
@@ -50,5 +58,50 @@ pub(super) async fn callback(
                 message: format!("mcpscope refused this callback: {why}."),
             },
         ),
+    }
+}
+
+/// `DELETE /api/sessions/{id}/credentials`: the OAuth client and tokens kept for this
+/// session's server are forgotten (memory and the credentials file); the next refusal
+/// authorizes from the start.
+pub(super) async fn forget_credentials(
+    State(state): State<AppState>,
+    which: Which,
+) -> Result<Response, ApiError> {
+    let session = which.existing(&state)?;
+    let url = session
+        .remote_url()
+        .ok_or_else(|| ApiError::BadRequest("this session has no remote target".into()))?;
+    let resource = url::Url::parse(&url)
+        .map(|u| crate::oauth::discovery::canonical_resource(&u))
+        .map_err(|e| ApiError::BadRequest(format!("{url}: {e}")))?;
+    let forgotten = state.oauth.forget(&resource);
+    if forgotten {
+        session.credentials_forgotten(&resource);
+    }
+    Ok(axum::Json(json!({"resource": resource, "forgotten": forgotten})).into_response())
+}
+
+/// `POST /api/sessions/{id}/authorization/continue {scopes?, clientId?}`: a step-by-step
+/// authorization flow goes on from its pause, with the user's edits.
+pub(super) async fn continue_authorization(
+    State(state): State<AppState>,
+    which: Which,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let edits: crate::oauth::broker::Edits = parse(&body)?;
+    let session = which.existing(&state)?;
+    let info = session.info();
+    let flow = info
+        .authorization
+        .as_ref()
+        .and_then(|a| a.pointer("/paused/flow"))
+        .and_then(Value::as_str)
+        .filter(|_| info.state == "authorizing");
+    match flow {
+        Some(flow) if state.oauth.resume(flow, edits) => Ok(StatusCode::ACCEPTED.into_response()),
+        _ => Err(ApiError::Conflict(
+            "no authorization flow of this session is paused".into(),
+        )),
     }
 }

@@ -12,10 +12,7 @@ use axum::{
 };
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::{
-    AppState,
-    api::{ApiError, Which},
-};
+use super::{AppState, error::ApiError, extract::Which};
 use crate::recording::{self, Header, export, replay};
 
 pub(super) async fn export(
@@ -93,7 +90,7 @@ fn safe_name(name: &str) -> String {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(super) struct ReplayBody {
     /// Where to replay (a connect body); default: the session's own target.
-    target: Option<super::api::ConnectBody>,
+    target: Option<super::connect::ConnectBody>,
     /// Or: the target another session last connected to, with its real settings (the user's
     /// build of the server against a recording, say).
     against: Option<String>,
@@ -154,7 +151,7 @@ pub(super) async fn replay(
             crate::redact::REDACTED
         )));
     }
-    let body: ReplayBody = super::api::parse(&body)?;
+    let body: ReplayBody = super::error::parse(&body)?;
     let source = which.existing(&state)?;
     let ignore = body
         .ignore
@@ -176,7 +173,7 @@ pub(super) async fn replay(
                 "give \"target\" or \"against\", not both".into(),
             ));
         }
-        (Some(t), None, _) => super::api::connect_plan(t)?.0,
+        (Some(t), None, _) => super::connect::connect_plan(t)?.0,
         (None, Some(id), _) => {
             let other = state
                 .sessions
@@ -254,7 +251,7 @@ pub(super) fn recorded_answer(
     params: Option<&serde_json::Value>,
 ) -> Result<Response, ApiError> {
     if !RECORDED_LISTS.contains(&method) {
-        super::api::writable(session)?;
+        super::extract::writable(session)?;
     }
     let cursor = params.and_then(|p| p.get("cursor"));
     let plan = replay::Plan::read(recording::session_events(&state.events, session.id()));
