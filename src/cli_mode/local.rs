@@ -4,6 +4,7 @@
 //! drives, and the server's stderr (and, with `--verbose`, progress, logs and findings) goes to
 //! our stderr while it runs.
 
+use crate::session::SessionState;
 use std::{sync::Arc, time::Duration};
 
 use serde_json::json;
@@ -190,7 +191,7 @@ impl Local {
                     args.cli.connect_timeout
                 ),
             )),
-            Some(info) if info.state != "connected" => Err(refused(
+            Some(info) if info.state != SessionState::Connected => Err(refused(
                 &self.events,
                 info.error
                     .unwrap_or_else(|| format!("the session is {}", info.state)),

@@ -58,7 +58,7 @@ impl Header {
             mcpscope_recording: FORMAT,
             version: env!("CARGO_PKG_VERSION").into(),
             target: info.target.clone(),
-            era: info.era.map(str::to_owned),
+            era: info.era.map(|e| e.as_str().to_owned()),
             started_at: export::started_at(bus, id),
             session: id.to_owned(),
             name: info.name.clone(),

@@ -3,6 +3,7 @@
 //! last `connected` state it recorded, with state `recorded`, so the UI shows the server as it
 //! was and offers nothing that would send.
 
+use crate::session::{Era, SessionState};
 use std::path::Path;
 
 use serde_json::{Value, json};
@@ -24,13 +25,9 @@ pub fn session_info(recording: &Recording, path: &Path) -> SessionInfo {
     SessionInfo {
         id: Some(h.session.clone()),
         name: Some(h.name.clone().unwrap_or_else(|| file_name(path))),
-        state: "recorded",
+        state: SessionState::Recorded,
         target: h.target.clone(),
-        era: match h.era.as_deref() {
-            Some("modern") => Some("modern"),
-            Some("legacy") => Some("legacy"),
-            _ => None,
-        },
+        era: h.era.as_deref().and_then(Era::parse),
         protocol_version: h.protocol_version.clone(),
         server_info: h.server_info.clone().or_else(|| from_state("serverInfo")),
         capabilities: from_state("capabilities"),

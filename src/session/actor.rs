@@ -2,6 +2,7 @@
 //! This file is the loop and its dispatch only: commands in, transport events in, deadlines, and
 //! how the connection ends. What each message means lives in the sibling files.
 
+use super::info::{Era, SessionState};
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
     sync::Arc,
@@ -317,8 +318,8 @@ impl Actor {
                 let _ = self.link.outgoing.send(ToTransport::OpenServerStream);
                 self.connected = true;
                 self.reporter.update(|cur| {
-                    cur.info.state = "connected";
-                    cur.info.era = Some("legacy");
+                    cur.info.state = SessionState::Connected;
+                    cur.info.era = Some(Era::Legacy);
                     cur.info.protocol_version = Some(done.protocol_version);
                     cur.info.server_info = done.server_info;
                     cur.info.capabilities = done.capabilities;
@@ -356,7 +357,7 @@ impl Actor {
         self.connected = false;
         self.failed = true;
         self.reporter.update(|cur| {
-            cur.info.state = "failed";
+            cur.info.state = SessionState::Failed;
             cur.info.error = Some(message);
             cur.info.subscriptions.clear();
         });
@@ -380,9 +381,9 @@ impl Actor {
         let connected = self.connected;
         self.reporter.update(|cur| {
             cur.info.state = match (active, connected) {
-                (true, _) => "authorizing",
-                (false, true) => "connected",
-                (false, false) => "connecting",
+                (true, _) => SessionState::Authorizing,
+                (false, true) => SessionState::Connected,
+                (false, false) => SessionState::Connecting,
             };
             cur.info.authorization = Some(view);
         });
@@ -419,7 +420,7 @@ impl Actor {
         if !requested && !self.failed {
             let hint = self.stderr_hint();
             self.reporter.update(|cur| {
-                cur.info.state = "failed";
+                cur.info.state = SessionState::Failed;
                 cur.info.error = Some(format!("{message}{hint}"));
                 cur.info.subscriptions.clear();
             });

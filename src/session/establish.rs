@@ -3,6 +3,7 @@
 //! `auto` fallback from the probe to `initialize` on anything that is not a modern answer — an
 //! error of any code, a result that is not a DiscoverResult, an HTTP refusal, a timeout.
 
+use super::info::{Era, SessionState};
 use std::time::Duration;
 
 use serde_json::json;
@@ -76,8 +77,8 @@ impl Actor {
                 let log_level = self.options.log_level.clone();
                 let capabilities = found.capabilities.clone().unwrap_or_default();
                 self.reporter.update(|cur| {
-                    cur.info.state = "connected";
-                    cur.info.era = Some("modern");
+                    cur.info.state = SessionState::Connected;
+                    cur.info.era = Some(Era::Modern);
                     cur.info.protocol_version = Some(MODERN_VERSION.to_owned());
                     cur.info.server_info = found.server_info;
                     cur.info.capabilities = found.capabilities;

@@ -1,19 +1,83 @@
 //! The public session object (`GET /api/session`, `GET /api/sessions`, `state` events), with a
 //! derived `Serialize` so its shape is the struct.
 
-use serde::Serialize;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Debug, Clone, Default, Serialize)]
+/// Where a session stands. The wire names (`connecting`, …) are the API's and the UI's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionState {
+    #[default]
+    Disconnected,
+    Connecting,
+    /// An OAuth flow runs: the person may have a page to open or a paused step to continue.
+    Authorizing,
+    Connected,
+    Failed,
+    /// An opened recording: read-only, never connects.
+    Recorded,
+}
+
+impl SessionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionState::Disconnected => "disconnected",
+            SessionState::Connecting => "connecting",
+            SessionState::Authorizing => "authorizing",
+            SessionState::Connected => "connected",
+            SessionState::Failed => "failed",
+            SessionState::Recorded => "recorded",
+        }
+    }
+}
+
+impl fmt::Display for SessionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The protocol era a connection speaks, once established (contract §"Protocol eras").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Era {
+    /// Revisions 2024-11-05 … 2025-11-25: an `initialize` handshake.
+    Legacy,
+    /// 2026-07-28: `server/discover`, per-request `_meta`, no handshake.
+    Modern,
+}
+
+impl Era {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Era::Legacy => "legacy",
+            Era::Modern => "modern",
+        }
+    }
+
+    /// A recording header's or an API body's era word.
+    pub fn parse(s: &str) -> Option<Era> {
+        match s {
+            "legacy" => Some(Era::Legacy),
+            "modern" => Some(Era::Modern),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionInfo {
     /// Stable for the life of the process; null only when no session exists at all.
     pub id: Option<String>,
     pub name: Option<String>,
-    pub state: &'static str,
+    pub state: SessionState,
     pub target: Option<Value>,
     /// The era the connection speaks (`legacy` or `modern`), once established.
-    pub era: Option<&'static str>,
+    pub era: Option<Era>,
     pub protocol_version: Option<String>,
     /// Modern era: the `server/discover` result as the server sent it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -56,14 +120,14 @@ pub struct SessionInfo {
 impl SessionInfo {
     pub fn disconnected() -> Self {
         SessionInfo {
-            state: "disconnected",
+            state: SessionState::Disconnected,
             ..Default::default()
         }
     }
 
     /// The session object for a new state of the same session: its identity (id, name,
     /// catalog entry) kept, everything about the previous connection cleared.
-    pub fn restart(&self, state: &'static str) -> Self {
+    pub fn restart(&self, state: SessionState) -> Self {
         SessionInfo {
             id: self.id.clone(),
             name: self.name.clone(),
@@ -76,5 +140,34 @@ impl SessionInfo {
 
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).expect("the session object serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The API, the UI and recordings read the serde names; messages print `as_str`: one word
+    /// per state in both, and a recording's state reads back as the same state.
+    #[test]
+    fn state_and_era_words_agree_with_their_serde_names() {
+        use SessionState::*;
+        for state in [
+            Disconnected,
+            Connecting,
+            Authorizing,
+            Connected,
+            Failed,
+            Recorded,
+        ] {
+            let json = serde_json::to_value(state).unwrap();
+            assert_eq!(json, state.as_str());
+            assert_eq!(serde_json::from_value::<SessionState>(json).unwrap(), state);
+        }
+        for era in [Era::Legacy, Era::Modern] {
+            assert_eq!(serde_json::to_value(era).unwrap(), era.as_str());
+            assert_eq!(Era::parse(era.as_str()), Some(era));
+        }
+        assert_eq!(Era::parse("auto"), None);
     }
 }

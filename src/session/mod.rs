@@ -47,7 +47,7 @@ pub use era::EraChoice;
 pub use era::legacy::{DEFAULT_PROTOCOL_VERSION, KNOWN_PROTOCOL_VERSIONS};
 pub use era::modern::MODERN_VERSION;
 pub use handle::{Answer, LocalError, PendingRequest, SessionHandle};
-pub use info::SessionInfo;
+pub use info::{Era, SessionInfo, SessionState};
 pub use lists::{LIST_METHODS, Listed};
 pub use registry::{Session, Sessions};
 pub use target::Target;

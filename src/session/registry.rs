@@ -7,6 +7,7 @@
 //! actor, transport, engine, pending queue and lifecycle lock, so one that hangs, crashes or
 //! floods never holds another up.
 
+use super::info::SessionState;
 use std::{
     collections::{BTreeSet, HashMap, VecDeque},
     sync::{
@@ -317,7 +318,7 @@ impl Session {
             cur.info = SessionInfo {
                 target: Some(target.describe()),
                 client_capabilities: Some(options.client_capabilities.clone()),
-                ..cur.info.restart("connecting")
+                ..cur.info.restart(SessionState::Connecting)
             }
         });
         let link = match &target {
@@ -330,7 +331,7 @@ impl Session {
             Err(message) => {
                 drop(guard);
                 reporter.update(|cur| {
-                    cur.info.state = "failed";
+                    cur.info.state = SessionState::Failed;
                     cur.info.error = Some(message);
                 });
                 return self.info();
@@ -387,7 +388,7 @@ impl Session {
         let json = {
             let mut cur = self.inner.lock().unwrap();
             cur.generation += 1;
-            cur.info.state = "failed";
+            cur.info.state = SessionState::Failed;
             cur.info.error = Some(reason);
             cur.info.to_json()
         };
@@ -400,7 +401,7 @@ impl Session {
         let json = {
             let mut cur = self.inner.lock().unwrap();
             // Only a view that shows an authorization can go on claiming it.
-            if cur.info.state == "authorizing" || cur.info.authorization.is_none() {
+            if cur.info.state == SessionState::Authorizing || cur.info.authorization.is_none() {
                 return;
             }
             cur.info.authorization = Some(serde_json::json!({
@@ -429,7 +430,7 @@ impl Session {
             cur.generation += 1;
             cur.info = SessionInfo {
                 target: cur.info.target.take(),
-                ..cur.info.restart("disconnected")
+                ..cur.info.restart(SessionState::Disconnected)
             };
             cur.pending.clear();
             cur.info.to_json()

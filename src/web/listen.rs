@@ -1,6 +1,7 @@
 //! What the session hears from the server beyond answers: the modern log level, resource
 //! subscriptions in either era, and opening the modern listen stream again.
 
+use crate::session::Era;
 use axum::{
     body::Bytes,
     extract::State,
@@ -80,7 +81,7 @@ async fn subscription(
     let handle = session
         .handle()
         .ok_or(ApiError::Local(LocalError::NotConnected))?;
-    if session.info().era == Some("modern") {
+    if session.info().era == Some(Era::Modern) {
         let acknowledged = handle.listen_for(body.uri, on).await?;
         return Ok(axum::Json(json!({"result": {"acknowledged": acknowledged}})).into_response());
     }

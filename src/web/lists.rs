@@ -2,6 +2,7 @@
 //! (`session/lists.rs`), answered as `/request` would answer it; an opened recording answers
 //! with what it recorded.
 
+use crate::session::Era;
 use axum::{body::Bytes, extract::State, http::HeaderValue, response::Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -55,7 +56,7 @@ pub(super) async fn list(
     }
     let handle = which.handle(&state)?;
     let timeout = crate::session::timeout_after(DEFAULT_TIMEOUT);
-    let modern = session.is_some_and(|s| s.info().era == Some("modern"));
+    let modern = session.is_some_and(|s| s.info().era == Some(Era::Modern));
     let listed = handle
         .list(
             &body.method,

@@ -4,6 +4,7 @@
 //! shows the outcome as text and never echoes the code. And a session's OAuth routes: forget its
 //! credentials, continue a step-by-step flow from its pause.
 
+use crate::session::SessionState;
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
@@ -97,7 +98,7 @@ pub(super) async fn continue_authorization(
         .as_ref()
         .and_then(|a| a.pointer("/paused/flow"))
         .and_then(Value::as_str)
-        .filter(|_| info.state == "authorizing");
+        .filter(|_| info.state == SessionState::Authorizing);
     match flow {
         Some(flow) if state.oauth.resume(flow, edits) => Ok(StatusCode::ACCEPTED.into_response()),
         _ => Err(ApiError::Conflict(

@@ -4,6 +4,7 @@
 //! `POST /api/sessions/{id}/replay` runs it again in a new session and compares. An opened
 //! recording answers list requests with what it recorded, so its workbench lists show.
 
+use crate::session::SessionState;
 use axum::{
     body::Body,
     extract::State,
@@ -198,7 +199,7 @@ pub(super) async fn replay(
     let began = std::time::Instant::now();
     let info = session.connect(target, replay::options(&plan)).await;
     let handle = match (info.state, session.handle()) {
-        ("connected", Some(h)) => h,
+        (SessionState::Connected, Some(h)) => h,
         _ => {
             return Ok((
                 axum::http::StatusCode::BAD_GATEWAY,
