@@ -159,7 +159,7 @@ pub struct Args {
 
     /// Memory the answers being read at once may hold in all sessions together; one that would
     /// go over it is dropped with a finding, and the session goes on.
-    #[arg(long, value_name = "MIB", default_value_t = crate::transport::budget::DEFAULT_MB as u64, value_parser = clap::value_parser!(u64).range(1..), global = true, help_heading = LISTENER)]
+    #[arg(long, value_name = "MIB", default_value_t = crate::net::budget::DEFAULT_MB as u64, value_parser = clap::value_parser!(u64).range(1..), global = true, help_heading = LISTENER)]
     pub max_buffered_mb: u64,
 
     #[command(flatten)]

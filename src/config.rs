@@ -266,7 +266,7 @@ pub fn guess_transport(url: &str) -> RemoteKind {
 
 fn random_token() -> String {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).expect("the OS random source is available");
+    getrandom::getrandom(&mut bytes).expect("the OS random source is available");
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod dev;
 pub mod events;
 pub mod lint;
+pub mod net;
 pub mod oauth;
 pub mod private_file;
 pub mod recording;

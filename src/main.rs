@@ -50,7 +50,7 @@ fn main() -> ExitCode {
             }),
         )
         .init();
-    mcpscope::transport::budget::set_limit_mb(
+    mcpscope::net::budget::set_limit_mb(
         usize::try_from(args.max_buffered_mb).unwrap_or(usize::MAX),
     );
     // One thread: on small machines every cross-thread wake-up costs tens of microseconds, and

@@ -99,7 +99,7 @@ fn temp_beside(path: &Path) -> io::Result<PathBuf> {
             .create(dir)?;
     }
     let mut nonce = [0u8; 8];
-    getrandom::fill(&mut nonce).map_err(|e| io::Error::other(e.to_string()))?;
+    getrandom::getrandom(&mut nonce).map_err(|e| io::Error::other(e.to_string()))?;
     let mut name = OsString::from(".");
     name.push(file_name);
     name.push(format!(

@@ -12,7 +12,6 @@
 //! | stdio child process | [`stdio`] | here |
 //! | Streamable HTTP, legacy HTTP+SSE (and the fallback between them) | [`http`], [`sse`] | here |
 
-pub mod budget;
 pub mod http;
 pub mod sse;
 pub mod stdio;
@@ -103,7 +102,7 @@ pub enum TransportEvent {
         to: &'static str,
     },
     /// An answer was dropped because the answers being read at once went over the process's
-    /// memory budget ([`budget`]); the session goes on.
+    /// memory budget ([`crate::net::budget`]); the session goes on.
     OverBudget,
     /// A message of ours with this JSON-RPC id could not be delivered (or its answer could not
     /// be read); only that call fails.
@@ -136,6 +135,19 @@ pub struct Link {
 pub fn backoff(failures: u32) -> std::time::Duration {
     std::time::Duration::from_secs(1u64 << failures.saturating_sub(1).min(5))
         .min(std::time::Duration::from_secs(30))
+}
+
+/// An authorization flow's reports travel with the connection's own events, in order.
+impl From<crate::oauth::Report> for TransportEvent {
+    fn from(report: crate::oauth::Report) -> Self {
+        match report {
+            crate::oauth::Report::Http(event) => TransportEvent::Http(event),
+            crate::oauth::Report::Step(step) => TransportEvent::Auth(step),
+            crate::oauth::Report::View { active, view } => {
+                TransportEvent::Authorization { active, view }
+            }
+        }
+    }
 }
 
 #[cfg(test)]

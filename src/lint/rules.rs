@@ -1,4 +1,4 @@
-//! The lint rules, one table: each rule's id, the spec section it holds the server to, its
+//! One job: the lint rules, one table: each rule's id, the spec section it holds the server to, its
 //! severity (`error` for a MUST, `warning` for a SHOULD), and a check over what the session
 //! observed. A check only reads; it says what it found and the frame it found it in.
 

@@ -13,15 +13,12 @@ use reqwest::{
     header::{CONTENT_TYPE, HeaderMap, LOCATION},
 };
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 use url::Url;
 
+use super::{Report, Reporter};
 use crate::{
+    net::{describe_error as describe, read_limited},
     redact,
-    transport::{
-        TransportEvent,
-        http::{describe_error as describe, read_limited},
-    },
 };
 
 /// How much of a body an event shows.
@@ -50,7 +47,7 @@ impl Reply {
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
-    events: mpsc::Sender<TransportEvent>,
+    report: Reporter,
 }
 
 /// A request the `oauth2` crate could not complete, in words.
@@ -59,12 +56,12 @@ pub struct Fetcher {
 pub struct FetchError(pub String);
 
 impl Fetcher {
-    pub fn new(client: reqwest::Client, events: mpsc::Sender<TransportEvent>) -> Self {
-        Fetcher { client, events }
+    pub fn new(client: reqwest::Client, report: Reporter) -> Self {
+        Fetcher { client, report }
     }
 
-    pub async fn emit(&self, event: TransportEvent) {
-        let _ = self.events.send(event).await;
+    pub async fn emit(&self, report: Report) {
+        (self.report)(report).await;
     }
 
     /// Sends one request of the flow and reports it. A redirect is an answer like any other
@@ -123,7 +120,7 @@ impl Fetcher {
                 event["error"] = json!(e);
             }
         }
-        self.emit(TransportEvent::Http(event)).await;
+        self.emit(Report::Http(event)).await;
         result.map_err(|e| format!("{method} {url}: {e}"))
     }
 

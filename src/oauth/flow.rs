@@ -13,18 +13,16 @@ use std::sync::{
 
 use reqwest::header::HeaderValue;
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
 use url::Url;
 
 use super::{
-    OAuthOptions,
+    OAuthOptions, Report, Reporter,
     broker::{Broker, Credentials, Edits, Tokens},
     challenge::{self, Challenge},
     discovery::{self, ResourceMetadata, ServerMetadata},
     fetch::Fetcher,
     token::now,
 };
-use crate::transport::TransportEvent;
 
 /// How long the user has to finish in the browser, or to go on from a pause.
 pub(super) const USER_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
@@ -85,7 +83,7 @@ impl Authorizer {
         server: Url,
         options: OAuthOptions,
         client: reqwest::Client,
-        events: mpsc::Sender<TransportEvent>,
+        report: Reporter,
     ) -> Arc<Self> {
         let resource = discovery::canonical_resource(&server);
         let current = broker.credentials(&resource).and_then(|c| c.tokens);
@@ -94,7 +92,7 @@ impl Authorizer {
             server,
             resource,
             options,
-            fetch: Fetcher::new(client, events),
+            fetch: Fetcher::new(client, report),
             current: Mutex::new(current),
             generation: AtomicU64::new(0),
             flow: tokio::sync::Mutex::default(),
@@ -218,7 +216,7 @@ impl Authorizer {
         };
         if let Err(message) = &result {
             self.fetch
-                .emit(TransportEvent::Authorization {
+                .emit(Report::View {
                     active: false,
                     view: json!({"phase": "failed", "url": null, "error": message}),
                 })
@@ -237,7 +235,7 @@ impl Authorizer {
 
     pub(super) async fn step(&self, phase: &str, ok: bool, message: String, details: Value) {
         self.fetch
-            .emit(TransportEvent::Auth(json!({
+            .emit(Report::Step(json!({
                 "phase": phase,
                 "ok": ok,
                 "message": message,
@@ -257,9 +255,7 @@ impl Authorizer {
         if let (Some(v), Value::Object(extra)) = (view.as_object_mut(), extra) {
             v.extend(extra);
         }
-        self.fetch
-            .emit(TransportEvent::Authorization { active: true, view })
-            .await;
+        self.fetch.emit(Report::View { active: true, view }).await;
     }
 
     /// The whole flow: discovery, registration, the browser, the token.
@@ -370,7 +366,7 @@ impl Authorizer {
             ..registered
         });
         self.fetch
-            .emit(TransportEvent::Authorization {
+            .emit(Report::View {
                 active: false,
                 view: json!({
                     "phase": "authorized",

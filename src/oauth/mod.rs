@@ -23,7 +23,27 @@ mod lookup;
 mod register;
 mod token;
 
+use std::{future::Future, pin::Pin, sync::Arc};
+
 use serde::Deserialize;
+use serde_json::Value;
+
+/// What a flow reports. The transport that runs the flow carries these in order with its own
+/// events, so a flow's requests show right after the refusal that started them.
+#[derive(Debug)]
+pub enum Report {
+    /// One HTTP exchange of the flow, marked with its `phase`, secrets hidden.
+    Http(Value),
+    /// One step (`phase`, `ok`, `message`, `details`), secrets left out.
+    Step(Value),
+    /// The flow waits on the user or moved on (`active`), or ended (`!active`); `view` is the
+    /// session object's `authorization`.
+    View { active: bool, view: Value },
+}
+
+/// Where a flow's reports go: given by the transport that runs it (OAuth knows nothing of
+/// transports).
+pub type Reporter = Arc<dyn Fn(Report) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// What the user says about authorization for one target (connect body `oauth`, the CLI's
 /// `--client-id`, `--client-secret`, `--client-metadata-url`, `--scopes`).

@@ -78,7 +78,7 @@ fn load_or_create(path: &Path) -> io::Result<Vec<u8>> {
         Err(e) => return Err(e),
     }
     let mut bytes = vec![0u8; KEY_BYTES];
-    getrandom::fill(&mut bytes).map_err(|e| io::Error::other(e.to_string()))?;
+    getrandom::getrandom(&mut bytes).map_err(|e| io::Error::other(e.to_string()))?;
     if crate::private_file::create_new(path, &bytes)? {
         Ok(bytes)
     } else {

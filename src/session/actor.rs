@@ -264,7 +264,7 @@ impl Actor {
             TransportEvent::OverBudget => {
                 self.reporter.publish(Event::Finding {
                     severity: Severity::Error,
-                    message: crate::transport::budget::OverBudget.to_string(),
+                    message: crate::net::budget::OverBudget.to_string(),
                     frame_seq: None,
                 });
             }

@@ -105,7 +105,7 @@ impl ClientTasks {
 
 fn new_task_id() -> String {
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the OS gives random bytes");
+    getrandom::getrandom(&mut bytes).expect("the OS gives random bytes");
     let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     format!("mcpscope-{hex}")
 }

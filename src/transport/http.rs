@@ -39,19 +39,22 @@ use tokio::{
 use url::Url;
 
 use super::{
-    Exit, Link, Outgoing, ToTransport, TransportEvent, budget,
+    Exit, Link, Outgoing, ToTransport, TransportEvent,
     sse::{SseEvent, SseParser},
     stdio::MAX_FRAME_BYTES,
 };
 use crate::{
-    oauth::{OAuthOptions, broker::Broker, flow::Authorizer},
+    net::{self, BodyError, budget, describe_error, read_limited},
+    oauth::{OAuthOptions, Reporter, broker::Broker, flow::Authorizer},
     redact, wire,
 };
 
 mod legacy;
+mod stream;
 mod streamable;
 
 use legacy::{post_legacy, start_legacy_stream};
+use stream::read_sse;
 use streamable::{get_loop, post_streamable};
 
 const SESSION_HEADER: &str = "mcp-session-id";
@@ -145,26 +148,20 @@ pub fn spawn(target: &RemoteTarget, broker: Option<Arc<Broker>>) -> Result<Link,
         }
         headers.insert(n, v);
     }
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_secs(10))
-        .tcp_nodelay(true)
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let client = net::client()?;
     let (events_tx, events_rx) = mpsc::channel(1024);
     let (out_tx, out_rx) = mpsc::unbounded_channel();
     let (shutdown_tx, shutdown_rx) = oneshot::channel();
     let (ended_tx, ended_rx) = mpsc::channel(4);
     let auth = broker.map(|b| {
-        Authorizer::new(
-            b,
-            url.clone(),
-            target.oauth.clone(),
-            client.clone(),
-            events_tx.clone(),
-        )
+        let events = events_tx.clone();
+        let report: Reporter = Arc::new(move |report| {
+            let events = events.clone();
+            Box::pin(async move {
+                let _ = events.send(TransportEvent::from(report)).await;
+            })
+        });
+        Authorizer::new(b, url.clone(), target.oauth.clone(), client.clone(), report)
     });
     let shared = Arc::new(Shared {
         client,
@@ -504,177 +501,6 @@ async fn read_body(sh: &Shared, res: reqwest::Response) -> Result<Vec<u8>, Strin
     }
 }
 
-/// Why a body was not read whole.
-#[derive(Debug)]
-pub(crate) enum BodyError {
-    OverBudget(budget::OverBudget),
-    Other(String),
-}
-
-impl From<BodyError> for String {
-    fn from(e: BodyError) -> String {
-        match e {
-            BodyError::OverBudget(b) => b.to_string(),
-            BodyError::Other(s) => s,
-        }
-    }
-}
-
-/// A whole answer body, refused past `limit` bytes or past the process's memory budget for
-/// answers being read (also what an authorization flow reads).
-pub(crate) async fn read_limited(
-    mut res: reqwest::Response,
-    limit: usize,
-) -> Result<Vec<u8>, BodyError> {
-    let mut body = Vec::new();
-    let mut held = budget::Reservation::new();
-    while let Some(chunk) = res
-        .chunk()
-        .await
-        .map_err(|e| BodyError::Other(format!("reading the answer: {}", describe_error(&e))))?
-    {
-        if body.len() + chunk.len() > limit {
-            return Err(BodyError::Other(format!(
-                "the answer is over {limit} bytes; not read"
-            )));
-        }
-        held.resize(body.len() + chunk.len())
-            .map_err(BodyError::OverBudget)?;
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-struct StreamOutcome {
-    /// A response to `answer_for` came on the stream.
-    answered: bool,
-    last_id: Option<String>,
-    retry: Duration,
-    error: Option<String>,
-}
-
-/// Reads an SSE body to its end: `message` events become frames, the rest is bookkeeping.
-async fn read_sse(
-    sh: &Arc<Shared>,
-    mut res: reqwest::Response,
-    method: &str,
-    url: &Url,
-    answer_for: Option<i64>,
-) -> StreamOutcome {
-    let mut parser = SseParser::new(MAX_FRAME_BYTES);
-    let mut out = StreamOutcome {
-        answered: false,
-        last_id: None,
-        retry: DEFAULT_RETRY,
-        error: None,
-    };
-    let mut count = 0u64;
-    let mut first_id: Option<String> = None;
-    let mut held = budget::Reservation::new();
-    loop {
-        let chunk = match res.chunk().await {
-            Ok(Some(c)) => c,
-            Ok(None) => break,
-            Err(e) => {
-                out.error = Some(describe_error(&e));
-                break;
-            }
-        };
-        let events = match parser.push(&chunk) {
-            Ok(events) => events,
-            Err(_) => {
-                out.error = Some(format!("an SSE event over {MAX_FRAME_BYTES} bytes"));
-                break;
-            }
-        };
-        // What the parser holds of the event it has not finished, against the shared budget.
-        if let Err(e) = held.resize(parser.buffered()) {
-            sh.emit(TransportEvent::OverBudget).await;
-            out.error = Some(e.to_string());
-            break;
-        }
-        for event in events {
-            if let Some(id) = &event.id {
-                first_id.get_or_insert_with(|| id.clone());
-                out.last_id = Some(id.clone());
-            }
-            if let Some(ms) = event.retry {
-                out.retry = Duration::from_millis(ms);
-            }
-            count += 1;
-            handle_stream_event(sh, event, answer_for, &mut out).await;
-        }
-    }
-    sh.http(json!({
-        "type": "stream-closed",
-        "method": method,
-        "url": sh.redact_url(url),
-        "events": count,
-        "firstEventId": first_id,
-        "lastEventId": out.last_id,
-        "error": out.error,
-    }))
-    .await;
-    out
-}
-
-async fn handle_stream_event(
-    sh: &Arc<Shared>,
-    event: SseEvent,
-    answer_for: Option<i64>,
-    out: &mut StreamOutcome,
-) {
-    match event.kind() {
-        "message" if event.data.trim().is_empty() => {} // a priming event
-        "message" => {
-            let bytes = event.data.into_bytes();
-            if answer_for.is_some_and(|want| wire::answers(&bytes, want).is_some()) {
-                out.answered = true;
-            }
-            sh.emit(TransportEvent::Frame(bytes)).await;
-        }
-        "endpoint" => {
-            let resolved = sh.url.join(event.data.trim());
-            match resolved {
-                Ok(u) if u.origin() == sh.url.origin() => {
-                    sh.note(format!(
-                        "legacy endpoint {:?} resolves to {}",
-                        event.data,
-                        sh.redact_url(&u)
-                    ))
-                    .await;
-                    sh.endpoint.send_replace(Some(u));
-                }
-                Ok(u) => {
-                    let _ = sh
-                        .ended
-                        .send(format!(
-                            "the server named an endpoint on another origin ({}); mcpscope does not send your headers there",
-                            u.origin().ascii_serialization()
-                        ))
-                        .await;
-                }
-                Err(e) => {
-                    let _ = sh
-                        .ended
-                        .send(format!(
-                            "the endpoint event {:?} is not a URL: {e}",
-                            event.data
-                        ))
-                        .await;
-                }
-            }
-        }
-        other => {
-            sh.note(format!(
-                "SSE event of type {other:?} ignored ({} bytes)",
-                event.data.len()
-            ))
-            .await;
-        }
-    }
-}
-
 /// Ends the session on the server; its id travels in the request headers the event shows.
 async fn delete_session(sh: &Shared) {
     let (headers, _) = sh.request_headers("application/json, text/event-stream", false);
@@ -685,16 +511,4 @@ async fn delete_session(sh: &Shared) {
     {
         sh.http(exchange).await;
     }
-}
-
-/// reqwest's error with its causes, which is where "connection refused" lives.
-pub(crate) fn describe_error(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

@@ -3,6 +3,7 @@
 
 #![allow(unreachable_pub, reason = "test modules share helpers through `pub`")]
 
+mod architecture;
 pub mod browser;
 mod catalog;
 mod cli;
