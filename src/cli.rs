@@ -1,6 +1,6 @@
-//! The command line as clap sees it. Only parsing lives here; [`crate::config`] turns [`Args`]
-//! into a validated [`crate::config::Config`] (and [`crate::cli_mode`] into one call), and
-//! nothing downstream re-checks flags. Options are grouped in `--help` by what they are for.
+//! The command line as clap sees it. Only parsing lives here; each command turns [`Args`] into
+//! its own validated settings (the inspector's is [`crate::config::Config`]; see
+//! [`crate::commands`]), and nothing downstream re-checks flags. Options are grouped in `--help` by what they are for.
 
 use std::path::PathBuf;
 

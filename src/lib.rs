@@ -7,7 +7,7 @@
 
 pub mod catalog;
 pub mod cli;
-pub mod cli_mode;
+pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod dev;

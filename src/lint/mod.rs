@@ -1,13 +1,13 @@
 //! Server lint: where a server breaks the MCP specification, computed from what a session
 //! observed (a live session's retained events, or an opened recording). The rules are one table
-//! (`rules.rs`: id, spec section, severity, check); `observe.rs` digests the events they read;
-//! `walk.rs` is `mcpscope lint`, which connects and reads everything it safely can. The engine's
-//! own findings (malformed frames, unknown ids, …) join the report under the rule `wire`.
+//! (`rules.rs`: id, spec section, severity, check); `observe.rs` digests the events they read.
+//! The engine's own findings (malformed frames, unknown ids, …) join the report under the rule
+//! `wire`. A library: `mcpscope lint` (connect, read everything it safely can, print) is
+//! `commands/lint.rs`.
 
 pub mod observe;
 pub mod rules;
 pub mod uritemplate;
-pub mod walk;
 
 #[cfg(test)]
 mod tests;

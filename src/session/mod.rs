@@ -26,6 +26,7 @@ mod client_tasks;
 mod era;
 mod establish;
 mod handle;
+pub mod headless;
 mod inflight;
 mod info;
 mod listen;

@@ -7,11 +7,14 @@ use std::{collections::HashSet, io::Write};
 
 use serde_json::{Value, json};
 
-use super::{Finding, RULES, SPEC_BASE, lint, report};
+use super::{
+    failure::{Failure, exit_code},
+    headless::{Local, RunConfig, WHOLE_RUN, target},
+};
 use crate::{
     cli::{Args, Format, LintArgs},
-    cli_mode::{Failure, Local, local},
     events::Severity,
+    lint::{Finding, RULES, SPEC_BASE, lint, report},
     recording,
     session::{Answer, SessionHandle},
     wire::{Outcome, Timeout},
@@ -22,15 +25,15 @@ const MAX_PAGES: usize = 100;
 const MAX_READS: usize = 200;
 
 pub async fn run(args: &Args, lint_args: &LintArgs) -> u8 {
-    local::exit_code(execute(args, lint_args).await)
+    exit_code(execute(args, lint_args).await)
 }
 
 async fn execute(args: &Args, lint_args: &LintArgs) -> Result<u8, Failure> {
-    let (target, options) = local::target(args)?;
-    let local = Local::start(args, local::WHOLE_RUN)?;
-    let connected = local.connect(target, options, args).await;
+    let (target, options) = target(args)?;
+    let local = Local::start(RunConfig::from_args(args, true)?, WHOLE_RUN);
+    let connected = local.connect(target, options).await;
     if let Ok(handle) = &connected {
-        walk(handle, &local, lint_args.call_tools, local::timeout(args)).await;
+        walk(handle, &local, lint_args.call_tools, local.timeout).await;
     }
     let info = local.session.info();
     let id = local.session.id().to_owned();

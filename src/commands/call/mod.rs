@@ -5,21 +5,20 @@
 //!
 //! | file | owns |
 //! |---|---|
-//! | `argv.rs` | the official inspector's command-line shape, rewritten into ours |
 //! | `coerce.rs` | `--tool-arg` text into JSON by the tool's `inputSchema`; other KEY=VALUE flags |
-//! | `local.rs` | one in-process session with no listener, shared with `lint` and `replay` |
-//! | `output.rs` | the result as JSON or a summary, and the error line of a non-zero exit |
+//! | `output.rs` | the result as JSON or a summary |
 
-pub mod argv;
 pub mod coerce;
-pub mod local;
 pub mod output;
 
 use std::{io::Write, time::Duration};
 
 use serde_json::{Map, Value, json};
-use tokio::sync::watch;
 
+use super::{
+    failure::Failure,
+    headless::{Local, RunConfig, recorded, refused, target},
+};
 use crate::{
     cli::{Args, Format},
     config,
@@ -27,9 +26,6 @@ use crate::{
     session::{Answer, LOG_LEVELS, LocalError, SessionHandle},
     wire::{Outcome, Timeout},
 };
-
-pub use local::Local;
-pub use output::Failure;
 
 /// Runs CLI mode to the end and returns the process exit code. Everything it prints goes out
 /// from here: the result on stdout, the error line on stderr.
@@ -148,17 +144,18 @@ fn plan(args: &Args) -> Result<Call, Failure> {
 
 async fn execute(args: &Args) -> Result<(Option<String>, Option<Failure>), Failure> {
     let call = plan(args)?;
-    let (target, options) = local::target(args)?;
+    let (target, options) = target(args)?;
+    let config = RunConfig::from_args(args, true)?;
     // A one-shot call keeps a small history: it reads only the initialize answer from it.
     let local = Local::start(
-        args,
+        config,
         RingLimits {
             max_events: 20_000,
             max_bytes: 64 * 1024 * 1024,
         },
-    )?;
+    );
     let events = local.events.clone();
-    let outcome = match local.connect(target, options, args).await {
+    let outcome = match local.connect(target, options).await {
         Ok(handle) => perform(&call, &handle, &events).await,
         Err(failure) => Err(failure),
     };
@@ -176,20 +173,6 @@ async fn execute(args: &Args) -> Result<(Option<String>, Option<Failure>), Failu
         }
         Err(failure) => (None, Some(failure)),
     })
-}
-
-/// Why connecting failed, as an exit code: a 401 (or a 403 asking for more scope) on the way is
-/// "authorization required", anything else "unreachable".
-pub(crate) fn refused(events: &EventBus, message: String) -> Failure {
-    let auth = recorded(events, "http").any(|e| {
-        let status = e.get("status").and_then(Value::as_u64);
-        status == Some(401) || (status == Some(403) && e.to_string().contains("insufficient_scope"))
-    });
-    if auth {
-        Failure::new(3, "auth_required", message)
-    } else {
-        Failure::new(4, "unreachable", message)
-    }
 }
 
 fn tool_failure(call: &Call, result: &Value) -> Option<Failure> {
@@ -378,64 +361,4 @@ fn initialize_result(events: &EventBus) -> Option<Value> {
             let result = e.pointer("/message/result")?;
             result.get("protocolVersion").map(|_| result.clone())
         })
-}
-
-/// The retained events of one kind, parsed. A one-shot run keeps few, so parsing is cheap.
-fn recorded(events: &EventBus, kind: &'static str) -> impl Iterator<Item = Value> {
-    events
-        .next_after(0, usize::MAX)
-        .records
-        .into_iter()
-        .filter_map(|r| serde_json::from_str::<Value>(&r.json).ok())
-        .filter(move |e| e["kind"] == kind)
-}
-
-/// Passes the stdio server's stderr through to ours (unless `--quiet`) and, with `--verbose`,
-/// progress, log notifications and findings as their event records, one JSON line each, until
-/// told to stop; then drains what is left.
-pub(crate) async fn follow(
-    events: EventBus,
-    stderr: bool,
-    verbose: bool,
-    mut stop: watch::Receiver<bool>,
-) {
-    let mut newest = events.watch();
-    let mut seen = 0;
-    loop {
-        let batch = events.next_after(seen, 1024);
-        if batch.records.is_empty() {
-            if *stop.borrow() {
-                return;
-            }
-            tokio::select! {
-                _ = newest.changed() => {}
-                _ = stop.changed() => {}
-            }
-            continue;
-        }
-        let mut err = std::io::stderr().lock();
-        for record in batch.records {
-            seen = record.seq;
-            let Ok(e) = serde_json::from_str::<Value>(&record.json) else {
-                continue;
-            };
-            match e["kind"].as_str() {
-                Some("stderr") if stderr => {
-                    let line = e["line"].as_str().unwrap_or_default();
-                    let _ = writeln!(err, "{}", crate::term::text(line));
-                }
-                Some("progress" | "finding") if verbose => {
-                    let _ = writeln!(err, "{}", crate::term::json(&record.json));
-                }
-                Some("frame")
-                    if verbose
-                        && e.pointer("/message/method")
-                            == Some(&json!("notifications/message")) =>
-                {
-                    let _ = writeln!(err, "{}", crate::term::json(&record.json));
-                }
-                _ => {}
-            }
-        }
-    }
 }
