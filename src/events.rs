@@ -12,34 +12,42 @@ use std::{
     time::SystemTime,
 };
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, value::RawValue};
 use tokio::sync::watch;
 
+mod info;
+pub mod observed;
+mod payload;
+pub mod read;
+
+pub use info::{Era, SessionInfo, SessionState};
+pub use payload::{
+    AuthStep, HttpEvent, HttpKind, PendingView, RoundEvent, RoundStep, TaskSide, TaskView,
+};
+pub use read::{Stamped, read};
+
 /// Everything observable about a session. Closed on purpose: the UI and tests switch on `kind`.
 /// Which session an event belongs to is not part of the event: [`EventBus::publish_for`] stamps
-/// it beside `seq` and `time`.
-#[derive(Debug, Serialize)]
+/// it beside `seq` and `time`. Read back (from the ring or a recording) with [`read`].
+#[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Event {
-    /// One JSON-RPC frame, exactly as it crossed the wire.
+    /// One JSON-RPC frame, exactly as it crossed the wire. (Its raw text cannot pass through
+    /// serde's tagged-enum buffer, so [`read`] reads a frame on its own.)
+    #[serde(skip_deserializing)]
     Frame(FrameEvent),
     /// One line the stdio child wrote to stderr.
     Stderr { line: String },
     /// The session object changed (connect, handshake, failure, disconnect).
-    State(Value),
-    /// A server→client request (or a modern input request) is waiting for an answer: `id`,
-    /// `method`, `params`, `receivedAt`, and either the server's `serverId` or the `requestId`,
-    /// `originRequestId`, `round` and `inputKey` of the call that asked.
-    Pending(Value),
-    /// A step of a modern call that asked for input (MRTR): `phase` is `input_required` (with
-    /// the keys asked), `answered` (one key, and who answered), `retry` (the new request id) or
-    /// `ended` (why the call stopped asking); `requestId`, `originRequestId` and `round` tie it
-    /// to the call.
-    Round(Value),
+    State(Box<SessionInfo>),
+    /// A server→client request (or a modern input request) is waiting for an answer.
+    Pending(PendingView),
+    /// A step of a modern call that asked for input (MRTR), tied to the call.
+    Round(RoundEvent),
     /// A task this session follows changed (created, a new status, its outcome, lost): the
     /// whole task view as `GET /api/tasks` lists it.
-    Task(Value),
+    Task(Box<TaskView>),
     /// A `notifications/progress` tied back to the request that carried its token. Progress
     /// may legitimately race our cancel or timeout; then it is still tied to that request, and
     /// `after` says how the request had ended, `afterMs` how long before.
@@ -58,11 +66,9 @@ pub enum Event {
     },
     /// One HTTP exchange with a remote target, headers already redacted; an authorization
     /// flow's requests say their `phase`.
-    Http(Value),
-    /// One step of an authorization flow: `phase` (challenge, prm, as-metadata, registration,
-    /// authorize, callback, token, refresh, step-up), `ok`, `message` in plain words, and
-    /// `details`. Never a token, code, verifier or secret.
-    Auth(Value),
+    Http(Box<HttpEvent>),
+    /// One step of an authorization flow. Never a token, code, verifier or secret.
+    Auth(AuthStep),
     /// A protocol violation or oddity, tied to the frame it concerns.
     Finding {
         severity: Severity,
@@ -83,21 +89,21 @@ pub enum Event {
 
 /// A frame event. `message` holds the frame's own text when it was valid JSON, so nothing is
 /// re-ordered or re-formatted; `raw` holds the text when it was not JSON.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct FrameEvent {
     pub direction: Direction,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<Box<RawValue>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub raw: Option<String>,
-    /// Summary fields so consumers can filter without parsing `message`.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Summary fields so consumers can filter without parsing `message`: what the engine
+    /// classified when the frame crossed the wire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<Value>,
-    /// What the frame is: request, response, error, notification, batch or invalid.
     #[serde(rename = "frameType")]
-    pub frame_type: &'static str,
+    pub frame_type: FrameType,
     /// For responses to our requests: how long the server took, in milliseconds.
     #[serde(rename = "durationMs", skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<f64>,
@@ -105,8 +111,8 @@ pub struct FrameEvent {
     #[serde(rename = "requestMethod", skip_serializing_if = "Option::is_none")]
     pub request_method: Option<String>,
     /// Set when the frame answers a request the caller already gave up on (timeout or cancel).
-    #[serde(rename = "late", skip_serializing_if = "Option::is_none")]
-    pub late: Option<&'static str>,
+    #[serde(rename = "late", default, skip_serializing_if = "Option::is_none")]
+    pub late: Option<Late>,
     /// For our answers to the server's requests: who chose the answer (a person, a mock rule,
     /// the roots list), so automatic answers are never mistaken for manual ones.
     #[serde(rename = "answeredBy", skip_serializing_if = "Option::is_none")]
@@ -115,7 +121,43 @@ pub struct FrameEvent {
     pub bytes: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What a frame is, as the engine classified it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FrameType {
+    Request,
+    Notification,
+    /// A response with a `result`.
+    Response,
+    /// A response with an `error`.
+    Error,
+    Batch,
+    /// Not JSON, or not a JSON-RPC message.
+    Invalid,
+}
+
+/// How a request of ours had ended when its answer came anyway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Late {
+    #[serde(rename = "after timeout")]
+    AfterTimeout,
+    #[serde(rename = "after cancel")]
+    AfterCancel,
+    #[serde(rename = "after failure")]
+    AfterFailure,
+}
+
+impl Late {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Late::AfterTimeout => "after timeout",
+            Late::AfterCancel => "after cancel",
+            Late::AfterFailure => "after failure",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Direction {
     Sent,
@@ -123,14 +165,14 @@ pub enum Direction {
 }
 
 /// How we gave up on a request of ours before its answer came.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Ended {
     Cancelled,
     Timeout,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Info,
@@ -459,7 +501,7 @@ mod tests {
             raw: None,
             method: None,
             id: None,
-            frame_type: "notification",
+            frame_type: FrameType::Notification,
             duration_ms: None,
             request_method: None,
             late: None,

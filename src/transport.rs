@@ -18,6 +18,8 @@ pub mod stdio;
 
 use tokio::sync::{mpsc, oneshot};
 
+use crate::events::{AuthStep, HttpEvent};
+
 /// What a message of ours is, as far as carrying it goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageKind {
@@ -87,9 +89,9 @@ pub enum TransportEvent {
     Overlong { bytes: usize },
     /// One HTTP exchange or stream milestone with a remote target, secrets already redacted.
     /// An authorization flow's requests carry their `phase`.
-    Http(serde_json::Value),
-    /// One step of an authorization flow (`phase`, `ok`, `message`, `details`), secrets left out.
-    Auth(serde_json::Value),
+    Http(Box<HttpEvent>),
+    /// One step of an authorization flow, secrets left out.
+    Auth(AuthStep),
     /// An authorization flow started waiting on the user or moved on (`active`), or ended
     /// (`!active`: authorized or failed). `view` is the session object's `authorization`.
     Authorization {

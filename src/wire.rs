@@ -15,7 +15,7 @@ use std::{
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, value::RawValue};
 
-use crate::events::{Direction, FrameEvent, Severity};
+use crate::events::{Direction, FrameEvent, FrameType, Late, Severity};
 
 /// How many finished request ids we remember for duplicate / late detection.
 const FINISHED_MEMORY: usize = 4096;
@@ -335,7 +335,7 @@ impl<T> Engine<T> {
             }
         };
         if trimmed.starts_with('[') {
-            frame.frame_type = "batch";
+            frame.frame_type = FrameType::Batch;
             if !self.batches_allowed {
                 findings.push((
                     Severity::Warning,
@@ -424,7 +424,7 @@ impl<T> Engine<T> {
             };
             match id {
                 Some(id) => {
-                    frame.frame_type = "request";
+                    frame.frame_type = FrameType::Request;
                     if !(id.is_string() || id.is_i64() || id.is_u64()) {
                         findings.push((
                             Severity::Error,
@@ -434,7 +434,7 @@ impl<T> Engine<T> {
                     messages.push(Inbound::Request { id, method, params });
                 }
                 None => {
-                    frame.frame_type = "notification";
+                    frame.frame_type = FrameType::Notification;
                     if env.id.is_some() {
                         findings.push((Severity::Error, "request id must not be null".into()));
                     }
@@ -446,16 +446,16 @@ impl<T> Engine<T> {
 
         let outcome = match (env.result, env.error) {
             (Some(r), None) => {
-                frame.frame_type = "response";
+                frame.frame_type = FrameType::Response;
                 Outcome::Result(r)
             }
             (None, Some(e)) => {
-                frame.frame_type = "error";
+                frame.frame_type = FrameType::Error;
                 check_error_object(&e, findings);
                 Outcome::Error(e)
             }
             (Some(r), Some(_)) => {
-                frame.frame_type = "response";
+                frame.frame_type = FrameType::Response;
                 findings.push((
                     Severity::Error,
                     "response has both \"result\" and \"error\"; using \"result\"".into(),
@@ -522,14 +522,17 @@ impl<T> Engine<T> {
                 )),
                 Some(how) => {
                     let (late, why) = match how {
-                        Finish::TimedOut => ("after timeout", "timed out"),
-                        Finish::Cancelled => ("after cancel", "was cancelled"),
-                        _ => ("after failure", "had already failed"),
+                        Finish::TimedOut => (Late::AfterTimeout, "timed out"),
+                        Finish::Cancelled => (Late::AfterCancel, "was cancelled"),
+                        _ => (Late::AfterFailure, "had already failed"),
                     };
                     frame.late = Some(late);
                     findings.push((
                         Severity::Info,
-                        format!("response to request {our_id}, which {why}: arrived {late}"),
+                        format!(
+                            "response to request {our_id}, which {why}: arrived {}",
+                            late.as_str()
+                        ),
                     ));
                 }
                 None if our_id < 1 || our_id >= self.next_id => findings.push((
@@ -553,7 +556,7 @@ fn frame_stub() -> FrameEvent {
         raw: None,
         method: None,
         id: None,
-        frame_type: "invalid",
+        frame_type: FrameType::Invalid,
         duration_ms: None,
         request_method: None,
         late: None,
@@ -669,7 +672,7 @@ pub fn sent_frame(
     text: &str,
     method: Option<&str>,
     id: Option<Value>,
-    frame_type: &'static str,
+    frame_type: FrameType,
 ) -> FrameEvent {
     FrameEvent {
         direction: Direction::Sent,

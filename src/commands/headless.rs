@@ -5,7 +5,7 @@
 
 use std::{io::Write, path::PathBuf, time::Duration};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::{sync::watch, task::JoinHandle};
 
 use super::failure::Failure;
@@ -13,7 +13,7 @@ use crate::{
     catalog::{self, Catalog},
     cli::Args,
     config,
-    events::{EventBus, RingLimits},
+    events::{Event, EventBus, FrameType, RingLimits, Stamped},
     responders::{ResponderStore, Root},
     session::{
         ConnectOptions, Session, SessionHandle, Target,
@@ -211,9 +211,9 @@ impl Local {
 /// Why connecting failed, as an exit code: a 401 (or a 403 asking for more scope) on the way is
 /// "authorization required", anything else "unreachable".
 pub fn refused(events: &EventBus, message: String) -> Failure {
-    let auth = recorded(events, "http").any(|e| {
-        let status = e.get("status").and_then(Value::as_u64);
-        status == Some(401) || (status == Some(403) && e.to_string().contains("insufficient_scope"))
+    let auth = retained(events).any(|e| match e.event {
+        Event::Http(http) => http.asks_authorization(),
+        _ => false,
     });
     if auth {
         Failure::new(3, "auth_required", message)
@@ -222,14 +222,13 @@ pub fn refused(events: &EventBus, message: String) -> Failure {
     }
 }
 
-/// The retained events of one kind, parsed. A one-shot run keeps few, so parsing is cheap.
-pub fn recorded(events: &EventBus, kind: &'static str) -> impl Iterator<Item = Value> {
+/// The retained events, typed. A one-shot run keeps few, so reading them all is cheap.
+pub fn retained(events: &EventBus) -> impl Iterator<Item = Stamped> {
     events
         .next_after(0, usize::MAX)
         .records
         .into_iter()
-        .filter_map(|r| serde_json::from_str::<Value>(&r.json).ok())
-        .filter(move |e| e["kind"] == kind)
+        .filter_map(|r| r.read().ok())
 }
 
 /// Passes the stdio server's stderr through to ours (unless `--quiet`) and, with `--verbose`,
@@ -253,21 +252,20 @@ async fn follow(events: EventBus, stderr: bool, verbose: bool, mut stop: watch::
         let mut err = std::io::stderr().lock();
         for record in batch.records {
             seen = record.seq;
-            let Ok(e) = serde_json::from_str::<Value>(&record.json) else {
+            let Ok(e) = record.read() else {
                 continue;
             };
-            match e["kind"].as_str() {
-                Some("stderr") if stderr => {
-                    let line = e["line"].as_str().unwrap_or_default();
-                    let _ = writeln!(err, "{}", crate::term::text(line));
+            match e.event {
+                Event::Stderr { line } if stderr => {
+                    let _ = writeln!(err, "{}", crate::term::text(&line));
                 }
-                Some("progress" | "finding") if verbose => {
+                Event::Progress { .. } | Event::Finding { .. } if verbose => {
                     let _ = writeln!(err, "{}", crate::term::json(&record.json));
                 }
-                Some("frame")
+                Event::Frame(frame)
                     if verbose
-                        && e.pointer("/message/method")
-                            == Some(&json!("notifications/message")) =>
+                        && frame.frame_type == FrameType::Notification
+                        && frame.method.as_deref() == Some("notifications/message") =>
                 {
                     let _ = writeln!(err, "{}", crate::term::json(&record.json));
                 }

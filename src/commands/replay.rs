@@ -32,7 +32,7 @@ async fn execute(args: &Args, replay: &ReplayArgs) -> Result<u8, Failure> {
         .map(|p| Ignore::parse(p))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| Failure::usage(format!("--ignore {e}")))?;
-    let plan = Plan::read(recording.values());
+    let plan = Plan::read(recording.stamped());
     // The file chooses what runs and what is sent only when this machine wrote it as it is, or
     // when the user says so, having been shown all of it.
     let recorded = if args.target.is_empty() && args.url.is_none() {

@@ -15,7 +15,7 @@ mod tests;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::events::Severity;
+use crate::events::{Severity, Stamped};
 pub use observe::Observed;
 pub use rules::RULES;
 
@@ -36,7 +36,7 @@ pub struct Finding {
 
 /// Every finding over a session's events, rule by rule in table order (each rule's in frame
 /// order), a note when the history lost the session's start, then the engine's own findings.
-pub fn lint(events: impl IntoIterator<Item = Value>) -> Vec<Finding> {
+pub fn lint(events: impl IntoIterator<Item = Stamped>) -> Vec<Finding> {
     let observed = Observed::read(events);
     let mut out = Vec::new();
     for rule in RULES {
@@ -63,13 +63,9 @@ pub fn lint(events: impl IntoIterator<Item = Value>) -> Vec<Finding> {
         out.push(Finding {
             rule: "wire",
             spec: None,
-            severity: match f["severity"].as_str() {
-                Some("error") => Severity::Error,
-                Some("warning") => Severity::Warning,
-                _ => Severity::Info,
-            },
-            message: f["message"].as_str().unwrap_or_default().to_owned(),
-            frame_seq: f["frameSeq"].as_u64(),
+            severity: f.severity,
+            message: f.message.clone(),
+            frame_seq: f.frame_seq,
         });
     }
     out

@@ -1,11 +1,17 @@
-//! What a session observed, digested for the lint rules: its events read into connections
-//! (each `connecting` state starts one, since request ids start again), and in each our requests
-//! paired with their answers, the server's requests and notifications, the tokens and
-//! cancellations we sent, and when we said `notifications/initialized`.
+//! What a session observed, digested for the lint rules: the observed exchanges
+//! (`events::observed`, which pairs answers with requests) gathered into connections, and in
+//! each our requests with their answers, the server's requests and notifications, the tokens we
+//! sent, and when we said `notifications/initialized`.
 
 use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
+
+pub use crate::events::observed::key;
+use crate::events::{
+    Direction, FrameType, Severity, Stamped,
+    observed::{self, Observation, observe},
+};
 
 /// A message from the wire, parsed, with the `seq` of its frame event.
 #[derive(Debug, Clone)]
@@ -152,40 +158,52 @@ impl Connection {
 #[derive(Debug, Default)]
 pub struct Observed {
     pub connections: Vec<Connection>,
-    pub findings: Vec<Value>,
+    pub findings: Vec<EngineFinding>,
 }
 
-/// A JSON-RPC id as a map key (ids of both types never collide: `1` and `"1"` differ).
-pub fn key(id: &Value) -> String {
-    id.to_string()
+/// One of the engine's own findings.
+#[derive(Debug)]
+pub struct EngineFinding {
+    pub severity: Severity,
+    pub message: String,
+    pub frame_seq: Option<u64>,
 }
 
 impl Observed {
-    pub fn read(events: impl IntoIterator<Item = Value>) -> Observed {
+    pub fn read(events: impl IntoIterator<Item = Stamped>) -> Observed {
         let mut o = Observed::default();
-        let mut pending: HashMap<String, usize> = HashMap::new();
-        let mut cancelled: HashSet<String> = HashSet::new();
-        for e in events {
-            match e["kind"].as_str() {
-                Some("state") if e["state"] == "connecting" => {
+        let observations = observe(events);
+        // Where each of our requests sits in its connection's exchanges.
+        let mut exchange_of: HashMap<usize, usize> = HashMap::new();
+        for (at, observation) in observations.iter().enumerate() {
+            match observation {
+                Observation::Connecting { remote } => {
                     o.connections.push(Connection {
-                        stateless_http: e["target"]["transport"]
-                            .as_str()
-                            .is_some_and(|t| t != "stdio"),
+                        stateless_http: *remote,
                         ..Connection::default()
                     });
-                    pending.clear();
-                    cancelled.clear();
                 }
-                Some("finding") => o.findings.push(e),
-                Some("http") => {
+                Observation::Finding {
+                    severity,
+                    message,
+                    frame_seq,
+                    ..
+                } => o.findings.push(EngineFinding {
+                    severity: *severity,
+                    message: message.clone(),
+                    frame_seq: *frame_seq,
+                }),
+                Observation::Http(http) => {
                     if let Some(conn) = o.connections.last_mut()
-                        && e["responseHeaders"].get("mcp-session-id").is_some()
+                        && http
+                            .response_headers
+                            .as_ref()
+                            .is_some_and(|h| h.get("mcp-session-id").is_some())
                     {
                         conn.stateless_http = false;
                     }
                 }
-                Some("frame") => {
+                Observation::Message(m) => {
                     if o.connections.is_empty() {
                         // Frames before any `connecting`: the history lost the start.
                         o.connections.push(Connection {
@@ -194,79 +212,66 @@ impl Observed {
                         });
                     }
                     let conn = o.connections.last_mut().expect("one exists");
-                    frame(conn, &e, &mut pending, &mut cancelled);
+                    message(conn, at, m, &mut exchange_of);
                 }
-                _ => {}
             }
         }
         o
     }
 }
 
-fn frame(
+fn message(
     conn: &mut Connection,
-    e: &Value,
-    pending: &mut HashMap<String, usize>,
-    cancelled: &mut HashSet<String>,
+    at: usize,
+    m: &observed::Message,
+    exchange_of: &mut HashMap<usize, usize>,
 ) {
-    let Some(seq) = e["seq"].as_u64() else { return };
-    let Some(message) = e.get("message").filter(|m| m.is_object()) else {
-        return;
-    };
-    let sent = e["direction"] == "sent";
-    let method = message.get("method").and_then(Value::as_str);
-    let id = message.get("id").filter(|i| !i.is_null()).cloned();
+    let sent = m.direction == Direction::Sent;
     let msg = |method: &str| Msg {
-        seq,
+        seq: m.seq,
         method: method.to_owned(),
-        id: id.clone(),
-        message: message.clone(),
+        id: m.id.clone(),
+        message: m.message.clone(),
     };
-    match (sent, method, &id) {
-        (true, Some(m), Some(id)) => {
-            if let Some(token) = message.pointer("/params/_meta/progressToken") {
+    match (sent, m.kind, m.method.as_deref()) {
+        (true, FrameType::Request, Some(method)) => {
+            if let Some(token) = m.message.pointer("/params/_meta/progressToken") {
                 conn.progress_tokens.insert(key(token));
             }
-            pending.insert(key(id), conn.exchanges.len());
+            exchange_of.insert(at, conn.exchanges.len());
             conn.exchanges.push(Exchange {
-                request: msg(m),
+                request: msg(method),
                 answer: None,
             });
         }
-        (true, Some(m), None) => {
-            if m == "notifications/initialized" && conn.initialized_at.is_none() {
-                conn.initialized_at = Some(seq);
-            }
-            if m == "notifications/cancelled"
-                && let Some(rid) = message.pointer("/params/requestId")
-            {
-                cancelled.insert(key(rid));
-            }
+        (true, FrameType::Notification, Some("notifications/initialized"))
+            if conn.initialized_at.is_none() =>
+        {
+            conn.initialized_at = Some(m.seq);
         }
-        (false, Some(m), Some(_)) => conn.server_requests.push(msg(m)),
-        (false, Some(m), None) => conn.notifications.push(msg(m)),
-        (false, None, Some(id)) => {
-            let k = key(id);
-            if let Some(&i) = pending.get(&k) {
-                let ex = &mut conn.exchanges[i];
-                if ex.answer.is_none() {
-                    if let Some(caps) = message.pointer("/result/capabilities")
-                        && matches!(ex.request.method.as_str(), "initialize" | "server/discover")
-                    {
-                        conn.capabilities = Some(caps.clone());
-                    }
-                    // Modern once the server answers the probe: an `auto` session sends it
-                    // to a legacy server too, and falls back.
-                    if ex.request.method == "server/discover" && message.get("result").is_some() {
-                        conn.modern = true;
-                    }
-                    ex.answer = Some(Answer {
-                        seq,
-                        message: message.clone(),
-                        after_cancel: cancelled.contains(&k),
-                    });
-                }
+        (false, FrameType::Request, Some(method)) => conn.server_requests.push(msg(method)),
+        (false, FrameType::Notification, Some(method)) => conn.notifications.push(msg(method)),
+        (false, FrameType::Response | FrameType::Error, _) => {
+            let Some(answered) = &m.answers else { return };
+            let Some(&i) = exchange_of.get(&answered.request) else {
+                return;
+            };
+            let ex = &mut conn.exchanges[i];
+            if let Some(caps) = m.message.pointer("/result/capabilities")
+                && matches!(answered.method.as_str(), "initialize" | "server/discover")
+            {
+                conn.capabilities = Some(caps.clone());
             }
+            // Modern once the server answers the probe: an `auto` session sends it to a
+            // legacy server too, and falls back.
+            if answered.method == "server/discover" && m.message.get("result").is_some() {
+                conn.modern = true;
+            }
+            ex.answer = Some(Answer {
+                seq: m.seq,
+                message: m.message.clone(),
+                after_cancel: answered.after_cancel,
+            });
         }
         _ => {}
     }

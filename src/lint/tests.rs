@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use super::lint;
+use crate::events::read;
 
 /// Builds a session's events with rising seqs.
 #[derive(Default)]
@@ -17,6 +18,21 @@ impl Events {
         self.0.push(e);
         self
     }
+    /// A frame event as the engine publishes one: the message, and the summary it classified
+    /// (here by the same plain rule, for messages that are all well formed).
+    fn frame(&mut self, direction: &str, message: Value) -> &mut Self {
+        let id = message.get("id").filter(|i| !i.is_null()).cloned();
+        let frame_type = match (message.get("method"), &id, message.get("error")) {
+            (Some(_), Some(_), _) => "request",
+            (Some(_), None, _) => "notification",
+            (None, _, Some(_)) => "error",
+            (None, _, None) => "response",
+        };
+        self.push(
+            json!({"kind": "frame", "direction": direction, "message": message,
+            "method": message.get("method"), "id": id, "frameType": frame_type, "bytes": 0}),
+        )
+    }
     fn connecting(&mut self, transport: &str) -> &mut Self {
         self.push(
             json!({"kind": "state", "state": "connecting", "target": {"transport": transport}}),
@@ -28,10 +44,10 @@ impl Events {
             .sent(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
     }
     fn sent(&mut self, message: Value) -> &mut Self {
-        self.push(json!({"kind": "frame", "direction": "sent", "message": message}))
+        self.frame("sent", message)
     }
     fn received(&mut self, message: Value) -> &mut Self {
-        self.push(json!({"kind": "frame", "direction": "received", "message": message}))
+        self.frame("received", message)
     }
     /// One request of ours and its answer.
     fn exchange(&mut self, id: i64, method: &str, params: Value, result: Value) -> &mut Self {
@@ -39,10 +55,14 @@ impl Events {
             .received(json!({"jsonrpc": "2.0", "id": id, "result": result}))
     }
     fn rules(&self) -> Vec<String> {
-        lint(self.0.clone())
-            .into_iter()
-            .map(|f| format!("{}: {}", f.rule, f.message))
-            .collect()
+        lint(
+            self.0
+                .iter()
+                .map(|e| read(&e.to_string()).expect("a well-formed event")),
+        )
+        .into_iter()
+        .map(|f| format!("{}: {}", f.rule, f.message))
+        .collect()
     }
 }
 

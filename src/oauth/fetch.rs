@@ -17,6 +17,7 @@ use url::Url;
 
 use super::{Report, Reporter};
 use crate::{
+    events::{HttpEvent, HttpKind},
     net::{describe_error as describe, read_limited},
     redact,
 };
@@ -84,16 +85,15 @@ impl Fetcher {
         }
         let started = Instant::now();
         let none = BTreeSet::new();
-        let mut event = json!({
-            "type": "exchange",
-            "phase": phase,
-            "method": method.as_str(),
-            "url": redact::url(url, &none),
-            "requestHeaders": redact::header_map(&headers, &none),
-        });
-        if let Some(b) = &body {
-            event["requestBody"] = shown_body(&headers, b);
-        }
+        let mut event = HttpEvent {
+            kind: Some(HttpKind::Exchange),
+            phase: Some(phase.to_owned()),
+            method: Some(method.as_str().to_owned()),
+            url: Some(redact::url(url, &none)),
+            request_headers: Some(redact::header_map(&headers, &none)),
+            request_body: body.as_ref().map(|b| shown_body(&headers, b)),
+            ..HttpEvent::default()
+        };
         let result = async {
             let res = req.send().await.map_err(|e| describe(&e))?;
             let status = res.status().as_u16();
@@ -106,21 +106,21 @@ impl Fetcher {
             })
         }
         .await;
-        event["durationMs"] = json!(started.elapsed().as_secs_f64() * 1000.0);
+        event.duration_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
         match &result {
             Ok(reply) => {
-                event["status"] = json!(reply.status);
-                event["responseHeaders"] = redact::header_map(&reply.headers, &none);
+                event.status = Some(reply.status);
+                event.response_headers = Some(redact::header_map(&reply.headers, &none));
                 if !reply.body.is_empty() {
-                    event["responseBody"] = shown_body(&reply.headers, &reply.body);
+                    event.response_body = Some(shown_body(&reply.headers, &reply.body));
                 }
             }
             Err(e) => {
-                event["type"] = json!("error");
-                event["error"] = json!(e);
+                event.kind = Some(HttpKind::Error);
+                event.error = Some(e.clone());
             }
         }
-        self.emit(Report::Http(event)).await;
+        self.emit(Report::Http(Box::new(event))).await;
         result.map_err(|e| format!("{method} {url}: {e}"))
     }
 

@@ -15,6 +15,8 @@ use reqwest::header::HeaderValue;
 use serde_json::{Value, json};
 use url::Url;
 
+use crate::events::AuthStep;
+
 use super::{
     OAuthOptions, Report, Reporter,
     broker::{Broker, Credentials, Edits, Tokens},
@@ -235,12 +237,12 @@ impl Authorizer {
 
     pub(super) async fn step(&self, phase: &str, ok: bool, message: String, details: Value) {
         self.fetch
-            .emit(Report::Step(json!({
-                "phase": phase,
-                "ok": ok,
-                "message": message,
-                "details": details,
-            })))
+            .emit(Report::Step(AuthStep {
+                phase: phase.to_owned(),
+                ok,
+                message,
+                details,
+            }))
             .await;
     }
 

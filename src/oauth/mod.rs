@@ -28,14 +28,16 @@ use std::{future::Future, pin::Pin, sync::Arc};
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::events::{AuthStep, HttpEvent};
+
 /// What a flow reports. The transport that runs the flow carries these in order with its own
 /// events, so a flow's requests show right after the refusal that started them.
 #[derive(Debug)]
 pub enum Report {
     /// One HTTP exchange of the flow, marked with its `phase`, secrets hidden.
-    Http(Value),
-    /// One step (`phase`, `ok`, `message`, `details`), secrets left out.
-    Step(Value),
+    Http(Box<HttpEvent>),
+    /// One step, secrets left out.
+    Step(AuthStep),
     /// The flow waits on the user or moved on (`active`), or ended (`!active`); `view` is the
     /// session object's `authorization`.
     View { active: bool, view: Value },

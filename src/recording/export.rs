@@ -316,9 +316,9 @@ fn seal_of(
             };
             if wanted
                 && r.session.as_deref() == Some(session)
-                && let Ok(v) = serde_json::from_str(&secrets.scrub(&r.json))
+                && let Ok(e) = crate::events::read(&secrets.scrub(&r.json))
             {
-                events.push(v);
+                events.push(e);
             }
         }
         after = last;

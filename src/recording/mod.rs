@@ -14,7 +14,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::events::Record;
+use crate::events::{Record, Stamped};
 
 /// The format number in the header line; a reader refuses any other.
 pub const FORMAT: u64 = 1;
@@ -162,15 +162,14 @@ impl Recording {
     }
 
     /// Each event as JSON, in order (for replay and lint, which read them whole).
-    pub fn values(&self) -> impl Iterator<Item = Value> + '_ {
-        self.events
-            .iter()
-            .filter_map(|r| serde_json::from_str(&r.json).ok())
+    /// The recording's events, typed (a line of a kind this build does not know is skipped).
+    pub fn stamped(&self) -> impl Iterator<Item = Stamped> + '_ {
+        self.events.iter().filter_map(|r| r.read().ok())
     }
 }
 
-/// A session's retained events, parsed, oldest first (for lint and replay of a live session).
-pub fn session_events(bus: &crate::events::EventBus, session: &str) -> Vec<Value> {
+/// A session's retained events, typed, oldest first (for lint and replay of a live session).
+pub fn session_events(bus: &crate::events::EventBus, session: &str) -> Vec<Stamped> {
     let mut out = Vec::new();
     let mut after = 0;
     loop {
@@ -183,7 +182,7 @@ pub fn session_events(bus: &crate::events::EventBus, session: &str) -> Vec<Value
                 .records
                 .iter()
                 .filter(|r| r.session.as_deref() == Some(session))
-                .filter_map(|r| serde_json::from_str(&r.json).ok()),
+                .filter_map(|r| r.read().ok()),
         );
         after = last;
     }

@@ -9,19 +9,26 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::Recording;
-use crate::{events::RingLimits, session::SessionInfo};
+use crate::{
+    events::{Event, RingLimits},
+    session::SessionInfo,
+};
 
 /// The session object of an opened recording.
 pub fn session_info(recording: &Recording, path: &Path) -> SessionInfo {
     let h = &recording.header;
-    let last_connected: Option<Value> = recording
-        .events
-        .iter()
-        .rev()
-        .filter(|r| r.json.contains(r#""kind":"state""#))
-        .filter_map(|r| serde_json::from_str::<Value>(&r.json).ok())
-        .find(|v| v["state"] == "connected");
-    let from_state = |key: &str| last_connected.as_ref().map(|v| v[key].clone());
+    let last_connected: Option<SessionInfo> =
+        recording
+            .events
+            .iter()
+            .rev()
+            .find_map(|r| match r.read().map(|e| e.event) {
+                Ok(Event::State(info)) if info.state == SessionState::Connected => Some(*info),
+                _ => None,
+            });
+    let from_state = |f: fn(&SessionInfo) -> &Option<Value>| {
+        last_connected.as_ref().and_then(|info| f(info).clone())
+    };
     SessionInfo {
         id: Some(h.session.clone()),
         name: Some(h.name.clone().unwrap_or_else(|| file_name(path))),
@@ -29,10 +36,13 @@ pub fn session_info(recording: &Recording, path: &Path) -> SessionInfo {
         target: h.target.clone(),
         era: h.era.as_deref().and_then(Era::parse),
         protocol_version: h.protocol_version.clone(),
-        server_info: h.server_info.clone().or_else(|| from_state("serverInfo")),
-        capabilities: from_state("capabilities"),
-        instructions: from_state("instructions"),
-        client_capabilities: from_state("clientCapabilities"),
+        server_info: h
+            .server_info
+            .clone()
+            .or_else(|| from_state(|i| &i.server_info)),
+        capabilities: from_state(|i| &i.capabilities),
+        instructions: from_state(|i| &i.instructions),
+        client_capabilities: from_state(|i| &i.client_capabilities),
         recording: Some(json!({
             "file": file_name(path),
             "events": recording.events.len(),

@@ -15,7 +15,10 @@ use tokio::sync::watch;
 pub use super::diff;
 use super::diff::{Ignore, diff};
 use crate::{
-    events::EventBus,
+    events::{
+        Direction, Event, EventBus, FrameType, Stamped,
+        observed::{Observation, message_at, observe},
+    },
     session::{Answer, ConnectOptions, EraChoice, LocalError, SessionHandle, Target},
     wire::{Outcome, Timeout},
 };
@@ -53,57 +56,46 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn read(events: impl IntoIterator<Item = Value>) -> Plan {
+    pub fn read(events: impl IntoIterator<Item = Stamped>) -> Plan {
         let mut plan = Plan::default();
-        let mut ours: HashMap<String, usize> = HashMap::new();
-        let mut init_id: Option<String> = None;
-        // The server's requests by id: method, and the task a `tasks/*` one names.
-        let mut theirs: HashMap<String, (String, Option<String>)> = HashMap::new();
+        let observations = observe(events);
+        // Our requests that are steps (a retry is its step again), by their place.
+        let mut step_of: HashMap<usize, usize> = HashMap::new();
         // Tasks we hosted for the server, by id: the method of the request that created them.
         let mut hosted: HashMap<String, String> = HashMap::new();
-        let mut discover_id: Option<String> = None;
         // Calls whose latest answer asked for input (MRTR): the step, and each input key's method.
         let mut asking: Vec<(usize, HashMap<String, String>)> = Vec::new();
-        for e in events {
-            if e["kind"] == "state" && e["state"] == "connecting" {
-                ours.clear();
-                theirs.clear();
-                asking.clear();
-            }
-            if e["kind"] != "frame" {
-                continue;
-            }
-            let (Some(seq), Some(m)) = (e["seq"].as_u64(), e.get("message")) else {
-                continue;
+        for (at, observation) in observations.iter().enumerate() {
+            let m = match observation {
+                Observation::Connecting { .. } => {
+                    asking.clear();
+                    continue;
+                }
+                Observation::Message(m) if m.id.is_some() => m,
+                _ => continue,
             };
-            let sent = e["direction"] == "sent";
-            let method = m.get("method").and_then(Value::as_str);
-            let Some(id) = m.get("id").filter(|i| !i.is_null()).map(Value::to_string) else {
-                continue;
-            };
-            match (sent, method) {
-                (true, Some("initialize")) => {
-                    init_id = Some(id);
-                    plan.client_capabilities = m.pointer("/params/capabilities").cloned();
+            let sent = m.direction == Direction::Sent;
+            match (sent, m.kind, m.method.as_deref()) {
+                (true, FrameType::Request, Some("initialize")) => {
+                    plan.client_capabilities = m.message.pointer("/params/capabilities").cloned();
                     plan.protocol_version = m
+                        .message
                         .pointer("/params/protocolVersion")
                         .and_then(Value::as_str)
                         .map(str::to_owned);
                 }
-                // Sent is not spoken: an `auto` session that fell back sent it too.
-                (true, Some("server/discover")) => discover_id = Some(id),
-                (true, Some(method)) => {
-                    let params = m.get("params").cloned();
+                (true, FrameType::Request, Some(method)) => {
+                    let params = m.message.get("params").cloned();
                     let responses = params.as_ref().and_then(|p| p.get("inputResponses"));
                     if let Some(responses) = responses {
                         // A retry is the same step; what it carries are our answers to the
                         // input requests, which a replay gives again by method.
-                        if let Some(at) = asking
+                        if let Some(found) = asking
                             .iter()
                             .rposition(|(i, _)| plan.steps[*i].method == method)
                         {
-                            let (i, keys) = asking.remove(at);
-                            ours.insert(id, i);
+                            let (i, keys) = asking.remove(found);
+                            step_of.insert(at, i);
                             for (key, response) in responses.as_object().into_iter().flatten() {
                                 if let Some(asked) = keys.get(key) {
                                     plan.answers
@@ -114,59 +106,68 @@ impl Plan {
                             }
                         }
                     } else if !AUTOMATIC.contains(&method) {
-                        ours.insert(id, plan.steps.len());
+                        step_of.insert(at, plan.steps.len());
                         plan.steps.push(Step {
-                            seq,
+                            seq: m.seq,
                             method: method.to_owned(),
                             params: params.map(fresh_params),
                             recorded: None,
                         });
                     }
                 }
-                (false, Some(method)) => {
-                    let task = m
-                        .pointer("/params/taskId")
-                        .and_then(Value::as_str)
-                        .map(str::to_owned);
-                    theirs.insert(id, (method.to_owned(), task));
-                }
-                (false, None) => {
-                    if init_id.as_deref() == Some(id.as_str()) && plan.initialize.is_none() {
-                        plan.initialize = Some((seq, outcome_of(m)));
-                    } else if discover_id.as_deref() == Some(id.as_str()) {
-                        plan.modern |= m.get("result").is_some();
-                    } else if let Some(i) = ours.remove(&id) {
-                        // A call that asked for input is recorded by its last round's answer.
-                        plan.steps[i].recorded = Some((seq, outcome_of(m)));
-                        if m.pointer("/result/resultType").and_then(Value::as_str)
-                            == Some("input_required")
-                        {
-                            let keys = m
-                                .pointer("/result/inputRequests")
-                                .and_then(Value::as_object)
-                                .into_iter()
-                                .flatten()
-                                .filter_map(|(k, r)| {
-                                    Some((k.clone(), r.get("method")?.as_str()?.to_owned()))
-                                })
-                                .collect();
-                            asking.push((i, keys));
+                (false, FrameType::Response | FrameType::Error, _) => {
+                    let Some(answered) = &m.answers else { continue };
+                    match answered.method.as_str() {
+                        "initialize" if plan.initialize.is_none() => {
+                            plan.initialize = Some((m.seq, outcome_of(&m.message)));
+                        }
+                        // Sent is not spoken: an `auto` session that fell back sent it too.
+                        "server/discover" => plan.modern |= m.message.get("result").is_some(),
+                        _ => {
+                            let Some(i) = step_of.remove(&answered.request) else {
+                                continue;
+                            };
+                            // A call that asked for input is recorded by its last round's answer.
+                            plan.steps[i].recorded = Some((m.seq, outcome_of(&m.message)));
+                            if m.message
+                                .pointer("/result/resultType")
+                                .and_then(Value::as_str)
+                                == Some("input_required")
+                            {
+                                let keys = m
+                                    .message
+                                    .pointer("/result/inputRequests")
+                                    .and_then(Value::as_object)
+                                    .into_iter()
+                                    .flatten()
+                                    .filter_map(|(k, r)| {
+                                        Some((k.clone(), r.get("method")?.as_str()?.to_owned()))
+                                    })
+                                    .collect();
+                                asking.push((i, keys));
+                            }
                         }
                     }
                 }
-                (true, None) => {
-                    let Some((mut method, task)) = theirs.remove(&id) else {
-                        continue;
-                    };
-                    let mut answer = match m.get("error") {
+                (true, FrameType::Response | FrameType::Error, _) => {
+                    let Some(answered) = &m.answers else { continue };
+                    let mut method = answered.method.clone();
+                    let task = message_at(&observations, answered.request)
+                        .and_then(|r| r.message.pointer("/params/taskId"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned);
+                    let mut answer = match m.message.get("error") {
                         Some(err) => Err(err.clone()),
-                        None => Ok(m.get("result").cloned().unwrap_or(json!({}))),
+                        None => Ok(m.message.get("result").cloned().unwrap_or(json!({}))),
                     };
                     // A request we ran as a task was answered with the task; its real answer
                     // is what our `tasks/result` gave, which a replay gives the request again
                     // (a replay hosts the task anew). The other `tasks/*` are answered
                     // in-process.
-                    if let Some(task_id) = m.pointer("/result/task/taskId").and_then(Value::as_str)
+                    if let Some(task_id) = m
+                        .message
+                        .pointer("/result/task/taskId")
+                        .and_then(Value::as_str)
                     {
                         hosted.insert(task_id.to_owned(), method);
                         continue;
@@ -190,6 +191,7 @@ impl Plan {
                     }
                     plan.answers.entry(method).or_default().push_back(answer);
                 }
+                _ => {}
             }
         }
         plan
@@ -334,11 +336,17 @@ pub async fn run_plan(
     ));
     let mut items = Vec::new();
     if let Some((seq, recorded)) = &plan.initialize {
-        let replayed = super::session_events(events, session)
+        let replayed = observe(super::session_events(events, session))
             .into_iter()
-            .filter(|e| e["kind"] == "frame" && e["requestMethod"] == "initialize")
-            .map(|e| (e["seq"].as_u64().unwrap_or(0), outcome_of(&e["message"])))
-            .next();
+            .find_map(|o| match o {
+                Observation::Message(m)
+                    if m.direction == Direction::Received
+                        && m.answers.as_ref().is_some_and(|a| a.method == "initialize") =>
+                {
+                    Some((m.seq, outcome_of(&m.message)))
+                }
+                _ => None,
+            });
         items.push(compare(
             "initialize",
             None,
@@ -393,12 +401,15 @@ pub async fn run_plan(
     let _ = stop.send(true);
     let answered = answerer.await.unwrap_or(0);
     // The replayed answers' seqs, so the UI can open each frame.
-    let seqs: HashMap<i64, u64> = super::session_events(events, session)
+    let seqs: HashMap<i64, u64> = observe(super::session_events(events, session))
         .into_iter()
-        .filter(|e| e["kind"] == "frame" && e["direction"] == "received")
-        // Answers only: a server request's id may be any of ours.
-        .filter(|e| e["message"].get("method").is_none())
-        .filter_map(|e| Some((e["message"]["id"].as_i64()?, e["seq"].as_u64()?)))
+        .filter_map(|o| match o {
+            // Answers only: a server request's id may be any of ours.
+            Observation::Message(m) if m.direction == Direction::Received && m.is_answer() => {
+                Some((m.id?.as_i64()?, m.seq))
+            }
+            _ => None,
+        })
         .collect();
     for (i, id) in ids {
         if let Some(seq) = seqs.get(&id) {
@@ -476,8 +487,8 @@ async fn answer_as_recorded(
     let mut seen = events.newest_seq();
     // A request that arrived before we started following is still in the ring.
     for e in super::session_events(&events, &session) {
-        if e["kind"] == "pending" {
-            seen = seen.min(e["seq"].as_u64().unwrap_or(seen).saturating_sub(1));
+        if let Event::Pending(_) = e.event {
+            seen = seen.min(e.seq.saturating_sub(1));
         }
     }
     let mut answered = 0;
@@ -490,20 +501,22 @@ async fn answer_as_recorded(
             .records
             .iter()
             .filter(|r| r.session.as_deref() == Some(session.as_str()))
-            .filter(|r| r.json.contains(r#""kind":"pending""#))
         {
-            let Ok(e) = serde_json::from_str::<Value>(&r.json) else {
+            let Ok(Stamped {
+                event: Event::Pending(pending),
+                ..
+            }) = r.read()
+            else {
                 continue;
             };
-            let method = e["method"].as_str().unwrap_or_default();
+            let method = pending.method.as_str();
             let outcome = answers
                 .get_mut(method)
                 .and_then(VecDeque::pop_front)
                 .unwrap_or_else(|| {
                     Err(json!({"code": -32603, "message": format!("replay: no recorded answer to {method}")}))
                 });
-            let key = e["id"].as_str().unwrap_or_default().to_owned();
-            if handle.answer_pending(key, outcome).await {
+            if handle.answer_pending(pending.id, outcome).await {
                 answered += 1;
             }
         }

@@ -2,7 +2,7 @@
 //! This file is the loop and its dispatch only: commands in, transport events in, deadlines, and
 //! how the connection ends. What each message means lives in the sibling files.
 
-use super::info::{Era, SessionState};
+use crate::events::{Era, SessionState};
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
     sync::Arc,
@@ -62,7 +62,7 @@ impl Reporter {
             }
         }
         let info = self.session.info();
-        self.session.publish(Event::State(info.to_json()));
+        self.session.publish(Event::State(Box::new(info)));
     }
 
     pub(super) fn set_pending(&self, f: impl FnOnce(&mut Vec<PendingRequest>)) {

@@ -15,7 +15,7 @@ use std::{
 use serde_json::{Map, Value, json};
 
 use super::{actor::Actor, handle::ReplyTo, now_rfc3339};
-use crate::events::Event;
+use crate::events::{Era, Event, TaskSide, TaskView};
 
 /// A task's life when the server asks for none, and the bounds on what it may ask: a task
 /// waiting for a person should outlive a coffee, not the day.
@@ -64,29 +64,33 @@ impl Hosted {
     }
 
     /// As the Tasks tab shows tasks (the server-side ones' shape, plus `side`).
-    fn view(&self, id: &str, lost: Option<&str>) -> Value {
-        json!({
-            "taskId": id,
-            "side": "client",
-            "era": "legacy",
-            "method": self.method,
-            "subject": self.method,
-            "serverRequestId": self.server_id,
-            "status": self.task.get("status"),
-            "statusMessage": self.task.get("statusMessage"),
-            "createdAt": self.task.get("createdAt"),
-            "lastUpdatedAt": self.task.get("lastUpdatedAt"),
-            "ttlMs": self.task.get("ttl"),
-            "pollIntervalMs": POLL_INTERVAL_MS,
-            "task": self.task,
-            "outcome": self.outcome.as_ref().map(|o| match o {
+    fn view(&self, id: &str, lost: Option<&str>) -> TaskView {
+        let field = |k: &str| self.task.get(k).cloned();
+        TaskView {
+            task_id: id.to_owned(),
+            side: TaskSide::Client,
+            era: Era::Legacy,
+            method: self.method.clone(),
+            subject: Some(self.method.clone()),
+            request_id: None,
+            server_request_id: Some(self.server_id.clone()),
+            status: field("status"),
+            status_message: field("statusMessage"),
+            created_at: field("createdAt"),
+            last_updated_at: field("lastUpdatedAt"),
+            ttl_ms: field("ttl"),
+            poll_interval_ms: POLL_INTERVAL_MS,
+            task: Value::Object(self.task.clone()),
+            outcome: self.outcome.as_ref().map(|o| match o {
                 Ok(r) => json!({"result": r}),
                 Err(e) => json!({"error": e}),
             }),
-            "answeredBy": self.answered_by,
-            "lost": lost,
-            "polls": self.polls,
-        })
+            // A hosted task's view always says who answered (null until someone has).
+            answered_by: Some(self.answered_by.clone().unwrap_or(Value::Null)),
+            lost: lost.map(str::to_owned),
+            polls: self.polls,
+            seen_ms: None,
+        }
     }
 }
 
@@ -341,8 +345,9 @@ impl Actor {
                     json!({"responder": "tasks"}),
                 );
             }
-            self.reporter
-                .publish(Event::Task(t.view(&id, Some("expired: its ttl passed"))));
+            self.reporter.publish(Event::Task(Box::new(
+                t.view(&id, Some("expired: its ttl passed")),
+            )));
         }
     }
 
@@ -370,11 +375,12 @@ impl Actor {
             let task = Value::Object(t.task.clone());
             self.send_notification("notifications/tasks/status", Some(&task));
         }
-        self.reporter.publish(Event::Task(t.view(id, None)));
+        self.reporter
+            .publish(Event::Task(Box::new(t.view(id, None))));
     }
 
     /// The hosted tasks as the Tasks tab lists them, newest first.
-    pub(super) fn client_tasks_view(&self) -> Vec<Value> {
+    pub(super) fn client_tasks_view(&self) -> Vec<TaskView> {
         let mut list: Vec<(&String, &Hosted)> = self.client_tasks.by_id.iter().collect();
         list.sort_by_key(|(_, t)| std::cmp::Reverse(t.seq));
         list.into_iter().map(|(id, t)| t.view(id, None)).collect()

@@ -3,7 +3,7 @@
 //! `auto` fallback from the probe to `initialize` on anything that is not a modern answer — an
 //! error of any code, a result that is not a DiscoverResult, an HTTP refusal, a timeout.
 
-use super::info::{Era, SessionState};
+use crate::events::{Era, SessionState};
 use std::time::Duration;
 
 use serde_json::json;

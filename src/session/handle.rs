@@ -2,10 +2,13 @@
 //! cloneable [`SessionHandle`] that sends them, the local errors a call can end in, and the shape
 //! of a server request waiting for an answer.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::wire::{Outcome, Timeout};
+use crate::{
+    events::{PendingView, TaskView},
+    wire::{Outcome, Timeout},
+};
 
 /// A failure on our side of the wire (the server never answered).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -80,10 +83,23 @@ pub struct PendingRequest {
 }
 
 impl PendingRequest {
-    pub fn to_json(&self) -> Value {
-        let mut v = json!({"id": self.key, "method": self.method, "params": self.params, "receivedAt": self.received_at});
+    /// What the API lists and a `pending` event carries.
+    pub fn view(&self) -> PendingView {
+        let mut v = PendingView {
+            id: self.key.clone(),
+            method: self.method.clone(),
+            params: self.params.clone(),
+            received_at: self.received_at.clone(),
+            server_id: None,
+            request_id: None,
+            origin_request_id: None,
+            round: None,
+            input_key: None,
+            task_id: None,
+            hosted_task: None,
+        };
         match &self.reply_to {
-            ReplyTo::JsonRpc(server_id) => v["serverId"] = server_id.clone(),
+            ReplyTo::JsonRpc(server_id) => v.server_id = Some(server_id.clone()),
             ReplyTo::Input {
                 request_id,
                 origin_id,
@@ -91,18 +107,18 @@ impl PendingRequest {
                 key,
                 ..
             } => {
-                v["requestId"] = json!(request_id);
-                v["originRequestId"] = json!(origin_id);
-                v["round"] = json!(round);
-                v["inputKey"] = json!(key);
+                v.request_id = Some(*request_id);
+                v.origin_request_id = Some(*origin_id);
+                v.round = Some(*round);
+                v.input_key = Some(key.clone());
             }
             ReplyTo::TaskInput { task_id, key } => {
-                v["taskId"] = json!(task_id);
-                v["inputKey"] = json!(key);
+                v.task_id = Some(task_id.clone());
+                v.input_key = Some(key.clone());
             }
             ReplyTo::ClientTask { task_id } => {
-                v["taskId"] = json!(task_id);
-                v["hostedTask"] = json!(true);
+                v.task_id = Some(task_id.clone());
+                v.hosted_task = Some(true);
             }
         }
         v
@@ -135,7 +151,7 @@ pub(super) enum Command {
     Relisten,
     /// The tasks this connection follows.
     Tasks {
-        reply: oneshot::Sender<Vec<Value>>,
+        reply: oneshot::Sender<Vec<TaskView>>,
     },
     CancelTask {
         task_id: String,
@@ -233,7 +249,7 @@ impl SessionHandle {
     }
 
     /// The tasks this connection follows, newest first.
-    pub async fn tasks(&self) -> Vec<Value> {
+    pub async fn tasks(&self) -> Vec<TaskView> {
         self.ask(|reply| Command::Tasks { reply })
             .await
             .unwrap_or_default()

@@ -28,7 +28,7 @@ mod establish;
 mod handle;
 pub mod headless;
 mod inflight;
-mod info;
+
 mod listen;
 mod lists;
 mod notifications;
@@ -44,11 +44,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+pub use crate::events::{Era, SessionInfo, SessionState};
 pub use era::EraChoice;
 pub use era::legacy::{DEFAULT_PROTOCOL_VERSION, KNOWN_PROTOCOL_VERSIONS};
 pub use era::modern::MODERN_VERSION;
 pub use handle::{Answer, LocalError, PendingRequest, SessionHandle};
-pub use info::{Era, SessionInfo, SessionState};
 pub use lists::{LIST_METHODS, Listed};
 pub use registry::{Session, Sessions};
 pub use target::Target;

@@ -12,7 +12,7 @@ use super::{
     inflight::Tag,
 };
 use crate::{
-    events::{Event, FrameEvent},
+    events::{Event, FrameEvent, FrameType},
     transport::{MessageKind, Outgoing, ToTransport},
     wire::{self, Timeout},
 };
@@ -28,7 +28,7 @@ impl Actor {
     pub(super) fn send_notification(&self, method: &str, params: Option<&Value>) {
         let (params, headers) = self.envelope(method, params.cloned());
         let text = wire::notification(method, params.as_ref());
-        let frame = wire::sent_frame(&text, Some(method), None, "notification");
+        let frame = wire::sent_frame(&text, Some(method), None, FrameType::Notification);
         self.transmit(
             frame,
             Outgoing {
@@ -75,7 +75,7 @@ impl Actor {
         let (id, text) =
             self.engine
                 .start_request(method, params.as_ref(), timeout, progress_token, tag);
-        let frame = wire::sent_frame(&text, Some(method), Some(json!(id)), "request");
+        let frame = wire::sent_frame(&text, Some(method), Some(json!(id)), FrameType::Request);
         self.transmit(
             frame,
             Outgoing {
@@ -106,7 +106,11 @@ impl Actor {
             }
         };
         let text = wire::response(server_id, outcome);
-        let kind = if outcome.is_ok() { "response" } else { "error" };
+        let kind = if outcome.is_ok() {
+            FrameType::Response
+        } else {
+            FrameType::Error
+        };
         let mut frame = wire::sent_frame(&text, None, Some(server_id.clone()), kind);
         frame.answered_by = Some(answered_by);
         self.transmit(

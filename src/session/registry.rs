@@ -7,7 +7,7 @@
 //! actor, transport, engine, pending queue and lifecycle lock, so one that hangs, crashes or
 //! floods never holds another up.
 
-use super::info::SessionState;
+use crate::events::SessionState;
 use std::{
     collections::{BTreeSet, HashMap, VecDeque},
     sync::{
@@ -390,7 +390,7 @@ impl Session {
             cur.generation += 1;
             cur.info.state = SessionState::Failed;
             cur.info.error = Some(reason);
-            cur.info.to_json()
+            Box::new(cur.info.clone())
         };
         self.publish(Event::State(json));
     }
@@ -409,7 +409,7 @@ impl Session {
                 "url": null,
                 "resource": resource,
             }));
-            cur.info.to_json()
+            Box::new(cur.info.clone())
         };
         self.publish(Event::State(json));
     }
@@ -433,7 +433,7 @@ impl Session {
                 ..cur.info.restart(SessionState::Disconnected)
             };
             cur.pending.clear();
-            cur.info.to_json()
+            Box::new(cur.info.clone())
         };
         self.publish(Event::State(json));
         self.info()

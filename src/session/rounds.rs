@@ -18,7 +18,7 @@ use super::{
     inflight::{Round, Tag},
 };
 use crate::{
-    events::{Event, Severity},
+    events::{Event, RoundEvent, RoundStep, Severity},
     wire::Timeout,
 };
 
@@ -178,7 +178,10 @@ impl Actor {
         let id = self.conversation_seq;
         self.publish_round(
             &call,
-            json!({"phase": "input_required", "keys": asked, "requestState": result.get("requestState").is_some()}),
+            RoundStep::InputRequired {
+                keys: asked.clone(),
+                request_state: result.get("requestState").is_some(),
+            },
         );
         let reply_to = |key: &str| ReplyTo::Input {
             conversation: id,
@@ -236,7 +239,10 @@ impl Actor {
             Ok(result) => {
                 conv.answers.insert(key.clone(), result.clone());
                 let done = conv.answers.len() == conv.asked.len();
-                let round = json!({"phase": "answered", "key": key, "answeredBy": answered_by});
+                let round = RoundStep::Answered {
+                    key: key.clone(),
+                    answered_by,
+                };
                 let call = &self.conversations[conversation].call;
                 self.publish_round(call, round);
                 if done {
@@ -287,28 +293,36 @@ impl Actor {
                 round: Some(round),
             },
         );
-        self.reporter.publish(Event::Round(json!({
-            "phase": "retry",
-            "requestId": new_id,
-            "previousRequestId": previous,
-            "originRequestId": round.origin_id,
-            "round": round.number,
-            "method": method,
-        })));
+        self.reporter.publish(Event::Round(RoundEvent {
+            step: RoundStep::Retry {
+                previous_request_id: previous,
+            },
+            request_id: new_id,
+            origin_request_id: round.origin_id,
+            round: round.number,
+            method,
+        }));
     }
 
     /// The call stops asking: its caller gets why.
     fn end_call(&mut self, call: Call, why: String) {
-        self.publish_round(&call, json!({"phase": "ended", "reason": why}));
+        self.publish_round(
+            &call,
+            RoundStep::Ended {
+                reason: why.clone(),
+            },
+        );
         let _ = call.reply.send(Err(LocalError::Refused(why)));
     }
 
-    fn publish_round(&self, call: &Call, mut fields: Value) {
-        fields["requestId"] = json!(call.request_id);
-        fields["originRequestId"] = json!(call.round.origin_id);
-        fields["round"] = json!(call.round.number);
-        fields["method"] = json!(call.method);
-        self.reporter.publish(Event::Round(fields));
+    fn publish_round(&self, call: &Call, step: RoundStep) {
+        self.reporter.publish(Event::Round(RoundEvent {
+            step,
+            request_id: call.request_id,
+            origin_request_id: call.round.origin_id,
+            round: call.round.number,
+            method: call.method.clone(),
+        }));
     }
 
     /// Removes a conversation and every input request of it still waiting.
@@ -340,7 +354,9 @@ impl Actor {
         let reason = reason.unwrap_or_else(|| "cancelled by the user".into());
         self.publish_round(
             &conv.call,
-            json!({"phase": "ended", "reason": format!("cancelled: {reason}")}),
+            RoundStep::Ended {
+                reason: format!("cancelled: {reason}"),
+            },
         );
         let _ = conv.call.reply.send(Err(LocalError::Cancelled {
             reason,

@@ -170,7 +170,7 @@ impl Actor {
             params,
             received_at: now_rfc3339(),
         };
-        self.reporter.publish(Event::Pending(req.to_json()));
+        self.reporter.publish(Event::Pending(req.view()));
         let copy = req.clone();
         self.reporter.set_pending(|p| p.push(copy));
         self.pending.insert(req.key.clone(), req);

@@ -22,7 +22,7 @@ use super::{
     inflight::Tag,
 };
 use crate::{
-    events::{Event, Severity},
+    events::{Era, Event, Severity, TaskSide, TaskView},
     wire::{Outcome, Timeout},
 };
 
@@ -121,27 +121,34 @@ impl Tracked {
             || (is_terminal(self.status()) && self.outcome.is_some())
     }
 
-    fn view(&self, id: &str) -> Value {
+    fn view(&self, id: &str) -> TaskView {
         let ttl = if self.modern { "ttlMs" } else { "ttl" };
-        json!({
-            "taskId": id,
-            "side": "server",
-            "era": if self.modern { "modern" } else { "legacy" },
-            "method": self.method,
-            "subject": self.subject,
-            "requestId": self.request_id,
-            "status": self.task.get("status"),
-            "statusMessage": self.task.get("statusMessage"),
-            "createdAt": self.task.get("createdAt"),
-            "lastUpdatedAt": self.task.get("lastUpdatedAt"),
-            "ttlMs": self.task.get(ttl),
-            "pollIntervalMs": poll_interval(&self.task, self.modern).as_millis() as u64,
-            "task": self.task,
-            "outcome": self.outcome,
-            "lost": self.lost,
-            "polls": self.polls,
-            "seenMs": self.seen.elapsed().as_millis() as u64,
-        })
+        let field = |k: &str| self.task.get(k).cloned();
+        TaskView {
+            task_id: id.to_owned(),
+            side: TaskSide::Server,
+            era: if self.modern {
+                Era::Modern
+            } else {
+                Era::Legacy
+            },
+            method: self.method.clone(),
+            subject: self.subject.clone(),
+            request_id: Some(self.request_id),
+            server_request_id: None,
+            status: field("status"),
+            status_message: field("statusMessage"),
+            created_at: field("createdAt"),
+            last_updated_at: field("lastUpdatedAt"),
+            ttl_ms: field(ttl),
+            poll_interval_ms: poll_interval(&self.task, self.modern).as_millis() as u64,
+            task: Value::Object(self.task.clone()),
+            outcome: self.outcome.clone(),
+            answered_by: None,
+            lost: self.lost.clone(),
+            polls: self.polls,
+            seen_ms: Some(self.seen.elapsed().as_millis() as u64),
+        }
     }
 }
 
@@ -532,7 +539,7 @@ impl Actor {
     }
 
     /// Every task this connection follows, newest first.
-    pub(super) fn tasks_view(&self) -> Vec<Value> {
+    pub(super) fn tasks_view(&self) -> Vec<TaskView> {
         let mut list: Vec<(&String, &Tracked)> = self.tasks.by_id.iter().collect();
         list.sort_by_key(|(_, t)| std::cmp::Reverse(t.seq));
         list.into_iter().map(|(id, t)| t.view(id)).collect()
@@ -540,7 +547,7 @@ impl Actor {
 
     fn task_changed(&self, id: &str) {
         if let Some(t) = self.tasks.by_id.get(id) {
-            self.reporter.publish(Event::Task(t.view(id)));
+            self.reporter.publish(Event::Task(Box::new(t.view(id))));
         }
     }
 }

@@ -44,6 +44,7 @@ use super::{
     stdio::MAX_FRAME_BYTES,
 };
 use crate::{
+    events::{HttpEvent, HttpKind},
     net::{self, BodyError, budget, describe_error, read_limited},
     oauth::{OAuthOptions, Reporter, broker::Broker, flow::Authorizer},
     redact, wire,
@@ -269,12 +270,12 @@ impl Shared {
         let _ = self.events.send(event).await;
     }
 
-    async fn http(&self, value: Value) {
-        self.emit(TransportEvent::Http(value)).await;
+    async fn http(&self, event: HttpEvent) {
+        self.emit(TransportEvent::Http(Box::new(event))).await;
     }
 
     async fn note(&self, message: String) {
-        self.http(json!({"type": "note", "message": message})).await;
+        self.http(HttpEvent::note(message)).await;
     }
 
     /// Only a request of ours has a caller waiting; a lost notification or answer shows in its
@@ -393,7 +394,7 @@ impl Shared {
         body: Option<&str>,
         carries: Option<&Outgoing>,
         timeout: Option<Duration>,
-    ) -> Result<(reqwest::Response, Value), Unanswered> {
+    ) -> Result<(reqwest::Response, HttpEvent), Unanswered> {
         let mut req = self
             .client
             .request(method.clone(), url.clone())
@@ -406,26 +407,25 @@ impl Shared {
         }
         let started = Instant::now();
         let sent = req.send().await;
-        let mut event = json!({
-            "method": method.as_str(),
-            "url": self.redact_url(url),
-            "requestHeaders": self.redact_map(&headers),
-            "durationMs": started.elapsed().as_secs_f64() * 1000.0,
-        });
-        if let Some(msg) = carries {
-            event["carries"] = json!({"method": msg.method, "id": msg.request_id()});
-        }
+        let mut event = HttpEvent {
+            method: Some(method.as_str().to_owned()),
+            url: Some(self.redact_url(url)),
+            request_headers: Some(self.redact_map(&headers)),
+            duration_ms: Some(started.elapsed().as_secs_f64() * 1000.0),
+            carries: carries.map(|msg| json!({"method": msg.method, "id": msg.request_id()})),
+            ..HttpEvent::default()
+        };
         match sent {
             Ok(res) => {
-                event["type"] = json!("exchange");
-                event["status"] = json!(res.status().as_u16());
-                event["responseHeaders"] = self.redact_map(res.headers());
+                event.kind = Some(HttpKind::Exchange);
+                event.status = Some(res.status().as_u16());
+                event.response_headers = Some(self.redact_map(res.headers()));
                 Ok((res, event))
             }
             Err(e) => {
                 let message = describe_error(&e);
-                event["type"] = json!("error");
-                event["error"] = json!(message);
+                event.kind = Some(HttpKind::Error);
+                event.error = Some(message.clone());
                 self.http(event).await;
                 Err(Unanswered {
                     message,

@@ -16,15 +16,15 @@ use super::{
     error::{ApiError, parse},
     extract::Which,
 };
-use crate::responders::Settings;
+use crate::{events::PendingView, responders::Settings};
 
 pub(super) async fn pending(
     State(state): State<AppState>,
     which: Which,
 ) -> Result<Response, ApiError> {
-    let list: Vec<Value> = which
+    let list: Vec<PendingView> = which
         .session(&state)?
-        .map(|s| s.pending().iter().map(|p| p.to_json()).collect())
+        .map(|s| s.pending().iter().map(|p| p.view()).collect())
         .unwrap_or_default();
     Ok(axum::Json(list).into_response())
 }

@@ -127,7 +127,7 @@ fn stray_duplicate_and_late_responses_are_named() {
     let (id, _) = e.start_request("tools/call", None, None, None, "c");
     assert!(e.cancel(id).is_some());
     let r = e.receive(format!(r#"{{"jsonrpc":"2.0","id":{id},"result":{{}}}}"#).as_bytes());
-    assert_eq!(r.frame.late, Some("after cancel"));
+    assert_eq!(r.frame.late, Some(Late::AfterCancel));
     assert!(r.messages.is_empty());
 }
 
@@ -187,7 +187,7 @@ fn null_result_and_error_responses_are_kept() {
             .as_bytes(),
     );
     assert!(r.findings.is_empty());
-    assert_eq!(r.frame.frame_type, "error");
+    assert_eq!(r.frame.frame_type, FrameType::Error);
 }
 
 #[test]

@@ -17,12 +17,15 @@ use serde_json::{Map, Value, json};
 
 use super::{
     failure::Failure,
-    headless::{Local, RunConfig, recorded, refused, target},
+    headless::{Local, RunConfig, refused, retained, target},
 };
 use crate::{
     cli::{Args, Format},
     config,
-    events::{EventBus, RingLimits},
+    events::{
+        Direction, EventBus, RingLimits,
+        observed::{Observation, observe},
+    },
     session::{Answer, LOG_LEVELS, LocalError, SessionHandle},
     wire::{Outcome, Timeout},
 };
@@ -355,10 +358,13 @@ async fn ask(
 
 /// The server's answer to `initialize`, as it came over the wire.
 fn initialize_result(events: &EventBus) -> Option<Value> {
-    recorded(events, "frame")
-        .filter(|e| e["direction"] == "received")
-        .find_map(|e| {
-            let result = e.pointer("/message/result")?;
-            result.get("protocolVersion").map(|_| result.clone())
-        })
+    observe(retained(events)).into_iter().find_map(|o| match o {
+        Observation::Message(mut m)
+            if m.direction == Direction::Received
+                && m.answers.as_ref().is_some_and(|a| a.method == "initialize") =>
+        {
+            m.message.get_mut("result").map(Value::take)
+        }
+        _ => None,
+    })
 }

@@ -6,14 +6,13 @@ use super::*;
 /// The server refused Streamable HTTP for initialize without a JSON-RPC answer: try the legacy
 /// transport on the same URL, and tell the session it now speaks that.
 pub(super) async fn fall_back(sh: &Arc<Shared>, msg: &Outgoing, status: StatusCode) {
-    sh.http(json!({
-        "type": "note",
-        "fallback": "sse",
-        "message": format!(
+    sh.http(HttpEvent {
+        fallback: Some("sse".into()),
+        ..HttpEvent::note(format!(
             "initialize over Streamable HTTP got {status} without a JSON-RPC answer; falling back to the legacy HTTP+SSE transport (GET {} for an endpoint event)",
             sh.redact_url(&sh.url)
-        ),
-    }))
+        ))
+    })
     .await;
     sh.emit(TransportEvent::Fallback {
         from: RemoteKind::Http.as_str(),
@@ -53,7 +52,7 @@ pub(super) async fn legacy_stream(sh: Arc<Shared>) {
     let ctype = content_type(&res);
     if !status.is_success() || !ctype.starts_with("text/event-stream") {
         let body = excerpt(res).await;
-        exchange["bodyExcerpt"] = json!(body);
+        exchange.body_excerpt = Some(body.clone());
         sh.http(exchange).await;
         let _ = sh
             .ended
@@ -100,7 +99,7 @@ pub(super) async fn post_legacy(sh: &Arc<Shared>, msg: &Outgoing) {
                 sh.http(exchange).await;
             } else {
                 let body = excerpt(res).await;
-                exchange["bodyExcerpt"] = json!(body);
+                exchange.body_excerpt = Some(body.clone());
                 sh.http(exchange).await;
                 sh.fail(
                     msg,

@@ -65,15 +65,16 @@ pub(super) async fn read_sse(
             handle_stream_event(sh, event, answer_for, &mut out).await;
         }
     }
-    sh.http(json!({
-        "type": "stream-closed",
-        "method": method,
-        "url": sh.redact_url(url),
-        "events": count,
-        "firstEventId": first_id,
-        "lastEventId": out.last_id,
-        "error": out.error,
-    }))
+    sh.http(HttpEvent {
+        kind: Some(HttpKind::StreamClosed),
+        method: Some(method.to_owned()),
+        url: Some(sh.redact_url(url)),
+        events: Some(count),
+        first_event_id: first_id,
+        last_event_id: out.last_id.clone(),
+        error: out.error.clone(),
+        ..HttpEvent::default()
+    })
     .await;
     out
 }

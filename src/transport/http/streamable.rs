@@ -48,7 +48,7 @@ pub(super) async fn post_streamable(sh: &Arc<Shared>, msg: &Outgoing) {
         }
         let status = res.status();
         let body = excerpt(res).await;
-        exchange["bodyExcerpt"] = json!(body);
+        exchange.body_excerpt = Some(body.clone());
         sh.http(exchange).await;
         let refusal = sh.refusal(status, www.as_deref(), &body);
         attempts += 1;
@@ -79,7 +79,7 @@ pub(super) async fn post_streamable(sh: &Arc<Shared>, msg: &Outgoing) {
         let had_session = sh.session_id.lock().unwrap().is_some();
         let body = read_body(sh, res).await.unwrap_or_default();
         let text = excerpt_of(&body);
-        exchange["bodyExcerpt"] = json!(text);
+        exchange.body_excerpt = Some(text.clone());
         sh.http(exchange).await;
         // A JSON-RPC error for our request is the server's answer, whatever the status says
         // (e.g. 400 with -32022 for a version it does not speak): the session reads it as such.
@@ -230,7 +230,7 @@ pub(super) async fn get_loop(
         if !status.is_success() || !ctype.starts_with("text/event-stream") {
             let www = www_authenticate(&res);
             let mut exchange = exchange;
-            exchange["bodyExcerpt"] = json!(excerpt(res).await);
+            exchange.body_excerpt = Some(excerpt(res).await);
             sh.http(exchange).await;
             if sh.asks_authorization(status, www.as_deref()) {
                 failures += 1;

@@ -69,7 +69,7 @@ impl Era {
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct SessionInfo {
     /// Stable for the life of the process; null only when no session exists at all.
     pub id: Option<String>,
