@@ -21,7 +21,7 @@ pub mod observed;
 mod payload;
 pub mod read;
 
-pub use info::{Era, SessionInfo, SessionState};
+pub use info::{AuthorizationView, Era, Paused, SessionInfo, SessionState};
 pub use payload::{
     AuthStep, HttpEvent, HttpKind, PendingView, RoundEvent, RoundStep, TaskSide, TaskView,
 };

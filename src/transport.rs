@@ -18,7 +18,7 @@ pub mod stdio;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::events::{AuthStep, HttpEvent};
+use crate::events::{AuthStep, AuthorizationView, HttpEvent};
 
 /// What a message of ours is, as far as carrying it goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,7 +96,7 @@ pub enum TransportEvent {
     /// (`!active`: authorized or failed). `view` is the session object's `authorization`.
     Authorization {
         active: bool,
-        view: serde_json::Value,
+        view: AuthorizationView,
     },
     /// The transport now speaks `to` instead of `from` (Streamable HTTP fell back to HTTP+SSE).
     Fallback {

@@ -4,7 +4,37 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
+
+/// What an authorization flow shows the user: what it waits for, or how it ended.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizationView {
+    /// discovery, registration, browser, token, …; authorized, failed, forgotten.
+    pub phase: String,
+    /// The page for the user to open, while the flow waits on the browser.
+    pub url: Option<String>,
+    /// A step-by-step flow waits here for Continue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<Paused>,
+    /// The rest of what the phase says: `resource`, `stepByStep`, `issuer`, `scopes`, `host`,
+    /// `error`, ….
+    #[serde(flatten)]
+    pub details: Map<String, Value>,
+}
+
+/// Where a step-by-step flow stands still.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Paused {
+    /// The flow's id, which Continue names.
+    pub flow: String,
+    /// The request it makes next.
+    pub next: String,
+    /// What the user may change before it goes on (`scopes`, `clientId`).
+    pub editable: Vec<String>,
+    /// Their current values.
+    pub current: Value,
+}
 
 /// Where a session stands. The wire names (`connecting`, …) are the API's and the UI's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,7 +123,7 @@ pub struct SessionInfo {
     /// user to open, its `host`); afterwards how it ended (`authorized` with issuer and scopes,
     /// or `failed` with the error).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub authorization: Option<Value>,
+    pub authorization: Option<AuthorizationView>,
     /// Tools an HTTP client must not call (invalid `x-mcp-header`), with why.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub excluded_tools: Vec<Value>,

@@ -105,7 +105,18 @@ mod tests {
             Event::State(Box::new(SessionInfo {
                 id: Some("s1".into()),
                 state: SessionState::Connecting,
-                target: Some(json!({"transport": "stdio", "command": "x"})),
+                target: Some(json!({"transport": "http", "url": "http://127.0.0.1:1/mcp"})),
+                authorization: Some(crate::events::AuthorizationView {
+                    phase: "token".into(),
+                    url: None,
+                    paused: Some(crate::events::Paused {
+                        flow: "f1".into(),
+                        next: "POST /token".into(),
+                        editable: vec!["scopes".into()],
+                        current: json!({"scopes": ["a"]}),
+                    }),
+                    details: serde_json::Map::from_iter([("stepByStep".into(), json!(true))]),
+                }),
                 ..SessionInfo::default()
             })),
             Event::Pending(PendingView {

@@ -12,10 +12,10 @@ use std::sync::{
 };
 
 use reqwest::header::HeaderValue;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use url::Url;
 
-use crate::events::AuthStep;
+use crate::events::{AuthStep, AuthorizationView, Paused};
 
 use super::{
     OAuthOptions, Report, Reporter,
@@ -220,7 +220,12 @@ impl Authorizer {
             self.fetch
                 .emit(Report::View {
                     active: false,
-                    view: json!({"phase": "failed", "url": null, "error": message}),
+                    view: AuthorizationView {
+                        phase: "failed".into(),
+                        url: None,
+                        paused: None,
+                        details: Map::from_iter([("error".into(), json!(message))]),
+                    },
                 })
                 .await;
         }
@@ -252,11 +257,28 @@ impl Authorizer {
     }
 
     pub(super) async fn show(&self, phase: &str, url: Option<&str>, extra: Value) {
-        let mut view = json!({"phase": phase, "url": url, "resource": self.resource,
-            "stepByStep": self.options.step_by_step});
-        if let (Some(v), Value::Object(extra)) = (view.as_object_mut(), extra) {
-            v.extend(extra);
+        self.show_view(phase, url, None, extra).await;
+    }
+
+    async fn show_view(
+        &self,
+        phase: &str,
+        url: Option<&str>,
+        paused: Option<Paused>,
+        extra: Value,
+    ) {
+        let mut details = Map::new();
+        details.insert("resource".into(), json!(self.resource));
+        details.insert("stepByStep".into(), json!(self.options.step_by_step));
+        if let Value::Object(extra) = extra {
+            details.extend(extra);
         }
+        let view = AuthorizationView {
+            phase: phase.to_owned(),
+            url: url.map(str::to_owned),
+            paused,
+            details,
+        };
         self.fetch.emit(Report::View { active: true, view }).await;
     }
 
@@ -370,13 +392,16 @@ impl Authorizer {
         self.fetch
             .emit(Report::View {
                 active: false,
-                view: json!({
-                    "phase": "authorized",
-                    "url": null,
-                    "issuer": issuer,
-                    "scopes": scopes,
-                    "resource": self.resource,
-                }),
+                view: AuthorizationView {
+                    phase: "authorized".into(),
+                    url: None,
+                    paused: None,
+                    details: Map::from_iter([
+                        ("issuer".into(), json!(issuer)),
+                        ("scopes".into(), json!(scopes)),
+                        ("resource".into(), json!(self.resource)),
+                    ]),
+                },
             })
             .await;
         Ok(())
@@ -395,12 +420,13 @@ impl Authorizer {
             return Ok(());
         }
         let mut gate = self.broker.pause(&self.flow_id);
-        self.show(
-            phase,
-            None,
-            json!({"paused": {"flow": self.flow_id, "next": next, "editable": editable, "current": current}}),
-        )
-        .await;
+        let paused = Paused {
+            flow: self.flow_id.clone(),
+            next,
+            editable: editable.iter().map(|e| (*e).to_owned()).collect(),
+            current,
+        };
+        self.show_view(phase, None, Some(paused), json!({})).await;
         match tokio::time::timeout(USER_WAIT, gate.answer()).await {
             Ok(Some(edits)) => {
                 let mut o = self.overrides.lock().unwrap();

@@ -26,9 +26,8 @@ mod token;
 use std::{future::Future, pin::Pin, sync::Arc};
 
 use serde::Deserialize;
-use serde_json::Value;
 
-use crate::events::{AuthStep, HttpEvent};
+use crate::events::{AuthStep, AuthorizationView, HttpEvent};
 
 /// What a flow reports. The transport that runs the flow carries these in order with its own
 /// events, so a flow's requests show right after the refusal that started them.
@@ -40,7 +39,10 @@ pub enum Report {
     Step(AuthStep),
     /// The flow waits on the user or moved on (`active`), or ended (`!active`); `view` is the
     /// session object's `authorization`.
-    View { active: bool, view: Value },
+    View {
+        active: bool,
+        view: AuthorizationView,
+    },
 }
 
 /// Where a flow's reports go: given by the transport that runs it (OAuth knows nothing of

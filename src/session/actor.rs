@@ -2,7 +2,7 @@
 //! This file is the loop and its dispatch only: commands in, transport events in, deadlines, and
 //! how the connection ends. What each message means lives in the sibling files.
 
-use crate::events::{Era, SessionState};
+use crate::events::{AuthorizationView, Era, SessionState};
 use std::{
     collections::{BTreeMap, HashMap, VecDeque},
     sync::Arc,
@@ -369,10 +369,9 @@ impl Actor {
 
     /// The authorization flow waits on the user (or moved on), or ended. While it waits, no
     /// request of ours times out: the person in the browser sets the pace, not the server.
-    fn authorization(&mut self, active: bool, view: Value) {
+    fn authorization(&mut self, active: bool, view: AuthorizationView) {
         // The user has something to do: open the page, or let a paused flow go on.
-        let needs_user =
-            view.get("url").is_some_and(Value::is_string) || view.get("paused").is_some();
+        let needs_user = view.url.is_some() || view.paused.is_some();
         if active {
             self.engine.hold_deadlines();
         } else {

@@ -7,7 +7,7 @@
 //! actor, transport, engine, pending queue and lifecycle lock, so one that hangs, crashes or
 //! floods never holds another up.
 
-use crate::events::SessionState;
+use crate::events::{AuthorizationView, SessionState};
 use std::{
     collections::{BTreeSet, HashMap, VecDeque},
     sync::{
@@ -404,11 +404,12 @@ impl Session {
             if cur.info.state == SessionState::Authorizing || cur.info.authorization.is_none() {
                 return;
             }
-            cur.info.authorization = Some(serde_json::json!({
-                "phase": "forgotten",
-                "url": null,
-                "resource": resource,
-            }));
+            cur.info.authorization = Some(AuthorizationView {
+                phase: "forgotten".into(),
+                url: None,
+                paused: None,
+                details: serde_json::Map::from_iter([("resource".into(), resource.into())]),
+            });
             Box::new(cur.info.clone())
         };
         self.publish(Event::State(json));

@@ -13,7 +13,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{
     AppState,
@@ -96,8 +96,8 @@ pub(super) async fn continue_authorization(
     let flow = info
         .authorization
         .as_ref()
-        .and_then(|a| a.pointer("/paused/flow"))
-        .and_then(Value::as_str)
+        .and_then(|a| a.paused.as_ref())
+        .map(|p| p.flow.as_str())
         .filter(|_| info.state == SessionState::Authorizing);
     match flow {
         Some(flow) if state.oauth.resume(flow, edits) => Ok(StatusCode::ACCEPTED.into_response()),
