@@ -22,7 +22,7 @@ use super::{
 };
 use crate::{
     events::{Event, Severity},
-    responders::{AutoAnswer, ResponderStore},
+    responders::ResponderStore,
     transport::{Exit, Link, ToTransport, TransportEvent, stdio},
     wire::{Engine, Inbound, Outcome},
 };
@@ -90,19 +90,15 @@ pub(super) struct Actor {
     /// The session already failed with a reason (a refused handshake, a timeout); the exit
     /// that follows must not replace that reason.
     pub(super) failed: bool,
-    pub(super) pending_seq: u64,
     /// Server requests not yet answered: those waiting for a person, and delayed mock answers.
-    pub(super) pending: HashMap<String, PendingRequest>,
+    pub(super) server_requests: super::server_requests::ServerRequests,
     pub(super) responders: Arc<ResponderStore>,
     /// A delayed mock answer's timer reports its pending key here.
     pub(super) auto_tx: mpsc::UnboundedSender<String>,
-    pub(super) delayed: HashMap<String, AutoAnswer>,
     /// The latest progress per request of ours, for the in-flight list.
     pub(super) last_progress: HashMap<i64, Value>,
     /// Tokens of requests we cancelled or let time out, for progress that was already sent.
     pub(super) ended: EndedTokens,
-    /// Recent URL elicitation ids, to tell whether a completion notice matches one.
-    pub(super) elicitations: VecDeque<String>,
     /// An HTTP target: no child process, no exit status.
     pub(super) remote: bool,
     /// The session speaks the modern era (established by `server/discover`).

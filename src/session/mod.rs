@@ -33,6 +33,7 @@ mod listen;
 mod lists;
 mod notifications;
 mod outbound;
+mod outbox;
 mod registry;
 mod rounds;
 mod server_requests;

@@ -51,7 +51,7 @@ impl Actor {
                     .as_ref()
                     .and_then(|p| p.get("elicitationId"))
                     .and_then(Value::as_str);
-                let known = eid.is_some_and(|e| self.elicitations.iter().any(|k| k == e));
+                let known = eid.is_some_and(|e| self.server_requests.knows_elicitation(e));
                 if !known {
                     self.finding(
                         Severity::Warning,

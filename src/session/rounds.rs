@@ -328,15 +328,9 @@ impl Actor {
     /// Removes a conversation and every input request of it still waiting.
     fn take_conversation(&mut self, conversation: u64) -> Option<Conversation> {
         let conv = self.conversations.remove(&conversation)?;
-        let keys: Vec<String> = self
-            .pending
-            .values()
-            .filter(|r| matches!(&r.reply_to, ReplyTo::Input { conversation: c, .. } if *c == conversation))
-            .map(|r| r.key.clone())
-            .collect();
-        for key in keys {
-            self.take_pending(&key);
-        }
+        self.take_pending_where(
+            |r| matches!(&r.reply_to, ReplyTo::Input { conversation: c, .. } if *c == conversation),
+        );
         Some(conv)
     }
 

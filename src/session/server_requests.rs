@@ -1,15 +1,286 @@
-//! The server's requests to us: `ping` answered at once, capability checks as a real client makes
-//! them, the responders (mock rules, roots), delayed mock answers, and the manual queue. Routing
-//! takes a [`ReplyTo`] rather than a JSON-RPC id, so a request that did not arrive as a JSON-RPC
-//! request (the modern era's input requests) can be served by the same code.
+//! The server's requests to us. [`decide`] says what one calls for, as a real client would
+//! decide it: `ping` answered at once, a capability the client did not declare refused, the
+//! responders' rules (mock answers, roots), or a person. [`ServerRequests`] owns those not yet
+//! answered: the queue for a person, mock answers held back on purpose, and the URL elicitation
+//! ids kept for their completion notice; it asks the actor for everything else through the
+//! [`Outbox`]. Routing takes a [`ReplyTo`] rather than a JSON-RPC id, so a request that did not
+//! arrive as a JSON-RPC request (the modern era's input requests) is served by the same code.
+
+use std::collections::{HashMap, VecDeque};
 
 use serde_json::{Value, json};
 
-use super::{PendingRequest, actor::Actor, handle::ReplyTo, now_rfc3339};
-use crate::events::{Event, Severity};
+use super::{
+    PendingRequest,
+    actor::Actor,
+    handle::ReplyTo,
+    now_rfc3339,
+    outbox::{Effect, Outbox},
+};
+use crate::{
+    events::{Event, Severity},
+    responders::{AutoAnswer, Responders},
+};
 
 /// How many URL elicitation ids we remember to match `notifications/elicitation/complete`.
 const ELICITATION_MEMORY: usize = 256;
+
+/// What a server request calls for.
+#[derive(Debug)]
+pub(super) enum Route {
+    /// An answer now (`ping`, roots, a refusal as a real client makes it, a mock answer).
+    Answer(AutoAnswer),
+    /// A mock answer, held back for its delay.
+    Delay(AutoAnswer),
+    /// A person (or script) answers.
+    Queue,
+    /// The server asks about a task this client hosts (`tasks/*`, legacy era).
+    ClientTaskRequest,
+}
+
+/// What the client declared and how it answers: the inputs of [`decide`].
+pub(super) struct Client<'a> {
+    pub(super) capabilities: &'a Value,
+    pub(super) modern: bool,
+    pub(super) responders: &'a Responders,
+}
+
+impl Client<'_> {
+    fn declared(&self, capability: &str) -> bool {
+        self.capabilities.get(capability).is_some()
+    }
+}
+
+fn now(outcome: Result<Value, Value>, responder: &str) -> Route {
+    Route::Answer(AutoAnswer {
+        outcome,
+        delay: std::time::Duration::ZERO,
+        answered_by: json!({"responder": responder}),
+    })
+}
+
+/// What `method` calls for, and the warnings a real client would have about it (shown, not
+/// refused: seeing what the server sends is the point).
+pub(super) fn decide(client: &Client<'_>, method: &str, params: &Value) -> (Route, Vec<String>) {
+    let mut warnings = Vec::new();
+    let route = match method {
+        "ping" => now(Ok(json!({})), "ping"),
+        // An elicitation in a mode the client did not declare is refused at once.
+        "elicitation/create" if client.declared("elicitation") => {
+            match check_elicitation(client.capabilities, params) {
+                Err(message) => {
+                    warnings.push(message.clone());
+                    now(
+                        Err(json!({"code": -32602, "message": message})),
+                        "capabilities",
+                    )
+                }
+                Ok(()) => match client.responders.elicitation_answer(params) {
+                    Some(mut answer) => {
+                        crate::responders::apply_elicitation_defaults(params, &mut answer);
+                        held(answer)
+                    }
+                    None => Route::Queue,
+                },
+            }
+        }
+        "sampling/createMessage" if client.declared("sampling") => {
+            warnings.extend(check_sampling(client.capabilities, params));
+            client
+                .responders
+                .sampling_answer(params)
+                .map_or(Route::Queue, held)
+        }
+        "tasks/get" | "tasks/result" | "tasks/list" | "tasks/cancel"
+            if client.declared("tasks") && !client.modern =>
+        {
+            Route::ClientTaskRequest
+        }
+        "roots/list" if client.declared("roots") => {
+            now(Ok(client.responders.roots_result()), "roots")
+        }
+        _ => now(
+            Err(json!({"code": -32601, "message": format!("Method not found: {method}")})),
+            "capabilities",
+        ),
+    };
+    (route, warnings)
+}
+
+/// A mock answer: now, or held back for its delay.
+fn held(answer: AutoAnswer) -> Route {
+    if answer.delay.is_zero() {
+        Route::Answer(answer)
+    } else {
+        Route::Delay(answer)
+    }
+}
+
+/// Sampling that uses what the client did not declare.
+fn check_sampling(caps: &Value, params: &Value) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if params.get("tools").is_some() && caps.pointer("/sampling/tools").is_none() {
+        warnings.push(
+            "sampling/createMessage carries tools, but the client did not declare sampling.tools"
+                .into(),
+        );
+    }
+    let context = params.get("includeContext").and_then(Value::as_str);
+    if matches!(context, Some("thisServer" | "allServers"))
+        && caps.pointer("/sampling/context").is_none()
+    {
+        warnings.push(format!(
+            "sampling/createMessage asks for includeContext {:?}, but the client did not declare sampling.context",
+            context.unwrap_or_default()
+        ));
+    }
+    warnings
+}
+
+/// An elicitation in a mode the client did not declare is refused, as a real client would.
+fn check_elicitation(caps: &Value, params: &Value) -> Result<(), String> {
+    let caps = caps.get("elicitation").and_then(Value::as_object);
+    let mode = params.get("mode").and_then(Value::as_str).unwrap_or("form");
+    // `elicitation: {}` means form only.
+    let declared = caps.is_some_and(|c| match mode {
+        "form" => c.is_empty() || c.contains_key("form"),
+        "url" => c.contains_key("url"),
+        _ => false,
+    });
+    if declared {
+        Ok(())
+    } else {
+        Err(format!(
+            "elicitation/create in mode {mode:?}, which the client did not declare"
+        ))
+    }
+}
+
+/// The server's requests not yet answered.
+#[derive(Debug, Default)]
+pub(super) struct ServerRequests {
+    seq: u64,
+    /// Those waiting for a person, and those whose mock answer is held back.
+    waiting: HashMap<String, PendingRequest>,
+    delayed: HashMap<String, AutoAnswer>,
+    /// Recent URL elicitation ids, to tell whether a completion notice matches one.
+    elicitations: VecDeque<String>,
+}
+
+impl ServerRequests {
+    fn request(&mut self, reply_to: ReplyTo, method: String, params: Value) -> PendingRequest {
+        self.seq += 1;
+        PendingRequest {
+            key: self.seq.to_string(),
+            reply_to,
+            method,
+            params,
+            received_at: now_rfc3339(),
+        }
+    }
+
+    /// Holds a request back for its mock answer's delay (still withdrawable by the server, so
+    /// it waits here, not in the public queue).
+    pub(super) fn delay(
+        &mut self,
+        reply_to: ReplyTo,
+        method: String,
+        params: Value,
+        answer: AutoAnswer,
+        out: &mut Outbox,
+    ) {
+        let req = self.request(reply_to, method, params);
+        out.push(Effect::Timer {
+            key: req.key.clone(),
+            delay: answer.delay,
+        });
+        self.delayed.insert(req.key.clone(), answer);
+        self.waiting.insert(req.key.clone(), req);
+    }
+
+    /// Puts a request in the public queue for a person or script.
+    pub(super) fn queue(
+        &mut self,
+        reply_to: ReplyTo,
+        method: String,
+        params: Value,
+        out: &mut Outbox,
+    ) {
+        if method == "elicitation/create"
+            && let Some(eid) = params.get("elicitationId").and_then(Value::as_str)
+        {
+            if self.elicitations.len() == ELICITATION_MEMORY {
+                self.elicitations.pop_front();
+            }
+            self.elicitations.push_back(eid.to_owned());
+        }
+        let req = self.request(reply_to, method, params);
+        out.push(Effect::Publish(Event::Pending(req.view())));
+        out.push(Effect::Queued(req.clone()));
+        self.waiting.insert(req.key.clone(), req);
+    }
+
+    /// A person's (or script's) answer to a queued request; false if it is not waiting.
+    pub(super) fn answer(
+        &mut self,
+        key: &str,
+        outcome: Result<Value, Value>,
+        out: &mut Outbox,
+    ) -> bool {
+        let Some(req) = self.take(key, out) else {
+            return false;
+        };
+        out.push(Effect::Answer {
+            reply_to: req.reply_to,
+            outcome,
+            answered_by: json!({"responder": "manual", "pending": key}),
+        });
+        true
+    }
+
+    /// A held-back mock answer is due.
+    pub(super) fn due(&mut self, key: &str, out: &mut Outbox) {
+        if let (Some(answer), Some(req)) = (self.delayed.remove(key), self.waiting.remove(key)) {
+            out.push(Effect::Answer {
+                reply_to: req.reply_to,
+                outcome: answer.outcome,
+                answered_by: answer.answered_by,
+            });
+        }
+    }
+
+    /// Removes a request from every place it waits: here, a held-back answer, the public queue.
+    pub(super) fn take(&mut self, key: &str, out: &mut Outbox) -> Option<PendingRequest> {
+        self.delayed.remove(key);
+        out.push(Effect::Dequeued(key.to_owned()));
+        self.waiting.remove(key)
+    }
+
+    /// Every request waiting whose answer goes to `reply_to` (the server withdrew it).
+    pub(super) fn withdraw(&mut self, reply_to: &ReplyTo, out: &mut Outbox) {
+        let keys = self.keys_where(|r| &r.reply_to == reply_to);
+        for key in keys {
+            self.take(&key, out);
+        }
+    }
+
+    /// The keys of the requests waiting that `f` picks.
+    pub(super) fn keys_where(&self, f: impl Fn(&PendingRequest) -> bool) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .waiting
+            .values()
+            .filter(|r| f(r))
+            .map(|r| r.key.clone())
+            .collect();
+        keys.sort();
+        keys
+    }
+
+    /// Whether a URL elicitation of this session used `id`.
+    pub(super) fn knows_elicitation(&self, id: &str) -> bool {
+        self.elicitations.iter().any(|k| k == id)
+    }
+}
 
 impl Actor {
     /// A JSON-RPC request from the server.
@@ -30,96 +301,53 @@ impl Actor {
 
     /// Answers a server request now, by rule, or queues it for a person.
     pub(super) fn route(&mut self, reply_to: ReplyTo, method: String, params: Value, seq: u64) {
-        // An elicitation in a mode the client did not declare is refused at once, as a real
-        // client would, before any task is made for it.
-        if method == "elicitation/create"
-            && self.declared("elicitation")
-            && let Err(message) = self.check_elicitation(&params)
-        {
-            self.finding(Severity::Warning, message.clone(), seq);
-            let error = json!({"code": -32602, "message": message});
-            self.send_answer(&reply_to, Err(&error), json!({"responder": "capabilities"}));
-            return;
-        }
-        if self.hosts_as_task(&reply_to, &method, &params) {
+        // A refusal comes before any task is made for the request.
+        let refused_mode = method == "elicitation/create"
+            && self
+                .options
+                .client_capabilities
+                .get("elicitation")
+                .is_some()
+            && check_elicitation(&self.options.client_capabilities, &params).is_err();
+        if !refused_mode && self.hosts_as_task(&reply_to, &method, &params) {
             return self.host_task(reply_to, method, params, seq);
         }
         let responders = self.responders.get();
-        let auto = match method.as_str() {
-            "ping" => {
-                self.send_answer(&reply_to, Ok(&json!({})), json!({"responder": "ping"}));
-                return;
-            }
-            "sampling/createMessage" if self.declared("sampling") => {
-                self.check_sampling(&params, seq);
-                responders.sampling_answer(&params)
-            }
-            "elicitation/create" if self.declared("elicitation") => {
-                responders.elicitation_answer(&params).map(|mut answer| {
-                    crate::responders::apply_elicitation_defaults(&params, &mut answer);
-                    answer
-                })
-            }
-            "tasks/get" | "tasks/result" | "tasks/list" | "tasks/cancel"
-                if self.declared("tasks") && !self.modern =>
-            {
-                self.client_task_request(reply_to, &method, &params);
-                return;
-            }
-            "roots/list" if self.declared("roots") => {
-                let result = responders.roots_result();
-                self.send_answer(&reply_to, Ok(&result), json!({"responder": "roots"}));
-                return;
-            }
-            _ => {
-                let error =
-                    json!({"code": -32601, "message": format!("Method not found: {method}")});
-                self.send_answer(&reply_to, Err(&error), json!({"responder": "capabilities"}));
-                return;
-            }
+        let client = Client {
+            capabilities: &self.options.client_capabilities,
+            modern: self.modern,
+            responders: &responders,
         };
-        match auto {
-            Some(answer) if answer.delay.is_zero() => {
-                self.send_answer(&reply_to, answer.outcome.as_ref(), answer.answered_by);
-            }
-            Some(answer) => {
-                // Held back on purpose (to test the server's timeout); still cancellable by the
-                // server, so it waits in the actor's table, not in the public queue.
-                self.pending_seq += 1;
-                let key = self.pending_seq.to_string();
-                let tx = self.auto_tx.clone();
-                let (delay, timer_key) = (answer.delay, key.clone());
-                tokio::spawn(async move {
-                    tokio::time::sleep(delay).await;
-                    let _ = tx.send(timer_key);
-                });
-                self.pending.insert(
-                    key.clone(),
-                    PendingRequest {
-                        key: key.clone(),
-                        reply_to,
-                        method,
-                        params,
-                        received_at: now_rfc3339(),
-                    },
-                );
-                self.delayed.insert(key, answer);
-            }
-            None => self.queue(reply_to, method, params),
+        let (route, warnings) = decide(&client, &method, &params);
+        for warning in warnings {
+            self.finding(Severity::Warning, warning, seq);
         }
+        let mut out = Outbox::default();
+        match route {
+            Route::Answer(answer) => out.push(Effect::Answer {
+                reply_to,
+                outcome: answer.outcome,
+                answered_by: answer.answered_by,
+            }),
+            Route::Delay(answer) => self
+                .server_requests
+                .delay(reply_to, method, params, answer, &mut out),
+            Route::Queue => self
+                .server_requests
+                .queue(reply_to, method, params, &mut out),
+            Route::ClientTaskRequest => {
+                return self.client_task_request(reply_to, &method, &params);
+            }
+        }
+        self.apply(out);
     }
 
     /// A person's (or script's) answer to a queued request; false if it is not waiting.
     pub(super) fn answer_pending(&mut self, key: &str, outcome: Result<Value, Value>) -> bool {
-        let Some(req) = self.take_pending(key) else {
-            return false;
-        };
-        self.send_answer(
-            &req.reply_to,
-            outcome.as_ref(),
-            json!({"responder": "manual", "pending": key}),
-        );
-        true
+        let mut out = Outbox::default();
+        let answered = self.server_requests.answer(key, outcome, &mut out);
+        self.apply(out);
+        answered
     }
 
     /// The server withdrew one of its requests (`notifications/cancelled`).
@@ -127,53 +355,24 @@ impl Actor {
         if let ReplyTo::JsonRpc(id) = reply_to {
             self.withdraw_task_waiter(id);
         }
-        let keys: Vec<String> = self
-            .pending
-            .values()
-            .filter(|r| &r.reply_to == reply_to)
-            .map(|r| r.key.clone())
-            .collect();
-        for key in keys {
-            self.take_pending(&key);
-        }
+        let mut out = Outbox::default();
+        self.server_requests.withdraw(reply_to, &mut out);
+        self.apply(out);
     }
 
-    /// Removes a server request from every place it waits: the actor's table, a delayed mock
-    /// answer, and the public queue.
-    pub(super) fn take_pending(&mut self, key: &str) -> Option<PendingRequest> {
-        self.delayed.remove(key);
-        self.reporter.set_pending(|p| p.retain(|r| r.key != key));
-        self.pending.remove(key)
+    /// Removes the server requests `f` picks from every place they wait.
+    pub(super) fn take_pending_where(&mut self, f: impl Fn(&PendingRequest) -> bool) {
+        let mut out = Outbox::default();
+        for key in self.server_requests.keys_where(f) {
+            self.server_requests.take(&key, &mut out);
+        }
+        self.apply(out);
     }
 
     pub(super) fn delayed_answer(&mut self, key: &str) {
-        if let (Some(answer), Some(req)) = (self.delayed.remove(key), self.pending.remove(key)) {
-            self.send_answer(&req.reply_to, answer.outcome.as_ref(), answer.answered_by);
-        }
-    }
-
-    /// Puts a server request in the public queue for a person or script.
-    fn queue(&mut self, reply_to: ReplyTo, method: String, params: Value) {
-        if method == "elicitation/create"
-            && let Some(eid) = params.get("elicitationId").and_then(Value::as_str)
-        {
-            if self.elicitations.len() == ELICITATION_MEMORY {
-                self.elicitations.pop_front();
-            }
-            self.elicitations.push_back(eid.to_owned());
-        }
-        self.pending_seq += 1;
-        let req = PendingRequest {
-            key: self.pending_seq.to_string(),
-            reply_to,
-            method,
-            params,
-            received_at: now_rfc3339(),
-        };
-        self.reporter.publish(Event::Pending(req.view()));
-        let copy = req.clone();
-        self.reporter.set_pending(|p| p.push(copy));
-        self.pending.insert(req.key.clone(), req);
+        let mut out = Outbox::default();
+        self.server_requests.due(key, &mut out);
+        self.apply(out);
     }
 
     /// The roots changed: a client that declared `roots.listChanged` says so.
@@ -187,57 +386,7 @@ impl Actor {
             self.send_notification("notifications/roots/list_changed", None);
         }
     }
-
-    /// Flags sampling requests that use what the client did not declare; the request is still
-    /// shown, since seeing what the server sends is the point.
-    fn check_sampling(&self, params: &Value, seq: u64) {
-        let caps = &self.options.client_capabilities;
-        if params.get("tools").is_some() && caps.pointer("/sampling/tools").is_none() {
-            self.finding(
-                Severity::Warning,
-                "sampling/createMessage carries tools, but the client did not declare sampling.tools".into(),
-                seq,
-            );
-        }
-        let context = params.get("includeContext").and_then(Value::as_str);
-        if matches!(context, Some("thisServer" | "allServers"))
-            && caps.pointer("/sampling/context").is_none()
-        {
-            self.finding(
-                Severity::Warning,
-                format!(
-                    "sampling/createMessage asks for includeContext {:?}, but the client did not declare sampling.context",
-                    context.unwrap_or_default()
-                ),
-                seq,
-            );
-        }
-    }
-
-    /// An elicitation in a mode the client did not declare is refused, as a real client would.
-    fn check_elicitation(&self, params: &Value) -> Result<(), String> {
-        let caps = self
-            .options
-            .client_capabilities
-            .get("elicitation")
-            .and_then(Value::as_object);
-        let mode = params.get("mode").and_then(Value::as_str).unwrap_or("form");
-        // `elicitation: {}` means form only.
-        let declared = caps.is_some_and(|c| match mode {
-            "form" => c.is_empty() || c.contains_key("form"),
-            "url" => c.contains_key("url"),
-            _ => false,
-        });
-        if declared {
-            Ok(())
-        } else {
-            Err(format!(
-                "elicitation/create in mode {mode:?}, which the client did not declare"
-            ))
-        }
-    }
-
-    fn declared(&self, capability: &str) -> bool {
-        self.options.client_capabilities.get(capability).is_some()
-    }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,75 @@
+//! What a concern of the session (the server's requests, …) asks the actor to do. A concern owns
+//! its state and changes only that; everything else it wants (an event published, an answer
+//! sent, the public queue changed, a timer) it puts in an [`Outbox`], and the actor carries the
+//! effects out in order. So a concern is tested by what it asks for, with no actor, transport
+//! or bus.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{PendingRequest, actor::Actor, handle::ReplyTo};
+use crate::events::Event;
+
+#[derive(Debug)]
+pub(super) enum Effect {
+    Publish(Event),
+    /// Our answer to a server request, and who chose it.
+    Answer {
+        reply_to: ReplyTo,
+        outcome: Result<Value, Value>,
+        answered_by: Value,
+    },
+    /// A request joins the public queue (what `GET /api/pending` lists).
+    Queued(PendingRequest),
+    /// A request leaves the public queue.
+    Dequeued(String),
+    /// The actor hears `key` again after `delay` (a mock answer held back on purpose).
+    Timer {
+        key: String,
+        delay: Duration,
+    },
+}
+
+#[derive(Debug, Default)]
+pub(super) struct Outbox {
+    effects: Vec<Effect>,
+}
+
+impl Outbox {
+    pub(super) fn push(&mut self, effect: Effect) {
+        self.effects.push(effect);
+    }
+
+    #[cfg(test)]
+    pub(super) fn effects(&self) -> &[Effect] {
+        &self.effects
+    }
+}
+
+impl Actor {
+    /// Carries out what a concern asked for, in the order it asked.
+    pub(super) fn apply(&mut self, out: Outbox) {
+        for effect in out.effects {
+            match effect {
+                Effect::Publish(event) => {
+                    self.reporter.publish(event);
+                }
+                Effect::Answer {
+                    reply_to,
+                    outcome,
+                    answered_by,
+                } => self.send_answer(&reply_to, outcome.as_ref(), answered_by),
+                Effect::Queued(request) => self.reporter.set_pending(|p| p.push(request)),
+                Effect::Dequeued(key) => self.reporter.set_pending(|p| p.retain(|r| r.key != key)),
+                Effect::Timer { key, delay } => {
+                    let tx = self.auto_tx.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(delay).await;
+                        let _ = tx.send(key);
+                    });
+                }
+            }
+        }
+    }
+}
