@@ -6,7 +6,7 @@
 // hidden by the backend. A connect and this view watch the same flow: there is only one.
 
 import { call, sessionId, sessionPath } from "./api.js";
-import { $, el, pretty } from "./dom.js";
+import { $, $maybe, el, pretty } from "./dom.js";
 import { urlView } from "./elicit.js";
 
 const STEPS = [
@@ -145,9 +145,9 @@ function pausedView(paused, phase) {
   const go = el("button", { type: "button", id: "auth-continue", class: "primary", text: "Continue" });
   go.addEventListener("click", async () => {
     const edits = {};
-    const scopes = $("auth-edit-scopes");
+    const scopes = $maybe("auth-edit-scopes");
     if (scopes && scopes.value.trim() !== (current.scopes || []).join(" ")) edits.scopes = scopes.value.trim();
-    const client = $("auth-edit-client");
+    const client = $maybe("auth-edit-client");
     if (client && client.value.trim() && client.value.trim() !== (current.clientId || "")) edits.clientId = client.value.trim();
     go.disabled = true;
     try {

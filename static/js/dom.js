@@ -1,6 +1,17 @@
 // Small DOM helpers. Everything a server sends is set as text, never parsed as HTML.
 
-export const $ = (id) => document.getElementById(id);
+// An element of the page by id. The page's elements are there from the start: one that is
+// missing is a bug, said at once rather than as "cannot read properties of null" later.
+// (tests/it/architecture.rs checks each id the modules look up this way against the served page.)
+export function $(id) {
+  const node = document.getElementById(id);
+  if (!node) throw new Error(`mcpscope: the page has no element #${id}`);
+  return node;
+}
+
+// An element the modules create and remove (a timeline row, a palette option, a field of a
+// paused authorization): null when it is not there now.
+export const $maybe = (id) => document.getElementById(id);
 
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);

@@ -3,7 +3,7 @@
 // title or wire name, and puts the focus where the work goes on (an item's first field). It is a
 // modal dialog with a combobox and a listbox (↑/↓, Enter, Esc).
 
-import { $, el } from "./dom.js";
+import { $, $maybe, el } from "./dom.js";
 import * as items from "./items.js";
 import * as dock from "./dock.js";
 
@@ -29,7 +29,7 @@ function entries() {
   for (const t of templates) item("template", t.title || t.name || t.uriTemplate, t.uriTemplate, () => resources.selectTemplate(t));
   for (const p of prompts.all()) item("prompt", p.title || p.name, p.name, () => prompts.select(p));
   const panel = (title, go) => out.push({ kind: "panel", title, name: "", go });
-  const openBox = (id, focus) => () => { $(id).open = true; $(id).scrollIntoView({ block: "nearest" }); $(focus)?.focus(); };
+  const openBox = (id, focus) => () => { $(id).open = true; $(id).scrollIntoView({ block: "nearest" }); $maybe(focus)?.focus(); };
   panel("Send any request", openRaw);
   panel("Timeline", () => { dock.showTab("timeline"); $("timeline").focus(); });
   panel("Logs", () => { dock.showTab("logs", true); });
@@ -74,7 +74,7 @@ function move(d) {
   active = (active + d + matches.length) % matches.length;
   for (const [i, li] of [...$("palette-list").children].entries()) li.setAttribute("aria-selected", String(i === active));
   $("palette-input").setAttribute("aria-activedescendant", `palette-opt-${active}`);
-  $(`palette-opt-${active}`)?.scrollIntoView({ block: "nearest" });
+  $maybe(`palette-opt-${active}`)?.scrollIntoView({ block: "nearest" });
 }
 
 function go(i) {

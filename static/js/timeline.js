@@ -5,7 +5,7 @@
 // list follows new rows while it is scrolled to the bottom, else offers "jump to latest".
 
 import { sessionId } from "./api.js";
-import { $, el, clock } from "./dom.js";
+import { $, $maybe, el, clock } from "./dom.js";
 import { nameOf } from "./servers.js";
 import * as dock from "./dock.js";
 import * as exchange from "./exchange.js";
@@ -238,7 +238,7 @@ function draw(stick = false) {
   const rows = [];
   for (let i = first; i < last; i++) rows.push(rowFor(shown[i], i));
   b.replaceChildren(spacer, ...rows);
-  if (activeSeq !== null && $(`ev-${activeSeq}`)) b.setAttribute("aria-activedescendant", `ev-${activeSeq}`);
+  if (activeSeq !== null && $maybe(`ev-${activeSeq}`)) b.setAttribute("aria-activedescendant", `ev-${activeSeq}`);
   else b.removeAttribute("aria-activedescendant");
   $("timeline-count").textContent = shown.length === entries.length ? `${entries.length} events` : `${shown.length} of ${entries.length} events`;
   if (atBottom()) $("jump-latest").hidden = true;

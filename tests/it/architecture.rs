@@ -157,3 +157,74 @@ fn every_file_says_what_it_owns_and_a_long_one_holds_one_job() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// Every element a module reaches with `$("id")` (or `` $(`${kind}-rows`) ``) is on the page the
+/// server renders, so `$` failing loudly on a missing element never fires on a name typo at a
+/// user's desk. Elements the modules create themselves are reached with `$maybe`.
+#[tokio::test]
+async fn every_element_the_modules_look_up_is_on_the_served_page() {
+    let scope = crate::support::Scope::start().await;
+    let page = scope
+        .http
+        .get(&scope.ready_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let ids: BTreeSet<&str> = page
+        .split(" id=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert!(ids.len() > 100, "the page lists its ids: {}", ids.len());
+    let mut scripts = Vec::new();
+    files(&Path::new(ROOT).join("static"), "js", &mut scripts);
+    let mut missing = Vec::new();
+    for path in &scripts {
+        let text = fs::read_to_string(path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        for (quote, close) in [("$(\"", '"'), ("$(`", '`')] {
+            for piece in text.split(quote).skip(1) {
+                let Some(wanted) = piece.split(close).next() else {
+                    continue;
+                };
+                // `${…}` parts stand for any text: the id must match some element's.
+                let parts: Vec<&str> = wanted
+                    .split("${")
+                    .enumerate()
+                    .map(|(i, p)| {
+                        if i == 0 {
+                            p
+                        } else {
+                            p.split_once('}').map_or("", |(_, rest)| rest)
+                        }
+                    })
+                    .collect();
+                let found = ids.iter().any(|id| {
+                    let mut rest = *id;
+                    parts.iter().enumerate().all(|(i, part)| {
+                        if i == 0 {
+                            rest.strip_prefix(part).map(|r| rest = r).is_some()
+                        } else if i == parts.len() - 1 {
+                            rest.ends_with(part)
+                        } else {
+                            rest.find(part)
+                                .map(|at| rest = &rest[at + part.len()..])
+                                .is_some()
+                        }
+                    }) && (parts.len() > 1 || rest.is_empty())
+                });
+                if !found {
+                    missing.push(format!("{name}: #{wanted}"));
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "looked up with $ but not on the page (use $maybe for elements a module creates):\n{}",
+        missing.join("\n")
+    );
+}
