@@ -4,7 +4,7 @@
 
 use crate::events::{AuthorizationView, Era, SessionState};
 use std::{
-    collections::{BTreeMap, HashMap, VecDeque},
+    collections::{HashMap, VecDeque},
     sync::Arc,
     time::Instant,
 };
@@ -18,7 +18,6 @@ use super::{
     handle::{Command, LocalError},
     inflight::{EndedTokens, Tag},
     registry::{Current, Session},
-    rounds::Conversation,
 };
 use crate::{
     events::{Event, Severity},
@@ -108,11 +107,9 @@ pub(super) struct Actor {
     pub(super) modern_wire: bool,
     /// Modern era: each tool's `x-mcp-header` parameters (parameter, header name), and the
     /// tools excluded for invalid ones, with why.
-    pub(super) tool_headers: BTreeMap<String, Vec<(String, String)>>,
-    pub(super) excluded_tools: BTreeMap<String, String>,
+    pub(super) tool_headers: super::results::ToolHeaders,
     /// Modern era: calls waiting for the answers to their input requests.
-    pub(super) conversations: HashMap<u64, Conversation>,
-    pub(super) conversation_seq: u64,
+    pub(super) rounds: super::rounds::Rounds,
     /// Modern era: the `subscriptions/listen` stream.
     pub(super) listen: super::listen::Listen,
     /// The tasks this connection follows (both eras).

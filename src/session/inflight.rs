@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 use super::{
     actor::Actor,
     handle::{Answer, LocalError},
-    rounds::Next,
+    results::Next,
 };
 use crate::{
     events::Ended,
@@ -111,7 +111,7 @@ impl Actor {
         }
         let subject = subject(&method, params.as_ref());
         if method == "tools/call"
-            && let Some(why) = subject.as_ref().and_then(|t| self.excluded(t))
+            && let Some(why) = subject.as_ref().and_then(|t| self.tool_headers.excluded(t))
         {
             let _ = reply.send(Err(LocalError::Refused(why)));
             return;
@@ -248,7 +248,7 @@ impl Actor {
                     "progress": self.last_progress.get(&id),
                 })
             })
-            .chain(self.waiting_for_input())
+            .chain(self.rounds.waiting_for_input())
             .collect()
     }
 

@@ -35,6 +35,7 @@ mod notifications;
 mod outbound;
 mod outbox;
 mod registry;
+mod results;
 mod rounds;
 mod server_requests;
 mod subscriptions;

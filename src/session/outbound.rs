@@ -59,7 +59,11 @@ impl Actor {
             .and_then(Value::as_str)
             .unwrap_or(MODERN_VERSION);
         let mut headers = vec![("MCP-Protocol-Version".to_owned(), version.to_owned())];
-        headers.extend(modern::request_headers(method, &params, &self.tool_headers));
+        headers.extend(modern::request_headers(
+            method,
+            &params,
+            self.tool_headers.all(),
+        ));
         (Some(params), headers)
     }
 

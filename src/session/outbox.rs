@@ -8,7 +8,13 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{PendingRequest, actor::Actor, handle::ReplyTo};
+use tokio::sync::oneshot;
+
+use super::{
+    PendingRequest,
+    actor::Actor,
+    handle::{Answer, LocalError, ReplyTo},
+};
 use crate::events::Event;
 
 #[derive(Debug)]
@@ -29,6 +35,11 @@ pub(super) enum Effect {
         key: String,
         delay: Duration,
     },
+    /// The caller of an API request gets its outcome.
+    Reply {
+        to: oneshot::Sender<Result<Answer, LocalError>>,
+        result: Result<Answer, LocalError>,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -44,6 +55,11 @@ impl Outbox {
     #[cfg(test)]
     pub(super) fn effects(&self) -> &[Effect] {
         &self.effects
+    }
+
+    #[cfg(test)]
+    pub(super) fn into_effects(self) -> Vec<Effect> {
+        self.effects
     }
 }
 
@@ -62,6 +78,9 @@ impl Actor {
                 } => self.send_answer(&reply_to, outcome.as_ref(), answered_by),
                 Effect::Queued(request) => self.reporter.set_pending(|p| p.push(request)),
                 Effect::Dequeued(key) => self.reporter.set_pending(|p| p.retain(|r| r.key != key)),
+                Effect::Reply { to, result } => {
+                    let _ = to.send(result);
+                }
                 Effect::Timer { key, delay } => {
                     let tx = self.auto_tx.clone();
                     tokio::spawn(async move {

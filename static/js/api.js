@@ -86,23 +86,56 @@ export async function listPage(method, cursor, { since = 0, refresh = false, ses
   return call("POST", sessionPath("/list", session), body);
 }
 
-// Every page of a list method (`cursor` / `nextCursor`), items under `key`; stops at an error.
-// The array's `first` is the first page's result (its cache hints, say), `error` the error that
-// stopped it.
+// The one pager: a walk of a list method page by page (`cursor` / `nextCursor`), items under
+// `key`. A repeated cursor ends the walk; `restart()` begins a new walk, and a page that comes
+// back for an older one is dropped (`next` gives null), so a reload never appends stale pages.
+export class Pager {
+  #walk = 0;
+  constructor(method, key) {
+    this.method = method;
+    this.key = key;
+    this.cursor = null;
+    this.seen = new Set();
+  }
+  get walk() { return this.#walk; }
+  get more() { return this.cursor !== null; }
+  current(walk) { return walk === this.#walk; }
+  restart() {
+    this.cursor = null;
+    this.seen = new Set();
+    return ++this.#walk;
+  }
+  // The next page of `walk`: { first, result, items } or { first, error }; null when a newer
+  // walk began meanwhile. `refresh` lists the first page again instead of the kept one.
+  async next(walk, { since = 0, refresh = false, session = current } = {}) {
+    const first = this.cursor === null;
+    const { body } = await listPage(this.method, this.cursor, { since, refresh: refresh && first, session });
+    if (walk !== this.#walk) return null;
+    if (body.error) {
+      this.cursor = null;
+      return { first, error: body.error, items: [] };
+    }
+    this.cursor = nextCursor(body.result, this.seen);
+    const items = body.result?.[this.key];
+    return { first, result: body.result, items: Array.isArray(items) ? items : [] };
+  }
+}
+
+// Every page of a list method; stops at an error. The array's `first` is the first page's
+// result (its cache hints, say), `error` the error that stopped it.
 export async function listAll(method, key, opts = {}) {
   const all = [];
-  const seen = new Set();
-  let cursor = null;
+  const pager = new Pager(method, key);
+  const walk = pager.restart();
   // Every page from the session the walk began on, and no page once the page shows another.
   const session = current;
   do {
     if (current !== session) break;
-    const { body } = await listPage(method, cursor, { ...opts, session, refresh: opts.refresh && cursor === null });
-    if (body.error) { all.error = body.error; break; }
-    all.first ??= body.result;
-    all.push(...(Array.isArray(body.result?.[key]) ? body.result[key] : []));
-    cursor = nextCursor(body.result, seen);
-  } while (cursor);
+    const got = await pager.next(walk, { ...opts, session });
+    if (got.error) { all.error = got.error; break; }
+    all.first ??= got.result;
+    all.push(...got.items);
+  } while (pager.more);
   return all;
 }
 

@@ -4,7 +4,7 @@
 // URIs are subscribed is the session's (the backend derives it from the wire), so a reload
 // shows the truth; `notifications/resources/updated` marks the resource and re-reads it if open.
 
-import { call, listAll, listPage, nextCursor, request, sessionPath } from "./api.js";
+import { call, listAll, Pager, request, sessionPath } from "./api.js";
 import { $, el } from "./dom.js";
 import { expand, variables } from "./uritemplate.js";
 import * as completion from "./completion.js";
@@ -12,14 +12,11 @@ import * as items from "./items.js";
 import * as workbench from "./workbench.js";
 
 let resources = [];
-let cursor = null;
-// The cursors this walk of the list has had (a repeated one ends it).
-let seenCursors = new Set();
+const pager = new Pager("resources/list", "resources");
 let templates = [];
 let open = null; // the resource shown in the detail panel
 let openTemplate = null;
 const updated = new Set();
-let generation = 0;
 // The seq of the newest resources/list_changed seen, and whether the next load must list again.
 let since = 0;
 let refresh = false;
@@ -39,7 +36,7 @@ function renderResources() {
     extra: updated.has(r.uri) ? el("span", { class: "updated-mark", text: "updated" }) : null,
     onSelect: () => select(r),
   })));
-  $("resources-more").hidden = !cursor;
+  $("resources-more").hidden = !pager.more;
 }
 
 function renderTemplates() {
@@ -49,24 +46,22 @@ function renderTemplates() {
   })));
 }
 
-async function page(gen) {
-  const { body } = await listPage("resources/list", cursor, { since, refresh: refresh && !cursor });
-  if (gen !== generation) return;
-  items.listError("resources", "resources/list", body.error);
-  if (body.error) { cursor = null; renderResources(); return; }
-  if (!cursor) items.cacheHint("resources", body.result);
-  resources.push(...(Array.isArray(body.result?.resources) ? body.result.resources : []));
-  cursor = nextCursor(body.result, seenCursors);
+async function page(walk) {
+  const got = await pager.next(walk, { since, refresh });
+  if (!got) return;
+  items.listError("resources", "resources/list", got.error);
+  if (got.first && !got.error) items.cacheHint("resources", got.result);
+  resources.push(...got.items);
   renderResources();
 }
 
 export async function list(opts = {}) {
   refresh = Boolean(opts.refresh);
-  const gen = ++generation;
-  resources = []; cursor = null; seenCursors = new Set();
-  await page(gen);
+  const walk = pager.restart();
+  resources = [];
+  await page(walk);
   const t = await listAll("resources/templates/list", "resourceTemplates", { since, refresh });
-  if (gen !== generation) return;
+  if (!pager.current(walk)) return;
   templates = t;
   items.listError("templates", "resources/templates/list", t.error);
   items.cacheHint("templates", t.first);
@@ -173,11 +168,11 @@ export function onSession() {
 
 export function init(context) {
   ctx = context;
-  items.countInto("resource-list", "resources-count", () => Boolean(cursor));
+  items.countInto("resource-list", "resources-count", () => pager.more);
   items.countInto("template-list", "templates-count");
   workbench.opener("resource", (uri) => { const r = resources.find((x) => x.uri === uri); if (r) select(r, { readNow: false }); return Boolean(r); });
   workbench.opener("template", (u) => { const t = templates.find((x) => x.uriTemplate === u); if (t) selectTemplate(t); return Boolean(t); });
-  $("resources-more").addEventListener("click", () => page(generation).catch(() => {}));
+  $("resources-more").addEventListener("click", () => page(pager.walk).catch(() => {}));
   $("list-resources").addEventListener("click", () => { $("resources-updated").hidden = true; list({ refresh: true }).catch((e) => ctx.notice(e.message)); });
   $("resource-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -188,9 +183,9 @@ export function init(context) {
 }
 
 export function reset() {
-  generation++;
+  pager.restart();
   since = 0;
-  resources = []; templates = []; cursor = null; open = null; openTemplate = null; updated.clear();
+  resources = []; templates = []; open = null; openTemplate = null; updated.clear();
   items.fill("resource-list", []);
   items.fill("template-list", []);
   items.listError("resources", "resources/list", null);

@@ -4,7 +4,7 @@
 // with a raw-JSON box, validation before sending (sending anyway is allowed), the last
 // arguments per tool remembered, and the call.
 
-import { call, listPage, nextCursor } from "./api.js";
+import { call, Pager } from "./api.js";
 import { $, el, pretty } from "./dom.js";
 import * as items from "./items.js";
 import * as workbench from "./workbench.js";
@@ -19,14 +19,10 @@ const HINTS = [
 ];
 
 let tools = [];
-let cursor = null;
-// The cursors this walk of the list has had (a repeated one ends it).
-let seenCursors = new Set();
+const pager = new Pager("tools/list", "tools");
 let selected = null;
 let form = null;
 let ctx = null;
-// Bumped by every fresh load, so pages of an older load are dropped instead of appended.
-let generation = 0;
 // The seq of the newest tools/list_changed seen, and whether the next load must list again.
 let since = 0;
 let refresh = false;
@@ -72,29 +68,25 @@ function renderList() {
     kind: "tool", key: t.name, title: title(t), name: t.name, desc: t.description, icon: icon(t),
     onSelect: () => select(t),
   })));
-  $("tools-more").hidden = !cursor;
-  $("tools-all").hidden = !cursor;
+  $("tools-more").hidden = !pager.more;
+  $("tools-all").hidden = !pager.more;
 }
 
-async function page(gen) {
-  const { body } = await listPage("tools/list", cursor, { since, refresh: refresh && !cursor });
-  if (gen !== generation) return;
-  items.listError("tools", "tools/list", body.error);
-  if (body.error) { cursor = null; renderList(); return; }
-  if (!cursor) items.cacheHint("tools", body.result);
-  tools.push(...(Array.isArray(body.result?.tools) ? body.result.tools : []));
-  cursor = nextCursor(body.result, seenCursors);
+async function page(walk) {
+  const got = await pager.next(walk, { since, refresh });
+  if (!got) return;
+  items.listError("tools", "tools/list", got.error);
+  if (got.first && !got.error) items.cacheHint("tools", got.result);
+  tools.push(...got.items);
   renderList();
 }
 
 export async function list(opts = {}) {
   refresh = Boolean(opts.refresh);
-  const gen = ++generation;
+  const walk = pager.restart();
   tools = [];
-  cursor = null;
-  seenCursors = new Set();
-  await page(gen);
-  if (gen !== generation) return;
+  await page(walk);
+  if (!pager.current(walk)) return;
   if (selected) {
     const again = tools.find((t) => t.name === selected.name);
     if (again) selected = again;
@@ -229,10 +221,10 @@ async function callTool() {
 
 export function init(context) {
   ctx = context;
-  items.countInto("tool-list", "tools-count", () => Boolean(cursor));
+  items.countInto("tool-list", "tools-count", () => pager.more);
   workbench.opener("tool", selectByName);
-  $("tools-more").addEventListener("click", () => page(generation).catch((e) => ctx.notice(e.message)));
-  $("tools-all").addEventListener("click", async () => { const gen = generation; while (cursor && gen === generation) await page(gen); });
+  $("tools-more").addEventListener("click", () => page(pager.walk).catch((e) => ctx.notice(e.message)));
+  $("tools-all").addEventListener("click", async () => { const walk = pager.walk; while (pager.more && pager.current(walk)) await page(walk); });
   $("list-tools").addEventListener("click", () => { $("tools-updated").hidden = true; list({ refresh: true }).catch((e) => ctx.notice(e.message)); });
   $("tool-form-box").addEventListener("submit", (ev) => { ev.preventDefault(); callTool(); });
   $("call-anyway").addEventListener("click", () => { const a = currentArgs(); if (a !== undefined) send(a); });
@@ -258,9 +250,9 @@ export function onListChanged(event) {
 }
 
 export function reset() {
-  generation++;
+  pager.restart();
   since = 0;
-  tools = []; cursor = null; selected = null;
+  tools = []; selected = null;
   items.fill("tool-list", []);
   items.listError("tools", "tools/list", null);
 }
