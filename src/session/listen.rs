@@ -6,15 +6,24 @@
 //! spec has no replay, so the state says events may have been missed); a subscribe or unsubscribe
 //! opens a new stream with the new filter and closes the old one once the new one is
 //! acknowledged. The state (`connecting`, `listening`, `dropped`, `closed`, `failed`, `off`) is
-//! part of the session object.
+//! part of the session object. [`Listen`] owns the streams; the actor sends and cancels the
+//! requests it asks for.
 
 use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 use tokio::sync::oneshot;
 
-use super::{actor::Actor, handle::LocalError, inflight::Tag};
-use crate::{events::Severity, wire::Outcome};
+use super::{
+    actor::Actor,
+    handle::LocalError,
+    inflight::Tag,
+    outbox::{Effect, Outbox},
+};
+use crate::{
+    events::{Event, Severity},
+    wire::Outcome,
+};
 
 pub(super) const SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
 
@@ -32,7 +41,7 @@ const STREAM_METHODS: [(&str, &str); 4] = [
 const ACKNOWLEDGED: &str = "notifications/subscriptions/acknowledged";
 
 /// Who waits for the next acknowledgement: a subscribe or unsubscribe from the API.
-type Waiter = oneshot::Sender<Result<Value, LocalError>>;
+pub(super) type Waiter = oneshot::Sender<Result<Value, LocalError>>;
 
 #[derive(Default)]
 pub(super) struct Listen {
@@ -83,110 +92,142 @@ fn admits(acknowledged: &Value, key: &str, uri: Option<&str>) -> bool {
     }
 }
 
-impl Actor {
-    /// The modern session is established: listen for what the server can announce.
-    pub(super) fn begin_listening(&mut self, capabilities: Value) {
-        self.listen.capabilities = capabilities;
-        self.listen_now();
+/// What the actor does to open a stream: send `subscriptions/listen` with this filter, then tell
+/// [`Listen::opened`] its id.
+pub(super) struct Open {
+    pub(super) filter: Value,
+}
+
+/// What a `notifications/cancelled` naming one of our listen requests means.
+pub(super) enum Cancelled {
+    NotOurs,
+    /// A stream being replaced: stop waiting for it.
+    Replaced(i64),
+    /// The stream we listen on: stop waiting for it; it dropped.
+    Current(i64),
+}
+
+impl Listen {
+    /// The modern session is established: what the server can announce.
+    pub(super) fn begin(&mut self, capabilities: Value) {
+        self.capabilities = capabilities;
     }
 
-    /// Opens a stream with the current filter (a stream already open is closed once the new one
-    /// is acknowledged).
-    pub(super) fn listen_now(&mut self) {
-        self.listen.retry_at = None;
-        let Some(filter) = filter(&self.listen.capabilities, &self.listen.uris) else {
-            self.replace_streams();
-            self.listen_view(json!({"state": "off", "reason": "the server declares no list changes or subscriptions to listen for"}));
-            self.answer_waiters(Ok(json!({})));
-            return;
+    /// A stream with the current filter is due; None (and the view says `off`) when there is
+    /// nothing to listen for.
+    pub(super) fn open(&mut self, out: &mut Outbox) -> Option<Open> {
+        self.retry_at = None;
+        let Some(filter) = filter(&self.capabilities, &self.uris) else {
+            self.close_replaced(out);
+            self.set_view(
+                json!({"state": "off", "reason": "the server declares no list changes or subscriptions to listen for"}),
+                out,
+            );
+            self.answer_waiters(Ok(json!({})), out);
+            return None;
         };
-        if let Some(old) = self.listen.current.take() {
-            self.listen.replacing.push(old);
+        if let Some(old) = self.current.take() {
+            self.replacing.push(old);
         }
-        let id = self.send_request(
-            "subscriptions/listen",
-            Some(json!({"notifications": filter})),
-            None,
-            None,
-            Tag::Listen,
-        );
-        self.listen.current = Some(id);
-        self.listen_view(json!({"state": "connecting", "requestId": id, "requested": filter}));
+        Some(Open { filter })
     }
 
-    /// The user subscribes to or unsubscribes from a resource: a new stream with the new filter.
-    pub(super) fn listen_for(&mut self, uri: String, on: bool, reply: Waiter) {
-        if on && self.listen.capabilities.pointer("/resources/subscribe") != Some(&json!(true)) {
+    /// The stream was sent as request `id`.
+    pub(super) fn opened(&mut self, id: i64, filter: Value, out: &mut Outbox) {
+        self.current = Some(id);
+        self.set_view(
+            json!({"state": "connecting", "requestId": id, "requested": filter}),
+            out,
+        );
+    }
+
+    /// The user subscribes to or unsubscribes from a resource; true when a new stream with the
+    /// new filter is due (the reply waits for its acknowledgement).
+    pub(super) fn subscribe(&mut self, uri: String, on: bool, reply: Waiter) -> bool {
+        if on && self.capabilities.pointer("/resources/subscribe") != Some(&json!(true)) {
             let _ = reply.send(Err(LocalError::Unsupported(
                 "the server does not declare resources.subscribe, so a listen stream cannot carry resource updates".into(),
             )));
-            return;
+            return false;
         }
-        let at = self.listen.uris.iter().position(|u| *u == uri);
+        let at = self.uris.iter().position(|u| *u == uri);
         match (on, at) {
-            (true, None) => self.listen.uris.push(uri),
+            (true, None) => self.uris.push(uri),
             (false, Some(i)) => {
-                self.listen.uris.remove(i);
+                self.uris.remove(i);
             }
             // Already as asked: the answer is the next acknowledgement, or the stream as it is.
-            _ if self.view_state() == "connecting" => return self.listen.waiting.push(reply),
+            _ if self.view_state() == "connecting" => {
+                self.waiting.push(reply);
+                return false;
+            }
             _ => {
                 let _ = reply.send(Ok(self.acknowledged()));
-                return;
+                return false;
             }
         }
-        self.listen.waiting.push(reply);
-        self.listen_now();
+        self.waiting.push(reply);
+        true
     }
 
     /// The answer that ends a listen request: the server closed the stream on purpose (a
     /// result), or refused it (an error).
-    pub(super) fn listen_answer(&mut self, id: i64, outcome: &Outcome) {
-        if self.listen.current != Some(id) {
-            self.listen.replacing.retain(|r| *r != id);
+    pub(super) fn answer(&mut self, id: i64, outcome: &Outcome, out: &mut Outbox) {
+        if self.current != Some(id) {
+            self.replacing.retain(|r| *r != id);
             return;
         }
-        self.listen.current = None;
+        self.current = None;
         match outcome {
             Outcome::Result(_) => {
-                self.listen_view(json!({"state": "closed", "requestId": id, "reason": "the server ended the stream (listen again to hear more)"}));
-                self.answer_waiters(Err(LocalError::Transport(
-                    "the server ended the listen stream".into(),
-                )));
+                self.set_view(json!({"state": "closed", "requestId": id, "reason": "the server ended the stream (listen again to hear more)"}), out);
+                self.answer_waiters(
+                    Err(LocalError::Transport(
+                        "the server ended the listen stream".into(),
+                    )),
+                    out,
+                );
             }
             Outcome::Error(e) => {
                 let why = format!("the server refused subscriptions/listen: {}", e.get());
-                self.listen_view(json!({"state": "failed", "requestId": id, "reason": why}));
-                self.answer_waiters(Err(LocalError::Refused(why)));
+                self.set_view(
+                    json!({"state": "failed", "requestId": id, "reason": why}),
+                    out,
+                );
+                self.answer_waiters(Err(LocalError::Refused(why)), out);
             }
         }
-        self.confirm_subscriptions(&Value::Null);
+        confirm_subscriptions(&Value::Null, out);
     }
 
     /// The stream broke without an answer: listen again after a back-off.
-    pub(super) fn listen_dropped(&mut self, id: i64, why: &str) {
-        if self.listen.current != Some(id) {
-            self.listen.replacing.retain(|r| *r != id);
+    pub(super) fn dropped(&mut self, id: i64, why: &str, now: Instant, out: &mut Outbox) {
+        if self.current != Some(id) {
+            self.replacing.retain(|r| *r != id);
             return;
         }
-        self.listen.current = None;
-        self.listen.drops += 1;
-        let wait = crate::transport::backoff(self.listen.drops);
-        self.listen.retry_at = Some(Instant::now() + wait);
-        self.listen_view(json!({
-            "state": "dropped",
-            "requestId": id,
-            "reason": format!("{why}; listening again in {} s (notifications sent meanwhile are lost)", wait.as_secs()),
-            "drops": self.listen.drops,
-        }));
+        self.current = None;
+        self.drops += 1;
+        let wait = crate::transport::backoff(self.drops);
+        self.retry_at = Some(now + wait);
+        self.set_view(
+            json!({
+                "state": "dropped",
+                "requestId": id,
+                "reason": format!("{why}; listening again in {} s (notifications sent meanwhile are lost)", wait.as_secs()),
+                "drops": self.drops,
+            }),
+            out,
+        );
     }
 
     /// A notification that belongs on a listen stream (true when it was one, checked).
-    pub(super) fn stream_notification(
+    pub(super) fn notification(
         &mut self,
         method: &str,
         params: Option<&Value>,
         seq: u64,
+        out: &mut Outbox,
     ) -> bool {
         let key = if method == ACKNOWLEDGED {
             None
@@ -196,62 +237,68 @@ impl Actor {
                 None => return false,
             }
         };
+        let finding = |message: String, out: &mut Outbox| {
+            out.push(Effect::Publish(Event::Finding {
+                severity: Severity::Warning,
+                message,
+                frame_seq: Some(seq),
+            }));
+        };
         let sid = params
             .and_then(|p| p.get("_meta"))
             .and_then(|m| m.get(SUBSCRIPTION_ID))
             .cloned();
         let ours = |id: i64| sid.as_ref().and_then(Value::as_i64) == Some(id);
         let stream = self
-            .listen
             .current
             .filter(|id| ours(*id))
-            .or_else(|| self.listen.replacing.iter().copied().find(|id| ours(*id)));
+            .or_else(|| self.replacing.iter().copied().find(|id| ours(*id)));
         let Some(stream) = stream else {
             let what = match &sid {
                 None => "no subscriptionId".to_owned(),
                 Some(v) => format!("subscriptionId {v}, which is no listen stream of ours"),
             };
-            self.finding(
-                Severity::Warning,
-                format!("{method} arrived with {what}; the modern era sends it only on a subscriptions/listen stream"),
-                seq,
+            finding(
+                format!(
+                    "{method} arrived with {what}; the modern era sends it only on a subscriptions/listen stream"
+                ),
+                out,
             );
             return true;
         };
         match key {
-            None if Some(stream) == self.listen.current => {
+            None if Some(stream) == self.current => {
                 let acknowledged = params
                     .and_then(|p| p.get("notifications"))
                     .cloned()
                     .unwrap_or_else(|| json!({}));
-                self.listen.drops = 0;
-                let mut view = self.listen.view.clone();
+                self.drops = 0;
+                let mut view = self.view.clone();
                 view["state"] = json!("listening");
                 view["acknowledged"] = acknowledged.clone();
                 if let Some(v) = view.as_object_mut() {
                     v.remove("reason");
                 }
-                self.listen_view(view);
-                self.replace_streams();
-                self.confirm_subscriptions(&acknowledged);
-                self.answer_waiters(Ok(acknowledged));
+                self.set_view(view, out);
+                self.close_replaced(out);
+                confirm_subscriptions(&acknowledged, out);
+                self.answer_waiters(Ok(acknowledged), out);
             }
             None => {}
             Some(key) => {
-                let acknowledged = if Some(stream) == self.listen.current {
+                let acknowledged = if Some(stream) == self.current {
                     self.acknowledged()
                 } else {
                     Value::Null
                 };
                 let uri = params.and_then(|p| p.get("uri")).and_then(Value::as_str);
                 if !acknowledged.is_null() && !admits(&acknowledged, key, uri) {
-                    self.finding(
-                        Severity::Warning,
+                    finding(
                         format!(
                             "{method} on listen stream {stream}, which did not acknowledge {key}{}",
                             uri.map_or_else(String::new, |u| format!(" for {u}"))
                         ),
-                        seq,
+                        out,
                     );
                 }
             }
@@ -260,76 +307,144 @@ impl Actor {
     }
 
     /// The server ended a stdio listen with `notifications/cancelled` (the only request of ours
-    /// it may cancel); true when that is what this was.
-    pub(super) fn listen_cancelled(&mut self, request_id: &Value) -> bool {
+    /// it may cancel).
+    pub(super) fn cancelled(&mut self, request_id: &Value) -> Cancelled {
         let Some(id) = request_id.as_i64() else {
-            return false;
+            return Cancelled::NotOurs;
         };
-        if self.listen.replacing.contains(&id) {
-            self.engine.cancel(id);
-            self.listen.replacing.retain(|r| *r != id);
-            return true;
+        if self.replacing.contains(&id) {
+            self.replacing.retain(|r| *r != id);
+            return Cancelled::Replaced(id);
         }
-        if self.listen.current != Some(id) {
-            return false;
+        if self.current != Some(id) {
+            return Cancelled::NotOurs;
         }
-        self.engine.cancel(id);
-        self.listen_dropped(id, "the server cancelled the listen stream");
-        true
+        Cancelled::Current(id)
     }
 
     fn acknowledged(&self) -> Value {
-        self.listen
-            .view
+        self.view
             .get("acknowledged")
             .cloned()
             .unwrap_or(Value::Null)
     }
 
     fn view_state(&self) -> &str {
-        self.listen
-            .view
-            .get("state")
-            .and_then(Value::as_str)
-            .unwrap_or("")
+        self.view.get("state").and_then(Value::as_str).unwrap_or("")
     }
 
     /// Closes the streams the current one replaces.
-    fn replace_streams(&mut self) {
-        for old in std::mem::take(&mut self.listen.replacing) {
-            if self.engine.cancel(old).is_some() {
-                self.send_cancelled(old, "replaced by a new subscriptions/listen");
+    fn close_replaced(&mut self, out: &mut Outbox) {
+        for old in std::mem::take(&mut self.replacing) {
+            out.push(Effect::CloseListen(old));
+        }
+    }
+
+    fn answer_waiters(&mut self, answer: Result<Value, LocalError>, out: &mut Outbox) {
+        for to in self.waiting.drain(..) {
+            out.push(Effect::Acknowledge {
+                to,
+                result: answer.clone(),
+            });
+        }
+    }
+
+    fn set_view(&mut self, view: Value, out: &mut Outbox) {
+        self.view = view.clone();
+        out.push(Effect::ListenView(view));
+    }
+}
+
+/// The session's subscriptions are the resources the stream acknowledged.
+fn confirm_subscriptions(acknowledged: &Value, out: &mut Outbox) {
+    let uris: Vec<String> = acknowledged
+        .get("resourceSubscriptions")
+        .and_then(Value::as_array)
+        .map(|l| {
+            l.iter()
+                .filter_map(|u| u.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.push(Effect::Subscriptions(uris));
+}
+
+impl Actor {
+    /// The modern session is established: listen for what the server can announce.
+    pub(super) fn begin_listening(&mut self, capabilities: Value) {
+        self.listen.begin(capabilities);
+        self.listen_now();
+    }
+
+    /// Opens a stream with the current filter (a stream already open is closed once the new one
+    /// is acknowledged).
+    pub(super) fn listen_now(&mut self) {
+        let mut out = Outbox::default();
+        if let Some(Open { filter }) = self.listen.open(&mut out) {
+            let id = self.send_request(
+                "subscriptions/listen",
+                Some(json!({"notifications": filter})),
+                None,
+                None,
+                Tag::Listen,
+            );
+            self.listen.opened(id, filter, &mut out);
+        }
+        self.apply(out);
+    }
+
+    /// The user subscribes to or unsubscribes from a resource: a new stream with the new filter.
+    pub(super) fn listen_for(&mut self, uri: String, on: bool, reply: Waiter) {
+        if self.listen.subscribe(uri, on, reply) {
+            self.listen_now();
+        }
+    }
+
+    pub(super) fn listen_answer(&mut self, id: i64, outcome: &Outcome) {
+        let mut out = Outbox::default();
+        self.listen.answer(id, outcome, &mut out);
+        self.apply(out);
+    }
+
+    pub(super) fn listen_dropped(&mut self, id: i64, why: &str) {
+        let mut out = Outbox::default();
+        self.listen.dropped(id, why, Instant::now(), &mut out);
+        self.apply(out);
+    }
+
+    pub(super) fn stream_notification(
+        &mut self,
+        method: &str,
+        params: Option<&Value>,
+        seq: u64,
+    ) -> bool {
+        let mut out = Outbox::default();
+        let was = self.listen.notification(method, params, seq, &mut out);
+        self.apply(out);
+        was
+    }
+
+    /// True when the server's `notifications/cancelled` named one of our listen requests.
+    pub(super) fn listen_cancelled(&mut self, request_id: &Value) -> bool {
+        match self.listen.cancelled(request_id) {
+            Cancelled::NotOurs => false,
+            Cancelled::Replaced(id) => {
+                self.engine.cancel(id);
+                true
+            }
+            Cancelled::Current(id) => {
+                self.engine.cancel(id);
+                self.listen_dropped(id, "the server cancelled the listen stream");
+                true
             }
         }
     }
 
-    fn answer_waiters(&mut self, answer: Result<Value, LocalError>) {
-        for w in self.listen.waiting.drain(..) {
-            let _ = w.send(answer.clone());
+    /// A stream replaced by a newer one: cancelled, if it was still open.
+    pub(super) fn close_listen(&mut self, id: i64) {
+        if self.engine.cancel(id).is_some() {
+            self.send_cancelled(id, "replaced by a new subscriptions/listen");
         }
-    }
-
-    fn listen_view(&mut self, view: Value) {
-        self.listen.view = view.clone();
-        self.reporter.update(|cur| cur.info.listen = Some(view));
-    }
-
-    /// The session's subscriptions are the resources the stream acknowledged.
-    fn confirm_subscriptions(&self, acknowledged: &Value) {
-        let uris: Vec<String> = acknowledged
-            .get("resourceSubscriptions")
-            .and_then(Value::as_array)
-            .map(|l| {
-                l.iter()
-                    .filter_map(|u| u.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default();
-        self.reporter.update_if(|cur| {
-            let changed = cur.info.subscriptions != uris;
-            cur.info.subscriptions = uris;
-            changed
-        });
     }
 }
 
@@ -361,5 +476,150 @@ mod tests {
         assert!(admits(&ack, "resourceSubscriptions", Some("memo://a")));
         assert!(!admits(&ack, "resourceSubscriptions", Some("memo://b")));
         assert!(!admits(&ack, "resourceSubscriptions", None));
+    }
+
+    fn words(out: &Outbox) -> Vec<String> {
+        out.effects()
+            .iter()
+            .map(|e| match e {
+                Effect::ListenView(v) => format!("view {}", v["state"].as_str().unwrap_or("")),
+                Effect::Subscriptions(uris) => format!("subscriptions {uris:?}"),
+                Effect::CloseListen(id) => format!("close {id}"),
+                Effect::Acknowledge { result, .. } => format!("acknowledge {}", result.is_ok()),
+                Effect::Publish(Event::Finding { message, .. }) => format!("finding {message}"),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    }
+
+    fn acknowledgement(stream: i64, filter: Value) -> Value {
+        json!({"notifications": filter, "_meta": {SUBSCRIPTION_ID: stream}})
+    }
+
+    #[test]
+    fn a_subscribe_opens_a_new_stream_and_the_old_one_closes_once_the_new_one_is_acknowledged() {
+        let mut listen = Listen::default();
+        listen.begin(json!({"tools": {"listChanged": true}, "resources": {"subscribe": true}}));
+        let mut out = Outbox::default();
+        let open = listen.open(&mut out).expect("something to listen for");
+        listen.opened(1, open.filter, &mut out);
+        assert_eq!(words(&out), ["view connecting"]);
+        let mut out = Outbox::default();
+        assert!(listen.notification(
+            ACKNOWLEDGED,
+            Some(&acknowledgement(1, json!({"toolsListChanged": true}))),
+            3,
+            &mut out
+        ));
+        assert_eq!(words(&out), ["view listening", "subscriptions []"]);
+
+        let (tx, _rx) = oneshot::channel();
+        assert!(
+            listen.subscribe("memo://a".into(), true, tx),
+            "a new stream is due"
+        );
+        let mut out = Outbox::default();
+        let open = listen.open(&mut out).unwrap();
+        assert_eq!(open.filter["resourceSubscriptions"], json!(["memo://a"]));
+        listen.opened(2, open.filter, &mut out);
+        // The old stream still delivers until the new one is acknowledged.
+        let mut out = Outbox::default();
+        assert!(listen.notification(
+            "notifications/tools/list_changed",
+            Some(&json!({"_meta": {SUBSCRIPTION_ID: 1}})),
+            4,
+            &mut out
+        ));
+        assert!(words(&out).is_empty(), "{:?}", words(&out));
+        let mut out = Outbox::default();
+        listen.notification(
+            ACKNOWLEDGED,
+            Some(&acknowledgement(
+                2,
+                json!({"resourceSubscriptions": ["memo://a"]}),
+            )),
+            5,
+            &mut out,
+        );
+        assert_eq!(
+            words(&out),
+            [
+                "view listening",
+                "close 1",
+                "subscriptions [\"memo://a\"]",
+                "acknowledge true"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_notification_off_the_stream_or_outside_its_filter_is_a_finding() {
+        let mut listen = Listen::default();
+        listen.begin(json!({"tools": {"listChanged": true}, "prompts": {"listChanged": true}}));
+        let mut out = Outbox::default();
+        let open = listen.open(&mut out).unwrap();
+        listen.opened(7, open.filter, &mut out);
+        listen.notification(
+            ACKNOWLEDGED,
+            Some(&acknowledgement(7, json!({"toolsListChanged": true}))),
+            1,
+            &mut out,
+        );
+        let mut out = Outbox::default();
+        listen.notification("notifications/tools/list_changed", None, 2, &mut out);
+        listen.notification(
+            "notifications/prompts/list_changed",
+            Some(&json!({"_meta": {SUBSCRIPTION_ID: 7}})),
+            3,
+            &mut out,
+        );
+        listen.notification(
+            "notifications/tools/list_changed",
+            Some(&json!({"_meta": {SUBSCRIPTION_ID: 9}})),
+            4,
+            &mut out,
+        );
+        let w = words(&out);
+        assert_eq!(w.len(), 3, "{w:?}");
+        assert!(w[0].contains("arrived with no subscriptionId"));
+        assert!(w[1].contains("did not acknowledge promptsListChanged"));
+        assert!(w[2].contains("subscriptionId 9, which is no listen stream of ours"));
+        assert!(
+            !listen.notification("notifications/message", None, 5, &mut out),
+            "not a stream notification"
+        );
+    }
+
+    #[test]
+    fn a_dropped_stream_is_listened_to_again_after_a_growing_back_off() {
+        let mut listen = Listen::default();
+        listen.begin(json!({"tools": {"listChanged": true}}));
+        let now = Instant::now();
+        let mut waits = Vec::new();
+        for id in 1..=3 {
+            let mut out = Outbox::default();
+            let open = listen.open(&mut out).unwrap();
+            listen.opened(id, open.filter, &mut out);
+            listen.dropped(id, "the stream broke", now, &mut out);
+            assert!(words(&out).ends_with(&["view dropped".to_owned()]));
+            waits.push(listen.retry_at.unwrap() - now);
+        }
+        assert!(waits[0] < waits[1] && waits[1] < waits[2], "{waits:?}");
+        // A drop of a stream that is not the current one changes nothing.
+        let mut out = Outbox::default();
+        listen.dropped(99, "old", now, &mut out);
+        assert!(words(&out).is_empty());
+    }
+
+    #[test]
+    fn nothing_to_listen_for_is_off_and_a_subscribe_the_server_cannot_carry_is_refused() {
+        let mut listen = Listen::default();
+        listen.begin(json!({}));
+        let mut out = Outbox::default();
+        assert!(listen.open(&mut out).is_none());
+        assert_eq!(words(&out), ["view off"]);
+        let (tx, mut rx) = oneshot::channel();
+        assert!(!listen.subscribe("memo://a".into(), true, tx));
+        assert!(matches!(rx.try_recv(), Ok(Err(LocalError::Unsupported(_)))));
     }
 }

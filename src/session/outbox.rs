@@ -35,6 +35,17 @@ pub(super) enum Effect {
         key: String,
         delay: Duration,
     },
+    /// The session object's `listen` view changed.
+    ListenView(Value),
+    /// The session's subscriptions are these (a `state` event only if they changed).
+    Subscriptions(Vec<String>),
+    /// A listen stream replaced by a newer one is closed.
+    CloseListen(i64),
+    /// A subscribe or unsubscribe waiting for the stream's acknowledgement gets it.
+    Acknowledge {
+        to: oneshot::Sender<Result<Value, LocalError>>,
+        result: Result<Value, LocalError>,
+    },
     /// The caller of an API request gets its outcome.
     Reply {
         to: oneshot::Sender<Result<Answer, LocalError>>,
@@ -78,6 +89,18 @@ impl Actor {
                 } => self.send_answer(&reply_to, outcome.as_ref(), answered_by),
                 Effect::Queued(request) => self.reporter.set_pending(|p| p.push(request)),
                 Effect::Dequeued(key) => self.reporter.set_pending(|p| p.retain(|r| r.key != key)),
+                Effect::ListenView(view) => {
+                    self.reporter.update(|cur| cur.info.listen = Some(view));
+                }
+                Effect::Subscriptions(uris) => self.reporter.update_if(|cur| {
+                    let changed = cur.info.subscriptions != uris;
+                    cur.info.subscriptions = uris;
+                    changed
+                }),
+                Effect::CloseListen(id) => self.close_listen(id),
+                Effect::Acknowledge { to, result } => {
+                    let _ = to.send(result);
+                }
                 Effect::Reply { to, result } => {
                     let _ = to.send(result);
                 }
