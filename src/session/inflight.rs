@@ -26,6 +26,7 @@ use crate::{
 const ENDED_MEMORY: usize = 256;
 
 /// Why we sent a request: the API waits for it, or it is part of establishing the session.
+#[derive(Debug)]
 pub(super) enum Tag {
     Api {
         reply: oneshot::Sender<Result<Answer, LocalError>>,

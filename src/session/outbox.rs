@@ -14,8 +14,10 @@ use super::{
     PendingRequest,
     actor::Actor,
     handle::{Answer, LocalError, ReplyTo},
+    inflight::Tag,
 };
 use crate::events::Event;
+use crate::wire::Timeout;
 
 #[derive(Debug)]
 pub(super) enum Effect {
@@ -45,6 +47,22 @@ pub(super) enum Effect {
     Acknowledge {
         to: oneshot::Sender<Result<Value, LocalError>>,
         result: Result<Value, LocalError>,
+    },
+    /// A request of ours about a task (`tasks/get`, `tasks/result`, `tasks/cancel`,
+    /// `tasks/update`).
+    TaskRequest {
+        method: &'static str,
+        params: Value,
+        timeout: Option<Timeout>,
+        tag: Tag,
+    },
+    /// A request the server asks through something else (a task's input request) is served
+    /// like one of its own.
+    Route {
+        reply_to: ReplyTo,
+        method: String,
+        params: Value,
+        seq: u64,
     },
     /// The caller of an API request gets its outcome.
     Reply {
@@ -101,6 +119,20 @@ impl Actor {
                 Effect::Acknowledge { to, result } => {
                     let _ = to.send(result);
                 }
+                Effect::TaskRequest {
+                    method,
+                    params,
+                    timeout,
+                    tag,
+                } => {
+                    self.send_request(method, Some(params), timeout, None, tag);
+                }
+                Effect::Route {
+                    reply_to,
+                    method,
+                    params,
+                    seq,
+                } => self.route(reply_to, method, params, seq),
                 Effect::Reply { to, result } => {
                     let _ = to.send(result);
                 }

@@ -6,6 +6,8 @@
 //! requests arrive) or read inline (modern), the modern `inputRequests` routed like any server
 //! request and answered with `tasks/update`, and cancel on request. Each change is a `task` event;
 //! `GET /api/tasks` lists them. Every one of these requests is an ordinary frame on the wire.
+//! [`Tasks`] owns the tasks followed and asks the actor, through the outbox, for the requests
+//! to send, the input requests to route, the events and the replies.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -20,6 +22,7 @@ use super::{
     actor::Actor,
     handle::{Answer, LocalError, ReplyTo},
     inflight::Tag,
+    outbox::{Effect, Outbox},
 };
 use crate::{
     events::{Era, Event, Severity, TaskSide, TaskView},
@@ -35,6 +38,7 @@ const MAX_POLL: Duration = Duration::from_secs(30);
 const TASK_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What one of our task requests was for.
+#[derive(Debug)]
 pub(super) enum TaskOp {
     Get,
     /// Legacy `tasks/result`: blocks until the task ends; input requests arrive meanwhile.
@@ -152,23 +156,10 @@ impl Tracked {
     }
 }
 
-impl Actor {
-    /// A legacy `tools/call` answer: the task it created, if it did.
-    pub(super) fn legacy_task(
-        &self,
-        method: &str,
-        result: &RawValue,
-    ) -> Option<Map<String, Value>> {
-        if method != "tools/call" {
-            return None;
-        }
-        let peek: LegacyPeek = serde_json::from_str(result.get()).ok()?;
-        peek.task
-            .filter(|t| t.get("taskId").is_some_and(Value::is_string))
-    }
-
+impl Tasks {
     /// A task was created by our request `request_id`: follow it.
-    pub(super) fn task_created(
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn created(
         &mut self,
         method: &str,
         subject: Option<String>,
@@ -176,27 +167,30 @@ impl Actor {
         task: Map<String, Value>,
         modern: bool,
         seq: u64,
+        now: Instant,
+        out: &mut Outbox,
     ) {
         let Some(id) = task
             .get("taskId")
             .and_then(Value::as_str)
             .map(str::to_owned)
         else {
-            self.finding(
+            finding(
+                out,
                 Severity::Error,
                 format!("the {method} answer creates a task without a string taskId"),
                 seq,
             );
             return;
         };
-        self.tasks.seq += 1;
+        self.seq += 1;
         let tracked = Tracked {
-            seq: self.tasks.seq,
+            seq: self.seq,
             modern,
             method: method.to_owned(),
             subject,
             request_id,
-            next_poll: Some(Instant::now() + poll_interval(&task, modern)),
+            next_poll: Some(now + poll_interval(&task, modern)),
             task,
             outcome: None,
             lost: None,
@@ -204,22 +198,22 @@ impl Actor {
             fetching: false,
             routed: HashSet::new(),
             polls: 0,
-            seen: Instant::now(),
+            seen: now,
         };
-        if self.tasks.by_id.insert(id.clone(), tracked).is_some() {
-            self.finding(
+        if self.by_id.insert(id.clone(), tracked).is_some() {
+            finding(
+                out,
                 Severity::Warning,
                 format!("task {id:?} was created again: the server reused a taskId"),
                 seq,
             );
         }
-        self.task_changed(&id);
+        self.changed(&id, out);
     }
 
     /// When the next `tasks/get` is due.
-    pub(super) fn next_task_poll(&self) -> Option<Instant> {
-        self.tasks
-            .by_id
+    pub(super) fn next_poll(&self) -> Option<Instant> {
+        self.by_id
             .values()
             .filter(|t| !t.getting)
             .filter_map(|t| t.next_poll)
@@ -227,28 +221,27 @@ impl Actor {
     }
 
     /// Sends `tasks/get` for every task whose poll is due.
-    pub(super) fn poll_tasks(&mut self) {
-        let now = Instant::now();
+    pub(super) fn poll(&mut self, now: Instant, out: &mut Outbox) {
         let due: Vec<String> = self
-            .tasks
             .by_id
             .iter()
             .filter(|(_, t)| !t.getting && t.next_poll.is_some_and(|at| at <= now))
             .map(|(id, _)| id.clone())
             .collect();
         for id in due {
-            self.send_task_request("tasks/get", &id, TaskOp::Get, None);
+            self.request("tasks/get", &id, TaskOp::Get, None, out);
         }
     }
 
-    fn send_task_request(
+    fn request(
         &mut self,
-        method: &str,
+        method: &'static str,
         id: &str,
         op: TaskOp,
         extra: Option<(&str, Value)>,
+        out: &mut Outbox,
     ) {
-        let Some(t) = self.tasks.by_id.get_mut(id) else {
+        let Some(t) = self.by_id.get_mut(id) else {
             return;
         };
         let timeout = match op {
@@ -269,30 +262,35 @@ impl Actor {
         if let Some((key, value)) = extra {
             params[key] = value;
         }
-        self.send_request(
+        out.push(Effect::TaskRequest {
             method,
-            Some(params),
+            params,
             timeout,
-            None,
-            Tag::Task {
+            tag: Tag::Task {
                 task_id: id.to_owned(),
                 op,
             },
-        );
+        });
     }
 
     /// The answer to one of our task requests.
-    pub(super) fn task_answer(
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn answer(
         &mut self,
         request_id: i64,
         id: String,
         op: TaskOp,
         outcome: Outcome,
         seq: u64,
+        now: Instant,
+        out: &mut Outbox,
     ) {
-        let Some(t) = self.tasks.by_id.get_mut(&id) else {
+        let Some(t) = self.by_id.get_mut(&id) else {
             if let TaskOp::Cancel(Some(reply)) = op {
-                let _ = reply.send(Err(LocalError::NotConnected));
+                out.push(Effect::Reply {
+                    to: reply,
+                    result: Err(LocalError::NotConnected),
+                });
             }
             return;
         };
@@ -305,12 +303,12 @@ impl Actor {
                     Outcome::Error(e) => {
                         t.lost = Some(format!("tasks/get answered an error: {}", e.get()));
                         t.next_poll = None;
-                        return self.task_changed(&id);
+                        return self.changed(&id, out);
                     }
                 };
                 let Ok(Value::Object(result)) = serde_json::from_str(raw.get()) else {
                     t.lost = Some("tasks/get answered something that is not an object".into());
-                    return self.task_changed(&id);
+                    return self.changed(&id, out);
                 };
                 t.task.extend(task_fields(&result, modern));
                 if modern {
@@ -320,7 +318,7 @@ impl Actor {
                         t.outcome = Some(json!({ "error": e }));
                     }
                 }
-                self.after_status(&id, modern.then_some(&result), seq);
+                self.after_status(&id, modern.then_some(&result), seq, now, out);
             }
             TaskOp::Result => {
                 t.fetching = false;
@@ -333,9 +331,9 @@ impl Actor {
                 });
                 // The outcome is there; one more look tells the final status.
                 if !is_terminal(t.status()) && !t.getting {
-                    t.next_poll = Some(Instant::now());
+                    t.next_poll = Some(now);
                 }
-                self.task_changed(&id);
+                self.changed(&id, out);
             }
             TaskOp::Cancel(reply) => {
                 if let Outcome::Result(raw) = &outcome
@@ -346,15 +344,18 @@ impl Actor {
                 }
                 // Cooperative in the modern era (and worth confirming in both): look again soon.
                 if !t.getting && !t.done() {
-                    t.next_poll = Some(Instant::now());
+                    t.next_poll = Some(now);
                 }
                 if let Some(reply) = reply {
-                    let _ = reply.send(Ok(Answer {
-                        id: request_id,
-                        outcome,
-                    }));
+                    out.push(Effect::Reply {
+                        to: reply,
+                        result: Ok(Answer {
+                            id: request_id,
+                            outcome,
+                        }),
+                    });
                 }
-                self.after_status(&id, None, seq);
+                self.after_status(&id, None, seq, now, out);
             }
             TaskOp::Update(keys) => {
                 if let Outcome::Error(e) = &outcome {
@@ -365,7 +366,7 @@ impl Actor {
                     for key in keys {
                         t.routed.remove(&key);
                     }
-                    self.finding(Severity::Warning, message, seq);
+                    finding(out, Severity::Warning, message, seq);
                 }
             }
         }
@@ -373,8 +374,15 @@ impl Actor {
 
     /// What a new status asks of us: fetch the outcome (legacy), route input requests (modern),
     /// or keep polling.
-    fn after_status(&mut self, id: &str, modern_result: Option<&Map<String, Value>>, seq: u64) {
-        let Some(t) = self.tasks.by_id.get_mut(id) else {
+    fn after_status(
+        &mut self,
+        id: &str,
+        modern_result: Option<&Map<String, Value>>,
+        seq: u64,
+        now: Instant,
+        out: &mut Outbox,
+    ) {
+        let Some(t) = self.by_id.get_mut(id) else {
             return;
         };
         let status = t.status().map(str::to_owned);
@@ -416,20 +424,21 @@ impl Actor {
         // A poll already due stays due: status notices arrive about as often as polls, and
         // each one pushing the next poll back would starve polling (the spec says keep polling).
         if !terminal && !t.getting && t.next_poll.is_none() {
-            t.next_poll = Some(Instant::now() + poll_interval(&t.task, t.modern));
+            t.next_poll = Some(now + poll_interval(&t.task, t.modern));
         } else if terminal {
             t.next_poll = None;
         }
-        self.task_changed(id);
+        self.changed(id, out);
         if let Some(message) = missing {
-            self.finding(Severity::Warning, message, seq);
+            finding(out, Severity::Warning, message, seq);
         }
         if fetch {
-            self.send_task_request("tasks/result", id, TaskOp::Result, None);
+            self.request("tasks/result", id, TaskOp::Result, None, out);
         }
         for (key, req) in inputs {
             let Some(method) = req.get("method").and_then(Value::as_str) else {
-                self.finding(
+                finding(
+                    out,
                     Severity::Error,
                     format!("task {id:?}: input request {key:?} has no method"),
                     seq,
@@ -441,15 +450,21 @@ impl Actor {
                 task_id: id.to_owned(),
                 key,
             };
-            self.route(reply_to, method.to_owned(), params, seq);
+            out.push(Effect::Route {
+                reply_to,
+                method: method.to_owned(),
+                params,
+                seq,
+            });
         }
     }
 
     /// A modern task's input request got its answer: `tasks/update` carries it.
-    pub(super) fn task_input_answered(
+    pub(super) fn input_answered(
         &mut self,
         reply_to: &ReplyTo,
         outcome: Result<&Value, &Value>,
+        out: &mut Outbox,
     ) {
         let ReplyTo::TaskInput { task_id, key } = reply_to else {
             return;
@@ -457,31 +472,38 @@ impl Actor {
         match outcome {
             Ok(result) => {
                 let responses = json!({ key.clone(): result });
-                self.send_task_request(
+                self.request(
                     "tasks/update",
                     task_id,
                     TaskOp::Update(vec![key.clone()]),
                     Some(("inputResponses", responses)),
+                    out,
                 );
             }
             Err(error) => {
-                if let Some(t) = self.tasks.by_id.get_mut(task_id) {
+                if let Some(t) = self.by_id.get_mut(task_id) {
                     // Asked again at the next poll, so a person can answer it properly.
                     t.routed.remove(key);
                 }
-                self.reporter.publish(Event::Finding {
+                out.push(Effect::Publish(Event::Finding {
                     severity: Severity::Warning,
                     message: format!(
                         "input request {key:?} of task {task_id:?} was answered with an error ({error}); tasks/update cannot carry an error, so nothing was sent"
                     ),
                     frame_seq: None,
-                });
+                }));
             }
         }
     }
 
     /// `notifications/tasks/status` (legacy): a hint, never relied on; the next poll confirms.
-    pub(super) fn task_status(&mut self, params: Option<&Value>, seq: u64) {
+    pub(super) fn status_notice(
+        &mut self,
+        params: Option<&Value>,
+        seq: u64,
+        now: Instant,
+        out: &mut Outbox,
+    ) {
         let Some(Value::Object(fields)) = params else {
             return;
         };
@@ -491,43 +513,57 @@ impl Actor {
         // A task's first status notice may arrive before the answer that creates it (the
         // server sends both at once), so an unknown task is no finding: the notice is in the
         // timeline, and the poll that follows the creation reads the same status.
-        let Some(t) = self.tasks.by_id.get_mut(id) else {
+        let Some(t) = self.by_id.get_mut(id) else {
             return;
         };
         t.task.extend(task_fields(fields, false));
         let id = id.to_owned();
-        self.after_status(&id, None, seq);
+        self.after_status(&id, None, seq, now, out);
     }
 
     /// `tasks/cancel` for a task we follow; the caller gets the server's answer.
-    pub(super) fn cancel_task(
+    pub(super) fn cancel(
         &mut self,
         id: &str,
         reply: oneshot::Sender<Result<Answer, LocalError>>,
+        out: &mut Outbox,
     ) {
-        if !self.tasks.by_id.contains_key(id) {
-            let _ = reply.send(Err(LocalError::Unsupported(format!(
-                "task {id:?} is not one this session follows"
-            ))));
+        if !self.by_id.contains_key(id) {
+            out.push(Effect::Reply {
+                to: reply,
+                result: Err(LocalError::Unsupported(format!(
+                    "task {id:?} is not one this session follows"
+                ))),
+            });
             return;
         }
-        self.send_task_request("tasks/cancel", id, TaskOp::Cancel(Some(reply)), None);
+        self.request("tasks/cancel", id, TaskOp::Cancel(Some(reply)), None, out);
     }
 
     /// A task request of ours timed out or never got through.
-    pub(super) fn task_request_failed(&mut self, id: &str, op: TaskOp, why: String) {
-        let Some(t) = self.tasks.by_id.get_mut(id) else {
+    pub(super) fn request_failed(
+        &mut self,
+        id: &str,
+        op: TaskOp,
+        why: String,
+        now: Instant,
+        out: &mut Outbox,
+    ) {
+        let Some(t) = self.by_id.get_mut(id) else {
             return;
         };
         match op {
             TaskOp::Get => {
                 t.getting = false;
-                t.next_poll = Some(Instant::now() + poll_interval(&t.task, t.modern));
+                t.next_poll = Some(now + poll_interval(&t.task, t.modern));
             }
             TaskOp::Result => t.fetching = false,
             TaskOp::Cancel(reply) => {
                 if let Some(reply) = reply {
-                    let _ = reply.send(Err(LocalError::Transport(why)));
+                    out.push(Effect::Reply {
+                        to: reply,
+                        result: Err(LocalError::Transport(why)),
+                    });
                 }
             }
             TaskOp::Update(keys) => {
@@ -539,17 +575,136 @@ impl Actor {
     }
 
     /// Every task this connection follows, newest first.
-    pub(super) fn tasks_view(&self) -> Vec<TaskView> {
-        let mut list: Vec<(&String, &Tracked)> = self.tasks.by_id.iter().collect();
+    pub(super) fn view(&self) -> Vec<TaskView> {
+        let mut list: Vec<(&String, &Tracked)> = self.by_id.iter().collect();
         list.sort_by_key(|(_, t)| std::cmp::Reverse(t.seq));
         list.into_iter().map(|(id, t)| t.view(id)).collect()
     }
 
-    fn task_changed(&self, id: &str) {
-        if let Some(t) = self.tasks.by_id.get(id) {
-            self.reporter.publish(Event::Task(Box::new(t.view(id))));
+    fn changed(&self, id: &str, out: &mut Outbox) {
+        if let Some(t) = self.by_id.get(id) {
+            out.push(Effect::Publish(Event::Task(Box::new(t.view(id)))));
         }
     }
+}
+
+impl Actor {
+    /// A legacy `tools/call` answer: the task it created, if it did.
+    pub(super) fn legacy_task(
+        &self,
+        method: &str,
+        result: &RawValue,
+    ) -> Option<Map<String, Value>> {
+        if method != "tools/call" {
+            return None;
+        }
+        let peek: LegacyPeek = serde_json::from_str(result.get()).ok()?;
+        peek.task
+            .filter(|t| t.get("taskId").is_some_and(Value::is_string))
+    }
+
+    /// A task was created by our request `request_id`: follow it.
+    pub(super) fn task_created(
+        &mut self,
+        method: &str,
+        subject: Option<String>,
+        request_id: i64,
+        task: Map<String, Value>,
+        modern: bool,
+        seq: u64,
+    ) {
+        let mut out = Outbox::default();
+        self.tasks.created(
+            method,
+            subject,
+            request_id,
+            task,
+            modern,
+            seq,
+            Instant::now(),
+            &mut out,
+        );
+        self.apply(out);
+    }
+
+    /// When the next `tasks/get` is due.
+    pub(super) fn next_task_poll(&self) -> Option<Instant> {
+        self.tasks.next_poll()
+    }
+
+    /// Sends `tasks/get` for every task whose poll is due.
+    pub(super) fn poll_tasks(&mut self) {
+        let mut out = Outbox::default();
+        self.tasks.poll(Instant::now(), &mut out);
+        self.apply(out);
+    }
+
+    /// The answer to one of our task requests.
+    pub(super) fn task_answer(
+        &mut self,
+        request_id: i64,
+        id: String,
+        op: TaskOp,
+        outcome: Outcome,
+        seq: u64,
+    ) {
+        let mut out = Outbox::default();
+        self.tasks
+            .answer(request_id, id, op, outcome, seq, Instant::now(), &mut out);
+        self.apply(out);
+    }
+
+    /// A modern task's input request got its answer: `tasks/update` carries it.
+    pub(super) fn task_input_answered(
+        &mut self,
+        reply_to: &ReplyTo,
+        outcome: Result<&Value, &Value>,
+    ) {
+        let mut out = Outbox::default();
+        self.tasks.input_answered(reply_to, outcome, &mut out);
+        self.apply(out);
+    }
+
+    /// `notifications/tasks/status` (legacy): a hint, never relied on; the next poll confirms.
+    pub(super) fn task_status(&mut self, params: Option<&Value>, seq: u64) {
+        let mut out = Outbox::default();
+        self.tasks
+            .status_notice(params, seq, Instant::now(), &mut out);
+        self.apply(out);
+    }
+
+    /// `tasks/cancel` for a task we follow; the caller gets the server's answer.
+    pub(super) fn cancel_task(
+        &mut self,
+        id: &str,
+        reply: oneshot::Sender<Result<Answer, LocalError>>,
+    ) {
+        let mut out = Outbox::default();
+        self.tasks.cancel(id, reply, &mut out);
+        self.apply(out);
+    }
+
+    /// A task request of ours timed out or never got through.
+    pub(super) fn task_request_failed(&mut self, id: &str, op: TaskOp, why: String) {
+        let mut out = Outbox::default();
+        self.tasks
+            .request_failed(id, op, why, Instant::now(), &mut out);
+        self.apply(out);
+    }
+
+    /// Every task this connection follows, newest first.
+    pub(super) fn tasks_view(&self) -> Vec<TaskView> {
+        self.tasks.view()
+    }
+}
+
+/// A finding about the frame `seq`, published through the outbox.
+fn finding(out: &mut Outbox, severity: Severity, message: String, seq: u64) {
+    out.push(Effect::Publish(Event::Finding {
+        severity,
+        message,
+        frame_seq: Some(seq),
+    }));
 }
 
 #[cfg(test)]
