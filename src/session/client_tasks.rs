@@ -5,7 +5,8 @@
 //! responders or a person like any other, under [`ReplyTo::ClientTask`]. The server follows it
 //! with `tasks/get`, `tasks/result` (held until the task ends, as the spec says), `tasks/list`
 //! and `tasks/cancel`. Each change goes to the server as `notifications/tasks/status` and to the
-//! Tasks tab as a `task` event with `side: "client"`.
+//! Tasks tab as a `task` event with `side: "client"`. [`ClientTasks`] owns the hosted tasks and
+//! asks the actor for the rest (answers, notices, routing the request) through the outbox.
 
 use std::{
     collections::HashMap,
@@ -14,7 +15,12 @@ use std::{
 
 use serde_json::{Map, Value, json};
 
-use super::{actor::Actor, handle::ReplyTo, now_rfc3339};
+use super::{
+    actor::Actor,
+    handle::ReplyTo,
+    now_rfc3339,
+    outbox::{Effect, Outbox},
+};
 use crate::events::{Era, Event, TaskSide, TaskView};
 
 /// A task's life when the server asks for none, and the bounds on what it may ask: a task
@@ -118,32 +124,28 @@ fn invalid(message: String) -> Value {
     json!({"code": -32602, "message": message})
 }
 
-impl Actor {
-    /// Whether the server's request asks to run as a task the client hosts: legacy era, a
-    /// `task` in its params, and the method declared under `tasks.requests`.
-    pub(super) fn hosts_as_task(&self, reply_to: &ReplyTo, method: &str, params: &Value) -> bool {
-        let path = match method {
-            "sampling/createMessage" => "/tasks/requests/sampling/createMessage",
-            "elicitation/create" => "/tasks/requests/elicitation/create",
-            _ => return false,
-        };
-        let capability = method.split('/').next().unwrap_or_default();
-        matches!(reply_to, ReplyTo::JsonRpc(_))
-            && !self.modern
-            && self.options.client_capabilities.get(capability).is_some()
-            && params.get("task").is_some_and(Value::is_object)
-            && self.options.client_capabilities.pointer(path).is_some()
-    }
-
+impl ClientTasks {
     /// Creates the task, answers the server with it at once, then routes the request itself
     /// (responders, delay, or a person) to end the task.
-    pub(super) fn host_task(&mut self, reply_to: ReplyTo, method: String, params: Value, seq: u64) {
-        if self.client_tasks.by_id.len() >= MAX_TASKS {
+    pub(super) fn host(
+        &mut self,
+        reply_to: ReplyTo,
+        method: String,
+        params: Value,
+        seq: u64,
+        now: Instant,
+        out: &mut Outbox,
+    ) {
+        if self.by_id.len() >= MAX_TASKS {
             self.drop_ended_tasks();
         }
-        if self.client_tasks.by_id.len() >= MAX_TASKS {
+        if self.by_id.len() >= MAX_TASKS {
             let error = json!({"code": -32603, "message": format!("the client already holds {MAX_TASKS} tasks")});
-            self.send_answer(&reply_to, Err(&error), json!({"responder": "tasks"}));
+            out.push(Effect::Answer {
+                reply_to,
+                outcome: Err(error),
+                answered_by: json!({"responder": "tasks"}),
+            });
             return;
         }
         let ReplyTo::JsonRpc(server_id) = &reply_to else {
@@ -155,43 +157,49 @@ impl Actor {
             .map_or(DEFAULT_TTL, Duration::from_millis)
             .clamp(MIN_TTL, MAX_TTL);
         let id = new_task_id();
-        let now = now_rfc3339();
+        let stamp = now_rfc3339();
         let task = json!({
-            "taskId": id, "status": "working", "createdAt": now, "lastUpdatedAt": now,
+            "taskId": id, "status": "working", "createdAt": stamp, "lastUpdatedAt": stamp,
             "ttl": ttl.as_millis() as u64, "pollInterval": POLL_INTERVAL_MS,
         });
-        self.client_tasks.seq += 1;
+        self.seq += 1;
         let hosted = Hosted {
-            seq: self.client_tasks.seq,
+            seq: self.seq,
             method: method.clone(),
             server_id: server_id.clone(),
             task: task.as_object().cloned().unwrap_or_default(),
             outcome: None,
             waiters: Vec::new(),
-            expires_at: Instant::now() + ttl,
+            expires_at: now + ttl,
             polls: 0,
             answered_by: None,
         };
-        self.client_tasks.by_id.insert(id.clone(), hosted);
+        self.by_id.insert(id.clone(), hosted);
         // The CreateTaskResult goes out before anything can end the task (a rule with no delay
         // answers within the route below).
-        self.send_answer(
-            &reply_to,
-            Ok(&json!({"task": task})),
-            json!({"responder": "tasks", "taskId": id}),
-        );
-        self.client_task_changed(&id, false);
-        self.route(ReplyTo::ClientTask { task_id: id }, method, params, seq);
+        out.push(Effect::Answer {
+            reply_to,
+            outcome: Ok(json!({"task": task})),
+            answered_by: json!({"responder": "tasks", "taskId": id}),
+        });
+        self.changed(&id, false, out);
+        out.push(Effect::Route {
+            reply_to: ReplyTo::ClientTask { task_id: id },
+            method,
+            params,
+            seq,
+        });
     }
 
     /// The answer to a hosted task's request: the task ends with it.
-    pub(super) fn client_task_answered(
+    pub(super) fn answered(
         &mut self,
         task_id: &str,
         outcome: Result<&Value, &Value>,
         answered_by: Value,
+        out: &mut Outbox,
     ) {
-        let Some(t) = self.client_tasks.by_id.get_mut(task_id) else {
+        let Some(t) = self.by_id.get_mut(task_id) else {
             return;
         };
         if t.ended() {
@@ -212,12 +220,18 @@ impl Actor {
             }
         }
         t.answered_by = Some(answered_by);
-        self.release_waiters(task_id);
-        self.client_task_changed(task_id, true);
+        self.release_waiters(task_id, out);
+        self.changed(task_id, true, out);
     }
 
     /// The server's `tasks/*` requests about the tasks we host.
-    pub(super) fn client_task_request(&mut self, reply_to: ReplyTo, method: &str, params: &Value) {
+    pub(super) fn request(
+        &mut self,
+        reply_to: ReplyTo,
+        method: &str,
+        params: &Value,
+        out: &mut Outbox,
+    ) {
         let answered_by = json!({"responder": "tasks"});
         if method == "tasks/list" {
             let outcome = if params.get("cursor").is_some() {
@@ -225,25 +239,37 @@ impl Actor {
                     "tasks/list: unknown cursor (the list has one page)".into(),
                 ))
             } else {
-                let mut tasks: Vec<&Hosted> = self.client_tasks.by_id.values().collect();
+                let mut tasks: Vec<&Hosted> = self.by_id.values().collect();
                 tasks.sort_by_key(|t| t.seq);
                 Ok(json!({"tasks": tasks.iter().map(|t| &t.task).collect::<Vec<_>>()}))
             };
-            self.send_answer(&reply_to, outcome.as_ref(), answered_by);
+            out.push(Effect::Answer {
+                reply_to,
+                outcome,
+                answered_by,
+            });
             return;
         }
         let id = params.get("taskId").and_then(Value::as_str).unwrap_or("");
-        let Some(t) = self.client_tasks.by_id.get_mut(id) else {
-            let error = invalid(format!("{method}: no task {id:?} (unknown or expired)"));
-            self.send_answer(&reply_to, Err(&error), answered_by);
+        let Some(t) = self.by_id.get_mut(id) else {
+            out.push(Effect::Answer {
+                reply_to,
+                outcome: Err(invalid(format!(
+                    "{method}: no task {id:?} (unknown or expired)"
+                ))),
+                answered_by,
+            });
             return;
         };
         match method {
             "tasks/get" => {
                 t.polls += 1;
-                let task = Value::Object(t.task.clone());
-                self.send_answer(&reply_to, Ok(&task), answered_by);
-                self.client_task_changed(id, false);
+                out.push(Effect::Answer {
+                    reply_to,
+                    outcome: Ok(Value::Object(t.task.clone())),
+                    answered_by,
+                });
+                self.changed(id, false, out);
             }
             "tasks/result" => {
                 let ReplyTo::JsonRpc(server_id) = reply_to else {
@@ -251,7 +277,7 @@ impl Actor {
                 };
                 t.waiters.push(server_id);
                 if t.ended() {
-                    self.release_waiters(id);
+                    self.release_waiters(id, out);
                 }
             }
             "tasks/cancel" => {
@@ -260,20 +286,27 @@ impl Actor {
                         "tasks/cancel: task {id} already {}",
                         t.status().unwrap_or_default()
                     ));
-                    self.send_answer(&reply_to, Err(&error), answered_by);
+                    out.push(Effect::Answer {
+                        reply_to,
+                        outcome: Err(error),
+                        answered_by,
+                    });
                     return;
                 }
                 t.set_status("cancelled", Some("cancelled by the server".into()));
                 t.outcome = Some(Err(
                     json!({"code": -32603, "message": "the task was cancelled"}),
                 ));
-                let task = Value::Object(t.task.clone());
-                self.send_answer(&reply_to, Ok(&task), answered_by);
-                self.withdraw(&ReplyTo::ClientTask {
-                    task_id: id.to_owned(),
+                out.push(Effect::Answer {
+                    reply_to,
+                    outcome: Ok(Value::Object(t.task.clone())),
+                    answered_by,
                 });
-                self.release_waiters(id);
-                self.client_task_changed(id, true);
+                out.push(Effect::Withdraw(ReplyTo::ClientTask {
+                    task_id: id.to_owned(),
+                }));
+                self.release_waiters(id, out);
+                self.changed(id, true, out);
             }
             _ => {}
         }
@@ -282,8 +315,8 @@ impl Actor {
     /// Answers every held `tasks/result` of an ended task: the request's own outcome, with the
     /// related-task `_meta` the spec asks for on a result (a JSON-RPC error has no `_meta`; it
     /// answers the very request that named the task, so it needs none).
-    fn release_waiters(&mut self, task_id: &str) {
-        let Some(t) = self.client_tasks.by_id.get_mut(task_id) else {
+    fn release_waiters(&mut self, task_id: &str, out: &mut Outbox) {
+        let Some(t) = self.by_id.get_mut(task_id) else {
             return;
         };
         let Some(outcome) = t.outcome.clone() else {
@@ -300,37 +333,35 @@ impl Actor {
             result
         });
         for id in waiters {
-            self.send_answer(
-                &ReplyTo::JsonRpc(id),
-                outcome.as_ref(),
-                json!({"responder": "tasks", "taskId": task_id}),
-            );
+            out.push(Effect::Answer {
+                reply_to: ReplyTo::JsonRpc(id),
+                outcome: outcome.clone(),
+                answered_by: json!({"responder": "tasks", "taskId": task_id}),
+            });
         }
     }
 
     /// The server gave up on a held `tasks/result`.
-    pub(super) fn withdraw_task_waiter(&mut self, server_id: &Value) {
-        for t in self.client_tasks.by_id.values_mut() {
+    pub(super) fn withdraw_waiter(&mut self, server_id: &Value) {
+        for t in self.by_id.values_mut() {
             t.waiters.retain(|w| w != server_id);
         }
     }
 
     /// Tasks past their TTL are gone: their request leaves the queue, a held `tasks/result`
     /// is told, and the Tasks tab shows them lost.
-    pub(super) fn expire_client_tasks(&mut self) {
-        let now = Instant::now();
+    pub(super) fn expire(&mut self, now: Instant, out: &mut Outbox) {
         let expired: Vec<String> = self
-            .client_tasks
             .by_id
             .iter()
             .filter(|(_, t)| t.expires_at <= now)
             .map(|(id, _)| id.clone())
             .collect();
         for id in expired {
-            self.withdraw(&ReplyTo::ClientTask {
+            out.push(Effect::Withdraw(ReplyTo::ClientTask {
                 task_id: id.clone(),
-            });
-            let Some(t) = self.client_tasks.by_id.remove(&id) else {
+            }));
+            let Some(t) = self.by_id.remove(&id) else {
                 continue;
             };
             // An ended task is simply forgotten: the tab keeps its outcome, not "lost".
@@ -339,22 +370,21 @@ impl Actor {
             }
             let error = invalid(format!("tasks/result: task {id} expired (its ttl passed)"));
             for w in &t.waiters {
-                self.send_answer(
-                    &ReplyTo::JsonRpc(w.clone()),
-                    Err(&error),
-                    json!({"responder": "tasks"}),
-                );
+                out.push(Effect::Answer {
+                    reply_to: ReplyTo::JsonRpc(w.clone()),
+                    outcome: Err(error.clone()),
+                    answered_by: json!({"responder": "tasks"}),
+                });
             }
-            self.reporter.publish(Event::Task(Box::new(
+            out.push(Effect::Publish(Event::Task(Box::new(
                 t.view(&id, Some("expired: its ttl passed")),
-            )));
+            ))));
         }
     }
 
     /// Room for new tasks: ended ones go, oldest first, until a quarter is free.
     fn drop_ended_tasks(&mut self) {
         let mut ended: Vec<(u64, String)> = self
-            .client_tasks
             .by_id
             .iter()
             .filter(|(_, t)| t.ended())
@@ -362,27 +392,96 @@ impl Actor {
             .collect();
         ended.sort();
         for (_, id) in ended.into_iter().take(MAX_TASKS / 4) {
-            self.client_tasks.by_id.remove(&id);
+            self.by_id.remove(&id);
         }
     }
 
     /// Publishes the task's view; `notify` also tells the server (its status changed).
-    fn client_task_changed(&self, id: &str, notify: bool) {
-        let Some(t) = self.client_tasks.by_id.get(id) else {
+    fn changed(&self, id: &str, notify: bool, out: &mut Outbox) {
+        let Some(t) = self.by_id.get(id) else {
             return;
         };
         if notify {
-            let task = Value::Object(t.task.clone());
-            self.send_notification("notifications/tasks/status", Some(&task));
+            out.push(Effect::Notify {
+                method: "notifications/tasks/status",
+                params: Value::Object(t.task.clone()),
+            });
         }
-        self.reporter
-            .publish(Event::Task(Box::new(t.view(id, None))));
+        out.push(Effect::Publish(Event::Task(Box::new(t.view(id, None)))));
     }
 
     /// The hosted tasks as the Tasks tab lists them, newest first.
-    pub(super) fn client_tasks_view(&self) -> Vec<TaskView> {
-        let mut list: Vec<(&String, &Hosted)> = self.client_tasks.by_id.iter().collect();
+    pub(super) fn view(&self) -> Vec<TaskView> {
+        let mut list: Vec<(&String, &Hosted)> = self.by_id.iter().collect();
         list.sort_by_key(|(_, t)| std::cmp::Reverse(t.seq));
         list.into_iter().map(|(id, t)| t.view(id, None)).collect()
     }
 }
+
+impl Actor {
+    /// Whether the server's request asks to run as a task the client hosts: legacy era, a
+    /// `task` in its params, and the method declared under `tasks.requests`.
+    pub(super) fn hosts_as_task(&self, reply_to: &ReplyTo, method: &str, params: &Value) -> bool {
+        let path = match method {
+            "sampling/createMessage" => "/tasks/requests/sampling/createMessage",
+            "elicitation/create" => "/tasks/requests/elicitation/create",
+            _ => return false,
+        };
+        let capability = method.split('/').next().unwrap_or_default();
+        matches!(reply_to, ReplyTo::JsonRpc(_))
+            && !self.modern
+            && self.options.client_capabilities.get(capability).is_some()
+            && params.get("task").is_some_and(Value::is_object)
+            && self.options.client_capabilities.pointer(path).is_some()
+    }
+
+    /// Creates the task, answers the server with it at once, then routes the request itself
+    /// (responders, delay, or a person) to end the task.
+    pub(super) fn host_task(&mut self, reply_to: ReplyTo, method: String, params: Value, seq: u64) {
+        let mut out = Outbox::default();
+        self.client_tasks
+            .host(reply_to, method, params, seq, Instant::now(), &mut out);
+        self.apply(out);
+    }
+
+    /// The answer to a hosted task's request: the task ends with it.
+    pub(super) fn client_task_answered(
+        &mut self,
+        task_id: &str,
+        outcome: Result<&Value, &Value>,
+        answered_by: Value,
+    ) {
+        let mut out = Outbox::default();
+        self.client_tasks
+            .answered(task_id, outcome, answered_by, &mut out);
+        self.apply(out);
+    }
+
+    /// The server's `tasks/*` requests about the tasks we host.
+    pub(super) fn client_task_request(&mut self, reply_to: ReplyTo, method: &str, params: &Value) {
+        let mut out = Outbox::default();
+        self.client_tasks
+            .request(reply_to, method, params, &mut out);
+        self.apply(out);
+    }
+
+    /// The server gave up on a held `tasks/result`.
+    pub(super) fn withdraw_task_waiter(&mut self, server_id: &Value) {
+        self.client_tasks.withdraw_waiter(server_id);
+    }
+
+    /// Tasks past their TTL are gone.
+    pub(super) fn expire_client_tasks(&mut self) {
+        let mut out = Outbox::default();
+        self.client_tasks.expire(Instant::now(), &mut out);
+        self.apply(out);
+    }
+
+    /// The hosted tasks as the Tasks tab lists them, newest first.
+    pub(super) fn client_tasks_view(&self) -> Vec<TaskView> {
+        self.client_tasks.view()
+    }
+}
+
+#[cfg(test)]
+mod tests;

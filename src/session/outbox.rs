@@ -64,6 +64,13 @@ pub(super) enum Effect {
         params: Value,
         seq: u64,
     },
+    /// A notification of ours.
+    Notify {
+        method: &'static str,
+        params: Value,
+    },
+    /// The requests waiting whose answer goes to `reply_to` leave every place they wait.
+    Withdraw(ReplyTo),
     /// The caller of an API request gets its outcome.
     Reply {
         to: oneshot::Sender<Result<Answer, LocalError>>,
@@ -133,6 +140,8 @@ impl Actor {
                     params,
                     seq,
                 } => self.route(reply_to, method, params, seq),
+                Effect::Notify { method, params } => self.send_notification(method, Some(&params)),
+                Effect::Withdraw(reply_to) => self.withdraw(&reply_to),
                 Effect::Reply { to, result } => {
                     let _ = to.send(result);
                 }

@@ -1,5 +1,6 @@
 //! The modern era's results: the `resultType` check every answer gets, what a result asks of us
-//! besides being answered (input rounds, a task to follow), and the tools' `x-mcp-header`
+//! besides being answered (input rounds, a task to follow; and whether a legacy `tools/call`
+//! answer created a task), and the tools' `x-mcp-header`
 //! parameters learnt from `tools/list`. [`ToolHeaders`] owns those: the headers each tool's
 //! calls carry, and the tools excluded for invalid ones (over HTTP a client must not call them).
 
@@ -27,6 +28,12 @@ pub(super) enum Next {
 struct Peek {
     #[serde(rename = "resultType")]
     result_type: Option<Value>,
+}
+
+/// Only what says whether a legacy `tools/call` answer created a task.
+#[derive(Deserialize)]
+struct LegacyPeek {
+    task: Option<Map<String, Value>>,
 }
 
 /// The tools' `x-mcp-header` parameters, as the latest `tools/list` pages said them.
@@ -107,6 +114,20 @@ impl ToolHeaders {
 }
 
 impl Actor {
+    /// A legacy `tools/call` answer: the task it created, if it did.
+    pub(super) fn legacy_task(
+        &self,
+        method: &str,
+        result: &RawValue,
+    ) -> Option<Map<String, Value>> {
+        if method != "tools/call" {
+            return None;
+        }
+        let peek: LegacyPeek = serde_json::from_str(result.get()).ok()?;
+        peek.task
+            .filter(|t| t.get("taskId").is_some_and(Value::is_string))
+    }
+
     /// Checks a modern result; says what it asks of us (input rounds, a task to follow).
     pub(super) fn modern_result(
         &mut self,

@@ -14,9 +14,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use serde::Deserialize;
 use serde_json::{Map, Value, json, value::RawValue};
 use tokio::sync::oneshot;
+
+use tracked::{Tracked, poll_interval};
+pub(super) use tracked::{is_terminal, task_fields};
 
 use super::{
     actor::Actor,
@@ -25,15 +27,10 @@ use super::{
     outbox::{Effect, Outbox},
 };
 use crate::{
-    events::{Era, Event, Severity, TaskSide, TaskView},
+    events::{Event, Severity, TaskView},
     wire::{Outcome, Timeout},
 };
 
-/// When the server names no poll interval.
-const DEFAULT_POLL: Duration = Duration::from_secs(1);
-/// Bounds on the interval we honour: not a flood, and not so slow the task looks stuck.
-const MIN_POLL: Duration = Duration::from_millis(100);
-const MAX_POLL: Duration = Duration::from_secs(30);
 /// How long one `tasks/get` or `tasks/cancel` may take.
 const TASK_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -48,112 +45,10 @@ pub(super) enum TaskOp {
     Update(Vec<String>),
 }
 
-struct Tracked {
-    seq: u64,
-    modern: bool,
-    method: String,
-    subject: Option<String>,
-    /// Our request whose answer created the task.
-    request_id: i64,
-    /// The latest task fields, as the server sent them.
-    task: Map<String, Value>,
-    /// `{"result": …}` or `{"error": …}` once known.
-    outcome: Option<Value>,
-    /// The server no longer knows the task (or would not say), and why.
-    lost: Option<String>,
-    next_poll: Option<Instant>,
-    getting: bool,
-    fetching: bool,
-    /// Modern input keys already routed (each asked once, however often a poll repeats it).
-    routed: HashSet<String>,
-    polls: u64,
-    seen: Instant,
-}
-
 #[derive(Default)]
 pub(super) struct Tasks {
     by_id: HashMap<String, Tracked>,
     seq: u64,
-}
-
-/// Only what says whether a legacy `tools/call` answer created a task.
-#[derive(Deserialize)]
-struct LegacyPeek {
-    task: Option<Map<String, Value>>,
-}
-
-pub(super) fn is_terminal(status: Option<&str>) -> bool {
-    matches!(status, Some("completed" | "failed" | "cancelled"))
-}
-
-/// The poll interval a task names (`pollInterval` legacy, `pollIntervalMs` modern), bounded.
-fn poll_interval(task: &Map<String, Value>, modern: bool) -> Duration {
-    let key = if modern {
-        "pollIntervalMs"
-    } else {
-        "pollInterval"
-    };
-    task.get(key)
-        .and_then(Value::as_u64)
-        .map_or(DEFAULT_POLL, Duration::from_millis)
-        .clamp(MIN_POLL, MAX_POLL)
-}
-
-/// The task fields of an answer or a status notice: everything but its `_meta` and, in a
-/// modern result, what belongs to the envelope or the outcome.
-pub(super) fn task_fields(result: &Map<String, Value>, modern: bool) -> Map<String, Value> {
-    result
-        .iter()
-        .filter(|(k, _)| match k.as_str() {
-            "_meta" => false,
-            "resultType" | "result" | "error" | "inputRequests" => !modern,
-            _ => true,
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect()
-}
-
-impl Tracked {
-    fn status(&self) -> Option<&str> {
-        self.task.get("status").and_then(Value::as_str)
-    }
-
-    /// Nothing more will come: lost, cancelled, or ended with its outcome known.
-    fn done(&self) -> bool {
-        self.lost.is_some()
-            || self.status() == Some("cancelled")
-            || (is_terminal(self.status()) && self.outcome.is_some())
-    }
-
-    fn view(&self, id: &str) -> TaskView {
-        let ttl = if self.modern { "ttlMs" } else { "ttl" };
-        let field = |k: &str| self.task.get(k).cloned();
-        TaskView {
-            task_id: id.to_owned(),
-            side: TaskSide::Server,
-            era: if self.modern {
-                Era::Modern
-            } else {
-                Era::Legacy
-            },
-            method: self.method.clone(),
-            subject: self.subject.clone(),
-            request_id: Some(self.request_id),
-            server_request_id: None,
-            status: field("status"),
-            status_message: field("statusMessage"),
-            created_at: field("createdAt"),
-            last_updated_at: field("lastUpdatedAt"),
-            ttl_ms: field(ttl),
-            poll_interval_ms: poll_interval(&self.task, self.modern).as_millis() as u64,
-            task: Value::Object(self.task.clone()),
-            outcome: self.outcome.clone(),
-            answered_by: None,
-            lost: self.lost.clone(),
-            polls: self.polls,
-            seen_ms: Some(self.seen.elapsed().as_millis() as u64),
-        }
-    }
 }
 
 impl Tasks {
@@ -589,20 +484,6 @@ impl Tasks {
 }
 
 impl Actor {
-    /// A legacy `tools/call` answer: the task it created, if it did.
-    pub(super) fn legacy_task(
-        &self,
-        method: &str,
-        result: &RawValue,
-    ) -> Option<Map<String, Value>> {
-        if method != "tools/call" {
-            return None;
-        }
-        let peek: LegacyPeek = serde_json::from_str(result.get()).ok()?;
-        peek.task
-            .filter(|t| t.get("taskId").is_some_and(Value::is_string))
-    }
-
     /// A task was created by our request `request_id`: follow it.
     pub(super) fn task_created(
         &mut self,
@@ -706,6 +587,8 @@ fn finding(out: &mut Outbox, severity: Severity, message: String, seq: u64) {
         frame_seq: Some(seq),
     }));
 }
+
+mod tracked;
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,6 @@
 //! Unit tests of `tasks`.
 
+use super::tracked::{DEFAULT_POLL, MAX_POLL, MIN_POLL};
 use super::*;
 
 fn obj(v: Value) -> Map<String, Value> {
