@@ -1,6 +1,8 @@
 // Renders a form model (schema.js) as inputs: each widget has get() (undefined when an optional
 // field is left empty) and set(value), so the raw-JSON box and the form stay in sync both ways.
-// Every field shows its type and constraints beside it; required ones are marked.
+// Every field shows its type and constraints beside it; required ones are marked. The one
+// renderer of schemas as forms: tool arguments and elicitation requests (a prompt's arguments
+// are plain strings with no schema; prompts.js lays them out with their completions).
 
 import { el, pretty } from "./dom.js";
 import { initialValue, pickVariant } from "./schema.js";
@@ -13,6 +15,23 @@ function label(id, name, m, required) {
     el("span", { class: "field-name", text: m.title ? `${m.title} (${name})` : name }),
     required ? el("span", { class: "required", text: " *", title: "required" }) : null,
     el("span", { class: "field-type muted", text: ` ${m.typeLabel}${m.nullable ? " | null" : ""}${m.constraints ? ` · ${m.constraints}` : ""}` }));
+}
+
+// An object's fields as a form with a place under each field for what is wrong with its value
+// (an elicitation's form, which checks before it answers): each field's name, model, whether
+// it is required, its widget and that place.
+export function fieldsForm(m, onChange = () => {}) {
+  const fields = (m.fields || []).map((f) => {
+    const built = field(f.name, f.model, f.required, onChange);
+    const error = el("div", { class: "field-error", role: "alert" });
+    built.node.append(error);
+    return { name: f.name, model: f.model, required: f.required, w: built.w, node: built.node, error };
+  });
+  const node = el("div", { class: "schema-form" }, ...fields.map((f) => f.node));
+  return {
+    node, fields,
+    set: (v) => { for (const f of fields) f.w.set(v?.[f.name]); },
+  };
 }
 
 // A widget for `m`; `required` decides whether empty means "leave out".
@@ -36,6 +55,7 @@ function build(m, required, onChange) {
     case "number": return numberWidget(m, onChange);
     case "boolean": return boolWidget(required, onChange);
     case "select": return selectWidget(m, required, onChange);
+    case "multiselect": return multiselectWidget(m, onChange);
     case "object": return objectWidget(m, required, onChange);
     case "map": return mapWidget(m, onChange);
     case "array": return arrayWidget(m, onChange);
@@ -77,7 +97,7 @@ function boolWidget(required, onChange) {
 function selectWidget(m, required, onChange) {
   const select = el("select", { id: nextId() },
     required && m.options.length ? null : el("option", { value: "", text: "(unset)" }),
-    ...m.options.map((o, i) => el("option", { value: String(i), text: o.title === String(o.value) ? o.title : `${o.title} (${JSON.stringify(o.value)})` })));
+    ...m.options.map((o, i) => el("option", { value: String(i), text: optionText(o) })));
   select.addEventListener("change", onChange);
   return {
     node: select, input: select,
@@ -85,6 +105,35 @@ function selectWidget(m, required, onChange) {
     set: (v) => {
       const i = m.options.findIndex((o) => JSON.stringify(o.value) === JSON.stringify(v));
       select.value = i >= 0 ? String(i) : "";
+    },
+  };
+}
+
+// A choice as a person reads it: its title, and the value the server gets when they differ.
+function optionText(o) {
+  if (o.title === String(o.value)) return o.title;
+  return `${o.title} (${typeof o.value === "string" ? o.value : JSON.stringify(o.value)})`;
+}
+
+// Checkboxes, one per choice; the value is the chosen ones in the schema's order (none chosen
+// is left out, as an empty multi-select means "nothing said").
+function multiselectWidget(m, onChange) {
+  const id = nextId();
+  const boxes = m.options.map((o, i) => {
+    const box = el("input", { type: "checkbox", id: i === 0 ? id : `${id}-${i}` });
+    box.addEventListener("change", onChange);
+    return box;
+  });
+  const node = el("div", { class: "multi" }, ...boxes.map((b, i) => el("label", { class: "check", for: b.id }, b, optionText(m.options[i]))));
+  return {
+    node, input: boxes[0], focus: () => boxes[0]?.focus(),
+    get: () => {
+      const chosen = m.options.filter((_, i) => boxes[i].checked).map((o) => o.value);
+      return chosen.length ? chosen : undefined;
+    },
+    set: (v) => {
+      const wanted = new Set((Array.isArray(v) ? v : []).map((x) => JSON.stringify(x)));
+      m.options.forEach((o, i) => { boxes[i].checked = wanted.has(JSON.stringify(o.value)); });
     },
   };
 }

@@ -3,7 +3,9 @@
 // reads 2020-12 and draft-07 as servers write them: $ref/$defs/definitions inside the document
 // (never fetched), allOf merged, `type: [T, "null"]` and anyOf-with-null as nullable, enums and
 // titled const alternatives as selects, real unions as variants, prefixItems and draft-07
-// tuple `items`. The form (form.js) renders this model; tests/js checks it under Node.
+// tuple `items`; an array of choices as a multi-select. `check` tells what a value breaks. The
+// form (form.js) renders this model for tools and elicitation; tests/js checks it
+// under Node.
 
 const MAX_DEPTH = 32;
 
@@ -163,12 +165,45 @@ export function model(schema, root = schema, depth = 0) {
       if (prefix) {
         return { ...base, kind: "tuple", items: prefix.map((p) => model(p, root, depth + 1)), typeLabel: `tuple of ${prefix.length}` };
       }
-      const items = model(s.items ?? {}, root, depth + 1);
+      // Legacy `enumNames` may sit on the array rather than on its items.
+      const itemSchema = s.items && Array.isArray(s.enumNames) && !s.items.enumNames ? { ...s.items, enumNames: s.enumNames } : s.items;
+      const items = model(itemSchema ?? {}, root, depth + 1);
+      // An array of choices is a set of checkboxes, not a list of selects.
+      if (items.kind === "select" && !items.nullable) {
+        return { ...base, kind: "multiselect", options: items.options, minItems: s.minItems, maxItems: s.maxItems, typeLabel: `array of ${items.typeLabel}` };
+      }
       return { ...base, kind: "array", items, minItems: s.minItems, maxItems: s.maxItems, typeLabel: `array of ${items.typeLabel}` };
     }
     default:
       return { ...base, kind: "json", typeLabel: "any JSON" };
   }
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+// The first way `value` breaks what the model `m` says of it, or null: lengths and formats of
+// strings, bounds of numbers, how many choices. What a form can tell before anything is sent
+// (an elicitation has no server-side check to wait for).
+export function check(m, value) {
+  if (m.kind === "string" && typeof value === "string") {
+    if (m.minLength !== undefined && value.length < m.minLength) return `at least ${m.minLength} characters`;
+    if (m.maxLength !== undefined && value.length > m.maxLength) return `at most ${m.maxLength} characters`;
+    if (m.format === "email" && !EMAIL.test(value)) return "not an email address";
+    if (m.format === "uri") { try { new URL(value); } catch { return "not a URI"; } }
+    if (m.format === "date" && !/^\d{4}-\d{2}-\d{2}$/.test(value)) return "not a date (YYYY-MM-DD)";
+    if (m.format === "date-time" && Number.isNaN(Date.parse(value))) return "not a date-time";
+  }
+  if (m.kind === "number") {
+    if (!Number.isFinite(value)) return "not a number";
+    if (m.integer && !Number.isInteger(value)) return "not an integer";
+    if (m.minimum !== undefined && value < m.minimum) return `below the minimum ${m.minimum}`;
+    if (m.maximum !== undefined && value > m.maximum) return `above the maximum ${m.maximum}`;
+  }
+  if ((m.kind === "multiselect" || m.kind === "array") && Array.isArray(value)) {
+    if (m.minItems !== undefined && value.length < m.minItems) return `choose at least ${m.minItems}`;
+    if (m.maxItems !== undefined && value.length > m.maxItems) return `choose at most ${m.maxItems}`;
+  }
+  return null;
 }
 
 // The value a fresh form starts with: defaults where given, nothing for optional fields.
@@ -184,7 +219,8 @@ export function initialValue(m, required = true) {
       return required || Object.keys(out).length ? out : undefined;
     }
     case "tuple": return required ? m.items.map((i) => initialValue(i, true)) : undefined;
-    case "array": return required ? [] : undefined;
+    case "array":
+    case "multiselect": return required ? [] : undefined;
     case "map": return required ? {} : undefined;
     case "boolean": return required ? false : undefined;
     case "select": return required && m.options.length === 1 ? m.options[0].value : undefined;

@@ -497,17 +497,27 @@ async fn an_elicitation_form_is_validated_then_accepted() {
         "name": "trigger-elicitation-request", "arguments": {}}}));
     let card = "li.pending-card[data-method='elicitation/create']";
     wait_text(c, card, "the form", |t| t.contains("Your full, legal name")).await;
-    // Defaults are prefilled, legacy enumNames titled.
-    let first_line = find(c, &format!("{card} [data-field='firstLine']")).await;
+    // Defaults are prefilled, legacy enumNames titled, and an array of choices is checkboxes
+    // with its default ticked.
+    let first_line = find(c, &format!("{card} [data-field='firstLine'] input")).await;
     assert_eq!(
         first_line.prop("value").await.unwrap().as_deref(),
         Some("It was a dark and stormy night.")
     );
     let pets = find(c, &format!("{card} [data-field='legacyTitledEnum']")).await;
     assert!(pets.text().await.unwrap().contains("Cats (pet-1)"));
+    let guitar = find(
+        c,
+        &format!("{card} [data-field='untitledMultipleSelectEnum'] input[type='checkbox']"),
+    )
+    .await;
+    assert_eq!(
+        guitar.prop("checked").await.unwrap().as_deref(),
+        Some("true")
+    );
 
     let accept = format!("{card} button.answer-accept");
-    let email = find(c, &format!("{card} [data-field='email']")).await;
+    let email = find(c, &format!("{card} [data-field='email'] input")).await;
     email.send_keys("not-an-email").await.unwrap();
     click(c, &accept).await;
     let status = wait_text(c, &format!("{card} .answer-status"), "the problems", |t| {
@@ -520,7 +530,7 @@ async fn an_elicitation_form_is_validated_then_accepted() {
     );
     email.clear().await.unwrap();
     email.send_keys("grace@example.com").await.unwrap();
-    c.find(Locator::Css(&format!("{card} [data-field='name']")))
+    c.find(Locator::Css(&format!("{card} [data-field='name'] input")))
         .await
         .unwrap()
         .send_keys("Grace Hopper")

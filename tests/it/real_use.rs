@@ -226,7 +226,11 @@ async fn an_elicitation_warning_goes_once_the_value_is_corrected() {
         t.contains("Please provide inputs")
     })
     .await;
-    field(c, "String *").await.send_keys("Ada").await.unwrap();
+    field(c, "String (name) *")
+        .await
+        .send_keys("Ada")
+        .await
+        .unwrap();
     let integer = field(c, "Integer").await;
     integer.clear().await.unwrap();
     integer.send_keys("150").await.unwrap();

@@ -1,7 +1,7 @@
 // Unit tests for the schema → form model (static/js/schema.js), run with `node --test`.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { model, initialValue, pickVariant, resolve } from "../../static/js/schema.js";
+import { check, model, initialValue, pickVariant, resolve } from "../../static/js/schema.js";
 
 test("scalars carry their constraints and formats", () => {
   const m = model({
@@ -135,4 +135,36 @@ test("defaults prefill, required containers start empty", () => {
   assert.deepEqual(initialValue(m), { a: "hi", req: [], b: false });
   assert.equal(model({}).kind, "json");
   assert.equal(model(true).kind, "json");
+});
+
+test("an array of choices is a multi-select, titled as its items or by legacy enumNames", () => {
+  const plain = model({ type: "array", items: { type: "string", enum: ["Guitar", "Piano"] }, minItems: 1, maxItems: 3 });
+  assert.equal(plain.kind, "multiselect");
+  assert.deepEqual(plain.options.map((o) => o.value), ["Guitar", "Piano"]);
+  assert.equal(plain.minItems, 1);
+  const titled = model({ type: "array", items: { anyOf: [{ const: "fish-1", title: "Tuna" }, { const: "fish-2", title: "Salmon" }] } });
+  assert.deepEqual(titled.options.map((o) => o.title), ["Tuna", "Salmon"]);
+  const legacy = model({ type: "array", items: { type: "string", enum: ["p1"] }, enumNames: ["Cats"] });
+  assert.equal(legacy.options[0].title, "Cats");
+  // An array of free values stays a list.
+  assert.equal(model({ type: "array", items: { type: "string" } }).kind, "array");
+  assert.deepEqual(initialValue(plain, true), []);
+  assert.equal(initialValue(plain, false), undefined);
+});
+
+test("check says the first way a value breaks its field", () => {
+  const str = model({ type: "string", format: "email", minLength: 3 });
+  assert.equal(check(str, "a"), "at least 3 characters");
+  assert.equal(check(str, "not-an-email"), "not an email address");
+  assert.equal(check(str, "grace@example.com"), null);
+  assert.equal(check(model({ type: "string", format: "date" }), "31/01/2026"), "not a date (YYYY-MM-DD)");
+  assert.equal(check(model({ type: "string", format: "uri" }), "nope"), "not a URI");
+  const int = model({ type: "integer", minimum: 1, maximum: 100 });
+  assert.equal(check(int, 150), "above the maximum 100");
+  assert.equal(check(int, 0), "below the minimum 1");
+  assert.equal(check(int, 1.5), "not an integer");
+  assert.equal(check(int, 50), null);
+  const many = model({ type: "array", items: { enum: ["a", "b", "c"] }, minItems: 1, maxItems: 2 });
+  assert.equal(check(many, ["a", "b", "c"]), "choose at most 2");
+  assert.equal(check(many, ["a"]), null);
 });
