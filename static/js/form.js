@@ -22,7 +22,7 @@ function label(id, name, m, required) {
 // it is required, its widget and that place.
 export function fieldsForm(m, onChange = () => {}) {
   const fields = (m.fields || []).map((f) => {
-    const built = field(f.name, f.model, f.required, onChange);
+    const built = field(f.name, f.model, f.required, onChange, true);
     const error = el("div", { class: "field-error", role: "alert" });
     built.node.append(error);
     return { name: f.name, model: f.model, required: f.required, w: built.w, node: built.node, error };
@@ -138,8 +138,10 @@ function multiselectWidget(m, onChange) {
   };
 }
 
-function field(name, m, required, onChange) {
-  const w = widget(m, required, onChange);
+// `asked`: a field the person is asked about (an elicitation's), where a yes/no is a checkbox
+// whatever `required` says, as clients show one; elsewhere an optional boolean may be unset.
+function field(name, m, required, onChange, asked = false) {
+  const w = widget(m, required || (asked && m.kind === "boolean"), onChange);
   const id = w.input?.id || w.node.id || nextId();
   if (!w.node.id && !w.input) w.node.id = id;
   return {

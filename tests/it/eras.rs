@@ -412,7 +412,7 @@ async fn the_browser_picks_the_era_and_answers_an_input_round() {
     })
     .await;
     assert!(head.contains("round 1"), "{head}");
-    click(c, &format!("{card} [data-field='outdoor']")).await;
+    click(c, &format!("{card} [data-field='outdoor'] input")).await;
     click(c, &format!("{card} button.answer-accept")).await;
     let (status, body) = decode(call.await.unwrap()).await;
     assert_eq!(status, 200, "{body}");
