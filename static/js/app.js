@@ -23,15 +23,12 @@ import * as theme from "./theme.js";
 import * as tasks from "./tasks.js";
 import * as findings from "./findings.js";
 import * as auth from "./auth.js";
+import * as store from "./store.js";
 
 const TIMEOUT_KEY = "mcpscope-timeout-s";
 
 let session = null;
 let listedFor = null;
-// Per session: the item it had open, reopened when it is shown again.
-const views = new Map();
-// Per session: its search text in the lists.
-const searches = new Map();
 // The session whose lists the page shows (they must never be another session's).
 let listsOf = null;
 const loadedAt = Date.now();
@@ -147,7 +144,7 @@ function loadLists(caps) {
   const id = sessionId();
   listsOf = id;
   const open = workbench.current();
-  const reopen = wanted?.session === id ? wanted.item : open ? items.keyOf(open.kind, open.key) : views.get(id);
+  const reopen = wanted?.session === id ? wanted.item : open ? items.keyOf(open.kind, open.key) : store.peek(id)?.view;
   const loads = [];
   // An opened recording lists what it recorded; a list it never asked for is simply empty.
   const failed = (e) => { if (!(session?.state === "recorded" && e.status === 404)) notice(e.message); };
@@ -290,15 +287,16 @@ async function switchTo(id, known = null) {
   const from = sessionId();
   if (from && from !== id) {
     const open = workbench.current();
-    views.set(from, open ? items.keyOf(open.kind, open.key) : null);
-    searches.set(from, items.search());
+    const kept = store.of(from);
+    kept.view = open ? items.keyOf(open.kind, open.key) : null;
+    kept.search = items.search();
   }
   setSession(id);
   if (from !== id) {
     // One history step per switch, written once the session's view is up (its item reopened).
     workbench.holdHash(true);
     workbench.show(null);
-    items.setSearch(searches.get(id) ?? "");
+    items.setSearch(store.peek(id)?.search ?? "");
     listedFor = null;
     connect.forget();
     inflight.reset();
@@ -319,7 +317,7 @@ async function switchTo(id, known = null) {
 
 // The session shown was removed: show the selected one, or nothing.
 async function afterRemoval() {
-  views.delete(sessionId());
+  store.forget(sessionId());
   const list = await servers.load();
   if (list.length) await switchTo(list[0].id);
   else {

@@ -8,6 +8,7 @@
 import { call, sessionId, sessionPath } from "./api.js";
 import { $, $maybe, el, pretty } from "./dom.js";
 import { urlView } from "./elicit.js";
+import * as store from "./store.js";
 
 const STEPS = [
   ["discovery", "Discovery", ["challenge", "prm"]],
@@ -18,12 +19,12 @@ const STEPS = [
   ["token", "Token", ["token", "refresh"]],
 ];
 
-// Per session: { auth: [events], http: [events with a phase], view: the session's authorization }.
-const bySession = new Map();
-
+// A session's flow (in the store): { auth: [events], http: [events with a phase], view: the
+// session's authorization, state }.
 function flowOf(id) {
-  if (!bySession.has(id)) bySession.set(id, { auth: [], http: [], view: null, state: null });
-  return bySession.get(id);
+  const s = store.of(id);
+  s.auth ??= { auth: [], http: [], view: null, state: null };
+  return s.auth;
 }
 
 // Plain http is for loopback only: anything else could be read or changed on the way.
@@ -166,7 +167,7 @@ function pausedView(paused, phase) {
 export function render() {
   const box = $("auth-box");
   const id = sessionId();
-  const flow = id && bySession.get(id);
+  const flow = id && store.peek(id)?.auth;
   const shown = flow && (flow.auth.length || flow.view);
   box.hidden = !shown;
   if (!shown) return;
@@ -192,7 +193,7 @@ export function onEvent(event) {
   if (event.kind === "state") {
     // A new connection starts with no authorization object; one that just authorized keeps
     // it. A disconnected session has none: no badge may go on saying "authorized".
-    if ((event.state === "connecting" || event.state === "disconnected") && !event.authorization) bySession.delete(event.session);
+    if ((event.state === "connecting" || event.state === "disconnected") && !event.authorization) store.of(event.session).auth = null;
     else {
       flow.view = event.authorization ?? flow.view;
       flow.state = event.state;

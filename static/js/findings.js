@@ -11,11 +11,11 @@ import { download } from "./content.js";
 import * as dock from "./dock.js";
 import * as timeline from "./timeline.js";
 import * as servers from "./servers.js";
+import * as store from "./store.js";
 
 let report = null;
 let refreshTimer = null;
 // Per session: the last replay report.
-const replays = new Map();
 
 function plural(n, word) { return `${n} ${word}${n === 1 ? "" : "s"}`; }
 
@@ -166,10 +166,10 @@ async function replay() {
   $("replay-status").textContent = "replaying…";
   try {
     const { body } = await call("POST", sessionPath("/replay"), request);
-    replays.set(id, body);
+    store.of(id).replay = body;
     $("replay-status").textContent = "";
   } catch (e) {
-    replays.delete(id);
+    store.of(id).replay = null;
     $("replay-status").textContent = `Replay failed: ${e.message}`;
   } finally {
     button.disabled = false;
@@ -198,7 +198,7 @@ function replayItem(item) {
 }
 
 function renderReplay() {
-  const r = replays.get(sessionId());
+  const r = store.peek(sessionId())?.replay;
   const box = $("replay-report");
   if (!r) { box.replaceChildren(); return; }
   const s = r.summary;

@@ -7,14 +7,13 @@ import { call, sessionId, sessionPath } from "./api.js";
 import { $, el, seconds } from "./dom.js";
 import { render } from "./result.js";
 import * as dock from "./dock.js";
+import * as store from "./store.js";
 
-// Per session: taskId → the latest task view.
-const bySession = new Map();
 const TERMINAL = new Set(["completed", "failed", "cancelled"]);
 
+// The session's tasks (in the store): taskId → the latest task view.
 function tasksOf(id) {
-  if (!bySession.has(id)) bySession.set(id, new Map());
-  return bySession.get(id);
+  return store.of(id).tasks;
 }
 
 function running(t) { return !TERMINAL.has(t.status) && !t.lost; }
@@ -104,7 +103,7 @@ function upsert(session, t) {
 export function onEvent(event) {
   if (!event.session) return;
   if (event.kind === "state" && event.state === "connecting") {
-    bySession.delete(event.session);
+    store.of(event.session).tasks = new Map();
   } else if (event.kind === "task") {
     upsert(event.session, event);
   } else {
