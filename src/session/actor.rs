@@ -3,20 +3,16 @@
 //! how the connection ends. What each message means lives in the sibling files.
 
 use crate::events::{AuthorizationView, Era, SessionState};
-use std::{
-    collections::{HashMap, VecDeque},
-    sync::Arc,
-    time::Instant,
-};
+use std::{collections::VecDeque, sync::Arc, time::Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
     ConnectOptions, PendingRequest,
     era::legacy,
     handle::{Command, LocalError},
-    inflight::{EndedTokens, Tag},
+    inflight::Tag,
     registry::{Current, Session},
 };
 use crate::{
@@ -94,10 +90,9 @@ pub(super) struct Actor {
     pub(super) responders: Arc<ResponderStore>,
     /// A delayed mock answer's timer reports its pending key here.
     pub(super) auto_tx: mpsc::UnboundedSender<String>,
-    /// The latest progress per request of ours, for the in-flight list.
-    pub(super) last_progress: HashMap<i64, Value>,
-    /// Tokens of requests we cancelled or let time out, for progress that was already sent.
-    pub(super) ended: EndedTokens,
+    /// What we keep of our requests besides the engine's pending map: progress, and the tokens
+    /// of those we gave up on.
+    pub(super) inflight: super::inflight::InFlight,
     /// An HTTP target: no child process, no exit status.
     pub(super) remote: bool,
     /// The session speaks the modern era (established by `server/discover`).

@@ -5,7 +5,7 @@
 //! here too.
 
 use std::{
-    collections::VecDeque,
+    collections::{HashMap, VecDeque},
     time::{Duration, Instant, SystemTime},
 };
 
@@ -65,10 +65,51 @@ pub(super) struct ProgressOwner {
     pub(super) after: Option<(Ended, u64)>,
 }
 
+/// What we keep of our requests besides the engine's pending map (which owns the requests,
+/// their tags and deadlines): the latest progress of each, for the in-flight view, and the
+/// tokens of those we gave up on.
+#[derive(Default)]
+pub(super) struct InFlight {
+    progress: HashMap<i64, Value>,
+    ended: EndedTokens,
+}
+
+impl InFlight {
+    /// Progress arrived for request `id`.
+    pub(super) fn progressed(&mut self, id: i64, params: &Value) {
+        self.progress.insert(id, params.clone());
+    }
+
+    /// Request `id` got its answer or failed: nothing more to show of its progress.
+    pub(super) fn finished(&mut self, id: i64) {
+        self.progress.remove(&id);
+    }
+
+    /// We gave up on request `id` (`how`): its progress may still come, and is still its.
+    pub(super) fn gave_up(&mut self, id: i64, token: Option<Value>, how: Ended, now: Instant) {
+        self.progress.remove(&id);
+        self.ended.remember(token, id, how, now);
+    }
+
+    /// Whose progress a token is, among the requests we gave up on.
+    pub(super) fn late_owner(&self, token: &Value, now: Instant) -> Option<ProgressOwner> {
+        self.ended.owner(token, now)
+    }
+
+    pub(super) fn progress_of(&self, id: i64) -> Option<&Value> {
+        self.progress.get(&id)
+    }
+
+    /// The connection is over.
+    pub(super) fn clear(&mut self) {
+        self.progress.clear();
+    }
+}
+
 /// The progress tokens of the last [`ENDED_MEMORY`] requests we cancelled or let time out. The
 /// spec lets progress race a cancel, so such progress belongs to its request, not to no one.
 #[derive(Default)]
-pub(super) struct EndedTokens(VecDeque<EndedRequest>);
+struct EndedTokens(VecDeque<EndedRequest>);
 
 struct EndedRequest {
     token: Value,
@@ -148,7 +189,7 @@ impl Actor {
                 original,
                 round,
             } => {
-                self.last_progress.remove(&id);
+                self.inflight.finished(id);
                 let next = match &outcome {
                     Outcome::Result(result) if self.modern => {
                         self.modern_result(&request.method, result, seq)
@@ -195,10 +236,10 @@ impl Actor {
     pub(super) fn progress(&mut self, token: &Value, params: &Value) -> Option<ProgressOwner> {
         let now = Instant::now();
         let Some(id) = self.engine.request_for_progress(token) else {
-            return self.ended.owner(token, now);
+            return self.inflight.late_owner(token, now);
         };
         self.engine.touch(id, now);
-        self.last_progress.insert(id, params.clone());
+        self.inflight.progressed(id, params);
         Some(ProgressOwner { id, after: None })
     }
 
@@ -208,10 +249,9 @@ impl Actor {
         let Some(req) = self.engine.cancel(request_id) else {
             return self.cancel_conversation(request_id, reason);
         };
-        self.last_progress.remove(&request_id);
         let now = Instant::now();
-        self.ended
-            .remember(req.progress_token, request_id, Ended::Cancelled, now);
+        self.inflight
+            .gave_up(request_id, req.progress_token, Ended::Cancelled, now);
         let reason = reason.unwrap_or_else(|| "cancelled by the user".into());
         self.send_cancelled(request_id, &reason);
         if let Tag::Api { reply: tx, .. } = req.tag {
@@ -246,7 +286,7 @@ impl Actor {
                     "timeoutMs": o.timeout.map(|t| t.idle.as_millis() as u64),
                     "maxTotalMs": o.timeout.map(|t| t.max_total.as_millis() as u64),
                     "deadlineInMs": o.deadline.map(|d| d.saturating_duration_since(now).as_millis() as u64),
-                    "progress": self.last_progress.get(&id),
+                    "progress": self.inflight.progress_of(id),
                 })
             })
             .chain(self.rounds.waiting_for_input())
@@ -256,9 +296,8 @@ impl Actor {
     pub(super) fn expire(&mut self) {
         let now = Instant::now();
         for (id, req) in self.engine.expire(now) {
-            self.last_progress.remove(&id);
-            self.ended
-                .remember(req.progress_token.clone(), id, Ended::Timeout, now);
+            self.inflight
+                .gave_up(id, req.progress_token.clone(), Ended::Timeout, now);
             let ms = req.deadline.map_or(0, |d| (d - req.sent_at).as_millis());
             let extendable = req.timeout.is_some_and(|t| t.max_total > t.idle);
             let why = if req.at_hard_maximum() && extendable {
@@ -297,7 +336,7 @@ impl Actor {
     /// fails.
     pub(super) fn send_failed(&mut self, id: i64, message: String) {
         if let Some(req) = self.engine.fail(id) {
-            self.last_progress.remove(&id);
+            self.inflight.finished(id);
             match req.tag {
                 Tag::Api { reply: tx, .. } => {
                     let _ = tx.send(Err(LocalError::Transport(message)));
@@ -312,7 +351,7 @@ impl Actor {
 
     /// The connection is over: every waiting call fails with why.
     pub(super) fn fail_all_inflight(&mut self, message: &str) {
-        self.last_progress.clear();
+        self.inflight.clear();
         self.fail_conversations(message);
         for (_, req) in self.engine.fail_all() {
             if let Tag::Api { reply: tx, .. } = req.tag {
@@ -408,5 +447,29 @@ mod tests {
         assert_eq!(ended.0.len(), ENDED_MEMORY);
         assert!(ended.owner(&json!("a"), later).is_none(), "the oldest went");
         assert!(ended.owner(&json!(10), later).is_some());
+    }
+
+    #[test]
+    fn progress_is_kept_while_a_request_runs_and_names_it_after_we_gave_up() {
+        let mut inflight = InFlight::default();
+        let t0 = Instant::now();
+        inflight.progressed(5, &json!({"progress": 1}));
+        assert_eq!(inflight.progress_of(5), Some(&json!({"progress": 1})));
+        inflight.gave_up(5, Some(json!("tok")), Ended::Timeout, t0);
+        assert_eq!(
+            inflight.progress_of(5),
+            None,
+            "a request given up shows no progress"
+        );
+        let late = inflight
+            .late_owner(&json!("tok"), t0 + Duration::from_millis(7))
+            .unwrap();
+        assert_eq!((late.id, late.after), (5, Some((Ended::Timeout, 7))));
+        inflight.progressed(6, &json!({}));
+        inflight.finished(6);
+        assert_eq!(inflight.progress_of(6), None);
+        inflight.progressed(7, &json!({}));
+        inflight.clear();
+        assert_eq!(inflight.progress_of(7), None);
     }
 }

@@ -9,7 +9,7 @@
 
 use crate::events::{AuthorizationView, SessionState};
 use std::{
-    collections::{BTreeSet, HashMap, VecDeque},
+    collections::{BTreeSet, VecDeque},
     sync::{
         Arc, Mutex,
         atomic::{AtomicU64, Ordering},
@@ -358,8 +358,7 @@ impl Session {
             server_requests: Default::default(),
             responders: self.shared.responders.clone(),
             auto_tx,
-            last_progress: HashMap::new(),
-            ended: Default::default(),
+            inflight: Default::default(),
             remote: target.is_remote(),
             modern: false,
             modern_wire: false,

@@ -1,6 +1,7 @@
 //! ARCHITECTURE.md's rules that a test can hold, read from the source itself: no import cycle
-//! between top-level modules, every file opens with a `//!` saying what it owns, and no file over
-//! 600 lines unless its `//!` says it holds one job.
+//! between top-level modules, every file opens with a `//!` saying what it owns, no file over
+//! 600 lines unless its `//!` says it holds one job, only the engine reads or writes JSON-RPC
+//! envelopes, and every element the UI's modules look up is on the page.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -226,5 +227,34 @@ async fn every_element_the_modules_look_up_is_on_the_served_page() {
         missing.is_empty(),
         "looked up with $ but not on the page (use $maybe for elements a module creates):\n{}",
         missing.join("\n")
+    );
+}
+
+/// Only `wire.rs` (the engine) reads or writes a JSON-RPC envelope: no other code of ours names
+/// the `jsonrpc` member, so nothing classifies a frame or builds a message behind the engine's
+/// back. (`demo.rs` is a server of its own, speaking to us over stdio like any other.)
+#[test]
+fn only_the_engine_reads_or_writes_json_rpc_envelopes() {
+    let mut sources = Vec::new();
+    files(&Path::new(ROOT).join("src"), "rs", &mut sources);
+    let mut found = Vec::new();
+    for path in &sources {
+        let rel = path.strip_prefix(ROOT).unwrap().display().to_string();
+        // Unit tests (in their own `tests.rs`) write the frames they feed in.
+        let exempt = rel == "src/wire.rs" || rel == "src/demo.rs" || rel.ends_with("/tests.rs");
+        if exempt {
+            continue;
+        }
+        let code = code(&fs::read_to_string(path).unwrap());
+        for (n, line) in code.lines().enumerate() {
+            if line.contains("\"jsonrpc\"") || line.contains("\\\"jsonrpc\\\"") {
+                found.push(format!("{rel}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "JSON-RPC envelopes outside the engine:\n{}",
+        found.join("\n")
     );
 }

@@ -21,14 +21,17 @@ async fn js_bool(c: &Client, script: &str) -> bool {
 
 /// Chooses a server in the server list by its visible name.
 pub(crate) async fn choose(c: &Client, name: &str) {
-    c.find(Locator::XPath(&format!(
-        "//ul[@id='server-list']//button[.//span[normalize-space()='{name}']]"
-    )))
-    .await
-    .unwrap_or_else(|e| panic!("no server {name} in the list: {e}"))
-    .click()
-    .await
-    .unwrap_or_else(|e| panic!("the row of {name} was replaced under the click: {e}"));
+    // The list fills once the page has loaded the sessions: wait for the row, with a deadline.
+    c.wait()
+        .at_most(crate::support::DEADLINE)
+        .for_element(Locator::XPath(&format!(
+            "//ul[@id='server-list']//button[.//span[normalize-space()='{name}']]"
+        )))
+        .await
+        .unwrap_or_else(|e| panic!("no server {name} in the list: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("the row of {name} was replaced under the click: {e}"));
     // By its text, shown or not: a narrow header leaves the session label to the server list.
     crate::daily_ui::wait_js(
         c,
