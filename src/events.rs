@@ -118,6 +118,7 @@ pub struct FrameEvent {
     #[serde(rename = "answeredBy", skip_serializing_if = "Option::is_none")]
     pub answered_by: Option<Value>,
     /// Byte length on the wire (without the line terminator).
+    #[serde(default)]
     pub bytes: usize,
 }
 

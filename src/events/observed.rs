@@ -31,8 +31,14 @@ impl Message {
         self.message.get("params").unwrap_or(&Value::Null)
     }
 
+    /// A response or error; or a frame with an id and no method that is neither (no `result`
+    /// or `error`): malformed, still an answer to the request with its id, as it was meant.
     pub fn is_answer(&self) -> bool {
-        matches!(self.kind, FrameType::Response | FrameType::Error)
+        match self.kind {
+            FrameType::Response | FrameType::Error => true,
+            FrameType::Invalid => self.method.is_none() && self.id.is_some(),
+            _ => false,
+        }
     }
 }
 
@@ -135,7 +141,7 @@ pub fn observe(events: impl IntoIterator<Item = Stamped>) -> Vec<Observation> {
                             cancelled.insert(key(rid));
                         }
                     }
-                    (FrameType::Response | FrameType::Error, Some(id)) => {
+                    (_, Some(id)) if msg.is_answer() => {
                         // Only the first answer pairs: a duplicate stands alone.
                         let k = key(id);
                         let waiting = if sent { &mut theirs } else { &mut ours };
@@ -164,5 +170,127 @@ pub fn message_at(observations: &[Observation], index: usize) -> Option<&Message
     match observations.get(index) {
         Some(Observation::Message(m)) => Some(m),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::events::{EventBus, FrameEvent, RingLimits, SessionInfo};
+
+    fn frame(direction: Direction, kind: FrameType, text: &str) -> Event {
+        let v: Value = serde_json::from_str(text).unwrap();
+        Event::Frame(FrameEvent {
+            direction,
+            message: Some(serde_json::value::RawValue::from_string(text.into()).unwrap()),
+            raw: None,
+            method: v.get("method").and_then(Value::as_str).map(str::to_owned),
+            id: v.get("id").cloned(),
+            frame_type: kind,
+            duration_ms: None,
+            request_method: None,
+            late: None,
+            answered_by: None,
+            bytes: text.len(),
+        })
+    }
+
+    fn observed(events: Vec<Event>) -> Vec<Observation> {
+        let bus = EventBus::new(RingLimits::default());
+        for e in events {
+            bus.publish(e);
+        }
+        let records = bus.next_after(0, usize::MAX).records;
+        observe(records.iter().map(|r| r.read().unwrap()))
+    }
+
+    fn answered(o: &[Observation]) -> Vec<(u64, Option<usize>, String)> {
+        o.iter()
+            .filter_map(|o| match o {
+                Observation::Message(m) if m.is_answer() => Some((
+                    m.seq,
+                    m.answers.as_ref().map(|a| a.request),
+                    m.answers
+                        .as_ref()
+                        .map_or(String::new(), |a| a.method.clone()),
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn answers_pair_once_per_connection_each_way_even_when_malformed() {
+        use Direction::{Received, Sent};
+        let connecting = Event::State(Box::new(SessionInfo {
+            state: SessionState::Connecting,
+            target: Some(json!({"transport": "stdio"})),
+            ..SessionInfo::default()
+        }));
+        let o = observed(vec![
+            connecting,
+            frame(
+                Sent,
+                FrameType::Request,
+                r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+            ),
+            frame(
+                Received,
+                FrameType::Request,
+                r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+            ),
+            frame(
+                Sent,
+                FrameType::Response,
+                r#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
+            ),
+            frame(
+                Received,
+                FrameType::Response,
+                r#"{"jsonrpc":"2.0","id":1,"result":{"tools":[]}}"#,
+            ),
+            // A duplicate stands alone.
+            frame(
+                Received,
+                FrameType::Response,
+                r#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
+            ),
+            frame(
+                Sent,
+                FrameType::Request,
+                r#"{"jsonrpc":"2.0","id":2,"method":"prompts/list"}"#,
+            ),
+            // Neither result nor error: malformed, still the answer to request 2.
+            frame(Received, FrameType::Invalid, r#"{"jsonrpc":"2.0","id":2}"#),
+        ]);
+        assert_eq!(
+            answered(&o),
+            [
+                (4, Some(2), "ping".to_owned()),
+                (5, Some(1), "tools/list".to_owned()),
+                (6, None, String::new()),
+                (8, Some(6), "prompts/list".to_owned()),
+            ]
+        );
+        // A new connection starts the ids again: an old id pairs with nothing.
+        let o = observed(vec![
+            frame(
+                Sent,
+                FrameType::Request,
+                r#"{"jsonrpc":"2.0","id":1,"method":"a"}"#,
+            ),
+            Event::State(Box::new(SessionInfo {
+                state: SessionState::Connecting,
+                ..SessionInfo::default()
+            })),
+            frame(
+                Received,
+                FrameType::Response,
+                r#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
+            ),
+        ]);
+        assert_eq!(answered(&o), [(3, None, String::new())]);
     }
 }

@@ -164,17 +164,38 @@ pub struct HttpEvent {
     /// A stream's end: how many events it carried, the first and last event ids.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first_event_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_event_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+    /// These three are present on a stream's end even when null (`Some(None)`), absent from
+    /// the other kinds.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub first_event_id: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub last_event_id: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub error: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// A note about a fallback: the transport it falls back to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallback: Option<String>,
+}
+
+/// A member that is there, even as null, reads as `Some` (absent stays `None` by `default`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 impl HttpEvent {
@@ -192,12 +213,9 @@ impl HttpEvent {
     pub fn asks_authorization(&self) -> bool {
         match self.status {
             Some(401) => true,
+            // Anywhere in the exchange: the challenge, the body or its excerpt.
             Some(403) => {
-                let scope = |v: &Option<Value>| {
-                    v.as_ref()
-                        .is_some_and(|v| v.to_string().contains("insufficient_scope"))
-                };
-                scope(&self.response_headers) || scope(&self.response_body)
+                serde_json::to_string(self).is_ok_and(|text| text.contains("insufficient_scope"))
             }
             _ => false,
         }

@@ -180,6 +180,15 @@ mod tests {
                 response_headers: Some(json!({"www-authenticate": "Bearer"})),
                 ..HttpEvent::default()
             })),
+            Event::Http(Box::new(HttpEvent {
+                kind: Some(HttpKind::StreamClosed),
+                method: Some("GET".into()),
+                events: Some(0),
+                first_event_id: Some(None),
+                last_event_id: Some(Some("7".into())),
+                error: Some(None),
+                ..HttpEvent::default()
+            })),
             Event::Auth(AuthStep {
                 phase: "prm".into(),
                 ok: true,
@@ -248,5 +257,46 @@ mod tests {
         }
         let v: Value = json!({"seq": 2, "kind": "stderr", "line": "x", "future": true});
         assert!(read(&v.to_string()).is_ok(), "unknown fields are ignored");
+    }
+
+    /// A stream's end says its ids and error even when there are none; an exchange does not.
+    #[test]
+    fn a_stream_end_keeps_its_null_ids_and_an_exchange_has_none() {
+        let closed = HttpEvent {
+            kind: Some(HttpKind::StreamClosed),
+            first_event_id: Some(None),
+            last_event_id: Some(None),
+            error: Some(None),
+            ..HttpEvent::default()
+        };
+        let v = serde_json::to_value(&closed).unwrap();
+        assert!(
+            v["firstEventId"].is_null() && v.get("firstEventId").is_some(),
+            "{v}"
+        );
+        assert!(v.get("error").is_some());
+        let exchange = serde_json::to_value(HttpEvent {
+            kind: Some(HttpKind::Exchange),
+            status: Some(200),
+            ..HttpEvent::default()
+        })
+        .unwrap();
+        assert!(exchange.get("error").is_none() && exchange.get("lastEventId").is_none());
+    }
+
+    #[test]
+    fn a_403_asks_for_authorization_when_any_part_says_insufficient_scope() {
+        let refused = |excerpt: &str| HttpEvent {
+            status: Some(403),
+            body_excerpt: Some(excerpt.into()),
+            ..HttpEvent::default()
+        };
+        assert!(refused(r#"{"error":"insufficient_scope"}"#).asks_authorization());
+        assert!(!refused("forbidden").asks_authorization());
+        let unauthorized = HttpEvent {
+            status: Some(401),
+            ..HttpEvent::default()
+        };
+        assert!(unauthorized.asks_authorization());
     }
 }

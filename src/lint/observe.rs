@@ -251,7 +251,7 @@ fn message(
         }
         (false, FrameType::Request, Some(method)) => conn.server_requests.push(msg(method)),
         (false, FrameType::Notification, Some(method)) => conn.notifications.push(msg(method)),
-        (false, FrameType::Response | FrameType::Error, _) => {
+        (false, _, _) if m.is_answer() => {
             let Some(answered) = &m.answers else { return };
             let Some(&i) = exchange_of.get(&answered.request) else {
                 return;

@@ -117,7 +117,7 @@ impl Fetcher {
             }
             Err(e) => {
                 event.kind = Some(HttpKind::Error);
-                event.error = Some(e.clone());
+                event.error = Some(Some(e.clone()));
             }
         }
         self.emit(Report::Http(Box::new(event))).await;

@@ -115,7 +115,7 @@ impl Plan {
                         });
                     }
                 }
-                (false, FrameType::Response | FrameType::Error, _) => {
+                (false, _, _) if m.is_answer() => {
                     let Some(answered) = &m.answers else { continue };
                     match answered.method.as_str() {
                         "initialize" if plan.initialize.is_none() => {
@@ -149,7 +149,7 @@ impl Plan {
                         }
                     }
                 }
-                (true, FrameType::Response | FrameType::Error, _) => {
+                (true, _, _) if m.is_answer() => {
                     let Some(answered) = &m.answers else { continue };
                     let mut method = answered.method.clone();
                     let task = message_at(&observations, answered.request)

@@ -425,7 +425,7 @@ impl Shared {
             Err(e) => {
                 let message = describe_error(&e);
                 event.kind = Some(HttpKind::Error);
-                event.error = Some(message.clone());
+                event.error = Some(Some(message.clone()));
                 self.http(event).await;
                 Err(Unanswered {
                     message,

@@ -98,7 +98,8 @@ export class Pager {
     this.seen = new Set();
   }
   get walk() { return this.#walk; }
-  get more() { return this.cursor !== null; }
+  // A falsy cursor ("" or 0) ends the walk, as it always has here.
+  get more() { return Boolean(this.cursor); }
   current(walk) { return walk === this.#walk; }
   restart() {
     this.cursor = null;
@@ -108,7 +109,7 @@ export class Pager {
   // The next page of `walk`: { first, result, items } or { first, error }; null when a newer
   // walk began meanwhile. `refresh` lists the first page again instead of the kept one.
   async next(walk, { since = 0, refresh = false, session = current } = {}) {
-    const first = this.cursor === null;
+    const first = !this.cursor;
     const { body } = await listPage(this.method, this.cursor, { since, refresh: refresh && first, session });
     if (walk !== this.#walk) return null;
     if (body.error) {

@@ -24,7 +24,10 @@ export function form(schema) {
         const value = field.w.get();
         // An empty text box says nothing, required or not (a tool form sends "" for a required
         // string; an elicitation answer leaves it out and says it is missing).
-        const present = value !== undefined && !(field.model.kind === "string" && value === "");
+        // Nothing ticked in a multi-select is nothing said, too.
+        const present = value !== undefined
+          && !(field.model.kind === "string" && value === "")
+          && !(field.model.kind === "multiselect" && value.length === 0);
         const problem = present ? check(field.model, value) : (field.required ? "required" : null);
         field.error.textContent = problem || "";
         if (problem) errors.push(`${field.name}: ${problem}`);

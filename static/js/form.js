@@ -35,8 +35,8 @@ export function fieldsForm(m, onChange = () => {}) {
 }
 
 // A widget for `m`; `required` decides whether empty means "leave out".
-export function widget(m, required, onChange) {
-  const w = build(m, required, onChange);
+export function widget(m, required, onChange, asked = false) {
+  const w = build(m, required, onChange, asked);
   if (!m.nullable) return w;
   const id = nextId();
   const isNull = el("input", { type: "checkbox", id, class: "null-toggle" });
@@ -49,9 +49,9 @@ export function widget(m, required, onChange) {
   };
 }
 
-function build(m, required, onChange) {
+function build(m, required, onChange, asked) {
   switch (m.kind) {
-    case "string": return stringWidget(m, required, onChange);
+    case "string": return stringWidget(m, required, onChange, asked);
     case "number": return numberWidget(m, onChange);
     case "boolean": return boolWidget(required, onChange);
     case "select": return selectWidget(m, required, onChange);
@@ -66,11 +66,31 @@ function build(m, required, onChange) {
   }
 }
 
-function stringWidget(m, required, onChange) {
+function stringWidget(m, required, onChange, asked = false) {
+  // A person answering a question picks a date-time; what goes out is RFC 3339.
+  if (asked && m.format === "date-time") return dateTimeWidget(onChange);
   const type = { email: "email", uri: "url", date: "date" }[m.format] || "text";
   const input = el("input", { type, id: nextId(), minlength: m.minLength, maxlength: m.maxLength, spellcheck: "false", placeholder: m.format === "date-time" ? "2026-01-31T12:00:00Z" : undefined });
   input.addEventListener("input", onChange);
   return { node: input, input, focus: () => input.focus(), get: () => (input.value === "" && !required ? undefined : input.value), set: (v) => { input.value = v === undefined ? "" : String(v); } };
+}
+
+function dateTimeWidget(onChange) {
+  const input = el("input", { type: "datetime-local", id: nextId() });
+  input.addEventListener("input", onChange);
+  return {
+    node: input, input, focus: () => input.focus(),
+    get: () => {
+      if (input.value === "") return undefined;
+      return Number.isNaN(Date.parse(input.value)) ? input.value : new Date(input.value).toISOString();
+    },
+    set: (v) => {
+      const d = typeof v === "string" ? new Date(v) : null;
+      // The picker shows local time to the minute.
+      const local = d && !Number.isNaN(d.getTime()) ? new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16) : "";
+      input.value = local;
+    },
+  };
 }
 
 function numberWidget(m, onChange) {
@@ -115,8 +135,8 @@ function optionText(o) {
   return `${o.title} (${typeof o.value === "string" ? o.value : JSON.stringify(o.value)})`;
 }
 
-// Checkboxes, one per choice; the value is the chosen ones in the schema's order (none chosen
-// is left out, as an empty multi-select means "nothing said").
+// Checkboxes, one per choice; the value is the chosen ones in the schema's order ([] when none
+// is: a tool gets an empty list, as from an empty list widget).
 function multiselectWidget(m, onChange) {
   const id = nextId();
   const boxes = m.options.map((o, i) => {
@@ -128,8 +148,7 @@ function multiselectWidget(m, onChange) {
   return {
     node, input: boxes[0], focus: () => boxes[0]?.focus(),
     get: () => {
-      const chosen = m.options.filter((_, i) => boxes[i].checked).map((o) => o.value);
-      return chosen.length ? chosen : undefined;
+      return m.options.filter((_, i) => boxes[i].checked).map((o) => o.value);
     },
     set: (v) => {
       const wanted = new Set((Array.isArray(v) ? v : []).map((x) => JSON.stringify(x)));
@@ -141,7 +160,7 @@ function multiselectWidget(m, onChange) {
 // `asked`: a field the person is asked about (an elicitation's), where a yes/no is a checkbox
 // whatever `required` says, as clients show one; elsewhere an optional boolean may be unset.
 function field(name, m, required, onChange, asked = false) {
-  const w = widget(m, required || (asked && m.kind === "boolean"), onChange);
+  const w = widget(m, required || (asked && m.kind === "boolean"), onChange, asked);
   const id = w.input?.id || w.node.id || nextId();
   if (!w.node.id && !w.input) w.node.id = id;
   return {

@@ -70,9 +70,9 @@ pub(super) async fn read_sse(
         method: Some(method.to_owned()),
         url: Some(sh.redact_url(url)),
         events: Some(count),
-        first_event_id: first_id,
-        last_event_id: out.last_id.clone(),
-        error: out.error.clone(),
+        first_event_id: Some(first_id),
+        last_event_id: Some(out.last_id.clone()),
+        error: Some(out.error.clone()),
         ..HttpEvent::default()
     })
     .await;
