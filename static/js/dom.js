@@ -3,9 +3,16 @@
 // An element of the page by id. The page's elements are there from the start: one that is
 // missing is a bug, said at once rather than as "cannot read properties of null" later.
 // (tests/it/architecture.rs checks each id the modules look up this way against the served page.)
+// Each is looked up once and kept (a template element is never replaced; one that left the
+// document is looked up again).
+const resolved = new Map();
+
 export function $(id) {
+  const kept = resolved.get(id);
+  if (kept?.isConnected) return kept;
   const node = document.getElementById(id);
   if (!node) throw new Error(`mcpscope: the page has no element #${id}`);
+  resolved.set(id, node);
   return node;
 }
 

@@ -1,5 +1,6 @@
 // The page's state per session, in one place: what the views keep about each session (the item
-// it had open and its search, its tasks, its authorization flow, its last replay report), read
+// it had open and its search, its tasks, its authorization flow, its last replay report, the
+// calls of each item), read
 // by the views and dropped when the session is removed. State that is not per session (the
 // timeline's rows, the dock's layout) stays with its view.
 
@@ -17,6 +18,8 @@ function blank() {
     auth: null,
     // The last replay report (the Findings tab), or null.
     replay: null,
+    // "kind:key" of an item → its calls, newest first (the work area's history).
+    history: new Map(),
   };
 }
 
@@ -34,4 +37,9 @@ export function peek(id) {
 // The session was removed.
 export function forget(id) {
   sessions.delete(id);
+}
+
+// Every session the page keeps state for: [id, state] pairs.
+export function all() {
+  return [...sessions];
 }

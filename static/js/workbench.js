@@ -9,6 +9,7 @@ import { $, el, pretty } from "./dom.js";
 import * as items from "./items.js";
 import * as result from "./result.js";
 import { diffLines, summary } from "./diff.js";
+import * as store from "./store.js";
 
 const DETAILS = { tool: "tool-detail", resource: "resource-detail", template: "template-detail", prompt: "prompt-detail", raw: "raw-detail" };
 const MAX_HISTORY = 12;
@@ -17,7 +18,21 @@ const STORE = "mcpscope-history";
 // This page's part of every call ref (refs are per session, and a reload is a new page).
 const PAGE = crypto.randomUUID?.() ?? `${Date.now()}-${Math.random()}`;
 
-const histories = new Map(); // "session|kind:key" → entries, newest first
+// Each item's calls live in the store, under their session; a history key is "session|kind:key".
+function historyOf(key) {
+  const at = key.indexOf("|");
+  return store.peek(key.slice(0, at))?.history.get(key.slice(at + 1));
+}
+
+function setHistory(key, list) {
+  const at = key.indexOf("|");
+  store.of(key.slice(0, at)).history.set(key.slice(at + 1), list);
+}
+
+// Every history the page holds, as [key, entries].
+function histories() {
+  return store.all().flatMap(([id, s]) => [...s.history].map(([item, list]) => [`${id}|${item}`, list]));
+}
 const openers = new Map(); // kind → (key) => bool: opens the item if the list has it
 let open = null; // {kind, key}
 let shownEntry = null;
@@ -48,7 +63,7 @@ export function show(kind, key) {
   items.mark(kind, key);
   // Opening another item is a step Back can undo.
   writeHash(Boolean(kind));
-  const h = histories.get(historyKey(open)) || [];
+  const h = (open && historyOf(historyKey(open))) || [];
   renderHistory(h);
   showEntry(h[0] ?? null);
 }
@@ -109,7 +124,7 @@ export async function showRecorded(method, query) {
     n: ++seq, at: null, method, params: c.params ?? {}, body: c.answer ?? null, pending: false, ms: 0,
     recorded: { seq: c.seq, answerSeq: c.answerSeq },
   }));
-  histories.set(key, list);
+  setHistory(key, list);
   renderHistory(list);
   $("history-count").textContent = list.length ? `(${list.length} recorded${body.total > list.length ? ` of ${body.total}` : ""})` : "";
   await showEntry(list[0] ?? null);
@@ -125,10 +140,10 @@ export async function run(method, params, opts = {}) {
   const n = ++seq;
   const entry = { n, at: Date.now(), method, params, body: undefined, pending: true, ref: `${PAGE}-${n}`, session: sessionId(), ms: 0, outputSchema: opts.outputSchema };
   const started = performance.now();
-  const list = histories.get(key) || [];
+  const list = historyOf(key) || [];
   list.unshift(entry);
   list.length = Math.min(list.length, MAX_HISTORY);
-  histories.set(key, list);
+  setHistory(key, list);
   save();
   if (historyKey(open) === key) {
     renderHistory(list);
@@ -149,7 +164,7 @@ export async function run(method, params, opts = {}) {
 async function settle(key, entry, body, requestId, ms) {
   Object.assign(entry, { body, requestId, pending: false, ms: ms ?? Date.now() - entry.at });
   save();
-  const list = histories.get(key);
+  const list = historyOf(key);
   if (list?.includes(entry) && historyKey(open) === key) {
     renderHistory(list);
     await showEntry(entry, true);
@@ -252,7 +267,7 @@ function compare() {
 function save() {
   try {
     // A recording's calls are read from it again whenever its item opens.
-    const kept = [...histories].filter(([, list]) => !list.some((e) => e.recorded)).map(([k, list]) => [k, list.map((e) => {
+    const kept = histories().filter(([, list]) => !list.some((e) => e.recorded)).map(([k, list]) => [k, list.map((e) => {
       const text = JSON.stringify(e.body);
       return { ...e, body: text && text.length > KEEP_CHARS ? null : e.body };
     })]);
@@ -263,7 +278,7 @@ function save() {
 function load() {
   try {
     for (const [k, list] of JSON.parse(sessionStorage.getItem(STORE) || "[]")) {
-      histories.set(k, list);
+      setHistory(k, list);
       for (const e of list) seq = Math.max(seq, e.n);
     }
   } catch { /* nothing kept */ }
@@ -301,7 +316,7 @@ export function readHash() {
 export function init() {
   load();
   // Calls that were still running when the page before this one went away.
-  for (const [key, list] of histories) for (const entry of list) if (entry.pending && entry.ref) resume(key, entry);
+  for (const [key, list] of histories()) for (const entry of list) if (entry.pending && entry.ref) resume(key, entry);
   $("history-compare").addEventListener("click", compare);
   // Ctrl/⌘+Enter anywhere in a detail form sends it; Enter in a one-line field does too.
   for (const id of Object.values(DETAILS)) {
