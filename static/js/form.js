@@ -1,8 +1,8 @@
 // Renders a form model (schema.js) as inputs: each widget has get() (undefined when an optional
 // field is left empty) and set(value), so the raw-JSON box and the form stay in sync both ways.
 // Every field shows its type and constraints beside it; required ones are marked. The one
-// renderer of schemas as forms: tool arguments and elicitation requests (a prompt's arguments
-// are plain strings with no schema; prompts.js lays them out with their completions).
+// renderer of schemas as forms: tool arguments, prompt arguments (as the object of strings they
+// are) and elicitation requests.
 
 import { el, pretty } from "./dom.js";
 import { initialValue, pickVariant } from "./schema.js";

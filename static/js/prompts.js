@@ -1,10 +1,12 @@
-// Prompts: the list (title with the wire name), an argument form (required marked, values
-// remembered per prompt) with a completion dropdown on every argument, and `prompts/get` shown
-// as a conversation with the raw JSON one click away.
+// Prompts: the list (title with the wire name), an argument form (drawn by form.js; required
+// marked, values remembered per prompt) with a completion dropdown on every argument, and
+// `prompts/get` shown as a conversation with the raw JSON one click away.
 
 import { listAll } from "./api.js";
-import { $, el } from "./dom.js";
+import { $ } from "./dom.js";
 import * as completion from "./completion.js";
+import { fieldsForm } from "./form.js";
+import { model } from "./schema.js";
 import * as items from "./items.js";
 import * as workbench from "./workbench.js";
 
@@ -42,24 +44,26 @@ export function select(p) {
   $("prompt-description").textContent = p.description || "";
   let saved = {};
   try { saved = JSON.parse(localStorage.getItem(store(p)) || "{}"); } catch { /* none */ }
-  const box = $("prompt-args");
-  box.replaceChildren();
+  // A prompt's arguments are strings with no schema of their own: drawn by the one form
+  // renderer as the object of strings they are, each with its completion dropdown.
+  const args = Array.isArray(p.arguments) ? p.arguments : [];
+  const schema = {
+    type: "object",
+    properties: Object.fromEntries(args.map((a) => [a.name, { type: "string", title: a.title, description: a.description }])),
+    required: args.filter((a) => a.required).map((a) => a.name),
+  };
+  const form = fieldsForm(model(schema), () => localStorage.setItem(store(p), JSON.stringify(completion.filled(inputs))));
+  $("prompt-args").replaceChildren(form.node);
   inputs = {};
-  for (const a of Array.isArray(p.arguments) ? p.arguments : []) {
-    const id = `pa-${a.name}`;
-    const input = el("input", { id, type: "text", "data-arg": a.name, spellcheck: "false", value: typeof saved[a.name] === "string" ? saved[a.name] : "" });
-    input.addEventListener("input", () => localStorage.setItem(store(p), JSON.stringify(completion.filled(inputs))));
-    inputs[a.name] = input;
-    box.append(el("div", { class: "field" },
-      el("label", { for: id },
-        el("span", { class: "field-name", text: a.title ? `${a.title} (${a.name})` : a.name }),
-        a.required ? el("span", { class: "required", text: " *", title: "required" }) : null),
-      a.description ? el("div", { class: "field-desc muted", text: a.description }) : null,
-      input));
+  for (const field of form.fields) {
+    const input = field.w.input;
+    input.dataset.arg = field.name;
+    input.value = typeof saved[field.name] === "string" ? saved[field.name] : "";
+    inputs[field.name] = input;
     completion.attach(input, {
       ref: { type: "ref/prompt", name: p.name },
-      name: a.name,
-      context: () => completion.filled(inputs, a.name),
+      name: field.name,
+      context: () => completion.filled(inputs, field.name),
       supported: () => Boolean(ctx.session()?.capabilities?.completions),
     });
   }

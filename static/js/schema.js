@@ -4,7 +4,7 @@
 // (never fetched), allOf merged, `type: [T, "null"]` and anyOf-with-null as nullable, enums and
 // titled const alternatives as selects, real unions as variants, prefixItems and draft-07
 // tuple `items`; an array of choices as a multi-select. `check` tells what a value breaks. The
-// form (form.js) renders this model for tools and elicitation; tests/js checks it
+// form (form.js) renders this model for tools, prompts and elicitation; tests/js checks it
 // under Node.
 
 const MAX_DEPTH = 32;
