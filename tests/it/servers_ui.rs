@@ -22,14 +22,29 @@ async fn js_bool(c: &Client, script: &str) -> bool {
 /// Chooses a server in the server list by its visible name.
 pub(crate) async fn choose(c: &Client, name: &str) {
     // The list fills once the page has loaded the sessions: wait for the row, with a deadline.
-    c.wait()
+    let found = c
+        .wait()
         .at_most(crate::support::DEADLINE)
         .for_element(Locator::XPath(&format!(
             "//ul[@id='server-list']//button[.//span[normalize-space()='{name}']]"
         )))
-        .await
-        .unwrap_or_else(|e| panic!("no server {name} in the list: {e}"))
-        .click()
+        .await;
+    let row = match found {
+        Ok(row) => row,
+        Err(e) => {
+            // What the page showed instead, so a failure says why.
+            let seen = c
+                .execute(
+                    "return JSON.stringify({url: location.href, list: document.getElementById('server-list')?.innerText, state: document.getElementById('state')?.textContent, notice: document.getElementById('notice')?.textContent})",
+                    vec![],
+                )
+                .await
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            panic!("no server {name} in the list: {e}; the page showed {seen}")
+        }
+    };
+    row.click()
         .await
         .unwrap_or_else(|e| panic!("the row of {name} was replaced under the click: {e}"));
     // By its text, shown or not: a narrow header leaves the session label to the server list.
