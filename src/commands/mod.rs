@@ -43,11 +43,9 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
         // In CLI mode a usage error is exit 1 with the one JSON error line, as scripts expect.
         Err(e) if cli_mode && e.use_stderr() => {
             let message = e.render().to_string();
-            eprintln!(
-                "{}",
-                crate::term::json(&failure::Failure::usage(message.trim()).line())
-            );
-            return ExitCode::from(1);
+            return ExitCode::from(failure::exit_code(Err(failure::Failure::usage(
+                message.trim(),
+            ))));
         }
         Err(e) => e.exit(),
     };

@@ -16,7 +16,7 @@ use std::{io::Write, time::Duration};
 use serde_json::{Map, Value, json};
 
 use super::{
-    failure::Failure,
+    failure::{Failure, exit_code},
     headless::{Local, RunConfig, refused, retained, target},
 };
 use crate::{
@@ -42,13 +42,7 @@ pub async fn run(args: &Args) -> u8 {
         let _ = out.write_all(text.as_bytes());
         let _ = out.flush();
     }
-    match failure {
-        Some(f) => {
-            eprintln!("{}", crate::term::json(&f.line()));
-            f.exit
-        }
-        None => 0,
-    }
+    exit_code(failure.map_or(Ok(0), Err))
 }
 
 /// What the user asked for, checked before anything is started so a usage error costs nothing.
