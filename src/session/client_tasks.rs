@@ -419,22 +419,6 @@ impl ClientTasks {
 }
 
 impl Actor {
-    /// Whether the server's request asks to run as a task the client hosts: legacy era, a
-    /// `task` in its params, and the method declared under `tasks.requests`.
-    pub(super) fn hosts_as_task(&self, reply_to: &ReplyTo, method: &str, params: &Value) -> bool {
-        let path = match method {
-            "sampling/createMessage" => "/tasks/requests/sampling/createMessage",
-            "elicitation/create" => "/tasks/requests/elicitation/create",
-            _ => return false,
-        };
-        let capability = method.split('/').next().unwrap_or_default();
-        matches!(reply_to, ReplyTo::JsonRpc(_))
-            && !self.modern
-            && self.options.client_capabilities.get(capability).is_some()
-            && params.get("task").is_some_and(Value::is_object)
-            && self.options.client_capabilities.pointer(path).is_some()
-    }
-
     /// Creates the task, answers the server with it at once, then routes the request itself
     /// (responders, delay, or a person) to end the task.
     pub(super) fn host_task(&mut self, reply_to: ReplyTo, method: String, params: Value, seq: u64) {

@@ -36,6 +36,9 @@ pub(super) enum Route {
     Queue,
     /// The server asks about a task this client hosts (`tasks/*`, legacy era).
     ClientTaskRequest,
+    /// The request asks to run as a task the client hosts: answered with the task at once,
+    /// the request itself routed again to end it.
+    HostTask,
 }
 
 /// What the client declared and how it answers: the inputs of [`decide`].
@@ -49,6 +52,21 @@ impl Client<'_> {
     fn declared(&self, capability: &str) -> bool {
         self.capabilities.get(capability).is_some()
     }
+
+    /// Whether a request asks to run as a task the client hosts: legacy era, a `task` in its
+    /// params, and the method declared under `tasks.requests`.
+    fn hosts_as_task(&self, method: &str, params: &Value) -> bool {
+        let path = match method {
+            "sampling/createMessage" => "/tasks/requests/sampling/createMessage",
+            "elicitation/create" => "/tasks/requests/elicitation/create",
+            _ => return false,
+        };
+        let capability = method.split('/').next().unwrap_or_default();
+        !self.modern
+            && self.declared(capability)
+            && params.get("task").is_some_and(Value::is_object)
+            && self.capabilities.pointer(path).is_some()
+    }
 }
 
 fn now(outcome: Result<Value, Value>, responder: &str) -> Route {
@@ -60,28 +78,37 @@ fn now(outcome: Result<Value, Value>, responder: &str) -> Route {
 }
 
 /// What `method` calls for, and the warnings a real client would have about it (shown, not
-/// refused: seeing what the server sends is the point).
-pub(super) fn decide(client: &Client<'_>, method: &str, params: &Value) -> (Route, Vec<String>) {
+/// refused: seeing what the server sends is the point). `json_rpc`: it came as a JSON-RPC
+/// request (not as a modern input request), so it may ask to run as a task.
+pub(super) fn decide(
+    client: &Client<'_>,
+    method: &str,
+    params: &Value,
+    json_rpc: bool,
+) -> (Route, Vec<String>) {
     let mut warnings = Vec::new();
+    // An elicitation in a mode the client did not declare is refused at once, before any task
+    // is made for it.
+    if method == "elicitation/create"
+        && client.declared("elicitation")
+        && let Err(message) = check_elicitation(client.capabilities, params)
+    {
+        warnings.push(message.clone());
+        let refusal = Err(json!({"code": -32602, "message": message}));
+        return (now(refusal, "capabilities"), warnings);
+    }
+    if json_rpc && client.hosts_as_task(method, params) {
+        return (Route::HostTask, warnings);
+    }
     let route = match method {
         "ping" => now(Ok(json!({})), "ping"),
-        // An elicitation in a mode the client did not declare is refused at once.
         "elicitation/create" if client.declared("elicitation") => {
-            match check_elicitation(client.capabilities, params) {
-                Err(message) => {
-                    warnings.push(message.clone());
-                    now(
-                        Err(json!({"code": -32602, "message": message})),
-                        "capabilities",
-                    )
+            match client.responders.elicitation_answer(params) {
+                Some(mut answer) => {
+                    crate::responders::apply_elicitation_defaults(params, &mut answer);
+                    held(answer)
                 }
-                Ok(()) => match client.responders.elicitation_answer(params) {
-                    Some(mut answer) => {
-                        crate::responders::apply_elicitation_defaults(params, &mut answer);
-                        held(answer)
-                    }
-                    None => Route::Queue,
-                },
+                None => Route::Queue,
             }
         }
         "sampling/createMessage" if client.declared("sampling") => {
@@ -301,24 +328,14 @@ impl Actor {
 
     /// Answers a server request now, by rule, or queues it for a person.
     pub(super) fn route(&mut self, reply_to: ReplyTo, method: String, params: Value, seq: u64) {
-        // A refusal comes before any task is made for the request.
-        let refused_mode = method == "elicitation/create"
-            && self
-                .options
-                .client_capabilities
-                .get("elicitation")
-                .is_some()
-            && check_elicitation(&self.options.client_capabilities, &params).is_err();
-        if !refused_mode && self.hosts_as_task(&reply_to, &method, &params) {
-            return self.host_task(reply_to, method, params, seq);
-        }
         let responders = self.responders.get();
         let client = Client {
             capabilities: &self.options.client_capabilities,
             modern: self.modern,
             responders: &responders,
         };
-        let (route, warnings) = decide(&client, &method, &params);
+        let json_rpc = matches!(reply_to, ReplyTo::JsonRpc(_));
+        let (route, warnings) = decide(&client, &method, &params, json_rpc);
         for warning in warnings {
             self.finding(Severity::Warning, warning, seq);
         }
@@ -338,6 +355,7 @@ impl Actor {
             Route::ClientTaskRequest => {
                 return self.client_task_request(reply_to, &method, &params);
             }
+            Route::HostTask => return self.host_task(reply_to, method, params, seq),
         }
         self.apply(out);
     }

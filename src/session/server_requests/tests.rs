@@ -25,7 +25,7 @@ fn route_of(
         modern,
         responders: rules,
     };
-    let (route, warnings) = decide(&client, method, &params);
+    let (route, warnings) = decide(&client, method, &params, true);
     let word = match route {
         Route::Answer(a) => format!(
             "answer {} by {}",
@@ -38,6 +38,7 @@ fn route_of(
         Route::Delay(a) => format!("delay {} ms", a.delay.as_millis()),
         Route::Queue => "queue".into(),
         Route::ClientTaskRequest => "client task".into(),
+        Route::HostTask => "host a task".into(),
     };
     (word, warnings)
 }
@@ -245,4 +246,45 @@ fn url_elicitation_ids_are_remembered_within_a_bound() {
     assert!(requests.knows_elicitation("e1"));
     assert!(requests.knows_elicitation(&format!("e{ELICITATION_MEMORY}")));
     assert!(!requests.knows_elicitation("never"));
+}
+
+#[test]
+fn a_request_asking_for_a_task_is_hosted_unless_refused_first_or_modern() {
+    let none = Responders::default();
+    let caps = json!({"sampling": {}, "elicitation": {"form": {}},
+        "tasks": {"requests": {"sampling": {"createMessage": {}}, "elicitation": {"create": {}}}}});
+    let task = json!({"task": {"ttl": 60000}, "messages": []});
+    assert_eq!(
+        route_of(
+            caps.clone(),
+            false,
+            &none,
+            "sampling/createMessage",
+            task.clone()
+        )
+        .0,
+        "host a task"
+    );
+    assert_eq!(
+        route_of(caps.clone(), true, &none, "sampling/createMessage", task).0,
+        "queue"
+    );
+    // A mode the client did not declare is refused before any task is made.
+    let url = json!({"task": {}, "mode": "url", "url": "https://example.com"});
+    assert_eq!(
+        route_of(caps.clone(), false, &none, "elicitation/create", url).0,
+        "answer error -32602 by capabilities"
+    );
+    // Without tasks.requests for the method, the request is answered as itself.
+    assert_eq!(
+        route_of(
+            json!({"sampling": {}, "tasks": {}}),
+            false,
+            &none,
+            "sampling/createMessage",
+            json!({"task": {}})
+        )
+        .0,
+        "queue"
+    );
 }
