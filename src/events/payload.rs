@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// A server→client request (or a modern input request) waiting for an answer, as
 /// `GET /api/pending` lists it and a `pending` event carries it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PendingView {
     /// Our key for it (what `POST …/pending/{id}` names).

@@ -125,12 +125,7 @@ mod tests {
                 params: json!({"messages": []}),
                 received_at: "2026-12-05T00:00:00Z".into(),
                 server_id: Some(json!("srv-1")),
-                request_id: None,
-                origin_request_id: None,
-                round: None,
-                input_key: None,
-                task_id: None,
-                hosted_task: None,
+                ..PendingView::default()
             }),
             Event::Round(RoundEvent {
                 step: RoundStep::InputRequired {

@@ -90,13 +90,7 @@ impl PendingRequest {
             method: self.method.clone(),
             params: self.params.clone(),
             received_at: self.received_at.clone(),
-            server_id: None,
-            request_id: None,
-            origin_request_id: None,
-            round: None,
-            input_key: None,
-            task_id: None,
-            hosted_task: None,
+            ..PendingView::default()
         };
         match &self.reply_to {
             ReplyTo::JsonRpc(server_id) => v.server_id = Some(server_id.clone()),
