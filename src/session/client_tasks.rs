@@ -422,10 +422,10 @@ impl Actor {
     /// Creates the task, answers the server with it at once, then routes the request itself
     /// (responders, delay, or a person) to end the task.
     pub(super) fn host_task(&mut self, reply_to: ReplyTo, method: String, params: Value, seq: u64) {
-        let mut out = Outbox::default();
-        self.client_tasks
-            .host(reply_to, method, params, seq, Instant::now(), &mut out);
-        self.apply(out);
+        self.through(|a, out| {
+            a.client_tasks
+                .host(reply_to, method, params, seq, Instant::now(), out)
+        });
     }
 
     /// The answer to a hosted task's request: the task ends with it.
@@ -435,18 +435,12 @@ impl Actor {
         outcome: Result<&Value, &Value>,
         answered_by: Value,
     ) {
-        let mut out = Outbox::default();
-        self.client_tasks
-            .answered(task_id, outcome, answered_by, &mut out);
-        self.apply(out);
+        self.through(|a, out| a.client_tasks.answered(task_id, outcome, answered_by, out));
     }
 
     /// The server's `tasks/*` requests about the tasks we host.
     pub(super) fn client_task_request(&mut self, reply_to: ReplyTo, method: &str, params: &Value) {
-        let mut out = Outbox::default();
-        self.client_tasks
-            .request(reply_to, method, params, &mut out);
-        self.apply(out);
+        self.through(|a, out| a.client_tasks.request(reply_to, method, params, out));
     }
 
     /// The server gave up on a held `tasks/result`.
@@ -456,9 +450,7 @@ impl Actor {
 
     /// Tasks past their TTL are gone.
     pub(super) fn expire_client_tasks(&mut self) {
-        let mut out = Outbox::default();
-        self.client_tasks.expire(Instant::now(), &mut out);
-        self.apply(out);
+        self.through(|a, out| a.client_tasks.expire(Instant::now(), out));
     }
 
     /// The hosted tasks as the Tasks tab lists them, newest first.

@@ -401,15 +401,11 @@ impl Actor {
     }
 
     pub(super) fn listen_answer(&mut self, id: i64, outcome: &Outcome) {
-        let mut out = Outbox::default();
-        self.listen.answer(id, outcome, &mut out);
-        self.apply(out);
+        self.through(|a, out| a.listen.answer(id, outcome, out));
     }
 
     pub(super) fn listen_dropped(&mut self, id: i64, why: &str) {
-        let mut out = Outbox::default();
-        self.listen.dropped(id, why, Instant::now(), &mut out);
-        self.apply(out);
+        self.through(|a, out| a.listen.dropped(id, why, Instant::now(), out));
     }
 
     pub(super) fn stream_notification(
@@ -418,10 +414,7 @@ impl Actor {
         params: Option<&Value>,
         seq: u64,
     ) -> bool {
-        let mut out = Outbox::default();
-        let was = self.listen.notification(method, params, seq, &mut out);
-        self.apply(out);
-        was
+        self.through(|a, out| a.listen.notification(method, params, seq, out))
     }
 
     /// True when the server's `notifications/cancelled` named one of our listen requests.

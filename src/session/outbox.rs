@@ -100,6 +100,14 @@ impl Outbox {
 }
 
 impl Actor {
+    /// Runs `f` with a fresh outbox, then carries out what it asked for; `f`'s result.
+    pub(super) fn through<R>(&mut self, f: impl FnOnce(&mut Actor, &mut Outbox) -> R) -> R {
+        let mut out = Outbox::default();
+        let result = f(self, &mut out);
+        self.apply(out);
+        result
+    }
+
     /// Carries out what a concern asked for, in the order it asked.
     pub(super) fn apply(&mut self, out: Outbox) {
         for effect in out.effects {

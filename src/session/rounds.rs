@@ -322,11 +322,8 @@ impl Rounds {
 impl Actor {
     /// A result asked for input: serve each input request, then retry.
     pub(super) fn input_required(&mut self, call: Call, result: Value, seq: u64) {
-        let mut out = Outbox::default();
-        let begun = self
-            .rounds
-            .begin(call, &result, self.options.max_rounds, seq, &mut out);
-        self.apply(out);
+        let max_rounds = self.options.max_rounds;
+        let begun = self.through(|a, out| a.rounds.begin(call, &result, max_rounds, seq, out));
         match begun {
             Begun::Serve(targets) => {
                 // The conversation is in place first: a responder may answer at once, from

@@ -362,10 +362,7 @@ impl Actor {
 
     /// A person's (or script's) answer to a queued request; false if it is not waiting.
     pub(super) fn answer_pending(&mut self, key: &str, outcome: Result<Value, Value>) -> bool {
-        let mut out = Outbox::default();
-        let answered = self.server_requests.answer(key, outcome, &mut out);
-        self.apply(out);
-        answered
+        self.through(|a, out| a.server_requests.answer(key, outcome, out))
     }
 
     /// The server withdrew one of its requests (`notifications/cancelled`).
@@ -373,9 +370,7 @@ impl Actor {
         if let ReplyTo::JsonRpc(id) = reply_to {
             self.withdraw_task_waiter(id);
         }
-        let mut out = Outbox::default();
-        self.server_requests.withdraw(reply_to, &mut out);
-        self.apply(out);
+        self.through(|a, out| a.server_requests.withdraw(reply_to, out));
     }
 
     /// Removes the server requests `f` picks from every place they wait.
@@ -388,9 +383,7 @@ impl Actor {
     }
 
     pub(super) fn delayed_answer(&mut self, key: &str) {
-        let mut out = Outbox::default();
-        self.server_requests.due(key, &mut out);
-        self.apply(out);
+        self.through(|a, out| a.server_requests.due(key, out));
     }
 
     /// The roots changed: a client that declared `roots.listChanged` says so.

@@ -494,18 +494,18 @@ impl Actor {
         modern: bool,
         seq: u64,
     ) {
-        let mut out = Outbox::default();
-        self.tasks.created(
-            method,
-            subject,
-            request_id,
-            task,
-            modern,
-            seq,
-            Instant::now(),
-            &mut out,
-        );
-        self.apply(out);
+        self.through(|a, out| {
+            a.tasks.created(
+                method,
+                subject,
+                request_id,
+                task,
+                modern,
+                seq,
+                Instant::now(),
+                out,
+            )
+        });
     }
 
     /// When the next `tasks/get` is due.
@@ -515,9 +515,7 @@ impl Actor {
 
     /// Sends `tasks/get` for every task whose poll is due.
     pub(super) fn poll_tasks(&mut self) {
-        let mut out = Outbox::default();
-        self.tasks.poll(Instant::now(), &mut out);
-        self.apply(out);
+        self.through(|a, out| a.tasks.poll(Instant::now(), out));
     }
 
     /// The answer to one of our task requests.
@@ -529,10 +527,10 @@ impl Actor {
         outcome: Outcome,
         seq: u64,
     ) {
-        let mut out = Outbox::default();
-        self.tasks
-            .answer(request_id, id, op, outcome, seq, Instant::now(), &mut out);
-        self.apply(out);
+        self.through(|a, out| {
+            a.tasks
+                .answer(request_id, id, op, outcome, seq, Instant::now(), out)
+        });
     }
 
     /// A modern task's input request got its answer: `tasks/update` carries it.
@@ -541,17 +539,12 @@ impl Actor {
         reply_to: &ReplyTo,
         outcome: Result<&Value, &Value>,
     ) {
-        let mut out = Outbox::default();
-        self.tasks.input_answered(reply_to, outcome, &mut out);
-        self.apply(out);
+        self.through(|a, out| a.tasks.input_answered(reply_to, outcome, out));
     }
 
     /// `notifications/tasks/status` (legacy): a hint, never relied on; the next poll confirms.
     pub(super) fn task_status(&mut self, params: Option<&Value>, seq: u64) {
-        let mut out = Outbox::default();
-        self.tasks
-            .status_notice(params, seq, Instant::now(), &mut out);
-        self.apply(out);
+        self.through(|a, out| a.tasks.status_notice(params, seq, Instant::now(), out));
     }
 
     /// `tasks/cancel` for a task we follow; the caller gets the server's answer.
@@ -560,17 +553,12 @@ impl Actor {
         id: &str,
         reply: oneshot::Sender<Result<Answer, LocalError>>,
     ) {
-        let mut out = Outbox::default();
-        self.tasks.cancel(id, reply, &mut out);
-        self.apply(out);
+        self.through(|a, out| a.tasks.cancel(id, reply, out));
     }
 
     /// A task request of ours timed out or never got through.
     pub(super) fn task_request_failed(&mut self, id: &str, op: TaskOp, why: String) {
-        let mut out = Outbox::default();
-        self.tasks
-            .request_failed(id, op, why, Instant::now(), &mut out);
-        self.apply(out);
+        self.through(|a, out| a.tasks.request_failed(id, op, why, Instant::now(), out));
     }
 
     /// Every task this connection follows, newest first.
