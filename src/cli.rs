@@ -139,6 +139,11 @@ pub struct Args {
     #[arg(long, default_value_t = 6274, global = true, help_heading = LISTENER)]
     pub port: u16,
 
+    /// Port of the second loopback origin MCP App views are served from (never the UI's own);
+    /// 0 picks a free one.
+    #[arg(long, default_value_t = 0, global = true, help_heading = LISTENER)]
+    pub apps_port: u16,
+
     /// The API token (default: 32 random bytes, hex).
     #[arg(long, env = "MCPSCOPE_TOKEN", hide_env_values = true, global = true, help_heading = LISTENER)]
     pub token: Option<String>,

@@ -19,6 +19,8 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct Config {
     pub bind: SocketAddr,
+    /// The apps origin's port (`--apps-port`; 0: any free one).
+    pub apps_port: u16,
     pub token: String,
     pub open_browser: bool,
     /// What to connect at start: a target, or a server of the config file by name.
@@ -180,6 +182,8 @@ impl Start {
         };
         Ok(crate::session::ConnectOptions {
             era: era.unwrap_or_default(),
+            // The inspector hosts MCP Apps.
+            apps: true,
             ..Default::default()
         })
     }
@@ -236,6 +240,7 @@ impl Config {
 
         Ok(Config {
             bind: SocketAddr::new(ip, args.port),
+            apps_port: args.apps_port,
             token,
             open_browser: !args.no_open,
             start,

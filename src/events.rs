@@ -23,7 +23,8 @@ pub mod read;
 
 pub use info::{AuthorizationView, Era, Paused, SessionInfo, SessionState};
 pub use payload::{
-    AuthStep, HttpEvent, HttpKind, PendingView, RoundEvent, RoundStep, TaskSide, TaskView,
+    AppDirection, AppEvent, AuthStep, HttpEvent, HttpKind, PendingView, RoundEvent, RoundStep,
+    TaskSide, TaskView,
 };
 pub use read::{Stamped, read};
 
@@ -69,6 +70,8 @@ pub enum Event {
     Http(Box<HttpEvent>),
     /// One step of an authorization flow. Never a token, code, verifier or secret.
     Auth(AuthStep),
+    /// One message of an MCP App's bridge, tied to the tool call that opened the app.
+    App(Box<AppEvent>),
     /// A protocol violation or oddity, tied to the frame it concerns.
     Finding {
         severity: Severity,

@@ -5,6 +5,7 @@
 //! stream ([`events`]), and serves a token-guarded HTTP + SSE API with an embedded UI ([`web`]).
 //! [`run`] wires them together; [`web::router`] is usable by tests without a socket.
 
+pub mod apps;
 pub mod catalog;
 pub mod cli;
 pub mod commands;
@@ -62,6 +63,21 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             source,
         })?;
     let local = listener.local_addr().map_err(RunError::Serve)?;
+    // MCP App views get an origin of their own, on loopback even when the UI is bound wider:
+    // they are a server's code, and must reach nothing of the UI.
+    let apps_ip = if local.ip().is_loopback() {
+        local.ip()
+    } else {
+        std::net::Ipv4Addr::LOCALHOST.into()
+    };
+    let apps_addr = std::net::SocketAddr::new(apps_ip, config.apps_port);
+    let apps_listener = TcpListener::bind(apps_addr)
+        .await
+        .map_err(|source| RunError::Bind {
+            addr: apps_addr,
+            source,
+        })?;
+    let apps_port = apps_listener.local_addr().map_err(RunError::Serve)?.port();
     let opened = match &config.open {
         Some(path) => {
             let recording = recording::Recording::read(path).map_err(RunError::Recording)?;
@@ -105,7 +121,25 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         shutting_down: stop_rx,
         oauth: broker,
         calls: Default::default(),
+        apps_port: Some(apps_port),
     };
+    let apps_state =
+        apps::server::AppsState::new(AppState::hosts_for(apps_port), &state.allowed_hosts);
+    let mut apps_stop = state.shutting_down.clone();
+    tokio::spawn(async move {
+        let served = axum::serve(apps_listener, apps::server::router(apps_state))
+            .with_graceful_shutdown(async move {
+                let _ = apps_stop.wait_for(|stop| *stop).await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::warn!("the apps origin stopped: {e}");
+        }
+    });
+    tracing::info!(
+        port = apps_port,
+        "MCP App views are served from their own origin"
+    );
 
     let url = format!(
         "http://{host_for_url}:{}/?token={}",

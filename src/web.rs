@@ -2,6 +2,7 @@
 //! the SSE event stream, the server-rendered pages and the embedded static files. The only module
 //! that knows HTTP towards the browser.
 
+mod apps;
 mod assets;
 mod calls;
 mod catalog;
@@ -39,6 +40,22 @@ use crate::{events::EventBus, session::Sessions};
 /// only as `data:` URIs, so rendering a tool result never makes the browser fetch a server URL.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
+/// The UI's policy: [`CONTENT_SECURITY_POLICY`], and when an apps origin listens, frames from
+/// it (the MCP App sandbox) and nothing else.
+pub fn content_security_policy(apps_port: Option<u16>) -> String {
+    match apps_port {
+        Some(port) => format!(
+            "{CONTENT_SECURITY_POLICY}; frame-src {}",
+            AppState::hosts_for(port)
+                .iter()
+                .map(|h| format!("http://{h}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        None => CONTENT_SECURITY_POLICY.to_owned(),
+    }
+}
+
 /// Shared by every handler.
 #[derive(Clone)]
 pub struct AppState {
@@ -60,6 +77,8 @@ pub struct AppState {
     pub oauth: Arc<crate::oauth::broker::Broker>,
     /// The outcomes of the page's calls, kept for a page that reloads while they run.
     pub calls: Arc<calls::Calls>,
+    /// The port of the apps origin (MCP App views), when it listens.
+    pub apps_port: Option<u16>,
 }
 
 impl AppState {
@@ -116,6 +135,7 @@ fn per_session() -> Router<AppState> {
             "/authorization/continue",
             post(oauth::continue_authorization),
         )
+        .route("/app", post(apps::report))
         .route("/tasks", get(tasks::tasks))
         .route("/tasks/{task}/cancel", post(tasks::cancel_task))
         .route("/export", get(recording::export))
@@ -180,7 +200,8 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
         .layer(SetResponseHeaderLayer::overriding(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+            HeaderValue::from_str(&content_security_policy(state.apps_port))
+                .expect("a policy of ASCII text"),
         ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,

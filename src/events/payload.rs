@@ -1,6 +1,6 @@
 //! What the session's events carry besides frames, typed: a server request waiting for a
 //! person, a step of a modern call that asked for input, a followed task, one HTTP exchange, one
-//! step of an authorization flow. Each serialises to the shape the API and the UI read (the
+//! step of an authorization flow, one message of an MCP App's bridge. Each serialises to the shape the API and the UI read (the
 //! contract's), and reads back from a recording the same way.
 
 use serde::{Deserialize, Serialize};
@@ -230,4 +230,33 @@ pub struct AuthStep {
     pub ok: bool,
     pub message: String,
     pub details: Value,
+}
+
+/// One message of an MCP App's postMessage bridge, as the page (the host) sent or received it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppEvent {
+    pub direction: AppDirection,
+    /// The JSON-RPC message as it crossed the bridge (a view's HTML is summarised: it is in
+    /// the `resources/read` frame already).
+    pub message: Value,
+    /// The page's name for this app instance: one per rendering of a view.
+    pub view: String,
+    /// The `tools/call` that opened the app, once its id is known.
+    #[serde(default)]
+    pub request_id: Option<Value>,
+    /// That tool's name and its view's `ui://` URI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uri: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AppDirection {
+    /// From the host (mcpscope's page) to the app.
+    ToApp,
+    /// From the app to the host.
+    FromApp,
 }

@@ -96,6 +96,20 @@ pub struct ConnectOptions {
     pub max_rounds: u32,
     /// How long a stdio server may take to exit once its stdin is closed, before SIGTERM.
     pub exit_grace: std::time::Duration,
+    /// Whether the MCP Apps extension is declared (the UI hosts apps; a one-shot cannot).
+    pub apps: bool,
+}
+
+impl ConnectOptions {
+    /// The client capabilities as declared: the session's, with the MCP Apps extension when
+    /// this connection hosts apps.
+    pub fn capabilities(&self) -> Value {
+        let mut caps = self.client_capabilities.clone();
+        if self.apps {
+            crate::apps::declare(&mut caps);
+        }
+        caps
+    }
 }
 
 /// Default cap on input rounds per request: enough for any real form sequence, low enough to
@@ -111,6 +125,7 @@ impl Default for ConnectOptions {
             log_level: None,
             max_rounds: DEFAULT_MAX_ROUNDS,
             exit_grace: crate::transport::stdio::GRACE_AFTER_EOF,
+            apps: false,
         }
     }
 }

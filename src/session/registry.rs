@@ -317,7 +317,7 @@ impl Session {
         reporter.update(|cur| {
             cur.info = SessionInfo {
                 target: Some(target.describe()),
-                client_capabilities: Some(options.client_capabilities.clone()),
+                client_capabilities: Some(options.capabilities()),
                 ..cur.info.restart(SessionState::Connecting)
             }
         });
@@ -439,6 +439,12 @@ impl Session {
         if let Some(handle) = handle {
             handle.shutdown().await;
         }
+    }
+
+    /// Publishes an event that happened outside the connection but belongs to this session
+    /// (what the page reports of the apps it hosts).
+    pub fn publish_event(&self, event: Event) -> u64 {
+        self.publish(event)
     }
 
     pub(super) fn publish(&self, event: Event) -> u64 {

@@ -128,6 +128,8 @@ struct ConnectEntryBody {
     /// Over the entry's own `"era"`.
     era: Option<String>,
     log_level: Option<String>,
+    /// `false`: do not declare the MCP Apps extension.
+    apps: Option<bool>,
 }
 
 /// A new session for the entry, connected (or failed) before the answer: **201**.
@@ -156,6 +158,7 @@ pub(super) async fn connect(
         body.client_capabilities,
         era,
         body.log_level,
+        body.apps,
     )?;
     let session = state
         .sessions

@@ -69,6 +69,8 @@ pub(super) struct ConnectBody {
     /// `tokenEndpointAuthMethod`.
     #[serde(default)]
     oauth: OAuthOptions,
+    /// `false`: do not declare the MCP Apps extension (to see a server's text-only fallback).
+    apps: Option<bool>,
 }
 
 /// The session (or the selected one, created if there is none) connects to a new target.
@@ -153,6 +155,7 @@ pub(super) fn connect_plan(body: ConnectBody) -> Result<(Target, ConnectOptions)
             body.client_capabilities,
             parse_era(body.era.as_deref())?,
             body.log_level,
+            body.apps,
         )?,
     ))
 }
@@ -181,11 +184,13 @@ pub(super) fn options(
     client_capabilities: Option<Value>,
     era: Option<EraChoice>,
     log_level: Option<String>,
+    apps: Option<bool>,
 ) -> Result<ConnectOptions, ApiError> {
     check_log_level(log_level.as_deref())?;
     let mut options = ConnectOptions {
         era: era.unwrap_or_default(),
         log_level,
+        apps: apps.unwrap_or(true),
         ..ConnectOptions::default()
     };
     if let Some(v) = protocol_version {

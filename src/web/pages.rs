@@ -12,11 +12,14 @@ use super::AppState;
 pub(super) struct Index {
     version: &'static str,
     demo_command: String,
+    /// The apps origin's port, for the page to frame MCP App sandboxes from (0: none).
+    apps_port: u16,
 }
 
 pub(super) async fn index(State(state): State<AppState>) -> Index {
     Index {
         version: env!("CARGO_PKG_VERSION"),
         demo_command: state.demo_command.to_string(),
+        apps_port: state.apps_port.unwrap_or(0),
     }
 }

@@ -24,6 +24,7 @@ import * as tasks from "./tasks.js";
 import * as findings from "./findings.js";
 import * as auth from "./auth.js";
 import * as store from "./store.js";
+import * as apps from "./apps.js";
 
 const TIMEOUT_KEY = "mcpscope-timeout-s";
 
@@ -216,6 +217,11 @@ function main() {
     opened: async (s) => { await switchTo(s.id, s); await servers.load(); },
   });
   tools.init(ctx);
+  apps.init({
+    session: ctx.session,
+    toolNamed: (name) => tools.all().find((t) => t.name === name) ?? null,
+    version: document.querySelector(".brand .version")?.textContent.trim() || "",
+  });
   resources.init(ctx);
   prompts.init(ctx);
   logs.init(ctx);

@@ -25,7 +25,7 @@ let openSeq = null; // the row whose exchange is shown
 
 function kindClass(event) {
   if (event.kind === "auth") return "http"; // the flow's steps sit with its requests
-  return ["frame", "stderr", "finding", "progress", "http"].includes(event.kind) ? event.kind : "other";
+  return ["frame", "stderr", "finding", "progress", "http", "app"].includes(event.kind) ? event.kind : "other";
 }
 
 // A row's session in the all-servers view: the id first, as it is short and tells two builds of
@@ -79,6 +79,20 @@ function frameGist(event) {
   return "";
 }
 
+// A bridge message of an MCP App: which way, what, and for which tool call.
+function appSummary(e) {
+  const m = e.message || {};
+  const parts = [e.direction === "to-app" ? "⇢ app" : "⇠ app"];
+  if (typeof m.method === "string") parts.push(m.id !== undefined ? "request" : "notification", m.method);
+  else if (m.error) parts.push("error", excerpt(m.error.message ?? m.error, 80));
+  else if (m.result !== undefined) parts.push("response");
+  if (m.id !== undefined) parts.push(`#${JSON.stringify(m.id)}`);
+  if (m.method === "tools/call" && typeof m.params?.name === "string") parts.push(m.params.name);
+  if (m.method === "ui/notifications/size-changed") parts.push(excerpt(m.params, 60));
+  parts.push(`· view ${e.view}${e.tool ? ` of ${e.tool}` : ""}${e.requestId !== null && e.requestId !== undefined ? ` (call #${e.requestId})` : ""}`);
+  return parts.join(" ");
+}
+
 function summary(event) {
   switch (event.kind) {
     case "frame": {
@@ -95,6 +109,7 @@ function summary(event) {
       return parts.join(" ");
     }
     case "http": return httpSummary(event);
+    case "app": return appSummary(event);
     case "auth": return `oauth ${event.phase} ${event.ok === false ? "✗" : "✓"} ${event.message}`;
     case "stderr": return event.line;
     case "finding": return `${event.severity}: ${event.message}`;

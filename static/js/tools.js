@@ -10,6 +10,7 @@ import * as items from "./items.js";
 import * as workbench from "./workbench.js";
 import { model, initialValue } from "./schema.js";
 import { widget } from "./form.js";
+import { viewUri, visibleTo } from "./apphost.js";
 
 const HINTS = [
   ["readOnlyHint", "read-only", false],
@@ -63,10 +64,22 @@ function icon(t) {
   return src ? el("img", { class: "icon", src, alt: "" }) : null;
 }
 
+// MCP Apps: a tool with a view, and who may call it (`_meta.ui.visibility`).
+function appBadges(t) {
+  const uri = viewUri(t);
+  const model = visibleTo(t, "model");
+  const app = visibleTo(t, "app");
+  if (!uri && model && app) return null;
+  return el("span", { class: "item-badges" },
+    uri ? el("span", { class: "badge app-badge", title: `Renders the MCP App view ${uri}`, text: "app view" }) : null,
+    !model ? el("span", { class: "badge", title: "_meta.ui.visibility lacks \"model\": a model never sees this tool; apps may call it", text: "app-only" }) : null,
+    !app ? el("span", { class: "badge", title: "_meta.ui.visibility lacks \"app\": apps may not call it", text: "model-only" }) : null);
+}
+
 function renderList() {
   items.fill("tool-list", tools.map((t) => items.button({
     kind: "tool", key: t.name, title: title(t), name: t.name, desc: t.description, icon: icon(t),
-    onSelect: () => select(t),
+    extra: appBadges(t), onSelect: () => select(t),
   })));
   $("tools-more").hidden = !pager.more;
   $("tools-all").hidden = !pager.more;
@@ -161,7 +174,7 @@ export function select(t) {
   workbench.show("tool", t.name);
   $("tool-name").textContent = title(t);
   $("tool-wire-name").textContent = t.name;
-  $("tool-badges").replaceChildren(...badges(t));
+  $("tool-badges").replaceChildren(...badges(t), appBadges(t) ?? "");
   taskOption(t);
   $("tool-description").textContent = t.description || "";
   $("tool-schema").textContent = pretty(t.inputSchema);
@@ -199,7 +212,7 @@ async function send(args) {
     const ttl = Number($("task-ttl").value);
     params.task = Number.isFinite(ttl) && ttl > 0 ? { ttl: Math.round(ttl * 1000) } : {};
   }
-  await workbench.run("tools/call", params, { outputSchema: selected.outputSchema });
+  await workbench.run("tools/call", params, { outputSchema: selected.outputSchema, app: viewUri(selected) ? { tool: selected } : undefined });
 }
 
 async function callTool() {

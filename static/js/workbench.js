@@ -10,6 +10,7 @@ import * as items from "./items.js";
 import * as result from "./result.js";
 import { diffLines, summary } from "./diff.js";
 import * as store from "./store.js";
+import * as apps from "./apps.js";
 
 const DETAILS = { tool: "tool-detail", resource: "resource-detail", template: "template-detail", prompt: "prompt-detail", raw: "raw-detail" };
 const MAX_HISTORY = 12;
@@ -138,7 +139,7 @@ export async function run(method, params, opts = {}) {
   const item = open || { kind: "raw", key: "request" };
   const key = historyKey(item);
   const n = ++seq;
-  const entry = { n, at: Date.now(), method, params, body: undefined, pending: true, ref: `${PAGE}-${n}`, session: sessionId(), ms: 0, outputSchema: opts.outputSchema };
+  const entry = { n, at: Date.now(), method, params, body: undefined, pending: true, ref: `${PAGE}-${n}`, session: sessionId(), ms: 0, outputSchema: opts.outputSchema, app: opts.app };
   const started = performance.now();
   const list = historyOf(key) || [];
   list.unshift(entry);
@@ -199,7 +200,7 @@ async function showEntry(entry, scroll = false) {
     if (Number(li.dataset.n) === entry?.n) li.setAttribute("aria-current", "true");
     else li.removeAttribute("aria-current");
   }
-  if (!entry) { $("result").replaceChildren(); return; }
+  if (!entry) { $("result").replaceChildren(); await apps.show($("app-box"), null); return; }
   const elapsed = entry.pending || entry.recorded ? "" : `${entry.ms.toFixed(0)} ms · `;
   const st = entry.recorded && !entry.body ? "no answer" : status(entry.body, entry.pending);
   $("result-meta").replaceChildren(
@@ -218,6 +219,8 @@ async function showEntry(entry, scroll = false) {
       onReadResource: (uri) => run("resources/read", { uri }),
     });
   }
+  // A tool with a view renders it under the result, from the moment it is called.
+  if (shownEntry === entry) await apps.show($("app-box"), entry);
   if (scroll && shownEntry === entry) box.scrollIntoView({ block: "nearest", behavior: "smooth" });
 }
 
@@ -233,7 +236,7 @@ function renderHistory(list) {
     const li = el("li", { class: "history-entry", "data-n": entry.n },
       el("button", { type: "button", class: "small", onclick: () => showEntry(entry, true) }, `${at} · `, el("span", { class: st === "ok" ? "status-ok" : st === "cancelled" || st === "waiting" ? "" : "status-error", text: st }), entry.pending || entry.recorded ? "" : ` · ${entry.ms.toFixed(0)} ms`),
       el("span", { class: "args", text: called(entry.method, entry.params), title: called(entry.method, entry.params) }),
-      entry.recorded ? "" : el("button", { type: "button", class: "small", "aria-label": `Re-run the call at ${at}`, onclick: () => run(entry.method, entry.params, { outputSchema: entry.outputSchema }) }, "Re-run"),
+      entry.recorded ? "" : el("button", { type: "button", class: "small", "aria-label": `Re-run the call at ${at}`, onclick: () => run(entry.method, entry.params, { outputSchema: entry.outputSchema, app: entry.app }) }, "Re-run"),
       el("label", {}, check, "compare"));
     li.entry = entry;
     return li;

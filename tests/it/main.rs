@@ -3,6 +3,7 @@
 
 #![allow(unreachable_pub, reason = "test modules share helpers through `pub`")]
 
+mod apps;
 mod architecture;
 pub mod browser;
 mod catalog;

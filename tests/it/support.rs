@@ -385,6 +385,15 @@ impl Events {
         }
     }
 
+    /// Like [`Events::wait_for`], but an event already seen counts too: for events whose order
+    /// against each other is not the point.
+    pub async fn wait_seen(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        if let Some(e) = self.seen.iter().find(|e| pred(e)) {
+            return e.clone();
+        }
+        self.wait_for(what, pred).await
+    }
+
     /// Waits (up to [`DEADLINE`]) for an event matching `pred`.
     pub async fn wait_for(&mut self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
         let until = Instant::now() + DEADLINE;

@@ -25,7 +25,7 @@ pub(in crate::session) struct Established {
 pub(in crate::session) fn initialize_params(options: &ConnectOptions) -> Value {
     json!({
         "protocolVersion": options.protocol_version,
-        "capabilities": options.client_capabilities,
+        "capabilities": options.capabilities(),
         "clientInfo": super::client_info(),
     })
 }

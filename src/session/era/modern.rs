@@ -61,7 +61,7 @@ pub(in crate::session) fn with_meta(params: Option<Value>, options: &ConnectOpti
     meta.entry(META_VERSION)
         .or_insert_with(|| json!(MODERN_VERSION));
     meta.entry(META_CAPABILITIES)
-        .or_insert_with(|| modern_capabilities(&options.client_capabilities));
+        .or_insert_with(|| modern_capabilities(options));
     meta.entry(META_CLIENT).or_insert_with(super::client_info);
     if let Some(level) = &options.log_level {
         meta.entry(META_LOG_LEVEL).or_insert_with(|| json!(level));
@@ -73,14 +73,17 @@ pub(in crate::session) fn with_meta(params: Option<Value>, options: &ConnectOpti
 pub(in crate::session) const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
 
 /// The client capabilities a modern request declares: the session's, plus the tasks extension
-/// unless the caller chose the `extensions` themselves.
-fn modern_capabilities(caps: &Value) -> Value {
-    let mut caps = caps.clone();
+/// unless the caller chose the `extensions` themselves, plus MCP Apps when hosted.
+fn modern_capabilities(options: &ConnectOptions) -> Value {
+    let mut caps = options.client_capabilities.clone();
     if let Some(obj) = caps.as_object_mut() {
         // Client-hosted tasks are 2025-11-25's; the tasks extension has none.
         obj.remove("tasks");
         obj.entry("extensions")
             .or_insert_with(|| json!({ TASKS_EXTENSION: {} }));
+    }
+    if options.apps {
+        crate::apps::declare(&mut caps);
     }
     caps
 }

@@ -1,0 +1,365 @@
+// The host side of one MCP App's bridge (spec 2026-01-26): the sandbox proxy on the apps origin
+// is given the view's HTML, the view's `ui/initialize` is answered with host capabilities and
+// context, nothing is sent before `ui/notifications/initialized`, then the tool input and result
+// (or cancellation) follow. The app's own tools/call (only tools it may see), resources/read and
+// ping go through the session as ordinary requests; the ui/ requests are answered here, asking
+// the page (`ui`) where a person decides. Every message either way is reported to the backend
+// as an `app` event, and what went wrong (a blocked request, an error, a stalled handshake, a
+// flood) as a finding. Nothing from the app is trusted: it is data, shown as text.
+
+import { call, sessionPath } from "./api.js";
+
+export const PROTOCOL = "2026-01-26";
+export const MIME = "text/html;profile=mcp-app";
+const MODES = ["inline", "fullscreen", "pip"];
+const HANDSHAKE_MS = 10_000;
+const TEARDOWN_MS = 1500;
+// More messages of one method than this in a second are a flood: counted, not each recorded.
+const FLOOD_MAX = 40;
+const FLOOD_WINDOW_MS = 1000;
+
+let views = 0;
+
+// The `ui://` view a tool names (`_meta.ui.resourceUri`, or the deprecated flat key), or null.
+export function viewUri(tool) {
+  const meta = tool?._meta;
+  const uri = meta?.ui?.resourceUri ?? meta?.["ui/resourceUri"];
+  return typeof uri === "string" && uri.startsWith("ui://") ? uri : null;
+}
+
+// Who may call a tool (`_meta.ui.visibility`; both when absent).
+export function visibleTo(tool, who) {
+  const v = tool?._meta?.ui?.visibility;
+  return Array.isArray(v) ? v.includes(who) : true;
+}
+
+// The Permissions Policy features a view asks for, as an iframe `allow` value.
+export function allowOf(permissions) {
+  const p = permissions && typeof permissions === "object" ? permissions : {};
+  return [["camera", "camera"], ["microphone", "microphone"], ["geolocation", "geolocation"], ["clipboardWrite", "clipboard-write"]]
+    .filter(([k]) => k in p).map(([, f]) => f).join("; ");
+}
+
+// The apps origin, as the page reaches it (null when the backend serves none).
+export function appsOrigin() {
+  const port = Number(document.body.dataset.appsPort);
+  return port > 0 ? `${location.protocol}//${location.hostname}:${port}` : null;
+}
+
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+
+export class AppHost {
+  // `opts`: {session, tool, args, uri, resource (the resources/read content), version,
+  // context (the host context), ui: {status, log, openLink, resize, displayMode, appCaps}}.
+  constructor(opts) {
+    this.view = `v${++views}`;
+    Object.assign(this, opts);
+    this.phase = "sandbox"; // → resource → initializing → ready → closed
+    this.requestId = null;
+    this.outcome = null; // {result} or {cancelled: reason}
+    this.sentInput = false;
+    this.nextId = 1;
+    this.waiting = new Map(); // our request id → resolve
+    this.counts = new Map(); // method → {start, n, flagged}
+    this.origin = appsOrigin();
+    this.onMessage = (ev) => this.#received(ev);
+    window.addEventListener("message", this.onMessage);
+  }
+
+  // The outer iframe: the sandbox proxy, on the apps origin, with only what the spec asks for.
+  frame() {
+    const f = document.createElement("iframe");
+    f.setAttribute("sandbox", "allow-scripts allow-same-origin");
+    const allow = allowOf(this.resource?._meta?.ui?.permissions);
+    if (allow) f.setAttribute("allow", allow);
+    f.title = `MCP App: ${this.uri}`;
+    f.src = `${this.origin}/sandbox?host=${encodeURIComponent(location.origin)}`;
+    this.iframe = f;
+    this.#watch("sandbox", "no-sandbox");
+    return f;
+  }
+
+  // The tools/call this app belongs to has its id (it is sent).
+  called(requestId) {
+    // The API names the id in a header, as text; the wire's ids are numbers.
+    if (requestId !== null && requestId !== undefined) this.requestId = /^\d+$/.test(String(requestId)) ? Number(requestId) : requestId;
+  }
+
+  // The call's answer: a result goes to the view, anything else cancels it.
+  settled(body, requestId) {
+    this.called(requestId);
+    if (this.outcome) return;
+    if (body?.result !== undefined) this.outcome = { result: body.result };
+    else {
+      const e = body?.error;
+      this.outcome = { cancelled: e?.kind === "cancelled" ? "cancelled by the user" : e?.kind === "timeout" ? "timed out" : `the call failed: ${e?.message ?? "no result"}` };
+    }
+    this.#flush();
+  }
+
+  // Something the host's context changed (theme, size, locale, …): the view hears of it once
+  // it is initialized.
+  contextChanged(partial) {
+    Object.assign(this.context, partial);
+    if (this.phase === "ready") this.#notify("ui/notifications/host-context-changed", partial);
+  }
+
+  // Asks the view to close (`ui/resource-teardown`), waits a little for its answer, then
+  // leaves. Returns once the iframe can go.
+  async teardown(reason = "closed by the user") {
+    if (this.phase === "closed") return;
+    if (this.phase === "ready") {
+      await Promise.race([this.#ask("ui/resource-teardown", {}), new Promise((r) => setTimeout(r, TEARDOWN_MS))]);
+    }
+    this.close(reason);
+  }
+
+  close() {
+    this.phase = "closed";
+    clearTimeout(this.timer);
+    window.removeEventListener("message", this.onMessage);
+    this.iframe?.remove();
+  }
+
+  #report(body) {
+    const b = { view: this.view, tool: this.tool.name, uri: this.uri, requestId: this.requestId, ...body };
+    return call("POST", sessionPath("/app", this.session), b).catch(() => {});
+  }
+
+  #watch(stage, problem) {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      if (this.phase !== stage || this.phase === "closed") return;
+      this.ui.status(`The app's handshake did not complete (${problem}): see the findings.`, true);
+      this.#report({ kind: "stalled", stage: problem, afterMs: HANDSHAKE_MS });
+    }, HANDSHAKE_MS);
+  }
+
+  #post(message) {
+    if (this.phase === "closed" || !this.iframe?.contentWindow) return;
+    this.#count(message, "to-app");
+    this.iframe.contentWindow.postMessage(message, this.origin);
+  }
+
+  #notify(method, params) { this.#post({ jsonrpc: "2.0", method, params }); }
+
+  #answer(id, result) { this.#post({ jsonrpc: "2.0", id, result }); }
+
+  #fail(id, code, message) { this.#post({ jsonrpc: "2.0", id, error: { code, message } }); }
+
+  #ask(method, params) {
+    const id = `host-${this.nextId++}`;
+    this.#post({ jsonrpc: "2.0", id, method, params });
+    return new Promise((resolve) => this.waiting.set(id, resolve));
+  }
+
+  // Reports a message as an `app` event, unless its method is flooding (then once, as a finding).
+  #count(message, direction) {
+    const method = typeof message?.method === "string" ? message.method : null;
+    if (method) {
+      const now = performance.now();
+      let c = this.counts.get(method);
+      if (!c || now - c.start > FLOOD_WINDOW_MS) { c = { start: now, n: 0, flagged: c?.flagged && now - c.start < 5 * FLOOD_WINDOW_MS }; this.counts.set(method, c); }
+      if (++c.n > FLOOD_MAX) {
+        if (!c.flagged) {
+          c.flagged = true;
+          this.#report({ kind: "flood", method, count: c.n, windowMs: FLOOD_WINDOW_MS });
+        }
+        return;
+      }
+    }
+    this.#report({ kind: "message", direction, message });
+  }
+
+  // Tool input once the view is initialized, then the outcome when there is one.
+  #flush() {
+    if (this.phase !== "ready") return;
+    if (!this.sentInput) {
+      this.sentInput = true;
+      this.#notify("ui/notifications/tool-input", { arguments: this.args ?? {} });
+    }
+    if (this.outcome && !this.outcome.sent) {
+      this.outcome.sent = true;
+      if (this.outcome.result !== undefined) this.#notify("ui/notifications/tool-result", this.outcome.result);
+      else this.#notify("ui/notifications/tool-cancelled", { reason: this.outcome.cancelled });
+    }
+  }
+
+  #received(ev) {
+    if (!this.iframe || ev.source !== this.iframe.contentWindow || ev.origin !== this.origin || this.phase === "closed") return;
+    const m = ev.data;
+    if (isObject(m) && typeof m.mcpscope === "string") return this.#diagnostic(m);
+    if (!isObject(m) || m.jsonrpc !== "2.0") {
+      this.#report({ kind: "not-json-rpc", message: m ?? null });
+      return;
+    }
+    if (m.method === "ui/notifications/sandbox-proxy-ready") {
+      if (this.phase !== "sandbox") return;
+      this.#count(m, "from-app");
+      this.phase = "resource";
+      const meta = this.resource?._meta?.ui ?? {};
+      this.ui.status("Loading the view…");
+      this.#notify("ui/notifications/sandbox-resource-ready", { html: this.html, csp: meta.csp, permissions: meta.permissions });
+      this.#watch("resource", "no-initialize");
+      return;
+    }
+    this.#count(m, "from-app");
+    if (typeof m.method !== "string") {
+      const done = this.waiting.get(m.id);
+      if (done) { this.waiting.delete(m.id); done(m); }
+      return;
+    }
+    if (m.id === undefined) this.#notification(m.method, m.params);
+    else this.#request(m.id, m.method, m.params).catch((e) => this.#fail(m.id, -32603, String(e?.message ?? e)));
+  }
+
+  #diagnostic(m) {
+    switch (m.mcpscope) {
+      case "policy":
+        if (this.policy) return; // the sandbox says it once, before the view exists
+        this.policy = { csp: String(m.csp ?? ""), allow: String(m.allow ?? ""), ignored: Array.isArray(m.ignored) ? m.ignored.map(String) : [] };
+        this.ui.policy(this.policy);
+        this.#report({ kind: "policy", ...this.policy, domain: typeof this.resource?._meta?.ui?.domain === "string" ? this.resource._meta.ui.domain : undefined });
+        return;
+      case "violation":
+        // A library probing whether eval works (zod does) is not a broken app: noted, not a problem.
+        if (m.blocked === "eval" || m.blocked === "wasm-eval") this.ui.log("policy", `eval is blocked (${m.directive}), as MCP Apps requires`);
+        else this.ui.problem(`Blocked by the view's Content-Security-Policy: ${m.blocked || "(inline)"} (${m.directive})`);
+        this.#report({ kind: "violation", directive: String(m.directive ?? ""), blocked: String(m.blocked ?? ""), source: m.source ? String(m.source) : undefined, line: Number.isFinite(m.line) ? m.line : undefined });
+        return;
+      case "error":
+        this.ui.problem(`The app threw: ${m.message}`);
+        this.#report({ kind: "error", message: String(m.message ?? ""), source: m.source ? String(m.source) : undefined, line: Number.isFinite(m.line) ? m.line : undefined });
+        return;
+      case "sandbox-error":
+        this.ui.status(String(m.message ?? "the sandbox failed"), true);
+        this.#report({ kind: "error", message: String(m.message ?? "the sandbox failed") });
+        return;
+      default:
+        this.#report({ kind: "not-json-rpc", message: m });
+    }
+  }
+
+  #notification(method, params) {
+    switch (method) {
+      case "ui/notifications/initialized":
+        if (this.phase !== "initializing") return;
+        clearTimeout(this.timer);
+        this.phase = "ready";
+        this.ui.status("");
+        this.#flush();
+        return;
+      case "ui/notifications/size-changed":
+        if (isObject(params)) this.ui.resize(params);
+        return;
+      case "notifications/message":
+        // MCP has no client→server log notification: the host records it (the app event) and shows it.
+        this.ui.log("log", `[${params?.level ?? "info"}]${params?.logger ? ` ${params.logger}:` : ""} ${typeof params?.data === "string" ? params.data : JSON.stringify(params?.data)}`);
+        return;
+      case "ui/notifications/request-teardown":
+        this.ui.log("teardown", "The app asked to be closed.");
+        this.ui.close("the app asked to close");
+        return;
+      default:
+        // Other notifications are recorded (the app event) and otherwise ignored.
+    }
+  }
+
+  async #request(id, method, params) {
+    if (method === "ui/initialize") {
+      if (this.phase !== "resource" && this.phase !== "initializing") return this.#fail(id, -32600, "already initialized");
+      clearTimeout(this.timer);
+      this.phase = "initializing";
+      this.appCapabilities = isObject(params?.appCapabilities) ? params.appCapabilities : {};
+      this.ui.appInfo(params?.appInfo, this.appCapabilities);
+      this.#answer(id, {
+        protocolVersion: PROTOCOL,
+        hostInfo: { name: "mcpscope", version: this.version },
+        hostCapabilities: {
+          openLinks: {},
+          serverTools: {},
+          serverResources: {},
+          logging: {},
+          sandbox: { csp: this.resource?._meta?.ui?.csp ?? {}, permissions: this.resource?._meta?.ui?.permissions ?? {} },
+          message: { text: {} },
+          updateModelContext: { text: {}, structuredContent: {} },
+        },
+        hostContext: { ...this.context, toolInfo: { id: this.requestId ?? undefined, tool: this.tool } },
+      });
+      this.#watch("initializing", "no-initialized");
+      return;
+    }
+    if (this.phase !== "ready" && method !== "ping") return this.#fail(id, -32002, "not initialized: send ui/notifications/initialized first");
+    switch (method) {
+      case "tools/call": {
+        const name = params?.name;
+        const tool = this.ui.toolNamed(name);
+        if (tool && !visibleTo(tool, "app")) {
+          this.ui.log("refused", `tools/call ${name}: its _meta.ui.visibility does not include "app"`);
+          return this.#fail(id, -32000, `tool ${JSON.stringify(name)} is not visible to apps (_meta.ui.visibility lacks "app")`);
+        }
+        return this.#relay(id, method, params);
+      }
+      case "resources/read":
+      case "ping":
+        return this.#relay(id, method, params);
+      case "ui/open-link": {
+        const url = String(params?.url ?? "");
+        let ok = false;
+        try { ok = ["http:", "https:"].includes(new URL(url).protocol); } catch { ok = false; }
+        if (!ok) return this.#fail(id, -32000, "Invalid URL: only http(s) links open");
+        const opened = await this.ui.openLink(url);
+        return opened ? this.#answer(id, {}) : this.#fail(id, -32000, "Link opening denied by user");
+      }
+      case "ui/message":
+        this.ui.log("message", textOf(params?.content), params);
+        return this.#answer(id, {});
+      case "ui/update-model-context":
+        this.ui.log("context", textOf(params?.content) || JSON.stringify(params?.structuredContent ?? {}), params);
+        return this.#answer(id, {});
+      case "ui/request-display-mode": {
+        const want = params?.mode;
+        const appModes = this.appCapabilities?.availableDisplayModes;
+        const allowed = MODES.includes(want) && (!Array.isArray(appModes) || appModes.includes(want));
+        const mode = allowed ? this.ui.displayMode(want) : this.context.displayMode;
+        this.#answer(id, { mode });
+        if (mode !== undefined && allowed) this.contextChanged({ displayMode: mode });
+        return;
+      }
+      default:
+        return this.#fail(id, -32601, `Method not found: mcpscope does not host ${method}`);
+    }
+  }
+
+  // An app's MCP request, sent on its session like any other (a frame in the timeline); its
+  // answer goes back under the app's own id.
+  async #relay(id, method, params) {
+    let body;
+    try {
+      ({ body } = await call("POST", sessionPath("/request", this.session), { method, params }));
+    } catch (e) {
+      body = e?.body;
+    }
+    if (this.phase === "closed") return;
+    if (body?.result !== undefined) return this.#answer(id, body.result);
+    const err = body?.error;
+    const code = Number.isInteger(err?.code) ? err.code : -32603;
+    this.#post({ jsonrpc: "2.0", id, error: { code, message: String(err?.message ?? "the request failed"), ...(err?.data !== undefined ? { data: err.data } : {}) } });
+  }
+
+  // The view's HTML, from the resource as read (text, or base64 `blob`).
+  get html() {
+    const r = this.resource ?? {};
+    if (typeof r.text === "string") return r.text;
+    if (typeof r.blob === "string") {
+      try { return new TextDecoder().decode(Uint8Array.from(atob(r.blob), (c) => c.charCodeAt(0))); } catch { return ""; }
+    }
+    return "";
+  }
+}
+
+// The text of content blocks, for showing.
+function textOf(content) {
+  const list = Array.isArray(content) ? content : content ? [content] : [];
+  return list.map((b) => (b?.type === "text" ? String(b.text ?? "") : `[${b?.type ?? "?"}]`)).join(" ");
+}

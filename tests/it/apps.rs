@@ -1,0 +1,309 @@
+//! MCP Apps, hosted as a person sees them in a real headless Chromium: the example apps of the
+//! ext-apps project (vanilla JS and React, from npm) render under their tool's result, from the
+//! apps origin; their handshake, tool input and result, the calls they make and what they say
+//! are `app` events in the timeline; a fetch the view's policy blocks is a finding that names
+//! the key that would allow it. The hostile app's attacks are in the security module.
+
+use fantoccini::{Client, Locator};
+use serde_json::{Value, json};
+
+use crate::{browser::*, support::*};
+
+fn app_server(package: &str) -> Value {
+    let script = root().join(format!(
+        "tests/peers/node_modules/@modelcontextprotocol/{package}/dist/index.js"
+    ));
+    assert!(
+        script.exists(),
+        "{} is missing: run scripts/install-test-peers.sh",
+        script.display()
+    );
+    json!({"transport": "stdio", "command": "node", "args": [script, "--stdio"]})
+}
+
+/// An `app` event of this direction and method.
+pub fn app(direction: &'static str, method: &'static str) -> impl Fn(&Value) -> bool {
+    move |e| e["kind"] == "app" && e["direction"] == direction && e["message"]["method"] == method
+}
+
+/// A finding whose text holds every one of `parts`.
+pub fn finding_with(parts: &'static [&'static str]) -> impl Fn(&Value) -> bool {
+    move |e| {
+        e["kind"] == "finding"
+            && parts
+                .iter()
+                .all(|p| e["message"].as_str().unwrap_or("").contains(p))
+    }
+}
+
+/// Opens tool `name` in the list and calls it with its form as it is.
+pub async fn call_tool(c: &Client, name: &str) {
+    click_fresh(
+        c,
+        Locator::Css(&format!("button.item[data-item='tool:{name}']")),
+        name,
+    )
+    .await;
+    wait_text(c, "#tool-wire-name", "the open tool", |t| t == name).await;
+    click(c, "#tool-form-box button[type=submit]").await;
+}
+
+/// Into the app's view (the iframe inside the sandbox iframe).
+pub async fn enter_view(c: &Client) {
+    let outer = c
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css("#app-box .app-frame iframe"))
+        .await
+        .expect("the app's sandbox");
+    outer.enter_frame().await.unwrap();
+    let inner = c
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css("iframe"))
+        .await
+        .expect("the view inside the sandbox");
+    inner.enter_frame().await.unwrap();
+}
+
+pub async fn leave_view(c: &Client) {
+    c.enter_parent_frame().await.unwrap();
+    c.enter_parent_frame().await.unwrap();
+}
+
+async fn button(c: &Client, text: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::XPath(&format!(
+            "//button[normalize-space()='{text}']"
+        )))
+        .await
+        .unwrap_or_else(|e| panic!("button {text}: {e}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_vanilla_example_app_renders_on_its_own_origin_and_its_bridge_is_in_the_timeline() {
+    let scope = Scope::start().await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    let mut events = scope.events().await;
+    scope.connect(app_server("server-basic-vanillajs")).await;
+    let init = events
+        .wait_for("initialize", frame("sent", "initialize"))
+        .await;
+    assert_eq!(
+        init["message"]["params"]["capabilities"]["extensions"]["io.modelcontextprotocol/ui"],
+        json!({"mimeTypes": ["text/html;profile=mcp-app"]}),
+        "{init}"
+    );
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    wait_text(c, "#tool-list", "the app badge", |t| t.contains("app view")).await;
+    call_tool(c, "get-time").await;
+
+    // The handshake, in the spec's order: the view asks, is answered, says it is ready; only
+    // then the tool's input and result go to it.
+    events
+        .wait_for("ui/initialize", app("from-app", "ui/initialize"))
+        .await;
+    events
+        .wait_for(
+            "initialized",
+            app("from-app", "ui/notifications/initialized"),
+        )
+        .await;
+    let input = events
+        .wait_for("tool input", app("to-app", "ui/notifications/tool-input"))
+        .await;
+    assert_eq!(
+        input["message"]["params"]["arguments"],
+        json!({}),
+        "{input}"
+    );
+    assert_eq!(input["tool"], "get-time");
+    let result = events
+        .wait_seen("tool result", app("to-app", "ui/notifications/tool-result"))
+        .await;
+    assert!(
+        result["message"]["params"]["structuredContent"]["time"].is_string(),
+        "{result}"
+    );
+    assert!(
+        result["requestId"].is_number(),
+        "tied to its call: {result}"
+    );
+    wait_text(c, "#app-box", "the app's name", |t| {
+        t.contains("Get Time App")
+    })
+    .await;
+
+    // The sandbox is on another origin than the UI's.
+    let src = find(c, "#app-box .app-frame iframe")
+        .await
+        .attr("src")
+        .await
+        .unwrap()
+        .unwrap();
+    let apps = url::Url::parse(&src).unwrap();
+    assert_eq!(apps.host_str(), Some("127.0.0.1"));
+    assert_ne!(apps.port(), Some(scope.port), "{src}");
+    assert_eq!(apps.path(), "/sandbox");
+
+    // Inside the view: nothing of the UI is reachable; its buttons work through the host.
+    enter_view(c).await;
+    let reach = c
+        .execute(
+            "const r = {}; \
+             try { r.top = top.document.title; } catch (e) { r.top = 'blocked ' + e.name; } \
+             r.token = sessionStorage.getItem('mcpscope-token'); \
+             r.origin = location.origin; return r;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(reach["top"], "blocked SecurityError", "{reach}");
+    assert_eq!(reach["token"], Value::Null, "{reach}");
+    assert_eq!(
+        reach["origin"],
+        format!("http://127.0.0.1:{}", apps.port().unwrap())
+    );
+    button(c, "Get Server Time").await.click().await.unwrap();
+    let asked = events
+        .wait_for("the app's tools/call", app("from-app", "tools/call"))
+        .await;
+    assert_eq!(asked["message"]["params"]["name"], "get-time");
+    let sent = events
+        .wait_seen("its frame", |e| {
+            frame("sent", "tools/call")(e) && e["seq"].as_u64() > asked["seq"].as_u64()
+        })
+        .await;
+    assert_eq!(sent["message"]["params"]["name"], "get-time", "{sent}");
+    button(c, "Send Message").await.click().await.unwrap();
+    events
+        .wait_for("ui/message", app("from-app", "ui/message"))
+        .await;
+    button(c, "Send Log").await.click().await.unwrap();
+    events
+        .wait_for("the app's log", app("from-app", "notifications/message"))
+        .await;
+    // A fetch the view's policy does not declare is blocked (before any traffic) and reported.
+    c.execute(
+        "fetch('http://127.0.0.1:9/data').catch(() => {}); return 1;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let blocked = events
+        .wait_seen(
+            "the violation",
+            finding_with(&["127.0.0.1:9", "connect-src"]),
+        )
+        .await;
+    assert!(
+        blocked["message"].as_str().unwrap().contains(
+            "declare \"http://127.0.0.1:9\" in the resource's _meta.ui.csp.connectDomains"
+        ),
+        "{blocked}"
+    );
+    button(c, "Open Link").await.click().await.unwrap();
+    leave_view(c).await;
+
+    // The link waits for a person; refused here (no traffic leaves this machine).
+    wait_text(c, "#app-box", "the link request", |t| {
+        t.contains("The app asks to open https://modelcontextprotocol.io/")
+    })
+    .await;
+    wait_text(c, "#app-box", "the message", |t| {
+        t.contains("This is message text.")
+    })
+    .await;
+    click_fresh(
+        c,
+        Locator::XPath("//div[@id='app-box']//button[normalize-space()='Refuse']"),
+        "Refuse",
+    )
+    .await;
+    let refused = events
+        .wait_seen("the refusal", |e| {
+            e["kind"] == "app"
+                && e["direction"] == "to-app"
+                && e["message"]["error"]["message"] == "Link opening denied by user"
+        })
+        .await;
+    assert_eq!(refused["message"]["error"]["code"], -32000);
+
+    // The host context, switched live.
+    find(c, "#app-box details.app-context summary")
+        .await
+        .click()
+        .await
+        .unwrap();
+    find(c, "#app-box select[aria-label='Theme']")
+        .await
+        .select_by_value("dark")
+        .await
+        .unwrap();
+    let changed = events
+        .wait_for(
+            "the change",
+            app("to-app", "ui/notifications/host-context-changed"),
+        )
+        .await;
+    assert_eq!(changed["message"]["params"]["theme"], "dark", "{changed}");
+
+    // The app events are in the timeline, under their own filter.
+    wait_timeline(
+        c,
+        "ui/notifications/initialized",
+        "the handshake row",
+        |t| t.contains("ui/notifications/initialized"),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_react_example_app_completes_its_handshake_and_gets_its_result() {
+    let scope = Scope::start().await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    let mut events = scope.events().await;
+    scope.connect(app_server("server-basic-react")).await;
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    wait_text(c, "#tool-list", "the app badge", |t| t.contains("app view")).await;
+    call_tool(c, "get-time").await;
+    events
+        .wait_for(
+            "initialized",
+            app("from-app", "ui/notifications/initialized"),
+        )
+        .await;
+    events
+        .wait_seen("tool result", app("to-app", "ui/notifications/tool-result"))
+        .await;
+    enter_view(c).await;
+    button(c, "Get Server Time").await.click().await.unwrap();
+    events
+        .wait_for("the app's tools/call", app("from-app", "tools/call"))
+        .await;
+    leave_view(c).await;
+    // Closing the app asks the view first (ui/resource-teardown), then removes it.
+    click_fresh(
+        c,
+        Locator::XPath("//div[@id='app-box']//button[normalize-space()='Close app']"),
+        "Close app",
+    )
+    .await;
+    events
+        .wait_for("teardown", app("to-app", "ui/resource-teardown"))
+        .await;
+    let answered = events
+        .wait_for("its answer", |e| {
+            e["kind"] == "app"
+                && e["direction"] == "from-app"
+                && e["message"]["result"].is_object()
+                && e["message"]["id"]
+                    .as_str()
+                    .is_some_and(|id| id.starts_with("host-"))
+        })
+        .await;
+    assert!(answered["message"]["result"].is_object());
+}
