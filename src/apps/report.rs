@@ -29,7 +29,11 @@ pub struct Report {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[serde(
+    tag = "kind",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase"
+)]
 pub enum What {
     /// A bridge message, either way.
     Message {
@@ -363,6 +367,26 @@ mod tests {
         assert!(m.len() < 1000);
         let bad: Result<Report, _> = serde_json::from_value(json!({"kind": "nope", "view": "v"}));
         assert!(bad.is_err());
+    }
+
+    #[test]
+    fn a_stall_and_a_flood_read_as_the_page_sends_them() {
+        let e = report(
+            json!({"kind": "stalled", "view": "v", "stage": "no-initialized", "afterMs": 10000}),
+        );
+        assert!(e[0]["message"].as_str().unwrap().contains("after 10000 ms"));
+        let e = report(
+            json!({"kind": "flood", "view": "v", "method": "ui/notifications/size-changed",
+            "count": 41, "windowMs": 1000}),
+        );
+        assert!(
+            e[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("41 ui/notifications/size-changed messages within 1000 ms")
+        );
+        let e = report(json!({"kind": "not-json-rpc", "view": "v", "message": {"x": 1}}));
+        assert_eq!(e[0]["severity"], "warning");
     }
 
     #[test]

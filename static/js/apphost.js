@@ -153,18 +153,24 @@ export class AppHost {
     return new Promise((resolve) => this.waiting.set(id, resolve));
   }
 
-  // Reports a message as an `app` event, unless its method is flooding (then once, as a finding).
+  // Reports a message as an `app` event, unless its method is flooding: then once, as a
+  // finding, and none of that method is recorded until it has been quiet for a whole window.
   #count(message, direction) {
     const method = typeof message?.method === "string" ? message.method : null;
     if (method) {
       const now = performance.now();
       let c = this.counts.get(method);
-      if (!c || now - c.start > FLOOD_WINDOW_MS) { c = { start: now, n: 0, flagged: c?.flagged && now - c.start < 5 * FLOOD_WINDOW_MS }; this.counts.set(method, c); }
+      if (c?.flooding) {
+        const quiet = now - c.last >= FLOOD_WINDOW_MS;
+        c.last = now;
+        if (!quiet) return;
+        c = null;
+      }
+      if (!c || now - c.start > FLOOD_WINDOW_MS) { c = { start: now, n: 0 }; this.counts.set(method, c); }
+      c.last = now;
       if (++c.n > FLOOD_MAX) {
-        if (!c.flagged) {
-          c.flagged = true;
-          this.#report({ kind: "flood", method, count: c.n, windowMs: FLOOD_WINDOW_MS });
-        }
+        c.flooding = true;
+        this.#report({ kind: "flood", method, count: c.n, windowMs: FLOOD_WINDOW_MS });
         return;
       }
     }

@@ -26,9 +26,17 @@
 //! others can read; `mcpscope dev` given an option-looking file name, or a server file below a
 //! `.venv` / `pyproject.toml` others can write (unit test in `src/dev.rs`).
 //!
+//! MCP Apps (`apps.rs`): a hostile app's view reaching for the top page, the UI's token and
+//! API, opening a window, running a javascript: link, calling a tool apps may not call,
+//! flooding size changes, declaring `*` and keywords to widen its own policy, or never starting
+//! its handshake; the apps origin from another site, under another Host, written to without an
+//! Origin, with a huge view, asked for the UI's routes; the page's report route from another
+//! origin and with escape-laden text.
+//!
 //! The network (`network.rs`): a server streaming answers past the process's memory budget; a
 //! challenge whose `resource_metadata` points at the cloud metadata address.
 
+mod apps;
 mod local;
 mod network;
 mod replay;
