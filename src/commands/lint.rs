@@ -14,7 +14,7 @@ use super::{
 use crate::{
     cli::{Args, Format, LintArgs},
     events::Severity,
-    lint::{Finding, RULES, SPEC_BASE, lint, report},
+    lint::{Finding, RULES, lint, report, spec_url},
     recording,
     session::{Answer, SessionHandle},
     wire::{Outcome, Timeout},
@@ -85,7 +85,7 @@ fn text(server: &str, findings: &[Finding]) -> String {
         };
         out.push_str(&format!("\n{severity} {rule} ({})\n", of.len()));
         if let Some(r) = RULES.iter().find(|r| r.id == rule) {
-            out.push_str(&format!("  {}\n  {SPEC_BASE}{}\n", r.summary, r.spec));
+            out.push_str(&format!("  {}\n  {}\n", r.summary, spec_url(r.spec)));
         }
         for f in of {
             match f.frame_seq {

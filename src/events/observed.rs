@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use super::{Direction, Event, FrameType, HttpEvent, SessionState, Severity, Stamped};
+use super::{AppEvent, Direction, Event, FrameType, HttpEvent, SessionState, Severity, Stamped};
 
 /// One JSON-RPC message as it crossed, parsed.
 #[derive(Debug, Clone)]
@@ -61,6 +61,11 @@ pub enum Observation {
     },
     Message(Message),
     Http(Box<HttpEvent>),
+    /// A message of an MCP App's bridge (the page hosting the app reported it).
+    App {
+        seq: u64,
+        event: Box<AppEvent>,
+    },
     /// One of the engine's own findings.
     Finding {
         seq: u64,
@@ -98,6 +103,7 @@ pub fn observe(events: impl IntoIterator<Item = Stamped>) -> Vec<Observation> {
                 out.push(Observation::Connecting { remote });
             }
             Event::Http(http) => out.push(Observation::Http(http)),
+            Event::App(event) => out.push(Observation::App { seq: e.seq, event }),
             Event::Finding {
                 severity,
                 message,

@@ -61,9 +61,9 @@ mod tests {
 
     use super::*;
     use crate::events::{
-        AuthStep, Direction, Ended, EventBus, FrameEvent, FrameType, HttpEvent, HttpKind, Late,
-        PendingView, RingLimits, RoundEvent, RoundStep, SessionInfo, SessionState, Severity,
-        TaskSide, TaskView,
+        AppDirection, AppEvent, AuthStep, Direction, Ended, EventBus, FrameEvent, FrameType,
+        HttpEvent, HttpKind, Late, PendingView, RingLimits, RoundEvent, RoundStep, SessionInfo,
+        SessionState, Severity, TaskSide, TaskView,
     };
 
     fn every_kind() -> Vec<Event> {
@@ -190,6 +190,22 @@ mod tests {
                 message: "found".into(),
                 details: json!({"url": "http://127.0.0.1:1/.well-known"}),
             }),
+            Event::App(Box::new(AppEvent {
+                direction: AppDirection::FromApp,
+                message: json!({"jsonrpc": "2.0", "id": 1, "method": "ui/initialize", "params": {}}),
+                view: "v1".into(),
+                request_id: Some(json!(4)),
+                tool: Some("get-time".into()),
+                uri: Some("ui://get-time/app.html".into()),
+            })),
+            Event::App(Box::new(AppEvent {
+                direction: AppDirection::ToApp,
+                message: json!({"jsonrpc": "2.0", "method": "ui/notifications/tool-input", "params": {}}),
+                view: "v1".into(),
+                request_id: None,
+                tool: None,
+                uri: None,
+            })),
             Event::Finding {
                 severity: Severity::Warning,
                 message: "odd".into(),

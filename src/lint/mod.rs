@@ -5,6 +5,7 @@
 //! `wire`. A library: `mcpscope lint` (connect, read everything it safely can, print) is
 //! `commands/lint.rs`.
 
+pub mod apps;
 pub mod observe;
 pub mod rules;
 pub mod uritemplate;
@@ -21,6 +22,15 @@ pub use rules::RULES;
 
 /// The spec sections the rules cite live under this.
 pub const SPEC_BASE: &str = "https://modelcontextprotocol.io/specification/";
+
+/// Where a rule's `spec` is: a section under [`SPEC_BASE`], or a whole URL (an extension's).
+pub fn spec_url(spec: &str) -> String {
+    if spec.starts_with("https://") {
+        spec.to_owned()
+    } else {
+        format!("{SPEC_BASE}{spec}")
+    }
+}
 
 /// One thing a server did wrong, and where.
 #[derive(Debug, Clone, Serialize)]

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 pub use crate::events::observed::key;
 use crate::events::{
-    Direction, FrameType, Severity, Stamped,
+    AppEvent, Direction, FrameType, Severity, Stamped,
     observed::{self, Observation, observe},
 };
 
@@ -85,6 +85,15 @@ pub struct Connection {
     /// Over HTTP, and the server never gave an `Mcp-Session-Id`: each POST stands alone, and
     /// the server's request ids may start again on each.
     pub stateless_http: bool,
+    /// What crossed the bridges of the MCP Apps hosted on this connection, in order.
+    pub app_messages: Vec<AppMsg>,
+}
+
+/// A message of an MCP App's bridge, with the `seq` of its `app` event.
+#[derive(Debug, Clone)]
+pub struct AppMsg {
+    pub seq: u64,
+    pub event: AppEvent,
 }
 
 impl Connection {
@@ -201,6 +210,14 @@ impl Observed {
                             .is_some_and(|h| h.get("mcp-session-id").is_some())
                     {
                         conn.stateless_http = false;
+                    }
+                }
+                Observation::App { seq, event } => {
+                    if let Some(conn) = o.connections.last_mut() {
+                        conn.app_messages.push(AppMsg {
+                            seq: *seq,
+                            event: (**event).clone(),
+                        });
                     }
                 }
                 Observation::Message(m) => {

@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use serde_json::Value;
 
 use super::{
+    apps,
     observe::{Connection, Observed, key},
     uritemplate,
 };
@@ -30,7 +31,7 @@ pub struct Hit {
     pub frame_seq: Option<u64>,
 }
 
-fn hit(seq: u64, message: String) -> Hit {
+pub(super) fn hit(seq: u64, message: String) -> Hit {
     Hit {
         message,
         frame_seq: Some(seq),
@@ -157,6 +158,34 @@ pub const RULES: &[Rule] = &[
         summary: "the server never reuses a request id within a session",
         check: id_reused,
     },
+    Rule {
+        id: "app-view-missing",
+        spec: apps::SPEC,
+        severity: Severity::Error,
+        summary: "a tool's _meta.ui.resourceUri is a ui:// resource that exists on the server",
+        check: apps::app_view_missing,
+    },
+    Rule {
+        id: "app-view-mime",
+        spec: apps::SPEC,
+        severity: Severity::Error,
+        summary: "an MCP App view is served as text/html;profile=mcp-app",
+        check: apps::app_view_mime,
+    },
+    Rule {
+        id: "app-view-unlisted",
+        spec: apps::SPEC,
+        severity: Severity::Info,
+        summary: "a tool's view is in resources/list, so hosts can prefetch and review it",
+        check: apps::app_view_unlisted,
+    },
+    Rule {
+        id: "app-tool-visibility",
+        spec: apps::SPEC,
+        severity: Severity::Error,
+        summary: "an app calls only tools whose _meta.ui.visibility includes \"app\"",
+        check: apps::app_tool_visibility,
+    },
 ];
 
 fn conns(o: &Observed) -> impl Iterator<Item = &Connection> {
@@ -164,7 +193,7 @@ fn conns(o: &Observed) -> impl Iterator<Item = &Connection> {
 }
 
 /// Every tool of every `tools/list` answer, with the answer's seq.
-fn listed_tools(c: &Connection) -> impl Iterator<Item = (u64, &Value)> {
+pub(super) fn listed_tools(c: &Connection) -> impl Iterator<Item = (u64, &Value)> {
     c.answered("tools/list").flat_map(|e| {
         let seq = e.answer.as_ref().map_or(0, |a| a.seq);
         e.items("tools").map(move |t| (seq, t))

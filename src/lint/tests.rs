@@ -234,3 +234,61 @@ fn a_history_that_lost_its_start_is_not_judged_on_the_handshake() {
     let rules = e.rules();
     assert_eq!(rules.len(), 3, "{rules:?}");
 }
+
+#[test]
+fn app_rules_judge_views_and_what_an_app_calls() {
+    let mut e = Events::default();
+    e.connecting("stdio").handshake();
+    let tools = json!({"tools": [
+        {"name": "show", "inputSchema": {"type": "object"}, "_meta": {"ui": {"resourceUri": "ui://a/view"}}},
+        {"name": "gone", "inputSchema": {"type": "object"}, "_meta": {"ui": {"resourceUri": "ui://a/gone"}}},
+        {"name": "odd", "inputSchema": {"type": "object"}, "_meta": {"ui/resourceUri": "https://a/view"}},
+        {"name": "secret", "inputSchema": {"type": "object"}, "_meta": {"ui": {"visibility": ["model"]}}},
+        {"name": "shared", "inputSchema": {"type": "object"}},
+    ]});
+    e.exchange(1, "tools/list", json!({}), tools)
+        .exchange(2, "resources/list", json!({}), json!({"resources": [{"uri": "ui://a/view", "name": "v"}]}))
+        .exchange(3, "resources/read", json!({"uri": "ui://a/view"}),
+            json!({"contents": [{"uri": "ui://a/view", "mimeType": "text/html", "text": "<p>"}]}))
+        .sent(json!({"jsonrpc": "2.0", "id": 4, "method": "resources/read", "params": {"uri": "ui://a/gone"}}))
+        .received(json!({"jsonrpc": "2.0", "id": 4, "error": {"code": -32002, "message": "Resource not found"}}));
+    for name in ["secret", "shared"] {
+        e.push(json!({"kind": "app", "direction": "from-app", "view": "v1", "tool": "show", "requestId": 9,
+            "message": {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": name}}}));
+    }
+    let rules = e.rules();
+    let of = |id: &str| {
+        rules
+            .iter()
+            .filter(|r| r.starts_with(&format!("{id}:")))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(of("app-view-mime").len(), 1, "{rules:?}");
+    assert!(
+        of("app-view-mime")[0].contains("\"text/html\""),
+        "{rules:?}"
+    );
+    let missing = of("app-view-missing");
+    assert_eq!(missing.len(), 2, "{rules:?}");
+    assert!(
+        missing
+            .iter()
+            .any(|m| m.contains("\"https://a/view\" is not a ui:// URI")),
+        "{rules:?}"
+    );
+    assert!(
+        missing
+            .iter()
+            .any(|m| m.contains("ui://a/gone") && m.contains("Resource not found")),
+        "{rules:?}"
+    );
+    assert_eq!(of("app-view-unlisted").len(), 1, "{rules:?}");
+    assert!(
+        of("app-view-unlisted")[0].contains("ui://a/gone"),
+        "{rules:?}"
+    );
+    let calls = of("app-tool-visibility");
+    assert_eq!(calls.len(), 1, "{rules:?}");
+    assert!(calls[0].contains("calls tool secret"), "{rules:?}");
+}

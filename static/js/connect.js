@@ -123,6 +123,8 @@ async function connect(ev) {
   if (pv) body.protocolVersion = pv;
   body.era = $("era").value;
   body.clientCapabilities = chosenCapabilities();
+  // Off: the server sees a host without MCP Apps, and shows its text-only fallback.
+  if (!$("cap-apps").checked) body.apps = false;
   $("connect").disabled = true;
   try {
     // A connected session keeps its server; the form then adds another one.

@@ -26,7 +26,8 @@ function frameLink(seq, label = `frame #${seq}`) {
 }
 
 function specLink(base, spec) {
-  const url = base + spec;
+  // An extension's rules cite a whole URL; the core spec's, a section under the base.
+  const url = spec.startsWith("https://") ? spec : base + spec;
   const b = el("button", { type: "button", class: "link small spec-link", text: spec, title: url });
   // Our own link to the spec, still opened only on a click and without an opener.
   b.addEventListener("click", () => window.open(url, "_blank", "noopener,noreferrer"));

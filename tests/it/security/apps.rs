@@ -171,6 +171,19 @@ async fn a_hostile_app_reaches_nothing_of_the_ui_and_what_it_tries_is_reported()
         stalled["message"].as_str().unwrap().contains("silent_view"),
         "{stalled}"
     );
+
+    // Lint reads the same story from the session's events.
+    let (code, report) = scope.get("/api/lint").await;
+    assert_eq!(code, 200, "{report}");
+    let rules: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    for rule in ["app-tool-visibility", "app-view-mime", "app-view-unlisted"] {
+        assert!(rules.contains(&rule), "{rule} in {rules:?}");
+    }
 }
 
 #[tokio::test]
