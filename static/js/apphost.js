@@ -229,7 +229,7 @@ export class AppHost {
         return;
       case "violation":
         // A library probing whether eval works (zod does) is not a broken app: noted, not a problem.
-        if (m.blocked === "eval" || m.blocked === "wasm-eval") this.ui.log("policy", `eval is blocked (${m.directive}), as MCP Apps requires`);
+        if (m.blocked === "eval" || m.blocked === "wasm-eval") this.ui.log("policy", `eval was blocked (${m.directive}): an MCP App policy never allows it; a library that only probes for it (zod does) falls back`);
         else this.ui.problem(`Blocked by the view's Content-Security-Policy: ${m.blocked || "(inline)"} (${m.directive})`);
         this.#report({ kind: "violation", directive: String(m.directive ?? ""), blocked: String(m.blocked ?? ""), source: m.source ? String(m.source) : undefined, line: Number.isFinite(m.line) ? m.line : undefined });
         return;

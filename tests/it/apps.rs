@@ -307,3 +307,37 @@ async fn the_react_example_app_completes_its_handshake_and_gets_its_result() {
         .await;
     assert!(answered["message"]["result"].is_object());
 }
+
+#[tokio::test]
+async fn the_extension_is_declared_in_both_eras_unless_the_connect_body_turns_it_off() {
+    const UI: &str = "io.modelcontextprotocol/ui";
+    // Legacy, turned off: the server sees a host without apps.
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+    let mut off = app_server("server-basic-vanillajs");
+    off["apps"] = json!(false);
+    let info = scope.connect(off).await;
+    assert_eq!(info["state"], "connected", "{info}");
+    assert!(info["clientCapabilities"]["extensions"].get(UI).is_none(), "{info}");
+    let init = events.wait_for("initialize", frame("sent", "initialize")).await;
+    let caps = &init["message"]["params"]["capabilities"];
+    assert!(caps.get("extensions").is_none_or(|e| e.get(UI).is_none()), "{init}");
+    // Modern (the Python SDK 2.x): every request's _meta declares it, beside tasks.
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+    let mut modern = crate::eras::modern_stdio();
+    modern["era"] = json!("modern");
+    let info = scope.connect(modern).await;
+    assert_eq!(info["state"], "connected", "{info}");
+    let discover = events
+        .wait_for("server/discover", frame("sent", "server/discover"))
+        .await;
+    let declared =
+        &discover["message"]["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"];
+    assert_eq!(
+        declared["extensions"][UI],
+        json!({"mimeTypes": ["text/html;profile=mcp-app"]}),
+        "{discover}"
+    );
+    assert!(declared["extensions"]["io.modelcontextprotocol/tasks"].is_object());
+}

@@ -12,7 +12,7 @@ mod client_side;
 mod conformance;
 mod daily_ui;
 mod demo;
-mod eras;
+pub mod eras;
 mod everything;
 mod lifecycle;
 mod lint;

@@ -345,6 +345,23 @@ mod tests {
     }
 
     #[test]
+    fn a_host_of_apps_declares_the_extension_beside_tasks() {
+        let options = ConnectOptions {
+            apps: true,
+            ..ConnectOptions::default()
+        };
+        let caps = modern_capabilities(&options);
+        assert!(caps["extensions"][TASKS_EXTENSION].is_object(), "{caps}");
+        assert_eq!(
+            caps["extensions"][crate::apps::EXTENSION]["mimeTypes"][0],
+            crate::apps::MIME_TYPE
+        );
+        assert!(caps.get("tasks").is_none());
+        let caps = modern_capabilities(&ConnectOptions::default());
+        assert!(caps["extensions"].get(crate::apps::EXTENSION).is_none());
+    }
+
+    #[test]
     fn meta_is_added_without_overriding_the_caller() {
         let options = ConnectOptions {
             log_level: Some("debug".into()),
