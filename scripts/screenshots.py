@@ -4,8 +4,9 @@
 Starts mcpscope (target/debug unless MCPSCOPE_BIN says otherwise) on server-everything from
 tests/peers, drives Debian's chromium through chromedriver (WebDriver over plain HTTP, no
 dependencies), and writes docs/screenshots/<screen>-<theme>-<width>x<height>.png: the tool
-screen after a call, and the resource screen with its preview, at 1400x900 and 1000x700, in light
-and dark. Also prints each page's scroll width, so horizontal scrolling shows up here too.
+screen after a call, the resource screen with its preview, the exchange view, and an MCP App under
+its tool's result (the ext-apps vanilla example), at 1400x900 and 1000x700, in light and dark.
+Also prints each page's scroll width, so horizontal scrolling shows up here too.
 
     scripts/screenshots.py [OUT_DIR]
 """
@@ -15,6 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "docs", "screenshots")
 BIN = os.environ.get("MCPSCOPE_BIN", os.path.join(ROOT, "target", "debug", "mcpscope"))
 EVERYTHING = os.path.join(ROOT, "tests/peers/node_modules/@modelcontextprotocol/server-everything/dist/index.js")
+APP_SERVER = os.path.join(ROOT, "tests/peers/node_modules/@modelcontextprotocol/server-basic-vanillajs/dist/index.js")
 TOKEN = "screenshots"
 
 
@@ -83,6 +85,11 @@ def main():
     try:
         wait_port(port, "mcpscope")
         wait_port(dport, "chromedriver")
+        # A second server whose tool has an MCP App view.
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/sessions", method="POST",
+                                     data=json.dumps({"command": "node", "args": [APP_SERVER, "--stdio"]}).encode(),
+                                     headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"})
+        app_session = json.load(urllib.request.urlopen(req))["id"]
         d = Driver(dport)
         for w, h in [(1400, 900), (1000, 700)]:
             for theme in ["light", "dark"]:
@@ -90,6 +97,7 @@ def main():
                 d.call("POST", f"/session/{d.sid}/url", {"url": f"http://127.0.0.1:{port}/?token={TOKEN}"})
                 d.js("localStorage.setItem('mcpscope-theme', arguments[0]); localStorage.removeItem('mcpscope-dock');", theme)
                 d.call("POST", f"/session/{d.sid}/url", {"url": f"http://127.0.0.1:{port}/"})
+                d.js("location.hash = 's=s1'")  # the server-everything session, as the app's may be shown
                 d.until("return document.querySelector(\"button.item[data-item='tool:get-sum']\") !== null", "the tool list")
                 d.js("document.querySelector(\"button.item[data-item='tool:get-sum']\").click()")
                 d.until("return document.querySelector('#tool-form input') !== null", "the tool form")
@@ -112,6 +120,20 @@ def main():
                 d.js("document.querySelector('#timeline .event-line.dir-sent').click()")
                 d.until("return !document.getElementById('exchange').hidden", "the exchange view")
                 d.shot(os.path.join(OUT, f"exchange-{theme}-{w}x{h}.png"))
+                # An MCP App under its tool's result, the bridge in the timeline.
+                d.call("POST", f"/session/{d.sid}/url", {"url": f"http://127.0.0.1:{port}/#s={app_session}&i=tool%3Aget-time"})
+                d.until("return document.getElementById('tool-wire-name').textContent === 'get-time'", "the app's tool")
+                d.js("document.getElementById('call-tool').click()")
+                d.until("return document.querySelector('#app-box .app-frame iframe') !== null", "the app")
+                d.until("return document.querySelector('#app-box .app-who').textContent.length > 0", "the app's handshake")
+                d.js("document.getElementById('exchange-close').click()")
+                d.js("const s = document.getElementById('timeline-search'); s.value = 'app'; s.dispatchEvent(new Event('input'));")
+                time.sleep(1.5)  # the view's own layout and size change
+                d.js("document.getElementById('app-box').scrollIntoView({block: 'start'})")
+                time.sleep(0.3)
+                d.shot(os.path.join(OUT, f"app-{theme}-{w}x{h}.png"))
+                sw = d.js("return [document.documentElement.scrollWidth, window.innerWidth]")
+                print(f"app {theme} {w}x{h}: scrollWidth {sw[0]} / innerWidth {sw[1]}")
                 d.quit()
     finally:
         app.terminate()

@@ -448,7 +448,11 @@ impl Session {
     }
 
     pub(super) fn publish(&self, event: Event) -> u64 {
-        if matches!(event, Event::Finding { .. }) {
+        // The count asks for attention: a note (an era fallback, the policy an app runs under)
+        // is in the stream, not in it.
+        if let Event::Finding { severity, .. } = &event
+            && *severity != crate::events::Severity::Info
+        {
             self.findings.fetch_add(1, Ordering::Relaxed);
         }
         self.shared.events.publish_for(Some(&self.id), event)

@@ -63,9 +63,10 @@ export async function show(box, entry) {
     box.replaceChildren();
     return;
   }
-  const mine = { entry, box };
-  current = mine;
   const parts = panel(uri);
+  // The panel's observers go with it, even when it is closed before its view was read.
+  const mine = { entry, box, parts };
+  current = mine;
   box.replaceChildren(parts.root);
   box.hidden = false;
   parts.status("Reading the view (resources/read)…");
@@ -92,7 +93,6 @@ export async function show(box, entry) {
     version: deps.version, context: context(parts), ui: parts.ui,
   });
   mine.host = host;
-  mine.parts = parts;
   parts.host = host;
   parts.wrap.append(host.frame());
   host.called(entry.requestId);

@@ -318,10 +318,18 @@ async fn the_extension_is_declared_in_both_eras_unless_the_connect_body_turns_it
     off["apps"] = json!(false);
     let info = scope.connect(off).await;
     assert_eq!(info["state"], "connected", "{info}");
-    assert!(info["clientCapabilities"]["extensions"].get(UI).is_none(), "{info}");
-    let init = events.wait_for("initialize", frame("sent", "initialize")).await;
+    assert!(
+        info["clientCapabilities"]["extensions"].get(UI).is_none(),
+        "{info}"
+    );
+    let init = events
+        .wait_for("initialize", frame("sent", "initialize"))
+        .await;
     let caps = &init["message"]["params"]["capabilities"];
-    assert!(caps.get("extensions").is_none_or(|e| e.get(UI).is_none()), "{init}");
+    assert!(
+        caps.get("extensions").is_none_or(|e| e.get(UI).is_none()),
+        "{init}"
+    );
     // Modern (the Python SDK 2.x): every request's _meta declares it, beside tasks.
     let scope = Scope::start().await;
     let mut events = scope.events().await;
@@ -340,4 +348,55 @@ async fn the_extension_is_declared_in_both_eras_unless_the_connect_body_turns_it
         "{discover}"
     );
     assert!(declared["extensions"]["io.modelcontextprotocol/tasks"].is_object());
+}
+
+#[tokio::test]
+async fn a_recording_carries_the_app_events_and_lint_reads_them_from_the_file() {
+    let scope = Scope::start().await;
+    let info = scope.connect(python_target("hostile_app_server.py")).await;
+    assert_eq!(info["state"], "connected", "{info}");
+    let (code, _) = scope
+        .post("/api/list", json!({"method": "tools/list"}))
+        .await;
+    assert_eq!(code, 200);
+    // What the page reports when an app calls a tool it may not (the host refused it).
+    let (code, body) = scope
+        .post(
+            "/api/app",
+            json!({"kind": "message", "view": "v1", "tool": "hostile_view", "requestId": 2,
+                "uri": "ui://hostile/view.html", "direction": "from-app",
+                "message": {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                    "params": {"name": "model_only", "arguments": {}}}}),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let text = scope.export("s1").await;
+    let recorded = crate::recordings::lines(&text);
+    let app_event = recorded
+        .iter()
+        .find(|e| e["kind"] == "app")
+        .expect("the app event is in the export");
+    assert_eq!(app_event["message"]["params"]["name"], "model_only");
+
+    let file = std::env::temp_dir().join(format!("mcpscope-apps-{}.ndjson", std::process::id()));
+    std::fs::write(&file, &text).unwrap();
+    let opened = Scope::start_with(&["open", file.to_str().unwrap()]).await;
+    let (code, report) = opened.get("/api/sessions/s1/lint").await;
+    assert_eq!(code, 200, "{report}");
+    let hit = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "app-tool-visibility")
+        .unwrap_or_else(|| panic!("{report:#}"));
+    assert_eq!(hit["frameSeq"], app_event["seq"]);
+    // An opened recording hosts no app.
+    let (code, _) = opened
+        .post(
+            "/api/sessions/s1/app",
+            json!({"kind": "error", "view": "v9", "message": "x"}),
+        )
+        .await;
+    assert_eq!(code, 409);
+    let _ = std::fs::remove_file(&file);
 }

@@ -20,7 +20,7 @@ mod listen;
 mod oauth;
 mod python_sdk;
 mod real_use;
-mod recordings;
+pub mod recordings;
 pub mod remote;
 mod security;
 mod servers_ui;
