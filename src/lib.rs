@@ -123,8 +123,12 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         calls: Default::default(),
         apps_port: Some(apps_port),
     };
-    let apps_state =
-        apps::server::AppsState::new(AppState::hosts_for(apps_port), &state.allowed_hosts);
+    let apps_state = apps::server::AppsState::new(
+        apps_port,
+        AppState::hosts_for(apps_port),
+        &state.allowed_hosts,
+        local.port(),
+    );
     let mut apps_stop = state.shutting_down.clone();
     tokio::spawn(async move {
         let served = axum::serve(apps_listener, apps::server::router(apps_state))

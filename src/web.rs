@@ -40,18 +40,11 @@ use crate::{events::EventBus, session::Sessions};
 /// only as `data:` URIs, so rendering a tool result never makes the browser fetch a server URL.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// The UI's policy: [`CONTENT_SECURITY_POLICY`], and when an apps origin listens, frames from
-/// it (the MCP App sandbox) and nothing else.
+/// The UI's policy: [`CONTENT_SECURITY_POLICY`], and when the apps listener runs, frames from
+/// its view origins (`<label>.localhost` on its port: the MCP App sandboxes) and nothing else.
 pub fn content_security_policy(apps_port: Option<u16>) -> String {
     match apps_port {
-        Some(port) => format!(
-            "{CONTENT_SECURITY_POLICY}; frame-src {}",
-            AppState::hosts_for(port)
-                .iter()
-                .map(|h| format!("http://{h}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
+        Some(port) => format!("{CONTENT_SECURITY_POLICY}; frame-src http://*.localhost:{port}"),
         None => CONTENT_SECURITY_POLICY.to_owned(),
     }
 }

@@ -1,8 +1,9 @@
 //! An app's Content Security Policy, built from its resource's `_meta.ui.csp` the way the MCP
 //! Apps spec (2026-01-26) asks: default deny, each declared list opening only its directives,
-//! and nothing undeclared. Entries that are not plain origins (keywords, `*`, anything that
-//! could end a directive) are dropped and named, so a hostile server cannot widen its own
-//! policy. Also maps a violated directive back to the `_meta.ui.csp` key that would allow it,
+//! and nothing undeclared. Entries that are not plain origins (keywords, `*`, a bare scheme such
+//! as `https:`, a wildcard over a whole top-level domain, anything that could end a directive)
+//! and entries naming mcpscope's own listeners are dropped and named, so a hostile server
+//! cannot widen its own policy. Also maps a violated directive back to the `_meta.ui.csp` key that would allow it,
 //! which is what a CSP finding tells the author.
 
 use serde_json::Value;
@@ -16,6 +17,9 @@ pub struct Built {
     pub allow: String,
     /// Declared entries that were not applied, each with why.
     pub ignored: Vec<String>,
+    /// The lists as applied (`connectDomains`, …; empty ones left out): what the host tells the
+    /// view its sandbox allows.
+    pub applied: Value,
 }
 
 /// The four lists a resource may declare, in the spec's order.
@@ -27,8 +31,9 @@ pub const KEYS: [&str; 4] = [
 ];
 
 /// Builds the policy for a resource whose `_meta.ui` holds `csp` and `permissions` (either may
-/// be absent or null: then the restrictive default applies).
-pub fn build(csp: Option<&Value>, permissions: Option<&Value>) -> Built {
+/// be absent or null: then the restrictive default applies). `own_ports` are mcpscope's
+/// listeners: a loopback entry that could reach them is refused.
+pub fn build(csp: Option<&Value>, permissions: Option<&Value>, own_ports: &[u16]) -> Built {
     let mut ignored = Vec::new();
     let mut list = |key: &str| -> Vec<String> {
         let Some(v) = csp.and_then(|c| c.get(key)) else {
@@ -41,12 +46,18 @@ pub fn build(csp: Option<&Value>, permissions: Option<&Value>) -> Built {
         let mut out = Vec::new();
         for item in items {
             match item.as_str().map(str::trim) {
-                Some(s) if is_source(s) => out.push(s.to_owned()),
-                Some(s) => ignored.push(format!(
+                Some(s) if !is_source(s) => ignored.push(format!(
                     "{key}: {} is not an origin (scheme://host[:port])",
                     shown(s)
                 )),
-                None => ignored.push(format!("{key}: {item} is not a string")),
+                Some(s) if names_us(s, own_ports) => {
+                    ignored.push(format!("{key}: {} could reach mcpscope itself", shown(s)))
+                }
+                Some(s) => out.push(s.to_owned()),
+                None => ignored.push(format!(
+                    "{key}: {} is not a string",
+                    shown(&item.to_string())
+                )),
             }
         }
         out
@@ -94,11 +105,40 @@ pub fn build(csp: Option<&Value>, permissions: Option<&Value>) -> Built {
         "form-action 'none'".to_owned(),
     ]
     .join("; ");
+    let mut applied = serde_json::Map::new();
+    for (key, list) in KEYS.iter().zip([&connect, &resource, &frame, &base]) {
+        if !list.is_empty() {
+            applied.insert((*key).to_owned(), Value::from(list.clone()));
+        }
+    }
     Built {
         header,
         allow: allow(permissions, &mut ignored),
         ignored,
+        applied: Value::Object(applied),
     }
+}
+
+/// Whether a source could name one of mcpscope's own listeners: a loopback host (or a wildcard
+/// that covers one) on one of `ports`, any port, or none said.
+fn names_us(source: &str, ports: &[u16]) -> bool {
+    let rest = source.split_once("://").map_or(source, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or("");
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !authority.ends_with(']') => (h, Some(p)),
+        _ => (authority, None),
+    };
+    let host = host.to_ascii_lowercase();
+    let loopback = host == "localhost"
+        || host.ends_with(".localhost")
+        || host == "[::1]"
+        || host.starts_with("127.")
+        || host == "*.localhost";
+    loopback
+        && match port {
+            None | Some("*") => true,
+            Some(p) => p.parse::<u16>().is_ok_and(|p| ports.contains(&p)),
+        }
 }
 
 /// The Permissions Policy features a view asked for, as an iframe `allow` value.
@@ -135,8 +175,9 @@ fn is_source(s: &str) -> bool {
     if s.is_empty() || s.len() > 512 {
         return false;
     }
-    if let Some(scheme) = s.strip_suffix(':') {
-        return is_scheme(scheme) && scheme != "javascript";
+    // A bare scheme (`https:`) allows every host of it: as wide as `*`.
+    if s.ends_with(':') {
+        return false;
     }
     let rest = match s.split_once("://") {
         Some((scheme, rest)) if is_scheme(scheme) => rest,
@@ -157,8 +198,13 @@ fn is_source(s: &str) -> bool {
                 .chars()
                 .all(|c| c.is_ascii_hexdigit() || c == ':' || c == '.')
     } else {
-        let name = host.strip_prefix("*.").unwrap_or(host);
+        let (name, wild) = match host.strip_prefix("*.") {
+            Some(n) => (n, true),
+            None => (host, false),
+        };
+        // `*.com` covers a whole top-level domain.
         !name.is_empty()
+            && (!wild || name.trim_matches('.').contains('.'))
             && name
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
@@ -224,7 +270,7 @@ mod tests {
 
     #[test]
     fn no_metadata_is_the_restrictive_default() {
-        let b = build(None, None);
+        let b = build(None, None, &[]);
         assert!(
             b.header
                 .starts_with("default-src 'none'; script-src 'self' 'unsafe-inline';")
@@ -248,6 +294,7 @@ mod tests {
         let b = build(
             Some(&csp),
             Some(&json!({"camera": {}, "clipboardWrite": {}})),
+            &[6274],
         );
         assert!(
             b.header
@@ -262,6 +309,10 @@ mod tests {
         assert!(b.header.contains("base-uri https://base.example/app/;"));
         assert_eq!(b.allow, "camera; clipboard-write");
         assert!(b.ignored.is_empty(), "{:?}", b.ignored);
+        assert_eq!(
+            b.applied["connectDomains"],
+            json!(["https://api.example.com", "wss://live.example.com:8443"])
+        );
     }
 
     #[test]
@@ -272,7 +323,7 @@ mod tests {
             "resourceDomains": "https://x.example",
             "scriptDomains": ["https://y.example"],
         });
-        let b = build(Some(&csp), Some(&json!({"usb": {}})));
+        let b = build(Some(&csp), Some(&json!({"usb": {}})), &[6274, 6275]);
         assert!(
             b.header.contains("connect-src https://ok.example;"),
             "{}",
@@ -282,6 +333,18 @@ mod tests {
         assert!(!b.header.contains("x.example") && !b.header.contains("y.example"));
         assert_eq!(b.header.matches("script-src").count(), 1);
         assert_eq!(b.ignored.len(), 9, "{:?}", b.ignored);
+        // As wide as `*`, or reaching mcpscope itself.
+        let csp = json!({"resourceDomains": ["https:", "*.com", "https://*.com", "data:",
+            "http://127.0.0.1:6274", "http://localhost:*", "http://v1.localhost:6275",
+            "http://127.0.0.1", "http://localhost:3000", "https://*.cdn.example"]});
+        let w = build(Some(&csp), None, &[6274, 6275]);
+        assert_eq!(
+            w.applied["resourceDomains"],
+            json!(["http://localhost:3000", "https://*.cdn.example"]),
+            "{:?}",
+            w.ignored
+        );
+        assert_eq!(w.ignored.len(), 8, "{:?}", w.ignored);
         assert!(b.ignored.iter().any(|i| i.contains("scriptDomains")));
         assert!(b.ignored.iter().any(|i| i.contains("usb")));
     }

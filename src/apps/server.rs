@@ -1,12 +1,19 @@
-//! The apps origin: a second loopback listener (`--apps-port`) that serves MCP App views and
+//! The apps origins: a second loopback listener (`--apps-port`) that serves MCP App views and
 //! nothing of the UI. It holds no token and knows no session: the sandbox proxy page (framed
-//! only by the UI's own origin), its script, the probe each view gets, and the views
+//! only by the UI's own origins), its script, the probe each view gets, and the views
 //! themselves, each with the Content-Security-Policy its resource declared.
 //!
+//! Each view gets an origin of its own, `http://<label>.localhost:<port>` (browsers resolve
+//! `*.localhost` to loopback without DNS): another site than the UI's `127.0.0.1`, so no
+//! cookie or storage of the UI, of another view, or of another local service is shared.
+//!
 //! A view's HTML reaches it the way the spec's sandbox proxy is given it: the UI posts
-//! `ui/notifications/sandbox-resource-ready` to the proxy, and the proxy (same origin as this
-//! server) stores it here with `POST /views` and frames `GET /views/{id}`. Serving the view from
-//! a URL, rather than `srcdoc`, lets its policy be a real response header the view cannot edit.
+//! `ui/notifications/sandbox-resource-ready` to the proxy, and the proxy stores it here with
+//! `POST /views` and frames `GET /views/{id}`. Serving the view from a URL, rather than
+//! `srcdoc`, lets its policy be a real response header the view cannot edit. The view shares
+//! the proxy's origin and can script it, so each sandbox page may store one view only (its
+//! slot, spent by the proxy before the view exists): a view cannot store another under a wider
+//! policy.
 
 use std::{
     collections::VecDeque,
@@ -38,20 +45,26 @@ const MAX_VIEW_BYTES: usize = 64 << 20;
 /// One view's HTML (a bundled React app is about 0.5 MB).
 const MAX_ONE_VIEW: usize = 16 << 20;
 
+/// How many sandbox pages may wait for their one view at once.
+const MAX_SLOTS: usize = 64;
+
 /// What the apps listener needs to know.
 #[derive(Clone)]
 pub struct AppsState {
-    /// `Host` values this listener answers to.
+    /// `Host` values this listener answers to besides `<label>.localhost:<port>`.
     hosts: Arc<[String]>,
+    port: u16,
+    /// mcpscope's listeners: a view may not declare them.
+    own_ports: [u16; 2],
     /// The UI's origins: the only pages that may frame the sandbox.
     ui_origins: Arc<str>,
     views: Arc<Mutex<Views>>,
 }
 
 impl AppsState {
-    /// `hosts` are this listener's own `Host` values (`127.0.0.1:<apps port>`, …); `ui_hosts`
-    /// the UI listener's.
-    pub fn new(hosts: Arc<[String]>, ui_hosts: &[String]) -> AppsState {
+    /// `port` is this listener's, `hosts` its loopback `Host` values (`127.0.0.1:<port>`, …);
+    /// `ui_hosts` and `ui_port` the UI listener's.
+    pub fn new(port: u16, hosts: Arc<[String]>, ui_hosts: &[String], ui_port: u16) -> AppsState {
         let ui_origins = ui_hosts
             .iter()
             .map(|h| format!("http://{h}"))
@@ -59,9 +72,28 @@ impl AppsState {
             .join(" ");
         AppsState {
             hosts,
+            port,
+            own_ports: [port, ui_port],
             ui_origins: ui_origins.into(),
             views: Default::default(),
         }
+    }
+
+    /// Whether a `Host` names this listener: a loopback name on its port, or a view's
+    /// `<label>.localhost` on it.
+    fn is_own_host(&self, host: &str) -> bool {
+        if self.hosts.iter().any(|a| a.eq_ignore_ascii_case(host)) {
+            return true;
+        }
+        let Some(label) = host
+            .strip_suffix(&format!(".localhost:{}", self.port))
+            .filter(|l| !l.is_empty() && l.len() <= 63)
+        else {
+            return false;
+        };
+        label
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     }
 }
 
@@ -69,11 +101,15 @@ impl AppsState {
 struct Views {
     list: VecDeque<(String, Arc<View>)>,
     bytes: usize,
+    /// Sandbox pages served and not yet given their view: (slot, its host).
+    slots: VecDeque<(String, String)>,
 }
 
 struct View {
     html: String,
     policy: String,
+    /// The origin (`Host`) it was stored from and is served to.
+    host: String,
 }
 
 impl Views {
@@ -94,6 +130,27 @@ impl Views {
             .find(|(i, _)| i == id)
             .map(|(_, v)| v.clone())
     }
+
+    fn open_slot(&mut self, host: &str) -> String {
+        let slot = random_id();
+        self.slots
+            .push_back((slot.clone(), host.to_ascii_lowercase()));
+        if self.slots.len() > MAX_SLOTS {
+            self.slots.pop_front();
+        }
+        slot
+    }
+
+    /// Spends a slot: true when it was open, for this host.
+    fn take_slot(&mut self, slot: &str, host: &str) -> bool {
+        match self.slots.iter().position(|(s, h)| s == slot && h == host) {
+            Some(i) => {
+                self.slots.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 pub fn router(state: AppsState) -> Router {
@@ -111,19 +168,21 @@ pub fn router(state: AppsState) -> Router {
 
 /// Only our own loopback `Host` (no DNS rebinding); a write only from this same origin (the
 /// sandbox proxy), never from another site's page.
+/// Only our own loopback `Host` (no DNS rebinding: `*.localhost` never goes to DNS); a write
+/// only from the same origin as the request (a sandbox proxy storing its view), never from
+/// another site's page or another view's origin.
 async fn guard(State(state): State<AppsState>, request: Request, next: Next) -> Response {
     let headers = request.headers();
-    let own = |h: &str| state.hosts.iter().any(|a| a.eq_ignore_ascii_case(h));
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    if !host.is_some_and(own) {
+    let Some(host) = host.filter(|h| state.is_own_host(h)) else {
         return (StatusCode::FORBIDDEN, "unexpected Host").into_response();
-    }
+    };
     if let Some(origin) = headers.get(header::ORIGIN) {
         let same = origin
             .to_str()
             .ok()
             .and_then(|o| o.strip_prefix("http://"))
-            .is_some_and(own);
+            .is_some_and(|o| o.eq_ignore_ascii_case(host));
         if !same {
             return (StatusCode::FORBIDDEN, "foreign Origin").into_response();
         }
@@ -144,15 +203,29 @@ async fn guard(State(state): State<AppsState>, request: Request, next: Next) -> 
     response
 }
 
-const SANDBOX_PAGE: &str = "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>mcpscope app sandbox</title><script src=\"/sandbox.js\"></script></head><body></body></html>\n";
+/// The request's `Host`, as the guard let it in, for keying what this origin may do.
+fn host_of(headers: &HeaderMap) -> String {
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
 
-async fn sandbox_page(State(state): State<AppsState>) -> Response {
+/// A sandbox page, with the slot for the one view it may store.
+async fn sandbox_page(State(state): State<AppsState>, headers: HeaderMap) -> Response {
+    let slot = state.views.lock().unwrap().open_slot(&host_of(&headers));
+    let page = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"mcpscope-slot\" content=\"{slot}\"><title>mcpscope app sandbox</title>\
+         <script src=\"/sandbox.js\"></script></head><body></body></html>\n"
+    );
     let policy = format!(
         "default-src 'none'; script-src 'self'; connect-src 'self'; frame-src 'self'; \
          base-uri 'none'; form-action 'none'; frame-ancestors {}",
         state.ui_origins
     );
-    html(SANDBOX_PAGE.to_owned(), &policy)
+    html(page, &policy)
 }
 
 fn html(body: String, policy: &str) -> Response {
@@ -188,6 +261,8 @@ fn script(name: &str) -> Response {
 
 #[derive(Deserialize)]
 struct NewView {
+    /// The sandbox page's slot: one view per page.
+    slot: String,
     html: String,
     #[serde(default)]
     csp: Option<Value>,
@@ -210,8 +285,16 @@ async fn add_view(State(state): State<AppsState>, headers: HeaderMap, body: Byte
     if new.html.len() > MAX_ONE_VIEW {
         return (StatusCode::PAYLOAD_TOO_LARGE, "view too big").into_response();
     }
-    let built = csp::build(new.csp.as_ref(), new.permissions.as_ref());
-    let id = view_id();
+    let host = host_of(&headers);
+    if !state.views.lock().unwrap().take_slot(&new.slot, &host) {
+        return (
+            StatusCode::FORBIDDEN,
+            "this sandbox has stored its view already (or was never served)",
+        )
+            .into_response();
+    }
+    let built = csp::build(new.csp.as_ref(), new.permissions.as_ref(), &state.own_ports);
+    let id = random_id();
     let policy = format!(
         "{}; frame-ancestors 'self' {}",
         built.header, state.ui_origins
@@ -221,6 +304,7 @@ async fn add_view(State(state): State<AppsState>, headers: HeaderMap, body: Byte
         View {
             html: with_probe(&new.html),
             policy: policy.clone(),
+            host,
         },
     );
     Json(json!({
@@ -228,15 +312,21 @@ async fn add_view(State(state): State<AppsState>, headers: HeaderMap, body: Byte
         "csp": policy,
         "allow": built.allow,
         "ignored": built.ignored,
+        "applied": built.applied,
     }))
     .into_response()
 }
 
-async fn view(State(state): State<AppsState>, Path(id): Path<String>) -> Response {
+/// A view, to its own origin only.
+async fn view(
+    State(state): State<AppsState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let found = state.views.lock().unwrap().get(&id);
     match found {
-        Some(v) => html(v.html.clone(), &v.policy),
-        None => (
+        Some(v) if v.host == host_of(&headers) => html(v.html.clone(), &v.policy),
+        _ => (
             StatusCode::NOT_FOUND,
             "no such view (views are kept while recent)",
         )
@@ -244,7 +334,7 @@ async fn view(State(state): State<AppsState>, Path(id): Path<String>) -> Respons
     }
 }
 
-fn view_id() -> String {
+fn random_id() -> String {
     let mut bytes = [0u8; 16];
     getrandom::getrandom(&mut bytes).expect("the OS gives random bytes");
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -254,16 +344,31 @@ const PROBE: &str = "<script src=\"/probe.js\"></script>";
 
 /// The view's HTML with the probe as its first script, so a policy violation or an error
 /// during the view's own first script is reported too: right after `<head …>`, else after
-/// `<html …>`, else first.
+/// `<html …>`, else after the doctype (before it, the page would render in quirks mode), else
+/// first.
 fn with_probe(html: &str) -> String {
     let at = tag_end(html, "<head")
         .or_else(|| tag_end(html, "<html"))
+        .or_else(|| doctype_end(html))
         .unwrap_or(0);
     let mut out = String::with_capacity(html.len() + PROBE.len());
     out.push_str(&html[..at]);
     out.push_str(PROBE);
     out.push_str(&html[at..]);
     out
+}
+
+/// Just past a leading `<!doctype …>` (after a byte-order mark and white space).
+fn doctype_end(html: &str) -> Option<usize> {
+    let lead = html.len()
+        - html
+            .trim_start_matches(['\u{feff}', ' ', '\t', '\n', '\r'])
+            .len();
+    let rest = &html[lead..];
+    rest.get(..9)
+        .filter(|d| d.eq_ignore_ascii_case("<!doctype"))
+        .and_then(|_| rest.find('>'))
+        .map(|j| lead + j + 1)
 }
 
 /// Where the first `<name …>` start tag ends (just past its `>`), matched without case.
@@ -302,10 +407,14 @@ mod tests {
             format!("<html>{PROBE}<body>x</body></html>")
         );
         assert_eq!(with_probe("<p>bare</p>"), format!("{PROBE}<p>bare</p>"));
+        assert_eq!(
+            with_probe("\u{feff}<!DOCTYPE html><meta charset=utf-8><div>"),
+            format!("\u{feff}<!DOCTYPE html>{PROBE}<meta charset=utf-8><div>")
+        );
     }
 
     #[test]
-    fn views_are_bounded() {
+    fn views_are_bounded_and_a_sandbox_stores_one() {
         let mut v = Views::default();
         for i in 0..MAX_VIEWS + 3 {
             v.add(
@@ -313,10 +422,36 @@ mod tests {
                 View {
                     html: "x".into(),
                     policy: String::new(),
+                    host: String::new(),
                 },
             );
         }
         assert_eq!(v.list.len(), MAX_VIEWS);
         assert!(v.get("0").is_none() && v.get(&(MAX_VIEWS + 2).to_string()).is_some());
+        let slot = v.open_slot("a.localhost:1");
+        assert!(
+            !v.take_slot(&slot, "b.localhost:1"),
+            "another origin's slot"
+        );
+        assert!(v.take_slot(&slot, "a.localhost:1"));
+        assert!(!v.take_slot(&slot, "a.localhost:1"), "spent");
+    }
+
+    #[test]
+    fn a_view_origin_is_a_label_of_localhost_on_this_port() {
+        let s = AppsState::new(7000, Arc::from(["127.0.0.1:7000".to_owned()]), &[], 6274);
+        for ok in ["127.0.0.1:7000", "v-3f2a.localhost:7000"] {
+            assert!(s.is_own_host(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example:7000",
+            "a.b.localhost:7000",
+            "v1.localhost:7001",
+            ".localhost:7000",
+            "V1.localhost:7000",
+            "x.localhost.evil:7000",
+        ] {
+            assert!(!s.is_own_host(bad), "{bad}");
+        }
     }
 }

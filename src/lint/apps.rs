@@ -23,10 +23,15 @@ pub const SPEC: &str =
 /// Each tool's view, as the latest listing before the end named it: (listing seq, tool, uri).
 fn views(c: &Connection) -> Vec<(u64, String, String)> {
     let mut by_tool: HashMap<String, (u64, String)> = HashMap::new();
+    // In listing order: a later listing that drops a tool's view drops it here too.
     for (seq, t) in listed_tools(c) {
-        if let (Some(name), Some(uri)) = (t.get("name").and_then(Value::as_str), resource_uri(t)) {
-            by_tool.insert(name.to_owned(), (seq, uri.to_owned()));
-        }
+        let Some(name) = t.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        match resource_uri(t) {
+            Some(uri) => by_tool.insert(name.to_owned(), (seq, uri.to_owned())),
+            None => by_tool.remove(name),
+        };
     }
     let mut out: Vec<_> = by_tool
         .into_iter()
@@ -60,12 +65,16 @@ pub fn app_view_missing(o: &Observed) -> Vec<Hit> {
             if !wanted.contains(uri) {
                 continue;
             }
-            if let Some(answer) = &e.answer
-                && let Some(err) = answer.message.get("error")
-            {
+            let Some(answer) = &e.answer else { continue };
+            if let Some(err) = answer.message.get("error") {
                 hits.push(hit(
                     answer.seq,
                     format!("the view {uri} a tool names could not be read: {err}"),
+                ));
+            } else if e.items("contents").next().is_none() {
+                hits.push(hit(
+                    answer.seq,
+                    format!("reading the view {uri} a tool names gave no contents"),
                 ));
             }
         }

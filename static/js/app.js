@@ -219,7 +219,8 @@ function main() {
   tools.init(ctx);
   apps.init({
     session: ctx.session,
-    toolNamed: (name) => tools.all().find((t) => t.name === name) ?? null,
+    // The page's list, while it shows the app's server; else the host asks the session.
+    toolNamed: (session, name) => (session === sessionId() ? tools.all().find((t) => t.name === name) : null) ?? null,
     version: document.querySelector(".brand .version")?.textContent.trim() || "",
   });
   resources.init(ctx);

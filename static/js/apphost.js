@@ -7,16 +7,20 @@
 // as an `app` event, and what went wrong (a blocked request, an error, a stalled handshake, a
 // flood) as a finding. Nothing from the app is trusted: it is data, shown as text.
 
-import { call, sessionPath } from "./api.js";
+import { call, listPage, sessionPath } from "./api.js";
 
 export const PROTOCOL = "2026-01-26";
 export const MIME = "text/html;profile=mcp-app";
 const MODES = ["inline", "fullscreen", "pip"];
 const HANDSHAKE_MS = 10_000;
 const TEARDOWN_MS = 1500;
-// More messages of one method than this in a second are a flood: counted, not each recorded.
+// More reports of one kind (a message's method, a problem's kind) than this in a second are a
+// flood: counted, not each recorded; so are more than ALL_MAX of any kind.
 const FLOOD_MAX = 40;
+const ALL_MAX = 200;
 const FLOOD_WINDOW_MS = 1000;
+const MAX_KEYS = 64;
+const PERMISSIONS = ["camera", "microphone", "geolocation", "clipboardWrite"];
 
 let views = 0;
 
@@ -40,17 +44,27 @@ export function allowOf(permissions) {
     .filter(([k]) => k in p).map(([, f]) => f).join("; ");
 }
 
-// The apps origin, as the page reaches it (null when the backend serves none).
-export function appsOrigin() {
+// Whether the backend serves views (it names the apps listener's port).
+export function appsPort() {
   const port = Number(document.body.dataset.appsPort);
-  return port > 0 ? `${location.protocol}//${location.hostname}:${port}` : null;
+  return port > 0 ? port : null;
+}
+
+// A view's own origin: `<label>.localhost` on the apps port, the label from what it is (its
+// server and URI), so one view never shares cookies or storage with the UI, another server's
+// view or another local service, and keeps its own storage across renders.
+export async function viewOrigin(server, uri) {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${server}\n${uri}`));
+  const label = [...new Uint8Array(digest).slice(0, 10)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `http://v-${label}.localhost:${appsPort()}`;
 }
 
 const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 
 export class AppHost {
-  // `opts`: {session, tool, args, uri, resource (the resources/read content), version,
-  // context (the host context), ui: {status, log, openLink, resize, displayMode, appCaps}}.
+  // `opts`: {session, tool, args, uri, resource (the resources/read content), origin (the
+  // view's), version, context (the host context), ui: {status, log, problem, policy, appInfo,
+  // resize, openLink, displayMode, close, toolNamed}}.
   constructor(opts) {
     this.view = `v${++views}`;
     Object.assign(this, opts);
@@ -60,8 +74,8 @@ export class AppHost {
     this.sentInput = false;
     this.nextId = 1;
     this.waiting = new Map(); // our request id → resolve
-    this.counts = new Map(); // method → {start, n, flagged}
-    this.origin = appsOrigin();
+    this.counts = new Map(); // report key → {start, n, flooding, last}
+    this.changed = null; // context changed while the view initializes
     this.onMessage = (ev) => this.#received(ev);
     window.addEventListener("message", this.onMessage);
   }
@@ -85,10 +99,13 @@ export class AppHost {
     if (requestId !== null && requestId !== undefined) this.requestId = /^\d+$/.test(String(requestId)) ? Number(requestId) : requestId;
   }
 
-  // The call's answer: a result goes to the view, anything else cancels it.
+  // The call's answer: a result goes to the view, anything else cancels it. An answer this page
+  // did not keep (too big to keep across a reload) is no outcome: the view is told nothing.
   settled(body, requestId) {
     this.called(requestId);
-    if (this.outcome) return;
+    if (this.outcome || body === null || body === undefined) return;
+    // A call run as a task answers with the task, not the tool's result: nothing to tell yet.
+    if (body.result?.task && body.result.content === undefined) return;
     if (body?.result !== undefined) this.outcome = { result: body.result };
     else {
       const e = body?.error;
@@ -102,6 +119,8 @@ export class AppHost {
   contextChanged(partial) {
     Object.assign(this.context, partial);
     if (this.phase === "ready") this.#notify("ui/notifications/host-context-changed", partial);
+    // Answered with the old context, not yet initialized: told once it is.
+    else if (this.phase === "initializing") this.changed = { ...this.changed, ...partial };
   }
 
   // Asks the view to close (`ui/resource-teardown`), waits a little for its answer, then
@@ -121,7 +140,39 @@ export class AppHost {
     this.iframe?.remove();
   }
 
+  // Whether a report of this key may be recorded now: at most FLOOD_MAX a second of one key
+  // and ALL_MAX of all; past that, one flood finding, and nothing of that key until it has
+  // been quiet for a whole second.
+  #allowed(key) {
+    const now = performance.now();
+    const one = (k, max) => {
+      let c = this.counts.get(k);
+      if (c?.flooding) {
+        const quiet = now - c.last >= FLOOD_WINDOW_MS;
+        c.last = now;
+        if (!quiet) return false;
+        c = null;
+      }
+      if (!c || now - c.start > FLOOD_WINDOW_MS) {
+        c = { start: now, n: 0 };
+        this.counts.set(k, c);
+      }
+      c.last = now;
+      if (++c.n <= max) return true;
+      c.flooding = true;
+      this.#send({ kind: "flood", method: k, count: c.n, windowMs: FLOOD_WINDOW_MS });
+      return false;
+    };
+    if (!this.counts.has(key) && this.counts.size >= MAX_KEYS) key = "(other)";
+    return one("(any)", ALL_MAX) && one(key, FLOOD_MAX);
+  }
+
   #report(body) {
+    const key = body.kind === "message" ? (typeof body.message?.method === "string" ? body.message.method : "(response)") : `(${body.kind})`;
+    if (this.#allowed(key)) this.#send(body);
+  }
+
+  #send(body) {
     const b = { view: this.view, tool: this.tool.name, uri: this.uri, requestId: this.requestId, ...body };
     return call("POST", sessionPath("/app", this.session), b).catch(() => {});
   }
@@ -153,33 +204,18 @@ export class AppHost {
     return new Promise((resolve) => this.waiting.set(id, resolve));
   }
 
-  // Reports a message as an `app` event, unless its method is flooding: then once, as a
-  // finding, and none of that method is recorded until it has been quiet for a whole window.
+  // Reports a message as an `app` event (unless it is part of a flood).
   #count(message, direction) {
-    const method = typeof message?.method === "string" ? message.method : null;
-    if (method) {
-      const now = performance.now();
-      let c = this.counts.get(method);
-      if (c?.flooding) {
-        const quiet = now - c.last >= FLOOD_WINDOW_MS;
-        c.last = now;
-        if (!quiet) return;
-        c = null;
-      }
-      if (!c || now - c.start > FLOOD_WINDOW_MS) { c = { start: now, n: 0 }; this.counts.set(method, c); }
-      c.last = now;
-      if (++c.n > FLOOD_MAX) {
-        c.flooding = true;
-        this.#report({ kind: "flood", method, count: c.n, windowMs: FLOOD_WINDOW_MS });
-        return;
-      }
-    }
     this.#report({ kind: "message", direction, message });
   }
 
   // Tool input once the view is initialized, then the outcome when there is one.
   #flush() {
     if (this.phase !== "ready") return;
+    if (this.changed) {
+      this.#notify("ui/notifications/host-context-changed", this.changed);
+      this.changed = null;
+    }
     if (!this.sentInput) {
       this.sentInput = true;
       this.#notify("ui/notifications/tool-input", { arguments: this.args ?? {} });
@@ -222,23 +258,30 @@ export class AppHost {
   #diagnostic(m) {
     switch (m.mcpscope) {
       case "policy":
-        if (this.policy) return; // the sandbox says it once, before the view exists
-        this.policy = { csp: String(m.csp ?? ""), allow: String(m.allow ?? ""), ignored: Array.isArray(m.ignored) ? m.ignored.map(String) : [] };
+        // The sandbox says it once, before the view exists; later, only the view could.
+        if (this.policy || this.phase !== "resource") return this.#report({ kind: "not-json-rpc", message: m });
+        this.policy = {
+          csp: String(m.csp ?? ""), allow: String(m.allow ?? ""),
+          ignored: Array.isArray(m.ignored) ? m.ignored.map(String) : [],
+          applied: isObject(m.applied) ? m.applied : {},
+        };
         this.ui.policy(this.policy);
-        this.#report({ kind: "policy", ...this.policy, domain: typeof this.resource?._meta?.ui?.domain === "string" ? this.resource._meta.ui.domain : undefined });
+        this.#report({ kind: "policy", csp: this.policy.csp, allow: this.policy.allow, ignored: this.policy.ignored, domain: typeof this.resource?._meta?.ui?.domain === "string" ? this.resource._meta.ui.domain : undefined });
         return;
       case "violation":
         // A library probing whether eval works (zod does) is not a broken app: noted, not a problem.
-        if (m.blocked === "eval" || m.blocked === "wasm-eval") this.ui.log("policy", `eval was blocked (${m.directive}): an MCP App policy never allows it; a library that only probes for it (zod does) falls back`);
-        else this.ui.problem(`Blocked by the view's Content-Security-Policy: ${m.blocked || "(inline)"} (${m.directive})`);
+        if (m.blocked === "eval" || m.blocked === "wasm-eval") this.ui.log("policy", `The view reports eval was blocked (${m.directive}): an MCP App policy never allows it; a library that only probes for it (zod does) falls back`);
+        else this.ui.problem(`The view reports its Content-Security-Policy blocked ${m.blocked || "(inline)"} (${m.directive})`);
         this.#report({ kind: "violation", directive: String(m.directive ?? ""), blocked: String(m.blocked ?? ""), source: m.source ? String(m.source) : undefined, line: Number.isFinite(m.line) ? m.line : undefined });
         return;
       case "error":
-        this.ui.problem(`The app threw: ${m.message}`);
+        this.ui.problem(`The view reports an error: ${m.message}`);
         this.#report({ kind: "error", message: String(m.message ?? ""), source: m.source ? String(m.source) : undefined, line: Number.isFinite(m.line) ? m.line : undefined });
         return;
       case "sandbox-error":
-        this.ui.status(String(m.message ?? "the sandbox failed"), true);
+        // Only the sandbox, only while it loads the view: the view itself could post this.
+        if (this.policy || this.phase !== "resource") return this.#report({ kind: "not-json-rpc", message: m });
+        this.ui.status(`The sandbox could not load the view: ${String(m.message ?? "")}`, true);
         this.#report({ kind: "error", message: String(m.message ?? "the sandbox failed") });
         return;
       default:
@@ -286,7 +329,8 @@ export class AppHost {
           serverTools: {},
           serverResources: {},
           logging: {},
-          sandbox: { csp: this.resource?._meta?.ui?.csp ?? {}, permissions: this.resource?._meta?.ui?.permissions ?? {} },
+          // What the sandbox applied, not what was asked for.
+          sandbox: { csp: this.policy?.applied ?? {}, permissions: Object.fromEntries(PERMISSIONS.filter((k) => isObject(this.resource?._meta?.ui?.permissions) && k in this.resource._meta.ui.permissions).map((k) => [k, {}])) },
           message: { text: {} },
           updateModelContext: { text: {}, structuredContent: {} },
         },
@@ -299,7 +343,7 @@ export class AppHost {
     switch (method) {
       case "tools/call": {
         const name = params?.name;
-        const tool = this.ui.toolNamed(name);
+        const tool = await this.#tool(name);
         if (tool && !visibleTo(tool, "app")) {
           this.ui.log("refused", `tools/call ${name}: its _meta.ui.visibility does not include "app"`);
           return this.#fail(id, -32000, `tool ${JSON.stringify(name)} is not visible to apps (_meta.ui.visibility lacks "app")`);
@@ -335,6 +379,22 @@ export class AppHost {
       default:
         return this.#fail(id, -32601, `Method not found: mcpscope does not host ${method}`);
     }
+  }
+
+  // The tool as this app's server lists it: from the page's list when it has it, else from the
+  // session's whole list (kept by the backend: no traffic unless never listed).
+  async #tool(name) {
+    const shown = this.ui.toolNamed(this.session, name);
+    if (shown) return shown;
+    let cursor = null;
+    for (let pages = 0; pages < 100; pages++) {
+      const { body } = await listPage("tools/list", cursor, { session: this.session });
+      const found = (body?.result?.tools ?? []).find((t) => t?.name === name);
+      if (found) return found;
+      cursor = body?.result?.nextCursor;
+      if (!cursor) return null;
+    }
+    return null;
   }
 
   // An app's MCP request, sent on its session like any other (a frame in the timeline); its

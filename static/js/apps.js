@@ -7,7 +7,7 @@
 
 import { call, sessionPath } from "./api.js";
 import { el, pretty } from "./dom.js";
-import { AppHost, MIME, appsOrigin, viewUri } from "./apphost.js";
+import { AppHost, MIME, appsPort, viewOrigin, viewUri } from "./apphost.js";
 
 export { viewUri };
 
@@ -16,7 +16,8 @@ const WIDTHS = [["fill", "Fill the pane"], ["320", "320 px (phone)"], ["480", "4
 const EXTENSION = "io.modelcontextprotocol/ui";
 
 let deps = null; // {session(), toolNamed(name), version}
-let current = null; // {entry, host, panel parts}
+let current = null; // {entry, box, parts, host}
+let shows = 0; // the newest show(): an older one that resumes after it gives way
 const resources = new Map(); // "session|uri" → the resources/read content last read
 
 // Whether the session declared the extension (a session connected with apps off shows none).
@@ -52,21 +53,27 @@ function styles() {
 // Shows `entry`'s app (or none) in `box`. The same entry again only hears of its outcome.
 export async function show(box, entry) {
   if (current && current.entry === entry && current.box === box) {
-    if (entry && !entry.pending) current.host.settled(entry.body, entry.requestId);
+    // Its view may still be being read: the host, once made, takes the outcome from the entry.
+    if (entry && !entry.pending) current.host?.settled(entry.body, entry.requestId);
     return;
   }
+  const mine = ++shows;
   await close("another result is shown");
+  if (mine !== shows) return;
+  // Another show() that ran while this one waited may have opened an app: it goes too.
+  if (current) await close("another result is shown");
+  if (mine !== shows) return;
   const session = deps.session();
   const uri = entry?.app?.tool ? viewUri(entry.app.tool) : null;
-  if (!uri || !appsOrigin() || !hosting(session) || entry.session !== session.id) {
+  if (!uri || !appsPort() || !hosting(session) || entry.session !== session.id) {
     box.hidden = true;
     box.replaceChildren();
     return;
   }
   const parts = panel(uri);
   // The panel's observers go with it, even when it is closed before its view was read.
-  const mine = { entry, box, parts };
-  current = mine;
+  const opened = { entry, box, parts };
+  current = opened;
   box.replaceChildren(parts.root);
   box.hidden = false;
   parts.status("Reading the view (resources/read)…");
@@ -79,20 +86,22 @@ export async function show(box, entry) {
       if (!content) throw new Error(body?.error?.message ?? "the server returned no content for it");
       resources.set(key, content);
     } catch (e) {
-      if (current !== mine) return;
+      if (current !== opened) return;
       parts.status(`The view ${uri} could not be read: ${e?.body?.error?.message ?? e.message}`, true);
       return;
     }
   }
-  if (current !== mine) return;
+  if (current !== opened) return;
   if (content.mimeType !== MIME) parts.problem(`The view's mimeType is ${JSON.stringify(content.mimeType ?? null)}, not ${MIME}: other hosts may refuse it.`);
   const meta = content._meta?.ui ?? {};
   parts.wrap.classList.toggle("bordered", meta.prefersBorder !== false);
+  const origin = await viewOrigin(session.serverInfo?.name ?? session.id, uri);
+  if (current !== opened) return;
   const host = new AppHost({
     session: session.id, tool: entry.app.tool, args: entry.params?.arguments ?? {}, uri, resource: content,
-    version: deps.version, context: context(parts), ui: parts.ui,
+    origin, version: deps.version, context: context(parts), ui: parts.ui,
   });
-  mine.host = host;
+  opened.host = host;
   parts.host = host;
   parts.wrap.append(host.frame());
   host.called(entry.requestId);
@@ -241,8 +250,10 @@ function panel(uri) {
     policy: (p) => { policy.textContent = `${p.csp}${p.allow ? `\nallow="${p.allow}"` : ""}${p.ignored.length ? `\n\nnot applied:\n${p.ignored.join("\n")}` : ""}`; },
     appInfo: (info, caps) => {
       const name = info && typeof info === "object" ? `${info.name ?? "?"} ${info.version ?? ""}`.trim() : "an app";
-      const modes = Array.isArray(caps?.availableDisplayModes) ? ` · modes: ${caps.availableDisplayModes.join(", ")}` : "";
-      who.textContent = `${name}${modes}`;
+      const declared = Array.isArray(caps?.availableDisplayModes) ? caps.availableDisplayModes : null;
+      who.textContent = `${name}${declared ? ` · modes: ${declared.join(", ")}` : ""}`;
+      // A host must not switch a view to a mode it did not declare.
+      for (const o of modeSelect.querySelectorAll("option")) o.disabled = Boolean(declared) && o.value !== "inline" && !declared.includes(o.value);
     },
     resize: ({ height, width }) => {
       const f = wrap.querySelector("iframe");
@@ -260,7 +271,7 @@ function panel(uri) {
     }),
     displayMode: (m) => setMode(m),
     close: (reason) => { if (current?.parts === parts) close(reason); },
-    toolNamed: (name) => deps.toolNamed(name),
+    toolNamed: (session, name) => deps.toolNamed(session, name),
   };
   return parts;
 }

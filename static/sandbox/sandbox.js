@@ -7,6 +7,8 @@
 
 (() => {
   const host = new URLSearchParams(location.search).get("host");
+  // This page may store one view: the slot the apps origin gave it, spent before the view exists.
+  const slot = document.querySelector("meta[name=mcpscope-slot]")?.content ?? "";
   let inner = null;
   let loading = false;
 
@@ -27,14 +29,14 @@
     const res = await fetch("/views", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ html: String(params?.html ?? ""), csp: params?.csp ?? null, permissions: params?.permissions ?? null }),
+      body: JSON.stringify({ slot, html: String(params?.html ?? ""), csp: params?.csp ?? null, permissions: params?.permissions ?? null }),
     });
     if (!res.ok) {
       toHost({ mcpscope: "sandbox-error", message: `the apps origin refused the view: ${res.status} ${await res.text()}` });
       return;
     }
     const view = await res.json();
-    toHost({ mcpscope: "policy", csp: view.csp, allow: view.allow, ignored: view.ignored });
+    toHost({ mcpscope: "policy", csp: view.csp, allow: view.allow, ignored: view.ignored, applied: view.applied });
     inner = document.createElement("iframe");
     inner.setAttribute("sandbox", "allow-scripts allow-same-origin allow-forms");
     if (view.allow) inner.setAttribute("allow", view.allow);

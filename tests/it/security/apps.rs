@@ -123,6 +123,7 @@ async fn a_hostile_app_reaches_nothing_of_the_ui_and_what_it_tries_is_reported()
         "no popup from the sandbox: {results}"
     );
     assert_eq!(results["fetchUi"], "blocked: TypeError", "{results}");
+    assert_eq!(results["widen"], "403", "one view per sandbox: {results}");
     assert_eq!(results["uiOrigin"], scope.base, "{results}");
     // A javascript: link runs, if at all, in the view, never against the top page.
     c.find(Locator::Css("#js"))
@@ -146,6 +147,11 @@ async fn a_hostile_app_reaches_nothing_of_the_ui_and_what_it_tries_is_reported()
         .unwrap();
     assert!(height <= 2000.0, "{height}");
     wait_text(c, "#state", "still connected", |t| t == "connected").await;
+    let panel = find(c, "#app-box").await.text().await.unwrap();
+    assert!(
+        !panel.contains("paste your token"),
+        "the view wrote as the host: {panel}"
+    );
     let sent_model_only = events
         .seen
         .iter()
@@ -186,27 +192,38 @@ async fn a_hostile_app_reaches_nothing_of_the_ui_and_what_it_tries_is_reported()
     }
 }
 
+/// The slot a sandbox page was served with.
+fn slot_of(page: &str) -> String {
+    const AT: &str = "name=\"mcpscope-slot\" content=\"";
+    let at = page.find(AT).unwrap_or_else(|| panic!("no slot in {page}")) + AT.len();
+    page[at..at + 32].to_owned()
+}
+
 #[tokio::test]
 async fn the_apps_origin_serves_views_and_nothing_else_to_no_one_else() {
     let s = Scope::start().await;
     let port = apps_port(&s).await;
     let apps = format!("http://127.0.0.1:{port}");
-    let own_origin = apps.clone();
     let http = &s.http;
+    // A view's origin, as the page names it (`*.localhost` is loopback without DNS; the test
+    // client reaches it on 127.0.0.1 with that Host).
+    let (a, b) = (
+        format!("v-aaaa.localhost:{port}"),
+        format!("v-bbbb.localhost:{port}"),
+    );
+    let get = |host: &str, path: &str| http.get(format!("{apps}{path}")).header("Host", host);
 
-    // The UI frames the apps origin and nothing else; the sandbox is framed by the UI only.
+    // The UI frames view origins and nothing else; a sandbox is framed by the UI only.
     let page = http.get(s.url("/")).send().await.unwrap();
     let csp = page.headers()["content-security-policy"]
         .to_str()
         .unwrap()
         .to_owned();
     assert!(
-        csp.ends_with(&format!(
-            "frame-src http://127.0.0.1:{port} http://localhost:{port} http://[::1]:{port}"
-        )),
+        csp.ends_with(&format!("frame-src http://*.localhost:{port}")),
         "{csp}"
     );
-    let sandbox = http.get(format!("{apps}/sandbox")).send().await.unwrap();
+    let sandbox = get(&a, "/sandbox").send().await.unwrap();
     assert_eq!(sandbox.status(), 200);
     let policy = sandbox.headers()["content-security-policy"]
         .to_str()
@@ -220,24 +237,33 @@ async fn the_apps_origin_serves_views_and_nothing_else_to_no_one_else() {
         "{policy}"
     );
     assert!(policy.contains("script-src 'self';"), "{policy}");
+    let page = sandbox.text().await.unwrap();
+    let slot = slot_of(&page);
 
-    // DNS rebinding: another name for this address.
-    let rebound = http
-        .get(format!("{apps}/sandbox"))
-        .header("Host", format!("evil.example:{port}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(rebound.status(), StatusCode::FORBIDDEN);
-    // Another site's page storing a view, or a write with no Origin at all.
-    let view = json!({"html": "<p>x</p>", "csp": {"connectDomains": ["https://ok.example"]}});
+    // DNS rebinding: another name for this address; a label of another port or depth.
+    for host in [
+        format!("evil.example:{port}"),
+        format!("a.b.localhost:{port}"),
+        "v-a.localhost:1".into(),
+    ] {
+        let res = get(&host, "/sandbox").send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{host}");
+    }
+    // Another site's page, the UI, or another view's origin storing a view; a write with no
+    // Origin at all.
+    let view = json!({"slot": slot, "html": "<p>x</p>",
+        "csp": {"connectDomains": ["https://ok.example", format!("http://127.0.0.1:{}", s.port)]}});
     for origin in [
-        Some("http://evil.example"),
-        Some(&format!("http://127.0.0.1:{}", s.port)[..]),
+        Some("http://evil.example".to_owned()),
+        Some(format!("http://127.0.0.1:{}", s.port)),
+        Some(format!("http://{b}")),
         None,
     ] {
-        let mut req = http.post(format!("{apps}/views")).json(&view);
-        if let Some(o) = origin {
+        let mut req = http
+            .post(format!("{apps}/views"))
+            .header("Host", &a)
+            .json(&view);
+        if let Some(o) = &origin {
             req = req.header("Origin", o);
         }
         assert_eq!(
@@ -246,22 +272,31 @@ async fn the_apps_origin_serves_views_and_nothing_else_to_no_one_else() {
             "{origin:?}"
         );
     }
-    // The sandbox's own write: the view is served under its policy, with the probe first.
-    let stored: Value = http
-        .post(format!("{apps}/views"))
-        .header("Origin", &own_origin)
-        .json(&view)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let served = http
-        .get(format!("{apps}{}", stored["url"].as_str().unwrap()))
-        .send()
-        .await
-        .unwrap();
+    let store = |body: &Value| {
+        http.post(format!("{apps}/views"))
+            .header("Host", &a)
+            .header("Origin", format!("http://{a}"))
+            .json(body)
+    };
+    // Without its page's slot, or with another origin's, nothing is stored.
+    let mut forged = view.clone();
+    forged["slot"] = json!("0".repeat(32));
+    assert_eq!(
+        store(&forged).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    // The sandbox's own write: the view is served under its policy, with the probe first, to
+    // its own origin only; mcpscope's own listeners cannot be declared.
+    let stored: Value = store(&view).send().await.unwrap().json().await.unwrap();
+    assert!(
+        stored["ignored"][0]
+            .as_str()
+            .unwrap()
+            .contains("could reach mcpscope itself"),
+        "{stored}"
+    );
+    let url = stored["url"].as_str().unwrap();
+    let served = get(&a, url).send().await.unwrap();
     let policy = served.headers()["content-security-policy"]
         .to_str()
         .unwrap()
@@ -277,26 +312,36 @@ async fn the_apps_origin_serves_views_and_nothing_else_to_no_one_else() {
         served.text().await.unwrap(),
         "<script src=\"/probe.js\"></script><p>x</p>"
     );
+    assert_eq!(
+        get(&b, url).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    // The slot is spent: the view (which can script its sandbox page) cannot store a second
+    // view under a wider policy.
+    let mut wider = view.clone();
+    wider["csp"] = json!({"connectDomains": ["https://evil.example"]});
+    assert_eq!(
+        store(&wider).send().await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
     // A huge view is refused; an unknown view is not found.
-    let huge = json!({"html": "x".repeat(17 << 20)});
-    let res = http
-        .post(format!("{apps}/views"))
-        .header("Origin", &own_origin)
-        .json(&huge)
+    let page = get(&a, "/sandbox")
         .send()
         .await
+        .unwrap()
+        .text()
+        .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let res = http.get(format!("{apps}/views/0123")).send().await.unwrap();
+    let huge = json!({"slot": slot_of(&page), "html": "x".repeat(17 << 20)});
+    assert_eq!(
+        store(&huge).send().await.unwrap().status(),
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    let res = get(&a, "/views/0123").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     // Nothing of the UI is there, with or without the token.
     for path in ["/api/session", "/", "/static/js/api.js", "/api/events"] {
-        let res = http
-            .get(format!("{apps}{path}"))
-            .bearer_auth(&s.token)
-            .send()
-            .await
-            .unwrap();
+        let res = get(&a, path).bearer_auth(&s.token).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
     }
 }
