@@ -100,8 +100,15 @@ fn text(server: &str, findings: &[Finding]) -> String {
 async fn walk(handle: &SessionHandle, local: &Local, call_tools: bool, timeout: Timeout) {
     let caps = local.session.info().capabilities.unwrap_or(Value::Null);
     let has = |k: &str| caps.get(k).is_some_and(|v| !v.is_null());
+    let mut read = HashSet::new();
     if has("tools") {
         let tools = pages(handle, "tools/list", "tools", timeout).await;
+        // The MCP App views tools name must exist, listed or not: read each once.
+        for uri in tools.iter().filter_map(crate::apps::resource_uri) {
+            if uri.starts_with("ui://") && read.len() < MAX_READS && read.insert(uri.to_owned()) {
+                ask(handle, "resources/read", json!({"uri": uri}), timeout).await;
+            }
+        }
         if call_tools {
             for tool in tools.iter().filter(|t| needs_nothing(t)) {
                 let Some(name) = tool.get("name").and_then(Value::as_str) else {
@@ -126,7 +133,6 @@ async fn walk(handle: &SessionHandle, local: &Local, call_tools: bool, timeout: 
             timeout,
         )
         .await;
-        let mut read = HashSet::new();
         for uri in resources
             .iter()
             .filter_map(|r| r.get("uri").and_then(Value::as_str))

@@ -576,6 +576,7 @@ async fn capabilities_can_be_turned_off_to_test_fallbacks() {
     let scope = Scope::start().await;
     let mut target = everything_target();
     target["clientCapabilities"] = json!({"roots": {}});
+    target["apps"] = json!(false);
     let session = scope.connect(target).await;
     assert_eq!(session["clientCapabilities"], json!({"roots": {}}));
     let names = scope.tool_names().await;

@@ -119,6 +119,37 @@ async fn every_rule_fires_on_a_server_that_breaks_it() {
     assert!(via_api.contains("before-initialized"), "{api:#}");
     fired.extend(via_api);
 
+    // MCP Apps: an app server's views, and what its app called (as the page reports it).
+    let scope = Scope::start().await;
+    let app_server = python_target("hostile_app_server.py");
+    let out = tokio::process::Command::new(bin())
+        .arg("lint")
+        .arg("--")
+        .arg(app_server["command"].as_str().unwrap())
+        .args(["-u", app_server["args"][1].as_str().unwrap()])
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for rule in ["app-view-missing", "app-view-mime", "app-view-unlisted"] {
+        assert!(text.contains(rule), "{rule} from mcpscope lint: {text}");
+        fired.insert(rule.to_owned());
+    }
+    scope.connect(app_server).await;
+    scope
+        .post("/api/list", json!({"method": "tools/list"}))
+        .await;
+    scope
+        .post(
+            "/api/app",
+            json!({"kind": "message", "view": "v1", "direction": "from-app",
+                "message": {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                    "params": {"name": "model_only", "arguments": {}}}}),
+        )
+        .await;
+    let (_, api) = scope.get("/api/lint").await;
+    fired.extend(rules_found(&api));
+
     let table: BTreeSet<String> = report["rules"]
         .as_array()
         .unwrap()

@@ -518,7 +518,7 @@ async fn the_findings_tab_groups_by_rule_links_frames_exports_and_replays() {
     }
     let summary = find(c, "#findings-summary").await.text().await.unwrap();
     assert!(
-        summary.contains("errors") && summary.contains("17 rules checked"),
+        summary.contains("errors") && summary.contains("21 rules checked"),
         "{summary}"
     );
     // A finding's frame opens in the timeline.

@@ -4,7 +4,7 @@ to run a javascript: link against the top, calls a tool that is not visible to a
 second view under a wider policy through its sandbox page, poses as the sandbox, and then floods
 the host with size-changed notifications. Its resource declares a CSP meant to widen the
 policy. A second view never starts the handshake, and is served with a wrong mimeType and left
-out of resources/list.
+out of resources/list; a third is named by a tool and does not exist.
 
 Usage: hostile_app_server.py
 """
@@ -70,6 +70,12 @@ TOOLS = [
         "description": "opens a view that never starts the handshake",
         "inputSchema": {"type": "object"},
         "_meta": {"ui": {"resourceUri": "ui://hostile/silent.html"}},
+    },
+    {
+        "name": "missing_view",
+        "description": "names a view the server does not have",
+        "inputSchema": {"type": "object"},
+        "_meta": {"ui": {"resourceUri": "ui://hostile/missing.html"}},
     },
     {
         "name": "model_only",
