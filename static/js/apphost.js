@@ -123,6 +123,15 @@ export class AppHost {
     else if (this.phase === "initializing") this.changed = { ...this.changed, ...partial };
   }
 
+  // A request to the view itself (the tools an app exposes: `tools/list`, `tools/call`), as a
+  // model would send it through its host; its answer, or a local error after `ms`.
+  async askApp(method, params, ms = 30_000) {
+    if (this.phase !== "ready") return { error: { message: "the app is not initialized" } };
+    let timer;
+    const late = new Promise((r) => { timer = setTimeout(() => r({ error: { message: `no answer within ${ms / 1000} s` } }), ms); });
+    try { return await Promise.race([this.#ask(method, params), late]); } finally { clearTimeout(timer); }
+  }
+
   // Asks the view to close (`ui/resource-teardown`), waits a little for its answer, then
   // leaves. Returns once the iframe can go.
   async teardown(reason = "closed by the user") {

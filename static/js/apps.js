@@ -7,6 +7,7 @@
 
 import { call, sessionPath } from "./api.js";
 import { el, pretty } from "./dom.js";
+import * as result from "./result.js";
 import { AppHost, MIME, appsPort, viewOrigin, viewUri } from "./apphost.js";
 
 export { viewUri };
@@ -156,7 +157,42 @@ function panel(uri) {
   const exit = el("button", { type: "button", class: "small app-exit", hidden: true, onclick: () => setMode("inline", true) }, "Back to inline");
   const wrap = el("div", { class: "app-frame" }, exit);
   const policy = el("pre", { class: "json app-policy" });
+  const appTools = el("div", { class: "app-tools" });
+  const toolsBox = el("details", { class: "app-tools-box", hidden: true },
+    el("summary", {}, "The app's own tools"),
+    el("p", { class: "muted", text: "The app declares tools a host may call (appCapabilities.tools): list them and call them as a model would, through the bridge." }),
+    el("button", { type: "button", class: "small", onclick: () => listAppTools() }, "List the app's tools (tools/list)"),
+    appTools);
   const parts = {};
+
+  // The app's tools, each with its arguments as JSON and a Call button; answers shown under it.
+  async function listAppTools() {
+    appTools.replaceChildren(el("p", { class: "muted", text: "Asking the app…" }));
+    const answer = await parts.host.askApp("tools/list", {});
+    const list = answer?.result?.tools;
+    if (!Array.isArray(list)) {
+      appTools.replaceChildren(el("p", { class: "status-error", text: `tools/list: ${answer?.error?.message ?? "no tools in the answer"}` }));
+      return;
+    }
+    appTools.replaceChildren(...list.map((t) => {
+      const name = String(t?.name ?? "");
+      const args = el("textarea", { rows: 2, spellcheck: "false", "aria-label": `Arguments of the app's tool ${name}` });
+      args.value = "{}";
+      const out = el("div", { class: "result app-tool-result", role: "status" });
+      const callIt = async () => {
+        let parsed;
+        try { parsed = JSON.parse(args.value || "{}"); } catch (e) { out.replaceChildren(el("p", { class: "status-error", text: `Arguments are not valid JSON: ${e.message}` })); return; }
+        out.replaceChildren(el("p", { class: "muted", text: "Waiting for the app…" }));
+        const got = await parts.host.askApp("tools/call", { name, arguments: parsed });
+        // Drawn like a server's answer: content blocks, structuredContent, the raw answer.
+        await result.render(out, got?.error ? { error: got.error } : { result: got?.result });
+      };
+      return el("div", { class: "app-tool" },
+        el("div", {}, el("code", { class: "wire-name", text: name }), t?.title ? ` ${t.title}` : "",
+          t?.description ? el("span", { class: "muted", text: ` · ${t.description}` }) : ""),
+        args, el("button", { type: "button", class: "small", onclick: callIt }, `Call ${name}`), out);
+    }));
+  }
 
   const dimensions = () => {
     if (mode === "fullscreen") return { width: window.innerWidth, height: window.innerHeight };
@@ -230,7 +266,7 @@ function panel(uri) {
       el("div", { class: "app-head" },
         el("h4", {}, "App ", el("code", { class: "wire-name", text: uri })), who,
         el("button", { type: "button", class: "small", onclick: () => close("closed by the user") }, "Close app")),
-      status, problems, controls, wrap, log,
+      status, problems, controls, wrap, log, toolsBox,
       el("details", { class: "app-policy-box" }, el("summary", {}, "Content-Security-Policy applied"), policy)),
     status: (message, bad = false) => { status.textContent = message; status.classList.toggle("status-error", bad); },
     problem: (message) => {
@@ -252,6 +288,7 @@ function panel(uri) {
       const name = info && typeof info === "object" ? `${info.name ?? "?"} ${info.version ?? ""}`.trim() : "an app";
       const declared = Array.isArray(caps?.availableDisplayModes) ? caps.availableDisplayModes : null;
       who.textContent = `${name}${declared ? ` · modes: ${declared.join(", ")}` : ""}`;
+      toolsBox.hidden = !(caps?.tools && typeof caps.tools === "object");
       // A host must not switch a view to a mode it did not declare.
       for (const o of modeSelect.querySelectorAll("option")) o.disabled = Boolean(declared) && o.value !== "inline" && !declared.includes(o.value);
     },

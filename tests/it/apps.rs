@@ -75,7 +75,7 @@ async fn button(c: &Client, text: &str) -> fantoccini::elements::Element {
     c.wait()
         .at_most(DEADLINE)
         .for_element(Locator::XPath(&format!(
-            "//button[normalize-space()='{text}']"
+            "//button[normalize-space()=\"{text}\"]"
         )))
         .await
         .unwrap_or_else(|e| panic!("button {text}: {e}"))
@@ -404,4 +404,63 @@ async fn a_recording_carries_the_app_events_and_lint_reads_them_from_the_file() 
         .await;
     assert_eq!(code, 409);
     let _ = std::fs::remove_file(&file);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tools_an_app_exposes_are_listed_and_called_through_the_bridge() {
+    let scope = Scope::start().await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    let mut events = scope.events().await;
+    scope.connect(app_server("server-budget-allocator")).await;
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    call_tool(c, "get-budget-data").await;
+    let init = events
+        .wait_for("ui/initialize", app("from-app", "ui/initialize"))
+        .await;
+    assert!(
+        init["message"]["params"]["appCapabilities"]["tools"].is_object(),
+        "the example declares its tools: {init}"
+    );
+    events
+        .wait_seen("tool result", app("to-app", "ui/notifications/tool-result"))
+        .await;
+    find(c, "#app-box details.app-tools-box summary")
+        .await
+        .click()
+        .await
+        .unwrap();
+    button(c, "List the app's tools (tools/list)")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let listed = events
+        .wait_for("the app's tool list", |e| {
+            e["kind"] == "app"
+                && e["direction"] == "from-app"
+                && e["message"]["result"]["tools"].is_array()
+        })
+        .await;
+    assert!(
+        listed["message"]["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "get-allocations"),
+        "{listed}"
+    );
+    button(c, "Call get-allocations")
+        .await
+        .click()
+        .await
+        .unwrap();
+    let asked = events
+        .wait_for("the call to the app", app("to-app", "tools/call"))
+        .await;
+    assert_eq!(asked["message"]["params"]["name"], "get-allocations");
+    wait_text(c, "#app-box .app-tool-result", "the app's answer", |t| {
+        t.contains("totalBudget")
+    })
+    .await;
 }
