@@ -42,6 +42,8 @@ function requestOf(e) {
   }
   if (ev.kind === "progress" && ev.requestId !== null && ev.requestId !== undefined) return { session: e.session, direction: "sent", id: ev.requestId };
   if (ev.kind === "http" && ev.carries?.id !== undefined && ev.carries?.id !== null) return { session: e.session, direction: "sent", id: ev.carries.id };
+  // An MCP App's bridge message belongs to the tools/call that opened the app.
+  if (ev.kind === "app" && ev.requestId !== null && ev.requestId !== undefined) return { session: e.session, direction: "sent", id: ev.requestId };
   return null;
 }
 
@@ -67,7 +69,7 @@ export function show(e) {
   const request = all[start]?.event.frameType === "request" ? all[start] : null;
   const ours = req.direction === "sent";
   let answer = null;
-  const progress = [], http = [], during = [];
+  const progress = [], http = [], during = [], bridge = [];
   let end = all.length;
   for (let i = start; i < all.length && i < end; i++) {
     const x = all[i];
@@ -78,13 +80,17 @@ export function show(e) {
       end = Math.min(all.length, i + AFTER);
     } else if (ours && ev.kind === "progress" && same(ev.requestId, req.id)) progress.push(x);
     else if (ours && ev.kind === "http" && same(ev.carries?.id, req.id)) http.push(x);
+    else if (ours && ev.kind === "app" && same(ev.requestId, req.id)) bridge.push(x);
     else if (ours && !answer && ev.kind === "frame" && ev.frameType === "request" && ev.direction === "received") during.push(x);
   }
   const method = request?.event.method || answer?.event.requestMethod || "request";
   $("exchange-title").textContent = `${ours ? "Our" : "The server's"} ${method} #${JSON.stringify(req.id)}`;
   const ms = answer && typeof answer.event.durationMs === "number" ? ` after ${answer.event.durationMs.toFixed(1)} ms` : "";
+  const views = new Set(bridge.map((b) => b.event.view));
   const parts = [
+    e.event.kind === "app" ? part(`App bridge message (view ${e.event.view}, ${e.event.direction})`, e) : null,
     el("p", { class: "muted", text: answer ? `${answer.event.frameType === "error" ? "Answered with an error" : "Answered"}${ms}.` : "No answer in the view (yet)." }),
+    bridge.length ? el("p", { class: "muted", text: `Its MCP App: ${bridge.length} bridge message(s) in view ${[...views].join(", ")} (the timeline's app rows).` }) : null,
     request ? part(ours ? "Request (sent)" : "Request (received)", request) : el("p", { class: "muted", text: "The request is no longer in the view." }),
     answer ? part(answer.event.frameType === "error" ? "Error" : "Response", answer) : null,
   ];

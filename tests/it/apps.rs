@@ -263,6 +263,19 @@ async fn the_vanilla_example_app_renders_on_its_own_origin_and_its_bridge_is_in_
         |t| t.contains("ui/notifications/initialized"),
     )
     .await;
+    // An app row opens with the tools/call that opened the app.
+    click_fresh(c, Locator::Css(".event-line.kind-app"), "the app row").await;
+    let title = wait_text(c, "#exchange-title", "the exchange", |t| {
+        t.contains("tools/call")
+    })
+    .await;
+    assert!(title.starts_with("Our tools/call #"), "{title}");
+    let body = find(c, "#exchange-body").await.text().await.unwrap();
+    assert!(
+        body.contains("App bridge message (view v1, from-app)"),
+        "{body}"
+    );
+    assert!(body.contains("bridge message(s) in view v1"), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
