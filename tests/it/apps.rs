@@ -477,3 +477,65 @@ async fn the_tools_an_app_exposes_are_listed_and_called_through_the_bridge() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reloads_and_server_switches_bring_the_app_back_once_each_time() {
+    let scope = Scope::start().await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    let mut events = scope.events().await;
+    scope.connect(app_server("server-basic-vanillajs")).await;
+    let (code, other) = scope
+        .post("/api/sessions", app_server("server-basic-react"))
+        .await;
+    assert_eq!(code, 201, "{other}");
+    c.goto(&format!("{}/#s=s1", scope.base)).await.unwrap();
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    call_tool(c, "get-time").await;
+    let initialized = app("from-app", "ui/notifications/initialized");
+    events.wait_for("the first handshake", &initialized).await;
+    // One app, rendered again after each reload (the call is in the page's history) and after
+    // each switch back from the other server: never two at once.
+    for round in 0..4 {
+        let mark = events
+            .seen
+            .last()
+            .and_then(|e| e["seq"].as_u64())
+            .unwrap_or(0);
+        if round % 2 == 0 {
+            c.refresh().await.unwrap();
+        } else {
+            c.goto(&format!("{}/#s=s2", scope.base)).await.unwrap();
+            wait_text(c, "#server-name", "the other server", |t| {
+                t.contains("React")
+            })
+            .await;
+            c.goto(&format!("{}/#s=s1&i=tool%3Aget-time", scope.base))
+                .await
+                .unwrap();
+        }
+        events
+            .wait_for("the app again", |e| {
+                initialized(e) && e["seq"].as_u64().is_some_and(|s| s > mark)
+            })
+            .await;
+        let frames = c
+            .execute(
+                "return document.querySelectorAll('#app-box .app-frame iframe').length",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(frames, 1, "round {round}");
+        assert_eq!(
+            c.execute(
+                "return document.querySelectorAll('#app-box .app-panel').length",
+                vec![]
+            )
+            .await
+            .unwrap(),
+            1,
+            "round {round}"
+        );
+    }
+}
