@@ -539,3 +539,53 @@ async fn reloads_and_server_switches_bring_the_app_back_once_each_time() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn axe_finds_nothing_serious_in_the_app_panel_in_light_and_dark() {
+    let scope = Scope::start().await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    let mut events = scope.events().await;
+    scope.connect(app_server("server-basic-vanillajs")).await;
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    call_tool(c, "get-time").await;
+    events
+        .wait_for(
+            "the handshake",
+            app("from-app", "ui/notifications/initialized"),
+        )
+        .await;
+    c.execute(
+        "document.querySelectorAll('#app-box details').forEach((d) => d.open = true)",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let source =
+        std::fs::read_to_string(root().join("tests/peers/node_modules/axe-core/axe.min.js"))
+            .expect("axe-core is installed by scripts/install-test-peers.sh");
+    c.execute(&source, vec![]).await.unwrap();
+    let mut problems = Vec::new();
+    for theme in ["light", "dark"] {
+        find(c, "#theme")
+            .await
+            .select_by_value(theme)
+            .await
+            .unwrap();
+        // The panel is ours; the view inside it is the server's, and not judged here.
+        let found = c
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document.getElementById('app-box'), {iframes: false, resultTypes: ['violations']})
+                   .then(r => done(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+                   .map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(', '))));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        for v in found.as_array().unwrap() {
+            problems.push(format!("{theme}: {}", v.as_str().unwrap()));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
