@@ -14,6 +14,7 @@ pub mod demo;
 pub mod dev;
 pub mod events;
 pub mod lint;
+pub mod model;
 pub mod net;
 pub mod oauth;
 pub mod private_file;
