@@ -139,6 +139,12 @@ pub struct Args {
     #[arg(long, default_value_t = 6274, global = true, help_heading = LISTENER)]
     pub port: u16,
 
+    /// The model that answers sampling in the responders' `llm` mode: `openai:MODEL` (with
+    /// OPENAI_API_KEY and OPENAI_BASE_URL, any OpenAI-compatible endpoint) or `anthropic:MODEL`
+    /// (with ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL).
+    #[arg(long, value_name = "PROVIDER:MODEL", global = true, help_heading = TARGET)]
+    pub model: Option<String>,
+
     /// Port of the second loopback origin MCP App views are served from (never the UI's own);
     /// 0 picks a free one.
     #[arg(long, default_value_t = 0, global = true, help_heading = LISTENER)]

@@ -21,6 +21,8 @@ pub struct Config {
     pub bind: SocketAddr,
     /// The apps origin's port (`--apps-port`; 0: any free one).
     pub apps_port: u16,
+    /// `--model`: the default model for sampling mode `llm`.
+    pub model: Option<crate::model::ModelRef>,
     pub token: String,
     pub open_browser: bool,
     /// What to connect at start: a target, or a server of the config file by name.
@@ -75,6 +77,8 @@ pub enum ConfigError {
     BadHeader(String),
     #[error("--token must not be empty")]
     EmptyToken,
+    #[error("--model {0}")]
+    BadModel(String),
     #[error("cannot read {path}: {message}")]
     ConfigFile { path: String, message: String },
     #[error("{0}")]
@@ -241,6 +245,12 @@ impl Config {
         Ok(Config {
             bind: SocketAddr::new(ip, args.port),
             apps_port: args.apps_port,
+            model: args
+                .model
+                .as_deref()
+                .map(crate::model::ModelRef::parse)
+                .transpose()
+                .map_err(ConfigError::BadModel)?,
             token,
             open_browser: !args.no_open,
             start,

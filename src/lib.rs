@@ -97,10 +97,12 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         Some(format!("http://127.0.0.1:{}/oauth/callback", local.port())),
         config.oauth_credentials.clone(),
     );
+    let models = model::Providers::from_env(config.model.clone(), |k| std::env::var(k).ok());
     let sessions = Sessions::new(
         events.clone(),
         std::sync::Arc::new(responders),
         broker.clone(),
+        std::sync::Arc::new(models),
     );
     if let Some(info) = opened {
         sessions.open_recording(info);

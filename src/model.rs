@@ -52,7 +52,11 @@ impl ModelRef {
         let provider = match p {
             "openai" => Provider::OpenAi,
             "anthropic" => Provider::Anthropic,
-            other => return Err(format!("unknown provider {other:?}: use openai or anthropic")),
+            other => {
+                return Err(format!(
+                    "unknown provider {other:?}: use openai or anthropic"
+                ));
+            }
         };
         if m.trim().is_empty() {
             return Err(format!("{s:?}: the model name is missing"));
@@ -103,7 +107,12 @@ pub struct Drafted {
     pub usage: Option<(u64, u64)>,
 }
 
-fn drafted(content: Vec<Value>, model: &str, stop: &str, usage: Option<(Option<u64>, Option<u64>)>) -> Drafted {
+fn drafted(
+    content: Vec<Value>,
+    model: &str,
+    stop: &str,
+    usage: Option<(Option<u64>, Option<u64>)>,
+) -> Drafted {
     // One plain block is sent as the block itself (what every MCP client before tools sent);
     // tool calls always as an array.
     let plain = content.len() == 1 && content[0]["type"] != "tool_use";
@@ -171,7 +180,11 @@ impl Providers {
             })
         };
         Providers {
-            openai: endpoint("OPENAI_API_KEY", "OPENAI_BASE_URL", "https://api.openai.com/v1"),
+            openai: endpoint(
+                "OPENAI_API_KEY",
+                "OPENAI_BASE_URL",
+                "https://api.openai.com/v1",
+            ),
             anthropic: endpoint(
                 "ANTHROPIC_API_KEY",
                 "ANTHROPIC_BASE_URL",
@@ -193,7 +206,8 @@ impl Providers {
     /// The model for a request: a `modelPreferences` hint that names part of a model we can
     /// use (the `preferred` one, or the default), else the preferred one, else the default.
     pub fn pick(&self, preferred: Option<&ModelRef>, params: &Value) -> Option<ModelRef> {
-        let candidates: Vec<&ModelRef> = preferred.into_iter().chain(self.default.as_ref()).collect();
+        let candidates: Vec<&ModelRef> =
+            preferred.into_iter().chain(self.default.as_ref()).collect();
         let hints = params
             .pointer("/modelPreferences/hints")
             .and_then(Value::as_array)
@@ -222,21 +236,31 @@ impl Providers {
     ) -> Result<Drafted, ModelError> {
         let (endpoint, url, body) = match model.provider {
             Provider::OpenAi => {
-                let e = self
-                    .openai
-                    .as_ref()
-                    .ok_or(ModelError::NotConfigured("openai", "OPENAI_API_KEY and OPENAI_BASE_URL"))?;
-                (e, format!("{}/chat/completions", e.base), openai::request(&model.model, params))
+                let e = self.openai.as_ref().ok_or(ModelError::NotConfigured(
+                    "openai",
+                    "OPENAI_API_KEY and OPENAI_BASE_URL",
+                ))?;
+                (
+                    e,
+                    format!("{}/chat/completions", e.base),
+                    openai::request(&model.model, params),
+                )
             }
             Provider::Anthropic => {
                 let e = self.anthropic.as_ref().ok_or(ModelError::NotConfigured(
                     "anthropic",
                     "ANTHROPIC_API_KEY and ANTHROPIC_BASE_URL",
                 ))?;
-                (e, format!("{}/v1/messages", e.base), anthropic::request(&model.model, params))
+                (
+                    e,
+                    format!("{}/v1/messages", e.base),
+                    anthropic::request(&model.model, params),
+                )
             }
         };
-        let answer = self.post(model.provider, endpoint, &url, &body, report).await?;
+        let answer = self
+            .post(model.provider, endpoint, &url, &body, report)
+            .await?;
         match model.provider {
             Provider::OpenAi => openai::result(&answer),
             Provider::Anthropic => anthropic::result(&answer),
@@ -253,7 +277,8 @@ impl Providers {
         report: &mut (dyn FnMut(HttpEvent) + Send),
     ) -> Result<Value, ModelError> {
         let client = crate::net::client().map_err(ModelError::Unreachable)?;
-        let scrub = |text: &str| crate::redact::values_in(text, &[endpoint.key.clone()]);
+        let scrub =
+            |text: &str| crate::redact::values_in(text, std::slice::from_ref(&endpoint.key));
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -269,8 +294,12 @@ impl Providers {
                     .header("anthropic-version", anthropic::VERSION),
             };
             let shown_headers = match provider {
-                Provider::OpenAi => json!({"authorization": "<redacted>", "content-type": "application/json"}),
-                Provider::Anthropic => json!({"x-api-key": "<redacted>", "anthropic-version": anthropic::VERSION, "content-type": "application/json"}),
+                Provider::OpenAi => {
+                    json!({"authorization": "<redacted>", "content-type": "application/json"})
+                }
+                Provider::Anthropic => {
+                    json!({"x-api-key": "<redacted>", "anthropic-version": anthropic::VERSION, "content-type": "application/json"})
+                }
             };
             let started = Instant::now();
             let mut event = HttpEvent {
@@ -300,7 +329,10 @@ impl Providers {
                 .and_then(|v| v.trim().parse::<f64>().ok())
                 .map(|s| Duration::from_secs_f64(s.max(0.0)).min(MAX_RETRY_AFTER));
             event.status = Some(status);
-            event.response_headers = Some(crate::redact::header_map(res.headers(), &Default::default()));
+            event.response_headers = Some(crate::redact::header_map(
+                res.headers(),
+                &Default::default(),
+            ));
             let body = crate::net::read_limited(res, MAX_ANSWER).await;
             event.duration_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
             let body = match body {
@@ -326,7 +358,8 @@ impl Providers {
                 return Err(ModelError::Refused { status, excerpt });
             }
             report(event);
-            return serde_json::from_str(&text).map_err(|e| ModelError::BadAnswer(format!("not JSON: {e}")));
+            return serde_json::from_str(&text)
+                .map_err(|e| ModelError::BadAnswer(format!("not JSON: {e}")));
         }
     }
 }
@@ -349,9 +382,16 @@ mod tests {
         assert_eq!(p.secrets(), vec!["sk-secret".to_owned()]);
         assert!(!format!("{p:?}").contains("sk-secret"));
         let preferred = ModelRef::parse("anthropic:claude-big").unwrap();
-        let hinted = json!({"modelPreferences": {"hints": [{"name": "nothing"}, {"name": "SMALL"}]}});
-        assert_eq!(p.pick(Some(&preferred), &hinted).unwrap().model, "gpt-small");
-        assert_eq!(p.pick(Some(&preferred), &json!({})).unwrap().model, "claude-big");
+        let hinted =
+            json!({"modelPreferences": {"hints": [{"name": "nothing"}, {"name": "SMALL"}]}});
+        assert_eq!(
+            p.pick(Some(&preferred), &hinted).unwrap().model,
+            "gpt-small"
+        );
+        assert_eq!(
+            p.pick(Some(&preferred), &json!({})).unwrap().model,
+            "claude-big"
+        );
         assert_eq!(p.pick(None, &json!({})).unwrap().model, "gpt-small");
     }
 }

@@ -41,6 +41,12 @@ pub struct RuleSet {
     /// The answer for requests no rule matches; `null` sends them to a person.
     #[serde(default)]
     pub default: Option<Value>,
+    /// Mode `llm`: the model that answers (`PROVIDER:MODEL`; default: `--model`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Mode `llm`: the model's draft waits for a person to send, edit or reject.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub review: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +55,15 @@ pub enum Mode {
     #[default]
     Manual,
     Mock,
+    /// Sampling only: a model answers what no mock rule matches.
+    Llm,
+}
+
+/// How a model answers a sampling request no rule matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LlmPlan {
+    pub model: Option<crate::model::ModelRef>,
+    pub review: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -130,6 +145,19 @@ impl Responders {
         )
     }
 
+    /// Whether a model answers the sampling requests no rule matched, and how.
+    pub fn sampling_model(&self) -> Option<LlmPlan> {
+        (self.settings.sampling.mode == Mode::Llm).then(|| LlmPlan {
+            model: self
+                .settings
+                .sampling
+                .model
+                .as_deref()
+                .and_then(|m| crate::model::ModelRef::parse(m).ok()),
+            review: self.settings.sampling.review,
+        })
+    }
+
     /// How to answer an `elicitation/create` with these params, if not by hand.
     pub fn elicitation_answer(&self, params: &Value) -> Option<AutoAnswer> {
         choose(
@@ -146,6 +174,12 @@ impl Responders {
 }
 
 fn compile(what: &str, set: &RuleSet) -> Result<Vec<Regex>, String> {
+    if set.mode == Mode::Llm && what != "sampling" {
+        return Err(format!("{what}.mode \"llm\" is for sampling only"));
+    }
+    if let Some(m) = &set.model {
+        crate::model::ModelRef::parse(m).map_err(|e| format!("{what}.model: {e}"))?;
+    }
     if let Some(d) = &set.default
         && !d.is_object()
     {
@@ -189,7 +223,8 @@ fn compile(what: &str, set: &RuleSet) -> Result<Vec<Regex>, String> {
 }
 
 fn choose(set: &RuleSet, patterns: &[Regex], text: &str) -> Option<AutoAnswer> {
-    if set.mode != Mode::Mock {
+    // Mock rules answer in mock mode, and win over the model in llm mode.
+    if set.mode == Mode::Manual {
         return None;
     }
     for (i, (rule, re)) in set.rules.iter().zip(patterns).enumerate() {
@@ -208,6 +243,9 @@ fn choose(set: &RuleSet, patterns: &[Regex], text: &str) -> Option<AutoAnswer> {
                 answered_by: by,
             });
         }
+    }
+    if set.mode != Mode::Mock {
+        return None;
     }
     set.default.as_ref().map(|d| AutoAnswer {
         outcome: Ok(d.clone()),

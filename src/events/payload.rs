@@ -34,6 +34,14 @@ pub struct PendingView {
     pub task_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hosted_task: Option<bool>,
+    /// Sampling answered by a model under review: its proposed result (or why there is none),
+    /// and which model drafted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub draft_error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drafted_by: Option<Value>,
 }
 
 /// A step of a modern call that asked for input (MRTR), tied to the call.

@@ -27,7 +27,9 @@ pub fn request(model: &str, params: &Value) -> Value {
         let content: Vec<Value> = blocks(m.get("content"))
             .into_iter()
             .filter_map(|b| match b.get("type").and_then(Value::as_str) {
-                Some("text") => Some(json!({"type": "text", "text": b.get("text").cloned().unwrap_or_default()})),
+                Some("text") => Some(
+                    json!({"type": "text", "text": b.get("text").cloned().unwrap_or_default()}),
+                ),
                 Some("image") => Some(json!({"type": "image", "source": {
                     "type": "base64",
                     "media_type": b.get("mimeType").cloned().unwrap_or_else(|| json!("image/png")),
@@ -107,7 +109,9 @@ pub fn result(answer: &Value) -> Result<super::Drafted, String> {
     let content: Vec<Value> = blocks
         .iter()
         .filter_map(|b| match b.get("type").and_then(Value::as_str) {
-            Some("text") => Some(json!({"type": "text", "text": b.get("text").cloned().unwrap_or_default()})),
+            Some("text") => {
+                Some(json!({"type": "text", "text": b.get("text").cloned().unwrap_or_default()}))
+            }
             Some("tool_use") => Some(json!({
                 "type": "tool_use",
                 "id": b.get("id").cloned().unwrap_or_default(),
@@ -160,7 +164,10 @@ mod tests {
         assert_eq!(body["system"], "Be brief.");
         assert_eq!(body["max_tokens"], 40);
         assert_eq!(body["messages"][1]["content"][0]["type"], "tool_use");
-        assert_eq!(body["messages"][2]["content"][0], json!({"type": "tool_result", "tool_use_id": "t1", "content": "down", "is_error": true}));
+        assert_eq!(
+            body["messages"][2]["content"][0],
+            json!({"type": "tool_result", "tool_use_id": "t1", "content": "down", "is_error": true})
+        );
         assert_eq!(body["tools"][0]["input_schema"], json!({"type": "object"}));
         assert_eq!(body["tool_choice"], json!({"type": "any"}));
         assert_eq!(body["stop_sequences"], json!(["END"]));

@@ -24,12 +24,16 @@ pub fn request(model: &str, params: &Value) -> Value {
         let mut calls = Vec::new();
         for b in blocks(m.get("content")) {
             match b.get("type").and_then(Value::as_str) {
-                Some("text") => parts.push(json!({"type": "text", "text": b.get("text").cloned().unwrap_or_default()})),
-                Some("image") => parts.push(json!({"type": "image_url", "image_url": {"url": format!(
-                    "data:{};base64,{}",
-                    b.get("mimeType").and_then(Value::as_str).unwrap_or("image/png"),
-                    b.get("data").and_then(Value::as_str).unwrap_or("")
-                )}})),
+                Some("text") => parts.push(
+                    json!({"type": "text", "text": b.get("text").cloned().unwrap_or_default()}),
+                ),
+                Some("image") => {
+                    parts.push(json!({"type": "image_url", "image_url": {"url": format!(
+                        "data:{};base64,{}",
+                        b.get("mimeType").and_then(Value::as_str).unwrap_or("image/png"),
+                        b.get("data").and_then(Value::as_str).unwrap_or("")
+                    )}}))
+                }
                 Some("tool_use") => calls.push(json!({
                     "id": b.get("id").cloned().unwrap_or_default(),
                     "type": "function",
@@ -44,7 +48,9 @@ pub fn request(model: &str, params: &Value) -> Value {
                     "content": text_of(b),
                 })),
                 // Audio and anything newer: said as text, so the turn keeps its place.
-                Some(other) => parts.push(json!({"type": "text", "text": format!("[{other} content]")})),
+                Some(other) => {
+                    parts.push(json!({"type": "text", "text": format!("[{other} content]")}))
+                }
                 None => {}
             }
         }
@@ -104,7 +110,11 @@ pub fn result(answer: &Value) -> Result<super::Drafted, String> {
         .ok_or("the answer has no choices[0]")?;
     let message = choice.get("message").ok_or("choices[0] has no message")?;
     let mut content = Vec::new();
-    if let Some(t) = message.get("content").and_then(Value::as_str).filter(|t| !t.is_empty()) {
+    if let Some(t) = message
+        .get("content")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+    {
         content.push(json!({"type": "text", "text": t}));
     }
     for call in message
@@ -163,21 +173,45 @@ mod tests {
             "toolChoice": {"mode": "required"},
         });
         let body = request("gpt-test", &params);
-        assert_eq!(body["messages"][0], json!({"role": "system", "content": "Be brief."}));
+        assert_eq!(
+            body["messages"][0],
+            json!({"role": "system", "content": "Be brief."})
+        );
         assert_eq!(body["messages"][1]["content"], "Weather in Paris?");
-        assert_eq!(body["messages"][2]["tool_calls"][0]["function"]["arguments"], "{\"city\":\"Paris\"}");
-        assert_eq!(body["messages"][3], json!({"role": "tool", "tool_call_id": "c1", "content": "18 C"}));
-        assert_eq!((body["max_tokens"].clone(), body["stop"][0].clone()), (json!(50), json!("END")));
-        assert_eq!(body["tools"][0]["function"]["parameters"], json!({"type": "object"}));
+        assert_eq!(
+            body["messages"][2]["tool_calls"][0]["function"]["arguments"],
+            "{\"city\":\"Paris\"}"
+        );
+        assert_eq!(
+            body["messages"][3],
+            json!({"role": "tool", "tool_call_id": "c1", "content": "18 C"})
+        );
+        assert_eq!(
+            (body["max_tokens"].clone(), body["stop"][0].clone()),
+            (json!(50), json!("END"))
+        );
+        assert_eq!(
+            body["tools"][0]["function"]["parameters"],
+            json!({"type": "object"})
+        );
         assert_eq!(body["tool_choice"], "required");
         let answer = json!({"model": "gpt-test-1", "choices": [{"message": {"role": "assistant", "content": null,
             "tool_calls": [{"id": "c2", "type": "function", "function": {"name": "weather", "arguments": "{\"city\":\"Rome\"}"}}]},
             "finish_reason": "tool_calls"}], "usage": {"prompt_tokens": 9, "completion_tokens": 4}});
         let d = result(&answer).unwrap();
         let r = &d.result;
-        assert_eq!(r["content"], json!([{"type": "tool_use", "id": "c2", "name": "weather", "input": {"city": "Rome"}}]));
-        assert_eq!((r["stopReason"].clone(), r["model"].clone()), (json!("toolUse"), json!("gpt-test-1")));
+        assert_eq!(
+            r["content"],
+            json!([{"type": "tool_use", "id": "c2", "name": "weather", "input": {"city": "Rome"}}])
+        );
+        assert_eq!(
+            (r["stopReason"].clone(), r["model"].clone()),
+            (json!("toolUse"), json!("gpt-test-1"))
+        );
         let text = json!({"model": "m", "choices": [{"message": {"content": "Hi"}, "finish_reason": "stop"}]});
-        assert_eq!(result(&text).unwrap().result["content"], json!({"type": "text", "text": "Hi"}));
+        assert_eq!(
+            result(&text).unwrap().result["content"],
+            json!({"type": "text", "text": "Hi"})
+        );
     }
 }

@@ -89,7 +89,9 @@ pub(super) struct Actor {
     pub(super) server_requests: super::server_requests::ServerRequests,
     pub(super) responders: Arc<ResponderStore>,
     /// A delayed mock answer's timer reports its pending key here.
-    pub(super) auto_tx: mpsc::UnboundedSender<String>,
+    pub(super) auto_tx: mpsc::UnboundedSender<super::outbox::Auto>,
+    /// The LLM providers a `llm` responder asks.
+    pub(super) models: Arc<crate::model::Providers>,
     /// What we keep of our requests besides the engine's pending map: progress, and the tokens
     /// of those we gave up on.
     pub(super) inflight: super::inflight::InFlight,
@@ -117,7 +119,7 @@ impl Actor {
     pub(super) async fn run(
         mut self,
         mut commands: mpsc::UnboundedReceiver<Command>,
-        mut auto: mpsc::UnboundedReceiver<String>,
+        mut auto: mpsc::UnboundedReceiver<super::outbox::Auto>,
     ) {
         self.establish();
         let mut shutdown_done: Option<oneshot::Sender<()>> = None;
@@ -154,7 +156,7 @@ impl Actor {
                 _ = sleep_until(relisten) => self.listen_now(),
                 _ = sleep_until(task_poll) => self.poll_tasks(),
                 _ = sleep_until(task_expiry) => self.expire_client_tasks(),
-                Some(key) = auto.recv() => self.delayed_answer(&key),
+                Some(auto) = auto.recv() => self.auto(auto),
             }
         }
         if let Some(done) = shutdown_done {

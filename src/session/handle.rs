@@ -80,6 +80,17 @@ pub struct PendingRequest {
     pub method: String,
     pub params: Value,
     pub received_at: String,
+    /// A model's draft answer waiting for a person's review (responders' `review: true`).
+    pub draft: Option<Draft>,
+}
+
+/// What a model proposed for a sampling request, or why it could not.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub result: Option<Value>,
+    pub error: Option<String>,
+    /// Which model, and the tokens it used (the `answeredBy` the answer would carry).
+    pub by: Value,
 }
 
 impl PendingRequest {
@@ -90,6 +101,9 @@ impl PendingRequest {
             method: self.method.clone(),
             params: self.params.clone(),
             received_at: self.received_at.clone(),
+            draft: self.draft.as_ref().and_then(|d| d.result.clone()),
+            draft_error: self.draft.as_ref().and_then(|d| d.error.clone()),
+            drafted_by: self.draft.as_ref().map(|d| d.by.clone()),
             ..PendingView::default()
         };
         match &self.reply_to {

@@ -39,7 +39,12 @@ impl Headless {
     ) -> Headless {
         let events = EventBus::new(ring);
         let broker = Broker::new(None, credentials);
-        let sessions = Sessions::new(events.clone(), Arc::new(responders), broker);
+        let sessions = Sessions::new(
+            events.clone(),
+            Arc::new(responders),
+            broker,
+            Arc::new(crate::model::Providers::default()),
+        );
         let session = sessions.create(None, None);
         Headless { events, session }
     }

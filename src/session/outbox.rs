@@ -19,6 +19,20 @@ use super::{
 use crate::events::Event;
 use crate::wire::Timeout;
 
+/// What comes back to the actor from work it started off its loop.
+#[derive(Debug)]
+pub(super) enum Auto {
+    /// A held-back mock answer is due.
+    Due(String),
+    /// A model's draft for the request under `key`.
+    Drafted {
+        key: String,
+        outcome: Result<crate::model::Drafted, String>,
+        model: Option<String>,
+        review: bool,
+    },
+}
+
 #[derive(Debug)]
 pub(super) enum Effect {
     Publish(Event),
@@ -36,6 +50,12 @@ pub(super) enum Effect {
     Timer {
         key: String,
         delay: Duration,
+    },
+    /// A model drafts the answer to the request under `key` (answered through [`Auto::Drafted`]).
+    Model {
+        key: String,
+        params: Value,
+        plan: crate::responders::LlmPlan,
     },
     /// The session object's `listen` view changed.
     ListenView(Value),
@@ -157,9 +177,10 @@ impl Actor {
                     let tx = self.auto_tx.clone();
                     tokio::spawn(async move {
                         tokio::time::sleep(delay).await;
-                        let _ = tx.send(key);
+                        let _ = tx.send(Auto::Due(key));
                     });
                 }
+                Effect::Model { key, params, plan } => self.draft(key, params, plan),
             }
         }
     }

@@ -36,6 +36,8 @@ pub(super) struct Shared {
     pub(super) responders: Arc<ResponderStore>,
     /// What every session's authorization flows share (the callback, kept credentials).
     pub(super) oauth: Arc<Broker>,
+    /// The LLM providers the environment configures (for sampling mode `llm`).
+    pub(super) models: Arc<crate::model::Providers>,
 }
 
 /// Every session, in creation order, and which one the single-session routes act on.
@@ -76,12 +78,18 @@ pub(super) struct Current {
 }
 
 impl Sessions {
-    pub fn new(events: EventBus, responders: Arc<ResponderStore>, oauth: Arc<Broker>) -> Arc<Self> {
+    pub fn new(
+        events: EventBus,
+        responders: Arc<ResponderStore>,
+        oauth: Arc<Broker>,
+        models: Arc<crate::model::Providers>,
+    ) -> Arc<Self> {
         Arc::new(Sessions {
             shared: Arc::new(Shared {
                 events,
                 responders,
                 oauth,
+                models,
             }),
             registry: Mutex::new(Registry {
                 sessions: Vec::new(),
@@ -271,6 +279,7 @@ impl Session {
         given
             .into_iter()
             .chain(self.shared.oauth.secret_values())
+            .chain(self.shared.models.secrets())
             .collect()
     }
 
@@ -358,6 +367,7 @@ impl Session {
             server_requests: Default::default(),
             responders: self.shared.responders.clone(),
             auto_tx,
+            models: self.shared.models.clone(),
             inflight: Default::default(),
             remote: target.is_remote(),
             modern: false,

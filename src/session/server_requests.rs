@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 use super::{
     PendingRequest,
     actor::Actor,
-    handle::ReplyTo,
+    handle::{Draft, ReplyTo},
     now_rfc3339,
-    outbox::{Effect, Outbox},
+    outbox::{Auto, Effect, Outbox},
 };
 use crate::{
     events::{Event, Severity},
@@ -34,6 +34,8 @@ pub(super) enum Route {
     Delay(AutoAnswer),
     /// A person (or script) answers.
     Queue,
+    /// A model answers (sampling in the responders' `llm` mode).
+    Model(crate::responders::LlmPlan),
     /// The server asks about a task this client hosts (`tasks/*`, legacy era).
     ClientTaskRequest,
     /// The request asks to run as a task the client hosts: answered with the task at once,
@@ -113,10 +115,13 @@ pub(super) fn decide(
         }
         "sampling/createMessage" if client.declared("sampling") => {
             warnings.extend(check_sampling(client.capabilities, params));
-            client
-                .responders
-                .sampling_answer(params)
-                .map_or(Route::Queue, held)
+            match client.responders.sampling_answer(params) {
+                Some(answer) => held(answer),
+                None => client
+                    .responders
+                    .sampling_model()
+                    .map_or(Route::Queue, Route::Model),
+            }
         }
         "tasks/get" | "tasks/result" | "tasks/list" | "tasks/cancel"
             if client.declared("tasks") && !client.modern =>
@@ -203,6 +208,7 @@ impl ServerRequests {
             method,
             params,
             received_at: now_rfc3339(),
+            draft: None,
         }
     }
 
@@ -223,6 +229,54 @@ impl ServerRequests {
         });
         self.delayed.insert(req.key.clone(), answer);
         self.waiting.insert(req.key.clone(), req);
+    }
+
+    /// Holds a request while a model drafts its answer (still withdrawable by the server).
+    pub(super) fn model(
+        &mut self,
+        reply_to: ReplyTo,
+        method: String,
+        params: Value,
+        plan: crate::responders::LlmPlan,
+        out: &mut Outbox,
+    ) {
+        let req = self.request(reply_to, method, params.clone());
+        out.push(Effect::Model {
+            key: req.key.clone(),
+            params,
+            plan,
+        });
+        self.waiting.insert(req.key.clone(), req);
+    }
+
+    /// A model's draft came: sent as the answer, or (under review, or when the model could not
+    /// answer a request under review) put in the public queue with the draft beside it. A draft
+    /// for a request the server withdrew meanwhile is dropped.
+    pub(super) fn drafted(&mut self, key: &str, draft: Draft, review: bool, out: &mut Outbox) {
+        let Some(mut req) = self.waiting.remove(key) else {
+            return;
+        };
+        match (&draft.result, review) {
+            (Some(result), false) => out.push(Effect::Answer {
+                reply_to: req.reply_to,
+                outcome: Ok(result.clone()),
+                answered_by: draft.by,
+            }),
+            (None, false) => out.push(Effect::Answer {
+                reply_to: req.reply_to,
+                outcome: Err(json!({
+                    "code": -32603,
+                    "message": format!("the model could not answer: {}", draft.error.as_deref().unwrap_or("no reason given")),
+                })),
+                answered_by: draft.by,
+            }),
+            (_, true) => {
+                req.draft = Some(draft);
+                out.push(Effect::Publish(Event::Pending(req.view())));
+                out.push(Effect::Queued(req.clone()));
+                self.waiting.insert(req.key.clone(), req);
+            }
+        }
     }
 
     /// Puts a request in the public queue for a person or script.
@@ -352,6 +406,9 @@ impl Actor {
             Route::Queue => self
                 .server_requests
                 .queue(reply_to, method, params, &mut out),
+            Route::Model(plan) => self
+                .server_requests
+                .model(reply_to, method, params, plan, &mut out),
             Route::ClientTaskRequest => {
                 return self.client_task_request(reply_to, &method, &params);
             }
@@ -382,8 +439,78 @@ impl Actor {
         self.apply(out);
     }
 
-    pub(super) fn delayed_answer(&mut self, key: &str) {
-        self.through(|a, out| a.server_requests.due(key, out));
+    /// Work started off the loop came back: a held answer is due, or a model's draft came.
+    pub(super) fn auto(&mut self, auto: Auto) {
+        match auto {
+            Auto::Due(key) => self.through(|a, out| a.server_requests.due(&key, out)),
+            Auto::Drafted {
+                key,
+                outcome,
+                model,
+                review,
+            } => {
+                let mut by = json!({"responder": "llm", "model": model});
+                let draft = match outcome {
+                    Ok(d) => {
+                        if let Some((input, output)) = d.usage {
+                            by["usage"] = json!({"inputTokens": input, "outputTokens": output});
+                        }
+                        Draft {
+                            result: Some(d.result),
+                            error: None,
+                            by,
+                        }
+                    }
+                    Err(why) => {
+                        self.reporter.publish(Event::Finding {
+                            severity: Severity::Warning,
+                            message: format!(
+                                "sampling by {}: {why}",
+                                model.as_deref().unwrap_or("no model")
+                            ),
+                            frame_seq: None,
+                        });
+                        Draft {
+                            result: None,
+                            error: Some(why),
+                            by,
+                        }
+                    }
+                };
+                self.through(|a, out| a.server_requests.drafted(&key, draft, review, out));
+            }
+        }
+    }
+
+    /// Asks the model for a draft, off the loop; each provider exchange is an `http` event.
+    pub(super) fn draft(&self, key: String, params: Value, plan: crate::responders::LlmPlan) {
+        let models = self.models.clone();
+        let reporter = self.reporter.clone();
+        let tx = self.auto_tx.clone();
+        tokio::spawn(async move {
+            let picked = models.pick(plan.model.as_ref(), &params);
+            let outcome = match &picked {
+                None => Err(
+                    "no model: pass --model PROVIDER:MODEL or set the responders' sampling.model"
+                        .to_owned(),
+                ),
+                Some(m) => {
+                    let mut report = |e: crate::events::HttpEvent| {
+                        reporter.publish(Event::Http(Box::new(e)));
+                    };
+                    models
+                        .create_message(m, &params, &mut report)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+            };
+            let _ = tx.send(Auto::Drafted {
+                key,
+                outcome,
+                model: picked.map(|m| m.to_string()),
+                review: plan.review,
+            });
+        });
     }
 
     /// The roots changed: a client that declared `roots.listChanged` says so.

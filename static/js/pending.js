@@ -176,6 +176,31 @@ function sampling(p, card) {
     }
     return { role: role.value, content, model: model.value, stopReason: stop.value };
   };
+  // A model's draft (responders' llm mode with review): the composer starts from it, and it can
+  // be sent exactly as drafted (several blocks included).
+  const drafted = p.draft && typeof p.draft === "object" ? p.draft : null;
+  if (drafted) {
+    const blocks = Array.isArray(drafted.content) ? drafted.content : [drafted.content];
+    const first = blocks[0] || {};
+    model.value = String(drafted.model ?? model.value);
+    if (["endTurn", "stopSequence", "maxTokens", "toolUse"].includes(drafted.stopReason)) stop.value = drafted.stopReason;
+    if (first.type === "tool_use" && tools.length) {
+      type.value = "tool_use";
+      toolName.value = String(first.name ?? "");
+      toolInput.value = pretty(first.input ?? {});
+    } else {
+      text.value = blocks.filter((b) => b?.type === "text").map((b) => b.text).join("\n");
+    }
+    type.dispatchEvent(new Event("change"));
+    if (first.type === "tool_use") stop.value = drafted.stopReason ?? "toolUse";
+  }
+  const by = p.draftedBy;
+  const usage = by?.usage ? ` · ${by.usage.inputTokens} tokens in, ${by.usage.outputTokens} out` : "";
+  if (drafted || p.draftError) {
+    card.append(el("p", { class: p.draftError ? "draft-note status-error" : "draft-note" },
+      p.draftError ? `${by?.model ?? "The model"} could not draft an answer: ${p.draftError}` : `Drafted by ${by?.model ?? "a model"}${usage}: review it, edit it, send it or reject it.`,
+      drafted ? el("button", { type: "button", class: "small answer-draft", onclick: () => answer(p, { result: drafted }, card) }, "Send the draft as is") : ""));
+  }
   const code = el("input", { id: `${id}-code`, type: "number", value: "-1", class: "code" });
   const message = el("input", { id: `${id}-message`, type: "text", value: "User rejected sampling request" });
   card.append(el("form", { class: "composer", onsubmit: (ev) => ev.preventDefault() },

@@ -1,4 +1,5 @@
-// The responders editor: sampling and elicitation mode (manual or mock), their ordered rules
+// The responders editor: sampling and elicitation mode (manual, mock, or for sampling llm: a
+// model answers, optionally held for review), their ordered rules
 // (regex → canned result, optional delay) and default, and the roots list. Saved with
 // PUT /api/responders; the backend validates and may persist them to --responders FILE.
 
@@ -53,6 +54,11 @@ function fill(settings) {
   for (const kind of ["sampling", "elicitation"]) {
     const set = settings[kind] || {};
     $(`${kind}-mode`).value = set.mode || "manual";
+    if (kind === "sampling") {
+      $("sampling-model").value = set.model ?? "";
+      $("sampling-review").checked = Boolean(set.review);
+      $("sampling-llm").hidden = set.mode !== "llm";
+    }
     $(`${kind}-rules`).replaceChildren(...(set.rules || []).map((r) => ruleRow(kind, r)));
     $(`${kind}-default`).value = set.default ? pretty(set.default) : "";
   }
@@ -78,6 +84,11 @@ function collect() {
     let def = null;
     if (d) { try { def = JSON.parse(d); } catch (e) { throw new Error(`${kind} default is not JSON (${e.message})`); } }
     out[kind] = { mode: $(`${kind}-mode`).value, rules, default: def };
+    if (kind === "sampling" && out[kind].mode === "llm") {
+      const model = $("sampling-model").value.trim();
+      if (model) out[kind].model = model;
+      if ($("sampling-review").checked) out[kind].review = true;
+    }
   }
   out.roots = [...$("roots-list").children].map((li) => {
     const root = { uri: li.querySelector(".root-uri").value.trim() };
@@ -116,6 +127,7 @@ export function init() {
     $(`${kind}-add-rule`).addEventListener("click", () => $(`${kind}-rules`).append(ruleRow(kind)));
   }
   $("roots-add").addEventListener("click", () => $("roots-list").append(rootRow()));
+  $("sampling-mode").addEventListener("change", () => { $("sampling-llm").hidden = $("sampling-mode").value !== "llm"; });
   $("responders-save").addEventListener("click", save);
   for (const type of ["input", "change"]) $("responders").addEventListener(type, () => dirty(true));
   // Adding, moving and removing rules or roots are edits too.

@@ -40,6 +40,7 @@ function answeredBy(by) {
     case "mock": return by.rule === "default" ? "mocked: default answer" : `mocked: rule ${by.rule}${by.name ? ` "${by.name}"` : ""} /${by.match}/`;
     case "manual": return "answered by hand";
     case "roots": return "from the roots list";
+    case "llm": return `answered by ${by.model ?? "a model"}${by.usage ? ` (${by.usage.inputTokens}→${by.usage.outputTokens} tokens)` : ""}`;
     case "capabilities": return "refused: not declared";
     default: return String(by.responder);
   }

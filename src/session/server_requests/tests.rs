@@ -37,6 +37,11 @@ fn route_of(
         ),
         Route::Delay(a) => format!("delay {} ms", a.delay.as_millis()),
         Route::Queue => "queue".into(),
+        Route::Model(plan) => format!(
+            "model {} review {}",
+            plan.model.map_or("default".into(), |m| m.to_string()),
+            plan.review
+        ),
         Route::ClientTaskRequest => "client task".into(),
         Route::HostTask => "host a task".into(),
     };
@@ -107,25 +112,51 @@ fn an_undeclared_elicitation_mode_is_refused_and_undeclared_sampling_features_ar
     assert_eq!(warnings.len(), 2, "{warnings:?}");
 }
 
+/// How a sampling request with this text is answered under `rules`.
+fn sampling_route(rules: &Responders, text: &str) -> String {
+    route_of(
+        json!({"sampling": {}}),
+        false,
+        rules,
+        "sampling/createMessage",
+        json!({"messages": [{"role": "user", "content": {"type": "text", "text": text}}]}),
+    )
+    .0
+}
+
 #[test]
 fn a_mock_rule_answers_now_or_after_its_delay() {
     let rules = responders(json!({"sampling": {"mode": "mock", "rules": [
         {"match": "slow", "response": {"model": "m"}, "delayMs": 250},
         {"match": "fast", "response": {"model": "m"}}
     ]}}));
-    let caps = json!({"sampling": {}});
-    let ask = |text: &str| {
-        route_of(
-            caps.clone(),
-            false,
-            &rules,
-            "sampling/createMessage",
-            json!({"messages": [{"role": "user", "content": {"type": "text", "text": text}}]}),
-        )
-        .0
-    };
+    let ask = |text: &str| sampling_route(&rules, text);
     assert_eq!(ask("slow please"), "delay 250 ms");
     assert!(ask("fast please").starts_with("answer {\"model\":\"m\"}"));
+}
+
+#[test]
+fn in_llm_mode_a_model_answers_what_no_mock_rule_matches() {
+    let rules = responders(
+        json!({"sampling": {"mode": "llm", "model": "anthropic:claude-x",
+        "review": true, "rules": [{"match": "canned", "response": {"model": "m"}}],
+        "default": {"model": "never used in llm mode"}}}),
+    );
+    let ask = |text: &str| sampling_route(&rules, text);
+    assert!(ask("a canned one").starts_with("answer {\"model\":\"m\"}"));
+    assert_eq!(ask("anything else"), "model anthropic:claude-x review true");
+    assert!(
+        Responders::new(serde_json::from_value(json!({"elicitation": {"mode": "llm"}})).unwrap())
+            .is_err(),
+        "llm is for sampling only"
+    );
+    assert!(
+        Responders::new(
+            serde_json::from_value(json!({"sampling": {"mode": "llm", "model": "gpt"}})).unwrap()
+        )
+        .is_err(),
+        "a model is PROVIDER:MODEL"
+    );
 }
 
 fn pending_keys(out: &Outbox) -> Vec<String> {

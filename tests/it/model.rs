@@ -1,0 +1,202 @@
+//! A model in the loop, against a fake provider that speaks both APIs as documented
+//! (`tests/servers/fake_llm.py`) and server-everything's sampling tool: sampling answered by an
+//! OpenAI-compatible model and by an Anthropic one, a draft held for review, a 429 tried again
+//! after its `retry-after`, a 401 said plainly; the key never in an event or an export.
+
+use serde_json::{Value, json};
+
+use crate::{
+    remote::{Peer, free_port, python_server},
+    support::*,
+};
+
+const KEY: &str = "sk-fake-9c2e51d7a4";
+
+/// The fake provider, scripted with `steps`, and where it logs what it was sent.
+async fn fake(steps: Value) -> (Peer, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!(
+        "mcpscope-llm-{}-{}",
+        std::process::id(),
+        free_port()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("script.json");
+    let log = dir.join("log.ndjson");
+    std::fs::write(&script, steps.to_string()).unwrap();
+    let port = free_port();
+    let peer = python_server(
+        "fake_llm.py",
+        &[
+            &port.to_string(),
+            script.to_str().unwrap(),
+            log.to_str().unwrap(),
+        ],
+        port,
+    )
+    .await;
+    (peer, log)
+}
+
+fn seen(log: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn sampling(prompt: &str) -> Value {
+    json!({"name": "trigger-sampling-request", "arguments": {"prompt": prompt, "maxTokens": 42}})
+}
+
+/// mcpscope with one provider configured, sampling answered by it, server-everything connected.
+async fn with_model(provider: &str, peer: &Peer, responders: Value) -> Scope {
+    let (key, base, url) = match provider {
+        "openai" => ("OPENAI_API_KEY", "OPENAI_BASE_URL", peer.url("/v1")),
+        _ => ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", peer.url("")),
+    };
+    let model = format!("{provider}:fake-model-1");
+    let scope = Scope::start_env(&["--model", &model], &[(key, KEY), (base, &url)]).await;
+    let (code, body) = scope
+        .put("/api/responders", json!({"sampling": responders}))
+        .await;
+    assert_eq!(code, 200, "{body}");
+    scope.connect(everything_target()).await;
+    scope
+}
+
+/// Nothing mcpscope shows or writes holds the key.
+async fn key_nowhere(scope: &Scope, events: &Events) {
+    for e in &events.seen {
+        assert!(!e.to_string().contains(KEY), "the key in an event: {e}");
+    }
+    let res = scope
+        .http
+        .get(scope.url("/api/sessions/s1/export"))
+        .bearer_auth(&scope.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !res.text().await.unwrap().contains(KEY),
+        "the key in the export"
+    );
+}
+
+#[tokio::test]
+async fn an_openai_compatible_model_answers_sampling_and_its_exchange_is_shown_without_the_key() {
+    let (peer, log) = fake(json!([])).await;
+    let scope = with_model("openai", &peer, json!({"mode": "llm"})).await;
+    let mut events = scope.events().await;
+    let (code, answer) = scope.request("tools/call", sampling("the weather")).await;
+    assert_eq!(code, 200, "{answer}");
+    assert!(
+        answer
+            .to_string()
+            .contains("echo: Resource trigger-sampling-request context: the weather"),
+        "{answer}"
+    );
+    let sent = events
+        .wait_seen("our answer", |e| {
+            e["kind"] == "frame"
+                && e["direction"] == "sent"
+                && e["answeredBy"]["responder"] == "llm"
+        })
+        .await;
+    assert_eq!(sent["answeredBy"]["model"], "openai:fake-model-1");
+    assert_eq!(
+        sent["answeredBy"]["usage"],
+        json!({"inputTokens": 11, "outputTokens": 3})
+    );
+    assert_eq!(sent["message"]["result"]["stopReason"], "endTurn");
+    let http = events
+        .wait_seen("the provider exchange", |e| {
+            e["kind"] == "http" && e["phase"] == "model openai"
+        })
+        .await;
+    assert_eq!(http["status"], 200);
+    assert_eq!(http["requestHeaders"]["authorization"], "<redacted>");
+    // What the provider was sent: the request as the server made it.
+    let got = seen(&log);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["path"], "/v1/chat/completions");
+    assert_eq!(got[0]["headers"]["authorization"], format!("Bearer {KEY}"));
+    let body = &got[0]["body"];
+    assert_eq!(body["model"], "fake-model-1");
+    assert_eq!(
+        body["messages"][0],
+        json!({"role": "system", "content": "You are a helpful test server."})
+    );
+    assert_eq!(body["max_tokens"], 42);
+    assert_eq!(body["temperature"], 0.7);
+    key_nowhere(&scope, &events).await;
+}
+
+#[tokio::test]
+async fn an_anthropic_draft_waits_for_review_and_a_429_is_tried_again() {
+    let (peer, log) = fake(json!([{"status": 429, "headers": {"retry-after": "0"},
+        "body": {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}}]))
+    .await;
+    let scope = with_model("anthropic", &peer, json!({"mode": "llm", "review": true})).await;
+    let mut events = scope.events().await;
+    let call = scope.spawn_request(json!({"method": "tools/call", "params": sampling("a poem")}));
+    let pending = events.wait_for("the draft", kind("pending")).await;
+    assert_eq!(pending["method"], "sampling/createMessage");
+    assert_eq!(pending["draftedBy"]["model"], "anthropic:fake-model-1");
+    let draft = pending["draft"].clone();
+    assert_eq!(
+        draft["content"]["text"],
+        "echo: Resource trigger-sampling-request context: a poem"
+    );
+    // Two exchanges: the 429, then the answer; the key sent as x-api-key, never shown.
+    let statuses: Vec<Value> = events
+        .seen
+        .iter()
+        .filter(|e| e["kind"] == "http" && e["phase"] == "model anthropic")
+        .map(|e| e["status"].clone())
+        .collect();
+    assert_eq!(statuses, vec![json!(429), json!(200)]);
+    let got = seen(&log);
+    assert_eq!(got[1]["headers"]["x-api-key"], KEY);
+    assert_eq!(got[1]["headers"]["anthropic-version"], "2023-06-01");
+    assert_eq!(got[1]["body"]["system"], "You are a helpful test server.");
+    // The person edits the draft and sends it.
+    let mut edited = draft.clone();
+    edited["content"]["text"] = json!("an edited poem");
+    let (code, body) = scope
+        .post(
+            &format!("/api/pending/{}", pending["id"].as_str().unwrap()),
+            json!({"result": edited}),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let (_, answer) = decode(call.await.unwrap()).await;
+    assert!(answer.to_string().contains("an edited poem"), "{answer}");
+    key_nowhere(&scope, &events).await;
+}
+
+#[tokio::test]
+async fn a_provider_that_refuses_is_said_plainly_to_the_server_and_in_a_finding() {
+    let (peer, _log) = fake(json!([{"status": 401, "body": {"error": {"message": "Incorrect API key provided: sk-fake-9c2e51d7a4", "type": "invalid_request_error"}}}])).await;
+    let scope = with_model("openai", &peer, json!({"mode": "llm"})).await;
+    let mut events = scope.events().await;
+    let (_, answer) = scope.request("tools/call", sampling("anything")).await;
+    assert!(
+        answer.to_string().contains("the model could not answer"),
+        "{answer}"
+    );
+    let finding = events
+        .wait_seen("the finding", |e| {
+            e["kind"] == "finding" && e["message"].as_str().unwrap_or("").contains("401")
+        })
+        .await;
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("openai:fake-model-1"),
+        "{finding}"
+    );
+    // The provider echoed the key in its error: scrubbed before it reached anything.
+    key_nowhere(&scope, &events).await;
+}
