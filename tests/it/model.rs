@@ -200,3 +200,44 @@ async fn a_provider_that_refuses_is_said_plainly_to_the_server_and_in_a_finding(
     // The provider echoed the key in its error: scrubbed before it reached anything.
     key_nowhere(&scope, &events).await;
 }
+
+#[tokio::test]
+async fn sampling_with_tools_goes_to_the_model_and_its_tool_call_back_to_the_server() {
+    // The model calls the tool it is offered, as OpenAI's API writes a tool call.
+    let (peer, log) = fake(json!([{"status": 200, "body": {
+        "id": "chatcmpl-t", "object": "chat.completion", "model": "fake-model-1",
+        "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant",
+            "content": null, "tool_calls": [{"id": "call_7", "type": "function",
+                "function": {"name": "weather", "arguments": "{\"city\": \"Oslo\"}"}}]}}]}}]))
+    .await;
+    let scope = Scope::start_env(
+        &["--model", "openai:fake-model-1"],
+        &[
+            ("OPENAI_API_KEY", KEY),
+            ("OPENAI_BASE_URL", &peer.url("/v1")),
+        ],
+    )
+    .await;
+    scope
+        .put("/api/responders", json!({"sampling": {"mode": "llm"}}))
+        .await;
+    scope.connect(python_target("fastmcp_server.py")).await;
+    let (code, answer) = scope
+        .request(
+            "tools/call",
+            json!({"name": "forecast", "arguments": {"city": "Oslo"}}),
+        )
+        .await;
+    assert_eq!(code, 200, "{answer}");
+    assert_eq!(
+        first_text(&answer["result"]),
+        "fake-model-1 called weather with {\"city\": \"Oslo\"} (toolUse)"
+    );
+    let body = &seen(&log)[0]["body"];
+    assert_eq!(body["tools"][0]["function"]["name"], "weather");
+    assert_eq!(
+        body["tools"][0]["function"]["parameters"]["required"],
+        json!(["city"])
+    );
+    assert_eq!(body["tool_choice"], "required");
+}

@@ -1,13 +1,16 @@
 """A Python SDK (mcp 1.x) server written the way the SDK's README writes them: FastMCP with a
-tool, a resource template, a prompt, and a tool that asks the client for an LLM completion
-(sampling). mcpscope's integration tests drive it over stdio."""
+tool, a resource template, a prompt, a tool that asks the client for an LLM completion
+(sampling), and one that offers the client's LLM a tool while sampling (2025-11-25).
+mcpscope's integration tests drive it over stdio."""
+
+import json
 
 from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
 from mcp.server.fastmcp import Context, FastMCP
-from mcp.types import Completion, PromptReference, SamplingMessage, TextContent
+from mcp.types import Completion, PromptReference, SamplingMessage, TextContent, Tool, ToolChoice
 
 CITIES = ["Berlin", "Bern", "Bogota", "Boston", "Brasilia", "Bratislava", "Brisbane",
           "Brussels", "Bucharest", "Budapest", "Cairo", "Canberra"]
@@ -86,6 +89,25 @@ async def complete(ref, argument, context):
         matches = [c for c in CITIES if c.lower().startswith(argument.value.lower())]
         return Completion(values=matches[:3], total=len(matches), hasMore=len(matches) > 3)
     return None
+
+
+
+
+@mcp.tool()
+async def forecast(city: str, ctx: Context) -> str:
+    """Ask the client's LLM for the weather, offering it a weather tool it must call"""
+    result = await ctx.session.create_message(
+        messages=[SamplingMessage(role="user", content=TextContent(type="text", text=f"What is the weather in {city}?"))],
+        max_tokens=100,
+        tools=[Tool(name="weather", description="Current weather for a city",
+                    inputSchema={"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})],
+        tool_choice=ToolChoice(mode="required"),
+    )
+    content = result.content if isinstance(result.content, list) else [result.content]
+    calls = [c for c in content if getattr(c, "type", None) == "tool_use"]
+    if calls:
+        return f"{result.model} called {calls[0].name} with {json.dumps(calls[0].input)} ({result.stopReason})"
+    return f"{result.model} answered without a tool"
 
 
 if __name__ == "__main__":
