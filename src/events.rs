@@ -23,8 +23,8 @@ pub mod read;
 
 pub use info::{AuthorizationView, Era, Paused, SessionInfo, SessionState};
 pub use payload::{
-    AppDirection, AppEvent, AuthStep, HttpEvent, HttpKind, PendingView, RoundEvent, RoundStep,
-    TaskSide, TaskView,
+    AppDirection, AppEvent, AuthStep, ChatStep, HttpEvent, HttpKind, PendingView, RoundEvent,
+    RoundStep, TaskSide, TaskView, ToolCall,
 };
 pub use read::{Stamped, read};
 
@@ -72,6 +72,8 @@ pub enum Event {
     Auth(AuthStep),
     /// One message of an MCP App's bridge, tied to the tool call that opened the app.
     App(Box<AppEvent>),
+    /// One step of a chat (`POST /api/chat`, an eval case): the model's turn or a tool's result.
+    Chat(Box<ChatStep>),
     /// A protocol violation or oddity, tied to the frame it concerns.
     Finding {
         severity: Severity,

@@ -7,6 +7,7 @@
 
 pub mod apps;
 pub mod catalog;
+pub mod chat;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -6,6 +6,7 @@ mod apps;
 mod assets;
 mod calls;
 mod catalog;
+mod chat;
 mod connect;
 mod error;
 mod extract;
@@ -170,6 +171,7 @@ pub fn router(state: AppState) -> Router {
         .route("/catalog/{name}/duplicate", post(catalog::duplicate))
         .route("/catalog/{name}/connect", post(catalog::connect))
         .route("/validate", post(validate::validate))
+        .route("/chat", post(chat::chat))
         .route(
             "/responders",
             get(server_requests::responders).put(server_requests::set_responders),

@@ -1,6 +1,6 @@
 //! What the session's events carry besides frames, typed: a server request waiting for a
 //! person, a step of a modern call that asked for input, a followed task, one HTTP exchange, one
-//! step of an authorization flow, one message of an MCP App's bridge. Each serialises to the shape the API and the UI read (the
+//! step of an authorization flow, one message of an MCP App's bridge, one step of a chat. Each serialises to the shape the API and the UI read (the
 //! contract's), and reads back from a recording the same way.
 
 use serde::{Deserialize, Serialize};
@@ -267,4 +267,33 @@ pub enum AppDirection {
     ToApp,
     /// From the app to the host.
     FromApp,
+}
+
+/// One tool call the model made, as it went.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ToolCall {
+    pub session: String,
+    /// The tool's own name (whatever the provider needed it spelled as).
+    pub name: String,
+    pub arguments: Value,
+    /// The `CallToolResult`, or `{"error": …}` when the call failed.
+    pub result: Value,
+}
+
+/// One step, as a `chat` event carries it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatStep {
+    /// Which chat (one per `POST /api/chat` or eval case run).
+    pub chat: String,
+    pub step: u32,
+    /// `model` (the model's turn: its text) or `tool` (one tool call and its result). Not
+    /// `kind`: that names the event.
+    pub part: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call: Option<ToolCall>,
 }

@@ -61,9 +61,9 @@ mod tests {
 
     use super::*;
     use crate::events::{
-        AppDirection, AppEvent, AuthStep, Direction, Ended, EventBus, FrameEvent, FrameType,
-        HttpEvent, HttpKind, Late, PendingView, RingLimits, RoundEvent, RoundStep, SessionInfo,
-        SessionState, Severity, TaskSide, TaskView,
+        AppDirection, AppEvent, AuthStep, ChatStep, Direction, Ended, EventBus, FrameEvent,
+        FrameType, HttpEvent, HttpKind, Late, PendingView, RingLimits, RoundEvent, RoundStep,
+        SessionInfo, SessionState, Severity, TaskSide, TaskView, ToolCall,
     };
 
     fn every_kind() -> Vec<Event> {
@@ -205,6 +205,19 @@ mod tests {
                 request_id: None,
                 tool: None,
                 uri: None,
+            })),
+            Event::Chat(Box::new(ChatStep {
+                chat: "c1".into(),
+                step: 1,
+                part: "tool".into(),
+                model: None,
+                text: None,
+                tool_call: Some(ToolCall {
+                    session: "s1".into(),
+                    name: "echo".into(),
+                    arguments: json!({"message": "hi"}),
+                    result: json!({"content": []}),
+                }),
             })),
             Event::Finding {
                 severity: Severity::Warning,

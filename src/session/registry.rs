@@ -99,6 +99,11 @@ impl Sessions {
         })
     }
 
+    /// The LLM providers (sampling mode `llm`, chat, evals).
+    pub fn models(&self) -> Arc<crate::model::Providers> {
+        self.shared.models.clone()
+    }
+
     /// Every session, oldest first.
     pub fn list(&self) -> Vec<Arc<Session>> {
         self.registry.lock().unwrap().sessions.clone()

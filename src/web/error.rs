@@ -26,6 +26,9 @@ pub(super) enum ApiError {
     Conflict(String),
     #[error(transparent)]
     Local(#[from] LocalError),
+    /// The model's provider gave no answer (refused, unreachable, not configured).
+    #[error("{0}")]
+    Model(String),
 }
 
 impl IntoResponse for ApiError {
@@ -36,6 +39,7 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Model(_) => (StatusCode::BAD_GATEWAY, "model"),
             ApiError::Local(LocalError::NotConnected) => (StatusCode::CONFLICT, "not_connected"),
             ApiError::Local(LocalError::Timeout { .. }) => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
             ApiError::Local(LocalError::Transport(_)) => (StatusCode::BAD_GATEWAY, "transport"),

@@ -111,6 +111,14 @@ function summary(event) {
     }
     case "http": return httpSummary(event);
     case "app": return appSummary(event);
+    case "chat": {
+      const head = `chat ${event.chat} step ${event.step}`;
+      if (event.part === "tool") {
+        const t = event.toolCall || {};
+        return `${head}: ${t.name} on ${t.session || "no session"} ${excerpt(t.arguments, 60)} → ${excerpt(t.result?.error ?? t.result?.content ?? t.result, 80)}`;
+      }
+      return `${head}: ${event.model ?? "the model"} says ${excerpt(event.text ?? "", 120)}`;
+    }
     case "auth": return `oauth ${event.phase} ${event.ok === false ? "✗" : "✓"} ${event.message}`;
     case "stderr": return event.line;
     case "finding": return `${event.severity}: ${event.message}`;

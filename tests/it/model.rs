@@ -241,3 +241,89 @@ async fn sampling_with_tools_goes_to_the_model_and_its_tool_call_back_to_the_ser
     );
     assert_eq!(body["tool_choice"], "required");
 }
+
+#[tokio::test]
+async fn a_chat_calls_a_servers_tool_and_answers_with_its_result() {
+    // The model calls echo, then answers with what it got (Anthropic's shapes).
+    let (peer, log) = fake(json!([
+        {"status": 200, "body": {"id": "m1", "type": "message", "role": "assistant", "model": "fake-model-1",
+            "content": [{"type": "text", "text": "Let me echo."},
+                        {"type": "tool_use", "id": "tu_1", "name": "echo", "input": {"message": "hi there"}}],
+            "stop_reason": "tool_use", "usage": {"input_tokens": 20, "output_tokens": 9}}},
+        {"status": 200, "body": {"id": "m2", "type": "message", "role": "assistant", "model": "fake-model-1",
+            "content": [{"type": "text", "text": "The server said: Echo: hi there"}],
+            "stop_reason": "end_turn", "usage": {"input_tokens": 40, "output_tokens": 8}}}
+    ]))
+    .await;
+    let scope = Scope::start_env(
+        &["--model", "anthropic:fake-model-1"],
+        &[
+            ("ANTHROPIC_API_KEY", KEY),
+            ("ANTHROPIC_BASE_URL", &peer.url("")),
+        ],
+    )
+    .await;
+    let mut events = scope.events().await;
+    scope.connect(everything_target()).await;
+    let (code, reply) = scope
+        .post(
+            "/api/chat",
+            json!({"messages": [{"role": "user", "content": "Echo 'hi there' please"}]}),
+        )
+        .await;
+    assert_eq!(code, 200, "{reply}");
+    assert_eq!(
+        reply["message"]["content"][0]["text"],
+        "The server said: Echo: hi there"
+    );
+    assert_eq!(reply["toolCalls"][0]["session"], "s1");
+    assert_eq!(reply["toolCalls"][0]["name"], "echo");
+    assert_eq!(
+        reply["toolCalls"][0]["arguments"],
+        json!({"message": "hi there"})
+    );
+    assert_eq!(
+        reply["toolCalls"][0]["result"]["content"][0]["text"],
+        "Echo: hi there"
+    );
+    assert_eq!(reply["steps"], 2);
+    assert_eq!(
+        reply["usage"],
+        json!({"inputTokens": 60, "outputTokens": 17})
+    );
+    // The tool call is an ordinary frame on its session; each step a chat event.
+    let call = events
+        .wait_seen("the tools/call frame", |e| {
+            frame("sent", "tools/call")(e) && e["message"]["params"]["name"] == "echo"
+        })
+        .await;
+    assert_eq!(call["session"], "s1");
+    let last = events
+        .wait_seen("the last chat step", |e| {
+            e["kind"] == "chat" && e["step"] == 2
+        })
+        .await;
+    assert_eq!(last["text"], "The server said: Echo: hi there");
+    let steps: Vec<String> = events
+        .seen
+        .iter()
+        .filter(|e| e["kind"] == "chat")
+        .map(|e| format!("{} {}", e["step"], e["part"]))
+        .collect();
+    assert_eq!(steps, ["1 \"model\"", "1 \"tool\"", "2 \"model\""]);
+    // The model saw server-everything's tools, and the tool's result in the second turn.
+    let got = seen(&log);
+    assert!(
+        got[0]["body"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "echo")
+    );
+    let second = &got[1]["body"]["messages"];
+    assert_eq!(second[1]["content"][1]["type"], "tool_use");
+    assert_eq!(second[2]["content"][0]["type"], "tool_result");
+    assert_eq!(second[2]["content"][0]["tool_use_id"], "tu_1");
+    assert_eq!(second[2]["content"][0]["content"], "Echo: hi there");
+    key_nowhere(&scope, &events).await;
+}
