@@ -278,6 +278,32 @@ pub enum Sub {
     /// recorded one (ignoring ids, times, session ids and progress tokens). Exit 0 when all are
     /// the same, 1 when one differs or is missing, 4 when the server cannot be reached.
     Replay(ReplayArgs),
+    /// Run eval cases: a model (--model, or the file's "model") answers each prompt with the
+    /// tools of the file's mcpServers; a case passes when the expected tool calls were made and
+    /// the answer holds the expected text. Exit 0 when every run of every case passes, 1 when
+    /// one fails, 2 when the file or the model is wrong, 4 when a server cannot be reached.
+    Eval(EvalArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EvalArgs {
+    /// The eval file: {"mcpServers": {...}, "model"?: "PROVIDER:MODEL", "cases": [{"name",
+    /// "prompt", "expect": {"toolCalls": [{"name", "arguments"?}], "answerContains"?}}]}.
+    pub file: PathBuf,
+    /// Run each case this many times, for a pass rate.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub runs: u32,
+    /// text for people, json, or junit (JUnit XML for CI).
+    #[arg(long, value_enum, default_value_t = EvalFormat::Text)]
+    pub format: EvalFormat,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum EvalFormat {
+    #[default]
+    Text,
+    Json,
+    Junit,
 }
 
 #[derive(Debug, clap::Args)]

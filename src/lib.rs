@@ -13,6 +13,7 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod dev;
+pub mod eval;
 pub mod events;
 pub mod lint;
 pub mod model;

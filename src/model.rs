@@ -194,6 +194,14 @@ impl Providers {
         }
     }
 
+    /// Whether `provider` has a key.
+    pub fn configured(&self, provider: Provider) -> bool {
+        match provider {
+            Provider::OpenAi => self.openai.is_some(),
+            Provider::Anthropic => self.anthropic.is_some(),
+        }
+    }
+
     /// The keys, for scrubbing anything that might echo one.
     pub fn secrets(&self) -> Vec<String> {
         [&self.openai, &self.anthropic]

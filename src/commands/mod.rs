@@ -14,6 +14,7 @@
 
 pub mod argv;
 pub mod call;
+pub mod eval;
 pub mod failure;
 pub mod headless;
 mod inspect;
@@ -83,6 +84,7 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
             args.url = lint.url.clone();
             ExitCode::from(runtime.block_on(lint::run(&args, &lint)))
         }
+        Some(Sub::Eval(eval)) => ExitCode::from(runtime.block_on(eval::run(&args, &eval))),
         Some(Sub::Replay(replay)) => {
             args.target = replay.target.clone();
             args.url = replay.url.clone();

@@ -327,3 +327,79 @@ async fn a_chat_calls_a_servers_tool_and_answers_with_its_result() {
     assert_eq!(second[2]["content"][0]["content"], "Echo: hi there");
     key_nowhere(&scope, &events).await;
 }
+
+/// An OpenAI answer that calls `name` with `args`, then one that says `text`.
+fn calls_then_says(name: &str, args: Value, text: &str) -> [Value; 2] {
+    [
+        json!({"status": 200, "body": {"id": "c", "object": "chat.completion", "model": "fake-model-1",
+            "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant",
+                "content": "I will use a tool.", "tool_calls": [{"id": "call_1", "type": "function",
+                    "function": {"name": name, "arguments": args.to_string()}}]}}]}}),
+        json!({"status": 200, "body": {"id": "d", "object": "chat.completion", "model": "fake-model-1",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}]}}),
+    ]
+}
+
+#[tokio::test]
+async fn an_eval_file_passes_and_fails_its_cases_with_junit_for_ci() {
+    let [a, b] = calls_then_says(
+        "echo",
+        json!({"message": "hello"}),
+        "The server said Echo: hello",
+    );
+    let [c, d] = calls_then_says("echo", json!({"message": "2+3"}), "It is 5");
+    let (peer, _log) = fake(json!([a, b, c, d])).await;
+    let everything = everything_target();
+    let file = std::env::temp_dir().join(format!("mcpscope-eval-{}.json", free_port()));
+    std::fs::write(
+        &file,
+        json!({
+            "mcpServers": {"everything": {"command": everything["command"], "args": everything["args"]}},
+            "model": "openai:fake-model-1",
+            "cases": [
+                {"name": "echoes", "prompt": "Echo hello",
+                 "expect": {"toolCalls": [{"name": "echo", "arguments": {"message": "hello"}}], "answerContains": "echo: HELLO"}},
+                {"name": "adds", "prompt": "What is 2+3?",
+                 "expect": {"toolCalls": [{"name": "get-sum", "arguments": {"a": 2}}], "answerContains": "5"}},
+            ],
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let out = tokio::process::Command::new(bin())
+        .args(["eval", file.to_str().unwrap(), "--format", "junit"])
+        .env("OPENAI_API_KEY", KEY)
+        .env("OPENAI_BASE_URL", peer.url("/v1"))
+        .output()
+        .await
+        .unwrap();
+    let xml = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{xml}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    assert!(xml.contains("tests=\"2\" failures=\"1\""), "{xml}");
+    assert!(
+        xml.contains("<testcase classname=\"mcpscope.eval\" name=\"echoes\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("expected a call to get-sum with {&quot;a&quot;:2}; it called echo({&quot;message&quot;:&quot;2+3&quot;}) instead"),
+        "{xml}"
+    );
+    assert!(xml.contains("the model said: I will use a tool."), "{xml}");
+    assert!(!xml.contains(KEY) && !String::from_utf8_lossy(&out.stderr).contains(KEY));
+    // Without a provider configured, it says which variable to set (exit 2).
+    let out = tokio::process::Command::new(bin())
+        .args(["eval", file.to_str().unwrap()])
+        .env_remove("OPENAI_API_KEY")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("OPENAI_API_KEY"));
+    let _ = std::fs::remove_file(&file);
+}
