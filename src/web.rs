@@ -172,6 +172,7 @@ pub fn router(state: AppState) -> Router {
         .route("/catalog/{name}/connect", post(catalog::connect))
         .route("/validate", post(validate::validate))
         .route("/chat", post(chat::chat))
+        .route("/models", get(chat::models))
         .route(
             "/responders",
             get(server_requests::responders).put(server_requests::set_responders),

@@ -32,6 +32,24 @@ struct ChatBody {
 
 static CHATS: AtomicU64 = AtomicU64::new(0);
 
+/// `GET /api/models`: the providers configured (never their keys) and the default model.
+pub(super) async fn models(State(state): State<AppState>) -> Response {
+    let providers = state.sessions.models();
+    let configured: Vec<&str> = [
+        crate::model::Provider::OpenAi,
+        crate::model::Provider::Anthropic,
+    ]
+    .into_iter()
+    .filter(|p| providers.configured(*p))
+    .map(|p| p.as_str())
+    .collect();
+    Json(serde_json::json!({
+        "providers": configured,
+        "default": providers.default.as_ref().map(ToString::to_string),
+    }))
+    .into_response()
+}
+
 pub(super) async fn chat(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     let body: ChatBody = parse(&body)?;
     if body.messages.is_empty() {

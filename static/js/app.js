@@ -25,6 +25,7 @@ import * as findings from "./findings.js";
 import * as auth from "./auth.js";
 import * as store from "./store.js";
 import * as apps from "./apps.js";
+import * as chat from "./chat.js";
 
 const TIMEOUT_KEY = "mcpscope-timeout-s";
 
@@ -230,6 +231,9 @@ function main() {
   findings.init();
   auth.init();
   workbench.opener("raw", () => { openRaw(); return true; });
+  workbench.opener("chat", () => { workbench.show("chat", "model"); return true; });
+  $("open-chat").addEventListener("click", () => workbench.show("chat", "model"));
+  chat.init();
   $("open-raw").addEventListener("click", openRaw);
   $("raw-form").addEventListener("submit", (ev) => {
     ev.preventDefault();

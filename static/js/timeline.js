@@ -48,7 +48,7 @@ function answeredBy(by) {
 
 function httpSummary(e) {
   // An authorization flow talks to other hosts: its requests show the whole URL and their phase.
-  const path = e.phase ? `[oauth ${e.phase}] ${e.url}` : (() => { try { const u = new URL(e.url); return u.pathname + u.search; } catch { return e.url || ""; } })();
+  const path = e.phase ? `[${e.phase.startsWith("model ") ? e.phase : `oauth ${e.phase}`}] ${e.url}` : (() => { try { const u = new URL(e.url); return u.pathname + u.search; } catch { return e.url || ""; } })();
   const carries = e.carries?.method ? ` [${e.carries.method}${e.carries.id !== null && e.carries.id !== undefined ? ` #${e.carries.id}` : ""}]` : "";
   switch (e.type) {
     case "exchange": {

@@ -12,7 +12,7 @@ import { diffLines, summary } from "./diff.js";
 import * as store from "./store.js";
 import * as apps from "./apps.js";
 
-const DETAILS = { tool: "tool-detail", resource: "resource-detail", template: "template-detail", prompt: "prompt-detail", raw: "raw-detail" };
+const DETAILS = { tool: "tool-detail", resource: "resource-detail", template: "template-detail", prompt: "prompt-detail", raw: "raw-detail", chat: "chat-detail" };
 const MAX_HISTORY = 12;
 const KEEP_CHARS = 128 * 1024; // bigger answers are not kept across a reload
 const STORE = "mcpscope-history";

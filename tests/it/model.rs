@@ -403,3 +403,48 @@ async fn an_eval_file_passes_and_fails_its_cases_with_junit_for_ci() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("OPENAI_API_KEY"));
     let _ = std::fs::remove_file(&file);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_chat_view_shows_the_tool_calls_inline_and_the_models_answer() {
+    let [a, b] = calls_then_says(
+        "echo",
+        json!({"message": "from the page"}),
+        "It echoed: from the page",
+    );
+    let (peer, _log) = fake(json!([a, b])).await;
+    let scope = Scope::start_env(
+        &["--model", "openai:fake-model-1"],
+        &[
+            ("OPENAI_API_KEY", KEY),
+            ("OPENAI_BASE_URL", &peer.url("/v1")),
+        ],
+    )
+    .await;
+    let browser = crate::browser::open_ui(&scope).await;
+    let c = &browser.client;
+    scope.connect(everything_target()).await;
+    crate::browser::wait_text(c, "#state", "connected", |t| t == "connected").await;
+    crate::browser::click(c, "#open-chat").await;
+    crate::browser::wait_text(c, "#chat-about", "the providers", |t| {
+        t.contains("Providers configured: openai") && t.contains("openai:fake-model-1")
+    })
+    .await;
+    crate::browser::find(c, "#chat-input")
+        .await
+        .send_keys("Echo 'from the page'")
+        .await
+        .unwrap();
+    crate::browser::click(c, "#chat-send").await;
+    let log = crate::browser::wait_text(c, "#chat-log", "the answer", |t| {
+        t.contains("It echoed: from the page")
+    })
+    .await;
+    assert!(log.contains("echo on s1"), "{log}");
+    assert!(
+        log.contains("Echo: from the page"),
+        "the tool's result inline: {log}"
+    );
+    assert!(log.contains("openai:fake-model-1"), "{log}");
+    let page = crate::browser::find(c, "body").await.text().await.unwrap();
+    assert!(!page.contains(KEY));
+}

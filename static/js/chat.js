@@ -1,0 +1,90 @@
+// The Chat view: a model that may call the tools of the connected servers (POST /api/chat). The
+// conversation lives in this page: each turn sends it whole, and the model's answer comes back
+// with every tool call it made, shown inline with its arguments and result (each also a frame
+// on its server's timeline). A turn can be run again, with another model to compare.
+
+import { call, sessionId } from "./api.js";
+import { $, el, pretty } from "./dom.js";
+import * as result from "./result.js";
+
+let history = []; // [{role, content}] as the API takes them: what was said, not the tool calls
+let last = null; // the last turn's request, to run it again
+
+function entry(cls, ...children) {
+  const li = el("li", { class: `chat-entry ${cls}` }, ...children);
+  $("chat-log").append(li);
+  li.scrollIntoView({ block: "nearest" });
+  return li;
+}
+
+function textOf(message) {
+  const blocks = Array.isArray(message?.content) ? message.content : [message?.content];
+  return blocks.filter((b) => b?.type === "text").map((b) => b.text).join("\n");
+}
+
+async function turn(messages, model) {
+  const body = { messages };
+  if (model) body.model = model;
+  if ($("chat-this-server").checked && sessionId()) body.sessions = [sessionId()];
+  last = { messages, model };
+  $("chat-send").disabled = true;
+  $("chat-rerun").disabled = true;
+  $("chat-status").textContent = "The model is working…";
+  try {
+    const { body: reply } = await call("POST", "/api/chat", body);
+    for (const t of reply.toolCalls || []) {
+      const out = el("div", { class: "result" });
+      entry("chat-tool",
+        el("p", {}, el("span", { class: "badge", text: "tool" }), " ", el("code", { class: "wire-name", text: t.name }),
+          el("span", { class: "muted", text: ` on ${t.session || "no server"} with ${pretty(t.arguments)}` })),
+        out);
+      result.render(out, t.result?.error ? { error: t.result.error } : { result: t.result });
+    }
+    const said = textOf(reply.message);
+    entry("chat-model",
+      el("p", { class: "chat-who" }, el("strong", { text: reply.model }),
+        el("span", { class: "muted", text: ` · ${reply.steps} step(s) · ${reply.usage?.inputTokens ?? 0} tokens in, ${reply.usage?.outputTokens ?? 0} out` })),
+      el("p", { class: "chat-text", text: said || "(no text)" }),
+      reply.stopped ? el("p", { class: "status-error", text: reply.stopped }) : "");
+    history = [...messages, { role: "assistant", content: said }];
+    $("chat-status").textContent = "";
+  } catch (e) {
+    entry("chat-error", el("p", { class: "status-error", text: e.message }));
+    $("chat-status").textContent = "";
+  } finally {
+    $("chat-send").disabled = false;
+    $("chat-rerun").disabled = !last;
+  }
+}
+
+async function about() {
+  try {
+    const { body } = await call("GET", "/api/models");
+    const configured = body.providers?.length ? body.providers.join(" and ") : "none";
+    $("chat-about").textContent = `Providers configured: ${configured}. Default model: ${body.default ?? "none (start with --model, or write one below)"}. The model may call the tools of every connected server; each call is a frame in its timeline.`;
+    if (!$("chat-model").value && body.default) $("chat-model").placeholder = body.default;
+  } catch { /* the note stays empty */ }
+}
+
+export function init() {
+  $("chat-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const text = $("chat-input").value.trim();
+    if (!text) return;
+    entry("chat-user", el("p", { class: "chat-who" }, el("strong", { text: "You" })), el("p", { class: "chat-text", text }));
+    $("chat-input").value = "";
+    turn([...history, { role: "user", content: text }], $("chat-model").value.trim());
+  });
+  $("chat-rerun").addEventListener("click", () => {
+    if (!last) return;
+    entry("chat-user", el("p", { class: "muted", text: `Run again${$("chat-model").value.trim() ? ` with ${$("chat-model").value.trim()}` : ""}` }));
+    turn(last.messages, $("chat-model").value.trim() || last.model);
+  });
+  $("chat-clear").addEventListener("click", () => {
+    history = [];
+    last = null;
+    $("chat-log").replaceChildren();
+    $("chat-rerun").disabled = true;
+  });
+  about();
+}
