@@ -17,7 +17,7 @@ mod everything;
 mod lifecycle;
 mod lint;
 mod listen;
-mod model;
+pub mod model;
 mod oauth;
 mod python_sdk;
 mod real_use;

@@ -10,10 +10,10 @@ use crate::{
     support::*,
 };
 
-const KEY: &str = "sk-fake-9c2e51d7a4";
+pub const KEY: &str = "sk-fake-9c2e51d7a4";
 
 /// The fake provider, scripted with `steps`, and where it logs what it was sent.
-async fn fake(steps: Value) -> (Peer, std::path::PathBuf) {
+pub async fn fake(steps: Value) -> (Peer, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!(
         "mcpscope-llm-{}-{}",
         std::process::id(),
@@ -178,7 +178,22 @@ async fn an_anthropic_draft_waits_for_review_and_a_429_is_tried_again() {
 #[tokio::test]
 async fn a_provider_that_refuses_is_said_plainly_to_the_server_and_in_a_finding() {
     let (peer, _log) = fake(json!([{"status": 401, "body": {"error": {"message": "Incorrect API key provided: sk-fake-9c2e51d7a4", "type": "invalid_request_error"}}}])).await;
-    let scope = with_model("openai", &peer, json!({"mode": "llm"})).await;
+    // Logged at debug, so nothing mcpscope says anywhere holds the key either.
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let scope = Scope::start_env_logging(
+        &["--model", "openai:fake-model-1"],
+        &[
+            ("OPENAI_API_KEY", KEY),
+            ("OPENAI_BASE_URL", &peer.url("/v1")),
+        ],
+        "debug",
+        logs.clone(),
+    )
+    .await;
+    scope
+        .put("/api/responders", json!({"sampling": {"mode": "llm"}}))
+        .await;
+    scope.connect(everything_target()).await;
     let mut events = scope.events().await;
     let (_, answer) = scope.request("tools/call", sampling("anything")).await;
     assert!(
@@ -199,6 +214,31 @@ async fn a_provider_that_refuses_is_said_plainly_to_the_server_and_in_a_finding(
     );
     // The provider echoed the key in its error: scrubbed before it reached anything.
     key_nowhere(&scope, &events).await;
+    let logged = logs.lock().unwrap().clone();
+    assert!(
+        logged.contains("DEBUG") || logged.contains("debug"),
+        "debug logging is on"
+    );
+    assert!(!logged.contains(KEY), "the key in the log");
+}
+
+#[tokio::test]
+async fn a_provider_failing_with_5xx_is_tried_three_times_then_said() {
+    let down = json!({"status": 503, "body": {"error": {"message": "overloaded"}}});
+    let (peer, log) = fake(json!([down, down, down])).await;
+    let scope = with_model("openai", &peer, json!({"mode": "llm"})).await;
+    let mut events = scope.events().await;
+    let (_, answer) = scope.request("tools/call", sampling("anything")).await;
+    assert!(
+        answer.to_string().contains("the provider answered 503"),
+        "{answer}"
+    );
+    assert_eq!(seen(&log).len(), 3, "three tries");
+    events
+        .wait_seen("the finding", |e| {
+            e["kind"] == "finding" && e["message"].as_str().unwrap_or("").contains("503")
+        })
+        .await;
 }
 
 #[tokio::test]
@@ -329,7 +369,7 @@ async fn a_chat_calls_a_servers_tool_and_answers_with_its_result() {
 }
 
 /// An OpenAI answer that calls `name` with `args`, then one that says `text`.
-fn calls_then_says(name: &str, args: Value, text: &str) -> [Value; 2] {
+pub fn calls_then_says(name: &str, args: Value, text: &str) -> [Value; 2] {
     [
         json!({"status": 200, "body": {"id": "c", "object": "chat.completion", "model": "fake-model-1",
             "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant",

@@ -112,6 +112,17 @@ impl Scope {
         Scope::launch(&[], level, Some(logs)).await
     }
 
+    /// Starts mcpscope with extra arguments and environment variables, logging at `level`
+    /// into `logs`.
+    pub async fn start_env_logging(
+        extra: &[&str],
+        env: &[(&str, &str)],
+        level: &str,
+        logs: Arc<Mutex<String>>,
+    ) -> Scope {
+        Scope::launch_env(extra, level, Some(logs), env).await
+    }
+
     async fn launch(extra: &[&str], level: &str, logs: Option<Arc<Mutex<String>>>) -> Scope {
         Scope::launch_env(extra, level, logs, &[]).await
     }

@@ -33,11 +33,17 @@
 //! Origin, with a huge view, asked for the UI's routes; the page's report route from another
 //! origin and with escape-laden text.
 //!
+//! A model in the loop (`model.rs`): the chat and models routes without the token or from
+//! another origin, with a model that is not PROVIDER:MODEL or unknown fields; the key never in
+//! `GET /api/models` (nor in events, exports or a debug log: `tests/it/model.rs`); an eval file
+//! over its size limit, or whose case names and model answers carry terminal escapes and XML.
+//!
 //! The network (`network.rs`): a server streaming answers past the process's memory budget; a
 //! challenge whose `resource_metadata` points at the cloud metadata address.
 
 mod apps;
 mod local;
+mod model;
 mod network;
 mod replay;
 mod secrets;
