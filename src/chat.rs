@@ -24,6 +24,9 @@ pub const MAX_STEPS: u32 = 8;
 const MAX_TOKENS: u64 = 4096;
 /// Tools listed per session at most (pages × their tools).
 const MAX_PAGES: usize = 20;
+/// Streamed text goes out when this much has come, or this long after the last piece went.
+const DELTA_CHARS: usize = 200;
+const DELTA_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// A session whose tools the model may call.
 pub struct Host {
@@ -235,10 +238,38 @@ pub async fn run(
             params["tools"] = Value::from(offered.tools.clone());
             params["toolChoice"] = json!({"mode": "auto"});
         }
+        // The text as it comes, as `chat` events with `part: "delta"`: a few per second, not one
+        // per token.
+        let mut pending = String::new();
+        let mut last_sent = std::time::Instant::now();
+        let mut on_text = |t: &str| {
+            pending.push_str(t);
+            if pending.len() >= DELTA_CHARS || last_sent.elapsed() >= DELTA_EVERY {
+                publish(Event::Chat(Box::new(ChatStep {
+                    chat: id.to_owned(),
+                    step,
+                    part: "delta".into(),
+                    model: None,
+                    text: Some(std::mem::take(&mut pending)),
+                    tool_call: None,
+                })));
+                last_sent = std::time::Instant::now();
+            }
+        };
         let drafted = providers
-            .create_message(model, &params, &mut report)
+            .create_message_streaming(model, &params, &mut report, &mut on_text)
             .await
             .map_err(|e| e.to_string())?;
+        if !pending.is_empty() {
+            publish(Event::Chat(Box::new(ChatStep {
+                chat: id.to_owned(),
+                step,
+                part: "delta".into(),
+                model: None,
+                text: Some(pending),
+                tool_call: None,
+            })));
+        }
         if let Some((i, o)) = drafted.usage {
             tokens_in += i;
             tokens_out += o;

@@ -7,6 +7,7 @@
 
 pub mod anthropic;
 pub mod openai;
+pub mod stream;
 
 use std::time::{Duration, Instant};
 
@@ -242,7 +243,28 @@ impl Providers {
         params: &Value,
         report: &mut (dyn FnMut(HttpEvent) + Send),
     ) -> Result<Drafted, ModelError> {
-        let (endpoint, url, body) = match model.provider {
+        self.create(model, params, report, None).await
+    }
+
+    /// The same, streamed: each piece of text goes to `on_text` as the provider sends it.
+    pub async fn create_message_streaming(
+        &self,
+        model: &ModelRef,
+        params: &Value,
+        report: &mut (dyn FnMut(HttpEvent) + Send),
+        on_text: &mut (dyn FnMut(&str) + Send),
+    ) -> Result<Drafted, ModelError> {
+        self.create(model, params, report, Some(on_text)).await
+    }
+
+    async fn create(
+        &self,
+        model: &ModelRef,
+        params: &Value,
+        report: &mut (dyn FnMut(HttpEvent) + Send),
+        on_text: Option<&mut (dyn FnMut(&str) + Send)>,
+    ) -> Result<Drafted, ModelError> {
+        let (endpoint, url, mut body) = match model.provider {
             Provider::OpenAi => {
                 let e = self.openai.as_ref().ok_or(ModelError::NotConfigured(
                     "openai",
@@ -266,8 +288,14 @@ impl Providers {
                 )
             }
         };
+        if on_text.is_some() {
+            body["stream"] = json!(true);
+            if model.provider == Provider::OpenAi {
+                body["stream_options"] = json!({"include_usage": true});
+            }
+        }
         let answer = self
-            .post(model.provider, endpoint, &url, &body, report)
+            .post(model.provider, endpoint, &url, &body, report, on_text)
             .await?;
         match model.provider {
             Provider::OpenAi => openai::result(&answer),
@@ -283,6 +311,7 @@ impl Providers {
         url: &str,
         body: &Value,
         report: &mut (dyn FnMut(HttpEvent) + Send),
+        mut on_text: Option<&mut (dyn FnMut(&str) + Send)>,
     ) -> Result<Value, ModelError> {
         let client = crate::net::client().map_err(ModelError::Unreachable)?;
         let scrub =
@@ -341,6 +370,23 @@ impl Providers {
                 res.headers(),
                 &Default::default(),
             ));
+            let streamed = res
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("text/event-stream"));
+            if (200..300).contains(&status)
+                && streamed
+                && let Some(on_text) = on_text.as_deref_mut()
+            {
+                let folded = fold_stream(res, provider, on_text).await;
+                event.duration_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+                if let Err(why) = &folded {
+                    event.error = Some(Some(scrub(why)));
+                }
+                report(event);
+                return folded.map_err(|why| ModelError::Unreachable(scrub(&why)));
+            }
             let body = crate::net::read_limited(res, MAX_ANSWER).await;
             event.duration_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
             let body = match body {
@@ -370,6 +416,37 @@ impl Providers {
                 .map_err(|e| ModelError::BadAnswer(format!("not JSON: {e}")));
         }
     }
+}
+
+/// Reads a streamed answer to its end, handing out its text, and folds it into the answer the
+/// API would have sent whole.
+async fn fold_stream(
+    mut res: reqwest::Response,
+    provider: Provider,
+    on_text: &mut (dyn FnMut(&str) + Send),
+) -> Result<Value, String> {
+    let mut parser = crate::transport::sse::SseParser::new(MAX_ANSWER);
+    let mut fold = stream::Fold::new(provider);
+    let mut read = 0usize;
+    while let Some(chunk) = res
+        .chunk()
+        .await
+        .map_err(|e| format!("the stream broke: {}", crate::net::describe_error(&e)))?
+    {
+        read += chunk.len();
+        if read > MAX_ANSWER {
+            return Err(format!("the streamed answer is over {MAX_ANSWER} bytes"));
+        }
+        let events = parser
+            .push(&chunk)
+            .map_err(|_| "a streamed event is too large".to_owned())?;
+        for e in events {
+            if let Some(text) = fold.feed(e.kind(), &e.data) {
+                on_text(&text);
+            }
+        }
+    }
+    Ok(fold.finish())
 }
 
 #[cfg(test)]

@@ -287,8 +287,8 @@ pub struct ChatStep {
     /// Which chat (one per `POST /api/chat` or eval case run).
     pub chat: String,
     pub step: u32,
-    /// `model` (the model's turn: its text) or `tool` (one tool call and its result). Not
-    /// `kind`: that names the event.
+    /// `delta` (text as the model streams it), `model` (the model's turn: its whole text) or
+    /// `tool` (one tool call and its result). Not `kind`: that names the event.
     pub part: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,

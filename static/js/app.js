@@ -266,6 +266,7 @@ function main() {
     tasks.onEvent(event);
     findings.onEvent(event);
     auth.onEvent(event);
+    if (live) chat.onEvent(event);
     // History replayed after a reload must not re-trigger list refreshes or "updated" marks.
     if (live && (!event.session || event.session === sessionId())) {
       resources.onEvent(event);

@@ -9,6 +9,7 @@ import * as result from "./result.js";
 
 let history = []; // [{role, content}] as the API takes them: what was said, not the tool calls
 let last = null; // the last turn's request, to run it again
+let live = null; // the entry showing the text streamed while a turn of this page runs
 
 function entry(cls, ...children) {
   const li = el("li", { class: `chat-entry ${cls}` }, ...children);
@@ -30,8 +31,11 @@ async function turn(messages, model) {
   $("chat-send").disabled = true;
   $("chat-rerun").disabled = true;
   $("chat-status").textContent = "The model is working…";
+  live = entry("chat-model chat-live", el("p", { class: "chat-text", text: "" }));
   try {
     const { body: reply } = await call("POST", "/api/chat", body);
+    live.remove();
+    live = null;
     for (const t of reply.toolCalls || []) {
       const out = el("div", { class: "result" });
       entry("chat-tool",
@@ -49,6 +53,8 @@ async function turn(messages, model) {
     history = [...messages, { role: "assistant", content: said }];
     $("chat-status").textContent = "";
   } catch (e) {
+    live?.remove();
+    live = null;
     entry("chat-error", el("p", { class: "status-error", text: e.message }));
     $("chat-status").textContent = "";
   } finally {
@@ -64,6 +70,14 @@ async function about() {
     $("chat-about").textContent = `Providers configured: ${configured}. Default model: ${body.default ?? "none (start with --model, or write one below)"}. The model may call the tools of every connected server; each call is a frame in its timeline.`;
     if (!$("chat-model").value && body.default) $("chat-model").placeholder = body.default;
   } catch { /* the note stays empty */ }
+}
+
+// Streamed text of the turn this page is waiting for (the page waits for one turn at a time).
+export function onEvent(event) {
+  if (!live || event.kind !== "chat") return;
+  const p = live.querySelector(".chat-text");
+  if (event.part === "delta") p.textContent += event.text ?? "";
+  else if (event.part === "model") p.textContent = "";
 }
 
 export function init() {

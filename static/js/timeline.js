@@ -117,6 +117,7 @@ function summary(event) {
         const t = event.toolCall || {};
         return `${head}: ${t.name} on ${t.session || "no session"} ${excerpt(t.arguments, 60)} → ${excerpt(t.result?.error ?? t.result?.content ?? t.result, 80)}`;
       }
+      if (event.part === "delta") return `${head}: streaming ${excerpt(JSON.stringify(event.text ?? ""), 120)}`;
       return `${head}: ${event.model ?? "the model"} says ${excerpt(event.text ?? "", 120)}`;
     }
     case "auth": return `oauth ${event.phase} ${event.ok === false ? "✗" : "✓"} ${event.message}`;

@@ -340,7 +340,7 @@ async fn a_chat_calls_a_servers_tool_and_answers_with_its_result() {
     assert_eq!(call["session"], "s1");
     let last = events
         .wait_seen("the last chat step", |e| {
-            e["kind"] == "chat" && e["step"] == 2
+            e["kind"] == "chat" && e["step"] == 2 && e["part"] == "model"
         })
         .await;
     assert_eq!(last["text"], "The server said: Echo: hi there");
@@ -350,9 +350,23 @@ async fn a_chat_calls_a_servers_tool_and_answers_with_its_result() {
         .filter(|e| e["kind"] == "chat")
         .map(|e| format!("{} {}", e["step"], e["part"]))
         .collect();
-    assert_eq!(steps, ["1 \"model\"", "1 \"tool\"", "2 \"model\""]);
+    let whole: Vec<&String> = steps.iter().filter(|s| !s.ends_with("\"delta\"")).collect();
+    assert_eq!(
+        whole,
+        ["1 \"model\"", "1 \"tool\"", "2 \"model\""],
+        "{steps:?}"
+    );
+    // The text was streamed: its pieces, in order, are the whole answer.
+    let streamed: String = events
+        .seen
+        .iter()
+        .filter(|e| e["kind"] == "chat" && e["step"] == 2 && e["part"] == "delta")
+        .filter_map(|e| e["text"].as_str())
+        .collect();
+    assert_eq!(streamed, "The server said: Echo: hi there");
     // The model saw server-everything's tools, and the tool's result in the second turn.
     let got = seen(&log);
+    assert_eq!(got[0]["body"]["stream"], true, "a chat streams");
     assert!(
         got[0]["body"]["tools"]
             .as_array()
