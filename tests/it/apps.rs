@@ -71,6 +71,29 @@ pub async fn leave_view(c: &Client) {
     c.enter_parent_frame().await.unwrap();
 }
 
+/// Opens a `<details>` by clicking its summary, as a person would, clicking again while the
+/// app above it is still changing size and moves the summary from under the pointer.
+async fn open_details(c: &Client, css: &str) {
+    let until = std::time::Instant::now() + DEADLINE;
+    loop {
+        if let Ok(summary) = c.find(Locator::Css(&format!("{css} > summary"))).await {
+            let _ = summary.click().await;
+        }
+        let open = c
+            .execute(
+                &format!("return document.querySelector('{css}')?.open === true"),
+                vec![],
+            )
+            .await
+            .unwrap();
+        if open == Value::Bool(true) {
+            return;
+        }
+        assert!(std::time::Instant::now() < until, "{css} did not open");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 async fn button(c: &Client, text: &str) -> fantoccini::elements::Element {
     c.wait()
         .at_most(DEADLINE)
@@ -237,11 +260,7 @@ async fn the_vanilla_example_app_renders_on_its_own_origin_and_its_bridge_is_in_
     assert_eq!(refused["message"]["error"]["code"], -32000);
 
     // The host context, switched live.
-    find(c, "#app-box details.app-context summary")
-        .await
-        .click()
-        .await
-        .unwrap();
+    open_details(c, "#app-box details.app-context").await;
     find(c, "#app-box select[aria-label='Theme']")
         .await
         .select_by_value("dark")
@@ -438,11 +457,7 @@ async fn the_tools_an_app_exposes_are_listed_and_called_through_the_bridge() {
     events
         .wait_seen("tool result", app("to-app", "ui/notifications/tool-result"))
         .await;
-    find(c, "#app-box details.app-tools-box summary")
-        .await
-        .click()
-        .await
-        .unwrap();
+    open_details(c, "#app-box details.app-tools-box").await;
     button(c, "List the app's tools (tools/list)")
         .await
         .click()
