@@ -137,11 +137,41 @@ fn blocks(content: Option<&Value>) -> Vec<&Value> {
     }
 }
 
+/// An embedded resource or a resource link (attached to a chat, or in a tool result), as the
+/// text a model can read: its URI and type, then its text.
+fn resource_text(block: &Value) -> Option<String> {
+    match block.get("type").and_then(Value::as_str)? {
+        "resource" => {
+            let r = block.get("resource")?;
+            let uri = r.get("uri").and_then(Value::as_str).unwrap_or("");
+            let mime = r.get("mimeType").and_then(Value::as_str).unwrap_or("");
+            Some(match r.get("text").and_then(Value::as_str) {
+                Some(t) => format!("[resource {uri} ({mime})]\n{t}"),
+                None => format!(
+                    "[resource {uri} ({mime}): {} base64 characters of binary data]",
+                    r.get("blob").and_then(Value::as_str).map_or(0, str::len)
+                ),
+            })
+        }
+        "resource_link" => Some(format!(
+            "[resource link {} ({})]",
+            block.get("uri").and_then(Value::as_str).unwrap_or(""),
+            block.get("name").and_then(Value::as_str).unwrap_or("")
+        )),
+        _ => None,
+    }
+}
+
 /// A tool result's text: its text blocks, else its structured content as JSON.
 fn text_of(result: &Value) -> String {
-    let texts: Vec<&str> = blocks(result.get("content"))
+    let texts: Vec<String> = blocks(result.get("content"))
         .into_iter()
-        .filter_map(|b| b.get("text").and_then(Value::as_str))
+        .filter_map(|b| {
+            b.get("text")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| resource_text(b))
+        })
         .collect();
     if texts.is_empty() {
         result

@@ -52,7 +52,8 @@ pub fn request(model: &str, params: &Value) -> Value {
                     }
                     Some(r)
                 }
-                Some(other) => Some(json!({"type": "text", "text": format!("[{other} content]")})),
+                Some(other) => Some(json!({"type": "text", "text": super::resource_text(b)
+                    .unwrap_or_else(|| format!("[{other} content]"))})),
                 None => None,
             })
             .collect();

@@ -48,9 +48,8 @@ pub fn request(model: &str, params: &Value) -> Value {
                     "content": text_of(b),
                 })),
                 // Audio and anything newer: said as text, so the turn keeps its place.
-                Some(other) => {
-                    parts.push(json!({"type": "text", "text": format!("[{other} content]")}))
-                }
+                Some(other) => parts.push(json!({"type": "text", "text": super::resource_text(b)
+                        .unwrap_or_else(|| format!("[{other} content]"))})),
                 None => {}
             }
         }
@@ -207,6 +206,16 @@ mod tests {
         assert_eq!(
             (r["stopReason"].clone(), r["model"].clone()),
             (json!("toolUse"), json!("gpt-test-1"))
+        );
+        let attached = request(
+            "m",
+            &json!({"messages": [{"role": "user", "content": [
+            {"type": "text", "text": "Summarise"},
+            {"type": "resource", "resource": {"uri": "file:///a.md", "mimeType": "text/markdown", "text": "# A"}}]}]}),
+        );
+        assert_eq!(
+            attached["messages"][0]["content"][1]["text"],
+            "[resource file:///a.md (text/markdown)]\n# A"
         );
         let text = json!({"model": "m", "choices": [{"message": {"content": "Hi"}, "finish_reason": "stop"}]});
         assert_eq!(

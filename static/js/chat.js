@@ -3,13 +3,67 @@
 // with every tool call it made, shown inline with its arguments and result (each also a frame
 // on its server's timeline). A turn can be run again, with another model to compare.
 
-import { call, sessionId } from "./api.js";
+import { call, sessionId, sessionPath } from "./api.js";
 import { $, el, pretty } from "./dom.js";
 import * as result from "./result.js";
+import * as prompts from "./prompts.js";
+import * as resources from "./resources.js";
 
 let history = []; // [{role, content}] as the API takes them: what was said, not the tool calls
 let last = null; // the last turn's request, to run it again
 let live = null; // the entry showing the text streamed while a turn of this page runs
+let attached = []; // resource blocks for the next message
+
+// The shown server's prompts and resources, as the lists have them, in the two pickers.
+function pickers() {
+  const fill = (id, names) => {
+    const s = $(id);
+    // Unchanged options stay: a picker rebuilt while it is being used loses the choice.
+    const now = [...s.options].slice(1).map((o) => o.value);
+    if (now.length === names.length && now.every((n, i) => n === names[i])) return;
+    const keep = s.value;
+    s.replaceChildren(el("option", { value: "", text: "(choose)" }), ...names.map((n) => el("option", { value: n, text: n })));
+    s.value = names.includes(keep) ? keep : "";
+  };
+  fill("chat-prompt", prompts.all().map((p) => p.name));
+  fill("chat-resource", (resources.all().resources || []).map((r) => r.uri));
+}
+
+async function ask(method, params) {
+  const { body } = await call("POST", sessionPath("/request"), { method, params });
+  if (body?.error) throw new Error(`${method}: ${body.error.message ?? JSON.stringify(body.error)}`);
+  return body.result;
+}
+
+// A prompt of the server, got with its arguments, joins the conversation as its messages.
+async function insertPrompt() {
+  const name = $("chat-prompt").value;
+  if (!name) return;
+  let args;
+  try { args = JSON.parse($("chat-prompt-args").value || "{}"); } catch (e) { $("chat-status").textContent = `The arguments are not JSON: ${e.message}`; return; }
+  try {
+    const got = await ask("prompts/get", { name, arguments: args });
+    for (const m of got.messages || []) {
+      history.push({ role: m.role === "assistant" ? "assistant" : "user", content: [m.content] });
+      entry(`chat-${m.role === "assistant" ? "model" : "user"}`,
+        el("p", { class: "chat-who" }, el("strong", { text: m.role === "assistant" ? "Prompt (assistant)" : "Prompt" }), " ", el("code", { class: "wire-name", text: name })),
+        el("p", { class: "chat-text", text: m.content?.type === "text" ? m.content.text : `[${m.content?.type ?? "?"} content]` }));
+    }
+    $("chat-status").textContent = "";
+  } catch (e) { $("chat-status").textContent = e.message; }
+}
+
+// A resource of the server, read, goes with the next message as embedded content.
+async function attachResource() {
+  const uri = $("chat-resource").value;
+  if (!uri) return;
+  try {
+    const got = await ask("resources/read", { uri });
+    for (const c of got.contents || []) attached.push({ type: "resource", resource: c });
+    $("chat-attached").textContent = `Goes with your next message: ${attached.map((a) => a.resource.uri).join(", ")}`;
+    $("chat-status").textContent = "";
+  } catch (e) { $("chat-status").textContent = e.message; }
+}
 
 function entry(cls, ...children) {
   const li = el("li", { class: `chat-entry ${cls}` }, ...children);
@@ -85,16 +139,28 @@ export function init() {
     ev.preventDefault();
     const text = $("chat-input").value.trim();
     if (!text) return;
-    entry("chat-user", el("p", { class: "chat-who" }, el("strong", { text: "You" })), el("p", { class: "chat-text", text }));
+    const extra = attached;
+    attached = [];
+    $("chat-attached").textContent = "";
+    entry("chat-user", el("p", { class: "chat-who" }, el("strong", { text: "You" }),
+      extra.length ? el("span", { class: "muted", text: ` · with ${extra.map((a) => a.resource.uri).join(", ")}` }) : ""),
+    el("p", { class: "chat-text", text }));
     $("chat-input").value = "";
-    turn([...history, { role: "user", content: text }], $("chat-model").value.trim());
+    const content = extra.length ? [{ type: "text", text }, ...extra] : text;
+    turn([...history, { role: "user", content }], $("chat-model").value.trim());
   });
   $("chat-rerun").addEventListener("click", () => {
     if (!last) return;
     entry("chat-user", el("p", { class: "muted", text: `Run again${$("chat-model").value.trim() ? ` with ${$("chat-model").value.trim()}` : ""}` }));
     turn(last.messages, $("chat-model").value.trim() || last.model);
   });
+  $("chat-insert").addEventListener("click", insertPrompt);
+  $("chat-attach").addEventListener("click", attachResource);
+  for (const id of ["chat-prompt", "chat-resource"]) $(id).addEventListener("focus", pickers);
+  $("open-chat").addEventListener("click", pickers);
   $("chat-clear").addEventListener("click", () => {
+    attached = [];
+    $("chat-attached").textContent = "";
     history = [];
     last = null;
     $("chat-log").replaceChildren();

@@ -483,6 +483,36 @@ async fn the_chat_view_shows_the_tool_calls_inline_and_the_models_answer() {
         t.contains("Providers configured: openai") && t.contains("openai:fake-model-1")
     })
     .await;
+    // A prompt of the server joins the conversation; a resource goes with the next message.
+    crate::browser::wait_text(c, "#prompt-list", "the prompts", |t| {
+        t.contains("simple-prompt")
+    })
+    .await;
+    crate::browser::wait_text(c, "#resource-list", "the resources", |t| {
+        t.contains("features.md")
+    })
+    .await;
+    crate::browser::click(c, "#open-chat").await;
+    crate::browser::find(c, "#chat-prompt")
+        .await
+        .select_by_value("simple-prompt")
+        .await
+        .unwrap();
+    crate::browser::click(c, "#chat-insert").await;
+    crate::browser::wait_text(c, "#chat-log", "the prompt's message", |t| {
+        t.contains("simple-prompt")
+    })
+    .await;
+    crate::browser::find(c, "#chat-resource")
+        .await
+        .select_by_value("demo://resource/static/document/features.md")
+        .await
+        .unwrap();
+    crate::browser::click(c, "#chat-attach").await;
+    crate::browser::wait_text(c, "#chat-attached", "the attachment", |t| {
+        t.contains("features.md")
+    })
+    .await;
     crate::browser::find(c, "#chat-input")
         .await
         .send_keys("Echo 'from the page'")
@@ -501,4 +531,19 @@ async fn the_chat_view_shows_the_tool_calls_inline_and_the_models_answer() {
     assert!(log.contains("openai:fake-model-1"), "{log}");
     let page = crate::browser::find(c, "body").await.text().await.unwrap();
     assert!(!page.contains(KEY));
+    // The provider saw the prompt's message first, then the text with the resource in it.
+    let first = &seen(&_log)[0]["body"]["messages"];
+    assert_eq!(first[0]["role"], "user", "{first}");
+    assert!(
+        first[0]["content"]
+            .to_string()
+            .contains("This is a simple prompt"),
+        "{first}"
+    );
+    let asked = first[1]["content"].to_string();
+    assert!(asked.contains("Echo 'from the page'"), "{first}");
+    assert!(
+        asked.contains("[resource demo://resource/static/document/features.md"),
+        "{first}"
+    );
 }
