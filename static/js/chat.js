@@ -8,6 +8,8 @@ import { $, el, pretty } from "./dom.js";
 import * as result from "./result.js";
 import * as prompts from "./prompts.js";
 import * as resources from "./resources.js";
+import * as tools from "./tools.js";
+import * as apps from "./apps.js";
 
 let history = []; // [{role, content}] as the API takes them: what was said, not the tool calls
 let last = null; // the last turn's request, to run it again
@@ -97,6 +99,14 @@ async function turn(messages, model) {
           el("span", { class: "muted", text: ` on ${t.session || "no server"} with ${pretty(t.arguments)}` })),
         out);
       result.render(out, t.result?.error ? { error: t.result.error } : { result: t.result });
+      // A tool of the shown server with an MCP App view: its app, under the call (one app at a
+      // time, as anywhere in the page).
+      const tool = t.session === sessionId() ? tools.all().find((x) => x.name === t.name) : null;
+      if (tool && apps.viewUri(tool)) {
+        const box = el("div", { class: "app-box" });
+        out.after(box);
+        apps.show(box, { app: { tool }, params: { arguments: t.arguments }, session: t.session, body: t.result?.error ? { error: t.result.error } : { result: t.result }, pending: false, requestId: null });
+      }
     }
     const said = textOf(reply.message);
     entry("chat-model",

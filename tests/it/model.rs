@@ -547,3 +547,54 @@ async fn the_chat_view_shows_the_tool_calls_inline_and_the_models_answer() {
         "{first}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_tool_the_model_calls_in_the_chat_opens_its_app_there() {
+    let [a, b] = calls_then_says("get-time", json!({}), "Here is the time.");
+    let (peer, _log) = fake(json!([a, b])).await;
+    let scope = Scope::start_env(
+        &["--model", "openai:fake-model-1"],
+        &[
+            ("OPENAI_API_KEY", KEY),
+            ("OPENAI_BASE_URL", &peer.url("/v1")),
+        ],
+    )
+    .await;
+    let browser = crate::browser::open_ui(&scope).await;
+    let c = &browser.client;
+    let mut events = scope.events().await;
+    let script = root().join(
+        "tests/peers/node_modules/@modelcontextprotocol/server-basic-vanillajs/dist/index.js",
+    );
+    scope
+        .connect(json!({"transport": "stdio", "command": "node", "args": [script, "--stdio"]}))
+        .await;
+    crate::browser::wait_text(c, "#tool-list", "the app's tool", |t| {
+        t.contains("get-time")
+    })
+    .await;
+    crate::browser::click(c, "#open-chat").await;
+    crate::browser::find(c, "#chat-input")
+        .await
+        .send_keys("What time is it?")
+        .await
+        .unwrap();
+    crate::browser::click(c, "#chat-send").await;
+    crate::browser::wait_text(c, "#chat-log", "the answer", |t| {
+        t.contains("Here is the time.")
+    })
+    .await;
+    // The app the tool names renders in the chat, its handshake and the result in the timeline.
+    let result = events
+        .wait_for("the app's tool result", |e| {
+            e["kind"] == "app"
+                && e["direction"] == "to-app"
+                && e["message"]["method"] == "ui/notifications/tool-result"
+        })
+        .await;
+    assert_eq!(result["tool"], "get-time");
+    crate::browser::wait_text(c, "#chat-log", "the app's panel", |t| {
+        t.contains("Get Time App")
+    })
+    .await;
+}
