@@ -394,7 +394,9 @@ impl Providers {
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse::<f64>().ok())
-                .map(|s| Duration::from_secs_f64(s.max(0.0)).min(MAX_RETRY_AFTER));
+                // Clamped before it becomes a Duration: `1e400` or `inf` must not panic.
+                .filter(|s| s.is_finite())
+                .map(|s| Duration::from_secs_f64(s.clamp(0.0, MAX_RETRY_AFTER.as_secs_f64())));
             event.status = Some(status);
             event.response_headers = Some(crate::redact::header_map(
                 res.headers(),
@@ -476,7 +478,7 @@ async fn fold_stream(
             }
         }
     }
-    Ok(fold.finish())
+    fold.finish()
 }
 
 #[cfg(test)]

@@ -27,6 +27,20 @@ use crate::{
 /// How long each server may take to connect.
 const CONNECT_LIMIT: Duration = Duration::from_secs(30);
 
+/// A new directory only this user can enter (never one that already exists).
+fn private_dir() -> Result<std::path::PathBuf, String> {
+    use std::os::unix::fs::DirBuilderExt;
+    let mut bytes = [0u8; 12];
+    getrandom::getrandom(&mut bytes).map_err(|e| e.to_string())?;
+    let name: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let dir = std::env::temp_dir().join(format!("mcpscope-eval-{name}"));
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
 pub async fn run(args: &Args, eval_args: &EvalArgs) -> u8 {
     exit_code(execute(args, eval_args).await)
 }
@@ -73,8 +87,12 @@ async fn execute(args: &Args, e: &EvalArgs) -> Result<u8, Failure> {
         )));
     }
     // The file's servers, resolved as `--config` resolves them (relative to the file).
-    let scratch = std::env::temp_dir().join(format!("mcpscope-eval-{}.json", std::process::id()));
-    let catalog = Catalog::open(scratch, Some(path)).map_err(bad)?;
+    // The catalog of this run is empty and never written: its path is in a directory made for
+    // this run alone (a name another user could plant a catalog at would run their servers).
+    let scratch_dir = private_dir().map_err(bad)?;
+    let catalog = Catalog::open(scratch_dir.join("catalog.json"), Some(path));
+    let _ = std::fs::remove_dir(&scratch_dir);
+    let catalog = catalog.map_err(bad)?;
     let events = EventBus::new(RingLimits {
         max_events: 100_000,
         max_bytes: 64 << 20,
@@ -148,6 +166,7 @@ async fn execute(args: &Args, e: &EvalArgs) -> Result<u8, Failure> {
                 let events = events.clone();
                 move |event: Event| {
                     if let Event::Chat(step) = &event
+                        && step.part == "model"
                         && let Some(t) = step.text.as_deref().filter(|t| !t.trim().is_empty())
                     {
                         said.lock().unwrap().push(t.to_owned());

@@ -27,9 +27,12 @@ pub fn request(model: &str, params: &Value) -> Value {
         let content: Vec<Value> = blocks(m.get("content"))
             .into_iter()
             .filter_map(|b| match b.get("type").and_then(Value::as_str) {
-                Some("text") => Some(
-                    json!({"type": "text", "text": b.get("text").cloned().unwrap_or_default()}),
-                ),
+                // The API refuses empty text blocks (a turn that said nothing has none).
+                Some("text") => b
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.trim().is_empty())
+                    .map(|t| json!({"type": "text", "text": t})),
                 Some("image") => Some(json!({"type": "image", "source": {
                     "type": "base64",
                     "media_type": b.get("mimeType").cloned().unwrap_or_else(|| json!("image/png")),
@@ -172,6 +175,13 @@ mod tests {
         assert_eq!(body["tools"][0]["input_schema"], json!({"type": "object"}));
         assert_eq!(body["tool_choice"], json!({"type": "any"}));
         assert_eq!(body["stop_sequences"], json!(["END"]));
+        // A turn that said nothing is left out: the API refuses empty text blocks.
+        let quiet = request(
+            "c",
+            &json!({"messages": [{"role": "user", "content": {"type": "text", "text": "hi"}},
+            {"role": "assistant", "content": [{"type": "text", "text": ""}]}]}),
+        );
+        assert_eq!(quiet["messages"].as_array().unwrap().len(), 1);
         let answer = json!({"model": "claude-test-1", "content": [{"type": "text", "text": "Let me look."},
             {"type": "tool_use", "id": "t2", "name": "weather", "input": {"city": "Rome"}}],
             "stop_reason": "tool_use", "usage": {"input_tokens": 5, "output_tokens": 7}});

@@ -21,6 +21,10 @@ pub struct Fold {
     blocks: Vec<Value>,
     stop: Option<String>,
     usage: Map<String, Value>,
+    /// The provider said it failed mid-stream.
+    error: Option<String>,
+    /// The stream's own end was seen (`[DONE]`, a finish reason, `message_stop`).
+    done: bool,
 }
 
 impl Fold {
@@ -33,15 +37,34 @@ impl Fold {
             blocks: Vec::new(),
             stop: None,
             usage: Map::new(),
+            error: None,
+            done: false,
         }
     }
 
     /// Takes one event (its `event:` name and `data`); the text it adds, if any.
     pub fn feed(&mut self, event: &str, data: &str) -> Option<String> {
         if data.trim() == "[DONE]" {
+            self.done = true;
             return None;
         }
         let v: Value = serde_json::from_str(data).ok()?;
+        // Both APIs may fail mid-stream: an `error` event (Anthropic) or an `error` object.
+        if event == "error"
+            || v.get("type").and_then(Value::as_str) == Some("error")
+            || v.get("error").is_some()
+        {
+            let e = v.get("error").unwrap_or(&v);
+            self.error = Some(
+                e.get("message")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| e.to_string(), str::to_owned)
+                    .chars()
+                    .take(500)
+                    .collect(),
+            );
+            return None;
+        }
         match self.provider {
             Provider::OpenAi => self.openai(&v),
             Provider::Anthropic => self.anthropic(event, &v),
@@ -58,6 +81,7 @@ impl Fold {
         let choice = chunk.pointer("/choices/0")?;
         if let Some(f) = choice.get("finish_reason").and_then(Value::as_str) {
             self.stop = Some(f.to_owned());
+            self.done = true;
         }
         let delta = choice.get("delta")?;
         for call in delta
@@ -102,7 +126,12 @@ impl Fold {
                 None
             }
             "content_block_start" => {
-                let mut block = v.get("content_block").cloned().unwrap_or_default();
+                // Only an object can take text later; anything else becomes an empty text block.
+                let mut block = v
+                    .get("content_block")
+                    .filter(|b| b.is_object())
+                    .cloned()
+                    .unwrap_or_else(|| json!({"type": "text", "text": ""}));
                 if block.get("type").and_then(Value::as_str) == Some("tool_use") {
                     block["input_json"] = json!("");
                 }
@@ -118,21 +147,20 @@ impl Fold {
                 match delta.get("type").and_then(Value::as_str) {
                     Some("text_delta") => {
                         let t = delta.get("text").and_then(Value::as_str)?;
-                        let so_far = block.get("text").and_then(Value::as_str).unwrap_or("");
-                        block["text"] = json!(format!("{so_far}{t}"));
+                        append(block, "text", t);
                         Some(t.to_owned())
                     }
                     Some("input_json_delta") => {
                         let p = delta.get("partial_json").and_then(Value::as_str)?;
-                        let so_far = block
-                            .get("input_json")
-                            .and_then(Value::as_str)
-                            .unwrap_or("");
-                        block["input_json"] = json!(format!("{so_far}{p}"));
+                        append(block, "input_json", p);
                         None
                     }
                     _ => None,
                 }
+            }
+            "message_stop" => {
+                self.done = true;
+                None
             }
             "message_delta" => {
                 if let Some(s) = v.pointer("/delta/stop_reason").and_then(Value::as_str) {
@@ -147,8 +175,19 @@ impl Fold {
         }
     }
 
-    /// The answer as the API would have sent it whole.
-    pub fn finish(self) -> Value {
+    /// The answer as the API would have sent it whole, or why the stream gave none: the
+    /// provider said it failed, or the stream ended before its own end.
+    pub fn finish(self) -> Result<Value, String> {
+        if let Some(e) = self.error {
+            return Err(format!("the provider failed mid-stream: {e}"));
+        }
+        if !self.done {
+            return Err("the stream ended before the answer did".into());
+        }
+        Ok(self.whole())
+    }
+
+    fn whole(self) -> Value {
         match self.provider {
             Provider::OpenAi => {
                 let mut message = json!({"role": "assistant",
@@ -191,6 +230,19 @@ impl Fold {
     }
 }
 
+/// Appends to a block's string field in place (not a copy of the whole per piece).
+fn append(block: &mut Value, key: &str, piece: &str) {
+    let Some(obj) = block.as_object_mut() else {
+        return;
+    };
+    match obj.get_mut(key) {
+        Some(Value::String(s)) => s.push_str(piece),
+        _ => {
+            obj.insert(key.to_owned(), Value::String(piece.to_owned()));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,7 +264,7 @@ mod tests {
             }
         }
         assert_eq!(said, "Hello");
-        let d = super::super::openai::result(&f.finish()).unwrap();
+        let d = super::super::openai::result(&f.finish().unwrap()).unwrap();
         assert_eq!(
             d.result["content"][1],
             json!({"type": "tool_use", "id": "c1", "name": "echo", "input": {"message": "x"}})
@@ -261,8 +313,32 @@ mod tests {
             }
         }
         assert_eq!(said, "Hi");
-        let d = super::super::anthropic::result(&f.finish()).unwrap();
+        let d = super::super::anthropic::result(&f.finish().unwrap()).unwrap();
         assert_eq!(d.result["content"][1]["input"], json!({"message": "x"}));
         assert_eq!(d.usage, Some((5, 9)));
+    }
+
+    #[test]
+    fn a_stream_that_fails_or_stops_short_is_no_answer() {
+        let mut f = Fold::new(Provider::Anthropic);
+        f.feed(
+            "content_block_start",
+            r#"{"type":"content_block_start","index":0,"content_block":"x"}"#,
+        );
+        f.feed(
+            "content_block_delta",
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}}"#,
+        );
+        f.feed(
+            "error",
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+        );
+        assert_eq!(
+            f.finish().unwrap_err(),
+            "the provider failed mid-stream: Overloaded"
+        );
+        let mut f = Fold::new(Provider::OpenAi);
+        f.feed("", r#"{"choices":[{"index":0,"delta":{"content":"cut"}}]}"#);
+        assert!(f.finish().unwrap_err().contains("ended before"));
     }
 }

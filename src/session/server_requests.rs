@@ -266,7 +266,9 @@ impl ServerRequests {
                 reply_to: req.reply_to,
                 outcome: Err(json!({
                     "code": -32603,
-                    "message": format!("the model could not answer: {}", draft.error.as_deref().unwrap_or("no reason given")),
+                    // The provider's own words (its account, its URL) stay with the user's
+                    // finding; the server learns only that the model gave no answer.
+                    "message": "the model could not answer",
                 })),
                 answered_by: draft.by,
             }),

@@ -84,8 +84,8 @@ async function turn(messages, model) {
   if (model) body.model = model;
   if ($("chat-this-server").checked && sessionId()) body.sessions = [sessionId()];
   last = { messages, model };
-  $("chat-send").disabled = true;
-  $("chat-rerun").disabled = true;
+  // While a turn runs, the conversation it will extend does not change under it.
+  for (const id of ["chat-send", "chat-rerun", "chat-insert", "chat-attach", "chat-clear"]) $(id).disabled = true;
   $("chat-status").textContent = "The model is working…";
   live = entry("chat-model chat-live", el("p", { class: "chat-text", text: "" }));
   try {
@@ -114,7 +114,7 @@ async function turn(messages, model) {
         el("span", { class: "muted", text: ` · ${reply.steps} step(s) · ${reply.usage?.inputTokens ?? 0} tokens in, ${reply.usage?.outputTokens ?? 0} out` })),
       el("p", { class: "chat-text", text: said || "(no text)" }),
       reply.stopped ? el("p", { class: "status-error", text: reply.stopped }) : "");
-    history = [...messages, { role: "assistant", content: said }];
+    history = said.trim() ? [...messages, { role: "assistant", content: said }] : [...messages];
     $("chat-status").textContent = "";
   } catch (e) {
     live?.remove();
@@ -122,7 +122,7 @@ async function turn(messages, model) {
     entry("chat-error", el("p", { class: "status-error", text: e.message }));
     $("chat-status").textContent = "";
   } finally {
-    $("chat-send").disabled = false;
+    for (const id of ["chat-send", "chat-insert", "chat-attach", "chat-clear"]) $(id).disabled = false;
     $("chat-rerun").disabled = !last;
   }
 }

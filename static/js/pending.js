@@ -181,12 +181,15 @@ function sampling(p, card) {
   const drafted = p.draft && typeof p.draft === "object" ? p.draft : null;
   if (drafted) {
     const blocks = Array.isArray(drafted.content) ? drafted.content : [drafted.content];
-    const first = blocks[0] || {};
+    // A draft that calls a tool ([text, tool_use] is typical) opens on its first tool call.
+    const first = blocks.find((b) => b?.type === "tool_use") || blocks[0] || {};
     model.value = String(drafted.model ?? model.value);
     if (["endTurn", "stopSequence", "maxTokens", "toolUse"].includes(drafted.stopReason)) stop.value = drafted.stopReason;
     if (first.type === "tool_use" && tools.length) {
       type.value = "tool_use";
-      toolName.value = String(first.name ?? "");
+      const name = String(first.name ?? "");
+      if (![...toolName.options].some((o) => o.value === name)) toolName.append(el("option", { text: name }));
+      toolName.value = name;
       toolInput.value = pretty(first.input ?? {});
     } else {
       text.value = blocks.filter((b) => b?.type === "text").map((b) => b.text).join("\n");

@@ -230,8 +230,12 @@ async fn a_provider_failing_with_5xx_is_tried_three_times_then_said() {
     let mut events = scope.events().await;
     let (_, answer) = scope.request("tools/call", sampling("anything")).await;
     assert!(
-        answer.to_string().contains("the provider answered 503"),
+        answer.to_string().contains("the model could not answer"),
         "{answer}"
+    );
+    assert!(
+        !answer.to_string().contains("overloaded"),
+        "the provider's words stay with the user: {answer}"
     );
     assert_eq!(seen(&log).len(), 3, "three tries");
     events
