@@ -41,13 +41,14 @@ pub fn resource_uri(tool: &Value) -> Option<&str> {
         .and_then(Value::as_str)
 }
 
-/// Who may call a tool: `_meta.ui.visibility`, `["model", "app"]` when absent.
-pub fn visible_to_app(tool: &Value) -> bool {
+/// Whether `who` (`"model"` or `"app"`) may see and call a tool: `_meta.ui.visibility`,
+/// `["model", "app"]` when absent.
+pub fn visible_to(tool: &Value, who: &str) -> bool {
     match tool
         .pointer("/_meta/ui/visibility")
         .and_then(Value::as_array)
     {
-        Some(v) => v.iter().any(|x| x == "app"),
+        Some(v) => v.iter().any(|x| x == who),
         None => true,
     }
 }
@@ -71,10 +72,10 @@ mod tests {
     fn a_tool_names_its_view_and_visibility() {
         let t = json!({"_meta": {"ui": {"resourceUri": "ui://a/b", "visibility": ["model"]}}});
         assert_eq!(resource_uri(&t), Some("ui://a/b"));
-        assert!(!visible_to_app(&t));
+        assert!(!visible_to(&t, "app") && visible_to(&t, "model"));
         let flat = json!({"_meta": {"ui/resourceUri": "ui://c"}});
         assert_eq!(resource_uri(&flat), Some("ui://c"));
-        assert!(visible_to_app(&flat));
+        assert!(visible_to(&flat, "app"));
         assert_eq!(resource_uri(&json!({})), None);
     }
 }

@@ -133,11 +133,7 @@ async fn offer(hosts: &[Host], newest_seq: u64) -> Offered {
                     continue;
                 };
                 // MCP Apps: a tool only apps may call is never shown to a model.
-                let for_model = tool
-                    .pointer("/_meta/ui/visibility")
-                    .and_then(Value::as_array)
-                    .is_none_or(|v| v.iter().any(|x| x == "model"));
-                if !for_model {
+                if !crate::apps::visible_to(tool, "model") {
                     continue;
                 }
                 let prefix = (hosts.len() > 1).then(|| host.session.id());

@@ -108,12 +108,15 @@ pub struct Drafted {
     pub usage: Option<(u64, u64)>,
 }
 
-fn drafted(
-    content: Vec<Value>,
-    model: &str,
-    stop: &str,
-    usage: Option<(Option<u64>, Option<u64>)>,
-) -> Drafted {
+/// A provider's answer as a `CreateMessageResult`: its content blocks and stop reason (already
+/// in MCP's words), its `model`, and the tokens its `usage` names under `tokens` (in, out).
+fn drafted(content: Vec<Value>, stop: &str, answer: &Value, tokens: (&str, &str)) -> Drafted {
+    let model = answer.get("model").and_then(Value::as_str).unwrap_or("");
+    let count = |key: &str| {
+        answer
+            .pointer(&format!("/usage/{key}"))
+            .and_then(Value::as_u64)
+    };
     // One plain block is sent as the block itself (what every MCP client before tools sent);
     // tool calls always as an array.
     let plain = content.len() == 1 && content[0]["type"] != "tool_use";
@@ -124,7 +127,7 @@ fn drafted(
     };
     Drafted {
         result: json!({"role": "assistant", "content": content, "model": model, "stopReason": stop}),
-        usage: usage.and_then(|(i, o)| Some((i?, o?))),
+        usage: count(tokens.0).zip(count(tokens.1)),
     }
 }
 

@@ -12,7 +12,7 @@ use super::{
     rules::{Hit, hit, listed_tools},
 };
 use crate::{
-    apps::{MIME_TYPE, resource_uri, visible_to_app},
+    apps::{MIME_TYPE, resource_uri, visible_to},
     events::AppDirection,
 };
 
@@ -156,7 +156,7 @@ pub fn app_tool_visibility(o: &Observed) -> Vec<Hit> {
             };
             let tools = c.tools_before(m.seq);
             if let Some(tool) = tools.get(name)
-                && !visible_to_app(tool)
+                && !visible_to(tool, "app")
             {
                 hits.push(Hit {
                     message: format!(

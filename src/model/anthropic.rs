@@ -135,14 +135,9 @@ pub fn result(answer: &Value) -> Result<super::Drafted, String> {
     };
     Ok(super::drafted(
         content,
-        answer.get("model").and_then(Value::as_str).unwrap_or(""),
         stop,
-        answer.get("usage").map(|u| {
-            (
-                u.get("input_tokens").and_then(Value::as_u64),
-                u.get("output_tokens").and_then(Value::as_u64),
-            )
-        }),
+        answer,
+        ("input_tokens", "output_tokens"),
     ))
 }
 

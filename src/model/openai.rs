@@ -143,14 +143,9 @@ pub fn result(answer: &Value) -> Result<super::Drafted, String> {
     };
     Ok(super::drafted(
         content,
-        answer.get("model").and_then(Value::as_str).unwrap_or(""),
         stop,
-        answer.get("usage").map(|u| {
-            (
-                u.get("prompt_tokens").and_then(Value::as_u64),
-                u.get("completion_tokens").and_then(Value::as_u64),
-            )
-        }),
+        answer,
+        ("prompt_tokens", "completion_tokens"),
     ))
 }
 
