@@ -283,6 +283,45 @@ pub enum Sub {
     /// the answer holds the expected text. Exit 0 when every run of every case passes, 1 when
     /// one fails, 2 when the file or the model is wrong, 4 when a server cannot be reached.
     Eval(EvalArgs),
+    /// Put in an MCP client's config in place of a stdio server's command: runs COMMAND, passes
+    /// stdin, stdout and stderr through byte for byte, and reports every line to a running
+    /// mcpscope (--to), where it is a tapped session. With no mcpscope running, the traffic still
+    /// passes. `--install CONFIG --server NAME` rewrites that entry of a client's config to go
+    /// through the tap (a backup is kept); `--uninstall` puts it back.
+    Tap(TapArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TapArgs {
+    /// The running mcpscope to report to (on this machine). Its token comes from MCPSCOPE_TOKEN,
+    /// else from the token file that mcpscope writes for its port.
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:6274")]
+    pub to: String,
+    /// The tapped session's name (default: the command's file name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Also write what passed as a recording when the server exits (open it with `mcpscope
+    /// open`, serve it with `mcpscope mock`).
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// Rewrite the --server entry of this client config (Claude Desktop, Cursor, VS Code,
+    /// Windsurf) to run through the tap, keeping a backup beside it; then exit.
+    #[arg(
+        long,
+        value_name = "CONFIG",
+        requires = "server",
+        conflicts_with = "target"
+    )]
+    pub install: Option<PathBuf>,
+    /// Undo --install for the --server entry of this config; then exit.
+    #[arg(long, value_name = "CONFIG", requires = "server", conflicts_with_all = ["target", "install"])]
+    pub uninstall: Option<PathBuf>,
+    /// The entry of the config to --install or --uninstall.
+    #[arg(long)]
+    pub server: Option<String>,
+    /// The server: COMMAND [ARGS...], after `--`.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub target: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]

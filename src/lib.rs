@@ -25,6 +25,7 @@ pub mod redact;
 pub mod responders;
 pub mod schema;
 pub mod session;
+pub mod tap;
 pub mod term;
 pub mod transport;
 pub mod web;
@@ -161,6 +162,16 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         let _ = out.flush();
     }
     tracing::info!(%local, "listening");
+    // A tap in a client's config finds this instance's token here, not in its own config.
+    let token_file = match tap::instance::write_token(local.port(), &config.token, &config_dir()) {
+        Ok(path) => Some(path),
+        Err(e) => {
+            tracing::warn!(
+                "could not write the token file for taps ({e}); give taps MCPSCOPE_TOKEN"
+            );
+            None
+        }
+    };
     if config.open_browser {
         open_browser(&url);
     }
@@ -192,7 +203,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             tracing::info!("shutting down");
@@ -200,7 +211,20 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             let _ = stop_tx.send(true);
         })
         .await
-        .map_err(RunError::Serve)
+        .map_err(RunError::Serve);
+    if let Some(path) = token_file {
+        let _ = std::fs::remove_file(path);
+    }
+    served
+}
+
+/// mcpscope's config directory: the default catalog's.
+pub fn config_dir() -> std::path::PathBuf {
+    catalog::default_path()
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_else(|| ".".into())
 }
 
 /// This binary with `demo-server`, as one command line (the UI splits it again).

@@ -20,6 +20,7 @@ mod requests;
 mod server_requests;
 mod sessions;
 mod sse;
+mod tap;
 mod tasks;
 mod validate;
 
@@ -171,6 +172,7 @@ pub fn router(state: AppState) -> Router {
         .route("/catalog/{name}/duplicate", post(catalog::duplicate))
         .route("/catalog/{name}/connect", post(catalog::connect))
         .route("/validate", post(validate::validate))
+        .route("/tap", post(tap::tap))
         .route("/chat", post(chat::chat))
         .route("/models", get(chat::models))
         .route(

@@ -9,6 +9,7 @@
 //! | `call/` | `--cli`: one method, the result on stdout |
 //! | `lint.rs` | `mcpscope lint`: read everything the server safely offers, lint it, print |
 //! | `replay.rs` | `mcpscope replay FILE`: run a recording again, compare, print |
+//! | `tap.rs` | `mcpscope tap`: a stdio server's pipes passed through byte for byte, every line reported to a running mcpscope and, with `--save`, to a recording |
 //! | `headless.rs` | what `--cli`, `lint` and `replay` share: the target from the flags, the run's settings, stderr passed through, a refusal as an exit code |
 //! | `failure.rs` | the exit code and the one JSON error line of a failed run |
 
@@ -20,6 +21,7 @@ pub mod headless;
 mod inspect;
 pub mod lint;
 pub mod replay;
+pub mod tap;
 
 use std::{ffi::OsString, process::ExitCode};
 
@@ -39,6 +41,8 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
         None => argv,
     };
     let cli_mode = argv.iter().take_while(|a| *a != "--").any(|a| a == "--cli");
+    // A tap runs inside an MCP client: its stderr is the server's, so it says only what matters.
+    let quiet_logs = argv.iter().take_while(|a| *a != "--").any(|a| a == "tap");
     let mut args = match Args::try_parse_from(&argv) {
         Ok(args) => args,
         // In CLI mode a usage error is exit 1 with the one JSON error line, as scripts expect.
@@ -55,7 +59,7 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("MCPSCOPE_LOG").unwrap_or_else(|_| {
                 // CLI mode's stderr belongs to the server's lines and the error line.
-                if cli_mode {
+                if cli_mode || quiet_logs {
                     "mcpscope=warn"
                 } else {
                     "mcpscope=info"
@@ -84,6 +88,7 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
             args.url = lint.url.clone();
             ExitCode::from(runtime.block_on(lint::run(&args, &lint)))
         }
+        Some(Sub::Tap(tap)) => ExitCode::from(runtime.block_on(tap::run(&args, &tap))),
         Some(Sub::Eval(eval)) => ExitCode::from(runtime.block_on(eval::run(&args, &eval))),
         Some(Sub::Replay(replay)) => {
             args.target = replay.target.clone();

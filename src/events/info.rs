@@ -136,6 +136,13 @@ pub struct SessionInfo {
     /// `startedAt`, how many events it holds. Such a session is read-only: it never connects.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recording: Option<Value>,
+    /// A tapped session (`mcpscope tap`, `mcpscope proxy`): a real client's traffic with its
+    /// server, shown as it passes. Read-only: nothing can be sent on it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub tapped: bool,
+    /// A tapped session: the `clientInfo` the client sent in `initialize`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_info: Option<Value>,
     /// The catalog entry this session was connected from, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub catalog: Option<String>,
@@ -163,6 +170,7 @@ impl SessionInfo {
             name: self.name.clone(),
             catalog: self.catalog.clone(),
             recording: self.recording.clone(),
+            tapped: self.tapped,
             state,
             ..Default::default()
         }

@@ -19,6 +19,7 @@
 //! | `era/` | the eras: the legacy `initialize` handshake; the modern probe, `_meta`, `resultType` and HTTP routing headers |
 //! | `listen.rs` | the modern era's `subscriptions/listen` stream: filter, acknowledgement, routing by subscription id, re-listen |
 //! | `tasks.rs` | tasks in both eras: created by an answer, followed by `tasks/get`, the outcome fetched or read inline, modern input requests answered with `tasks/update`, cancel |
+//! | `tapped.rs` | a tapped session: a real client's traffic reported by `mcpscope tap` or `proxy`, read by the engine's observer into the same events, read-only |
 //! | `rounds.rs` | the modern era's input rounds (MRTR): input requests served like server requests, then the retry |
 
 mod actor;
@@ -39,6 +40,7 @@ mod results;
 mod rounds;
 mod server_requests;
 mod subscriptions;
+mod tapped;
 mod target;
 mod tasks;
 
@@ -53,6 +55,7 @@ pub use era::modern::MODERN_VERSION;
 pub use handle::{Answer, LocalError, PendingRequest, SessionHandle};
 pub use lists::{LIST_METHODS, Listed};
 pub use registry::{Session, Sessions};
+pub use tapped::Tapped;
 pub use target::Target;
 
 pub use crate::transport::http::{RemoteKind, RemoteTarget};

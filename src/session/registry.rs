@@ -70,7 +70,7 @@ pub(super) struct Current {
     last: Option<(Target, ConnectOptions)>,
     /// The secret values of every target this session was ever given, for scrubbing exports:
     /// its history holds the traffic of all of them, not only of the last.
-    given: BTreeSet<String>,
+    pub(super) given: BTreeSet<String>,
     pub(super) generation: u64,
     handle: Option<SessionHandle>,
     pub(super) info: SessionInfo,
@@ -274,6 +274,18 @@ impl Session {
     /// Whether this is an opened recording, which never connects.
     pub fn is_recording(&self) -> bool {
         self.inner.lock().unwrap().info.recording.is_some()
+    }
+
+    /// Whether this is a tapped session: a real client's traffic, shown as it passes.
+    pub fn is_tapped(&self) -> bool {
+        self.inner.lock().unwrap().info.tapped
+    }
+
+    /// Whether this session only shows what happened (an opened recording or a tapped
+    /// session): nothing is sent on it, it never connects.
+    pub fn is_read_only(&self) -> bool {
+        let cur = self.inner.lock().unwrap();
+        cur.info.recording.is_some() || cur.info.tapped
     }
 
     /// Every secret value this session was given (those of every target it connected to), and

@@ -132,21 +132,8 @@ impl Target {
     /// A short name for a session the user did not name: the program and its script for stdio
     /// (`node index.js`), host and path for a URL.
     pub fn label(&self) -> String {
-        let base = |s: &str| {
-            s.rsplit('/')
-                .find(|p| !p.is_empty())
-                .unwrap_or(s)
-                .to_owned()
-        };
         match self {
-            Target::Stdio(t) => {
-                let mut label = base(&t.command);
-                if let Some(script) = t.args.iter().find(|a| !a.starts_with('-')) {
-                    label.push(' ');
-                    label.push_str(&base(script));
-                }
-                label
-            }
+            Target::Stdio(t) => command_label(&t.command, &t.args),
             Target::Remote(t) => match url::Url::parse(&t.url) {
                 Ok(u) => format!(
                     "{}{}",
@@ -164,6 +151,22 @@ impl Target {
     pub(super) fn is_remote(&self) -> bool {
         matches!(self, Target::Remote(_))
     }
+}
+
+/// The program and its script (`node index.js`): the name of an unnamed stdio session.
+pub(super) fn command_label(command: &str, args: &[String]) -> String {
+    let base = |s: &str| {
+        s.rsplit('/')
+            .find(|p| !p.is_empty())
+            .unwrap_or(s)
+            .to_owned()
+    };
+    let mut label = base(command);
+    if let Some(script) = args.iter().find(|a| !a.starts_with('-')) {
+        label.push(' ');
+        label.push_str(&base(script));
+    }
+    label
 }
 
 #[cfg(test)]

@@ -76,14 +76,14 @@ pub(super) async fn chat(State(state): State<AppState>, body: Bytes) -> Result<R
                     .ok_or_else(|| ApiError::NotFound(format!("no session {id:?}")))?;
                 let handle = session
                     .handle()
-                    .filter(|_| !session.is_recording())
+                    .filter(|_| !session.is_read_only())
                     .ok_or_else(|| ApiError::Conflict(format!("session {id} is not connected")))?;
                 hosts.push(Host { session, handle });
             }
         }
         None => {
             for session in state.sessions.list() {
-                if let Some(handle) = session.handle().filter(|_| !session.is_recording()) {
+                if let Some(handle) = session.handle().filter(|_| !session.is_read_only()) {
                     hosts.push(Host { session, handle });
                 }
             }

@@ -66,8 +66,14 @@ impl Which {
     }
 }
 
-/// 409 for an opened recording: it shows what happened and never sends or connects.
+/// 409 for an opened recording or a tapped session: they show what happened and never send
+/// or connect.
 pub(super) fn writable(session: &Session) -> Result<(), ApiError> {
+    if session.is_tapped() {
+        return Err(ApiError::Conflict(
+            "this session is tapped: it shows a real client's traffic with its server, and nothing can be sent on it (replay its requests against a live session instead)".into(),
+        ));
+    }
     if session.is_recording() {
         return Err(ApiError::Conflict(
             "this session is an opened recording: it is read-only and sends nothing (replay it to run it again)".into(),

@@ -49,7 +49,7 @@ pub(super) async fn list(
     }
     let session = which.session(&state)?;
     if let Some(session) = &session
-        && session.is_recording()
+        && session.is_read_only()
     {
         let params = body.cursor.map(|c| json!({ "cursor": c }));
         return super::recording::recorded_answer(&state, session, &body.method, params.as_ref());

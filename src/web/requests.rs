@@ -47,7 +47,7 @@ pub(super) async fn request(
         return Err(ApiError::BadRequest("\"params\" must be an object".into()));
     }
     if let Some(session) = which.session(&state)?
-        && session.is_recording()
+        && session.is_read_only()
     {
         return super::recording::recorded_answer(
             &state,

@@ -21,6 +21,12 @@ export function setToken(t) { token = t; }
 let current = null;
 // The session the page is looking at (null: none yet).
 export function setSession(id) { current = id; }
+// A session that only shows what passed (an opened recording, or a real client's traffic
+// through a tap): nothing is sent on it; its items show the calls it saw.
+export function showsPast(s) {
+  return s?.state === "recorded" || Boolean(s?.tapped);
+}
+
 export function sessionId() { return current; }
 
 // The route for `rest` (e.g. "/request") on the current session, or on the given one.

@@ -2,7 +2,7 @@
 // and the palette, all driven by the JSON API and the one event stream. The page looks at one
 // session at a time; switching keeps each one's open item (its answers live in workbench.js).
 
-import { takeToken, setToken, call, follow, setSession, sessionId, sessionPath } from "./api.js";
+import { takeToken, setToken, call, follow, setSession, sessionId, sessionPath, showsPast } from "./api.js";
 import { $, el } from "./dom.js";
 import * as timeline from "./timeline.js";
 import * as pending from "./pending.js";
@@ -45,12 +45,12 @@ function showSession(s) {
   $("server-id").textContent = s.id ? `${s.name || ""} · ${s.id}` : "";
   $("server-id").title = $("server-id").textContent;
   const state = $("state");
-  state.textContent = s.state;
+  state.textContent = s.tapped ? `tapped · ${s.state}` : s.state;
   state.className = `state state-${s.state}`;
-  // An opened recording shows its server as it was, and lists what it recorded.
-  const recorded = s.state === "recorded";
-  // Nothing is sent on a recording: no Connect, Refresh or Call on it (the CSS hides them, and
-  // says what the item shows instead). "New server" still adds a live one beside it.
+  // An opened recording, or a tapped session, shows its server as it was, and lists what passed.
+  const recorded = showsPast(s);
+  // Nothing is sent on either: no Connect, Refresh or Call on it (the CSS hides them, and says
+  // what the item shows instead). "New server" still adds a live one beside it.
   document.body.classList.toggle("showing-recording", recorded);
   showServerInfo(s.state === "connected" || recorded ? s.serverInfo || {} : null);
   // The version's own shape says what it is; the word is on hover, to keep the header short.
@@ -63,13 +63,14 @@ function showSession(s) {
   $("instructions-box").hidden = !instr;
   $("instructions").textContent = instr;
   // Reconnect whenever the session is down, failed or cleanly disconnected alike.
-  const down = Boolean(s.target) && !["connected", "connecting", "authorizing", "recorded"].includes(s.state);
+  const down = Boolean(s.target) && !s.tapped && !["connected", "connecting", "authorizing", "recorded"].includes(s.state);
   $("session-error-box").hidden = !s.error && !down;
   $("session-error-box").classList.toggle("is-quiet", !s.error);
   $("session-error").setAttribute("role", s.error ? "alert" : "status");
   $("session-error").textContent = s.error || (down ? `${s.state}: Reconnect starts the same server again with the same settings.` : "");
+  $("tap-note").hidden = !s.tapped;
   $("reconnect").hidden = !down;
-  const connected = s.state === "connected";
+  const connected = s.state === "connected" && !s.tapped;
   $("disconnect").disabled = !(connected || s.state === "connecting");
   const declared = s.capabilities || {};
   $("list-tools").disabled = !connected || !declared.tools;
@@ -149,7 +150,7 @@ function loadLists(caps) {
   const reopen = wanted?.session === id ? wanted.item : open ? items.keyOf(open.kind, open.key) : store.peek(id)?.view;
   const loads = [];
   // An opened recording lists what it recorded; a list it never asked for is simply empty.
-  const failed = (e) => { if (!(session?.state === "recorded" && e.status === 404)) notice(e.message); };
+  const failed = (e) => { if (!(showsPast(session) && e.status === 404)) notice(e.message); };
   if (caps.tools) loads.push(tools.list().catch(failed));
   if (caps.resources) loads.push(resources.list().catch(failed));
   if (caps.prompts) loads.push(prompts.list().catch(failed));

@@ -5,7 +5,7 @@
 // logs, links it asked to open, each answered by a person), what went wrong inside it, and the
 // policy it runs under. One app is open at a time: another entry, item or server tears it down.
 
-import { call, sessionPath } from "./api.js";
+import { call, sessionPath, showsPast } from "./api.js";
 import { el, pretty } from "./dom.js";
 import * as result from "./result.js";
 import { AppHost, MIME, appsPort, viewOrigin, viewUri } from "./apphost.js";
@@ -23,7 +23,7 @@ const resources = new Map(); // "session|uri" → the resources/read content las
 
 // Whether the session declared the extension (a session connected with apps off shows none).
 function hosting(session) {
-  return Boolean(session?.clientCapabilities?.extensions?.[EXTENSION]) && session?.state !== "recorded";
+  return Boolean(session?.clientCapabilities?.extensions?.[EXTENSION]) && !showsPast(session);
 }
 
 function pageTheme() {

@@ -3,7 +3,7 @@
 // connects the session shown while that one is not connected, else makes a new session; it also
 // describes itself as a catalog entry and fills itself from one.
 
-import { call, sessionId, sessionPath } from "./api.js";
+import { call, sessionId, sessionPath, showsPast } from "./api.js";
 import { $, el } from "./dom.js";
 import * as servers from "./servers.js";
 
@@ -163,7 +163,7 @@ function chosenCapabilities() {
 // The form folds away while connected (or showing a recording, which never connects) and comes
 // back when the session ends; its button says what it will do.
 export function onSession(s) {
-  const connected = s.state === "connected" || s.state === "recorded";
+  const connected = s.state === "connected" || showsPast(s);
   if (s.state !== lastState && !asNew) $("connect-box").open = !connected;
   lastState = s.state;
   $("connect").textContent = asNew || connected ? "Connect as a new server" : "Connect";
@@ -199,8 +199,25 @@ function optionsSummary() {
   ].filter(Boolean).join(" · ");
 }
 
+// The config entry that runs the form's server through `mcpscope tap`, reporting here: what a
+// user pastes into a real client's config to watch its traffic.
+function tapLine() {
+  const t = formTarget();
+  const entry = {
+    command: $("connect-form").dataset.demoCommand,
+    args: ["tap", "--to", location.origin, "--", t.command || "COMMAND", ...(t.args || [])],
+  };
+  if (Object.keys(t.env || {}).length) entry.env = t.env;
+  $("tap-line").textContent = JSON.stringify(entry, null, 2);
+}
+
 export function init(context) {
   ctx = context;
+  for (const type of ["input", "change"]) $("stdio-fields").addEventListener(type, tapLine);
+  $("tap-box").addEventListener("toggle", tapLine);
+  $("tap-copy").addEventListener("click", async () => {
+    try { await navigator.clipboard.writeText($("tap-line").textContent); $("tap-copy").textContent = "Copied"; } catch { $("tap-copy").textContent = "Copy failed"; }
+  });
   for (const type of ["input", "change"]) $("connect-options").addEventListener(type, optionsSummary);
   optionsSummary();
   $("connect-form").addEventListener("submit", connect);

@@ -2,7 +2,7 @@
 // marked, values remembered per prompt) with a completion dropdown on every argument, and
 // `prompts/get` shown as a conversation with the raw JSON one click away.
 
-import { listAll } from "./api.js";
+import { listAll, showsPast } from "./api.js";
 import { $ } from "./dom.js";
 import * as completion from "./completion.js";
 import { fieldsForm } from "./form.js";
@@ -67,7 +67,7 @@ export function select(p) {
       supported: () => Boolean(ctx.session()?.capabilities?.completions),
     });
   }
-  if (ctx.session()?.state === "recorded") {
+  if (showsPast(ctx.session())) {
     workbench.showRecorded("prompts/get", { name: p.name }).then((newest) => {
       if (!newest || selected !== p) return;
       for (const [name, input] of Object.entries(inputs)) {

@@ -4,7 +4,7 @@
 // URIs are subscribed is the session's (the backend derives it from the wire), so a reload
 // shows the truth; `notifications/resources/updated` marks the resource and re-reads it if open.
 
-import { call, listAll, Pager, request, sessionPath } from "./api.js";
+import { call, listAll, Pager, request, sessionPath, showsPast } from "./api.js";
 import { $, el } from "./dom.js";
 import { expand, variables } from "./uritemplate.js";
 import * as completion from "./completion.js";
@@ -81,7 +81,7 @@ export function select(r, { readNow = true } = {}) {
   showSubscription();
   $("resource-updated").hidden = !updated.has(r.uri);
   // An opened recording reads nothing: it shows what was read when it was recorded.
-  if (ctx.session()?.state === "recorded") workbench.showRecorded("resources/read", { uri: r.uri }).catch((e) => ctx.notice(e.message));
+  if (showsPast(ctx.session())) workbench.showRecorded("resources/read", { uri: r.uri }).catch((e) => ctx.notice(e.message));
   else if (readNow) read(r.uri);
 }
 

@@ -76,6 +76,7 @@ function row(s) {
     // The state is the dot's colour on screen; said in words for screen readers.
     el("span", { class: "sr-only", text: `(${s.state})` }),
     el("span", { class: "muted mono", text: s.id }),
+    s.tapped ? badge("tapped", "tapped") : "",
     s.pending ? badge("pending", `${s.pending} waiting`) : "",
     s.findings ? badge("findings", `${s.findings} findings`) : "");
   if (s.id === sessionId()) r.choose.setAttribute("aria-current", "true");

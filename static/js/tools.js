@@ -4,7 +4,7 @@
 // with a raw-JSON box, validation before sending (sending anyway is allowed), the last
 // arguments per tool remembered, and the call.
 
-import { call, Pager } from "./api.js";
+import { call, Pager, showsPast } from "./api.js";
 import { $, el, pretty } from "./dom.js";
 import * as items from "./items.js";
 import * as workbench from "./workbench.js";
@@ -187,7 +187,7 @@ export function select(t) {
   form.set(start);
   $("tool-args").value = pretty(start);
   clearErrors();
-  if (ctx.session()?.state === "recorded") {
+  if (showsPast(ctx.session())) {
     workbench.showRecorded("tools/call", { name: t.name }).then((newest) => {
       if (!newest || selected !== t) return;
       form.set(newest.params.arguments ?? {});

@@ -28,5 +28,6 @@ mod servers_ui;
 mod sessions;
 mod sloppy;
 mod support;
+pub mod tap;
 mod tasks;
 mod workbench;

@@ -142,6 +142,11 @@ impl Scope {
             .arg(&catalog)
             .args(extra)
             .env("MCPSCOPE_LOG", level)
+            // Token files for taps go to the tests' own directory, never the user's.
+            .env(
+                "XDG_RUNTIME_DIR",
+                std::env::temp_dir().join("mcpscope-test-runtime"),
+            )
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

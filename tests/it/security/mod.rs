@@ -38,6 +38,13 @@
 //! `GET /api/models` (nor in events, exports or a debug log: `tests/it/model.rs`); an eval file
 //! over its size limit, or whose case names and model answers carry terminal escapes and XML.
 //!
+//! The tap (`tap.rs`): `POST /api/tap` without the token or from another origin, with a body
+//! that is not a report, a frame before its hello, a hello with unknown fields or a huge name,
+//! a record over its limit; tapped lines that are not JSON, not UTF-8, answer nothing or carry
+//! terminal escapes; a tapped session asked to send; a tap told to report off this machine; a
+//! token file planted as a symlink or readable by others. (Config rewrites: a symlinked or
+//! commented client config is refused, unit tests in `src/tap/install.rs`.)
+//!
 //! The network (`network.rs`): a server streaming answers past the process's memory budget; a
 //! challenge whose `resource_metadata` points at the cloud metadata address.
 
@@ -47,6 +54,7 @@ mod model;
 mod network;
 mod replay;
 mod secrets;
+mod tap;
 
 use reqwest::StatusCode;
 use serde_json::json;

@@ -1,0 +1,240 @@
+//! The engine's passive side, for a tapped connection: a real client and a real server talk,
+//! and we only watch. Both peers' lines are read with the checks the engine makes of a server's
+//! (`read_line`, `parse_message`); what differs is pairing, which here runs both ways on ids
+//! that are neither peer's ours: the client's requests with the server's answers, the server's
+//! requests with the client's. Times come from where the traffic was seen (the tap), not from
+//! when the report reached us.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use serde_json::{Value, value::RawValue};
+
+use super::{Outcome, Parsed, parse_message, read_line};
+use crate::events::{Direction, FrameEvent, Severity};
+
+/// How many answered ids per side we remember, to name a duplicate answer as one.
+const ANSWERED_MEMORY: usize = 4096;
+
+/// One side's requests waiting for the other side's answer.
+#[derive(Default)]
+struct Side {
+    waiting: HashMap<String, Asked>,
+    answered: HashSet<String>,
+    answered_order: VecDeque<String>,
+}
+
+struct Asked {
+    method: String,
+    at_us: u64,
+}
+
+impl Side {
+    fn answered(&mut self, key: String) {
+        if self.answered.insert(key.clone()) {
+            self.answered_order.push_back(key);
+            if self.answered_order.len() > ANSWERED_MEMORY
+                && let Some(old) = self.answered_order.pop_front()
+            {
+                self.answered.remove(&old);
+            }
+        }
+    }
+}
+
+/// What one watched line was.
+pub struct Seen {
+    pub frame: FrameEvent,
+    pub findings: Vec<(Severity, String)>,
+    /// The requests and notifications it held: method and params.
+    pub calls: Vec<(String, Option<Value>)>,
+    /// The answers it held: the method of the request each answers, and the outcome as sent.
+    pub answers: Vec<(String, Outcome)>,
+}
+
+/// Watches one connection between a client and a server. `Sent` is the client's direction,
+/// `Received` the server's, as in a session of our own.
+#[derive(Default)]
+pub struct Observer {
+    client: Side,
+    server: Side,
+    /// JSON-RPC batches exist only in protocol 2025-03-26.
+    pub batches_allowed: bool,
+}
+
+impl Observer {
+    /// Reads one line `direction`'s peer sent, seen at `at_us` microseconds on the tap's clock.
+    pub fn see(&mut self, direction: Direction, line: &[u8], at_us: u64) -> Seen {
+        let mut calls = Vec::new();
+        let mut answers = Vec::new();
+        let (mut frame, findings) =
+            read_line(line, self.batches_allowed, |raw, frame, findings| {
+                self.classify(
+                    direction,
+                    raw,
+                    at_us,
+                    frame,
+                    findings,
+                    &mut calls,
+                    &mut answers,
+                )
+            });
+        frame.direction = direction;
+        Seen {
+            frame,
+            findings,
+            calls,
+            answers,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn classify(
+        &mut self,
+        direction: Direction,
+        raw: &RawValue,
+        at_us: u64,
+        frame: &mut FrameEvent,
+        findings: &mut Vec<(Severity, String)>,
+        calls: &mut Vec<(String, Option<Value>)>,
+        answers: &mut Vec<(String, Outcome)>,
+    ) {
+        let (asker, answerer, who, other) = match direction {
+            Direction::Sent => (&mut self.client, &mut self.server, "client", "server"),
+            Direction::Received => (&mut self.server, &mut self.client, "server", "client"),
+        };
+        match parse_message(raw, frame, findings) {
+            None => {}
+            Some(Parsed::Call { id, method, params }) => {
+                if let Some(id) = id {
+                    let key = id.to_string();
+                    if asker.waiting.contains_key(&key) {
+                        findings.push((
+                            Severity::Error,
+                            format!(
+                                "the {who} reused request id {id} while its earlier request with that id still waited for an answer"
+                            ),
+                        ));
+                    }
+                    asker.answered.remove(&key);
+                    asker.waiting.insert(
+                        key,
+                        Asked {
+                            method: method.clone(),
+                            at_us,
+                        },
+                    );
+                }
+                calls.push((method, params));
+            }
+            Some(Parsed::Answer { id, outcome }) => {
+                // An answer goes to the other side's request.
+                let key = id.to_string();
+                match answerer.waiting.remove(&key) {
+                    Some(asked) => {
+                        frame.duration_ms = Some(at_us.saturating_sub(asked.at_us) as f64 / 1000.0);
+                        frame.request_method = Some(asked.method.clone());
+                        answerer.answered(key);
+                        answers.push((asked.method, outcome));
+                    }
+                    None if answerer.answered.contains(&key) => findings.push((
+                        Severity::Error,
+                        format!("duplicate response: the {other}'s request {id} was already answered"),
+                    )),
+                    None => findings.push((
+                        Severity::Error,
+                        format!(
+                            "response to id {id}, which the {other} never sent (or not on this connection)"
+                        ),
+                    )),
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::FrameType;
+
+    #[test]
+    fn both_peers_requests_are_paired_with_the_other_peers_answers() {
+        let mut o = Observer::default();
+        let req = o.see(
+            Direction::Sent,
+            br#"{"jsonrpc":"2.0","id":"a","method":"tools/list"}"#,
+            1_000,
+        );
+        assert_eq!(req.frame.frame_type, FrameType::Request);
+        assert_eq!(req.frame.direction, Direction::Sent);
+        // The server asks the client something while the client's request waits.
+        let ask = o.see(
+            Direction::Received,
+            br#"{"jsonrpc":"2.0","id":"a","method":"roots/list"}"#,
+            1_500,
+        );
+        assert!(ask.findings.is_empty(), "{:?}", ask.findings);
+        let answer = o.see(
+            Direction::Sent,
+            br#"{"jsonrpc":"2.0","id":"a","result":{"roots":[]}}"#,
+            1_700,
+        );
+        assert_eq!(answer.frame.request_method.as_deref(), Some("roots/list"));
+        assert!(answer.findings.is_empty());
+        let result = o.see(
+            Direction::Received,
+            br#"{"jsonrpc":"2.0","id":"a","result":{"tools":[]}}"#,
+            3_000,
+        );
+        assert_eq!(result.frame.request_method.as_deref(), Some("tools/list"));
+        assert_eq!(result.frame.duration_ms, Some(2.0));
+        assert_eq!(result.answers.len(), 1);
+        // Again: a duplicate; an id nobody sent: a stray.
+        let dup = o.see(
+            Direction::Received,
+            br#"{"jsonrpc":"2.0","id":"a","result":{}}"#,
+            3_100,
+        );
+        assert!(
+            dup.findings[0].1.contains("duplicate"),
+            "{:?}",
+            dup.findings
+        );
+        let stray = o.see(
+            Direction::Received,
+            br#"{"jsonrpc":"2.0","id":9,"result":{}}"#,
+            3_200,
+        );
+        assert!(
+            stray.findings[0].1.contains("never sent"),
+            "{:?}",
+            stray.findings
+        );
+    }
+
+    #[test]
+    fn a_line_that_is_not_json_is_kept_as_text_with_a_finding() {
+        let mut o = Observer::default();
+        let seen = o.see(Direction::Received, b"Starting server...", 0);
+        assert_eq!(seen.frame.raw.as_deref(), Some("Starting server..."));
+        assert_eq!(seen.frame.direction, Direction::Received);
+        assert_eq!(seen.findings.len(), 1);
+        let reused = {
+            o.see(
+                Direction::Sent,
+                br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+                0,
+            );
+            o.see(
+                Direction::Sent,
+                br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+                0,
+            )
+        };
+        assert!(
+            reused.findings[0].1.contains("reused"),
+            "{:?}",
+            reused.findings
+        );
+    }
+}
