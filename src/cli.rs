@@ -289,6 +289,27 @@ pub enum Sub {
     /// passes. `--install CONFIG --server NAME` rewrites that entry of a client's config to go
     /// through the tap (a backup is kept); `--uninstall` puts it back.
     Tap(TapArgs),
+    /// Serve a recording's server side, for testing an MCP client: over stdio, or Streamable HTTP
+    /// with --listen. Each request gets the recorded answer for the same method and params
+    /// (_meta such as progress tokens ignored, and --ignore paths); the handshake is answered
+    /// from the recorded one; the server's recorded requests and notifications follow in order;
+    /// an unrecorded request gets a JSON-RPC error naming the closest recorded one.
+    Mock(MockArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MockArgs {
+    /// The recording (a tap's --save, Export in the UI, GET /api/sessions/{id}/export, lint
+    /// --save).
+    pub file: PathBuf,
+    /// Serve Streamable HTTP on this loopback port (0: any free port) instead of stdio; the URL
+    /// is printed as `mcpscope mock: http://127.0.0.1:PORT/mcp`.
+    #[arg(long, value_name = "PORT")]
+    pub listen: Option<u16>,
+    /// Also ignore what this JSON path names when matching a request's params (repeatable):
+    /// `$.arguments.when`, `$..timestamp`.
+    #[arg(long, value_name = "JSONPATH")]
+    pub ignore: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]

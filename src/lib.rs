@@ -16,6 +16,7 @@ pub mod dev;
 pub mod eval;
 pub mod events;
 pub mod lint;
+pub mod mock;
 pub mod model;
 pub mod net;
 pub mod oauth;

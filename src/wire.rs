@@ -469,7 +469,7 @@ pub(crate) fn read_line(
 
 /// What one JSON-RPC message object is, after the checks every reader makes of it: a request
 /// (with an id) or a notification, or an answer with its id.
-pub(crate) enum Parsed {
+pub enum Parsed {
     Call {
         id: Option<Value>,
         method: String,
@@ -605,6 +605,18 @@ pub(crate) fn parse_message(
         return None;
     };
     Some(Parsed::Answer { id, outcome })
+}
+
+/// The messages one line holds (each of a batch's), read with the checks every reader makes:
+/// for our own server's side (the mock), which answers what a client asks.
+pub fn messages(line: &[u8]) -> Vec<Parsed> {
+    let mut out = Vec::new();
+    read_line(line, true, |raw, frame, findings| {
+        if let Some(parsed) = parse_message(raw, frame, findings) {
+            out.push(parsed);
+        }
+    });
+    out
 }
 
 /// A received frame with nothing known about it yet.

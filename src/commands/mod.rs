@@ -10,6 +10,7 @@
 //! | `lint.rs` | `mcpscope lint`: read everything the server safely offers, lint it, print |
 //! | `replay.rs` | `mcpscope replay FILE`: run a recording again, compare, print |
 //! | `tap.rs` | `mcpscope tap`: a stdio server's pipes passed through byte for byte, every line reported to a running mcpscope and, with `--save`, to a recording |
+//! | `mock.rs` | `mcpscope mock FILE`: a recording's server side served over stdio, or Streamable HTTP with `--listen` |
 //! | `headless.rs` | what `--cli`, `lint` and `replay` share: the target from the flags, the run's settings, stderr passed through, a refusal as an exit code |
 //! | `failure.rs` | the exit code and the one JSON error line of a failed run |
 
@@ -20,6 +21,7 @@ pub mod failure;
 pub mod headless;
 mod inspect;
 pub mod lint;
+pub mod mock;
 pub mod replay;
 pub mod tap;
 
@@ -42,7 +44,10 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
     };
     let cli_mode = argv.iter().take_while(|a| *a != "--").any(|a| a == "--cli");
     // A tap runs inside an MCP client: its stderr is the server's, so it says only what matters.
-    let quiet_logs = argv.iter().take_while(|a| *a != "--").any(|a| a == "tap");
+    let quiet_logs = argv
+        .iter()
+        .take_while(|a| *a != "--")
+        .any(|a| a == "tap" || a == "mock");
     let mut args = match Args::try_parse_from(&argv) {
         Ok(args) => args,
         // In CLI mode a usage error is exit 1 with the one JSON error line, as scripts expect.
@@ -88,6 +93,7 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
             args.url = lint.url.clone();
             ExitCode::from(runtime.block_on(lint::run(&args, &lint)))
         }
+        Some(Sub::Mock(mock)) => ExitCode::from(runtime.block_on(mock::run(&mock))),
         Some(Sub::Tap(tap)) => ExitCode::from(runtime.block_on(tap::run(&args, &tap))),
         Some(Sub::Eval(eval)) => ExitCode::from(runtime.block_on(eval::run(&args, &eval))),
         Some(Sub::Replay(replay)) => {

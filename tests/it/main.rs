@@ -17,6 +17,7 @@ mod everything;
 mod lifecycle;
 mod lint;
 mod listen;
+pub mod mock;
 pub mod model;
 mod oauth;
 mod python_sdk;

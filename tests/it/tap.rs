@@ -79,16 +79,7 @@ async fn tapped_sessions(scope: &Scope) -> Vec<Value> {
 
 /// A session's exported events (header first).
 pub async fn export_lines(scope: &Scope, id: &str) -> Vec<Value> {
-    let text = scope
-        .http
-        .get(scope.url(&format!("/api/sessions/{id}/export")))
-        .bearer_auth(&scope.token)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = scope.export(id).await;
     text.lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()

@@ -45,11 +45,16 @@
 //! token file planted as a symlink or readable by others. (Config rewrites: a symlinked or
 //! commented client config is refused, unit tests in `src/tap/install.rs`.)
 //!
+//! The mock (`mock.rs`): its HTTP listener under another Host or from another Origin, asked
+//! for a standalone stream, a huge body, an unknown session; a file that is not a recording,
+//! with terminal escapes.
+//!
 //! The network (`network.rs`): a server streaming answers past the process's memory budget; a
 //! challenge whose `resource_metadata` points at the cloud metadata address.
 
 mod apps;
 mod local;
+mod mock;
 mod model;
 mod network;
 mod replay;

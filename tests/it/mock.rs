@@ -1,0 +1,191 @@
+//! `mcpscope mock`: a recording's server side served to real clients (the Python SDK 1.x and
+//! 2.x, the TypeScript SDK) over stdio and Streamable HTTP. What they get must be what the real
+//! server gave when it was recorded; what was never recorded is refused, naming the closest.
+
+use std::process::Stdio;
+
+use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
+
+use crate::{
+    support::*,
+    tap::{run_client, sdk_client},
+};
+
+const EVERYTHING: &str =
+    "tests/peers/node_modules/@modelcontextprotocol/server-everything/dist/index.js";
+
+/// A recording of a Python SDK client's script against server-everything, made by a tap with
+/// no mcpscope running; and what the client got then.
+async fn tapped_recording(tag: &str, python: &str) -> (std::path::PathBuf, Value) {
+    let file = std::env::temp_dir().join(format!(
+        "mcpscope-mock-{tag}-{}-{}.ndjson",
+        std::process::id(),
+        python.len()
+    ));
+    let save = file.display().to_string();
+    let client = sdk_client();
+    let got = run_client(
+        python,
+        &[
+            &client,
+            "stdio",
+            bin(),
+            "tap",
+            "--to",
+            "http://127.0.0.1:9",
+            "--save",
+            &save,
+            "--",
+            "node",
+            EVERYTHING,
+            "stdio",
+        ],
+        &[],
+    )
+    .await;
+    (file, got)
+}
+
+/// `mcpscope mock FILE --listen 0`, and the URL it printed.
+pub async fn mock_http(file: &str, extra: &[&str]) -> (Child, String) {
+    let mut child = Command::new(bin())
+        .args(["mock", file, "--listen", "0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(DEADLINE, lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let url = line.strip_prefix("mcpscope mock: ").unwrap().to_owned();
+    (child, url)
+}
+
+#[tokio::test]
+async fn sdk_clients_get_the_recorded_answers_from_the_mock_over_stdio() {
+    let client = sdk_client();
+    for python in [python2(), python()] {
+        let (file, recorded) = tapped_recording("stdio", &python).await;
+        let path = file.display().to_string();
+        let got = run_client(&python, &[&client, "stdio", bin(), "mock", &path], &[]).await;
+        assert_eq!(got["results"], recorded["results"], "{python}");
+        assert_eq!(got["serverInfo"]["name"], "mcp-servers/everything");
+        let _ = std::fs::remove_file(&file);
+    }
+    let (file, recorded) = tapped_recording("stdio", &python()).await;
+    let path = file.display().to_string();
+    let ts = root()
+        .join("tests/peers/ts_client.mjs")
+        .display()
+        .to_string();
+    let got = run_client("node", &[&ts, "stdio", bin(), "mock", &path], &[]).await;
+    assert_eq!(
+        got["results"][0][1]["tools"],
+        recorded["results"][0][1]["tools"]
+    );
+    // A call never recorded is refused, naming the closest recorded one and where it differs.
+    let calls = json!([["tools/call", {"name": "echo", "arguments": {"message": "never said"}}]])
+        .to_string();
+    let got = run_client(
+        &python(),
+        &[&client, "stdio", bin(), "mock", &path],
+        &[("CALLS", &calls)],
+    )
+    .await;
+    let error = got["errors"][0][1].as_str().unwrap();
+    assert!(
+        error.contains("closest recorded is tools/call")
+            && error.contains("through the tap")
+            && error.contains("$.arguments.message"),
+        "{error}"
+    );
+    // ...unless --ignore says that argument does not matter.
+    let got = run_client(
+        &python(),
+        &[
+            &client,
+            "stdio",
+            bin(),
+            "mock",
+            &path,
+            "--ignore",
+            "$.arguments.message",
+        ],
+        &[("CALLS", &calls)],
+    )
+    .await;
+    assert!(got["errors"].as_array().unwrap().is_empty(), "{got}");
+    let _ = std::fs::remove_file(&file);
+}
+
+#[tokio::test]
+async fn sdk_clients_get_the_recorded_answers_from_the_mock_over_streamable_http() {
+    let client = sdk_client();
+    for python in [python2(), python()] {
+        let (file, recorded) = tapped_recording("http", &python).await;
+        let (_mock, url) = mock_http(file.to_str().unwrap(), &[]).await;
+        let got = run_client(&python, &[&client, "http", &url], &[]).await;
+        assert_eq!(got["results"], recorded["results"], "{python}");
+        let _ = std::fs::remove_file(&file);
+    }
+    let (file, recorded) = tapped_recording("http", &python()).await;
+    let (_mock, url) = mock_http(file.to_str().unwrap(), &[]).await;
+    let ts = root()
+        .join("tests/peers/ts_client.mjs")
+        .display()
+        .to_string();
+    let got = run_client("node", &[&ts, "http", &url], &[]).await;
+    assert_eq!(
+        got["results"][1][1]["content"],
+        recorded["results"][1][1]["content"]
+    );
+    let _ = std::fs::remove_file(&file);
+}
+
+#[tokio::test]
+async fn an_export_of_mcpscopes_own_session_is_served_with_the_servers_requests_in_order() {
+    // mcpscope as the client: server-everything asks it for roots after the handshake, so the
+    // recording holds a server request the mock must ask the new client too, and wait for.
+    let scope = Scope::start().await;
+    let text = crate::recordings::record_everything(&scope).await;
+    let file = std::env::temp_dir().join(format!("mcpscope-mock-export-{}.ndjson", scope.port));
+    std::fs::write(&file, &text).unwrap();
+    let path = file.display().to_string();
+    let calls = json!([
+        ["tools/list", {}],
+        ["tools/call", {"name": "echo", "arguments": {"message": "hi"}}],
+        ["tools/call", {"name": "get-sum", "arguments": {"a": 2, "b": 3}}]
+    ])
+    .to_string();
+    let client = sdk_client();
+    let got = run_client(
+        &python(),
+        &[&client, "stdio", bin(), "mock", &path],
+        &[("CALLS", &calls)],
+    )
+    .await;
+    assert!(got["errors"].as_array().unwrap().is_empty(), "{got}");
+    assert_eq!(got["results"][1][1]["content"][0]["text"], "Echo: hi");
+    assert_eq!(
+        got["results"][2][1]["content"][0]["text"],
+        "The sum of 2 and 3 is 5."
+    );
+    // The same over HTTP, where the server's request travels on the answer's stream.
+    let (_mock, url) = mock_http(&path, &[]).await;
+    let got = run_client(&python(), &[&client, "http", &url], &[("CALLS", &calls)]).await;
+    assert!(got["errors"].as_array().unwrap().is_empty(), "{got}");
+    assert_eq!(
+        got["results"][2][1]["content"][0]["text"],
+        "The sum of 2 and 3 is 5."
+    );
+    let _ = std::fs::remove_file(&file);
+}
