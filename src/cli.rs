@@ -295,6 +295,30 @@ pub enum Sub {
     /// from the recorded one; the server's recorded requests and notifications follow in order;
     /// an unrecorded request gets a JSON-RPC error naming the closest recorded one.
     Mock(MockArgs),
+    /// Relay a remote MCP server (Streamable HTTP or HTTP+SSE) on a loopback port so a real
+    /// client's traffic shows in a running mcpscope (--to) as a tapped session: point the client
+    /// at http://127.0.0.1:PORT/<the upstream's path>. Requests, answers, SSE streams and headers
+    /// pass unchanged, the client's own Authorization included.
+    Proxy(ProxyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ProxyArgs {
+    /// The loopback port clients connect to (0: any free port; the URL is printed).
+    #[arg(long, value_name = "PORT")]
+    pub listen: u16,
+    /// The server's URL, e.g. https://example.com/mcp.
+    #[arg(long, value_name = "URL")]
+    pub upstream: String,
+    /// The running mcpscope to report to (on this machine).
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:6274")]
+    pub to: String,
+    /// The tapped session's name (default: the upstream's host and path).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Also write what passed as a recording when the proxy stops.
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -11,6 +11,8 @@
 //! | `replay.rs` | `mcpscope replay FILE`: run a recording again, compare, print |
 //! | `tap.rs` | `mcpscope tap`: a stdio server's pipes passed through byte for byte, every line reported to a running mcpscope and, with `--save`, to a recording |
 //! | `mock.rs` | `mcpscope mock FILE`: a recording's server side served over stdio, or Streamable HTTP with `--listen` |
+//! | `proxy.rs` | `mcpscope proxy`: a remote server relayed on a loopback port, reported like a tap |
+//! | `reporter.rs` | what `tap` and `proxy` share: the report task (to a running mcpscope, reconnecting; the `--save` session and recording) |
 //! | `headless.rs` | what `--cli`, `lint` and `replay` share: the target from the flags, the run's settings, stderr passed through, a refusal as an exit code |
 //! | `failure.rs` | the exit code and the one JSON error line of a failed run |
 
@@ -22,7 +24,9 @@ pub mod headless;
 mod inspect;
 pub mod lint;
 pub mod mock;
+pub mod proxy;
 pub mod replay;
+mod reporter;
 pub mod tap;
 
 use std::{ffi::OsString, process::ExitCode};
@@ -47,7 +51,7 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
     let quiet_logs = argv
         .iter()
         .take_while(|a| *a != "--")
-        .any(|a| a == "tap" || a == "mock");
+        .any(|a| a == "tap" || a == "mock" || a == "proxy");
     let mut args = match Args::try_parse_from(&argv) {
         Ok(args) => args,
         // In CLI mode a usage error is exit 1 with the one JSON error line, as scripts expect.
@@ -94,6 +98,7 @@ pub fn main(argv: Vec<OsString>) -> ExitCode {
             ExitCode::from(runtime.block_on(lint::run(&args, &lint)))
         }
         Some(Sub::Mock(mock)) => ExitCode::from(runtime.block_on(mock::run(&mock))),
+        Some(Sub::Proxy(proxy)) => ExitCode::from(runtime.block_on(proxy::run(&args, &proxy))),
         Some(Sub::Tap(tap)) => ExitCode::from(runtime.block_on(tap::run(&args, &tap))),
         Some(Sub::Eval(eval)) => ExitCode::from(runtime.block_on(eval::run(&args, &eval))),
         Some(Sub::Replay(replay)) => {

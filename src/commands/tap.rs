@@ -14,35 +14,18 @@
 
 use std::{
     process::{Command, Stdio},
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::{Duration, Instant},
+    time::Instant,
 };
 
-use tokio::sync::mpsc;
-
+use super::reporter::Reporter;
 use crate::{
     cli::{Args, TapArgs},
-    events::{EventBus, RingLimits},
-    oauth::broker::Broker,
-    recording::export::{Secrets, save},
-    responders::ResponderStore,
-    session::{Sessions, Tapped},
     tap::{
-        pipe::{Queue, pass},
-        remote::{Connection, Remote},
+        pipe::pass,
+        remote::Remote,
         report::{Hello, Peer, Report},
     },
 };
-
-/// Lines waiting to be reported; a full queue drops from the report, never from the wire.
-const QUEUE: usize = 16 * 1024;
-/// How often a tap with no mcpscope to report to tries again (on the next line after it).
-const RETRY: Duration = Duration::from_secs(2);
-/// How long, after the server exits, the report may take to get out.
-const FLUSH: Duration = Duration::from_secs(3);
 
 pub async fn run(args: &Args, tap: &TapArgs) -> u8 {
     if tap.install.is_some() || tap.uninstall.is_some() {
@@ -73,11 +56,6 @@ pub async fn run(args: &Args, tap: &TapArgs) -> u8 {
         }
     };
     let clock = Instant::now();
-    let (tx, rx) = mpsc::channel(QUEUE);
-    let queue = Queue {
-        tx,
-        dropped: Arc::new(AtomicU64::new(0)),
-    };
     let hello = Hello {
         name: tap.name.clone(),
         transport: "stdio".into(),
@@ -91,16 +69,8 @@ pub async fn run(args: &Args, tap: &TapArgs) -> u8 {
         secrets: secret_env_values(),
         ..Hello::default()
     };
-    let local = tap.save.as_ref().map(|_| Local::start(&hello));
-    let (done_tx, done_rx) = tokio::sync::oneshot::channel();
-    let reporter = tokio::spawn(report(
-        rx,
-        queue.dropped.clone(),
-        hello,
-        remote,
-        local,
-        done_rx,
-    ));
+    let reporter = Reporter::start(hello, remote, tap.save.clone());
+    let queue = reporter.queue();
 
     let stdin = child.stdin.take().expect("piped");
     let stdout = child.stdout.take().expect("piped");
@@ -156,25 +126,7 @@ pub async fn run(args: &Args, tap: &TapArgs) -> u8 {
         }
     };
     drop(queue);
-    let _ = done_tx.send(());
-    let flushed = tokio::time::timeout(FLUSH, async {
-        let (local, request) = reporter.await.unwrap_or((None, None));
-        if let Some(request) = request {
-            let _ = request.await;
-        }
-        local
-    })
-    .await;
-    match flushed {
-        Ok(local) => {
-            if let (Some(local), Some(path)) = (local, &tap.save)
-                && let Err(e) = local.save(path)
-            {
-                eprintln!("mcpscope tap: could not write {}: {e}", path.display());
-            }
-        }
-        Err(_) => eprintln!("mcpscope tap: the report did not finish in time"),
-    }
+    reporter.finish("tap").await;
     code
 }
 
@@ -267,107 +219,4 @@ fn secret_env_values() -> Vec<String> {
         .filter(|(k, v)| !v.is_empty() && crate::redact::is_secret_name(k, &none))
         .map(|(_, v)| v)
         .collect()
-}
-
-/// Reports every record: to the running mcpscope when there is one, and to the local session
-/// kept for `--save`. Returns the local session when the queue closes.
-async fn report(
-    mut rx: mpsc::Receiver<Report>,
-    dropped: Arc<AtomicU64>,
-    hello: Hello,
-    remote: Remote,
-    mut local: Option<Local>,
-    mut done: tokio::sync::oneshot::Receiver<()>,
-) -> (Option<Local>, Option<tokio::task::JoinHandle<()>>) {
-    let mut conn: Option<Connection> = None;
-    let mut next_try = Instant::now();
-    let mut reported_dropped = 0;
-    let mut any_before = false;
-    let mut finishing = false;
-    loop {
-        // Once the server has exited, what is queued still goes; the client's side may never
-        // close (its pump keeps the queue open), so the end does not wait for it.
-        let record = if finishing {
-            match rx.try_recv() {
-                Ok(record) => record,
-                Err(_) => break,
-            }
-        } else {
-            tokio::select! {
-                record = rx.recv() => match record {
-                    Some(record) => record,
-                    None => break,
-                },
-                _ = &mut done => {
-                    finishing = true;
-                    continue;
-                }
-            }
-        };
-        let now_dropped = dropped.load(Ordering::Relaxed);
-        let mut records = Vec::with_capacity(2);
-        if now_dropped > reported_dropped {
-            records.push(Report::Dropped(now_dropped - reported_dropped));
-            reported_dropped = now_dropped;
-        }
-        records.push(record);
-        for record in records {
-            if let Some(local) = &mut local {
-                local.tapped.apply(record.clone());
-            }
-            if conn.is_none() && Instant::now() >= next_try {
-                next_try = Instant::now() + RETRY;
-                conn = remote.connect().and_then(|c| {
-                    let hello = Hello {
-                        late: any_before,
-                        ..hello.clone()
-                    };
-                    let value = serde_json::to_value(hello).expect("a hello serialises");
-                    c.tx.try_send(Ok(Report::Hello(value).encode().into()))
-                        .ok()
-                        .map(|_| c)
-                });
-            }
-            any_before = true;
-            if let Some(c) = &conn
-                && c.tx.send(Ok(record.encode().into())).await.is_err()
-            {
-                conn = None;
-            }
-        }
-    }
-    // The body ends here; the request still has to say so to mcpscope.
-    (local, conn.map(|c| c.task))
-}
-
-/// The session `--save` writes: the same tapped session mcpscope shows, kept in this process.
-struct Local {
-    events: EventBus,
-    tapped: Tapped,
-    secrets: Vec<String>,
-}
-
-impl Local {
-    fn start(hello: &Hello) -> Local {
-        let events = EventBus::new(RingLimits::default());
-        let sessions = Sessions::new(
-            events.clone(),
-            Arc::new(ResponderStore::open(None).expect("no file, nothing to refuse")),
-            Broker::new(None, None),
-            Arc::new(crate::model::Providers::default()),
-        );
-        let tapped = sessions.open_tap(hello);
-        Local {
-            events,
-            tapped,
-            secrets: hello.secrets.clone(),
-        }
-    }
-
-    fn save(mut self, path: &std::path::Path) -> std::io::Result<()> {
-        self.tapped.end(None);
-        let session = self.tapped.session();
-        let secrets = Secrets::new(self.secrets.into_iter().chain(session.secret_values()));
-        save(&self.events, session.id(), &session.info(), &secrets, path)
-    }
 }

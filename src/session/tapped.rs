@@ -131,6 +131,11 @@ impl Tapped {
                 }
                 Err(e) => self.finding(Severity::Warning, format!("an unreadable HTTP record: {e}")),
             },
+            Report::Secret(value) => {
+                if !value.is_empty() {
+                    self.session.inner.lock().unwrap().given.insert(value);
+                }
+            }
             Report::Dropped(n) => self.finding(
                 Severity::Warning,
                 format!(

@@ -74,6 +74,9 @@ pub enum Report {
     Dropped(u64),
     /// The server exited (`{"code", "signal"}`).
     Exit(Value),
+    /// A credential the client sent (an `Authorization` value): never shown, only scrubbed from
+    /// exports, since a server may echo it.
+    Secret(String),
 }
 
 impl Report {
@@ -92,6 +95,7 @@ impl Report {
             Report::Http(v) => ("http", 0, json(v)),
             Report::Dropped(n) => ("drop", 0, n.to_string().into_bytes()),
             Report::Exit(v) => ("exit", 0, json(v)),
+            Report::Secret(s) => ("secret", 0, s.clone().into_bytes()),
         };
         let mut out = format!("{tag} {} {at}\n", body.len()).into_bytes();
         out.extend_from_slice(&body);
@@ -203,6 +207,7 @@ impl Decoder {
                     .ok_or("a drop record that is not a count")?,
             ),
             "exit" => Report::Exit(json(&body)?),
+            "secret" => Report::Secret(String::from_utf8_lossy(&body).into_owned()),
             other => return Err(format!("an unknown record {other:?}")),
         };
         Ok(Some(record))
@@ -237,6 +242,7 @@ mod tests {
                 len: 1 << 30,
             },
             Report::Dropped(3),
+            Report::Secret("Bearer tok".into()),
             Report::Exit(serde_json::json!({"code": 0})),
         ];
         let bytes: Vec<u8> = records.iter().flat_map(Report::encode).collect();

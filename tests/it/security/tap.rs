@@ -189,3 +189,65 @@ async fn a_tap_reports_only_on_this_machine_and_only_with_a_private_token_file()
     }
     std::fs::remove_dir_all(&runtime).unwrap();
 }
+
+#[tokio::test]
+async fn the_proxy_relays_only_for_this_machine() {
+    let server = crate::remote::everything("streamableHttp").await;
+    let s = Scope::start().await;
+    let (_proxy, url) = crate::proxy::proxy(&server.url("/mcp"), &s, &[]).await;
+    let http = test_client();
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}});
+    // DNS rebinding: a page of another site that resolved its name to 127.0.0.1.
+    let res = http
+        .post(&url)
+        .header("host", "evil.example")
+        .json(&init)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = http
+        .post(&url)
+        .header("origin", "https://evil.example")
+        .json(&init)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // Nothing reached the server, so nothing was reported.
+    let (_, sessions) = s.get("/api/sessions").await;
+    assert_eq!(sessions, json!([]));
+    for (flags, why) in [
+        (
+            [
+                "--upstream",
+                "file:///etc/passwd",
+                "--to",
+                "http://127.0.0.1:9",
+            ],
+            "http(s)",
+        ),
+        (
+            [
+                "--upstream",
+                "http://127.0.0.1:9/mcp",
+                "--to",
+                "http://192.0.2.1:6274",
+            ],
+            "this machine",
+        ),
+    ] {
+        let out = Command::new(bin())
+            .args(["proxy", "--listen", "0"])
+            .args(flags)
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{flags:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(why),
+            "{flags:?}"
+        );
+    }
+}
