@@ -150,6 +150,11 @@ pub struct Args {
     #[arg(long, default_value_t = 0, global = true, help_heading = LISTENER)]
     pub apps_port: u16,
 
+    /// Send every session's traffic (tapped and proxied ones too) to an OpenTelemetry collector
+    /// as traces over OTLP/HTTP: the collector's base URL, e.g. http://127.0.0.1:4318.
+    #[arg(long, value_name = "URL", help_heading = LISTENER)]
+    pub otlp: Option<String>,
+
     /// The API token (default: 32 random bytes, hex).
     #[arg(long, env = "MCPSCOPE_TOKEN", hide_env_values = true, global = true, help_heading = LISTENER)]
     pub token: Option<String>,

@@ -21,6 +21,8 @@ pub struct Config {
     pub bind: SocketAddr,
     /// The apps origin's port (`--apps-port`; 0: any free one).
     pub apps_port: u16,
+    /// `--otlp`: the collector traces go to.
+    pub otlp: Option<String>,
     /// `--model`: the default model for sampling mode `llm`.
     pub model: Option<crate::model::ModelRef>,
     pub token: String,
@@ -245,6 +247,7 @@ impl Config {
         Ok(Config {
             bind: SocketAddr::new(ip, args.port),
             apps_port: args.apps_port,
+            otlp: args.otlp.clone(),
             model: args
                 .model
                 .as_deref()

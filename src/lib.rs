@@ -20,6 +20,7 @@ pub mod mock;
 pub mod model;
 pub mod net;
 pub mod oauth;
+pub mod otlp;
 pub mod private_file;
 pub mod recording;
 pub mod redact;
@@ -53,6 +54,8 @@ pub enum RunError {
     Catalog(String),
     #[error("open: {0}")]
     Recording(String),
+    #[error("{0}")]
+    Otlp(String),
 }
 
 /// Serves until Ctrl-C or SIGTERM, then shuts the target down cleanly.
@@ -112,6 +115,18 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         sessions.open_recording(info);
     }
     let (stop_tx, stop_rx) = watch::channel(false);
+    let otlp = match &config.otlp {
+        Some(url) => {
+            let otlp = otlp::Otlp::new(url).map_err(RunError::Otlp)?;
+            tracing::info!(collector = %url, "sending traces over OTLP/HTTP");
+            Some(tokio::spawn(otlp.follow(
+                events.clone(),
+                sessions.clone(),
+                stop_rx.clone(),
+            )))
+        }
+        None => None,
+    };
     let host_for_url = match local.ip() {
         ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
         std::net::IpAddr::V6(ip) => format!("[{ip}]"),
@@ -215,6 +230,10 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         .map_err(RunError::Serve);
     if let Some(path) = token_file {
         let _ = std::fs::remove_file(path);
+    }
+    // The spans of the last moments still go out, within the exporter's own timeout.
+    if let Some(follower) = otlp {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(8), follower).await;
     }
     served
 }

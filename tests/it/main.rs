@@ -20,6 +20,7 @@ mod listen;
 pub mod mock;
 pub mod model;
 mod oauth;
+mod otlp;
 pub mod proxy;
 mod python_sdk;
 mod real_use;

@@ -43,7 +43,8 @@
 //! a record over its limit; tapped lines that are not JSON, not UTF-8, answer nothing or carry
 //! terminal escapes; a tapped session asked to send; a tap told to report off this machine; a
 //! token file planted as a symlink or readable by others; the proxy under another Host (DNS
-//! rebinding) or from another site's page, given a non-HTTP upstream or a remote mcpscope. (Config rewrites: a symlinked or
+//! rebinding) or from another site's page, given a non-HTTP upstream or a remote mcpscope; an `--otlp` URL that is not
+//! http(s). (Secrets in spans: `tests/it/otlp.rs`.) (Config rewrites: a symlinked or
 //! commented client config is refused, unit tests in `src/tap/install.rs`.)
 //!
 //! The mock (`mock.rs`): its HTTP listener under another Host or from another Origin, asked

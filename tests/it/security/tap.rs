@@ -251,3 +251,16 @@ async fn the_proxy_relays_only_for_this_machine() {
         );
     }
 }
+
+#[tokio::test]
+async fn an_otlp_url_that_is_not_http_is_refused_at_start() {
+    let out = Command::new(bin())
+        .args(["--port", "0", "--no-open", "--otlp", "file:///etc/passwd"])
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "no ready line");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--otlp"));
+}
