@@ -9,7 +9,10 @@
 //! time to filter the timeline, and how many timeline rows exist in the DOM; and one call from a
 //! script: `mcpscope --cli` against the server alone and the official inspector's `--cli`.
 //!
-//! `MCPSCOPE_BENCH_ONLY=core` measures only the first three; `=recordings` only the recordings.
+//! `MCPSCOPE_BENCH_ONLY=core` measures only the first three; `=recordings` only the recordings;
+//! `=tap` only what `mcpscope tap` and `mcpscope proxy` add to a real client's calls (a
+//! `tools/call` round trip straight to server-everything over stdio and Streamable HTTP, and
+//! through the tap or the proxy, each reporting to a running mcpscope).
 //!
 //! Run with `MCPSCOPE_BENCH_FLOOD=1` this executable is itself a tiny stdio MCP server whose
 //! `flood` tool writes N notifications as fast as it can (the flood figure and the UI figures
@@ -73,6 +76,10 @@ async fn run(quick: bool) {
     }
     let rounds = if quick { 3 } else { 30 };
     let calls = if quick { 20 } else { 2000 };
+    if std::env::var("MCPSCOPE_BENCH_ONLY").as_deref() == Ok("tap") {
+        tap_and_proxy(calls).await;
+        return;
+    }
     let flood = if quick { 2_000 } else { 300_000 };
 
     // 1. Start → ready line, against spawning a trivial process (the part that is not ours).
@@ -656,8 +663,17 @@ fn rss_kb(pid: u32) -> u64 {
 
 /// The same calls straight over stdio, with a minimal client of our own.
 async fn direct_round_trips(target: &[String], calls: usize) -> Vec<Duration> {
+    direct_round_trips_env(target, calls, &[]).await
+}
+
+async fn direct_round_trips_env(
+    target: &[String],
+    calls: usize,
+    env: &[(&str, &str)],
+) -> Vec<Duration> {
     let mut child = Command::new(&target[0])
         .args(&target[1..])
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -703,6 +719,141 @@ async fn direct_round_trips(target: &[String], calls: usize) -> Vec<Duration> {
     }
     drop(stdin);
     let _ = child.kill().await;
+    out
+}
+
+/// What a tap and a proxy add per call, against the same calls made straight to the server;
+/// both report to a running mcpscope, as in use.
+async fn tap_and_proxy(calls: usize) {
+    let (scope, base) = start(&[]).await;
+    let target = everything();
+    let mut tapped = vec![
+        BIN.to_owned(),
+        "tap".into(),
+        "--to".into(),
+        base.clone(),
+        "--".into(),
+    ];
+    tapped.extend(target.iter().cloned());
+    // In turns, so the VM's drift falls on both alike.
+    let (mut direct, mut via) = (Vec::new(), Vec::new());
+    for _ in 0..4 {
+        direct.extend(direct_round_trips(&target, calls / 4).await);
+        via.extend(direct_round_trips_env(&tapped, calls / 4, &[("MCPSCOPE_TOKEN", TOKEN)]).await);
+    }
+    let d = report("tools/call straight over stdio", &mut direct);
+    let v = report("tools/call through mcpscope tap (reporting)", &mut via);
+    println!(
+        "tap: added per call at p50: {:.0} µs (target ≤ 1 ms)",
+        (v.as_secs_f64() - d.as_secs_f64()) * 1e6
+    );
+
+    // The proxy, in front of server-everything's Streamable HTTP (kept on loopback).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let peers = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers");
+    let mut server = Command::new("node")
+        .arg(format!(
+            "{peers}/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
+        ))
+        .arg("streamableHttp")
+        .env("PORT", port.to_string())
+        .env("NODE_OPTIONS", format!("--require {peers}/loopback.cjs"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let upstream = format!("http://127.0.0.1:{port}/mcp");
+    let until = Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < until, "server-everything did not listen");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut proxy = Command::new(BIN)
+        .args([
+            "proxy",
+            "--listen",
+            "0",
+            "--upstream",
+            &upstream,
+            "--to",
+            &base,
+        ])
+        .env("MCPSCOPE_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(proxy.stdout.take().unwrap()).lines();
+    let line = lines.next_line().await.unwrap().unwrap();
+    let relayed = line.split(' ').nth(2).unwrap().to_owned();
+    let (mut direct, mut via) = (Vec::new(), Vec::new());
+    for _ in 0..4 {
+        direct.extend(http_round_trips(&upstream, calls / 4).await);
+        via.extend(http_round_trips(&relayed, calls / 4).await);
+    }
+    let d = report("tools/call straight over Streamable HTTP", &mut direct);
+    let v = report("tools/call through mcpscope proxy (reporting)", &mut via);
+    println!(
+        "proxy: added per call at p50: {:.0} µs (target ≤ 1 ms)",
+        (v.as_secs_f64() - d.as_secs_f64()) * 1e6
+    );
+    let _ = proxy.kill().await;
+    let _ = server.kill().await;
+    stop(scope).await;
+}
+
+/// `tools/call` round trips over Streamable HTTP with a minimal client of our own (JSON or an
+/// SSE answer, read to its end).
+async fn http_round_trips(url: &str, calls: usize) -> Vec<Duration> {
+    let http = reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .build()
+        .unwrap();
+    let post = |body: Value, session: Option<String>| {
+        let mut req = http
+            .post(url)
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .json(&body);
+        if let Some(s) = session {
+            req = req.header("mcp-session-id", s);
+        }
+        req.send()
+    };
+    let init = post(json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}}), None).await.unwrap();
+    let session = init
+        .headers()
+        .get("mcp-session-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let _ = init.bytes().await.unwrap();
+    let _ = post(
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        session.clone(),
+    )
+    .await
+    .unwrap()
+    .bytes()
+    .await;
+    let mut out = Vec::new();
+    for id in 1..=calls {
+        let t = Instant::now();
+        let res = post(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": "echo", "arguments": {"message": "hi"}}}), session.clone()).await.unwrap();
+        let body = res.bytes().await.unwrap();
+        out.push(t.elapsed());
+        assert!(
+            contains(&body, b"Echo: hi"),
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+    }
     out
 }
 

@@ -34,6 +34,8 @@ let listedFor = null;
 // The session whose lists the page shows (they must never be another session's).
 let listsOf = null;
 const loadedAt = Date.now();
+const TAPPED_LISTS = ["tools/list", "resources/list", "resources/templates/list", "prompts/list"];
+let relistTapped = null;
 // The item the URL names, opened once the lists of its session have loaded.
 let wanted = null;
 
@@ -273,6 +275,11 @@ function main() {
       resources.onEvent(event);
       prompts.onEvent(event);
       if (event.kind === "frame" && event.direction === "received" && event.method === "notifications/tools/list_changed" && session?.state === "connected") tools.onListChanged(event);
+      // A tapped session lists what its client listed: a list answer passing by lists again.
+      if (session?.tapped && event.kind === "frame" && event.direction === "received" && TAPPED_LISTS.includes(event.requestMethod)) {
+        clearTimeout(relistTapped);
+        relistTapped = setTimeout(() => { if (session?.tapped) loadLists(session.capabilities || {}); }, 150);
+      }
     }
     timeline.push(event, raw);
   }, (status) => notice(status === "reconnecting" ? "Event stream interrupted; reconnecting…" : ""));

@@ -74,6 +74,9 @@ async def call(session, method, params, state):
         return await session.list_prompts()
     if method == "ping":
         return await session.send_ping()
+    if method == "sleep":  # a client thinking between calls
+        await asyncio.sleep(params.get("s", 1))
+        return {}
     raise SystemExit(f"unknown method {method}")
 
 

@@ -496,25 +496,43 @@ async fn the_page_shows_a_tapped_session_live_read_only_with_the_clients_calls()
 
     let mut events = scope.events().await;
     let client = sdk_client();
-    run_client(
-        &python(),
-        &[
-            &client,
-            "stdio",
-            bin(),
-            "tap",
-            "--to",
-            &scope.base,
-            "--name",
-            "claude's server",
-            "--",
-            "node",
-            EVERYTHING,
-            "stdio",
-        ],
-        &[("MCPSCOPE_TOKEN", &scope.token)],
-    )
-    .await;
+    // Regression: the page listed a tapped session once, at its handshake, before the client
+    // had listed anything, and never again. The client thinks a while after its handshake.
+    let calls = json!([
+        ["sleep", {"s": 1.5}],
+        ["tools/list", {}],
+        ["tools/call", {"name": "echo", "arguments": {"message": "through the tap"}}]
+    ])
+    .to_string();
+    let page_saw_handshake = async {
+        wait_text(c, "#state", "the tapped session shown", |t| {
+            t.contains("tapped")
+        })
+        .await;
+    };
+    let py = python();
+    let args = [
+        client.as_str(),
+        "stdio",
+        bin(),
+        "tap",
+        "--to",
+        &scope.base,
+        "--name",
+        "claude's server",
+        "--",
+        "node",
+        EVERYTHING,
+        "stdio",
+    ];
+    let env = [
+        ("MCPSCOPE_TOKEN", scope.token.as_str()),
+        ("CALLS", calls.as_str()),
+    ];
+    let client_run = run_client(&py, &args, &env);
+    // The page shows the session while the client still thinks, then what it lists.
+    let (_, report) = tokio::join!(page_saw_handshake, client_run);
+    assert!(report["errors"].as_array().unwrap().is_empty(), "{report}");
     ended_tap(&scope, &mut events).await;
     wait_text(c, "#server-list", "the tapped session listed", |t| {
         t.contains("claude's server") && t.contains("tapped")
