@@ -118,7 +118,8 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let otlp = match &config.otlp {
         Some(url) => {
             let otlp = otlp::Otlp::new(url).map_err(RunError::Otlp)?;
-            tracing::info!(collector = %url, "sending traces over OTLP/HTTP");
+            let shown = redact::url_text(url, &Default::default());
+            tracing::info!(collector = %shown, "sending traces over OTLP/HTTP");
             Some(tokio::spawn(otlp.follow(
                 events.clone(),
                 sessions.clone(),
@@ -179,7 +180,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     }
     tracing::info!(%local, "listening");
     // A tap in a client's config finds this instance's token here, not in its own config.
-    let token_file = match tap::instance::write_token(local.port(), &config.token, &config_dir()) {
+    let token_file = match tap::instance::write_token(local.port(), &config.token) {
         Ok(path) => Some(path),
         Err(e) => {
             tracing::warn!(
@@ -236,15 +237,6 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(8), follower).await;
     }
     served
-}
-
-/// mcpscope's config directory: the default catalog's.
-pub fn config_dir() -> std::path::PathBuf {
-    catalog::default_path()
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or_else(|| ".".into())
 }
 
 /// This binary with `demo-server`, as one command line (the UI splits it again).

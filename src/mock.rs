@@ -127,10 +127,13 @@ impl Script {
 /// What to send, in order.
 #[derive(Debug, PartialEq)]
 pub enum Out {
-    /// A line to send as it is.
+    /// A line to send as it is (a notification of the server's).
     Send(String),
     /// A request of the server's: send it, then wait for the client's answer to `id`.
     Ask { id: Value, line: String },
+    /// The answer to the client's request. Over HTTP it ends the request's stream: what
+    /// follows it goes on the session's own stream.
+    Answer(String),
 }
 
 /// One client's run through a script: which recorded answers were given.
@@ -190,9 +193,9 @@ impl Mock {
         let params = params.cloned().unwrap_or(json!({}));
         let Some(at) = self.find(method, &params) else {
             if method == "ping" {
-                return vec![Out::Send(wire::response(id, Ok(&json!({}))))];
+                return vec![Out::Answer(wire::response(id, Ok(&json!({}))))];
             }
-            return vec![Out::Send(wire::response(
+            return vec![Out::Answer(wire::response(
                 id,
                 Err(&self.refusal(method, &params)),
             ))];
@@ -208,7 +211,7 @@ impl Mock {
         };
         let mut outs = replay(&entry.before);
         let answer = entry.answer.as_ref().expect("found only answered entries");
-        outs.push(Out::Send(wire::response(id, answer.as_ref())));
+        outs.push(Out::Answer(wire::response(id, answer.as_ref())));
         outs.extend(replay(&entry.after));
         outs
     }

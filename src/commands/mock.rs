@@ -78,13 +78,16 @@ pub async fn run(args: &MockArgs) -> u8 {
 /// One client on stdin and stdout, line by line. While a recorded server request waits for the
 /// client's answer, the client's other lines wait their turn.
 async fn stdio(mut mock: Mock) -> u8 {
-    let mut input = BufReader::new(tokio::io::stdin());
+    let mut input = Input {
+        reader: BufReader::new(tokio::io::stdin()),
+        partial: Vec::new(),
+    };
     let mut out = std::io::stdout();
     let mut later: VecDeque<Vec<u8>> = VecDeque::new();
     loop {
         let line = match later.pop_front() {
             Some(line) => line,
-            None => match read_line(&mut input).await {
+            None => match input.line().await {
                 Some(line) => line,
                 None => return 0,
             },
@@ -92,7 +95,7 @@ async fn stdio(mut mock: Mock) -> u8 {
         let (outs, _) = mock.on_line(&line);
         for o in outs {
             let (text, wait) = match o {
-                Out::Send(text) => (text, None),
+                Out::Send(text) | Out::Answer(text) => (text, None),
                 Out::Ask { id, line } => (line, Some(id)),
             };
             if writeln!(out, "{text}").and_then(|()| out.flush()).is_err() {
@@ -101,30 +104,40 @@ async fn stdio(mut mock: Mock) -> u8 {
             let Some(id) = wait else { continue };
             let until = Instant::now() + ANSWER_WITHIN;
             loop {
-                let next = tokio::time::timeout_at(until.into(), read_line(&mut input)).await;
+                let next = tokio::time::timeout_at(until.into(), input.line()).await;
                 let Ok(Some(line)) = next else { break };
-                // The client's answer to it lets the recording go on; anything else waits.
+                // The client's answer to it lets the recording go on; anything else waits (a
+                // batch holding both: its requests wait, its answer counts).
                 let (early, answered) = Mock::peek_answers(&line);
-                if answered.contains(&id) {
-                    break;
-                }
                 if early {
                     later.push_back(line);
+                }
+                if answered.contains(&id) {
+                    break;
                 }
             }
         }
     }
 }
 
-async fn read_line(input: &mut BufReader<tokio::io::Stdin>) -> Option<Vec<u8>> {
-    let mut line = Vec::new();
-    match input.read_until(b'\n', &mut line).await {
-        Ok(0) | Err(_) => None,
-        Ok(_) => {
-            while matches!(line.last(), Some(b'\n' | b'\r')) {
-                line.pop();
+/// The client's lines. What a read cut short by a deadline had read stays here for the next
+/// read (`read_until` appends to it and is cancel safe).
+struct Input {
+    reader: BufReader<tokio::io::Stdin>,
+    partial: Vec<u8>,
+}
+
+impl Input {
+    async fn line(&mut self) -> Option<Vec<u8>> {
+        match self.reader.read_until(b'\n', &mut self.partial).await {
+            Ok(0) | Err(_) => None,
+            Ok(_) => {
+                let mut line = std::mem::take(&mut self.partial);
+                while matches!(line.last(), Some(b'\n' | b'\r')) {
+                    line.pop();
+                }
+                Some(line)
             }
-            Some(line)
         }
     }
 }

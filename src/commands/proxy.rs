@@ -18,7 +18,7 @@ pub async fn run(args: &Args, p: &ProxyArgs) -> u8 {
             return 2;
         }
     };
-    let remote = match Remote::from_flags(&p.to, args.token.as_deref(), crate::config_dir()) {
+    let remote = match Remote::from_flags(&p.to, args.token.as_deref()) {
         Ok(remote) => remote,
         Err(message) => {
             eprintln!("mcpscope proxy: {message}");

@@ -79,24 +79,20 @@ impl Reporter {
     pub(super) async fn finish(self, who: &str) {
         drop(self.queue);
         let _ = self.done.send(());
-        let task = self.task;
-        let flushed = tokio::time::timeout(FLUSH, async {
-            let (local, request) = task.await.unwrap_or((None, None));
-            if let Some(request) = request {
-                let _ = request.await;
-            }
-            local
-        })
-        .await;
-        match flushed {
-            Ok(local) => {
-                if let (Some(local), Some(path)) = (local, &self.save)
-                    && let Err(e) = local.save(path)
-                {
-                    eprintln!("mcpscope {who}: could not write {}: {e}", path.display());
-                }
-            }
-            Err(_) => eprintln!("mcpscope {who}: the report did not finish in time"),
+        // The task never waits on mcpscope, so it ends as soon as the queue is read.
+        let (local, request) = match tokio::time::timeout(FLUSH, self.task).await {
+            Ok(Ok(finished)) => finished,
+            _ => (None, None),
+        };
+        if let (Some(local), Some(path)) = (local, &self.save)
+            && let Err(e) = local.save(path)
+        {
+            eprintln!("mcpscope {who}: could not write {}: {e}", path.display());
+        }
+        if let Some(request) = request
+            && tokio::time::timeout(FLUSH, request).await.is_err()
+        {
+            eprintln!("mcpscope {who}: the report to mcpscope did not finish in time");
         }
     }
 }
@@ -116,6 +112,7 @@ async fn report(
     let mut reported_dropped = 0;
     let mut any_before = false;
     let mut finishing = false;
+    let mut remote_dropped = 0u64;
     loop {
         // Once the server has exited, what is queued still goes; the client's side may never
         // close (its pump keeps the queue open), so the end does not wait for it.
@@ -161,10 +158,21 @@ async fn report(
                 });
             }
             any_before = true;
-            if let Some(c) = &conn
-                && c.tx.send(Ok(record.encode().into())).await.is_err()
-            {
-                conn = None;
+            // Never waits on mcpscope: a slow or stuck one loses records (counted), and the
+            // `--save` session above has them all the same.
+            if let Some(c) = &conn {
+                if remote_dropped > 0
+                    && c.tx
+                        .try_send(Ok(Report::Dropped(remote_dropped).encode().into()))
+                        .is_ok()
+                {
+                    remote_dropped = 0;
+                }
+                match c.tx.try_send(Ok(record.encode().into())) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => remote_dropped += 1,
+                    Err(mpsc::error::TrySendError::Closed(_)) => conn = None,
+                }
             }
         }
     }

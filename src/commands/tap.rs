@@ -27,6 +27,9 @@ use crate::{
     },
 };
 
+/// How long, after the server exits, its pipes may take to reach their end.
+const PIPES_END: std::time::Duration = std::time::Duration::from_secs(2);
+
 pub async fn run(args: &Args, tap: &TapArgs) -> u8 {
     if tap.install.is_some() || tap.uninstall.is_some() {
         return install_or_uninstall(tap);
@@ -35,7 +38,7 @@ pub async fn run(args: &Args, tap: &TapArgs) -> u8 {
         eprintln!("mcpscope tap: name the server after `--`: mcpscope tap -- COMMAND [ARGS…]");
         return 2;
     };
-    let remote = match Remote::from_flags(&tap.to, args.token.as_deref(), crate::config_dir()) {
+    let remote = match Remote::from_flags(&tap.to, args.token.as_deref()) {
         Ok(remote) => remote,
         Err(message) => {
             eprintln!("mcpscope tap: {message}");
@@ -85,16 +88,23 @@ pub async fn run(args: &Args, tap: &TapArgs) -> u8 {
             &q1,
         )
     });
-    let out = std::thread::spawn(move || {
+    // Each of the server's pipes says when it has reached its end.
+    let (out_done, out) = tokio::sync::oneshot::channel::<()>();
+    let (err_done, err) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
         pass(
             stdout,
             std::io::stdout().lock(),
             Some(Peer::Server),
             clock,
             &q2,
-        )
+        );
+        let _ = out_done.send(());
     });
-    let err = std::thread::spawn(move || pass(stderr, std::io::stderr(), None, clock, &q3));
+    std::thread::spawn(move || {
+        pass(stderr, std::io::stderr(), None, clock, &q3);
+        let _ = err_done.send(());
+    });
 
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     let (exit_tx, exit_rx) = tokio::sync::oneshot::channel();
@@ -102,11 +112,13 @@ pub async fn run(args: &Args, tap: &TapArgs) -> u8 {
         let _ = exit_tx.send(child.wait());
     });
     let status = forward_signals_until(pid, exit_rx).await;
-    // What the server wrote before it exited still goes out first (unless something it
-    // started holds its pipes open).
-    for pump in [out, err] {
-        let _ = tokio::task::spawn_blocking(move || pump.join()).await;
-    }
+    // What the server wrote before it exited still goes out first; but something it started
+    // may hold its pipes open, and the client must still see the tap end.
+    let _ = tokio::time::timeout(PIPES_END, async {
+        let _ = out.await;
+        let _ = err.await;
+    })
+    .await;
     let code = match status {
         Ok(status) => {
             use std::os::unix::process::ExitStatusExt;

@@ -59,7 +59,9 @@ fn script() -> Arc<Script> {
 fn lines(outs: &[Out]) -> Vec<Value> {
     outs.iter()
         .map(|o| match o {
-            Out::Send(l) | Out::Ask { line: l, .. } => serde_json::from_str(l).unwrap(),
+            Out::Send(l) | Out::Answer(l) | Out::Ask { line: l, .. } => {
+                serde_json::from_str(l).unwrap()
+            }
         })
         .collect()
 }

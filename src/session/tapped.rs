@@ -49,11 +49,14 @@ impl Sessions {
             })
             .or_else(|| hello.upstream.clone())
             .unwrap_or_else(|| "tapped".into());
-        let session = self.create(Some(name), None);
+        // As a target of ours is described: a secret the server was given, hidden wherever it
+        // shows (an API key passed as an argument, say).
+        let hide = |s: &str| crate::redact::values_in(s, &hello.secrets);
+        let session = self.create(Some(hide(&name)), None);
         let mut target = json!({ "transport": hello.transport });
         if let Some(command) = &hello.command {
-            target["command"] = json!(command);
-            target["args"] = json!(hello.args);
+            target["command"] = json!(hide(command));
+            target["args"] = json!(hello.args.iter().map(|a| hide(a)).collect::<Vec<_>>());
         }
         for (key, value) in [
             ("cwd", &hello.cwd),
@@ -61,7 +64,7 @@ impl Sessions {
             ("listen", &hello.listen),
         ] {
             if let Some(value) = value {
-                target[key] = json!(value);
+                target[key] = json!(hide(value));
             }
         }
         target["tap"] = json!({ "pid": hello.pid, "serverPid": hello.server_pid });

@@ -1,24 +1,41 @@
 //! The running mcpscope a tap reports to: its token, which the inspector writes to a private
 //! file per port when it starts (and removes when it stops), so a tap put in a client's config
-//! needs no token of its own. `MCPSCOPE_TOKEN` wins when set.
+//! needs no token of its own (`MCPSCOPE_TOKEN` wins when set); and whether what listens on that
+//! port is this user's at all.
+//!
+//! The file's place depends on nothing a client may leave out of a server's environment (the
+//! SDKs pass only `HOME`, `PATH`, `USER` and a few more): the home directory of this user, from
+//! the password database, under `.config/mcpscope/run/`. `MCPSCOPE_RUN_DIR` moves it (tests).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-/// `$XDG_RUNTIME_DIR/mcpscope/<port>.token`, else `<config>/run/<port>.token`, where `config`
-/// is mcpscope's config directory (the catalog's).
-pub fn token_path(port: u16, config: &Path) -> PathBuf {
-    let dir = std::env::var_os("XDG_RUNTIME_DIR")
+/// Where token files live: `MCPSCOPE_RUN_DIR`, else `~/.config/mcpscope/run` of this user.
+pub fn run_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("MCPSCOPE_RUN_DIR")
         .map(PathBuf::from)
         .filter(|d| d.is_absolute())
-        .map(|d| d.join("mcpscope"))
-        .unwrap_or_else(|| config.join("run"));
-    dir.join(format!("{port}.token"))
+    {
+        return Some(dir);
+    }
+    let home = nix::unistd::User::from_uid(nix::unistd::Uid::effective())
+        .ok()
+        .flatten()
+        .map(|u| u.dir)
+        .or_else(|| std::env::var_os("HOME").map(PathBuf::from))
+        .filter(|h| h.is_absolute())?;
+    Some(home.join(".config").join("mcpscope").join("run"))
 }
 
-/// Writes the token for the instance on `port` (0600, a new file in a directory only we can
-/// enter), so a tap can find it.
-pub fn write_token(port: u16, token: &str, config: &Path) -> std::io::Result<PathBuf> {
-    let path = token_path(port, config);
+/// The token file of the instance on `port`.
+pub fn token_path(port: u16) -> Option<PathBuf> {
+    Some(run_dir()?.join(format!("{port}.token")))
+}
+
+/// Writes the token for the instance on `port` (0600, in a directory only we can enter), so a
+/// tap can find it.
+pub fn write_token(port: u16, token: &str) -> std::io::Result<PathBuf> {
+    let path = token_path(port)
+        .ok_or_else(|| std::io::Error::other("no home directory to keep the token file in"))?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
         use std::os::unix::fs::PermissionsExt;
@@ -30,9 +47,80 @@ pub fn write_token(port: u16, token: &str, config: &Path) -> std::io::Result<Pat
 
 /// The token of the instance on `port`: from a file only this user can read and no one else
 /// can have planted (no symlink, ours, no group or world bits).
-pub fn read_token(port: u16, config: &Path) -> Option<String> {
-    let bytes = crate::private_file::read_private(&token_path(port, config), 1024).ok()?;
+pub fn read_token(port: u16) -> Option<String> {
+    let bytes = crate::private_file::read_private(&token_path(port)?, 1024).ok()?;
     let token = String::from_utf8(bytes).ok()?;
     let token = token.trim();
     (!token.is_empty()).then(|| token.to_owned())
+}
+
+/// Whether what listens on loopback `port` is this user's: another local user who took the
+/// port while mcpscope was down must get neither the token nor the traffic. Read from the
+/// kernel's socket table on Linux; elsewhere there is no such table, and the token file (gone
+/// when mcpscope stops) is the only guard.
+pub fn listener_is_ours(port: u16) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let me = nix::unistd::Uid::effective().as_raw();
+        let mut found = false;
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            let Ok(text) = std::fs::read_to_string(table) else {
+                continue;
+            };
+            for owner in listeners(&text, port) {
+                if owner != me {
+                    return false;
+                }
+                found = true;
+            }
+        }
+        found
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = port;
+        true
+    }
+}
+
+/// The owners (uids) of the sockets listening on `port` in a `/proc/net/tcp` table.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn listeners(table: &str, port: u16) -> Vec<u32> {
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            let local = cols.get(1)?;
+            let state = cols.get(3)?;
+            let uid = cols.get(7)?.parse::<u32>().ok()?;
+            let local_port = u16::from_str_radix(local.rsplit_once(':')?.1, 16).ok()?;
+            (*state == "0A" && local_port == port).then_some(uid)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_listeners_of_a_port_are_read_from_the_kernels_table() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:18C2 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1 1 0000000000000000 100 0 0 10 0
+   1: 0100007F:18C2 0100007F:9C40 01 00000000:00000000 00:00000000 00000000  1001        0 2 1 0000000000000000 20 4 30 10 -1
+   2: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 3 1 0000000000000000 100 0 0 10 0";
+        assert_eq!(listeners(table, 6338), vec![1000]);
+        assert_eq!(listeners(table, 80), vec![0]);
+        assert!(listeners(table, 6274).is_empty());
+    }
+
+    #[test]
+    fn a_port_this_process_listens_on_is_ours() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        assert!(listener_is_ours(port));
+        drop(l);
+        assert!(!listener_is_ours(port) || cfg!(not(target_os = "linux")));
+    }
 }

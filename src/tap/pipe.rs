@@ -14,7 +14,7 @@ use std::{
 
 use tokio::sync::mpsc;
 
-use super::report::{MAX_REPORTED, Peer, Report};
+use super::report::{MAX_REPORTED, MAX_STDERR, Peer, Report};
 
 /// Where the pumps put copies of what passed: never waits.
 #[derive(Clone)]
@@ -42,7 +42,12 @@ pub fn pass(
     queue: &Queue,
 ) {
     let mut buf = vec![0u8; 64 * 1024];
-    let mut lines = Lines::default();
+    // A stderr line is reported up to the 1 MiB a report's stderr record holds.
+    let mut lines = Lines::with_limit(if peer.is_some() {
+        MAX_REPORTED
+    } else {
+        MAX_STDERR
+    });
     let mut writing = true;
     loop {
         let n = match from.read(&mut buf) {
@@ -92,15 +97,29 @@ impl Line {
 }
 
 /// Splits a byte stream into lines (`\n`, a `\r` before it dropped, as the stdio transport
-/// reads a server), keeping at most [`MAX_REPORTED`] bytes of a line.
-#[derive(Default)]
+/// reads a server), keeping at most `limit` bytes of a line.
 struct Lines {
     partial: Vec<u8>,
     /// The length so far of a line that went over the limit.
     over: Option<u64>,
+    limit: usize,
+}
+
+impl Default for Lines {
+    fn default() -> Self {
+        Lines::with_limit(MAX_REPORTED)
+    }
 }
 
 impl Lines {
+    fn with_limit(limit: usize) -> Self {
+        Lines {
+            partial: Vec::new(),
+            over: None,
+            limit,
+        }
+    }
+
     fn feed(&mut self, mut chunk: &[u8], mut line: impl FnMut(Line)) {
         while !chunk.is_empty() {
             let (part, complete) = match memchr::memchr(b'\n', chunk) {
@@ -109,7 +128,7 @@ impl Lines {
             };
             match &mut self.over {
                 Some(len) => *len += part.len() as u64,
-                None if self.partial.len() + part.len() > MAX_REPORTED => {
+                None if self.partial.len() + part.len() > self.limit => {
                     self.over = Some((self.partial.len() + part.len()) as u64);
                     self.partial = Vec::new();
                 }
@@ -174,6 +193,19 @@ mod tests {
                 b"tail".to_vec()
             ]
         );
+    }
+
+    #[test]
+    fn a_stderr_line_is_kept_up_to_its_own_smaller_limit() {
+        let mut lines = Lines::with_limit(4);
+        let mut out = Vec::new();
+        lines.feed(b"abcdefg\nok\n", |l| {
+            out.push(match l {
+                Line::Bytes(b) => String::from_utf8(b).unwrap(),
+                Line::TooBig(n) => format!("<{n}>"),
+            })
+        });
+        assert_eq!(out, ["<7>", "ok"]);
     }
 
     #[test]

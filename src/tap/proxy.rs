@@ -100,10 +100,9 @@ async fn handle(State(relay): State<Arc<Relay>>, request: Request) -> Response {
         .headers
         .get(header::ORIGIN)
         .and_then(|o| o.to_str().ok())
-        && !origin.strip_prefix("http://").is_some_and(|rest| {
-            rest.rsplit_once(':')
-                .is_some_and(|(h, _)| ["127.0.0.1", "localhost", "[::1]"].contains(&h))
-        })
+        && !origin
+            .strip_prefix("http://")
+            .is_some_and(|rest| loopback_name(rest, relay.port))
     {
         return (
             StatusCode::FORBIDDEN,
@@ -135,15 +134,21 @@ async fn handle(State(relay): State<Arc<Relay>>, request: Request) -> Response {
             }
         }
     }
-    if !body.is_empty() {
+    // Only MCP messages are frames: a form of an authorization flow through the same origin
+    // (codes, verifiers, client secrets) is not.
+    if !body.is_empty() && is_json(&parts.headers) {
         relay.queue.offer(frame(Peer::Client, relay.at(), &body));
     }
     let mut upstream = relay.client.request(parts.method.clone(), url.clone());
+    let named = connection_named(&parts.headers);
     for (name, value) in parts.headers.iter() {
-        if !HOP.contains(&name.as_str()) {
+        if !HOP.contains(&name.as_str()) && !named.iter().any(|n| n == name.as_str()) {
             upstream = upstream.header(name, value);
         }
     }
+    // Our copy must be readable: the answer comes unencoded (the client gets the same
+    // content, only not compressed on this loopback hop).
+    upstream = upstream.header(header::ACCEPT_ENCODING, "identity");
     let none = BTreeSet::new();
     let mut event = HttpEvent {
         phase: Some("proxy".into()),
@@ -169,8 +174,9 @@ async fn handle(State(relay): State<Arc<Relay>>, request: Request) -> Response {
     };
     let status = answer.status();
     let mut headers = HeaderMap::new();
+    let named = connection_named(answer.headers());
     for (name, value) in answer.headers() {
-        if !HOP.contains(&name.as_str()) {
+        if !HOP.contains(&name.as_str()) && !named.iter().any(|n| n == name.as_str()) {
             headers.append(name.clone(), value.clone());
         }
     }
@@ -185,12 +191,20 @@ async fn handle(State(relay): State<Arc<Relay>>, request: Request) -> Response {
         .is_some_and(|t| t.starts_with("text/event-stream"));
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(64);
     let relay2 = relay.clone();
+    let headers_of_answer = headers.clone();
     tokio::spawn(async move {
         let mut stream = answer.bytes_stream();
         let mut parser = sse.then(|| SseParser::new(MAX_REPORTED));
+        let json = !sse && is_json(&headers_of_answer);
         let mut whole: Vec<u8> = Vec::new();
-        let mut over = false;
-        while let Some(chunk) = stream.next().await {
+        let mut total = 0usize;
+        loop {
+            // A client that went away ends an idle stream too, not only at its next chunk.
+            let chunk = tokio::select! {
+                chunk = stream.next() => chunk,
+                () = tx.closed() => break,
+            };
+            let Some(chunk) = chunk else { break };
             let chunk = match chunk {
                 Ok(c) => c,
                 Err(e) => {
@@ -198,8 +212,8 @@ async fn handle(State(relay): State<Arc<Relay>>, request: Request) -> Response {
                     break;
                 }
             };
-            // To the client first; the report's copy after.
-            let gone = tx.send(Ok(chunk.clone())).await.is_err();
+            // The report's copy first, as the tap does: what the client sees next is already
+            // in the report, so the order across both directions holds.
             match &mut parser {
                 Some(p) => match p.push(&chunk) {
                     Ok(events) => {
@@ -212,25 +226,38 @@ async fn handle(State(relay): State<Arc<Relay>>, request: Request) -> Response {
                                 .offer(frame(Peer::Server, relay2.at(), e.data.as_bytes()));
                         }
                     }
-                    Err(_) => parser = None,
+                    Err(_) => {
+                        // An event past the limit: the stream still passes, the report says
+                        // what it could not show.
+                        relay2.queue.offer(Report::Skipped {
+                            from: Peer::Server,
+                            at_us: relay2.at(),
+                            len: p.buffered() as u64,
+                        });
+                        parser = None;
+                    }
                 },
-                None if !sse && !over => {
-                    whole.extend_from_slice(&chunk);
-                    over = whole.len() > MAX_REPORTED;
+                None if json => {
+                    total += chunk.len();
+                    if total <= MAX_REPORTED {
+                        whole.extend_from_slice(&chunk);
+                    } else {
+                        whole = Vec::new();
+                    }
                 }
                 None => {}
             }
-            if gone {
+            if tx.send(Ok(chunk)).await.is_err() {
                 break;
             }
         }
-        if !sse && !whole.is_empty() {
+        if json && total > 0 {
             let at = relay2.at();
-            relay2.queue.offer(if over {
+            relay2.queue.offer(if total > MAX_REPORTED {
                 Report::Skipped {
                     from: Peer::Server,
                     at_us: at,
-                    len: whole.len() as u64,
+                    len: total as u64,
                 }
             } else {
                 frame(Peer::Server, at, &whole)
@@ -243,6 +270,29 @@ async fn handle(State(relay): State<Arc<Relay>>, request: Request) -> Response {
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     response
+}
+
+/// Whether a body is JSON (an MCP message), by its `Content-Type`.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| {
+            let t = t.split(';').next().unwrap_or("").trim();
+            t.eq_ignore_ascii_case("application/json") || t.ends_with("+json")
+        })
+}
+
+/// The headers a `Connection` header names: they belong to this hop too.
+fn connection_named(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|n| n.trim().to_ascii_lowercase())
+        .filter(|n| !n.is_empty())
+        .collect()
 }
 
 /// A frame of the report, trimmed of the line end a body may carry.

@@ -2,15 +2,11 @@
 //! everything client and server say), its token from the flags or the instance's token file,
 //! and one streamed `POST /api/tap` per report, fed through a channel.
 
-use std::path::PathBuf;
-
 use axum::body::Bytes;
 use tokio::sync::mpsc;
 
 /// The running mcpscope to report to.
 pub struct Remote {
-    /// mcpscope's config directory, where an instance's token file may be.
-    config: PathBuf,
     url: String,
     token: Option<String>,
     port: u16,
@@ -19,7 +15,7 @@ pub struct Remote {
 
 impl Remote {
     /// Only a mcpscope on this machine: the report carries everything the server says.
-    pub fn from_flags(to: &str, token: Option<&str>, config: PathBuf) -> Result<Remote, String> {
+    pub fn from_flags(to: &str, token: Option<&str>) -> Result<Remote, String> {
         let url = url::Url::parse(to).map_err(|e| format!("--to {to:?}: {e}"))?;
         let loopback = match url.host() {
             Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -35,7 +31,6 @@ impl Remote {
         let port = url.port_or_known_default().unwrap_or(80);
         let client = crate::net::client()?;
         Ok(Remote {
-            config,
             url: format!("{}://{}/api/tap", url.scheme(), url.authority()),
             token: token.map(str::to_owned),
             port,
@@ -45,10 +40,18 @@ impl Remote {
 
     /// Starts one report: the request runs on its own task, fed through the returned sender.
     pub fn connect(&self) -> Option<Connection> {
+        // Another user on this machine may hold the port while mcpscope is down.
+        if !super::instance::listener_is_ours(self.port) {
+            tracing::debug!(
+                port = self.port,
+                "nothing of ours listens there: not reporting"
+            );
+            return None;
+        }
         let token = self
             .token
             .clone()
-            .or_else(|| super::instance::read_token(self.port, &self.config))?;
+            .or_else(|| super::instance::read_token(self.port))?;
         let (tx, rx) = mpsc::channel(1024);
         let body = reqwest::Body::wrap_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
         let request = self
@@ -90,20 +93,14 @@ mod tests {
             "http://10.0.0.1:6274",
             "file:///tmp/x",
         ] {
-            assert!(
-                Remote::from_flags(bad, None, PathBuf::new()).is_err(),
-                "{bad}"
-            );
+            assert!(Remote::from_flags(bad, None).is_err(), "{bad}");
         }
         for good in [
             "http://127.0.0.1:6274",
             "http://localhost:1",
             "http://[::1]:9",
         ] {
-            assert!(
-                Remote::from_flags(good, None, PathBuf::new()).is_ok(),
-                "{good}"
-            );
+            assert!(Remote::from_flags(good, None).is_ok(), "{good}");
         }
     }
 }

@@ -9,6 +9,8 @@ use serde_json::Value;
 /// The largest frame a tap reports: a bigger one still passes between client and server, and
 /// the report says only that it passed and how big it was.
 pub const MAX_REPORTED: usize = 64 << 20;
+/// The longest stderr line a report carries (a longer one is reported as its length).
+pub const MAX_STDERR: usize = 1 << 20;
 /// The longest header line (tag, length, time).
 const MAX_HEADER: usize = 64;
 
@@ -152,7 +154,7 @@ impl Decoder {
             // A frame's body is at most the reported limit; the others are small.
             let limit = match tag {
                 "c" | "s" => MAX_REPORTED,
-                "e" => 1 << 20,
+                "e" => MAX_STDERR,
                 "http" => 4 << 20,
                 _ => 64 << 10,
             };

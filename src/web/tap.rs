@@ -63,8 +63,13 @@ pub(super) async fn tap(State(state): State<AppState>, body: Body) -> Result<Res
     }
     let mut tapped = state.sessions.open_tap(&hello);
     let mut shutting_down = state.shutting_down.clone();
-    let why = loop {
+    let why = 'report: loop {
         loop {
+            // A forgotten session takes nothing more: no event may carry its id after its
+            // `removed`.
+            if !tapped.is_current() {
+                break 'report None;
+            }
             match decoder.next_record() {
                 Ok(Some(record)) => tapped.apply(record),
                 Ok(None) => break,
@@ -74,16 +79,13 @@ pub(super) async fn tap(State(state): State<AppState>, body: Body) -> Result<Res
                 }
             }
         }
-        if !tapped.is_current() {
-            break None;
-        }
         tokio::select! {
             chunk = stream.next() => match chunk {
                 Some(Ok(chunk)) => decoder.push(&chunk),
-                Some(Err(e)) => break Some(format!("the tap's report broke off: {e}")),
-                None => break None,
+                Some(Err(e)) => break 'report Some(format!("the tap's report broke off: {e}")),
+                None => break 'report None,
             },
-            _ = shutting_down.wait_for(|down| *down) => break Some("mcpscope is stopping".into()),
+            _ = shutting_down.wait_for(|down| *down) => break 'report Some("mcpscope is stopping".into()),
         }
     };
     let id = tapped.session().id().to_owned();

@@ -10,17 +10,26 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use serde_json::{Value, value::RawValue};
 
 use super::{Outcome, Parsed, parse_message, read_line};
-use crate::events::{Direction, FrameEvent, Severity};
+use crate::events::{Direction, FrameEvent, Late, Severity};
 
 /// How many answered ids per side we remember, to name a duplicate answer as one.
 const ANSWERED_MEMORY: usize = 4096;
+/// How many requests per side we follow at once; past this the oldest are let go (a peer that
+/// never answers must not grow our memory).
+const WAITING_MAX: usize = 8192;
 
 /// One side's requests waiting for the other side's answer.
 #[derive(Default)]
 struct Side {
     waiting: HashMap<String, Asked>,
+    waiting_order: VecDeque<String>,
     answered: HashSet<String>,
     answered_order: VecDeque<String>,
+    /// Requests this side cancelled (`notifications/cancelled`) before their answer came.
+    cancelled: HashSet<String>,
+    cancelled_order: VecDeque<String>,
+    /// Whether the finding about letting requests go was made (once is enough).
+    let_go: bool,
 }
 
 struct Asked {
@@ -28,15 +37,46 @@ struct Asked {
     at_us: u64,
 }
 
+/// Remembers `key` in a set bounded by [`ANSWERED_MEMORY`], oldest forgotten first.
+fn remember(set: &mut HashSet<String>, order: &mut VecDeque<String>, key: String) {
+    if set.insert(key.clone()) {
+        order.push_back(key);
+        while order.len() > ANSWERED_MEMORY {
+            if let Some(old) = order.pop_front() {
+                set.remove(&old);
+            }
+        }
+    }
+}
+
 impl Side {
     fn answered(&mut self, key: String) {
-        if self.answered.insert(key.clone()) {
-            self.answered_order.push_back(key);
-            if self.answered_order.len() > ANSWERED_MEMORY
-                && let Some(old) = self.answered_order.pop_front()
-            {
-                self.answered.remove(&old);
-            }
+        remember(&mut self.answered, &mut self.answered_order, key);
+    }
+
+    /// Follows a new request; true the first time the oldest had to be let go to make room.
+    fn ask(&mut self, key: String, asked: Asked) -> bool {
+        self.waiting_order.push_back(key.clone());
+        self.waiting.insert(key, asked);
+        let mut dropped = false;
+        while self.waiting.len() > WAITING_MAX {
+            let Some(old) = self.waiting_order.pop_front() else {
+                break;
+            };
+            dropped |= self.waiting.remove(&old).is_some();
+        }
+        // Keys already answered stay in the order until they reach its front.
+        if self.waiting_order.len() > 2 * WAITING_MAX {
+            self.waiting_order.retain(|k| self.waiting.contains_key(k));
+        }
+        let first = dropped && !self.let_go;
+        self.let_go |= dropped;
+        first
+    }
+
+    fn cancel(&mut self, key: String) {
+        if self.waiting.remove(&key).is_some() {
+            remember(&mut self.cancelled, &mut self.cancelled_order, key);
         }
     }
 }
@@ -116,13 +156,24 @@ impl Observer {
                         ));
                     }
                     asker.answered.remove(&key);
-                    asker.waiting.insert(
-                        key,
-                        Asked {
-                            method: method.clone(),
-                            at_us,
-                        },
-                    );
+                    asker.cancelled.remove(&key);
+                    let asked = Asked {
+                        method: method.clone(),
+                        at_us,
+                    };
+                    if asker.ask(key, asked) {
+                        findings.push((
+                            Severity::Warning,
+                            format!(
+                                "the {who} has more than {WAITING_MAX} requests without an answer: the oldest are no longer followed"
+                            ),
+                        ));
+                    }
+                } else if method == "notifications/cancelled"
+                    && let Some(rid) = params.as_ref().and_then(|p| p.get("requestId"))
+                {
+                    // A peer cancels its own request: its answer may still come, late.
+                    asker.cancel(rid.to_string());
                 }
                 calls.push((method, params));
             }
@@ -135,6 +186,13 @@ impl Observer {
                         frame.request_method = Some(asked.method.clone());
                         answerer.answered(key);
                         answers.push((asked.method, outcome));
+                    }
+                    None if answerer.cancelled.contains(&key) => {
+                        frame.late = Some(Late::AfterCancel);
+                        findings.push((
+                            Severity::Info,
+                            format!("response to the {other}'s request {id}, which it had cancelled: arrived after cancel"),
+                        ));
                     }
                     None if answerer.answered.contains(&key) => findings.push((
                         Severity::Error,
@@ -236,5 +294,40 @@ mod tests {
             "{:?}",
             reused.findings
         );
+    }
+
+    #[test]
+    fn a_cancelled_request_answered_anyway_is_late_not_stray() {
+        let mut o = Observer::default();
+        o.see(
+            Direction::Sent,
+            br#"{"jsonrpc":"2.0","id":4,"method":"tools/call"}"#,
+            0,
+        );
+        o.see(
+            Direction::Sent,
+            br#"{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":4}}"#,
+            1,
+        );
+        let late = o.see(
+            Direction::Received,
+            br#"{"jsonrpc":"2.0","id":4,"result":{}}"#,
+            2,
+        );
+        assert_eq!(late.frame.late, Some(Late::AfterCancel));
+        assert_eq!(late.findings[0].0, Severity::Info, "{:?}", late.findings);
+    }
+
+    #[test]
+    fn a_peer_that_never_answers_does_not_grow_what_is_followed() {
+        let mut o = Observer::default();
+        let mut warned = 0;
+        for i in 0..(WAITING_MAX + 10) {
+            let line = format!(r#"{{"jsonrpc":"2.0","id":{i},"method":"ping"}}"#);
+            warned += o.see(Direction::Sent, line.as_bytes(), 0).findings.len();
+        }
+        assert_eq!(o.client.waiting.len(), WAITING_MAX);
+        assert!(o.client.waiting_order.len() <= 2 * WAITING_MAX);
+        assert_eq!(warned, 1, "said once");
     }
 }

@@ -7,7 +7,7 @@ mcpscope.
     python sdk_client.py http URL
     python sdk_client.py sse URL
 
-Environment: CALLS, a JSON list of [method, params] to run after the handshake (default: list
+Environment: SDK_DEFAULT_ENV=1 starts a stdio server with the SDK's default environment only. CALLS, a JSON list of [method, params] to run after the handshake (default: list
 tools, call echo, list resources, read the first, list prompts). ROUNDS repeats the calls (for a
 latency figure: each call's time is printed in ms under "timesMs").
 """
@@ -34,7 +34,10 @@ DEFAULT = [
 @asynccontextmanager
 async def transport(kind, rest):
     if kind == "stdio":
-        params = StdioServerParameters(command=rest[0], args=rest[1:], env=dict(os.environ))
+        # SDK_DEFAULT_ENV=1: the server gets only what the SDK passes by default (HOME, PATH,
+        # USER, …), as in a real client's config without "env".
+        env = None if os.environ.get("SDK_DEFAULT_ENV") else dict(os.environ)
+        params = StdioServerParameters(command=rest[0], args=rest[1:], env=env)
         async with stdio_client(params) as (read, write):
             yield read, write
     elif kind == "http":

@@ -156,7 +156,35 @@ async fn an_export_of_mcpscopes_own_session_is_served_with_the_servers_requests_
     // mcpscope as the client: server-everything asks it for roots after the handshake, so the
     // recording holds a server request the mock must ask the new client too, and wait for.
     let scope = Scope::start().await;
-    let text = crate::recordings::record_everything(&scope).await;
+    let mut events = scope.events().await;
+    let (status, s) = scope.post("/api/sessions", everything_target()).await;
+    assert_eq!(status, 201, "{s}");
+    let id = s["id"].as_str().unwrap().to_owned();
+    events
+        .wait_for("server-everything asking for roots", |e| {
+            e["kind"] == "frame" && e["direction"] == "received" && e["method"] == "roots/list"
+        })
+        .await;
+    for (method, params) in [
+        ("tools/list", json!({})),
+        (
+            "tools/call",
+            json!({"name": "echo", "arguments": {"message": "hi"}}),
+        ),
+        (
+            "tools/call",
+            json!({"name": "get-sum", "arguments": {"a": 2, "b": 3}}),
+        ),
+    ] {
+        let (status, body) = scope
+            .post(
+                &format!("/api/sessions/{id}/request"),
+                json!({"method": method, "params": params}),
+            )
+            .await;
+        assert_eq!(status, 200, "{method}: {body}");
+    }
+    let text = scope.export(&id).await;
     let file = std::env::temp_dir().join(format!("mcpscope-mock-export-{}.ndjson", scope.port));
     std::fs::write(&file, &text).unwrap();
     let path = file.display().to_string();
@@ -179,13 +207,31 @@ async fn an_export_of_mcpscopes_own_session_is_served_with_the_servers_requests_
         got["results"][2][1]["content"][0]["text"],
         "The sum of 2 and 3 is 5."
     );
-    // The same over HTTP, where the server's request travels on the answer's stream.
+    // The same over HTTP, watched through mcpscope's proxy: the server's request that came
+    // after the client's `initialized` reaches the client on its session's own stream, and
+    // the client's answer reaches the mock.
     let (_mock, url) = mock_http(&path, &[]).await;
-    let got = run_client(&python(), &[&client, "http", &url], &[("CALLS", &calls)]).await;
+    let (_proxy, relayed) = crate::proxy::proxy(&url, &scope, &["--name", "mock"]).await;
+    // The client waits a moment after its handshake, so its own stream is open and served
+    // before it is done.
+    let mut slow: Vec<Value> = serde_json::from_str(&calls).unwrap();
+    slow.insert(0, json!(["sleep", {"s": 1}]));
+    let calls = Value::from(slow).to_string();
+    let got = run_client(
+        &python(),
+        &[&client, "http", &relayed],
+        &[("CALLS", &calls)],
+    )
+    .await;
     assert!(got["errors"].as_array().unwrap().is_empty(), "{got}");
     assert_eq!(
-        got["results"][2][1]["content"][0]["text"],
+        got["results"][3][1]["content"][0]["text"],
         "The sum of 2 and 3 is 5."
     );
+    events
+        .wait_for("the replayed roots/list, answered by the client", |e| {
+            e["kind"] == "frame" && e["direction"] == "sent" && e["requestMethod"] == "roots/list"
+        })
+        .await;
     let _ = std::fs::remove_file(&file);
 }

@@ -144,7 +144,7 @@ impl Scope {
             .env("MCPSCOPE_LOG", level)
             // Token files for taps go to the tests' own directory, never the user's.
             .env(
-                "XDG_RUNTIME_DIR",
+                "MCPSCOPE_RUN_DIR",
                 std::env::temp_dir().join("mcpscope-test-runtime"),
             )
             .envs(env.iter().copied())

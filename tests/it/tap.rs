@@ -570,3 +570,104 @@ async fn the_page_shows_a_tapped_session_live_read_only_with_the_clients_calls()
             == Some("true")
     );
 }
+
+#[tokio::test]
+async fn a_tap_started_with_a_clients_default_environment_finds_mcpscope() {
+    // Regression: the token file's place came from XDG_RUNTIME_DIR, which the SDKs do not pass
+    // to a server; a tap in a real client's config found no token and reported nothing. This
+    // mcpscope keeps its token where a real one does (the user's home), not the tests' place.
+    let scope = Scope::start_env(&[], &[("MCPSCOPE_RUN_DIR", "")]).await;
+    let mut events = scope.events().await;
+    let client = sdk_client();
+    let report = run_client(
+        &python(),
+        &[
+            &client,
+            "stdio",
+            bin(),
+            "tap",
+            "--to",
+            &scope.base,
+            "--",
+            "node",
+            EVERYTHING,
+            "stdio",
+        ],
+        &[("SDK_DEFAULT_ENV", "1")],
+    )
+    .await;
+    assert!(report["errors"].as_array().unwrap().is_empty(), "{report}");
+    let session = ended_tap(&scope, &mut events).await;
+    assert_eq!(session["serverInfo"]["name"], "mcp-servers/everything");
+}
+
+#[tokio::test]
+async fn a_forgotten_tapped_session_takes_nothing_more_from_its_report() {
+    // Regression: frames of a report still arriving after the session was removed were
+    // published under its id, after its `removed` event.
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(16);
+    let record = |tag: &str, body: &[u8]| {
+        let mut out = format!("{tag} {} 0\n", body.len()).into_bytes();
+        out.extend_from_slice(body);
+        out.push(b'\n');
+        out
+    };
+    let hello = json!({"transport": "stdio", "command": "srv", "pid": 1}).to_string();
+    tx.send(Ok(record("hello", hello.as_bytes())))
+        .await
+        .unwrap();
+    tx.send(Ok(record(
+        "c",
+        br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+    )))
+    .await
+    .unwrap();
+    // Its own client: the route ends this request before its body does, and that connection
+    // must not be handed to the next request.
+    let report = test_client()
+        .post(scope.url("/api/tap"))
+        .bearer_auth(&scope.token)
+        .body(reqwest::Body::wrap_stream(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        ))
+        .send();
+    let report = tokio::spawn(report);
+    let first = events
+        .wait_for("the tapped ping", |e| {
+            e["kind"] == "frame" && e["method"] == "ping"
+        })
+        .await;
+    let id = first["session"].as_str().unwrap().to_owned();
+    let (status, _) = scope
+        .delete(&format!("/api/sessions/{id}"), json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let removed = events.wait_for("removed", |e| e["kind"] == "removed").await["seq"]
+        .as_u64()
+        .unwrap();
+    for _ in 0..3 {
+        let _ = tx
+            .send(Ok(record("s", br#"{"jsonrpc":"2.0","id":1,"result":{}}"#)))
+            .await;
+    }
+    drop(tx);
+    let _ = tokio::time::timeout(DEADLINE, report).await;
+    // A marker after everything the report could have caused.
+    let mut marker = demo_target();
+    marker["name"] = json!("marker");
+    let (status, marker) = scope.post("/api/sessions", marker).await;
+    assert_eq!(status, 201, "{marker}");
+    events
+        .wait_for("the marker session", |e| {
+            e["kind"] == "state" && e["name"] == "marker"
+        })
+        .await;
+    let after: Vec<&Value> = events
+        .seen
+        .iter()
+        .filter(|e| e["seq"].as_u64().unwrap() > removed && e["session"] == id.as_str())
+        .collect();
+    assert!(after.is_empty(), "events after removal: {after:?}");
+}

@@ -18,7 +18,11 @@ async fn the_mocks_listener_answers_only_this_machine() {
     std::fs::write(&file, &text).unwrap();
     let (_mock, url) = mock_http(file.to_str().unwrap(), &[]).await;
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    let http = test_client();
+    // A fresh connection each time: the refused huge body closes its connection.
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
     let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}});
     let post = |h: reqwest::RequestBuilder| {
         h.header("accept", "application/json, text/event-stream")
@@ -34,7 +38,17 @@ async fn the_mocks_listener_answers_only_this_machine() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // A session's own stream only for a session the mock gave out.
     let res = http.get(&url).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = http
+        .get(&url)
+        .header("mcp-session-id", "guessed")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = http.put(&url).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
     let res = http
         .post(&url)

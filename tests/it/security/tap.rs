@@ -81,7 +81,11 @@ async fn the_tap_route_is_guarded_and_reads_only_reports() {
 #[tokio::test]
 async fn hostile_tapped_lines_become_findings_and_text_and_the_session_sends_nothing() {
     let s = Scope::start().await;
-    let mut body = hello(json!({"name": "\u{1b}]0;owned\u{7}\u{1b}[2Jevil"}));
+    let mut body = hello(json!({
+        "name": "\u{1b}]0;owned\u{7}\u{1b}[2Jevil",
+        "args": ["--api-key", "sk-tapped-secret-999"],
+        "secrets": ["sk-tapped-secret-999"],
+    }));
     body.extend(record(
         "c",
         1,
@@ -99,6 +103,8 @@ async fn hostile_tapped_lines_become_findings_and_text_and_the_session_sends_not
     assert_eq!(session["state"], "disconnected");
     // The name is kept as text (the page renders it with textContent).
     assert!(session["name"].as_str().unwrap().ends_with("evil"));
+    // A secret the server was given is hidden in the session object as in a target of ours.
+    assert_eq!(session["target"]["args"][1], "<redacted>", "{session}");
     let text: String = crate::tap::export_lines(&s, id)
         .await
         .iter()
@@ -144,7 +150,7 @@ async fn a_tap_reports_only_on_this_machine_and_only_with_a_private_token_file()
     // A token file planted as a symlink, and one others may read: neither is used.
     let s = Scope::start().await;
     let runtime = std::env::temp_dir().join(format!("mcpscope-tap-rt-{}", s.port));
-    let dir = runtime.join("mcpscope");
+    let dir = runtime.join("run");
     std::fs::create_dir_all(&dir).unwrap();
     let real = runtime.join("real-token");
     std::fs::write(&real, &s.token).unwrap();
@@ -161,7 +167,7 @@ async fn a_tap_reports_only_on_this_machine_and_only_with_a_private_token_file()
         let out = Command::new(bin())
             .args(["tap", "--to", &s.base, "--", "sh", "-c", "cat"])
             .env_remove("MCPSCOPE_TOKEN")
-            .env("XDG_RUNTIME_DIR", &runtime)
+            .env("MCPSCOPE_RUN_DIR", &dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -206,14 +212,21 @@ async fn the_proxy_relays_only_for_this_machine() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let res = http
-        .post(&url)
-        .header("origin", "https://evil.example")
-        .json(&init)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // Another site, and another local origin (an MCP App view's, another dev server's).
+    for origin in [
+        "https://evil.example",
+        "http://127.0.0.1:1",
+        "http://localhost:3000",
+    ] {
+        let res = http
+            .post(&url)
+            .header("origin", origin)
+            .json(&init)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{origin}");
+    }
     // Nothing reached the server, so nothing was reported.
     let (_, sessions) = s.get("/api/sessions").await;
     assert_eq!(sessions, json!([]));
