@@ -725,6 +725,7 @@ async fn direct_round_trips_env(
 /// What a tap and a proxy add per call, against the same calls made straight to the server;
 /// both report to a running mcpscope, as in use.
 async fn tap_and_proxy(calls: usize) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let (scope, base) = start(&[]).await;
     let target = everything();
     let mut tapped = vec![

@@ -4,8 +4,9 @@
 //! port is this user's at all.
 //!
 //! The file's place depends on nothing a client may leave out of a server's environment (the
-//! SDKs pass only `HOME`, `PATH`, `USER` and a few more): the home directory of this user, from
-//! the password database, under `.config/mcpscope/run/`. `MCPSCOPE_RUN_DIR` moves it (tests).
+//! SDKs pass only `HOME`, `PATH`, `USER` and a few more): the home directory of this user
+//! (`HOME`, else the password database), under `.config/mcpscope/run/`. `MCPSCOPE_RUN_DIR` moves
+//! it (tests).
 
 use std::path::PathBuf;
 
@@ -17,11 +18,17 @@ pub fn run_dir() -> Option<PathBuf> {
     {
         return Some(dir);
     }
-    let home = nix::unistd::User::from_uid(nix::unistd::Uid::effective())
-        .ok()
-        .flatten()
-        .map(|u| u.dir)
-        .or_else(|| std::env::var_os("HOME").map(PathBuf::from))
+    // HOME when it is there (every SDK passes it); else the password database, which loads the
+    // system's name-service modules into the process, so only when needed.
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .filter(|h| h.is_absolute())
+        .or_else(|| {
+            nix::unistd::User::from_uid(nix::unistd::Uid::effective())
+                .ok()
+                .flatten()
+                .map(|u| u.dir)
+        })
         .filter(|h| h.is_absolute())?;
     Some(home.join(".config").join("mcpscope").join("run"))
 }

@@ -112,6 +112,11 @@ pub(super) struct ReplayBody {
 /// An opened recording's file chooses what is sent, so its plan is trusted only when this
 /// machine sealed it as it is; a live session's plan is what this process itself sent.
 fn trusted(source: &crate::session::Session, plan: &replay::Plan) -> bool {
+    // A tapped session's requests were another program's (a client, its model): the user reads
+    // them before they are sent again.
+    if source.is_tapped() {
+        return false;
+    }
     match source.info().recording {
         None => true,
         Some(r) => serde_json::from_value::<Header>(r["header"].clone())
@@ -187,7 +192,7 @@ pub(super) async fn replay(
         (None, None, Some(t)) => t,
         (None, None, None) => {
             return Err(ApiError::Conflict(
-                "replaying an opened recording runs only a target the request names: send \"target\" (the recorded one is in the session object)".into(),
+                "replaying an opened recording or a tapped session runs only a target the request names: send \"target\" or \"against\" (the recorded or tapped one is in the session object)".into(),
             ));
         }
     };

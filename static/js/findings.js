@@ -5,7 +5,7 @@
 // gives) and Replay (runs it again in a new session and shows, request by request, same,
 // different with each difference's path, or missing).
 
-import { call, sessionId, sessionPath } from "./api.js";
+import { call, sessionId, sessionPath, showsPast } from "./api.js";
 import { $, el } from "./dom.js";
 import { download } from "./content.js";
 import * as dock from "./dock.js";
@@ -130,9 +130,9 @@ function fillAgainst(list) {
   const select = $("replay-against");
   const kept = select.value;
   const own = list.find((s) => s.id === sessionId());
-  const others = list.filter((s) => s.id !== sessionId() && s.target && s.state !== "recorded");
+  const others = list.filter((s) => s.id !== sessionId() && s.target && !showsPast(s));
   select.replaceChildren(
-    el("option", { value: "", text: own?.state === "recorded" ? "the recorded target" : "its own target" }),
+    el("option", { value: "", text: own?.state === "recorded" ? "the recorded target" : own?.tapped ? "the tapped server" : "its own target" }),
     ...others.map((s) => el("option", { value: s.id, text: `${s.name || s.id} · ${s.id}` })));
   select.value = others.some((s) => s.id === kept) ? kept : "";
 }
@@ -147,12 +147,13 @@ async function replay() {
   // What it would send: a file this mcpscope did not seal (or one edited since) chooses every
   // request and every answer to the server, so the user reads them all first.
   const { body: plan } = await call("GET", sessionPath("/replay"));
-  const sends = plan.sealed ? "" :
-    `This recording was not written by mcpscope here (or it was edited since). Replaying it sends:\n\n${plan.text}\n`;
+  const sends = plan.sealed ? "" : s.tapped
+    ? `These requests were made by a real client (and the model behind it), not by you. Replaying them sends:\n\n${plan.text}\n`
+    : `This recording was not written by mcpscope here (or it was edited since). Replaying it sends:\n\n${plan.text}\n`;
   if (against) {
     if (sends && !window.confirm(`${sends}\nRun it against ${$("replay-against").selectedOptions[0]?.textContent ?? against}?`)) return;
     request = { against };
-  } else if (s.state === "recorded") {
+  } else if (showsPast(s)) {
     const target = targetBody(s.target);
     if (!target) { $("replay-status").textContent = "The recording names no target."; return; }
     if (/<redacted>|%3Credacted%3E/.test(JSON.stringify(target))) {

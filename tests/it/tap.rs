@@ -671,3 +671,56 @@ async fn a_forgotten_tapped_session_takes_nothing_more_from_its_report() {
         .collect();
     assert!(after.is_empty(), "events after removal: {after:?}");
 }
+
+#[tokio::test]
+async fn a_tapped_sessions_requests_replay_against_a_live_session_once_accepted() {
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+    let client = sdk_client();
+    run_client(
+        &python(),
+        &[
+            &client,
+            "stdio",
+            bin(),
+            "tap",
+            "--to",
+            &scope.base,
+            "--",
+            "node",
+            EVERYTHING,
+            "stdio",
+        ],
+        &[("MCPSCOPE_TOKEN", &scope.token)],
+    )
+    .await;
+    let tapped = ended_tap(&scope, &mut events).await;
+    let id = tapped["id"].as_str().unwrap();
+    let (status, live) = scope.post("/api/sessions", everything_target()).await;
+    assert_eq!(status, 201, "{live}");
+    let live = live["id"].as_str().unwrap();
+    // Another program chose these requests: nothing is sent before the user has read them.
+    let (status, refused) = scope
+        .post(
+            &format!("/api/sessions/{id}/replay"),
+            json!({"against": live}),
+        )
+        .await;
+    assert_eq!(status, 409, "{refused}");
+    let (status, plan) = scope.get(&format!("/api/sessions/{id}/replay")).await;
+    assert_eq!(status, 200);
+    assert_eq!(plan["sealed"], false, "{plan}");
+    let (status, report) = scope
+        .post(
+            &format!("/api/sessions/{id}/replay"),
+            json!({"against": live, "acceptRequests": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    // The client's requests, answered by a live server-everything as they were through the tap.
+    assert_eq!(report["summary"]["different"], 0, "{report:#}");
+    assert!(
+        report["summary"]["same"].as_u64().unwrap() >= 5,
+        "{report:#}"
+    );
+}
