@@ -5,7 +5,8 @@ Starts mcpscope (target/debug unless MCPSCOPE_BIN says otherwise) on server-ever
 tests/peers, drives Debian's chromium through chromedriver (WebDriver over plain HTTP, no
 dependencies), and writes docs/screenshots/<screen>-<theme>-<width>x<height>.png: the tool
 screen after a call, the resource screen with its preview, the exchange view, and an MCP App under
-its tool's result (the ext-apps vanilla example), at 1400x900 and 1000x700, in light and dark.
+its tool's result (the ext-apps vanilla example), and a tapped session (the Python SDK client
+through `mcpscope tap`), at 1400x900 and 1000x700, in light and dark.
 Also prints each page's scroll width, so horizontal scrolling shows up here too.
 
     scripts/screenshots.py [OUT_DIR]
@@ -90,6 +91,14 @@ def main():
                                      data=json.dumps({"command": "node", "args": [APP_SERVER, "--stdio"]}).encode(),
                                      headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"})
         app_session = json.load(urllib.request.urlopen(req))["id"]
+        # A real client (the Python SDK) running server-everything through `mcpscope tap`.
+        python = os.path.join(ROOT, "tests/peers/.venv/bin/python")
+        subprocess.run([python, os.path.join(ROOT, "tests/clients/sdk_client.py"), "stdio", BIN, "tap",
+                        "--to", f"http://127.0.0.1:{port}", "--name", "everything, as Claude runs it", "--",
+                        "node", EVERYTHING, "stdio"], env=dict(os.environ, MCPSCOPE_TOKEN=TOKEN),
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/sessions", headers={"Authorization": f"Bearer {TOKEN}"})
+        tapped = [s["id"] for s in json.load(urllib.request.urlopen(req)) if s.get("tapped")][0]
         d = Driver(dport)
         for w, h in [(1400, 900), (1000, 700)]:
             for theme in ["light", "dark"]:
@@ -134,6 +143,14 @@ def main():
                 d.shot(os.path.join(OUT, f"app-{theme}-{w}x{h}.png"))
                 sw = d.js("return [document.documentElement.scrollWidth, window.innerWidth]")
                 print(f"app {theme} {w}x{h}: scrollWidth {sw[0]} / innerWidth {sw[1]}")
+                # A tapped session: the client's own call under its tool, its frames below.
+                d.call("POST", f"/session/{d.sid}/url", {"url": f"http://127.0.0.1:{port}/#s={tapped}&i=tool%3Aecho"})
+                d.until("return document.getElementById('result').textContent.includes('through the tap')", "the client's call")
+                d.js("const s = document.getElementById('timeline-search'); s.value = ''; s.dispatchEvent(new Event('input'));")
+                time.sleep(0.5)
+                d.shot(os.path.join(OUT, f"tap-{theme}-{w}x{h}.png"))
+                sw = d.js("return [document.documentElement.scrollWidth, window.innerWidth]")
+                print(f"tap {theme} {w}x{h}: scrollWidth {sw[0]} / innerWidth {sw[1]}")
                 d.quit()
     finally:
         app.terminate()
