@@ -157,7 +157,16 @@ impl Mock {
     pub fn on_line(&mut self, line: &[u8]) -> (Vec<Out>, Vec<Value>) {
         let mut outs = Vec::new();
         let mut answered = Vec::new();
-        for parsed in wire::messages(line) {
+        let messages = wire::messages(line);
+        if messages.is_empty() && !line.trim_ascii().is_empty() {
+            // Not a JSON-RPC message: JSON-RPC's answer to that, with a null id.
+            let error = json!({"code": -32700, "message": "mcpscope mock: not a JSON-RPC message"});
+            return (
+                vec![Out::Answer(wire::response(&Value::Null, Err(&error)))],
+                answered,
+            );
+        }
+        for parsed in messages {
             match parsed {
                 Parsed::Call {
                     id: Some(id),

@@ -145,6 +145,16 @@ fn an_unrecorded_request_is_refused_naming_the_closest_recorded_one() {
 }
 
 #[test]
+fn a_line_that_is_not_json_rpc_gets_a_parse_error() {
+    let s = script();
+    let mut m = Mock::new(s.clone(), Vec::new());
+    let sent = lines(&m.on_line(b"hello?").0);
+    assert_eq!(sent[0]["error"]["code"], -32700);
+    assert_eq!(sent[0]["id"], Value::Null);
+    assert!(m.on_line(b"  ").0.is_empty());
+}
+
+#[test]
 fn a_recording_with_nothing_answered_is_refused() {
     let r = recording(&[(
         "sent",

@@ -119,6 +119,14 @@ impl Observer {
                 )
             });
         frame.direction = direction;
+        // The engine's words are for a server's stdout; a client writes the server's stdin.
+        let findings = match direction {
+            Direction::Received => findings,
+            Direction::Sent => findings
+                .into_iter()
+                .map(|(severity, text)| (severity, client_words(text)))
+                .collect(),
+        };
         Seen {
             frame,
             findings,
@@ -210,6 +218,18 @@ impl Observer {
     }
 }
 
+/// A finding about a line the client wrote, in words about the client.
+fn client_words(text: String) -> String {
+    if text.starts_with("empty line on stdout") {
+        return "empty line from the client: only JSON-RPC messages may be written to a server"
+            .into();
+    }
+    match text.split_once("): stdout must carry only JSON-RPC messages") {
+        Some((head, _)) => format!("{head}): the client must write only JSON-RPC messages"),
+        None => text,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,6 +314,20 @@ mod tests {
             "{:?}",
             reused.findings
         );
+    }
+
+    #[test]
+    fn a_clients_bad_line_is_named_as_the_clients() {
+        let mut o = Observer::default();
+        let seen = o.see(Direction::Sent, b"oops", 0);
+        assert!(
+            seen.findings[0].1.contains("the client must write"),
+            "{:?}",
+            seen.findings
+        );
+        assert!(!seen.findings[0].1.contains("stdout"));
+        let seen = o.see(Direction::Received, b"oops", 0);
+        assert!(seen.findings[0].1.contains("stdout"), "{:?}", seen.findings);
     }
 
     #[test]
