@@ -130,6 +130,8 @@ struct Input {
 impl Input {
     async fn line(&mut self) -> Option<Vec<u8>> {
         match self.reader.read_until(b'\n', &mut self.partial).await {
+            // The end: a last line without its newline still counts.
+            Ok(0) if !self.partial.is_empty() => Some(std::mem::take(&mut self.partial)),
             Ok(0) | Err(_) => None,
             Ok(_) => {
                 let mut line = std::mem::take(&mut self.partial);

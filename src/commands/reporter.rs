@@ -82,7 +82,15 @@ impl Reporter {
         // The task never waits on mcpscope, so it ends as soon as the queue is read.
         let (local, request) = match tokio::time::timeout(FLUSH, self.task).await {
             Ok(Ok(finished)) => finished,
-            _ => (None, None),
+            _ => {
+                if let Some(path) = &self.save {
+                    eprintln!(
+                        "mcpscope {who}: the report did not finish in time; {} was not written",
+                        path.display()
+                    );
+                }
+                (None, None)
+            }
         };
         if let (Some(local), Some(path)) = (local, &self.save)
             && let Err(e) = local.save(path)
@@ -146,6 +154,8 @@ async fn report(
             }
             if conn.is_none() && Instant::now() >= next_try {
                 next_try = Instant::now() + RETRY;
+                // A new report starts its own count.
+                remote_dropped = 0;
                 conn = remote.connect().and_then(|c| {
                     let hello = Hello {
                         late: any_before,

@@ -14,6 +14,10 @@
 
 use std::{
     process::{Command, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Instant,
 };
 
@@ -79,6 +83,8 @@ pub async fn run(args: &Args, tap: &TapArgs) -> u8 {
     let stdout = child.stdout.take().expect("piped");
     let stderr = child.stderr.take().expect("piped");
     let (q1, q2, q3) = (queue.clone(), queue.clone(), queue.clone());
+    let written = Arc::new(AtomicU64::new(0));
+    let (w1, w2, w3) = (written.clone(), written.clone(), written.clone());
     std::thread::spawn(move || {
         pass(
             std::io::stdin().lock(),
@@ -86,6 +92,7 @@ pub async fn run(args: &Args, tap: &TapArgs) -> u8 {
             Some(Peer::Client),
             clock,
             &q1,
+            &w1,
         )
     });
     // Each of the server's pipes says when it has reached its end.
@@ -98,11 +105,12 @@ pub async fn run(args: &Args, tap: &TapArgs) -> u8 {
             Some(Peer::Server),
             clock,
             &q2,
+            &w2,
         );
         let _ = out_done.send(());
     });
     std::thread::spawn(move || {
-        pass(stderr, std::io::stderr(), None, clock, &q3);
+        pass(stderr, std::io::stderr(), None, clock, &q3, &w3);
         let _ = err_done.send(());
     });
 
@@ -112,13 +120,22 @@ pub async fn run(args: &Args, tap: &TapArgs) -> u8 {
         let _ = exit_tx.send(child.wait());
     });
     let status = forward_signals_until(pid, exit_rx).await;
-    // What the server wrote before it exited still goes out first; but something it started
-    // may hold its pipes open, and the client must still see the tap end.
-    let _ = tokio::time::timeout(PIPES_END, async {
+    // What the server wrote before it exited still goes out first, however slowly the client
+    // reads it; but something the server started may hold its pipes open with nothing in them,
+    // and the client must still see the tap end: once nothing has moved for a while, it ends.
+    let pipes = async {
         let _ = out.await;
         let _ = err.await;
-    })
-    .await;
+    };
+    tokio::pin!(pipes);
+    let mut moved = written.load(Ordering::Relaxed);
+    while tokio::time::timeout(PIPES_END, &mut pipes).await.is_err() {
+        let now = written.load(Ordering::Relaxed);
+        if now == moved {
+            break;
+        }
+        moved = now;
+    }
     let code = match status {
         Ok(status) => {
             use std::os::unix::process::ExitStatusExt;

@@ -45,6 +45,22 @@ struct Queue {
     ready: Notify,
 }
 
+impl Queue {
+    /// Queues messages for the session's stream (the oldest go past [`QUEUE_MAX`]).
+    fn push(&self, outs: Vec<Out>) {
+        if outs.is_empty() {
+            return;
+        }
+        let mut queued = self.outs.lock().unwrap();
+        queued.extend(outs);
+        while queued.len() > QUEUE_MAX {
+            queued.pop_front();
+        }
+        drop(queued);
+        self.ready.notify_one();
+    }
+}
+
 /// The client's answers awaited: by session, then the recorded request id.
 type Waiting = Arc<Mutex<HashMap<(String, String), oneshot::Sender<()>>>>;
 
@@ -161,26 +177,21 @@ async fn post(s: Served, session: Option<String>, body: Bytes) -> Response {
         }
     }
     // The request's own reply: up to its answer; the rest goes on the session's stream.
+    // The request's own reply: up to its (last) answer; the rest goes on the session's
+    // stream, once the reply has been sent, so the recorded order holds.
     let split = outs
         .iter()
-        .position(|o| matches!(o, Out::Answer(_)))
+        .rposition(|o| matches!(o, Out::Answer(_)))
         .map_or(0, |i| i + 1);
     let mut outs = outs;
     let later = outs.split_off(split);
-    if !later.is_empty() {
-        let mut queued = queue.outs.lock().unwrap();
-        queued.extend(later);
-        while queued.len() > QUEUE_MAX {
-            queued.pop_front();
-        }
-        drop(queued);
-        queue.ready.notify_one();
-    }
     if outs.is_empty() {
+        queue.push(later);
         return StatusCode::ACCEPTED.into_response();
     }
     let mut response = match &outs[..] {
         [Out::Answer(line)] => {
+            queue.push(later);
             let mut r = Response::new(Body::from(line.clone()));
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -195,9 +206,10 @@ async fn post(s: Served, session: Option<String>, body: Bytes) -> Response {
             tokio::spawn(async move {
                 for out in outs {
                     if !send(&tx, out, &key, &waiting).await {
-                        return;
+                        break;
                     }
                 }
+                queue.push(later);
             });
             sse(rx)
         }
@@ -242,6 +254,10 @@ fn own_stream(queue: Arc<Queue>, session: String, waiting: Waiting) -> Response 
     let (tx, rx) = mpsc::channel(16);
     tokio::spawn(async move {
         loop {
+            // Not taken off the queue for a client that has gone.
+            if tx.is_closed() {
+                return;
+            }
             let next = queue.outs.lock().unwrap().pop_front();
             match next {
                 Some(out) => {

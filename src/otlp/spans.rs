@@ -250,7 +250,7 @@ impl Spans {
             .map(|(t, p)| (t, p, true))
             .unwrap_or_else(|| (TraceId::from_bytes(random()), SpanId::INVALID, false));
         self.order += 1;
-        self.open.insert(
+        let replaced = self.open.insert(
             (session.to_owned(), sent, id.to_string()),
             Open {
                 start: at,
@@ -271,6 +271,13 @@ impl Spans {
                 order: self.order,
             },
         );
+        // The same id asked again while the first waited: the first ends here, unanswered.
+        if let Some(old) = replaced {
+            let none = Secrets::new(Vec::<String>::new());
+            let mut span = Self::finish(old, &Value::Null, at, &none);
+            span.status = Status::error("its id was used again before an answer");
+            ended.push(span);
+        }
         ended
     }
 

@@ -4,33 +4,57 @@
 //! port is this user's at all.
 //!
 //! The file's place depends on nothing a client may leave out of a server's environment (the
-//! SDKs pass only `HOME`, `PATH`, `USER` and a few more): the home directory of this user
-//! (`HOME`, else the password database), under `.config/mcpscope/run/`. `MCPSCOPE_RUN_DIR` moves
-//! it (tests).
+//! SDKs pass only `HOME`, `PATH`, `USER` and a few more): under `.config/mcpscope/run/` of this
+//! user's home, which a tap looks for under `HOME` and under the password database's home.
+//! `MCPSCOPE_RUN_DIR` moves it (tests).
 
 use std::path::PathBuf;
 
-/// Where token files live: `MCPSCOPE_RUN_DIR`, else `~/.config/mcpscope/run` of this user.
+/// Where token files live: `MCPSCOPE_RUN_DIR`, else `~/.config/mcpscope/run` under `HOME`,
+/// else under the home directory the password database names.
 pub fn run_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("MCPSCOPE_RUN_DIR")
+    override_dir().or_else(home_run).or_else(passwd_run)
+}
+
+/// Where a tap looks, in order: `MCPSCOPE_RUN_DIR`; under `HOME`; under the password
+/// database's home, for a client that set a `HOME` of its own (snap and flatpak do).
+fn run_dirs() -> Vec<PathBuf> {
+    if let Some(dir) = override_dir() {
+        return vec![dir];
+    }
+    let mut dirs: Vec<PathBuf> = home_run().into_iter().collect();
+    if let Some(dir) = passwd_run().filter(|d| !dirs.contains(d)) {
+        dirs.push(dir);
+    }
+    dirs
+}
+
+fn override_dir() -> Option<PathBuf> {
+    std::env::var_os("MCPSCOPE_RUN_DIR")
         .map(PathBuf::from)
         .filter(|d| d.is_absolute())
-    {
-        return Some(dir);
-    }
-    // HOME when it is there (every SDK passes it); else the password database, which loads the
-    // system's name-service modules into the process, so only when needed.
-    let home = std::env::var_os("HOME")
+}
+
+fn under(home: PathBuf) -> PathBuf {
+    home.join(".config").join("mcpscope").join("run")
+}
+
+fn home_run() -> Option<PathBuf> {
+    std::env::var_os("HOME")
         .map(PathBuf::from)
         .filter(|h| h.is_absolute())
-        .or_else(|| {
-            nix::unistd::User::from_uid(nix::unistd::Uid::effective())
-                .ok()
-                .flatten()
-                .map(|u| u.dir)
-        })
-        .filter(|h| h.is_absolute())?;
-    Some(home.join(".config").join("mcpscope").join("run"))
+        .map(under)
+}
+
+/// The password database's home. Asking loads the system's name-service modules into the
+/// process, so the inspector asks only when it has no `HOME`.
+fn passwd_run() -> Option<PathBuf> {
+    nix::unistd::User::from_uid(nix::unistd::Uid::effective())
+        .ok()
+        .flatten()
+        .map(|u| u.dir)
+        .filter(|h| h.is_absolute())
+        .map(under)
 }
 
 /// The token file of the instance on `port`.
@@ -55,10 +79,13 @@ pub fn write_token(port: u16, token: &str) -> std::io::Result<PathBuf> {
 /// The token of the instance on `port`: from a file only this user can read and no one else
 /// can have planted (no symlink, ours, no group or world bits).
 pub fn read_token(port: u16) -> Option<String> {
-    let bytes = crate::private_file::read_private(&token_path(port)?, 1024).ok()?;
-    let token = String::from_utf8(bytes).ok()?;
-    let token = token.trim();
-    (!token.is_empty()).then(|| token.to_owned())
+    run_dirs().into_iter().find_map(|dir| {
+        let path = dir.join(format!("{port}.token"));
+        let bytes = crate::private_file::read_private(&path, 1024).ok()?;
+        let token = String::from_utf8(bytes).ok()?;
+        let token = token.trim();
+        (!token.is_empty()).then(|| token.to_owned())
+    })
 }
 
 /// Whether what listens on loopback `port` is this user's: another local user who took the

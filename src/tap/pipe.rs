@@ -34,12 +34,15 @@ impl Queue {
 /// Copies `from` to `to` chunk by chunk, each written on (and flushed) as soon as it is read,
 /// then reported line by line. `peer` None is the server's stderr. Ends at EOF or when the
 /// other side is gone, closing `to` so the far end sees EOF as the client or server meant it.
+/// `written` counts the bytes passed on, so a caller can tell a pipe still moving from one held
+/// open with nothing in it.
 pub fn pass(
     mut from: impl Read,
     mut to: impl Write,
     peer: Option<Peer>,
     clock: Instant,
     queue: &Queue,
+    written: &AtomicU64,
 ) {
     let mut buf = vec![0u8; 64 * 1024];
     // A stderr line is reported up to the 1 MiB a report's stderr record holds.
@@ -69,6 +72,7 @@ pub fn pass(
                 break;
             }
         }
+        written.fetch_add(n as u64, Ordering::Relaxed);
     }
     if let Some(line) = lines.rest() {
         let at_us = clock.elapsed().as_micros() as u64;

@@ -142,7 +142,12 @@ async fn handle(State(relay): State<Arc<Relay>>, request: Request) -> Response {
     let mut upstream = relay.client.request(parts.method.clone(), url.clone());
     let named = connection_named(&parts.headers);
     for (name, value) in parts.headers.iter() {
-        if !HOP.contains(&name.as_str()) && !named.iter().any(|n| n == name.as_str()) {
+        // The encoding is asked for below, in place of the client's (a header is added, not
+        // replaced, so the client's must not go too).
+        if !HOP.contains(&name.as_str())
+            && !named.iter().any(|n| n == name.as_str())
+            && name != header::ACCEPT_ENCODING
+        {
             upstream = upstream.header(name, value);
         }
     }
@@ -198,13 +203,18 @@ async fn handle(State(relay): State<Arc<Relay>>, request: Request) -> Response {
         let json = !sse && is_json(&headers_of_answer);
         let mut whole: Vec<u8> = Vec::new();
         let mut total = 0usize;
+        // A body cut off (the upstream failed, the client left) is not reported as a message.
+        let mut whole_body = false;
         loop {
             // A client that went away ends an idle stream too, not only at its next chunk.
             let chunk = tokio::select! {
                 chunk = stream.next() => chunk,
                 () = tx.closed() => break,
             };
-            let Some(chunk) = chunk else { break };
+            let Some(chunk) = chunk else {
+                whole_body = true;
+                break;
+            };
             let chunk = match chunk {
                 Ok(c) => c,
                 Err(e) => {
@@ -251,7 +261,7 @@ async fn handle(State(relay): State<Arc<Relay>>, request: Request) -> Response {
                 break;
             }
         }
-        if json && total > 0 {
+        if json && total > 0 && whole_body {
             let at = relay2.at();
             relay2.queue.offer(if total > MAX_REPORTED {
                 Report::Skipped {

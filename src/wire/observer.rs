@@ -22,7 +22,10 @@ const WAITING_MAX: usize = 8192;
 #[derive(Default)]
 struct Side {
     waiting: HashMap<String, Asked>,
-    waiting_order: VecDeque<String>,
+    /// The requests in the order they came, each with its number: an id used again is a new
+    /// request, and only the entry with the live number stands for it.
+    waiting_order: VecDeque<(String, u64)>,
+    asked: u64,
     answered: HashSet<String>,
     answered_order: VecDeque<String>,
     /// Requests this side cancelled (`notifications/cancelled`) before their answer came.
@@ -35,6 +38,8 @@ struct Side {
 struct Asked {
     method: String,
     at_us: u64,
+    /// Its number among this side's requests.
+    n: u64,
 }
 
 /// Remembers `key` in a set bounded by [`ANSWERED_MEMORY`], oldest forgotten first.
@@ -55,19 +60,30 @@ impl Side {
     }
 
     /// Follows a new request; true the first time the oldest had to be let go to make room.
-    fn ask(&mut self, key: String, asked: Asked) -> bool {
-        self.waiting_order.push_back(key.clone());
+    fn ask(&mut self, key: String, mut asked: Asked) -> bool {
+        self.asked += 1;
+        asked.n = self.asked;
+        self.waiting_order.push_back((key.clone(), asked.n));
         self.waiting.insert(key, asked);
+        let live = |waiting: &HashMap<String, Asked>, (k, n): &(String, u64)| {
+            waiting.get(k).is_some_and(|a| a.n == *n)
+        };
         let mut dropped = false;
         while self.waiting.len() > WAITING_MAX {
             let Some(old) = self.waiting_order.pop_front() else {
                 break;
             };
-            dropped |= self.waiting.remove(&old).is_some();
+            if live(&self.waiting, &old) {
+                self.waiting.remove(&old.0);
+                dropped = true;
+            }
         }
-        // Keys already answered stay in the order until they reach its front.
+        // Entries of requests answered (or asked again) since stay until they reach the front;
+        // past twice the bound they are swept, so the order holds at most one per live request
+        // after a sweep.
         if self.waiting_order.len() > 2 * WAITING_MAX {
-            self.waiting_order.retain(|k| self.waiting.contains_key(k));
+            let waiting = &self.waiting;
+            self.waiting_order.retain(|entry| live(waiting, entry));
         }
         let first = dropped && !self.let_go;
         self.let_go |= dropped;
@@ -168,6 +184,7 @@ impl Observer {
                     let asked = Asked {
                         method: method.clone(),
                         at_us,
+                        n: 0,
                     };
                     if asker.ask(key, asked) {
                         findings.push((
@@ -363,5 +380,37 @@ mod tests {
         assert_eq!(o.client.waiting.len(), WAITING_MAX);
         assert!(o.client.waiting_order.len() <= 2 * WAITING_MAX);
         assert_eq!(warned, 1, "said once");
+    }
+
+    #[test]
+    fn a_client_that_uses_one_id_again_and_again_does_not_grow_what_is_followed() {
+        // Regression (review): every copy of a reused id stayed in the order list, and an old
+        // copy reaching its front let the live request go.
+        let mut o = Observer::default();
+        for i in 0..(3 * WAITING_MAX) {
+            o.see(
+                Direction::Sent,
+                br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+                i as u64,
+            );
+            o.see(
+                Direction::Received,
+                br#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
+                i as u64,
+            );
+        }
+        assert!(o.client.waiting_order.len() <= 2 * WAITING_MAX + 1);
+        let ask = o.see(
+            Direction::Sent,
+            br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#,
+            0,
+        );
+        assert!(ask.findings.is_empty(), "{:?}", ask.findings);
+        let answer = o.see(
+            Direction::Received,
+            br#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
+            0,
+        );
+        assert_eq!(answer.frame.request_method.as_deref(), Some("ping"));
     }
 }
