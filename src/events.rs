@@ -378,6 +378,30 @@ impl EventBus {
         batch
     }
 
+    /// Up to `max` retained events with a seq below `before` that a follower of `session` sees
+    /// (its own and those of no session), newest first; and whether older ones it sees remain.
+    /// For a page that shows the tail at once and fetches older rows as they are wanted.
+    pub fn before(
+        &self,
+        before: u64,
+        max: usize,
+        session: Option<&str>,
+    ) -> (Vec<Arc<Record>>, bool) {
+        let ring = self.inner.ring.lock().unwrap();
+        let end = ring.records.partition_point(|r| r.seq < before);
+        let mut page = Vec::with_capacity(max.min(end));
+        for record in ring.records.range(..end).rev() {
+            if !record.visible_to(session) {
+                continue;
+            }
+            if page.len() == max {
+                return (page, true);
+            }
+            page.push(record.clone());
+        }
+        (page, false)
+    }
+
     /// Retained counts, for tests and diagnostics.
     pub fn retained(&self) -> (usize, usize) {
         let ring = self.inner.ring.lock().unwrap();
@@ -391,6 +415,26 @@ mod tests {
 
     fn stderr(line: &str) -> Event {
         Event::Stderr { line: line.into() }
+    }
+
+    #[test]
+    fn history_pages_go_back_newest_first_without_gaps_or_overlap() {
+        let bus = EventBus::new(RingLimits::default());
+        let s1: Arc<str> = "s1".into();
+        let s2: Arc<str> = "s2".into();
+        for i in 0..10 {
+            bus.publish_for(Some(if i % 2 == 0 { &s1 } else { &s2 }), stderr("x"));
+        }
+        bus.publish(stderr("nobody's"));
+        let (page, more) = bus.before(u64::MAX, 3, Some("s1"));
+        assert_eq!(page.iter().map(|r| r.seq).collect::<Vec<_>>(), [11, 9, 7]);
+        assert!(more);
+        let (page, more) = bus.before(7, 3, Some("s1"));
+        assert_eq!(page.iter().map(|r| r.seq).collect::<Vec<_>>(), [5, 3, 1]);
+        assert!(!more, "nothing older that s1 sees");
+        let (page, more) = bus.before(2, 10, None);
+        assert_eq!(page.iter().map(|r| r.seq).collect::<Vec<_>>(), [1]);
+        assert!(!more);
     }
 
     #[test]

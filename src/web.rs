@@ -11,6 +11,7 @@ mod connect;
 mod error;
 mod extract;
 mod guard;
+mod history;
 mod listen;
 mod lists;
 mod oauth;
@@ -134,6 +135,7 @@ fn per_session() -> Router<AppState> {
         .route("/tasks", get(tasks::tasks))
         .route("/tasks/{task}/cancel", post(tasks::cancel_task))
         .route("/export", get(recording::export))
+        .route("/history", get(history::history))
         .route("/lint", get(recording::lint))
         .route("/recorded", get(recording::recorded_calls))
 }

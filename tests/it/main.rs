@@ -14,6 +14,7 @@ mod daily_ui;
 mod demo;
 pub mod eras;
 mod everything;
+mod history;
 mod lifecycle;
 mod lint;
 mod listen;

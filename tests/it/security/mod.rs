@@ -92,6 +92,21 @@ async fn api_calls_need_the_token() {
     assert_eq!(code, 401);
     let (code, _) = status(s.http.get(s.url("/api/events?token=nope"))).await;
     assert_eq!(code, 401);
+    // The paged history is the event stream's history: the same guard, and no query token.
+    for path in ["/api/history", "/api/sessions/s1/history"] {
+        let (code, _) = status(s.http.get(s.url(path))).await;
+        assert_eq!(code, 401, "{path}");
+        let (code, _) = status(s.http.get(s.url(&format!("{path}?token={}", s.token)))).await;
+        assert_eq!(code, 401, "{path} with the query token");
+        let (code, _) = status(
+            s.http
+                .get(s.url(path))
+                .bearer_auth(&s.token)
+                .header("Origin", "http://evil.example"),
+        )
+        .await;
+        assert_eq!(code, 403, "{path} from another origin");
+    }
     let res = s
         .http
         .get(s.url(&format!("/api/events?token={}", s.token)))
