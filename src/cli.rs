@@ -173,6 +173,11 @@ pub struct Args {
     #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..), global = true, help_heading = LISTENER)]
     pub max_events: u64,
 
+    /// Memory the history may hold, in MiB (default: 256, or 512 bytes an event for more than
+    /// 500,000 events, so `--max-events 1000000` keeps a million small events).
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(1..), global = true, help_heading = LISTENER)]
+    pub max_history_mb: Option<u64>,
+
     /// Memory the answers being read at once may hold in all sessions together; one that would
     /// go over it is dropped with a finding, and the session goes on.
     #[arg(long, value_name = "MIB", default_value_t = crate::net::budget::DEFAULT_MB as u64, value_parser = clap::value_parser!(u64).range(1..), global = true, help_heading = LISTENER)]

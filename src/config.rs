@@ -261,10 +261,10 @@ impl Config {
             era: args.protocol_era,
             catalog: args.catalog.clone().unwrap_or_else(catalog::default_path),
             config_file: args.config.clone(),
-            ring: crate::events::RingLimits {
-                max_events: usize::try_from(args.max_events).unwrap_or(usize::MAX),
-                ..Default::default()
-            },
+            ring: crate::events::RingLimits::sized(
+                usize::try_from(args.max_events).unwrap_or(usize::MAX),
+                args.max_history_mb,
+            ),
             bind_all: args.dangerously_bind_all,
             responders: args.responders.clone(),
             oauth_credentials: args.oauth_credentials.clone(),

@@ -213,6 +213,24 @@ pub struct RingLimits {
     pub max_bytes: usize,
 }
 
+impl RingLimits {
+    /// Room for `max_events`: `max_mb` when given, else the default bytes or, for a longer
+    /// history, 512 bytes an event (a small event takes about 250), so a bigger count is not
+    /// cut short by the default byte bound.
+    pub fn sized(max_events: usize, max_mb: Option<u64>) -> RingLimits {
+        let max_bytes = match max_mb {
+            Some(mb) => usize::try_from(mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
+            None => RingLimits::default()
+                .max_bytes
+                .max(max_events.saturating_mul(512)),
+        };
+        RingLimits {
+            max_events,
+            max_bytes,
+        }
+    }
+}
+
 impl Default for RingLimits {
     fn default() -> Self {
         RingLimits {
@@ -415,6 +433,23 @@ mod tests {
 
     fn stderr(line: &str) -> Event {
         Event::Stderr { line: line.into() }
+    }
+
+    #[test]
+    fn a_million_small_events_are_kept_when_a_million_are_asked_for() {
+        // Regression (issue 30): with --max-events 1000000 the fixed 256 MiB bound kept only
+        // about 973k of them.
+        let limits = RingLimits::sized(1_000_000, None);
+        let bus = EventBus::new(limits);
+        let s1: Arc<str> = "s1".into();
+        // About 300 bytes each, as the small events of a busy session are.
+        let line = "Processing request of type CallToolRequest ".repeat(5);
+        for _ in 0..1_000_000 {
+            bus.publish_for(Some(&s1), stderr(&line));
+        }
+        assert_eq!(bus.retained().0, 1_000_000);
+        assert_eq!(RingLimits::sized(10, Some(1)).max_bytes, 1 << 20);
+        assert_eq!(RingLimits::sized(100_000, None).max_bytes, 256 << 20);
     }
 
     #[test]
