@@ -4,11 +4,11 @@
 //! when set (`PUT /api/responders`, or the `--responders` file at start), then shared read-only
 //! with the session actor, which asks [`Responders::sampling_answer`] and friends per request.
 
-use std::{
-    path::{Path, PathBuf},
-    sync::{Arc, RwLock},
-    time::Duration,
-};
+mod store;
+
+use std::time::Duration;
+
+pub use store::{ResponderStore, SessionResponders};
 
 use regex_lite::{Regex, RegexBuilder};
 use serde::{Deserialize, Serialize};
@@ -336,53 +336,6 @@ pub fn elicitation_text(params: &Value) -> String {
         text.push_str(url);
     }
     text
-}
-
-/// The live responders, and the file they persist to (if any).
-pub struct ResponderStore {
-    current: RwLock<Arc<Responders>>,
-    file: Option<PathBuf>,
-}
-
-impl ResponderStore {
-    /// Loads `file` when it exists; a missing file is created on the first change.
-    pub fn open(file: Option<PathBuf>) -> Result<Self, String> {
-        let responders = match &file {
-            Some(path) if path.exists() => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                let settings: Settings =
-                    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-                Responders::new(settings).map_err(|e| format!("{}: {e}", path.display()))?
-            }
-            _ => Responders::default(),
-        };
-        Ok(ResponderStore {
-            current: RwLock::new(Arc::new(responders)),
-            file,
-        })
-    }
-
-    pub fn get(&self) -> Arc<Responders> {
-        self.current.read().unwrap().clone()
-    }
-
-    /// Validates, persists, then swaps in new settings. Returns the previous ones.
-    pub fn replace(&self, settings: Settings) -> Result<Arc<Responders>, String> {
-        let responders = Responders::new(settings)?;
-        if let Some(path) = &self.file {
-            write_atomically(path, &responders.settings)?;
-        }
-        let mut cur = self.current.write().unwrap();
-        Ok(std::mem::replace(&mut *cur, Arc::new(responders)))
-    }
-}
-
-fn write_atomically(path: &Path, settings: &Settings) -> Result<(), String> {
-    let mut text = serde_json::to_string_pretty(settings).expect("settings serialise");
-    text.push('\n');
-    crate::private_file::write(path, text.as_bytes())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 #[cfg(test)]

@@ -156,6 +156,12 @@ pub fn router(state: AppState) -> Router {
         .route("/select", post(sessions::select))
         .route("/calls/{call}", get(calls::call_outcome))
         .route(
+            "/responders",
+            get(server_requests::session_responders)
+                .put(server_requests::set_session_responders)
+                .delete(server_requests::clear_session_responders),
+        )
+        .route(
             "/replay",
             post(recording::replay).get(recording::replay_plan),
         );

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::{
     events::{Event, Severity},
-    responders::ResponderStore,
+    responders::SessionResponders,
     transport::{Exit, Link, ToTransport, TransportEvent, stdio},
     wire::{Engine, Inbound, Outcome},
 };
@@ -87,7 +87,7 @@ pub(super) struct Actor {
     pub(super) failed: bool,
     /// Server requests not yet answered: those waiting for a person, and delayed mock answers.
     pub(super) server_requests: super::server_requests::ServerRequests,
-    pub(super) responders: Arc<ResponderStore>,
+    pub(super) responders: Arc<SessionResponders>,
     /// A delayed mock answer's timer reports its pending key here.
     pub(super) auto_tx: mpsc::UnboundedSender<super::outbox::Auto>,
     /// The LLM providers a `llm` responder asks.

@@ -3,9 +3,9 @@
 //! starts a new actor under a new *generation*, and only the current generation may update the
 //! public state, so a replaced actor cannot overwrite its successor.
 //!
-//! Sessions share the event bus and the responder settings and nothing else: each has its own
-//! actor, transport, engine, pending queue and lifecycle lock, so one that hangs, crashes or
-//! floods never holds another up.
+//! Sessions share the event bus and everyone's responder settings and nothing else (a session
+//! may have settings of its own in front of them): each has its own actor, transport, engine,
+//! pending queue and lifecycle lock, so one that hangs, crashes or floods never holds another up.
 
 use crate::events::{AuthorizationView, SessionState};
 use std::{
@@ -25,7 +25,7 @@ use super::{
 use crate::{
     events::{Event, EventBus},
     oauth::broker::Broker,
-    responders::{ResponderStore, Settings},
+    responders::{ResponderStore, SessionResponders, Settings},
     transport::{http, stdio},
     wire::Engine,
 };
@@ -61,6 +61,8 @@ pub struct Session {
     /// sessions have their own.
     lifecycle: tokio::sync::Mutex<()>,
     pub(super) findings: AtomicU64,
+    /// Who answers this session's server: its own settings, or everyone's.
+    responders: Arc<SessionResponders>,
 }
 
 pub(super) struct Current {
@@ -177,6 +179,7 @@ impl Sessions {
             }),
             lifecycle: tokio::sync::Mutex::new(()),
             findings: AtomicU64::new(0),
+            responders: Arc::new(SessionResponders::new(self.shared.responders.clone())),
         });
         reg.sessions.push(session.clone());
         if reg.selected.is_none() {
@@ -223,14 +226,17 @@ impl Sessions {
         self.shared.responders.get().settings().clone()
     }
 
-    /// Replaces the responder settings; when the roots changed, every live session tells its
-    /// server (`notifications/roots/list_changed`, where the client declared it).
+    /// Replaces the responder settings; when the roots changed, every live session that
+    /// follows them tells its server (`notifications/roots/list_changed`, where the client
+    /// declared it).
     pub fn set_responders(&self, settings: Settings) -> Result<Settings, String> {
         let old = self.shared.responders.replace(settings)?;
         let new = self.shared.responders.get();
         if old.settings().roots != new.settings().roots {
             for session in self.list() {
-                if let Some(handle) = session.handle() {
+                if !session.responders.is_own()
+                    && let Some(handle) = session.handle()
+                {
                     handle.roots_changed();
                 }
             }
@@ -269,6 +275,26 @@ impl Session {
             .last
             .as_ref()
             .map(|(t, _)| t.clone())
+    }
+
+    /// The settings that answer this session's server, and whether they are its own.
+    pub fn responders(&self) -> (Settings, bool) {
+        (
+            self.responders.get().settings().clone(),
+            self.responders.is_own(),
+        )
+    }
+
+    /// Gives the session settings of its own (None: everyone's again); when its roots changed,
+    /// its server is told.
+    pub fn set_responders(&self, settings: Option<Settings>) -> Result<(Settings, bool), String> {
+        let old = self.responders.set(settings)?;
+        if old.settings().roots != self.responders.get().settings().roots
+            && let Some(handle) = self.handle()
+        {
+            handle.roots_changed();
+        }
+        Ok(self.responders())
     }
 
     /// Whether this is an opened recording, which never connects.
@@ -382,7 +408,7 @@ impl Session {
             connected: false,
             failed: false,
             server_requests: Default::default(),
-            responders: self.shared.responders.clone(),
+            responders: self.responders.clone(),
             auto_tx,
             models: self.shared.models.clone(),
             inflight: Default::default(),

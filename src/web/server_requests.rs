@@ -81,3 +81,43 @@ pub(super) async fn set_responders(
         .map_err(ApiError::BadRequest)?;
     Ok(axum::Json(settings).into_response())
 }
+
+/// `GET /api/sessions/{id}/responders`: the settings that answer this session's server, and
+/// whether they are its own (`own`) or everyone's.
+pub(super) async fn session_responders(
+    State(state): State<AppState>,
+    which: Which,
+) -> Result<Response, ApiError> {
+    let session = which.existing(&state)?;
+    Ok(responders_answer(session.responders()))
+}
+
+/// `PUT /api/sessions/{id}/responders`: settings of the session's own, in place of everyone's
+/// for this session only (kept across its reconnects, not written to the responders file).
+pub(super) async fn set_session_responders(
+    State(state): State<AppState>,
+    which: Which,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let session = which.existing(&state)?;
+    super::extract::writable(&session)?;
+    let settings: Settings = parse(&body)?;
+    let set = session
+        .set_responders(Some(settings))
+        .map_err(ApiError::BadRequest)?;
+    Ok(responders_answer(set))
+}
+
+/// `DELETE /api/sessions/{id}/responders`: the session follows everyone's settings again.
+pub(super) async fn clear_session_responders(
+    State(state): State<AppState>,
+    which: Which,
+) -> Result<Response, ApiError> {
+    let session = which.existing(&state)?;
+    let set = session.set_responders(None).map_err(ApiError::BadRequest)?;
+    Ok(responders_answer(set))
+}
+
+fn responders_answer((settings, own): (Settings, bool)) -> Response {
+    axum::Json(json!({"own": own, "settings": settings})).into_response()
+}

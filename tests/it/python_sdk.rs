@@ -1,6 +1,6 @@
 //! Against a Python SDK (mcp 1.x, FastMCP) server written the way the SDK's README does.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::support::*;
 
@@ -85,4 +85,91 @@ async fn fastmcp_sampling_is_answered_by_a_mock_rule() {
         })
         .await;
     assert_eq!(answer["id"], request["id"]);
+}
+
+#[tokio::test]
+async fn one_session_answers_sampling_by_its_own_rules_while_another_follows_everyones() {
+    let scope = Scope::start().await;
+    let mut events = scope.events().await;
+    let mut ids = Vec::new();
+    for name in ["mine", "theirs"] {
+        let mut target = python_target("fastmcp_server.py");
+        target["name"] = json!(name);
+        let (status, s) = scope.post("/api/sessions", target).await;
+        assert_eq!(status, 201, "{s}");
+        ids.push(s["id"].as_str().unwrap().to_owned());
+    }
+    let (mine, theirs) = (&ids[0], &ids[1]);
+    let rule = json!({"sampling": {"mode": "mock", "rules": [{
+        "match": "^Summarize this: ",
+        "response": {"role": "assistant", "content": {"type": "text", "text": "mine only"}, "model": "own-rules", "stopReason": "endTurn"},
+    }]}});
+    let (status, set) = scope
+        .put(&format!("/api/sessions/{mine}/responders"), rule)
+        .await;
+    assert_eq!(status, 200, "{set}");
+    assert_eq!(set["own"], true);
+    let (_, theirs_view) = scope
+        .get(&format!("/api/sessions/{theirs}/responders"))
+        .await;
+    assert_eq!(theirs_view["own"], false);
+    assert_eq!(theirs_view["settings"]["sampling"]["mode"], "manual");
+    let (_, global) = scope.get("/api/responders").await;
+    assert_eq!(
+        global["sampling"]["mode"], "manual",
+        "everyone's settings unchanged"
+    );
+
+    let summarize = json!({"method": "tools/call", "params": {"name": "summarize", "arguments": {"text": "a long story"}}});
+    let (status, answer) = scope
+        .post(&format!("/api/sessions/{mine}/request"), summarize.clone())
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(first_text(&answer["result"]), "own-rules: mine only");
+
+    // The other session's server asks a person, as everyone's settings say.
+    let call = {
+        let scope_http = scope.http.clone();
+        let url = scope.url(&format!("/api/sessions/{theirs}/request"));
+        let token = scope.token.clone();
+        let body = summarize.clone();
+        tokio::spawn(async move {
+            scope_http
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        })
+    };
+    let pending = events
+        .wait_for("their sampling request waiting for a person", |e| {
+            e["kind"] == "pending" && e["session"] == theirs.as_str()
+        })
+        .await;
+    let pid = pending["id"].as_str().unwrap();
+    let (status, _) = scope
+        .post(
+            &format!("/api/sessions/{theirs}/pending/{pid}"),
+            json!({"result": {"role": "assistant", "content": {"type": "text", "text": "typed"}, "model": "a person", "stopReason": "endTurn"}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let answered = call.await.unwrap().json::<Value>().await.unwrap();
+    assert_eq!(first_text(&answered["result"]), "a person: typed");
+
+    // Back to everyone's: its next request waits for a person too.
+    let (status, cleared) = scope
+        .delete(&format!("/api/sessions/{mine}/responders"), json!({}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(cleared["own"], false);
+    let (status, bad) = scope
+        .put(
+            &format!("/api/sessions/{mine}/responders"),
+            json!({"sampling": {"mode": "mock", "rules": [{"match": "(", "response": {}}]}}),
+        )
+        .await;
+    assert_eq!(status, 400, "a bad rule is refused: {bad}");
 }

@@ -93,7 +93,11 @@ async fn api_calls_need_the_token() {
     let (code, _) = status(s.http.get(s.url("/api/events?token=nope"))).await;
     assert_eq!(code, 401);
     // The paged history is the event stream's history: the same guard, and no query token.
-    for path in ["/api/history", "/api/sessions/s1/history"] {
+    for path in [
+        "/api/history",
+        "/api/sessions/s1/history",
+        "/api/sessions/s1/responders",
+    ] {
         let (code, _) = status(s.http.get(s.url(path))).await;
         assert_eq!(code, 401, "{path}");
         let (code, _) = status(s.http.get(s.url(&format!("{path}?token={}", s.token)))).await;

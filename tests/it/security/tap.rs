@@ -134,6 +134,14 @@ async fn hostile_tapped_lines_become_findings_and_text_and_the_session_sends_not
         )
         .await;
     assert_eq!(status, 409);
+    // Nor does it take answering rules: it answers nothing.
+    let (status, _) = s
+        .put(
+            &format!("/api/sessions/{id}/responders"),
+            json!({"roots": []}),
+        )
+        .await;
+    assert_eq!(status, 409);
 }
 
 #[tokio::test]
