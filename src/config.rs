@@ -240,7 +240,7 @@ impl Config {
         let token = match &args.token {
             Some(t) if t.is_empty() => return Err(ConfigError::EmptyToken),
             Some(t) => t.clone(),
-            None => random_token(),
+            None => crate::net::random_hex(32),
         };
         let start = start(args)?;
 
@@ -280,12 +280,6 @@ pub fn guess_transport(url: &str) -> RemoteKind {
     } else {
         RemoteKind::Http
     }
-}
-
-fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    getrandom::getrandom(&mut bytes).expect("the OS random source is available");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Reads the `--config` file (any format the catalog reads) and picks the server to connect at

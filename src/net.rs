@@ -1,11 +1,50 @@
 //! HTTP plumbing that remote transports and the OAuth flow share, and nothing of MCP or OAuth:
 //! the one client configuration (no proxy, no redirects), a body read whole within its limit and
 //! the process's memory budget ([`budget`]), and reqwest's error in words. Neither side imports
-//! the other for these.
+//! the other for these. Also what our loopback listeners share: the names they answer to, the
+//! refusal of a request from off this machine or another origin, and random ids.
 
 pub mod budget;
 
 use std::time::Duration;
+
+/// The names a listener on loopback `port` answers to: `127.0.0.1:PORT`, `localhost:PORT`,
+/// `[::1]:PORT`.
+pub fn loopback_hosts(port: u16) -> [String; 3] {
+    [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+    ]
+}
+
+/// Why a request to a listener of ours on loopback `port` that holds no token (the mock, the
+/// proxy) must be refused, if it must: a `Host` that does not name this machine on that port
+/// (DNS rebinding), or a browser page of any other origin, another local port included.
+pub fn foreign_request(headers: &reqwest::header::HeaderMap, port: u16) -> Option<&'static str> {
+    let names_us = |authority: &str| {
+        loopback_hosts(port)
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(authority))
+    };
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    if !names_us(header(reqwest::header::HOST).unwrap_or("")) {
+        return Some("Host must name this machine");
+    }
+    match header(reqwest::header::ORIGIN) {
+        Some(origin) if !origin.strip_prefix("http://").is_some_and(names_us) => {
+            Some("a page of another origin")
+        }
+        _ => None,
+    }
+}
+
+/// `bytes` random bytes as hex: tokens, session and view ids, task ids.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::getrandom(&mut buf).expect("the OS gives random bytes");
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 /// The client every remote connection (and its authorization flow) uses: no proxy (a debugger
 /// talks to the server it was given), no redirects (each is shown, and a flow decides), a

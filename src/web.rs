@@ -99,12 +99,7 @@ impl AppState {
 
     /// The loopback `Host` values for a listener on `port`.
     pub fn hosts_for(port: u16) -> Arc<[String]> {
-        [
-            format!("127.0.0.1:{port}"),
-            format!("localhost:{port}"),
-            format!("[::1]:{port}"),
-        ]
-        .into()
+        crate::net::loopback_hosts(port).into()
     }
 }
 

@@ -132,7 +132,7 @@ impl Views {
     }
 
     fn open_slot(&mut self, host: &str) -> String {
-        let slot = random_id();
+        let slot = crate::net::random_hex(16);
         self.slots
             .push_back((slot.clone(), host.to_ascii_lowercase()));
         if self.slots.len() > MAX_SLOTS {
@@ -294,7 +294,7 @@ async fn add_view(State(state): State<AppsState>, headers: HeaderMap, body: Byte
             .into_response();
     }
     let built = csp::build(new.csp.as_ref(), new.permissions.as_ref(), &state.own_ports);
-    let id = random_id();
+    let id = crate::net::random_hex(16);
     let policy = format!(
         "{}; frame-ancestors 'self' {}",
         built.header, state.ui_origins
@@ -332,12 +332,6 @@ async fn view(
         )
             .into_response(),
     }
-}
-
-fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    getrandom::getrandom(&mut bytes).expect("the OS gives random bytes");
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 const PROBE: &str = "<script src=\"/probe.js\"></script>";

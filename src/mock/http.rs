@@ -94,32 +94,14 @@ pub async fn serve(
     axum::serve(listener, app).await
 }
 
-fn loopback_name(host: &str, port: u16) -> bool {
-    ["127.0.0.1", "localhost", "[::1]"]
-        .iter()
-        .any(|h| host.eq_ignore_ascii_case(&format!("{h}:{port}")))
-}
-
 async fn handle(
     State(s): State<Served>,
     method: axum::http::Method,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    if !loopback_name(host, s.port) {
-        return (StatusCode::FORBIDDEN, "Host must name this machine").into_response();
-    }
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        let ok = origin
-            .strip_prefix("http://")
-            .is_some_and(|rest| loopback_name(rest, s.port));
-        if !ok {
-            return (StatusCode::FORBIDDEN, "Origin must be this mock").into_response();
-        }
+    if let Some(why) = crate::net::foreign_request(&headers, s.port) {
+        return (StatusCode::FORBIDDEN, format!("mcpscope mock: {why}")).into_response();
     }
     let session = headers
         .get("mcp-session-id")
@@ -150,7 +132,7 @@ async fn post(s: Served, session: Option<String>, body: Bytes) -> Response {
         matches!(m, crate::wire::Parsed::Call { id: Some(_), method, .. } if method == "initialize")
     });
     let (key, new_session) = match (&session, starts) {
-        (_, true) => (random_id(), true),
+        (_, true) => (crate::net::random_hex(16), true),
         (Some(id), false) => (id.clone(), false),
         (None, false) => (String::new(), false),
     };
@@ -286,10 +268,4 @@ fn sse(rx: mpsc::Receiver<Result<Bytes, std::io::Error>>) -> Response {
     r.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
-}
-
-fn random_id() -> String {
-    let mut bytes = [0u8; 16];
-    let _ = getrandom::getrandom(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -114,10 +114,7 @@ impl ClientTasks {
 }
 
 fn new_task_id() -> String {
-    let mut bytes = [0u8; 16];
-    getrandom::getrandom(&mut bytes).expect("the OS gives random bytes");
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("mcpscope-{hex}")
+    format!("mcpscope-{}", crate::net::random_hex(16))
 }
 
 fn invalid(message: String) -> Value {

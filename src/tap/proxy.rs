@@ -70,12 +70,6 @@ pub async fn serve(listener: tokio::net::TcpListener, relay: Arc<Relay>) -> std:
     axum::serve(listener, app).await
 }
 
-fn loopback_name(host: &str, port: u16) -> bool {
-    ["127.0.0.1", "localhost", "[::1]"]
-        .iter()
-        .any(|h| host.eq_ignore_ascii_case(&format!("{h}:{port}")))
-}
-
 impl Relay {
     fn at(&self) -> u64 {
         self.clock.elapsed().as_micros() as u64
@@ -84,31 +78,8 @@ impl Relay {
 
 async fn handle(State(relay): State<Arc<Relay>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let host = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("");
-    if !loopback_name(host, relay.port) {
-        return (
-            StatusCode::FORBIDDEN,
-            "mcpscope proxy: Host must name this machine",
-        )
-            .into_response();
-    }
-    if let Some(origin) = parts
-        .headers
-        .get(header::ORIGIN)
-        .and_then(|o| o.to_str().ok())
-        && !origin
-            .strip_prefix("http://")
-            .is_some_and(|rest| loopback_name(rest, relay.port))
-    {
-        return (
-            StatusCode::FORBIDDEN,
-            "mcpscope proxy: a browser page of another site",
-        )
-            .into_response();
+    if let Some(why) = crate::net::foreign_request(&parts.headers, relay.port) {
+        return (StatusCode::FORBIDDEN, format!("mcpscope proxy: {why}")).into_response();
     }
     let body = match axum::body::to_bytes(body, crate::transport::stdio::MAX_FRAME_BYTES).await {
         Ok(b) => b,
