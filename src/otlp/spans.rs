@@ -123,14 +123,9 @@ impl Spans {
                             return Vec::new();
                         };
                         let key = (session.clone(), sent, rid.to_string());
-                        let none = Secrets::new(Vec::<String>::new());
                         self.open
                             .remove(&key)
-                            .map(|open| {
-                                let mut span = Self::finish(open, &Value::Null, at, &none);
-                                span.status = Status::error("cancelled");
-                                span
-                            })
+                            .map(|open| Self::unanswered(open, at, "cancelled"))
                             .into_iter()
                             .collect()
                     }
@@ -193,10 +188,11 @@ impl Spans {
                 .map(|(k, _)| k.clone())
             && let Some(open) = self.open.remove(&oldest)
         {
-            let none = Secrets::new(Vec::<String>::new());
-            let mut span = Self::finish(open, &Value::Null, at, &none);
-            span.status = Status::error("no answer while too many requests waited");
-            ended.push(span);
+            ended.push(Self::unanswered(
+                open,
+                at,
+                "no answer while too many requests waited",
+            ));
         }
         let params = message.get("params").unwrap_or(&Value::Null);
         let meta = self.meta.get(session).cloned().unwrap_or_default();
@@ -273,10 +269,11 @@ impl Spans {
         );
         // The same id asked again while the first waited: the first ends here, unanswered.
         if let Some(old) = replaced {
-            let none = Secrets::new(Vec::<String>::new());
-            let mut span = Self::finish(old, &Value::Null, at, &none);
-            span.status = Status::error("its id was used again before an answer");
-            ended.push(span);
+            ended.push(Self::unanswered(
+                old,
+                at,
+                "its id was used again before an answer",
+            ));
         }
         ended
     }
@@ -385,6 +382,17 @@ impl Spans {
         }
     }
 
+    /// A request that ends with no answer, and why.
+    fn unanswered(
+        open: Open,
+        at: SystemTime,
+        why: impl Into<std::borrow::Cow<'static, str>>,
+    ) -> SpanData {
+        let mut span = Self::finish(open, &Value::Null, at, &Secrets::new(Vec::<String>::new()));
+        span.status = Status::error(why);
+        span
+    }
+
     /// Every open request of a session ends unanswered.
     fn close_all(&mut self, session: &str, at: SystemTime, why: &str) -> Vec<SpanData> {
         let keys: Vec<_> = self
@@ -393,14 +401,9 @@ impl Spans {
             .filter(|(s, _, _)| s == session)
             .cloned()
             .collect();
-        let none = Secrets::new(Vec::<String>::new());
         keys.into_iter()
             .filter_map(|k| self.open.remove(&k))
-            .map(|open| {
-                let mut span = Self::finish(open, &Value::Null, at, &none);
-                span.status = Status::error(why.to_owned());
-                span
-            })
+            .map(|open| Self::unanswered(open, at, why.to_owned()))
             .collect()
     }
 }
