@@ -70,6 +70,15 @@ impl Reporter {
     pub(super) fn publish(&self, event: Event) -> u64 {
         self.session.publish(event)
     }
+
+    pub(super) fn session(&self) -> &Arc<Session> {
+        &self.session
+    }
+
+    /// Whether the session is still this generation's (not reconnected, forgotten or reused).
+    pub(super) fn is_current(&self) -> bool {
+        self.session.inner.lock().unwrap().generation == self.generation
+    }
 }
 
 pub(super) struct Actor {

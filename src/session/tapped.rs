@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use super::{Era, Session, SessionState, Sessions, era::legacy};
+use super::{Era, Session, SessionState, Sessions, actor::Reporter, era::legacy};
 use crate::{
     events::{Direction, Event, HttpEvent, Severity},
     tap::report::{Hello, Peer, Report},
@@ -19,9 +19,9 @@ use crate::{
 
 /// One tapped connection being reported: its session and the observer of its lines.
 pub struct Tapped {
-    session: Arc<Session>,
+    /// The session and the generation this report owns, as an actor has them.
+    reporter: Reporter,
     observer: Observer,
-    generation: u64,
     ended: bool,
 }
 
@@ -77,9 +77,8 @@ impl Sessions {
             cur.generation
         };
         let tapped = Tapped {
-            session,
+            reporter: Reporter::new(session, generation),
             observer: Observer::default(),
-            generation,
             ended: false,
         };
         // `connecting` starts a connection for every reader (ids start again); the tap is
@@ -101,12 +100,12 @@ impl Sessions {
 
 impl Tapped {
     pub fn session(&self) -> &Arc<Session> {
-        &self.session
+        self.reporter.session()
     }
 
     /// Whether the session still shows this tap: forgotten (or reused), it takes no more.
     pub fn is_current(&self) -> bool {
-        self.session.inner.lock().unwrap().generation == self.generation
+        self.reporter.is_current()
     }
 
     /// Publishes what one record of the report says.
@@ -124,19 +123,19 @@ impl Tapped {
                 ),
             ),
             Report::Stderr { line, .. } => {
-                self.session.publish(Event::Stderr {
+                self.reporter.publish(Event::Stderr {
                     line: String::from_utf8_lossy(&line).into_owned(),
                 });
             }
             Report::Http(value) => match serde_json::from_value::<HttpEvent>(value) {
                 Ok(http) => {
-                    self.session.publish(Event::Http(Box::new(http)));
+                    self.reporter.publish(Event::Http(Box::new(http)));
                 }
                 Err(e) => self.finding(Severity::Warning, format!("an unreadable HTTP record: {e}")),
             },
             Report::Secret(value) => {
                 if !value.is_empty() {
-                    self.session.inner.lock().unwrap().given.insert(value);
+                    self.session().inner.lock().unwrap().given.insert(value);
                 }
             }
             Report::Dropped(n) => self.finding(
@@ -153,7 +152,7 @@ impl Tapped {
                     (None, Some(s)) => format!("killed by signal {s}"),
                     _ => "exited".into(),
                 };
-                self.session.publish(Event::Exit {
+                self.reporter.publish(Event::Exit {
                     code,
                     signal,
                     description,
@@ -177,9 +176,9 @@ impl Tapped {
             Peer::Server => Direction::Received,
         };
         let seen = self.observer.see(direction, bytes, at_us);
-        let seq = self.session.publish(Event::Frame(seen.frame));
+        let seq = self.reporter.publish(Event::Frame(seen.frame));
         for (severity, message) in seen.findings {
-            self.session.publish(Event::Finding {
+            self.reporter.publish(Event::Finding {
                 severity,
                 message,
                 frame_seq: Some(seq),
@@ -237,7 +236,7 @@ impl Tapped {
     }
 
     fn finding(&self, severity: Severity, message: String) {
-        self.session.publish(Event::Finding {
+        self.reporter.publish(Event::Finding {
             severity,
             message,
             frame_seq: None,
@@ -247,15 +246,7 @@ impl Tapped {
     /// Changes the session object and publishes it, unless the session was forgotten or
     /// reused since.
     fn update(&self, change: impl FnOnce(&mut super::SessionInfo)) {
-        let info = {
-            let mut cur = self.session.inner.lock().unwrap();
-            if cur.generation != self.generation {
-                return;
-            }
-            change(&mut cur.info);
-            Box::new(cur.info.clone())
-        };
-        self.session.publish(Event::State(info));
+        self.reporter.update(|cur| change(&mut cur.info));
     }
 }
 
