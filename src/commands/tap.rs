@@ -192,52 +192,33 @@ async fn forward_signals_until(
     pid: nix::unistd::Pid,
     mut exited: tokio::sync::oneshot::Receiver<std::io::Result<std::process::ExitStatus>>,
 ) -> std::io::Result<std::process::ExitStatus> {
+    use nix::sys::signal::{Signal, kill};
     use tokio::signal::unix::{SignalKind, signal};
-    let kinds = [
-        (SignalKind::terminate(), nix::sys::signal::Signal::SIGTERM),
-        (SignalKind::interrupt(), nix::sys::signal::Signal::SIGINT),
-        (SignalKind::hangup(), nix::sys::signal::Signal::SIGHUP),
-    ];
-    let mut streams: Vec<_> = kinds
-        .iter()
-        .filter_map(|(kind, sig)| signal(*kind).ok().map(|s| (s, *sig)))
-        .collect();
+    // A signal we cannot listen for is simply not passed on.
+    let (mut term, mut int, mut hup) = (
+        signal(SignalKind::terminate()).ok(),
+        signal(SignalKind::interrupt()).ok(),
+        signal(SignalKind::hangup()).ok(),
+    );
+    async fn next(s: &mut Option<tokio::signal::unix::Signal>) {
+        if let Some(s) = s
+            && s.recv().await.is_some()
+        {
+            return;
+        }
+        std::future::pending().await
+    }
     loop {
-        let any_signal = async {
-            let waits = streams
-                .iter_mut()
-                .map(|(s, sig)| Box::pin(async move { s.recv().await.map(|_| *sig) }));
-            futures_select_first(waits).await
-        };
-        tokio::select! {
+        let sig = tokio::select! {
             status = &mut exited => {
                 return status.unwrap_or_else(|_| Err(std::io::Error::other("the waiting thread ended")));
             }
-            Some(sig) = any_signal => {
-                let _ = nix::sys::signal::kill(pid, sig);
-            }
-        }
+            () = next(&mut term) => Signal::SIGTERM,
+            () = next(&mut int) => Signal::SIGINT,
+            () = next(&mut hup) => Signal::SIGHUP,
+        };
+        let _ = kill(pid, sig);
     }
-}
-
-/// The first of several futures to finish (a tiny `select_all`).
-async fn futures_select_first<F, T>(futures: impl IntoIterator<Item = F>) -> Option<T>
-where
-    F: std::future::Future<Output = Option<T>> + Unpin,
-{
-    let mut futures: Vec<F> = futures.into_iter().collect();
-    if futures.is_empty() {
-        return std::future::pending().await;
-    }
-    std::future::poll_fn(|cx| {
-        for f in futures.iter_mut() {
-            if let std::task::Poll::Ready(v) = std::pin::Pin::new(f).poll(cx) {
-                return std::task::Poll::Ready(v);
-            }
-        }
-        std::task::Poll::Pending
-    })
-    .await
 }
 
 /// Environment values whose names look secret: the server got them, so a recording scrubs them
