@@ -5,18 +5,12 @@
 use std::process::Stdio;
 
 use serde_json::{Value, json};
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
-};
+use tokio::process::{Child, Command};
 
 use crate::{
     support::*,
-    tap::{run_client, sdk_client},
+    tap::{run_client, sdk_client, via_tap},
 };
-
-const EVERYTHING: &str =
-    "tests/peers/node_modules/@modelcontextprotocol/server-everything/dist/index.js";
 
 /// A recording of a Python SDK client's script against server-everything, made by a tap with
 /// no mcpscope running; and what the client got then.
@@ -27,47 +21,17 @@ async fn tapped_recording(tag: &str, python: &str) -> (std::path::PathBuf, Value
         python.len()
     ));
     let save = file.display().to_string();
-    let client = sdk_client();
-    let got = run_client(
-        python,
-        &[
-            &client,
-            "stdio",
-            bin(),
-            "tap",
-            "--to",
-            "http://127.0.0.1:9",
-            "--save",
-            &save,
-            "--",
-            "node",
-            EVERYTHING,
-            "stdio",
-        ],
-        &[],
-    )
-    .await;
+    let got = via_tap(python, "http://127.0.0.1:9", &["--save", &save], &[]).await;
     (file, got)
 }
 
 /// `mcpscope mock FILE --listen 0`, and the URL it printed.
 pub async fn mock_http(file: &str, extra: &[&str]) -> (Child, String) {
-    let mut child = Command::new(bin())
-        .args(["mock", file, "--listen", "0"])
+    let mut cmd = Command::new(bin());
+    cmd.args(["mock", file, "--listen", "0"])
         .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(DEADLINE, lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let url = line.strip_prefix("mcpscope mock: ").unwrap().to_owned();
-    (child, url)
+        .stderr(Stdio::null());
+    spawn_announcing(cmd, "mcpscope mock: ").await
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use tokio::process::Command;
 use crate::{
     remote::{free_port, peer},
     support::*,
-    tap::{run_client, sdk_client},
+    tap::via_tap,
 };
 
 /// The collector and the file its spans go to.
@@ -135,27 +135,16 @@ async fn every_request_is_a_span_at_the_collector_with_its_trace_kept() {
 async fn a_tapped_session_is_traced_too_and_secrets_stay_out() {
     let (collector, file) = collector().await;
     let scope = Scope::start_with(&["--otlp", &collector.url("")]).await;
-    let client = sdk_client();
     let calls =
         json!([["resources/read", {"uri": "demo://resource/static/document/architecture.md"}]])
             .to_string();
-    run_client(
+    via_tap(
         &python(),
+        &scope.base,
+        &[],
         &[
-            &client,
-            "stdio",
-            bin(),
-            "tap",
-            "--to",
-            &scope.base,
-            "--",
-            "node",
-            "tests/peers/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
-            "stdio",
-        ],
-        &[
-            ("MCPSCOPE_TOKEN", &scope.token),
-            ("CALLS", &calls),
+            ("MCPSCOPE_TOKEN", scope.token.as_str()),
+            ("CALLS", calls.as_str()),
             ("MY_API_KEY", "architecture"),
         ],
     )

@@ -6,10 +6,7 @@
 use std::process::Stdio;
 
 use serde_json::Value;
-use tokio::{
-    io::{AsyncBufReadExt, BufReader},
-    process::{Child, Command},
-};
+use tokio::process::{Child, Command};
 
 use crate::{
     remote::{everything, fastmcp},
@@ -19,35 +16,13 @@ use crate::{
 
 /// `mcpscope proxy --listen 0 --upstream URL --to SCOPE`, and the URL it printed.
 pub async fn proxy(upstream: &str, scope: &Scope, extra: &[&str]) -> (Child, String) {
-    let mut child = Command::new(bin())
-        .args([
-            "proxy",
-            "--listen",
-            "0",
-            "--upstream",
-            upstream,
-            "--to",
-            &scope.base,
-        ])
+    let mut cmd = Command::new(bin());
+    cmd.args(["proxy", "--listen", "0", "--upstream", upstream])
+        .args(["--to", &scope.base])
         .args(extra)
         .env("MCPSCOPE_TOKEN", &scope.token)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(DEADLINE, lines.next_line())
-        .await
-        .unwrap()
-        .unwrap()
-        .unwrap();
-    let url = line
-        .strip_prefix("mcpscope proxy: ")
-        .and_then(|l| l.split(' ').next())
-        .unwrap()
-        .to_owned();
-    (child, url)
+        .stderr(Stdio::inherit());
+    spawn_announcing(cmd, "mcpscope proxy: ").await
 }
 
 /// The newest tapped session, once it shows a frame answering `method`.

@@ -460,6 +460,28 @@ pub fn first_text(result: &Value) -> String {
 
 /// An HTTP client for the tests. reqwest is built without a default TLS provider (mcpscope
 /// installs ring itself), so the tests install it too before building one.
+/// Spawns one of our commands that announces where it listens on its first stdout line
+/// (`mcpscope mock: URL`, `mcpscope proxy: URL → …`), killed when dropped; and that URL.
+pub async fn spawn_announcing(mut cmd: Command, prefix: &str) -> (Child, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(DEADLINE, lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let url = line
+        .strip_prefix(prefix)
+        .and_then(|l| l.split(' ').next())
+        .unwrap_or_else(|| panic!("{line:?} does not announce {prefix:?}"))
+        .to_owned();
+    (child, url)
+}
+
 pub fn test_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()

@@ -38,6 +38,16 @@ pub async fn run_client(program: &str, args: &[&str], env: &[(&str, &str)]) -> V
         .unwrap_or_else(|e| panic!("client printed no report ({e}): {text}"))
 }
 
+/// The Python SDK client (`python`: 1.x or 2.x) runs its script on server-everything through
+/// `mcpscope tap --to TO TAP_FLAGS…`, with `env`; what it got.
+pub async fn via_tap(python: &str, to: &str, tap_flags: &[&str], env: &[(&str, &str)]) -> Value {
+    let client = sdk_client();
+    let mut args = vec![client.as_str(), "stdio", bin(), "tap", "--to", to];
+    args.extend(tap_flags);
+    args.extend(["--", "node", EVERYTHING, "stdio"]);
+    run_client(python, &args, env).await
+}
+
 pub fn sdk_client() -> String {
     root()
         .join("tests/clients/sdk_client.py")
@@ -333,22 +343,10 @@ async fn with_no_mcpscope_running_the_traffic_passes_and_the_recording_is_writte
         &[],
     )
     .await;
-    let tapped = run_client(
+    let tapped = via_tap(
         &python(),
-        &[
-            &client,
-            "stdio",
-            bin(),
-            "tap",
-            "--to",
-            &to,
-            "--save",
-            &save_arg,
-            "--",
-            "node",
-            EVERYTHING,
-            "stdio",
-        ],
+        &to,
+        &["--save", &save_arg],
         &[("MCPSCOPE_TOKEN", "nobody-listens")],
     )
     .await;
@@ -495,7 +493,6 @@ async fn the_page_shows_a_tapped_session_live_read_only_with_the_clients_calls()
     assert_eq!(entry["args"][5], "demo-server", "{entry}");
 
     let mut events = scope.events().await;
-    let client = sdk_client();
     // Regression: the page listed a tapped session once, at its handshake, before the client
     // had listed anything, and never again. The client thinks a while after its handshake.
     let calls = json!([
@@ -511,25 +508,11 @@ async fn the_page_shows_a_tapped_session_live_read_only_with_the_clients_calls()
         .await;
     };
     let py = python();
-    let args = [
-        client.as_str(),
-        "stdio",
-        bin(),
-        "tap",
-        "--to",
-        &scope.base,
-        "--name",
-        "claude's server",
-        "--",
-        "node",
-        EVERYTHING,
-        "stdio",
-    ];
     let env = [
         ("MCPSCOPE_TOKEN", scope.token.as_str()),
         ("CALLS", calls.as_str()),
     ];
-    let client_run = run_client(&py, &args, &env);
+    let client_run = via_tap(&py, &scope.base, &["--name", "claude's server"], &env);
     // The page shows the session while the client still thinks, then what it lists.
     let (_, report) = tokio::join!(page_saw_handshake, client_run);
     assert!(report["errors"].as_array().unwrap().is_empty(), "{report}");
@@ -578,24 +561,7 @@ async fn a_tap_started_with_a_clients_default_environment_finds_mcpscope() {
     // mcpscope keeps its token where a real one does (the user's home), not the tests' place.
     let scope = Scope::start_env(&[], &[("MCPSCOPE_RUN_DIR", "")]).await;
     let mut events = scope.events().await;
-    let client = sdk_client();
-    let report = run_client(
-        &python(),
-        &[
-            &client,
-            "stdio",
-            bin(),
-            "tap",
-            "--to",
-            &scope.base,
-            "--",
-            "node",
-            EVERYTHING,
-            "stdio",
-        ],
-        &[("SDK_DEFAULT_ENV", "1")],
-    )
-    .await;
+    let report = via_tap(&python(), &scope.base, &[], &[("SDK_DEFAULT_ENV", "1")]).await;
     assert!(report["errors"].as_array().unwrap().is_empty(), "{report}");
     let session = ended_tap(&scope, &mut events).await;
     assert_eq!(session["serverInfo"]["name"], "mcp-servers/everything");
@@ -676,21 +642,10 @@ async fn a_forgotten_tapped_session_takes_nothing_more_from_its_report() {
 async fn a_tapped_sessions_requests_replay_against_a_live_session_once_accepted() {
     let scope = Scope::start().await;
     let mut events = scope.events().await;
-    let client = sdk_client();
-    run_client(
+    via_tap(
         &python(),
-        &[
-            &client,
-            "stdio",
-            bin(),
-            "tap",
-            "--to",
-            &scope.base,
-            "--",
-            "node",
-            EVERYTHING,
-            "stdio",
-        ],
+        &scope.base,
+        &[],
         &[("MCPSCOPE_TOKEN", &scope.token)],
     )
     .await;
