@@ -10,6 +10,7 @@
 //! script: `mcpscope --cli` against the server alone and the official inspector's `--cli`.
 //!
 //! `MCPSCOPE_BENCH_ONLY=core` measures only the first three; `=recordings` only the recordings;
+//! `=ui` only the page (with 100,000 and with 1,000,000 events retained);
 //! `=tap` only what `mcpscope tap` and `mcpscope proxy` add to a real client's calls (a
 //! `tools/call` round trip straight to server-everything over stdio and Streamable HTTP, and
 //! through the tap or the proxy, each reporting to a running mcpscope).
@@ -76,6 +77,12 @@ async fn run(quick: bool) {
     }
     let rounds = if quick { 3 } else { 30 };
     let calls = if quick { 20 } else { 2000 };
+    if std::env::var("MCPSCOPE_BENCH_ONLY").as_deref() == Ok("ui") {
+        let me = std::env::current_exe().unwrap().display().to_string();
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        ui_under_load(&reqwest::Client::new(), &me, quick).await;
+        return;
+    }
     if std::env::var("MCPSCOPE_BENCH_ONLY").as_deref() == Ok("tap") {
         tap_and_proxy(calls).await;
         return;
@@ -444,15 +451,34 @@ fn server_alone(target: &[String]) -> Duration {
     started.elapsed()
 }
 
-/// Loads the page on a session with many tools and a full ring, in headless Chromium.
+/// Loads the page on a session with many tools and a full ring, in headless Chromium: with the
+/// default ring (100,000 events) and with `--max-events 1000000`.
 async fn ui_under_load(http: &reqwest::Client, me: &str, quick: bool) {
-    let tools = if quick { 50 } else { 1000 };
-    let events = if quick { 2_000 } else { 100_000 };
-    let loads = if quick { 1 } else { 5 };
+    if quick {
+        ui_load(http, me, 50, 2_000, 1).await;
+        return;
+    }
+    ui_load(http, me, 1000, 100_000, 5).await;
+    ui_load(http, me, 1000, 1_000_000, 5).await;
+}
+
+async fn ui_load(http: &reqwest::Client, me: &str, tools: usize, events: usize, loads: usize) {
     let env_tools = format!("MCPSCOPE_BENCH_TOOLS={tools}");
-    let (child, base) = start(&["-e", "MCPSCOPE_BENCH_FLOOD=1", "-e", &env_tools, "--", me]).await;
+    let max = events.max(100_000).to_string();
+    let (child, base) = start(&[
+        "--max-events",
+        &max,
+        "-e",
+        "MCPSCOPE_BENCH_FLOOD=1",
+        "-e",
+        &env_tools,
+        "--",
+        me,
+    ])
+    .await;
     wait_connected(http, &base).await;
     api(http, &base, json!({"method": "tools/call", "params": {"name": "flood", "arguments": {"count": events}}, "timeoutMs": 600000})).await;
+    let newest = newest_seq(http, &base).await;
     let driver = Chromium::start().await;
     let mut interactive = Vec::new();
     let mut filters = Vec::new();
@@ -460,10 +486,10 @@ async fn ui_under_load(http: &reqwest::Client, me: &str, quick: bool) {
     for _ in 0..loads {
         let c = driver.client().await;
         c.goto(&format!("{base}/?token={TOKEN}")).await.unwrap();
-        // Interactive: every tool listed and the whole history in the timeline, measured from
-        // the start of navigation by the page's own clock.
+        // Interactive: every tool listed and the newest event on screen in the timeline,
+        // measured from the start of navigation by the page's own clock.
         let ready = format!(
-            "return document.querySelectorAll('#tool-list button.item').length >= {tools} && parseInt(document.getElementById('timeline-count').textContent, 10) >= {events} ? performance.now() : null"
+            "return document.querySelectorAll('#tool-list button.item').length >= {tools} && document.getElementById('ev-{newest}') ? performance.now() : null"
         );
         let until = Instant::now() + Duration::from_secs(120);
         let ms = loop {
@@ -501,14 +527,36 @@ async fn ui_under_load(http: &reqwest::Client, me: &str, quick: bool) {
         c.close().await.unwrap();
     }
     report(
-        &format!("UI: page load → interactive ({tools} tools, {events}+ events)"),
+        &format!("UI: page load → interactive ({tools} tools, {events}+ events retained)"),
         &mut interactive,
     );
-    report(
-        &format!("UI: filter the timeline over {events}+ events"),
-        &mut filters,
-    );
+    report("UI: filter the loaded timeline", &mut filters);
     println!("UI: timeline rows in the DOM: {rows} (a virtual list draws what is on screen)");
+    // The search over the whole history happens in the backend: one text no event holds, so
+    // every retained event is read.
+    let mut searches = Vec::new();
+    for _ in 0..loads {
+        let t = Instant::now();
+        let res = http
+            .get(format!("{base}/api/history?scope=all&q=no%20such%20text"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        if !res.status().is_success() {
+            println!("history search: not in this build ({})", res.status());
+            break;
+        }
+        let page: Value = res.json().await.unwrap();
+        searches.push(t.elapsed());
+        assert_eq!(page["events"].as_array().unwrap().len(), 0);
+    }
+    if !searches.is_empty() {
+        report(
+            &format!("history search over {events}+ events (GET …/history?q=, none match)"),
+            &mut searches,
+        );
+    }
     stop(child).await;
 }
 
@@ -632,24 +680,16 @@ async fn wait_connected(http: &reqwest::Client, base: &str) {
 }
 
 async fn newest_seq(http: &reqwest::Client, base: &str) -> u64 {
-    // The seq of the newest event: read the replay up to the first keep-alive-free pause.
-    let res = http
-        .get(format!("{base}/api/events?token={TOKEN}"))
+    let page: Value = http
+        .get(format!("{base}/api/history?limit=1"))
+        .bearer_auth(TOKEN)
         .send()
         .await
+        .unwrap()
+        .json()
+        .await
         .unwrap();
-    let mut stream = res.bytes_stream();
-    let mut text = String::new();
-    while let Ok(Some(Ok(chunk))) =
-        tokio::time::timeout(Duration::from_millis(300), stream.next()).await
-    {
-        text.push_str(&String::from_utf8_lossy(&chunk));
-    }
-    text.lines()
-        .filter_map(|l| l.strip_prefix("id: "))
-        .filter_map(|n| n.parse().ok())
-        .max()
-        .unwrap_or(0)
+    page["newest"].as_u64().unwrap()
 }
 
 fn rss_kb(pid: u32) -> u64 {

@@ -7,7 +7,6 @@
 //! than the ring reaches learns of the gap through [`Batch::lagged`], then carries on.
 
 use std::{
-    collections::VecDeque,
     sync::{Arc, Mutex},
     time::SystemTime,
 };
@@ -16,17 +15,21 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, value::RawValue};
 use tokio::sync::watch;
 
+mod history;
 mod info;
 pub mod observed;
 mod payload;
 pub mod read;
+mod ring;
 
+pub use history::{HistoryFilter, Needle, Page, SCAN_BUDGET};
 pub use info::{AuthorizationView, Era, Paused, SessionInfo, SessionState};
 pub use payload::{
     AppDirection, AppEvent, AuthStep, ChatStep, HttpEvent, HttpKind, PendingView, RoundEvent,
     RoundStep, TaskSide, TaskView, ToolCall,
 };
 pub use read::{Stamped, read};
+use ring::Ring;
 
 /// Everything observable about a session. Closed on purpose: the UI and tests switch on `kind`.
 /// Which session an event belongs to is not part of the event: [`EventBus::publish_for`] stamps
@@ -240,15 +243,6 @@ impl Default for RingLimits {
     }
 }
 
-struct Ring {
-    records: VecDeque<Arc<Record>>,
-    bytes: usize,
-    next_seq: u64,
-    /// The seq before the first event this history ever held (0, or less than an opened
-    /// recording's first seq).
-    base: u64,
-}
-
 /// The bus: publish from anywhere, subscribe from anywhere. Cheap to clone.
 #[derive(Clone)]
 pub struct EventBus {
@@ -275,12 +269,7 @@ impl EventBus {
         let (newest, _) = watch::channel(0);
         EventBus {
             inner: Arc::new(BusInner {
-                ring: Mutex::new(Ring {
-                    records: VecDeque::new(),
-                    bytes: 0,
-                    next_seq: 1,
-                    base: 0,
-                }),
+                ring: Mutex::new(Ring::new()),
                 limits,
                 newest,
             }),
@@ -294,11 +283,10 @@ impl EventBus {
         let last = history.last().map_or(0, |r| r.seq);
         {
             let mut ring = bus.inner.ring.lock().unwrap();
-            ring.base = history.first().map_or(0, |r| r.seq - 1);
+            ring.recorded = last;
             ring.next_seq = last + 1;
             for record in history {
-                ring.bytes += record.json.len();
-                ring.records.push_back(Arc::new(record));
+                ring.push_unbounded(Arc::new(record));
             }
         }
         bus.inner.newest.send_replace(last);
@@ -341,20 +329,12 @@ impl EventBus {
                 json.push_str("\",");
             }
             json.push_str(&body[1..]);
-            ring.bytes += json.len();
-            ring.records.push_back(Arc::new(Record {
+            let record = Arc::new(Record {
                 seq,
                 session: session.cloned(),
                 json,
-            }));
-            // Keep at least the newest event, however large, so a huge frame is still visible.
-            while ring.records.len() > 1
-                && (ring.records.len() > self.inner.limits.max_events
-                    || ring.bytes > self.inner.limits.max_bytes)
-            {
-                let old = ring.records.pop_front().unwrap();
-                ring.bytes -= old.json.len();
-            }
+            });
+            ring.push(record, self.inner.limits);
         }
         self.inner.newest.send_replace(seq);
         seq
@@ -370,60 +350,27 @@ impl EventBus {
         self.inner.newest.subscribe()
     }
 
-    /// Up to `max` retained events with seq greater than `after`.
+    /// Up to `max` retained events with seq greater than `after`, in seq order; every event
+    /// evicted after `after` before it was read is counted in [`Batch::lagged`].
     pub fn next_after(&self, after: u64, max: usize) -> Batch {
-        let ring = self.inner.ring.lock().unwrap();
-        let Some(first) = ring.records.front().map(|r| r.seq) else {
-            return Batch::default();
-        };
-        let mut batch = Batch::default();
-        let wanted = after + 1;
-        let start = if wanted < first {
-            // Reading from the start of history is not a lag, even when that history is a
-            // recording whose first seq is not 1.
-            if after > ring.base || first != ring.base + 1 {
-                batch.lagged = Some((wanted, first - wanted));
-            }
-            0
-        } else {
-            // Seqs rise inside the ring; they are contiguous except in an opened recording,
-            // which holds one session's events out of a busier process.
-            ring.records.partition_point(|r| r.seq < wanted)
-        };
-        batch
-            .records
-            .extend(ring.records.iter().skip(start).take(max).cloned());
-        batch
+        self.read_after(after, max, after)
     }
 
-    /// Up to `max` retained events with a seq below `before` that a follower of `session` sees
-    /// (its own and those of no session), newest first; and whether older ones it sees remain.
-    /// For a page that shows the tail at once and fetches older rows as they are wanted.
-    pub fn before(
-        &self,
-        before: u64,
-        max: usize,
-        session: Option<&str>,
-    ) -> (Vec<Arc<Record>>, bool) {
-        let ring = self.inner.ring.lock().unwrap();
-        let end = ring.records.partition_point(|r| r.seq < before);
-        let mut page = Vec::with_capacity(max.min(end));
-        for record in ring.records.range(..end).rev() {
-            if !record.visible_to(session) {
-                continue;
-            }
-            if page.len() == max {
-                return (page, true);
-            }
-            page.push(record.clone());
-        }
-        (page, false)
+    /// As [`EventBus::next_after`], where events evicted at or below `horizon` are history that
+    /// was gone when the reader started (see [`EventBus::horizon`]), not a lag.
+    pub fn read_after(&self, after: u64, max: usize, horizon: u64) -> Batch {
+        self.inner.ring.lock().unwrap().after(after, max, horizon)
+    }
+
+    /// The newest seq evicted so far: a reader that starts now and finds gaps at or below it
+    /// finds history (one session's oldest events made room for another's), not a lag.
+    pub fn horizon(&self) -> u64 {
+        self.inner.ring.lock().unwrap().evicted_through
     }
 
     /// Retained counts, for tests and diagnostics.
     pub fn retained(&self) -> (usize, usize) {
-        let ring = self.inner.ring.lock().unwrap();
-        (ring.records.len(), ring.bytes)
+        self.inner.ring.lock().unwrap().retained()
     }
 }
 
@@ -450,26 +397,6 @@ mod tests {
         assert_eq!(bus.retained().0, 1_000_000);
         assert_eq!(RingLimits::sized(10, Some(1)).max_bytes, 1 << 20);
         assert_eq!(RingLimits::sized(100_000, None).max_bytes, 256 << 20);
-    }
-
-    #[test]
-    fn history_pages_go_back_newest_first_without_gaps_or_overlap() {
-        let bus = EventBus::new(RingLimits::default());
-        let s1: Arc<str> = "s1".into();
-        let s2: Arc<str> = "s2".into();
-        for i in 0..10 {
-            bus.publish_for(Some(if i % 2 == 0 { &s1 } else { &s2 }), stderr("x"));
-        }
-        bus.publish(stderr("nobody's"));
-        let (page, more) = bus.before(u64::MAX, 3, Some("s1"));
-        assert_eq!(page.iter().map(|r| r.seq).collect::<Vec<_>>(), [11, 9, 7]);
-        assert!(more);
-        let (page, more) = bus.before(7, 3, Some("s1"));
-        assert_eq!(page.iter().map(|r| r.seq).collect::<Vec<_>>(), [5, 3, 1]);
-        assert!(!more, "nothing older that s1 sees");
-        let (page, more) = bus.before(2, 10, None);
-        assert_eq!(page.iter().map(|r| r.seq).collect::<Vec<_>>(), [1]);
-        assert!(!more);
     }
 
     #[test]

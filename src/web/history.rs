@@ -1,6 +1,8 @@
 //! `GET …/history?before=SEQ&limit=N`: a session's retained events, newest first, a page at a
 //! time, so a page can show the tail at once and fetch older rows as they are wanted instead of
 //! replaying the whole history. The events are the ring's own text, written out as they are.
+//! `kind=` keeps some kinds, `q=` those whose JSON holds a text (the search over the whole
+//! history), `scope=all` every session's events.
 
 use axum::{
     extract::State,
@@ -9,10 +11,15 @@ use axum::{
 };
 
 use super::{AppState, error::ApiError, extract::Which};
+use crate::events::{HistoryFilter, Needle, SCAN_BUDGET};
 
 /// Events per page when the caller does not say, and at most.
 const DEFAULT_LIMIT: usize = 500;
 const MAX_LIMIT: usize = 5000;
+/// The longest text searched for.
+const MAX_TEXT: usize = 1024;
+/// More kinds than there are.
+const MAX_KINDS: usize = 32;
 
 pub(super) async fn history(
     State(state): State<AppState>,
@@ -22,13 +29,12 @@ pub(super) async fn history(
     let session = which.existing(&state)?;
     let mut before = u64::MAX;
     let mut limit = DEFAULT_LIMIT;
-    for (key, value) in uri
-        .query()
-        .unwrap_or("")
-        .split('&')
-        .filter_map(|p| p.split_once('='))
-    {
-        match key {
+    let mut filter = HistoryFilter {
+        session: Some(session.id().to_owned()),
+        ..HistoryFilter::default()
+    };
+    for (key, value) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
+        match &*key {
             "before" => {
                 before = value.parse().map_err(|_| {
                     ApiError::BadRequest(format!("before={value:?} is not an event's seq"))
@@ -45,14 +51,52 @@ pub(super) async fn history(
                         ))
                     })?;
             }
+            "kind" => {
+                for kind in value.split(',').filter(|k| !k.is_empty()) {
+                    if kind.len() > 32 || !kind.bytes().all(|b| b.is_ascii_lowercase()) {
+                        return Err(ApiError::BadRequest(format!(
+                            "kind={kind:?} is not an event kind"
+                        )));
+                    }
+                    if !filter.kinds.iter().any(|k| k == kind) {
+                        filter.kinds.push(kind.to_owned());
+                    }
+                    if filter.kinds.len() > MAX_KINDS {
+                        return Err(ApiError::BadRequest(format!(
+                            "kind: at most {MAX_KINDS} kinds"
+                        )));
+                    }
+                }
+            }
+            "q" => {
+                if value.len() > MAX_TEXT {
+                    return Err(ApiError::BadRequest(format!(
+                        "q is {} bytes: search for at most {MAX_TEXT}",
+                        value.len()
+                    )));
+                }
+                filter.text = Needle::new(&value);
+            }
+            "scope" if value == "all" => filter.session = None,
+            "scope" => {
+                return Err(ApiError::BadRequest(format!(
+                    "scope={value:?}: only \"all\" (every session's events)"
+                )));
+            }
             other => {
                 return Err(ApiError::BadRequest(format!(
-                    "unknown parameter {other:?} (before, limit)"
+                    "unknown parameter {other:?} (before, limit, kind, q, scope)"
                 )));
             }
         }
     }
-    let (page, more) = state.events.before(before, limit, Some(session.id()));
+    // A page may read a few hundred thousand events: off the runtime, whose one thread serves
+    // every session and stream.
+    let bus = state.events.clone();
+    let page = tokio::task::spawn_blocking(move || bus.before(before, limit, &filter, SCAN_BUDGET))
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    let (page, more, edge) = (page.records, page.more, page.edge);
     let mut body = String::with_capacity(page.iter().map(|r| r.json.len() + 1).sum::<usize>() + 96);
     body.push_str("{\"events\":[");
     for (i, record) in page.iter().enumerate() {
@@ -64,8 +108,8 @@ pub(super) async fn history(
     body.push_str("],\"more\":");
     body.push_str(if more { "true" } else { "false" });
     body.push_str(",\"oldest\":");
-    match page.last() {
-        Some(r) => body.push_str(&r.seq.to_string()),
+    match edge {
+        Some(seq) => body.push_str(&seq.to_string()),
         None => body.push_str("null"),
     }
     body.push_str(",\"newest\":");

@@ -1,4 +1,5 @@
-//! `GET /api/events`: replays retained events after `Last-Event-ID` (else `since`), then tails;
+//! `GET /api/events`: replays retained events after `Last-Event-ID` (else `since`, else the newest
+//! `tail`), then tails;
 //! `?session=ID` keeps that session's events and those that belong to no session.
 //!
 //! Each subscriber is a task that copies batches out of the ring and writes them as one chunk, so
@@ -21,6 +22,8 @@ use super::AppState;
 
 const BATCH: usize = 2048;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// The longest tail a stream starts with (older events are for `…/history`).
+const MAX_TAIL: usize = 10_000;
 
 pub(super) async fn events(
     State(state): State<AppState>,
@@ -43,10 +46,42 @@ pub(super) async fn events(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse().ok())
-        .or_else(|| param("since").and_then(|v| v.parse::<u64>().ok()))
-        .unwrap_or(0);
+        .or_else(|| param("since").and_then(|v| v.parse::<u64>().ok()));
+    // `tail=N`: a page's first load starts after the newest N retained events (it fetches older
+    // ones from `…/history` when they are wanted) and is told where, in an event of its own
+    // whose id a browser resuming by itself sends back.
+    let tail = match since {
+        None => param("tail").and_then(|v| v.parse::<usize>().ok()),
+        Some(_) => None,
+    };
+    // A reader resuming after `since` missed every event evicted since then; one starting
+    // fresh finds history, whose gaps (one session's oldest events made room for another's)
+    // were there before it came.
+    let (tail_start, fresh_horizon) = state
+        .events
+        .tail_and_horizon(tail.unwrap_or(0).min(MAX_TAIL));
+    let horizon = match since {
+        Some(since) if since > 0 => since,
+        _ => fresh_horizon,
+    };
+    let (since, hello) = match tail {
+        Some(_) => {
+            let after = tail_start;
+            (
+                after,
+                Bytes::from(format!(
+                    "id: {after}\nevent: start\ndata: {{\"after\":{after}}}\n\n"
+                )),
+            )
+        }
+        // An initial comment makes the response start at once, before any event exists.
+        None => (
+            since.unwrap_or(0),
+            Bytes::from_static(b": mcpscope events\n\n"),
+        ),
+    };
     let (tx, rx) = mpsc::channel::<Bytes>(8);
-    tokio::spawn(follow(state, since, session, tx));
+    tokio::spawn(follow(state, since, horizon, session, hello, tx));
     let body = Body::from_stream(ReceiverStream::new(rx).map(Ok::<_, Infallible>));
     (
         [
@@ -65,15 +100,17 @@ pub(super) async fn events(
         .into_response()
 }
 
-async fn follow(state: AppState, mut last: u64, session: Option<String>, tx: mpsc::Sender<Bytes>) {
+async fn follow(
+    state: AppState,
+    mut last: u64,
+    horizon: u64,
+    session: Option<String>,
+    hello: Bytes,
+    tx: mpsc::Sender<Bytes>,
+) {
     let mut newest = state.events.watch();
     let mut stop = state.shutting_down.clone();
-    // An initial comment makes the response start at once, before any event exists.
-    if tx
-        .send(Bytes::from_static(b": mcpscope events\n\n"))
-        .await
-        .is_err()
-    {
+    if tx.send(hello).await.is_err() {
         return;
     }
     loop {
@@ -81,7 +118,7 @@ async fn follow(state: AppState, mut last: u64, session: Option<String>, tx: mps
             return;
         }
         newest.borrow_and_update();
-        let batch = state.events.next_after(last, BATCH);
+        let batch = state.events.read_after(last, BATCH, horizon);
         let mut chunk = String::new();
         if let Some((from, missed)) = batch.lagged {
             chunk.push_str(&format!(

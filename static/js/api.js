@@ -2,6 +2,8 @@
 // call, and follows the event stream. Session routes go to the session the page is looking at
 // (`/api/sessions/{id}/…`), so a request can never land on another server by accident.
 
+import { jsonValueAt } from "./dom.js";
+
 const KEY = "mcpscope-token";
 
 export function takeToken() {
@@ -158,21 +160,58 @@ export function nextCursor(result, seen) {
   return cursor;
 }
 
-// Follows /api/events from the page's first load on. A browser gives a host six HTTP/1.1
+// One page of retained events before `params.before`, newest first (`GET …/history`, with its
+// `kind`, `q` and `scope` filters): each event parsed, with its text as the ring holds it (what
+// the timeline shows as the frame's exact bytes), and whether older ones remain.
+export async function olderEvents(params, session = current) {
+  const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== "")).toString();
+  const res = await fetch(sessionPath(`/history?${query}`, session), { headers: { "Authorization": `Bearer ${token}` } });
+  const text = await res.text();
+  if (!res.ok) {
+    let body = null;
+    try { body = JSON.parse(text); } catch { /* not JSON */ }
+    throw new ApiError(res.status, body);
+  }
+  // `{"events":[…],"more":…}`: the events are the ring's texts joined by commas.
+  const events = [];
+  let at = text.indexOf("[") + 1;
+  while (text[at] === "{") {
+    const raw = jsonValueAt(text, at);
+    events.push({ event: JSON.parse(raw), raw });
+    at += raw.length;
+    if (text[at] === ",") at++;
+  }
+  const tail = JSON.parse(`{${text.slice(text.indexOf('"more":', at))}`);
+  return { events, more: tail.more === true, oldest: tail.oldest, newest: tail.newest };
+}
+
+// How many of the newest events a page's first load replays; older ones are fetched from
+// `…/history` when the timeline, the logs or the authorization steps want them.
+const TAIL = 1000;
+
+// Follows /api/events from the page's first load on, starting with the newest TAIL events
+// (`onStart(after)` says where: everything older is for `olderEvents`). A browser gives a host six HTTP/1.1
 // connections, shared by every tab, and each stream holds one for as long as it is open: six
 // tabs of mcpscope used to leave none for the seventh page's requests. So only a page someone can
 // see holds a stream. A hidden page (another tab, a minimised window, a page being left) closes
 // it, and resumes after the last event it had once it is shown again, so nothing is lost or seen
 // twice. The browser's own retries resume the same way (Last-Event-ID).
-export function follow(onEvent, onStatus) {
+export function follow(onEvent, onStatus, onStart) {
   let source = null;
-  let last = 0;
+  let last = null;
   const open = () => {
     if (source) return;
-    source = new EventSource(`/api/events?token=${encodeURIComponent(token)}&since=${last}`);
+    source = new EventSource(`/api/events?token=${encodeURIComponent(token)}&${last === null ? `tail=${TAIL}` : `since=${last}`}`);
+    source.addEventListener("start", (msg) => {
+      let after;
+      try { after = JSON.parse(msg.data).after; } catch { return; }
+      if (!Number.isFinite(after)) return;
+      if (last === null) onStart?.(after);
+      if (last === null || after > last) last = after;
+    });
     source.onmessage = (msg) => {
       const seq = Number(msg.lastEventId);
-      if (Number.isFinite(seq) && seq > last) last = seq;
+      if (Number.isFinite(seq) && (last === null || seq > last)) last = seq;
       let event;
       try { event = JSON.parse(msg.data); } catch { return; }
       onEvent(event, msg.data);

@@ -80,6 +80,7 @@ function showSession(s) {
   $("list-prompts").disabled = !connected || !declared.prompts;
   for (const id of ["call-tool", "send-raw", "read-resource", "read-template", "get-prompt"]) $(id).disabled = !connected;
   logs.onSession(s);
+  auth.backfill(s);
   resources.onSession(s);
   connect.onSession(s);
   if (!connected && !recorded) {
@@ -282,7 +283,11 @@ function main() {
       }
     }
     timeline.push(event, raw);
-  }, (status) => notice(status === "reconnecting" ? "Event stream interrupted; reconnecting…" : ""));
+  }, (status) => notice(status === "reconnecting" ? "Event stream interrupted; reconnecting…" : ""), (after) => {
+    timeline.started(after);
+    logs.started(after);
+    auth.started(after, session);
+  });
   // The session the URL names, else the selected one (the backend remembers it across reloads).
   call("GET", "/api/session").then(async ({ body }) => {
     const list = await servers.load();
@@ -325,6 +330,7 @@ async function switchTo(id, known = null) {
     tasks.renderAll();
     findings.reset();
     auth.render();
+    tasks.load();
   }
   servers.render();
   // A state already in hand is shown at once: shown after the await below, it could be older

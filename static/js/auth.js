@@ -5,7 +5,7 @@
 // checked (`auth` events) and the HTTP exchanges of its phase (`http` events), secrets already
 // hidden by the backend. A connect and this view watch the same flow: there is only one.
 
-import { call, sessionId, sessionPath } from "./api.js";
+import { call, olderEvents, sessionId, sessionPath } from "./api.js";
 import { $, $maybe, el, pretty } from "./dom.js";
 import { urlView } from "./elicit.js";
 import * as store from "./store.js";
@@ -20,11 +20,73 @@ const STEPS = [
 ];
 
 // A session's flow (in the store): { auth: [events], http: [events with a phase], view: the
-// session's authorization, state }.
+// session's authorization, state, cut: whether it began after the page loaded (what is older
+// is no part of it) }.
+function fresh(cut) { return { auth: [], http: [], view: null, state: null, cut }; }
+
 function flowOf(id) {
   const s = store.of(id);
-  s.auth ??= { auth: [], http: [], view: null, state: null };
+  s.auth ??= fresh(false);
   return s.auth;
+}
+
+// One event into a flow; a new connection starts a new one.
+function apply(flow, event) {
+  if (event.kind === "state") {
+    // A new connection starts with no authorization object; one that just authorized keeps
+    // it. A disconnected session has none: no badge may go on saying "authorized".
+    if ((event.state === "connecting" || event.state === "disconnected") && !event.authorization) return fresh(true);
+    flow.view = event.authorization ?? flow.view;
+    flow.state = event.state;
+    // Forgotten credentials: the steps that got them no longer stand for anything kept.
+    if (flow.view?.phase === "forgotten") { flow.auth = []; flow.http = []; flow.cut = true; }
+  } else if (event.kind === "auth") flow.auth.push(event);
+  else flow.http.push(event);
+  return flow;
+}
+
+// The page's first load began after `after`: a flow may have begun before it.
+let floor = null;
+const backfilled = new Set();
+
+export function started(after, session) {
+  floor = after;
+  if (session) backfill(session);
+}
+
+// The shown session's flow from before the page loaded (its last states, its steps), once per
+// remote session (a stdio server has no authorization), under what has come since.
+export async function backfill(session) {
+  const id = session?.id;
+  if (!floor || !id || id !== sessionId() || backfilled.has(id)) return;
+  if (!session.target || session.target.transport === "stdio") return;
+  backfilled.add(id);
+  let pages;
+  try {
+    pages = await Promise.all([
+      olderEvents({ before: floor + 1, limit: 200, kind: "state" }, id),
+      olderEvents({ before: floor + 1, limit: 500, kind: "auth,http", q: '"phase":' }, id),
+    ]);
+  } catch {
+    backfilled.delete(id);
+    return;
+  }
+  // Steps older than the oldest state fetched may belong to an earlier connection.
+  const since = pages[0].more ? pages[0].oldest ?? 0 : 0;
+  const older = pages.flatMap((p) => p.events.map((x) => x.event))
+    .filter((e) => e.session === id && e.seq >= since && (e.kind !== "http" || e.phase))
+    .sort((a, b) => a.seq - b.seq);
+  let before = fresh(false);
+  for (const e of older) before = apply(before, e);
+  const now = flowOf(id);
+  if (!now.cut) {
+    now.auth = before.auth.concat(now.auth);
+    now.http = before.http.concat(now.http);
+    now.view ??= before.view;
+    now.state ??= before.state;
+    now.cut = before.cut;
+  }
+  if (id === sessionId()) render();
 }
 
 // Plain http is for loopback only: anything else could be read or changed on the way.
@@ -188,25 +250,8 @@ export function render() {
 }
 
 export function onEvent(event) {
-  if (!event.session) return;
-  const flow = flowOf(event.session);
-  if (event.kind === "state") {
-    // A new connection starts with no authorization object; one that just authorized keeps
-    // it. A disconnected session has none: no badge may go on saying "authorized".
-    if ((event.state === "connecting" || event.state === "disconnected") && !event.authorization) store.of(event.session).auth = null;
-    else {
-      flow.view = event.authorization ?? flow.view;
-      flow.state = event.state;
-      // Forgotten credentials: the steps that got them no longer stand for anything kept.
-      if (flow.view?.phase === "forgotten") { flow.auth = []; flow.http = []; }
-    }
-  } else if (event.kind === "auth") {
-    flow.auth.push(event);
-  } else if (event.kind === "http" && event.phase) {
-    flow.http.push(event);
-  } else {
-    return;
-  }
+  if (!event.session || !(event.kind === "state" || event.kind === "auth" || (event.kind === "http" && event.phase))) return;
+  store.of(event.session).auth = apply(flowOf(event.session), event);
   if (event.session === sessionId()) render();
 }
 

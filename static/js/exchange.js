@@ -49,7 +49,9 @@ function requestOf(e) {
 
 function same(a, b) { return JSON.stringify(a) === JSON.stringify(b); }
 
-export function show(e) {
+// `all`: the rows to look for the rest of the exchange in (the timeline's, or the window of
+// history fetched around an older search match).
+export function show(e, all = deps.all()) {
   const box = $("exchange-body");
   const req = requestOf(e);
   $("exchange").hidden = false;
@@ -58,7 +60,6 @@ export function show(e) {
     box.replaceChildren(part(e.event.kind, e));
     return;
   }
-  const all = deps.all();
   let start = -1;
   // Ids can repeat across reconnects: take the latest request at or before the event.
   for (let i = all.indexOf(e); i >= 0; i--) {

@@ -4,7 +4,7 @@
 // level filter and search, and stderr lines with their time. The DOM keeps the newest entries
 // only; each list follows new entries while it is scrolled to the bottom.
 
-import { call, request, sessionId, sessionPath } from "./api.js";
+import { call, olderEvents, request, sessionId, sessionPath } from "./api.js";
 import { $, el, clock } from "./dom.js";
 
 const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
@@ -35,6 +35,63 @@ function stderrVisible(li) {
 export function refilter() {
   for (const li of $("log-list").children) li.hidden = !visible(li);
   for (const li of $("stderr-list").children) li.hidden = !stderrVisible(li);
+  backfill();
+}
+
+// The page's first load began after `after`: older entries are fetched per session.
+let floor = null;
+const backfilled = new Set();
+
+export function started(after) {
+  floor = after;
+  backfill();
+}
+
+// The shown session's newest entries from before the page loaded, once per session, above
+// those that came since.
+async function backfill() {
+  const id = sessionId();
+  if (!floor || !id || backfilled.has(id)) return;
+  backfilled.add(id);
+  let pages;
+  try {
+    pages = await Promise.all([
+      olderEvents({ before: floor + 1, limit: MAX, kind: "stderr" }, id),
+      olderEvents({ before: floor + 1, limit: MAX, kind: "frame", q: '"method":"notifications/message"' }, id),
+    ]);
+  } catch {
+    backfilled.delete(id);
+    return;
+  }
+  const older = pages.flatMap((p) => p.events.map((x) => x.event))
+    .filter((e) => e.session === id && isEntry(e))
+    .sort((a, b) => a.seq - b.seq);
+  insert(older, "prepend");
+}
+
+function isEntry(event) {
+  return event.kind === "stderr" || (event.kind === "frame" && event.direction === "received" && event.method === "notifications/message");
+}
+
+// Entries into both lists, above (`prepend`) or below (`append`) what they show; the newest
+// MAX stay, and a list scrolled to its bottom stays there.
+function insert(events, where) {
+  const logFrag = document.createDocumentFragment();
+  const errFrag = document.createDocumentFragment();
+  for (const event of events) add(event, logFrag, errFrag);
+  const stick = [pinned($("log-list")), pinned($("stderr-list"))];
+  $("log-list")[where](logFrag);
+  $("stderr-list")[where](errFrag);
+  trim($("log-list"));
+  trim($("stderr-list"));
+  if (stick[0]) $("log-list").scrollTop = $("log-list").scrollHeight;
+  if (stick[1]) $("stderr-list").scrollTop = $("stderr-list").scrollHeight;
+  counts();
+}
+
+function counts() {
+  $("logs-count").textContent = count ? `(${count})` : "";
+  $("stderr-count").textContent = errCount ? `(${errCount})` : "";
 }
 
 function trim(list) {
@@ -46,7 +103,7 @@ let queue = [];
 let scheduled = false;
 
 export function onEvent(event) {
-  if (event.kind !== "stderr" && !(event.kind === "frame" && event.direction === "received" && event.method === "notifications/message")) return;
+  if (!isEntry(event)) return;
   queue.push(event);
   if (!scheduled) { scheduled = true; requestAnimationFrame(flush); }
 }
@@ -55,18 +112,7 @@ function flush() {
   scheduled = false;
   const batch = queue.length > MAX ? queue.slice(-MAX) : queue;
   queue = [];
-  const logFrag = document.createDocumentFragment();
-  const errFrag = document.createDocumentFragment();
-  for (const event of batch) add(event, logFrag, errFrag);
-  const stick = [pinned($("log-list")), pinned($("stderr-list"))];
-  $("log-list").append(logFrag);
-  $("stderr-list").append(errFrag);
-  trim($("log-list"));
-  trim($("stderr-list"));
-  if (stick[0]) $("log-list").scrollTop = $("log-list").scrollHeight;
-  if (stick[1]) $("stderr-list").scrollTop = $("stderr-list").scrollHeight;
-  $("logs-count").textContent = count ? `(${count})` : "";
-  $("stderr-count").textContent = errCount ? `(${errCount})` : "";
+  insert(batch, "append");
 }
 
 function add(event, logFrag, errFrag) {

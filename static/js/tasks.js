@@ -100,6 +100,26 @@ function upsert(session, t) {
   map.set(key, t);
 }
 
+// The tasks the session follows now, from the backend: the page's first load replays only the
+// newest events, which may not hold a long-running task's. Those the events already told of
+// stay as they are.
+export async function load() {
+  const id = sessionId();
+  if (!id) return;
+  let list;
+  try { list = (await call("GET", sessionPath("/tasks", id))).body; } catch { return; }
+  if (!Array.isArray(list)) return;
+  const map = tasksOf(id);
+  const known = new Map();
+  for (const t of [...list].reverse()) {
+    const key = `${t.side ?? "server"}:${t.taskId}`;
+    if (!map.has(key)) known.set(key, t);
+  }
+  if (!known.size) return;
+  store.of(id).tasks = new Map([...known, ...map]);
+  if (id === sessionId()) renderAll();
+}
+
 export function onEvent(event) {
   if (!event.session) return;
   if (event.kind === "state" && event.state === "connecting") {

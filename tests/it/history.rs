@@ -1,9 +1,209 @@
 //! `GET …/history`: a session's retained events a page at a time, newest first, the same events
-//! the event stream replays, without gaps or overlap, and none of another session's.
+//! the event stream replays, without gaps or overlap, and none of another session's; kept to
+//! some kinds, a text or every session. And the page that reads it: a reload replays only the
+//! tail of the stream and fetches the rest as it is wanted.
 
+use std::time::Instant;
+
+use fantoccini::{Locator, key::Key};
 use serde_json::{Value, json};
 
+use crate::browser::{find, open_ui, wait_text, wait_timeline};
 use crate::support::*;
+
+async fn echo(scope: &Scope, session: &str, text: &str) {
+    let (status, body) = scope
+        .post(
+            &format!("/api/sessions/{session}/request"),
+            json!({"method": "tools/call", "params": {"name": "echo", "arguments": {"message": text, "text": text}}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+fn seqs_of(page: &Value) -> Vec<u64> {
+    page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn history_keeps_the_kinds_the_text_and_the_sessions_asked_for() {
+    let scope = Scope::start().await;
+    let (_, a) = scope.post("/api/sessions", demo_target()).await;
+    let a = a["id"].as_str().unwrap().to_owned();
+    let (_, b) = scope.post("/api/sessions", demo_target()).await;
+    let b = b["id"].as_str().unwrap().to_owned();
+    echo(&scope, &a, "Needle-In-A").await;
+    echo(&scope, &b, "needle-in-b").await;
+    for i in 0..5 {
+        echo(&scope, &a, &format!("hay {i}")).await;
+    }
+    // The text ignores case, and is searched in the whole event: here the request's arguments
+    // and the answer's echo.
+    let (status, page) = scope
+        .get(&format!(
+            "/api/sessions/{a}/history?q=needle-in-a&kind=frame"
+        ))
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let found = page["events"].as_array().unwrap();
+    assert_eq!(found.len(), 2, "{page:#}");
+    assert!(
+        found
+            .iter()
+            .all(|e| e["kind"] == "frame" && e["session"] == a.as_str())
+    );
+    assert_eq!(found[0]["direction"], "received");
+    assert_eq!(found[1]["direction"], "sent");
+    // Another session's text only with scope=all.
+    let (_, none) = scope
+        .get(&format!("/api/sessions/{a}/history?q=needle-in-b"))
+        .await;
+    assert_eq!(seqs_of(&none), Vec::<u64>::new());
+    let (_, all) = scope
+        .get(&format!(
+            "/api/sessions/{a}/history?q=NEEDLE-IN-B&scope=all"
+        ))
+        .await;
+    assert_eq!(seqs_of(&all).len(), 2, "{all:#}");
+    assert!(
+        all["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["session"] == b.as_str())
+    );
+    // Kinds: only state events, newest first, and paging within the filter.
+    let (_, states) = scope
+        .get(&format!("/api/sessions/{a}/history?kind=state&limit=1"))
+        .await;
+    assert_eq!(states["events"][0]["kind"], "state");
+    assert_eq!(states["more"], true, "connecting, then connected");
+    let (_, older) = scope
+        .get(&format!(
+            "/api/sessions/{a}/history?kind=state&limit=1&before={}",
+            states["oldest"]
+        ))
+        .await;
+    assert_eq!(older["events"][0]["kind"], "state");
+    assert!(seqs_of(&older)[0] < seqs_of(&states)[0]);
+}
+
+#[tokio::test]
+async fn a_reload_shows_the_tail_at_once_and_fetches_older_history_as_it_is_wanted() {
+    let scope = Scope::start().await;
+    let session = scope.connect(everything_target()).await;
+    let id = session["id"].as_str().unwrap().to_owned();
+    // server-everything's start-up line on stderr, one call to look for later, then enough
+    // calls to push both out of the tail a page replays (the newest 1000 events).
+    let until = Instant::now() + DEADLINE;
+    let stderr = loop {
+        let (_, page) = scope
+            .get(&format!("/api/sessions/{id}/history?kind=stderr"))
+            .await;
+        if let Some(e) = page["events"].as_array().unwrap().last() {
+            break e["line"].as_str().unwrap().to_owned();
+        }
+        assert!(
+            Instant::now() < until,
+            "server-everything wrote nothing on stderr"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    echo(&scope, &id, "needle-far-back").await;
+    for i in 0..600 {
+        echo(&scope, &id, &format!("filler {i}")).await;
+    }
+    let (_, all) = scope
+        .get(&format!("/api/sessions/{id}/history?limit=5000"))
+        .await;
+    assert_eq!(all["more"], false);
+    let oldest = *seqs_of(&all).last().unwrap();
+    let newest = seqs_of(&all)[0];
+    let (_, needle) = scope
+        .get(&format!(
+            "/api/sessions/{id}/history?q=needle-far-back&kind=frame"
+        ))
+        .await;
+    let needle = *seqs_of(&needle).last().unwrap();
+    assert!(seqs_of(&all).len() > 1200, "{}", seqs_of(&all).len());
+
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    // The tail only, the newest call on screen, and the count saying there is more.
+    c.wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css(&format!("#ev-{newest}")))
+        .await
+        .unwrap();
+    let count = wait_text(c, "#timeline-count", "a partial history", |t| {
+        t.contains("older on scroll")
+    })
+    .await;
+    let loaded: usize = count.split(' ').next().unwrap().parse().unwrap();
+    assert!(loaded <= 1100, "{count}");
+    // The stderr tab has the start-up line, from before the tail.
+    find(c, "#tab-stderr").await.click().await.unwrap();
+    wait_text(c, "#stderr-list", "the start-up line", |t| {
+        t.contains(&stderr)
+    })
+    .await;
+    find(c, "#tab-timeline").await.click().await.unwrap();
+    // A text filter searches the older history in the backend.
+    let found = wait_timeline(c, "needle-far-back", "a match from older history", |t| {
+        t.contains("tools/call echo")
+    })
+    .await;
+    assert!(found.starts_with(&format!("{needle}\n")), "{found}");
+    // The match opens like any row: the whole request, arguments included.
+    find(c, &format!("#ev-{needle}"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait_text(c, "#exchange-body", "the older request", |t| {
+        t.contains("needle-far-back")
+    })
+    .await;
+    find(c, "#exchange-close").await.click().await.unwrap();
+    // Emptied as a person does, which the page hears (WebDriver's clear fires no input event).
+    let search = find(c, "#timeline-search").await;
+    search.send_keys(&(Key::Control + "a")).await.unwrap();
+    search.send_keys(&Key::Backspace.to_string()).await.unwrap();
+    wait_text(c, "#timeline-count", "the filter gone", |t| {
+        !t.contains(" of ")
+    })
+    .await;
+    // Going to the top fetches older pages until the session's first event is there.
+    let until = Instant::now() + DEADLINE;
+    while c
+        .find(Locator::Css(&format!("#ev-{oldest}")))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < until,
+            "never reached the first event, #{oldest}"
+        );
+        find(c, "#timeline")
+            .await
+            .send_keys(&Key::Home.to_string())
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let count = wait_text(c, "#timeline-count", "the whole history", |t| {
+        !t.contains("older")
+    })
+    .await;
+    let loaded: usize = count.split(' ').next().unwrap().parse().unwrap();
+    assert!(loaded >= seqs_of(&all).len(), "{count}");
+}
 
 #[tokio::test]
 async fn history_pages_back_through_a_sessions_events_newest_first() {
@@ -94,13 +294,21 @@ async fn history_refuses_what_it_cannot_answer() {
         ("limit=x", 400),
         ("before=-1", 400),
         ("since=3", 400),
+        ("kind=Frame", 400),
+        ("kind=frame,%22x", 400),
+        ("scope=mine", 400),
         ("before=1", 200),
+        ("kind=frame,stderr&q=x&scope=all", 200),
     ] {
         let (status, body) = scope
             .get(&format!("/api/sessions/s1/history?{query}"))
             .await;
         assert_eq!(status, want, "{query}: {body}");
     }
+    let (status, body) = scope
+        .get(&format!("/api/sessions/s1/history?q={}", "x".repeat(1025)))
+        .await;
+    assert_eq!(status, 400, "{body}");
     let (status, _) = scope.get("/api/sessions/s9/history").await;
     assert_eq!(status, 404);
     let (_, empty) = scope.get("/api/sessions/s1/history?before=1").await;
@@ -109,4 +317,56 @@ async fn history_refuses_what_it_cannot_answer() {
         json!({"events": [], "more": false, "oldest": null, "newest": empty["newest"].clone()})
     );
     let _: Value = empty;
+}
+
+#[tokio::test]
+async fn a_flooding_session_cannot_evict_a_quiet_sessions_history() {
+    let scope = Scope::start_with(&["--max-events", "300"]).await;
+    let (status, quiet) = scope.post("/api/sessions", everything_target()).await;
+    assert_eq!(status, 201, "{quiet}");
+    let quiet = quiet["id"].as_str().unwrap().to_owned();
+    for i in 0..3 {
+        echo(&scope, &quiet, &format!("quiet {i}")).await;
+    }
+    let (_, before) = scope
+        .get(&format!("/api/sessions/{quiet}/history?limit=5000"))
+        .await;
+    let kept = seqs_of(&before);
+    assert!(kept.len() > 6, "{before:#}");
+    let (_, flood) = scope.post("/api/sessions", demo_target()).await;
+    let flood = flood["id"].as_str().unwrap().to_owned();
+    for i in 0..400 {
+        echo(&scope, &flood, &format!("flood {i}")).await;
+    }
+    // The quiet session's history is whole; the flood kept what is left of the 300.
+    let (_, after) = scope
+        .get(&format!(
+            "/api/sessions/{quiet}/history?limit=5000&before={}",
+            kept[0] + 1
+        ))
+        .await;
+    assert_eq!(seqs_of(&after), kept);
+    let (_, all) = scope.get("/api/history?limit=5000&scope=all").await;
+    assert_eq!(seqs_of(&all).len(), 300);
+    let (_, flooded) = scope
+        .get(&format!("/api/sessions/{flood}/history?limit=5000"))
+        .await;
+    assert!(seqs_of(&flooded).len() < 300 - 6);
+    // A reader starting now replays both in seq order, and is told of no lag: the flood's
+    // oldest events were gone before it came.
+    let mut events = scope.events().await;
+    let newest = all["newest"].as_u64().unwrap();
+    events
+        .wait_for("the newest event", |e| e["seq"].as_u64() == Some(newest))
+        .await;
+    assert!(events.seen.iter().all(|e| e["kind"] != "lagged"));
+    let replayed: Vec<u64> = events
+        .seen
+        .iter()
+        .filter_map(|e| e["seq"].as_u64())
+        .collect();
+    assert!(replayed.windows(2).all(|w| w[0] < w[1]));
+    for seq in &kept {
+        assert!(replayed.contains(seq), "#{seq} of the quiet session");
+    }
 }

@@ -5,7 +5,9 @@
 //! rebinding Host on pages, static files and the API; the token in served HTML; inline script
 //! (CSP); a non-loopback bind; names on `--dangerously-bind-all`; a kept call's outcome read
 //! without the token, from another origin, through another session, or with a huge ref; the
-//! recorded calls of a session (`…/recorded`) the same ways, with unknown or huge parameters.
+//! recorded calls of a session (`…/recorded`) the same ways, with unknown or huge parameters;
+//! the history (`…/history`) the same ways, with a huge text, too many kinds, NUL and escapes in
+//! the text, another session's events, and a stream's `tail` past any size.
 //!
 //! Recordings and replay (`replay.rs`): a sealed export whose requests were edited (another
 //! tool called on the user's server) replayed by the CLI with no terminal, against its own
@@ -354,5 +356,75 @@ async fn recorded_calls_are_read_with_the_token_from_us_and_only_from_their_own_
         ))
         .await;
     assert!(code == 200 || code == 414 || code == 431, "{code} {body}");
+    assert_eq!(s.get("/api/session").await.0, 200, "still serving");
+}
+
+#[tokio::test]
+async fn history_is_read_with_the_token_from_us_and_refuses_searches_that_would_cost_too_much() {
+    let (s, first) = two_demo_sessions().await;
+    s.post(
+        &format!("/api/sessions/{first}/request"),
+        json!({"method": "tools/call", "params": {"name": "echo", "arguments": {"text": "mine \u{1b}]52;c;x\u{7}"}}}),
+    )
+    .await;
+    let path = format!("/api/sessions/{first}/history?q=mine");
+    let (code, body) = s.get(&path).await;
+    assert_eq!(code, 200, "{body}");
+    assert!(!body["events"].as_array().unwrap().is_empty(), "{body}");
+    refused_without_token_or_from_another_origin(&s, &path).await;
+    refused_without_token_or_from_another_origin(&s, "/api/history?scope=all").await;
+    // Another session's events only with scope=all, never through its own route.
+    let (_, other) = s.get("/api/sessions/s2/history?q=mine").await;
+    assert_eq!(other["events"], json!([]));
+    // A text over 1 KiB, a kind list longer than the kinds there are, a kind that is not one,
+    // a NUL or escapes in the text (searched as bytes, answered as JSON).
+    for (query, want) in [
+        (format!("q={}", "x".repeat(1025)), 400),
+        (
+            format!(
+                "kind={}",
+                (0..40u8)
+                    .map(|i| format!("k{}{}", (b'a' + i / 26) as char, (b'a' + i % 26) as char))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
+            400,
+        ),
+        ("kind=frame%00".to_owned(), 400),
+        ("q=%00%1b%5d52".to_owned(), 200),
+        ("q=%1b%5d52%3bc".to_owned(), 200),
+        ("scope=all&scope=all&q=%FF%FE".to_owned(), 200),
+    ] {
+        let (code, body) = s
+            .get(&format!("/api/sessions/{first}/history?{query}"))
+            .await;
+        assert_eq!(code, want, "{query}: {body}");
+    }
+    let (_, escaped) = s
+        .get(&format!("/api/sessions/{first}/history?q=%1b%5d52"))
+        .await;
+    assert_eq!(
+        escaped["events"],
+        json!([]),
+        "the JSON holds \\u001b, never the byte"
+    );
+    // A tail past what the stream serves is clamped, not a copy of the whole ring.
+    let res = s
+        .http
+        .get(s.url(&format!(
+            "/api/events?token={}&tail=18446744073709551615",
+            s.token
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let mut stream = res.bytes_stream();
+    let first_chunk = futures_util::StreamExt::next(&mut stream)
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&first_chunk);
+    assert!(text.starts_with("id: 0\nevent: start\n"), "{text}");
     assert_eq!(s.get("/api/session").await.0, 200, "still serving");
 }
