@@ -10,7 +10,8 @@
 //! script: `mcpscope --cli` against the server alone and the official inspector's `--cli`.
 //!
 //! `MCPSCOPE_BENCH_ONLY=core` measures only the first three; `=recordings` only the recordings;
-//! `=ui` only the page (with 100,000 and with 1,000,000 events retained);
+//! `=ui` only the page (with 100,000 and with 1,000,000 events retained); `=big` only the peak
+//! memory while a 100 MiB result is relayed, and a 1 GiB one refused;
 //! `=tap` only what `mcpscope tap` and `mcpscope proxy` add to a real client's calls (a
 //! `tools/call` round trip straight to server-everything over stdio and Streamable HTTP, and
 //! through the tap or the proxy, each reporting to a running mcpscope).
@@ -77,6 +78,12 @@ async fn run(quick: bool) {
     }
     let rounds = if quick { 3 } else { 30 };
     let calls = if quick { 20 } else { 2000 };
+    if std::env::var("MCPSCOPE_BENCH_ONLY").as_deref() == Ok("big") {
+        let me = std::env::current_exe().unwrap().display().to_string();
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        big_answers(&reqwest::Client::new(), &me, quick).await;
+        return;
+    }
     if std::env::var("MCPSCOPE_BENCH_ONLY").as_deref() == Ok("ui") {
         let me = std::env::current_exe().unwrap().display().to_string();
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -248,6 +255,9 @@ async fn run(quick: bool) {
 
     // 6. The UI under load.
     ui_under_load(&http, &me, quick).await;
+
+    // 6b. A big answer relayed, and one over the frame limit.
+    big_answers(&http, &me, quick).await;
 
     // 7. One call from a script.
     one_shot(quick);
@@ -560,6 +570,61 @@ async fn ui_load(http: &reqwest::Client, me: &str, tools: usize, events: usize, 
     stop(child).await;
 }
 
+/// Peak RSS while one big `tools/call` result is relayed through `POST /api/request`, with one
+/// event-stream reader (a page) following along; and a result over the frame limit, refused.
+async fn big_answers(http: &reqwest::Client, me: &str, quick: bool) {
+    let sizes: &[u64] = if quick { &[8] } else { &[100, 1024] };
+    for &mb in sizes {
+        let (child, base) = start(&["-e", "MCPSCOPE_BENCH_FLOOD=1", "--", me]).await;
+        wait_connected(http, &base).await;
+        let pid = child.id().unwrap();
+        let before = rss_kb(pid) as f64 / 1024.0;
+        let since = newest_seq(http, &base).await;
+        let reader = http
+            .get(format!("{base}/api/events?token={TOKEN}&since={since}"))
+            .send()
+            .await
+            .unwrap();
+        let follow = tokio::spawn(async move {
+            let mut stream = reader.bytes_stream();
+            let mut read = 0usize;
+            while let Some(Ok(chunk)) = stream.next().await {
+                read += chunk.len();
+            }
+            read
+        });
+        let t = Instant::now();
+        let res = http
+            .post(format!("{base}/api/request"))
+            .bearer_auth(TOKEN)
+            .json(&json!({"method": "tools/call", "params": {"name": "big", "arguments": {"mb": mb}}, "timeoutMs": 120000}))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let body = res.bytes().await.unwrap().len();
+        let took = t.elapsed();
+        // Let the stream reader take the event too.
+        tokio::time::sleep(Duration::from_millis(if quick { 200 } else { 3000 })).await;
+        let peak = hwm_kb(pid) as f64 / 1024.0;
+        let alive = http
+            .get(format!("{base}/api/session"))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .map(|r| r.status().is_success())
+            .unwrap_or(false);
+        stop(child).await;
+        follow.abort();
+        println!(
+            "{mb} MiB result: HTTP {status}, {:.1} MiB answered in {:.2} s; RSS {before:.1} MB before, peak {peak:.1} MB ({:.2}× the payload above the start; target ≤ 2× + 30 MB); still serving: {alive}",
+            body as f64 / (1 << 20) as f64,
+            took.as_secs_f64(),
+            (peak - before) / (mb as f64 * 1.048_576),
+        );
+    }
+}
+
 /// chromedriver driving Debian's headless chromium, as the browser tests do.
 struct Chromium {
     port: u16,
@@ -692,11 +757,21 @@ async fn newest_seq(http: &reqwest::Client, base: &str) -> u64 {
     page["newest"].as_u64().unwrap()
 }
 
+/// The process's peak resident set so far (VmHWM).
+fn hwm_kb(pid: u32) -> u64 {
+    status_kb(pid, "VmHWM:")
+}
+
 fn rss_kb(pid: u32) -> u64 {
+    status_kb(pid, "VmRSS:")
+}
+
+/// One `kB` line of `/proc/PID/status`.
+fn status_kb(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap()
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(key))
         .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
         .unwrap_or(0)
 }
@@ -930,6 +1005,22 @@ fn flood_server() {
             }
             "initialize" => {
                 json!({"protocolVersion": "2025-11-25", "capabilities": {"tools": {}, "logging": {}}, "serverInfo": {"name": "flood", "version": "1"}})
+            }
+            "tools/call" if msg["params"]["arguments"]["mb"].is_u64() => {
+                // One text of that many MiB, written as it goes: the server holds none of it.
+                let mb = msg["params"]["arguments"]["mb"].as_u64().unwrap();
+                write!(
+                    out,
+                    r#"{{"jsonrpc":"2.0","id":{id},"result":{{"content":[{{"type":"text","text":""#
+                )
+                .unwrap();
+                let block = "x".repeat(1 << 20);
+                for _ in 0..mb {
+                    out.write_all(block.as_bytes()).unwrap();
+                }
+                writeln!(out, r#""}}]}}}}"#).unwrap();
+                out.flush().unwrap();
+                continue;
             }
             "tools/call" => {
                 let n = msg["params"]["arguments"]["count"].as_u64().unwrap_or(1000);

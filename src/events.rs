@@ -199,6 +199,14 @@ pub struct Record {
 }
 
 impl Record {
+    /// Where a frame's message starts in the text: it is written there as it crossed the wire,
+    /// after the stamp, the kind and the direction.
+    pub fn message_at(&self) -> Option<usize> {
+        const KEY: &[u8] = b"\"message\":";
+        let head = &self.json.as_bytes()[..self.json.len().min(256)];
+        memchr::memmem::find(head, KEY).map(|at| at + KEY.len())
+    }
+
     /// Whether a subscriber following `session` sees this record: its own events and those that
     /// belong to no session.
     pub fn visible_to(&self, session: Option<&str>) -> bool {
@@ -240,6 +248,53 @@ impl Default for RingLimits {
             max_events: 100_000,
             max_bytes: 256 * 1024 * 1024,
         }
+    }
+}
+
+/// A frame this big (bytes on the wire) is serialised straight into the ring's text.
+const BIG_FRAME: usize = 64 * 1024;
+
+/// Our own types always serialise; keep the stream whole even if one does not.
+fn unserialisable(e: &serde_json::Error) -> String {
+    format!(r#"{{"kind":"finding","severity":"error","message":"unserialisable event: {e}"}}"#)
+}
+
+/// The room [`stamp`] takes, at most.
+fn stamp_len(session: Option<&Arc<str>>) -> usize {
+    64 + session.map_or(0, |id| id.len() + 14)
+}
+
+/// `{"seq":…,"time":"…","session":"…",`: what the bus puts in front of an event's own fields.
+fn stamp(out: &mut Vec<u8>, seq: u64, time: &str, session: Option<&Arc<str>>) {
+    out.extend_from_slice(b"{\"seq\":");
+    out.extend_from_slice(seq.to_string().as_bytes());
+    out.extend_from_slice(b",\"time\":\"");
+    out.extend_from_slice(time.as_bytes());
+    out.extend_from_slice(b"\",");
+    if let Some(id) = session {
+        // Session ids are ours (`s1`, `s2`, …): no escaping needed.
+        out.extend_from_slice(b"\"session\":\"");
+        out.extend_from_slice(id.as_bytes());
+        out.extend_from_slice(b"\",");
+    }
+}
+
+/// A writer that drops the first byte written to it (the event's own `{`, after our stamp).
+struct SkipFirst<'a>(&'a mut Vec<u8>, bool);
+
+impl std::io::Write for SkipFirst<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        if self.1 && !rest.is_empty() {
+            self.1 = false;
+            rest = &rest[1..];
+        }
+        self.0.extend_from_slice(rest);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -300,44 +355,71 @@ impl EventBus {
 
     /// Numbers, stamps, serialises and stores one event; returns its seq. Never blocks on readers.
     pub fn publish_for(&self, session: Option<&Arc<str>>, event: Event) -> u64 {
+        self.publish_kept(session, event).seq
+    }
+
+    /// [`EventBus::publish_for`], handing back the record kept (shared with the ring, and
+    /// there to read even if the ring has let it go meanwhile).
+    pub fn publish_kept(&self, session: Option<&Arc<str>>, event: Event) -> Arc<Record> {
         let time = humantime::format_rfc3339_micros(SystemTime::now()).to_string();
-        let body = serde_json::to_string(&event).unwrap_or_else(|e| {
-            // Our own types always serialise; keep the stream whole even if one does not.
-            format!(
-                r#"{{"kind":"finding","severity":"error","message":"unserialisable event: {e}"}}"#
-            )
-        });
-        let seq;
-        {
-            let mut ring = self.inner.ring.lock().unwrap();
-            seq = ring.next_seq;
-            ring.next_seq += 1;
-            // `body` is `{"kind":…}`; splice seq and time in front without re-parsing it.
-            // Room for `{"seq":…,"time":"…","session":"…",` so the text is built in one
-            // allocation: a regrowth would double it, and the ring holds 100k of these.
-            let session_len = session.map_or(0, |id| id.len() + 14);
-            let mut json = String::with_capacity(body.len() + 64 + session_len);
-            json.push_str("{\"seq\":");
-            json.push_str(&seq.to_string());
-            json.push_str(",\"time\":\"");
-            json.push_str(&time);
-            json.push_str("\",");
-            if let Some(id) = session {
-                // Session ids are ours (`s1`, `s2`, …): no escaping needed.
-                json.push_str("\"session\":\"");
-                json.push_str(id);
-                json.push_str("\",");
-            }
-            json.push_str(&body[1..]);
-            let record = Arc::new(Record {
-                seq,
-                session: session.cloned(),
-                json,
-            });
-            ring.push(record, self.inner.limits);
+        if matches!(&event, Event::Frame(f) if f.bytes >= BIG_FRAME) {
+            return self.publish_big(session, &event, &time);
         }
-        self.inner.newest.send_replace(seq);
-        seq
+        let body = serde_json::to_string(&event).unwrap_or_else(|e| unserialisable(&e));
+        let record = {
+            let mut ring = self.inner.ring.lock().unwrap();
+            let seq = ring.next_seq;
+            ring.next_seq += 1;
+            // `body` is `{"kind":…}`; splice seq and time in front without re-parsing it, in
+            // one allocation: a regrowth would double it, and the ring holds 100k of these.
+            let mut json = Vec::with_capacity(body.len() + stamp_len(session));
+            stamp(&mut json, seq, &time, session);
+            json.extend_from_slice(&body.as_bytes()[1..]);
+            self.keep(&mut ring, seq, session, json)
+        };
+        self.inner.newest.send_replace(record.seq);
+        record
+    }
+
+    /// A big frame is written once, straight into the text the ring keeps: serialising it apart
+    /// first would hold a second copy of the server's bytes (a 100 MB result cost 5× its size).
+    fn publish_big(&self, session: Option<&Arc<str>>, event: &Event, time: &str) -> Arc<Record> {
+        let hint = match event {
+            Event::Frame(f) => f.bytes + 1024,
+            _ => 0,
+        };
+        let record = {
+            let mut ring = self.inner.ring.lock().unwrap();
+            let seq = ring.next_seq;
+            ring.next_seq += 1;
+            let mut json = Vec::with_capacity(hint + stamp_len(session));
+            stamp(&mut json, seq, time, session);
+            let start = json.len();
+            if let Err(e) = serde_json::to_writer(SkipFirst(&mut json, true), event) {
+                json.truncate(start);
+                json.extend_from_slice(&unserialisable(&e).as_bytes()[1..]);
+            }
+            self.keep(&mut ring, seq, session, json)
+        };
+        self.inner.newest.send_replace(record.seq);
+        record
+    }
+
+    fn keep(
+        &self,
+        ring: &mut Ring,
+        seq: u64,
+        session: Option<&Arc<str>>,
+        json: Vec<u8>,
+    ) -> Arc<Record> {
+        let json = String::from_utf8(json).expect("serde_json and our stamp write UTF-8");
+        let record = Arc::new(Record {
+            seq,
+            session: session.cloned(),
+            json,
+        });
+        ring.push(record.clone(), self.inner.limits);
+        record
     }
 
     /// The seq of the newest event published so far (0 when none).
@@ -380,6 +462,42 @@ mod tests {
 
     fn stderr(line: &str) -> Event {
         Event::Stderr { line: line.into() }
+    }
+
+    #[test]
+    fn a_big_frame_is_written_once_as_a_small_one_would_be() {
+        let bus = EventBus::new(RingLimits::default());
+        let s1: Arc<str> = "s1".into();
+        let text = format!(
+            r#"{{"jsonrpc":"2.0","id":1,"result":"{}"}}"#,
+            "y".repeat(BIG_FRAME)
+        );
+        let frame = || FrameEvent {
+            direction: Direction::Received,
+            message: Some(RawValue::from_string(text.clone()).unwrap()),
+            raw: None,
+            method: None,
+            id: Some(serde_json::json!(1)),
+            frame_type: FrameType::Response,
+            duration_ms: Some(1.5),
+            request_method: Some("tools/call".into()),
+            late: None,
+            answered_by: None,
+            bytes: text.len(),
+        };
+        let kept = bus.publish_kept(Some(&s1), Event::Frame(frame()));
+        let body = serde_json::to_string(&Event::Frame(frame())).unwrap();
+        assert!(
+            kept.json.starts_with(r#"{"seq":1,"time":""#),
+            "{}",
+            &kept.json[..80]
+        );
+        assert!(kept.json.contains(r#"Z","session":"s1","kind":"frame""#));
+        assert!(kept.json.ends_with(&body[1..]));
+        assert!(kept.json.capacity() - kept.json.len() < 2048);
+        let at = kept.message_at().unwrap();
+        assert_eq!(&kept.json[at..at + text.len()], text);
+        assert_eq!(bus.next_after(0, 1).records[0].json, kept.json);
     }
 
     #[test]

@@ -86,7 +86,7 @@ pub enum TransportEvent {
     /// One stderr line.
     Stderr(String),
     /// A frame line longer than we accept was cut off; the rest of it was skipped.
-    Overlong { bytes: usize },
+    Overlong { bytes: usize, head: Vec<u8> },
     /// One HTTP exchange or stream milestone with a remote target, secrets already redacted.
     /// An authorization flow's requests carry their `phase`.
     Http(Box<HttpEvent>),

@@ -22,7 +22,8 @@ use crate::events::{Direction, FrameEvent, FrameType, Late, Severity};
 mod message;
 pub mod observer;
 
-use message::{Envelope, parse_message, read_line};
+pub use message::Within;
+use message::{Envelope, parse_leaving, read_line};
 pub use message::{Parsed, messages};
 
 /// How many finished request ids we remember for duplicate / late detection.
@@ -83,13 +84,36 @@ pub enum Outcome {
     Error(Box<RawValue>),
 }
 
+/// An outcome longer than this is left in its message by the engine (`Inbound::Response`'s
+/// `within`).
+const LEAVE_ABOVE: usize = 1 << 20;
+
+impl Outcome {
+    /// The outcome `left` in place, taken from `message` (the text that holds the frame's
+    /// message at `at`): one copy of the outcome alone, made once the line is no longer held.
+    pub fn taken_from(self, text: &str, at: usize, within: &Within) -> Outcome {
+        let part = text
+            .get(at + within.start..at + within.end)
+            .and_then(|part| RawValue::from_string(part.to_owned()).ok());
+        match (self, part) {
+            (Outcome::Result(_), Some(p)) => Outcome::Result(p),
+            (Outcome::Error(_), Some(p)) => Outcome::Error(p),
+            (left, None) => left,
+        }
+    }
+}
+
 /// One JSON-RPC message from the server, classified.
 #[derive(Debug)]
 pub enum Inbound<T> {
     Response {
         id: i64,
+        /// `null` while `within` says where the outcome was left in the message.
         outcome: Outcome,
         request: Outstanding<T>,
+        /// Where in the frame's message the outcome lies, when it was left there (see
+        /// [`Outcome::taken_from`]).
+        within: Option<Within>,
     },
     /// A server→client request; `id` must be echoed back exactly.
     Request {
@@ -269,11 +293,11 @@ impl<T> Engine<T> {
     }
 
     /// Classifies one line the server sent (without its line terminator).
-    pub fn receive(&mut self, line: &[u8]) -> Received<T> {
+    pub fn receive(&mut self, line: impl Into<Vec<u8>>) -> Received<T> {
         let mut messages = Vec::new();
         let batches_allowed = self.batches_allowed;
-        let (frame, findings) = read_line(line, batches_allowed, |raw, frame, findings| {
-            self.classify(raw, frame, findings, &mut messages)
+        let (frame, findings) = read_line(line, batches_allowed, |raw, whole, frame, findings| {
+            self.classify(raw, whole, frame, findings, &mut messages)
         });
         Received {
             frame,
@@ -285,29 +309,39 @@ impl<T> Engine<T> {
     fn classify(
         &mut self,
         raw: &RawValue,
+        whole: bool,
         frame: &mut FrameEvent,
         findings: &mut Vec<(Severity, String)>,
         messages: &mut Vec<Inbound<T>>,
     ) {
-        let (id, outcome) = match parse_message(raw, frame, findings) {
+        // A big outcome of a line that is one message is left in it, for the session to take
+        // from the text it keeps of the frame: copied now, it would be held twice.
+        let leave_above = if whole { LEAVE_ABOVE } else { usize::MAX };
+        let ((id, outcome), within) = match parse_leaving(raw, frame, findings, leave_above) {
             None => return,
-            Some(Parsed::Call {
-                id: Some(id),
-                method,
-                params,
-            }) => {
+            Some((
+                Parsed::Call {
+                    id: Some(id),
+                    method,
+                    params,
+                },
+                _,
+            )) => {
                 messages.push(Inbound::Request { id, method, params });
                 return;
             }
-            Some(Parsed::Call {
-                id: None,
-                method,
-                params,
-            }) => {
+            Some((
+                Parsed::Call {
+                    id: None,
+                    method,
+                    params,
+                },
+                _,
+            )) => {
                 messages.push(Inbound::Notification { method, params });
                 return;
             }
-            Some(Parsed::Answer { id, outcome }) => (id, outcome),
+            Some((Parsed::Answer { id, outcome }, within)) => ((id, outcome), within),
         };
         let our_id = match &id {
             Value::Number(n) => n.as_i64(),
@@ -343,6 +377,7 @@ impl<T> Engine<T> {
                     id: our_id,
                     outcome,
                     request,
+                    within,
                 });
             }
             None => match self.finished.get(&our_id) {
@@ -466,6 +501,56 @@ pub fn answers(frame: &[u8], id: i64) -> Option<Answered> {
         (None, Some(_)) => Some(Answered::Error),
         _ => None,
     }
+}
+
+/// The id of an answer from the first bytes of its line, when they hold its top-level `"id"`
+/// (an integer) and its `"result"` or `"error"` key, and no `"method"`: for a frame too long to
+/// read, so that the request it answers fails at once. A line that does not say so early gives
+/// none, and the request waits for its deadline as before.
+pub fn answer_id_in_head(head: &[u8]) -> Option<i64> {
+    let text = String::from_utf8_lossy(head);
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let (mut key_start, mut last_key) = (0, None::<&str>);
+    let (mut id, mut answer) = (None, false);
+    for (i, c) in text.char_indices() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => {
+                    in_string = false;
+                    if depth == 1 {
+                        last_key = Some(&text[key_start..i]);
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                key_start = i + 1;
+            }
+            '{' | '[' => depth += 1,
+            '}' | ']' => depth = depth.saturating_sub(1),
+            ':' if depth == 1 => match last_key.take() {
+                Some("id") => {
+                    let rest = text[i + 1..].trim_start();
+                    let end = rest
+                        .find(|c: char| !(c.is_ascii_digit() || c == '-'))
+                        .unwrap_or(rest.len());
+                    id = rest[..end].parse::<i64>().ok();
+                }
+                Some("result" | "error") => answer = true,
+                Some("method") => return None,
+                _ => {}
+            },
+            ',' => last_key = None,
+            _ => {}
+        }
+    }
+    id.filter(|_| answer)
 }
 
 /// Summary of an outgoing frame for the event stream; `text` is embedded verbatim.

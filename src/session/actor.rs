@@ -71,6 +71,11 @@ impl Reporter {
         self.session.publish(event)
     }
 
+    /// [`Reporter::publish`], keeping the published record.
+    pub(super) fn publish_kept(&self, event: Event) -> Arc<crate::events::Record> {
+        self.session.publish_kept(event)
+    }
+
     pub(super) fn session(&self) -> &Arc<Session> {
         &self.session
     }
@@ -226,7 +231,7 @@ impl Actor {
 
     fn transport_event(&mut self, event: TransportEvent) {
         match event {
-            TransportEvent::Frame(bytes) => self.frame(&bytes),
+            TransportEvent::Frame(bytes) => self.frame(bytes),
             TransportEvent::Stderr(line) => {
                 if self.stderr_tail.len() == STDERR_TAIL {
                     self.stderr_tail.pop_front();
@@ -234,15 +239,20 @@ impl Actor {
                 self.stderr_tail.push_back(line.clone());
                 self.reporter.publish(Event::Stderr { line });
             }
-            TransportEvent::Overlong { bytes } => {
+            TransportEvent::Overlong { bytes, head } => {
+                let message = format!(
+                    "a frame of {bytes} bytes exceeded the {} byte limit and was skipped",
+                    stdio::MAX_FRAME_BYTES
+                );
                 self.reporter.publish(Event::Finding {
                     severity: Severity::Error,
-                    message: format!(
-                        "a frame of {bytes} bytes exceeded the {} byte limit and was skipped",
-                        stdio::MAX_FRAME_BYTES
-                    ),
+                    message: message.clone(),
                     frame_seq: None,
                 });
+                // The answer to one of ours: its caller learns why now, not at its timeout.
+                if let Some(id) = crate::wire::answer_id_in_head(&head) {
+                    self.send_failed(id, format!("its answer was not read: {message}"));
+                }
             }
             TransportEvent::Http(value) => {
                 self.reporter.publish(Event::Http(value));
@@ -278,9 +288,12 @@ impl Actor {
         }
     }
 
-    fn frame(&mut self, bytes: &[u8]) {
+    fn frame(&mut self, bytes: Vec<u8>) {
         let received = self.engine.receive(bytes);
-        let seq = self.reporter.publish(Event::Frame(received.frame));
+        // The line is held once: as the frame until it is published, then as the text the ring
+        // keeps, from which a big outcome the engine left in place is taken.
+        let record = self.reporter.publish_kept(Event::Frame(received.frame));
+        let seq = record.seq;
         for (severity, message) in received.findings {
             self.finding(severity, message, seq);
         }
@@ -290,7 +303,17 @@ impl Actor {
                     id,
                     outcome,
                     request,
-                } => self.response(id, outcome, request, seq),
+                    within,
+                } => {
+                    let outcome = match within {
+                        Some(within) => {
+                            let at = record.message_at().unwrap_or(0);
+                            outcome.taken_from(&record.json, at, &within)
+                        }
+                        None => outcome,
+                    };
+                    self.response(id, outcome, request, seq)
+                }
                 Inbound::Request { id, method, params } => {
                     self.server_request(id, method, params, seq)
                 }

@@ -501,6 +501,11 @@ impl Session {
     }
 
     pub(super) fn publish(&self, event: Event) -> u64 {
+        self.publish_kept(event).seq
+    }
+
+    /// Publishes `event` and hands back the record the ring keeps of it.
+    pub(super) fn publish_kept(&self, event: Event) -> Arc<crate::events::Record> {
         // The count asks for attention: a note (an era fallback, the policy an app runs under)
         // is in the stream, not in it.
         if let Event::Finding { severity, .. } = &event
@@ -508,6 +513,6 @@ impl Session {
         {
             self.findings.fetch_add(1, Ordering::Relaxed);
         }
-        self.shared.events.publish_for(Some(&self.id), event)
+        self.shared.events.publish_kept(Some(&self.id), event)
     }
 }

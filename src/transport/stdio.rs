@@ -20,6 +20,8 @@ use super::{Exit, Link, ToTransport, TransportEvent};
 
 /// Frames longer than this are cut off with a finding. Real servers send tens of MB at most.
 pub const MAX_FRAME_BYTES: usize = 512 * 1024 * 1024;
+/// How much of an over-long frame is kept: enough for its id, to fail the request it answers.
+const HEAD: usize = 512;
 /// stderr is for humans; longer lines are split.
 const MAX_STDERR_LINE: usize = 64 * 1024;
 /// Inherited from our own environment; everything else must be given explicitly (`-e`), so a
@@ -193,7 +195,12 @@ async fn write_frames(
 struct LineReader<R> {
     reader: R,
     max: usize,
+    /// Whether an over-long line's first `max` bytes are handed out (`Cut`); else none of it is
+    /// kept, so a line of gigabytes costs no more memory than the limit.
+    keep_cut: bool,
     line: Vec<u8>,
+    /// The first bytes of the last over-long line (without `keep_cut`): where its id is.
+    head: Vec<u8>,
     /// Bytes skipped so far of an over-long line (`Some` while inside one).
     skipping: Option<usize>,
     /// A `Skipped` report owed for a line that was cut and ended within one read.
@@ -204,16 +211,19 @@ enum LineChunk {
     Line(Vec<u8>),
     /// The first `max` bytes of an over-long line.
     Cut(Vec<u8>),
-    /// How many bytes of an over-long line were skipped after the cut.
+    /// How many bytes of an over-long line were skipped after the cut (all of them, without
+    /// `keep_cut`).
     Skipped(usize),
 }
 
 impl<R: AsyncBufRead + Unpin> LineReader<R> {
-    fn new(reader: R, max: usize) -> Self {
+    fn new(reader: R, max: usize, keep_cut: bool) -> Self {
         LineReader {
             reader,
             max,
+            keep_cut,
             line: Vec::new(),
+            head: Vec::new(),
             skipping: None,
             owed: None,
         }
@@ -241,6 +251,10 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
             let mut cut = None;
             if let Some(n) = &mut self.skipping {
                 *n += chunk.len();
+            } else if self.line.len() + chunk.len() > self.max && !self.keep_cut {
+                self.skipping = Some(self.line.len() + chunk.len());
+                self.head = self.line.iter().chain(chunk).take(HEAD).copied().collect();
+                self.line = Vec::new();
             } else if self.line.len() + chunk.len() > self.max {
                 let room = self.max - self.line.len();
                 self.line.extend_from_slice(&chunk[..room]);
@@ -271,7 +285,7 @@ impl<R: AsyncBufRead + Unpin> LineReader<R> {
 }
 
 async fn read_frames<R: AsyncBufRead + Unpin>(reader: R, events: mpsc::Sender<TransportEvent>) {
-    let mut lines = LineReader::new(reader, MAX_FRAME_BYTES);
+    let mut lines = LineReader::new(reader, MAX_FRAME_BYTES, false);
     let mut cut_len = 0;
     while let Some(chunk) = lines.next().await {
         let event = match chunk {
@@ -280,7 +294,10 @@ async fn read_frames<R: AsyncBufRead + Unpin>(reader: R, events: mpsc::Sender<Tr
                 cut_len = l.len();
                 continue;
             }
-            LineChunk::Skipped(n) => TransportEvent::Overlong { bytes: cut_len + n },
+            LineChunk::Skipped(n) => TransportEvent::Overlong {
+                bytes: cut_len + n,
+                head: std::mem::take(&mut lines.head),
+            },
         };
         if events.send(event).await.is_err() {
             return;
@@ -289,7 +306,7 @@ async fn read_frames<R: AsyncBufRead + Unpin>(reader: R, events: mpsc::Sender<Tr
 }
 
 async fn read_stderr<R: AsyncBufRead + Unpin>(reader: R, events: mpsc::Sender<TransportEvent>) {
-    let mut lines = LineReader::new(reader, MAX_STDERR_LINE);
+    let mut lines = LineReader::new(reader, MAX_STDERR_LINE, true);
     while let Some(chunk) = lines.next().await {
         let text = match chunk {
             LineChunk::Line(l) | LineChunk::Cut(l) => String::from_utf8_lossy(&l).into_owned(),
@@ -306,7 +323,11 @@ mod tests {
     use super::*;
 
     async fn lines(input: &[u8], max: usize) -> Vec<String> {
-        let mut reader = LineReader::new(input, max);
+        lines_keeping(input, max, true).await
+    }
+
+    async fn lines_keeping(input: &[u8], max: usize, keep_cut: bool) -> Vec<String> {
+        let mut reader = LineReader::new(input, max, keep_cut);
         let mut out = Vec::new();
         while let Some(c) = reader.next().await {
             out.push(match c {
@@ -331,6 +352,11 @@ mod tests {
         assert_eq!(
             lines(b"0123456789\nok\n", 4).await,
             ["cut:0123", "skipped:6", "line:ok"]
+        );
+        // A frame's reader keeps none of it: the whole length is reported.
+        assert_eq!(
+            lines_keeping(b"0123456789\nok\n01234567", 4, false).await,
+            ["skipped:10", "line:ok", "skipped:8"]
         );
     }
 }

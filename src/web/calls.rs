@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use super::{
     AppState,
     error::{ApiError, json_text},
-    requests::answer_response,
+    requests::answer_into_response,
 };
 use crate::{
     session::{LocalError, SessionHandle},
@@ -182,7 +182,7 @@ pub(super) async fn keep(
     tokio::spawn(async move {
         let started = std::time::Instant::now();
         let response = match handle.request(method, params, timeout).await {
-            Ok(answer) => answer_response(&answer),
+            Ok(answer) => answer_into_response(answer),
             Err(e) => ApiError::from(e).into_response(),
         };
         let done = Outcome::of(response, started.elapsed()).await;

@@ -16,7 +16,7 @@ use super::{
     connect::check_log_level,
     error::{ApiError, parse},
     extract::Which,
-    requests::answer_response,
+    requests::answer_into_response,
 };
 use crate::{
     session::{DEFAULT_TIMEOUT, LocalError},
@@ -94,7 +94,7 @@ async fn subscription(
     let answer = handle
         .request(method.into(), Some(params), Timeout::fixed(DEFAULT_TIMEOUT))
         .await?;
-    Ok(answer_response(&answer))
+    Ok(answer_into_response(answer))
 }
 
 /// `POST /api/listen`: the modern listen stream opens again now (after a drop or an end).

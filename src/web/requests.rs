@@ -71,7 +71,7 @@ pub(super) async fn request(
     let timeout = Timeout { idle, max_total };
     let Some(reference) = body.reference else {
         let answer = handle.request(body.method, body.params, timeout).await?;
-        return Ok(answer_response(&answer));
+        return Ok(answer_into_response(answer));
     };
     let session = which.existing(&state)?;
     calls::keep(
@@ -89,10 +89,30 @@ pub(super) async fn request(
 /// The server's answer to one of our requests, as `/api/request` gives it: the outcome as the
 /// body, our request id in a header.
 pub(super) fn answer_response(answer: &Answer) -> Response {
-    let mut response = json_text(StatusCode::OK, outcome_body(&answer.outcome));
+    with_request_id(
+        json_text(StatusCode::OK, outcome_body(&answer.outcome)),
+        answer.id,
+    )
+}
+
+/// [`answer_response`] for an answer no one else holds: the server's text becomes the body
+/// where it lies (the key written in front of it in place), so a 100 MB result is not copied.
+pub(super) fn answer_into_response(answer: Answer) -> Response {
+    let (key, raw) = match answer.outcome {
+        Outcome::Result(r) => ("{\"result\":", r),
+        Outcome::Error(e) => ("{\"error\":", e),
+    };
+    let mut body = Box::<str>::from(raw).into_string();
+    body.reserve_exact(key.len() + 1);
+    body.insert_str(0, key);
+    body.push('}');
+    with_request_id(json_text(StatusCode::OK, body), answer.id)
+}
+
+fn with_request_id(mut response: Response, id: i64) -> Response {
     response
         .headers_mut()
-        .insert("x-mcpscope-request-id", HeaderValue::from(answer.id));
+        .insert("x-mcpscope-request-id", HeaderValue::from(id));
     response
 }
 

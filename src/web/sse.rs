@@ -127,10 +127,27 @@ async fn follow(
         }
         let read = !batch.records.is_empty();
         for record in &batch.records {
-            if record.visible_to(session.as_deref()) {
-                write_event(&mut chunk, record.seq, &record.json);
-            }
             last = record.seq;
+            if !record.visible_to(session.as_deref()) {
+                continue;
+            }
+            if record.json.len() < BIG || record.json.contains(['\r', '\n']) {
+                write_event(&mut chunk, record.seq, &record.json);
+                continue;
+            }
+            // A big event goes out as the ring holds it, shared rather than copied into the
+            // chunk: a reader of a 100 MB answer costs no second 100 MB.
+            let parts = [
+                Bytes::from(std::mem::take(&mut chunk)),
+                Bytes::from(format!("id: {}\ndata: ", record.seq)),
+                Bytes::from_owner(Shared(record.clone())),
+                Bytes::from_static(b"\n\n"),
+            ];
+            for part in parts.into_iter().filter(|p| !p.is_empty()) {
+                if tx.send(part).await.is_err() {
+                    return;
+                }
+            }
         }
         if !chunk.is_empty() {
             if tx.send(Bytes::from(chunk)).await.is_err() {
@@ -151,6 +168,18 @@ async fn follow(
                 }
             }
         }
+    }
+}
+
+/// An event this big (its text) is sent shared with the ring, not copied into a chunk.
+const BIG: usize = 64 * 1024;
+
+/// A record's text as a body chunk, kept alive by the chunk.
+struct Shared(std::sync::Arc<crate::events::Record>);
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        self.0.json.as_bytes()
     }
 }
 

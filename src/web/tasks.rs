@@ -7,7 +7,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::{AppState, error::ApiError, extract::Which, requests::answer_response};
+use super::{AppState, error::ApiError, extract::Which, requests::answer_into_response};
 use crate::session::LocalError;
 
 /// `GET /api/tasks`: the tasks this connection follows, newest first.
@@ -33,5 +33,5 @@ pub(super) async fn cancel_task(
         Err(LocalError::Unsupported(why)) => return Err(ApiError::NotFound(why)),
         other => other?,
     };
-    Ok(answer_response(&answer))
+    Ok(answer_into_response(answer))
 }

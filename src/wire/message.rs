@@ -9,78 +9,97 @@ use serde_json::{Value, value::RawValue};
 use super::Outcome;
 use crate::events::{Direction, FrameEvent, FrameType, Severity};
 
-/// The fields of a JSON-RPC message, each kept as raw text. A field that is present with the
-/// value `null` is `Some("null")`, unlike a plain `Option`, because `"id": null` and a missing id
-/// mean different things.
+/// The fields of a JSON-RPC message, each its raw text where it lies in the message (nothing is
+/// copied until it is kept). A field that is present with the value `null` is `Some("null")`,
+/// unlike a plain `Option`, because `"id": null` and a missing id mean different things.
 #[derive(Deserialize)]
-pub(super) struct Envelope {
-    #[serde(default, deserialize_with = "present")]
-    pub(super) jsonrpc: Option<Box<RawValue>>,
-    #[serde(default, deserialize_with = "present")]
-    pub(super) id: Option<Box<RawValue>>,
-    #[serde(default, deserialize_with = "present")]
-    pub(super) method: Option<Box<RawValue>>,
-    #[serde(default, deserialize_with = "present")]
-    pub(super) params: Option<Box<RawValue>>,
-    #[serde(default, deserialize_with = "present")]
-    pub(super) result: Option<Box<RawValue>>,
-    #[serde(default, deserialize_with = "present")]
-    pub(super) error: Option<Box<RawValue>>,
+pub(super) struct Envelope<'a> {
+    #[serde(default, borrow, deserialize_with = "present")]
+    pub(super) jsonrpc: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    pub(super) id: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    pub(super) method: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    pub(super) params: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    pub(super) result: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    pub(super) error: Option<&'a RawValue>,
 }
 
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Box<RawValue>>, D::Error> {
-    Box::<RawValue>::deserialize(d).map(Some)
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
 }
+
+/// Where an answer's outcome lies in its message (byte offsets), when it was left there.
+pub type Within = std::ops::Range<usize>;
 
 /// Reads one line either peer sent (without its line terminator) into its frame event and the
 /// findings any reader makes: the text, UTF-8, JSON, batches; each message object it holds is
 /// handed to `each` for the checks and pairing of the reader's side.
+///
+/// The line is taken by value: a valid line becomes the frame's message without a copy (a
+/// 100 MB answer is held once here, not twice).
+/// `each` is told whether the object is the whole line (not an item of a batch).
 pub(crate) fn read_line(
-    line: &[u8],
+    line: impl Into<Vec<u8>>,
     batches_allowed: bool,
-    mut each: impl FnMut(&RawValue, &mut FrameEvent, &mut Vec<(Severity, String)>),
+    mut each: impl FnMut(&RawValue, bool, &mut FrameEvent, &mut Vec<(Severity, String)>),
 ) -> (FrameEvent, Vec<(Severity, String)>) {
+    let line: Vec<u8> = line.into();
     let mut findings = Vec::new();
-    let text = match std::str::from_utf8(line) {
-        Ok(s) => std::borrow::Cow::Borrowed(s),
+    let mut frame = FrameEvent {
+        bytes: line.len(),
+        ..frame_stub()
+    };
+    let text = match String::from_utf8(line) {
+        Ok(s) => s,
         Err(e) => {
             findings.push((
                 Severity::Error,
                 format!(
                     "invalid UTF-8 at byte {}: MCP frames must be UTF-8; shown and processed with U+FFFD replacements",
-                    e.valid_up_to()
+                    e.utf8_error().valid_up_to()
                 ),
             ));
-            String::from_utf8_lossy(line)
+            String::from_utf8_lossy(e.as_bytes()).into_owned()
         }
-    };
-    let mut frame = FrameEvent {
-        bytes: line.len(),
-        ..frame_stub()
     };
     let trimmed = text.trim();
     if trimmed.is_empty() {
-        frame.raw = Some(text.into_owned());
+        frame.raw = Some(text);
         findings.push((
             Severity::Warning,
             "empty line on stdout: only JSON-RPC messages may be written there".into(),
         ));
         return (frame, findings);
     }
-    let whole: Box<RawValue> = match serde_json::from_str(trimmed) {
-        Ok(v) => v,
+    // Checked borrowed first, so that a line that is not JSON is still there to show.
+    if let Err(e) = serde_json::from_str::<&RawValue>(trimmed) {
+        frame.raw = Some(text);
+        findings.push((
+            Severity::Error,
+            format!(
+                "not JSON ({e}): stdout must carry only JSON-RPC messages (logs belong on stderr)"
+            ),
+        ));
+        return (frame, findings);
+    }
+    let batch = trimmed.starts_with('[');
+    let owned = if trimmed.len() == text.len() {
+        text
+    } else {
+        trimmed.to_owned()
+    };
+    let whole = match RawValue::from_string(owned) {
+        Ok(whole) => whole,
         Err(e) => {
-            frame.raw = Some(text.into_owned());
-            findings.push((
-                Severity::Error,
-                format!(
-                    "not JSON ({e}): stdout must carry only JSON-RPC messages (logs belong on stderr)"
-                ),
-            ));
+            findings.push((Severity::Error, format!("not JSON ({e})")));
             return (frame, findings);
         }
     };
-    if trimmed.starts_with('[') {
+    if batch {
         frame.frame_type = FrameType::Batch;
         if !batches_allowed {
             findings.push((
@@ -92,13 +111,13 @@ pub(crate) fn read_line(
             Ok(items) if !items.is_empty() => {
                 for item in items {
                     let mut inner = frame_stub();
-                    each(&item, &mut inner, &mut findings);
+                    each(&item, false, &mut inner, &mut findings);
                 }
             }
             _ => findings.push((Severity::Error, "empty JSON-RPC batch".into())),
         }
     } else {
-        each(&whole, &mut frame, &mut findings);
+        each(&whole, true, &mut frame, &mut findings);
     }
     frame.message = Some(whole);
     (frame, findings)
@@ -125,6 +144,18 @@ pub(crate) fn parse_message(
     frame: &mut FrameEvent,
     findings: &mut Vec<(Severity, String)>,
 ) -> Option<Parsed> {
+    parse_leaving(raw, frame, findings, usize::MAX).map(|(parsed, _)| parsed)
+}
+
+/// [`parse_message`], where an answer's outcome longer than `leave_above` bytes is left in the
+/// message (`Within`; the outcome is then `null` until its reader takes it from there), so that
+/// a big answer is not copied while the message that holds it is still alive.
+pub(crate) fn parse_leaving(
+    raw: &RawValue,
+    frame: &mut FrameEvent,
+    findings: &mut Vec<(Severity, String)>,
+    leave_above: usize,
+) -> Option<(Parsed, Option<Within>)> {
     let env: Envelope = match serde_json::from_str(raw.get()) {
         Ok(e) => e,
         Err(e) => {
@@ -135,7 +166,7 @@ pub(crate) fn parse_message(
             return None;
         }
     };
-    match env.jsonrpc.as_deref().map(RawValue::get) {
+    match env.jsonrpc.map(RawValue::get) {
         Some(r#""2.0""#) => {}
         Some(other) => findings.push((
             Severity::Warning,
@@ -143,10 +174,7 @@ pub(crate) fn parse_message(
         )),
         None => findings.push((Severity::Warning, r#""jsonrpc": "2.0" is missing"#.into())),
     }
-    let id: Option<Value> = env
-        .id
-        .as_deref()
-        .and_then(|r| serde_json::from_str(r.get()).ok());
+    let id: Option<Value> = env.id.and_then(|r| serde_json::from_str(r.get()).ok());
     frame.id = id.clone();
 
     if let Some(method_raw) = &env.method {
@@ -161,11 +189,7 @@ pub(crate) fn parse_message(
                 "message has both \"method\" and \"result\"/\"error\"".into(),
             ));
         }
-        let params = match env
-            .params
-            .as_deref()
-            .map(|p| serde_json::from_str::<Value>(p.get()))
-        {
+        let params = match env.params.map(|p| serde_json::from_str::<Value>(p.get())) {
             None => None,
             Some(Ok(v)) => {
                 if !(v.is_object() || v.is_array()) {
@@ -187,35 +211,41 @@ pub(crate) fn parse_message(
                         format!("request id {id} must be a string or an integer"),
                     ));
                 }
-                return Some(Parsed::Call {
-                    id: Some(id),
-                    method,
-                    params,
-                });
+                return Some((
+                    Parsed::Call {
+                        id: Some(id),
+                        method,
+                        params,
+                    },
+                    None,
+                ));
             }
             None => {
                 frame.frame_type = FrameType::Notification;
                 if env.id.is_some() {
                     findings.push((Severity::Error, "request id must not be null".into()));
                 }
-                return Some(Parsed::Call {
-                    id: None,
-                    method,
-                    params,
-                });
+                return Some((
+                    Parsed::Call {
+                        id: None,
+                        method,
+                        params,
+                    },
+                    None,
+                ));
             }
         }
     }
 
-    let outcome = match (env.result, env.error) {
+    let (error, text) = match (env.result, env.error) {
         (Some(r), None) => {
             frame.frame_type = FrameType::Response;
-            Outcome::Result(r)
+            (false, r)
         }
         (None, Some(e)) => {
             frame.frame_type = FrameType::Error;
-            check_error_object(&e, findings);
-            Outcome::Error(e)
+            check_error_object(e, findings);
+            (true, e)
         }
         (Some(r), Some(_)) => {
             frame.frame_type = FrameType::Response;
@@ -223,7 +253,7 @@ pub(crate) fn parse_message(
                 Severity::Error,
                 "response has both \"result\" and \"error\"; using \"result\"".into(),
             ));
-            Outcome::Result(r)
+            (false, r)
         }
         (None, None) => {
             findings.push((
@@ -241,14 +271,27 @@ pub(crate) fn parse_message(
         ));
         return None;
     };
-    Some(Parsed::Answer { id, outcome })
+    let (kept, within) = if text.get().len() > leave_above {
+        // Its place in the message: both are slices of the same text.
+        let start = text.get().as_ptr() as usize - raw.get().as_ptr() as usize;
+        let null = RawValue::from_string("null".into()).expect("null is JSON");
+        (null, Some(start..start + text.get().len()))
+    } else {
+        (text.to_owned(), None)
+    };
+    let outcome = if error {
+        Outcome::Error(kept)
+    } else {
+        Outcome::Result(kept)
+    };
+    Some((Parsed::Answer { id, outcome }, within))
 }
 
 /// The messages one line holds (each of a batch's), read with the checks every reader makes:
 /// for our own server's side (the mock), which answers what a client asks.
 pub fn messages(line: &[u8]) -> Vec<Parsed> {
     let mut out = Vec::new();
-    read_line(line, true, |raw, frame, findings| {
+    read_line(line, true, |raw, _, frame, findings| {
         if let Some(parsed) = parse_message(raw, frame, findings) {
             out.push(parsed);
         }

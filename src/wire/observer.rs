@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde_json::{Value, value::RawValue};
 
-use super::{Outcome, Parsed, parse_message, read_line};
+use super::{Outcome, Parsed, message::parse_message, read_line};
 use crate::events::{Direction, FrameEvent, Late, Severity};
 
 /// How many answered ids per side we remember, to name a duplicate answer as one.
@@ -123,7 +123,7 @@ impl Observer {
         let mut calls = Vec::new();
         let mut answers = Vec::new();
         let (mut frame, findings) =
-            read_line(line, self.batches_allowed, |raw, frame, findings| {
+            read_line(line, self.batches_allowed, |raw, _, frame, findings| {
                 self.classify(
                     direction,
                     raw,

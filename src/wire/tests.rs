@@ -217,3 +217,67 @@ fn progress_extends_the_idle_limit_but_never_past_the_hard_maximum() {
     assert!(e.expire(sent + Duration::from_secs(24)).is_empty());
     assert_eq!(e.expire(sent + Duration::from_secs(25)).len(), 1);
 }
+
+#[test]
+fn a_big_outcome_is_left_in_its_message_and_taken_exactly_from_the_kept_text() {
+    let mut e = engine();
+    let big = format!(r#"{{ "text" : "{}" }}"#, "é".repeat(LEAVE_ABOVE));
+    for (key, is_error) in [("result", false), ("error", true)] {
+        let (id, _) = e.start_request("tools/call", None, None, None, "x");
+        let line = format!(r#"  {{"jsonrpc":"2.0","id":{id},"{key}":{big}}}"#);
+        let r = e.receive(line.clone().into_bytes());
+        let Inbound::Response {
+            outcome, within, ..
+        } = r.messages.into_iter().next().unwrap()
+        else {
+            panic!("not an answer")
+        };
+        let within = within.expect("left in place");
+        // The text the ring keeps holds the message as it crossed (trimmed), at some offset.
+        let message = r.frame.message.as_ref().unwrap().get();
+        assert_eq!(message, line.trim());
+        let kept = format!(r#"{{"seq":1,"kind":"frame","message":{message},"bytes":1}}"#);
+        let at = kept.find(r#""message":"#).unwrap() + 10;
+        match (outcome.taken_from(&kept, at, &within), is_error) {
+            (Outcome::Result(r), false) | (Outcome::Error(r), true) => assert_eq!(r.get(), big),
+            _ => panic!("the wrong kind of outcome"),
+        }
+    }
+    // A batch item's outcome is never left: it is not the whole line.
+    let (id, _) = e.start_request("ping", None, None, None, "b");
+    let r = e.receive(format!(r#"[{{"jsonrpc":"2.0","id":{id},"result":{big}}}]"#).into_bytes());
+    assert!(
+        matches!(&r.messages[..], [Inbound::Response { within: None, outcome: Outcome::Result(v), .. }] if v.get() == big)
+    );
+}
+
+#[test]
+fn the_id_of_a_frame_too_long_to_read_is_found_in_its_first_bytes() {
+    assert_eq!(
+        answer_id_in_head(br#"{"jsonrpc":"2.0","id":42,"result":{"content":[{"text":"xxx"#),
+        Some(42)
+    );
+    assert_eq!(answer_id_in_head(br#"{ "id" : 7 , "result": "#), Some(7));
+    // Nested ids, a string that looks like a key, a request, an id after the payload: none.
+    assert_eq!(
+        answer_id_in_head(br#"{"jsonrpc":"2.0","result":{"id":3,"text":"xx"#),
+        None
+    );
+    assert_eq!(
+        answer_id_in_head(br#"{"jsonrpc":"2.0","result":"\"id\":5 xx"#),
+        None
+    );
+    assert_eq!(
+        answer_id_in_head(br#"{"jsonrpc":"2.0","method":"x","id":9,"params":"#),
+        None
+    );
+    assert_eq!(
+        answer_id_in_head(br#"{"jsonrpc":"2.0","id":9,"method":"x","params":"#),
+        None
+    );
+    assert_eq!(
+        answer_id_in_head(br#"{"jsonrpc":"2.0","id":9,"params":{"a":"#),
+        None
+    );
+    assert_eq!(answer_id_in_head(b"not json at all"), None);
+}

@@ -233,6 +233,34 @@ async fn a_frame_of_many_megabytes_streams_through() {
         })
         .await;
     assert!(frame["bytes"].as_u64().unwrap() > 40 * 1024 * 1024);
+    // The caller's answer is the frame's result exactly (taken from the text the ring keeps).
+    assert!(
+        frame["message"]["result"] == result,
+        "the answer differs from the frame"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_past_the_frame_limit_fails_its_call_at_once_and_the_session_goes_on() {
+    let (scope, mut events) = sloppy().await;
+    let started = Instant::now();
+    let (status, body) = scope
+        .post(
+            "/api/request",
+            json!({"method": "tools/call", "params": {"name": "huge", "arguments": {"mb": 600}}, "timeoutMs": 600000}),
+        )
+        .await;
+    assert_eq!(status, 502, "{body}");
+    let why = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(why.contains("exceeded the 536870912 byte limit"), "{body}");
+    assert!(started.elapsed() < Duration::from_secs(120), "not at its timeout");
+    events
+        .wait_for("the finding", |e| {
+            e["kind"] == "finding" && e["message"].as_str().unwrap_or("").contains("629145")
+        })
+        .await;
+    let result = scope.result("tools/call", json!({"name": "fast"})).await;
+    assert!(result.is_object(), "the session goes on: {result}");
 }
 
 #[tokio::test]

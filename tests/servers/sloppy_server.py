@@ -26,7 +26,7 @@ def text_result(req_id, text):
     send({"jsonrpc": "2.0", "id": req_id, "result": {"content": [{"type": "text", "text": text}]}})
 
 
-TOOLS = ["junk", "stray", "ping_client", "hang", "crash", "slow", "fast", "big", "stubborn", "relist"]
+TOOLS = ["junk", "stray", "ping_client", "hang", "crash", "slow", "fast", "big", "huge", "stubborn", "relist"]
 held = []  # (id, text): answers to `slow` calls, sent after the next `fast` one
 
 raw(b"sloppy server starting (this line should have gone to stderr)")
@@ -84,6 +84,14 @@ for line in sys.stdin.buffer:
         elif name == "big":
             size = msg["params"]["arguments"]["mb"] * 1024 * 1024
             text_result(req_id, "x" * size)
+        elif name == "huge":
+            # Written a MiB at a time, so this server holds none of it: past the frame limit.
+            out.write(b'{"jsonrpc":"2.0","id":%s,"result":{"content":[{"type":"text","text":"' % json.dumps(req_id).encode())
+            block = b"x" * (1 << 20)
+            for _ in range(msg["params"]["arguments"]["mb"]):
+                out.write(block)
+            out.write(b'"}]}}\n')
+            out.flush()
         elif name == "stubborn":
             # Ignores SIGTERM and stdin EOF alike: only SIGKILL ends it.
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
