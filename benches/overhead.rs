@@ -11,7 +11,9 @@
 //!
 //! `MCPSCOPE_BENCH_ONLY=core` measures only the first three; `=recordings` only the recordings;
 //! `=ui` only the page (with 100,000 and with 1,000,000 events retained); `=big` only the peak
-//! memory while a 100 MiB result is relayed, and a 1 GiB one refused;
+//! memory while a 100 MiB result is relayed, and a 1 GiB one refused; `=soak` only the soak
+//! (100 sessions for `MCPSCOPE_SOAK_SECS`, 600 by default, one of them flooding 1,000,000+
+//! notifications: RSS over time, and every event the stream promises either read or announced);
 //! `=tap` only what `mcpscope tap` and `mcpscope proxy` add to a real client's calls (a
 //! `tools/call` round trip straight to server-everything over stdio and Streamable HTTP, and
 //! through the tap or the proxy, each reporting to a running mcpscope).
@@ -78,6 +80,12 @@ async fn run(quick: bool) {
     }
     let rounds = if quick { 3 } else { 30 };
     let calls = if quick { 20 } else { 2000 };
+    if std::env::var("MCPSCOPE_BENCH_ONLY").as_deref() == Ok("soak") {
+        let me = std::env::current_exe().unwrap().display().to_string();
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        soak(&reqwest::Client::new(), &me, quick).await;
+        return;
+    }
     if std::env::var("MCPSCOPE_BENCH_ONLY").as_deref() == Ok("big") {
         let me = std::env::current_exe().unwrap().display().to_string();
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -258,6 +266,9 @@ async fn run(quick: bool) {
 
     // 6b. A big answer relayed, and one over the frame limit.
     big_answers(&http, &me, quick).await;
+
+    // 6c. The soak (ten minutes; `MCPSCOPE_SOAK_SECS` to change).
+    soak(&http, &me, quick).await;
 
     // 7. One call from a script.
     one_shot(quick);
@@ -623,6 +634,161 @@ async fn big_answers(http: &reqwest::Client, me: &str, quick: bool) {
             (peak - before) / (mb as f64 * 1.048_576),
         );
     }
+}
+
+/// The soak: `sessions` flood servers at once; one floods notifications in rounds of 100,000 until
+/// at least 1,000,000 have passed and the time is up, the others call a tool every 5 s. A
+/// stream reader from the start checks that every seq arrives or is announced as lagged; at
+/// the end every quiet session still holds its first event (the flood evicted its own).
+async fn soak(http: &reqwest::Client, me: &str, quick: bool) {
+    let secs: u64 = std::env::var("MCPSCOPE_SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(if quick { 3 } else { 600 });
+    let (sessions, round, at_least) = if quick {
+        (4, 5_000, 10_000)
+    } else {
+        (100, 100_000, 1_000_000)
+    };
+    let (child, base) = start(&[]).await;
+    let pid = child.id().unwrap();
+    let reader = http
+        .get(format!("{base}/api/events?token={TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    let read = tokio::spawn(async move {
+        // (events read, missed as announced, missed without a word)
+        let (mut events, mut announced, mut lost, mut last) = (0u64, 0u64, 0u64, 0u64);
+        let mut pending_missed = 0u64;
+        let mut buf = String::new();
+        let mut stream = reader.bytes_stream();
+        while let Some(Ok(chunk)) = stream.next().await {
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+            let Some(end) = buf.rfind('\n') else { continue };
+            for line in buf[..end].lines() {
+                if let Some(id) = line
+                    .strip_prefix("id: ")
+                    .and_then(|n| n.parse::<u64>().ok())
+                {
+                    let gap = id.saturating_sub(last + 1);
+                    lost += gap.saturating_sub(pending_missed);
+                    pending_missed = 0;
+                    last = id;
+                    events += 1;
+                } else if let Some(data) = line.strip_prefix("data: {\"kind\":\"lagged\"") {
+                    let missed = data
+                        .split("\"missed\":")
+                        .nth(1)
+                        .and_then(|m| m.trim_end_matches('}').parse::<u64>().ok())
+                        .unwrap_or(0);
+                    announced += missed;
+                    pending_missed += missed;
+                }
+            }
+            buf.drain(..=end);
+        }
+        (events, announced, lost)
+    });
+    let body = json!({"transport": "stdio", "command": me, "env": {"MCPSCOPE_BENCH_FLOOD": "1"}});
+    let mut ids = Vec::new();
+    let mut firsts = Vec::new();
+    for _ in 0..sessions {
+        let s = post(http, &format!("{base}/api/sessions"), &body).await;
+        assert_eq!(s["state"], "connected", "{s}");
+        let id = s["id"].as_str().unwrap().to_owned();
+        let page: Value = get(
+            http,
+            &format!("{base}/api/sessions/{id}/history?limit=5000"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        firsts.push(
+            page["events"].as_array().unwrap().last().unwrap()["seq"]
+                .as_u64()
+                .unwrap(),
+        );
+        ids.push(id);
+    }
+    let started = Instant::now();
+    let until = started + Duration::from_secs(secs);
+    let flooder = {
+        let (http, base, id) = (http.clone(), base.clone(), ids[0].clone());
+        tokio::spawn(async move {
+            let mut sent = 0u64;
+            while sent < at_least || Instant::now() < until {
+                post(&http, &format!("{base}/api/sessions/{id}/request"), &json!({"method": "tools/call", "params": {"name": "flood", "arguments": {"count": round}}, "timeoutMs": 600000})).await;
+                sent += round;
+            }
+            sent
+        })
+    };
+    let mut calls = Vec::new();
+    for (i, id) in ids.iter().enumerate().skip(1) {
+        let (http, base, id) = (http.clone(), base.clone(), id.clone());
+        calls.push(tokio::spawn(async move {
+            // Spread over the 5 s so that the calls do not all come at once.
+            tokio::time::sleep(Duration::from_millis(50 * i as u64)).await;
+            let mut n = 0u64;
+            while Instant::now() < until {
+                post(&http, &format!("{base}/api/sessions/{id}/request"), &json!({"method": "tools/call", "params": {"name": "flood", "arguments": {"count": 1}}})).await;
+                n += 1;
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+            n
+        }));
+    }
+    let mut samples = Vec::new();
+    let every = Duration::from_secs(if quick { 1 } else { 10 });
+    while Instant::now() < until {
+        tokio::time::sleep(every).await;
+        samples.push((started.elapsed().as_secs(), rss_kb(pid) as f64 / 1024.0));
+    }
+    let flooded = flooder.await.unwrap();
+    let mut quiet_calls = 0;
+    for c in calls {
+        quiet_calls += c.await.unwrap();
+    }
+    samples.push((started.elapsed().as_secs(), rss_kb(pid) as f64 / 1024.0));
+    let mut whole = 0;
+    for (id, first) in ids.iter().zip(&firsts).skip(1) {
+        let page: Value = get(
+            http,
+            &format!(
+                "{base}/api/sessions/{id}/history?limit=1&before={}",
+                first + 1
+            ),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+        if page["events"][0]["seq"].as_u64() == Some(*first) {
+            whole += 1;
+        }
+    }
+    let peak = hwm_kb(pid) as f64 / 1024.0;
+    stop(child).await;
+    let (events, announced, lost) = read.await.unwrap();
+    let series: Vec<String> = samples
+        .iter()
+        .filter(|(t, _)| quick || t % 60 < 10)
+        .map(|(t, mb)| format!("{t} s {mb:.1} MB"))
+        .collect();
+    let max = samples.iter().map(|(_, mb)| *mb).fold(0.0, f64::max);
+    println!(
+        "soak: {sessions} sessions for {secs} s, {flooded} notifications through one, {quiet_calls} calls on the others"
+    );
+    println!(
+        "soak: RSS {} (highest {max:.1} MB, peak {peak:.1} MB)",
+        series.join(", ")
+    );
+    println!(
+        "soak: the stream reader read {events} events, {announced} announced as lagged, {lost} lost without a word; {whole} of {} quiet sessions still hold their first event",
+        sessions - 1
+    );
 }
 
 /// chromedriver driving Debian's headless chromium, as the browser tests do.

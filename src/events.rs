@@ -99,6 +99,8 @@ pub enum Event {
 /// re-ordered or re-formatted; `raw` holds the text when it was not JSON.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct FrameEvent {
+    /// `direction` and then `message` come first: [`Record::message_at`] finds the message
+    /// right after them.
     pub direction: Direction,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<Box<RawValue>>,
@@ -384,8 +386,14 @@ impl EventBus {
     /// A big frame is written once, straight into the text the ring keeps: serialising it apart
     /// first would hold a second copy of the server's bytes (a 100 MB result cost 5× its size).
     fn publish_big(&self, session: Option<&Arc<str>>, event: &Event, time: &str) -> Arc<Record> {
+        // The text as it will be written: a line's invalid UTF-8 replaced, or a line that is
+        // not JSON escaped, is longer than the bytes that crossed.
         let hint = match event {
-            Event::Frame(f) => f.bytes + 1024,
+            Event::Frame(f) => {
+                f.message.as_ref().map_or(0, |m| m.get().len())
+                    + f.raw.as_ref().map_or(0, |r| r.len() * 2)
+                    + 1024
+            }
             _ => 0,
         };
         let record = {

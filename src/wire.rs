@@ -91,15 +91,17 @@ const LEAVE_ABOVE: usize = 1 << 20;
 impl Outcome {
     /// The outcome `left` in place, taken from `message` (the text that holds the frame's
     /// message at `at`): one copy of the outcome alone, made once the line is no longer held.
-    pub fn taken_from(self, text: &str, at: usize, within: &Within) -> Outcome {
-        let part = text
-            .get(at + within.start..at + within.end)
-            .and_then(|part| RawValue::from_string(part.to_owned()).ok());
-        match (self, part) {
-            (Outcome::Result(_), Some(p)) => Outcome::Result(p),
-            (Outcome::Error(_), Some(p)) => Outcome::Error(p),
-            (left, None) => left,
+    /// `None` if the text does not hold a message there (which the bus's layout rules out).
+    pub fn taken_from(&self, text: &str, at: usize, within: &Within) -> Option<Outcome> {
+        if !text.get(at..)?.starts_with('{') {
+            return None;
         }
+        let part = text.get(at + within.start..at + within.end)?;
+        let part = RawValue::from_string(part.to_owned()).ok()?;
+        Some(match self {
+            Outcome::Result(_) => Outcome::Result(part),
+            Outcome::Error(_) => Outcome::Error(part),
+        })
     }
 }
 
@@ -503,12 +505,16 @@ pub fn answers(frame: &[u8], id: i64) -> Option<Answered> {
     }
 }
 
-/// The id of an answer from the first bytes of its line, when they hold its top-level `"id"`
-/// (an integer) and its `"result"` or `"error"` key, and no `"method"`: for a frame too long to
-/// read, so that the request it answers fails at once. A line that does not say so early gives
-/// none, and the request waits for its deadline as before.
+/// The id of an answer from the first bytes of its line, when they are a JSON object's start
+/// holding its top-level `"id"` (an integer, or an integer in a string as the engine accepts it,
+/// whole before the head ends) and its `"result"` or `"error"` key, and no `"method"`: for a
+/// frame too long to read, so that the request it answers fails at once. A line that does not
+/// say so early gives none, and the request waits for its deadline as before.
 pub fn answer_id_in_head(head: &[u8]) -> Option<i64> {
     let text = String::from_utf8_lossy(head);
+    if !text.trim_start().starts_with('{') {
+        return None;
+    }
     let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
     let (mut key_start, mut last_key) = (0, None::<&str>);
     let (mut id, mut answer) = (None, false);
@@ -535,13 +541,7 @@ pub fn answer_id_in_head(head: &[u8]) -> Option<i64> {
             '{' | '[' => depth += 1,
             '}' | ']' => depth = depth.saturating_sub(1),
             ':' if depth == 1 => match last_key.take() {
-                Some("id") => {
-                    let rest = text[i + 1..].trim_start();
-                    let end = rest
-                        .find(|c: char| !(c.is_ascii_digit() || c == '-'))
-                        .unwrap_or(rest.len());
-                    id = rest[..end].parse::<i64>().ok();
-                }
+                Some("id") => id = whole_integer(text[i + 1..].trim_start()),
                 Some("result" | "error") => answer = true,
                 Some("method") => return None,
                 _ => {}
@@ -551,6 +551,26 @@ pub fn answer_id_in_head(head: &[u8]) -> Option<i64> {
         }
     }
     id.filter(|_| answer)
+}
+
+/// An integer (or one in quotes) at the start of `rest`, only if it ends there: followed by a
+/// `,`, `}` or whitespace, not cut off by the end of the head, not a fraction or an exponent.
+fn whole_integer(rest: &str) -> Option<i64> {
+    let (quoted, body) = match rest.strip_prefix('"') {
+        Some(inner) => (true, inner),
+        None => (false, rest),
+    };
+    let end = body.find(|c: char| !(c.is_ascii_digit() || c == '-'))?;
+    let after = &body[end..];
+    let ends = if quoted {
+        after.starts_with('"')
+    } else {
+        after.starts_with([',', '}', ' ', '\t', '\r', '\n'])
+    };
+    if !ends {
+        return None;
+    }
+    body[..end].parse().ok()
 }
 
 /// Summary of an outgoing frame for the event stream; `text` is embedded verbatim.

@@ -307,8 +307,21 @@ impl Actor {
                 } => {
                     let outcome = match within {
                         Some(within) => {
-                            let at = record.message_at().unwrap_or(0);
-                            outcome.taken_from(&record.json, at, &within)
+                            let taken = record
+                                .message_at()
+                                .and_then(|at| outcome.taken_from(&record.json, at, &within));
+                            match taken {
+                                Some(taken) => taken,
+                                None => {
+                                    // The bus's layout rules this out; said, never silent.
+                                    self.finding(
+                                        Severity::Error,
+                                        "mcpscope could not read this answer back from its record: the caller gets null".into(),
+                                        seq,
+                                    );
+                                    outcome
+                                }
+                            }
                         }
                         None => outcome,
                     };

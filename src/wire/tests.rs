@@ -238,7 +238,7 @@ fn a_big_outcome_is_left_in_its_message_and_taken_exactly_from_the_kept_text() {
         assert_eq!(message, line.trim());
         let kept = format!(r#"{{"seq":1,"kind":"frame","message":{message},"bytes":1}}"#);
         let at = kept.find(r#""message":"#).unwrap() + 10;
-        match (outcome.taken_from(&kept, at, &within), is_error) {
+        match (outcome.taken_from(&kept, at, &within).unwrap(), is_error) {
             (Outcome::Result(r), false) | (Outcome::Error(r), true) => assert_eq!(r.get(), big),
             _ => panic!("the wrong kind of outcome"),
         }
@@ -280,4 +280,49 @@ fn the_id_of_a_frame_too_long_to_read_is_found_in_its_first_bytes() {
         None
     );
     assert_eq!(answer_id_in_head(b"not json at all"), None);
+    // An id cut off by the end of the head, a fraction, an exponent, a line that is not JSON.
+    assert_eq!(
+        answer_id_in_head(br#"{"jsonrpc":"2.0","result":{},"id":12"#),
+        None
+    );
+    assert_eq!(answer_id_in_head(br#"{"id":5.5,"result":"#), None);
+    assert_eq!(answer_id_in_head(br#"{"id":5e2,"result":"#), None);
+    assert_eq!(answer_id_in_head(br#"log: {"id":3,"result":"#), None);
+    // A string that holds an integer, as the engine accepts it.
+    assert_eq!(answer_id_in_head(br#"{"id":"5","result":"#), Some(5));
+}
+
+#[test]
+fn a_big_outcome_is_taken_from_the_record_the_bus_keeps() {
+    use crate::events::{Event, EventBus, RingLimits};
+    let bus = EventBus::new(RingLimits::default());
+    let mut e = engine();
+    let (id, _) = e.start_request("tools/call", None, None, None, "x");
+    // Leading whitespace and a byte that is not UTF-8 (replaced in what is kept and read).
+    let result = format!(r#"{{"text":"{}"}}"#, "z".repeat(LEAVE_ABOVE));
+    let mut line = format!(r#"   {{"jsonrpc":"2.0","id":{id},"note":"#).into_bytes();
+    line.extend_from_slice(b"\"\xff\",\"result\":");
+    line.extend_from_slice(result.as_bytes());
+    line.extend_from_slice(b"}  ");
+    let r = e.receive(line);
+    let session: std::sync::Arc<str> = "s1".into();
+    let record = bus.publish_kept(Some(&session), Event::Frame(r.frame));
+    let Some(Inbound::Response {
+        outcome,
+        within: Some(within),
+        ..
+    }) = r.messages.into_iter().next()
+    else {
+        panic!("not left in place")
+    };
+    let taken = outcome
+        .taken_from(&record.json, record.message_at().unwrap(), &within)
+        .unwrap();
+    assert!(matches!(taken, Outcome::Result(ref v) if v.get() == result));
+    // Anywhere else in the text, nothing is taken.
+    assert!(
+        Outcome::Result(RawValue::from_string("null".into()).unwrap())
+            .taken_from(&record.json, 0, &within)
+            .is_none()
+    );
 }

@@ -81,6 +81,7 @@ function showSession(s) {
   for (const id of ["call-tool", "send-raw", "read-resource", "read-template", "get-prompt"]) $(id).disabled = !connected;
   logs.onSession(s);
   auth.backfill(s);
+  responders.onSession(s);
   resources.onSession(s);
   connect.onSession(s);
   if (!connected && !recorded) {

@@ -1,9 +1,11 @@
 // The responders editor: sampling and elicitation mode (manual, mock, or for sampling llm: a
 // model answers, optionally held for review), their ordered rules
-// (regex → canned result, optional delay) and default, and the roots list. Saved with
-// PUT /api/responders; the backend validates and may persist them to --responders FILE.
+// (regex → canned result, optional delay) and default, and the roots list. Saved for every
+// server (PUT /api/responders; the backend validates and may persist them to --responders FILE)
+// or for the shown server only (PUT /api/sessions/{id}/responders, in memory for the life of
+// the session), which then answers with its own settings until it follows everyone's again.
 
-import { call } from "./api.js";
+import { call, sessionId, showsPast } from "./api.js";
 import { $, el, pretty } from "./dom.js";
 
 const SAMPLE = {
@@ -108,13 +110,60 @@ function dirty(on) {
   status.textContent = on ? "Unsaved: the session still answers with the saved settings until you save." : "";
 }
 
+// Where the editor's settings go: every server's, or the shown session's own.
+function path() {
+  const id = sessionId();
+  return $("responders-scope").value === "session" && id ? `/api/sessions/${encodeURIComponent(id)}/responders` : "/api/responders";
+}
+
+// What the shown session answers with, said beside the choice.
+function showOwn(own) {
+  const id = sessionId();
+  $("responders-own").textContent = !id ? "" : own ? `${id} answers with settings of its own` : `${id} follows every server's settings`;
+  $("responders-drop").hidden = !own;
+}
+
+// The editor for the shown session: its own settings when it has them, else everyone's. A
+// recording or a tapped session sends nothing: only everyone's are offered there.
+let shownFor;
+export async function onSession(s) {
+  const id = s?.id ?? null;
+  const past = showsPast(s);
+  $("responders-scope").querySelector('option[value="session"]').disabled = !id || past;
+  const key = `${id}:${past}`;
+  if (key === shownFor) return;
+  shownFor = key;
+  await load();
+}
+
+async function load() {
+  const id = sessionId();
+  const scope = $("responders-scope").querySelector('option[value="session"]');
+  try {
+    if (id && !scope.disabled) {
+      const { body } = await call("GET", `/api/sessions/${encodeURIComponent(id)}/responders`);
+      if (id !== sessionId()) return;
+      $("responders-scope").value = body.own ? "session" : "all";
+      showOwn(body.own);
+      fill(body.own ? body.settings : (await call("GET", "/api/responders")).body);
+    } else {
+      $("responders-scope").value = "all";
+      showOwn(false);
+      fill((await call("GET", "/api/responders")).body);
+    }
+    dirty(false);
+  } catch { /* the next session shown tries again */ }
+}
+
 async function save() {
   const status = $("responders-status");
   try {
-    const { body } = await call("PUT", "/api/responders", collect());
-    fill(body);
+    const { body } = await call("PUT", path(), collect());
+    const own = $("responders-scope").value === "session";
+    fill(own ? body.settings ?? body : body);
+    if (own) showOwn(true);
     dirty(false);
-    status.textContent = "Saved.";
+    status.textContent = own ? `Saved for ${sessionId()} only.` : "Saved.";
     status.classList.remove("is-error");
   } catch (e) {
     status.textContent = e.message;
@@ -129,11 +178,26 @@ export function init() {
   $("roots-add").addEventListener("click", () => $("roots-list").append(rootRow()));
   $("sampling-mode").addEventListener("change", () => { $("sampling-llm").hidden = $("sampling-mode").value !== "llm"; });
   $("responders-save").addEventListener("click", save);
+  // Another choice shows what it would save over: the session's own settings stay in the editor
+  // as a starting point for it, unsaved.
+  $("responders-scope").addEventListener("change", () => dirty(true));
+  $("responders-drop").addEventListener("click", async () => {
+    const id = sessionId();
+    if (!id) return;
+    try {
+      await call("DELETE", `/api/sessions/${encodeURIComponent(id)}/responders`);
+      shownFor = null;
+      await load();
+      $("responders-status").textContent = `${id} follows every server's settings again.`;
+    } catch (e) {
+      $("responders-status").textContent = e.message;
+    }
+  });
   for (const type of ["input", "change"]) $("responders").addEventListener(type, () => dirty(true));
   // Adding, moving and removing rules or roots are edits too.
   $("responders").addEventListener("click", (ev) => {
     const b = ev.target.closest("button");
     if (b && b.id !== "responders-save") dirty(true);
   });
-  call("GET", "/api/responders").then(({ body }) => fill(body)).catch(() => {});
+  load();
 }

@@ -27,6 +27,7 @@ mod python_sdk;
 mod real_use;
 pub mod recordings;
 pub mod remote;
+mod responders_ui;
 mod security;
 mod servers_ui;
 mod sessions;

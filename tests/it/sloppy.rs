@@ -253,7 +253,10 @@ async fn an_answer_past_the_frame_limit_fails_its_call_at_once_and_the_session_g
     assert_eq!(status, 502, "{body}");
     let why = body["error"]["message"].as_str().unwrap_or_default();
     assert!(why.contains("exceeded the 536870912 byte limit"), "{body}");
-    assert!(started.elapsed() < Duration::from_secs(120), "not at its timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "not at its timeout"
+    );
     events
         .wait_for("the finding", |e| {
             e["kind"] == "finding" && e["message"].as_str().unwrap_or("").contains("629145")
