@@ -179,6 +179,21 @@ pub async fn call_echo(c: &Client, message: &str) -> String {
     wait_text(c, "#result", "the echo", |t| t.contains(message)).await
 }
 
+/// Adds a sampling rule in the responders editor (open): its regex and its answer.
+pub async fn add_sampling_rule(c: &Client, pattern: &str, answer: &str) {
+    click(c, "#sampling-add-rule").await;
+    let rule = find(c, "#sampling-rules li.rule:last-child").await;
+    rule.find(Locator::Css(".rule-match"))
+        .await
+        .unwrap()
+        .send_keys(pattern)
+        .await
+        .unwrap();
+    let response = rule.find(Locator::Css(".rule-response")).await.unwrap();
+    response.clear().await.unwrap();
+    response.send_keys(answer).await.unwrap();
+}
+
 /// Waits until the element's text satisfies `pred`, with a deadline.
 /// Types `filter` into the timeline's filter box, as a person looking for something would (the
 /// timeline only draws the rows on screen), then waits for its rows to satisfy `pred`.
@@ -439,20 +454,12 @@ async fn mock_rules_and_roots_are_edited_in_the_ui_and_answer_the_server() {
         .select_by_value("mock")
         .await
         .unwrap();
-    click(c, "#sampling-add-rule").await;
-    let rule = find(c, "#sampling-rules li.rule").await;
-    rule.find(Locator::Css(".rule-match"))
-        .await
-        .unwrap()
-        .send_keys("(?i)forecast")
-        .await
-        .unwrap();
-    let response = rule.find(Locator::Css(".rule-response")).await.unwrap();
-    response.clear().await.unwrap();
-    response
-        .send_keys(r#"{"role": "assistant", "content": {"type": "text", "text": "rain"}, "model": "ui-rule"}"#)
-        .await
-        .unwrap();
+    add_sampling_rule(
+        c,
+        "(?i)forecast",
+        r#"{"role": "assistant", "content": {"type": "text", "text": "rain"}, "model": "ui-rule"}"#,
+    )
+    .await;
     click(c, "#roots-add").await;
     let uri = find(c, "#roots-list .root-uri").await;
     uri.clear().await.unwrap();

@@ -3,11 +3,10 @@
 //! every server's settings (and asks a person); each server shows its own choice when switched
 //! to; dropping the own settings follows every server's again.
 
-use fantoccini::Locator;
 use serde_json::json;
 
 use crate::{
-    browser::{click, find, open_ui, wait_text},
+    browser::{add_sampling_rule, click, find, open_ui, wait_text},
     servers_ui::choose,
     support::*,
 };
@@ -36,20 +35,12 @@ async fn one_servers_own_mock_rule_answers_it_and_not_another() {
     for (select, value) in [("#responders-scope", "session"), ("#sampling-mode", "mock")] {
         find(c, select).await.select_by_value(value).await.unwrap();
     }
-    click(c, "#sampling-add-rule").await;
-    let rule = find(c, "#sampling-rules li.rule").await;
-    rule.find(Locator::Css(".rule-match"))
-        .await
-        .unwrap()
-        .send_keys("(?i)forecast")
-        .await
-        .unwrap();
-    let response = rule.find(Locator::Css(".rule-response")).await.unwrap();
-    response.clear().await.unwrap();
-    response
-        .send_keys(r#"{"role": "assistant", "content": {"type": "text", "text": "sun"}, "model": "alpha-only"}"#)
-        .await
-        .unwrap();
+    add_sampling_rule(
+        c,
+        "(?i)forecast",
+        r#"{"role": "assistant", "content": {"type": "text", "text": "sun"}, "model": "alpha-only"}"#,
+    )
+    .await;
     click(c, "#responders-save").await;
     wait_text(c, "#responders-status", "saved for alpha", |t| {
         t == format!("Saved for {a} only.")
