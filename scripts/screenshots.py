@@ -5,8 +5,9 @@ Starts mcpscope (target/debug unless MCPSCOPE_BIN says otherwise) on server-ever
 tests/peers, drives Debian's chromium through chromedriver (WebDriver over plain HTTP, no
 dependencies), and writes docs/screenshots/<screen>-<theme>-<width>x<height>.png: the tool
 screen after a call, the resource screen with its preview, the exchange view, and an MCP App under
-its tool's result (the ext-apps vanilla example), and a tapped session (the Python SDK client
-through `mcpscope tap`), at 1400x900 and 1000x700, in light and dark.
+its tool's result (the ext-apps vanilla example), a tapped session (the Python SDK client
+through `mcpscope tap`), and one server's own responder settings beside a timeline whose older
+events come a page at a time, at 1400x900 and 1000x700, in light and dark.
 Also prints each page's scroll width, so horizontal scrolling shows up here too.
 
     scripts/screenshots.py [OUT_DIR]
@@ -99,6 +100,12 @@ def main():
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
         req = urllib.request.Request(f"http://127.0.0.1:{port}/api/sessions", headers={"Authorization": f"Bearer {TOKEN}"})
         tapped = [s["id"] for s in json.load(urllib.request.urlopen(req)) if s.get("tapped")][0]
+        # More history than a page replays: the timeline fetches the rest as it is scrolled up.
+        for i in range(700):
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/api/sessions/s1/request", method="POST",
+                                         data=json.dumps({"method": "tools/call", "params": {"name": "echo", "arguments": {"message": f"call {i}"}}}).encode(),
+                                         headers={"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"})
+            urllib.request.urlopen(req).read()
         d = Driver(dport)
         for w, h in [(1400, 900), (1000, 700)]:
             for theme in ["light", "dark"]:
@@ -151,6 +158,18 @@ def main():
                 d.shot(os.path.join(OUT, f"tap-{theme}-{w}x{h}.png"))
                 sw = d.js("return [document.documentElement.scrollWidth, window.innerWidth]")
                 print(f"tap {theme} {w}x{h}: scrollWidth {sw[0]} / innerWidth {sw[1]}")
+                # One server's own responder settings, and its timeline scrolled to the top.
+                d.call("POST", f"/session/{d.sid}/url", {"url": f"http://127.0.0.1:{port}/?fresh=1#s=s1"})
+                d.until("return document.getElementById('server-id').textContent.endsWith('s1')", "server-everything")
+                d.until("return document.querySelector('#timeline .event-line') !== null", "the timeline")
+                d.js("""const r = document.getElementById('responders'); r.open = true;
+                        const s = document.getElementById('responders-scope'); s.value = 'session';
+                        s.dispatchEvent(new Event('change', {bubbles: true}));
+                        document.getElementById('timeline').scrollTop = 0;""")
+                time.sleep(1.0)
+                d.shot(os.path.join(OUT, f"history-{theme}-{w}x{h}.png"))
+                sw = d.js("return [document.documentElement.scrollWidth, window.innerWidth]")
+                print(f"history {theme} {w}x{h}: scrollWidth {sw[0]} / innerWidth {sw[1]}")
                 d.quit()
     finally:
         app.terminate()
