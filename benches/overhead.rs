@@ -166,7 +166,7 @@ async fn run(quick: bool) {
     let p50_via = report("tools/call via /api/request", &mut via);
     let p50_direct = report("tools/call direct over stdio", &mut direct);
     println!(
-        "added per call at p50: {:.0} µs (target ≤ 150 µs)",
+        "added per call at p50: {:.0} µs (target ≤ 100 µs)",
         (p50_via.as_secs_f64() - p50_direct.as_secs_f64()) * 1e6
     );
     // `MCPSCOPE_BENCH_ONLY=core cargo bench` stops here: start, idle RSS and the relay, the

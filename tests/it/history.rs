@@ -370,3 +370,79 @@ async fn a_flooding_session_cannot_evict_a_quiet_sessions_history() {
         assert!(replayed.contains(seq), "#{seq} of the quiet session");
     }
 }
+
+/// How many of the shown server's events the history holds now.
+async fn history_len(scope: &Scope, session: &str) -> usize {
+    let (_, all) = scope
+        .get(&format!("/api/sessions/{session}/history?limit=5000"))
+        .await;
+    assert_eq!(all["more"], false);
+    seqs_of(&all).len()
+}
+
+#[tokio::test]
+async fn reloads_and_switches_mid_load_never_lose_or_repeat_a_row() {
+    let scope = Scope::start().await;
+    let a = scope.connect(everything_target()).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, b) = scope.post("/api/sessions", demo_target()).await;
+    let b = b["id"].as_str().unwrap().to_owned();
+    for i in 0..700 {
+        echo(
+            &scope,
+            if i % 3 == 0 { &b } else { &a },
+            &format!("call {i}"),
+        )
+        .await;
+    }
+    let br = open_ui(&scope).await;
+    let c = &br.client;
+    for round in 0..6 {
+        // Reload, sometimes switching servers before the first load is in.
+        c.refresh().await.unwrap();
+        if round % 2 == 1 {
+            crate::servers_ui::choose(c, "mcpscope demo-server").await;
+            crate::servers_ui::choose(c, "node index.js").await;
+        }
+        wait_text(c, "#state", "connected", |t| t == "connected").await;
+        // Every event of the shown server, scrolled for until the history is whole: then the
+        // list holds each of them once (a repeat or a gap would change the count), from the
+        // server's first event.
+        let before = history_len(&scope, &a).await;
+        let until = Instant::now() + DEADLINE;
+        let count = loop {
+            let count = find(c, "#timeline-count").await.text().await.unwrap();
+            if !count.contains("older") {
+                break count;
+            }
+            assert!(
+                Instant::now() < until,
+                "round {round}: never whole: {count}"
+            );
+            find(c, "#timeline")
+                .await
+                .send_keys(&Key::Home.to_string())
+                .await
+                .unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
+        let after = history_len(&scope, &a).await;
+        let shown: usize = count.split(' ').next().unwrap().parse().unwrap();
+        assert!(
+            (before..=after).contains(&shown),
+            "round {round}: {count}, the history holds {before}..{after}"
+        );
+        find(c, "#timeline")
+            .await
+            .send_keys(&Key::Home.to_string())
+            .await
+            .unwrap();
+        c.wait()
+            .at_most(DEADLINE)
+            .for_element(Locator::Css("#ev-1"))
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: the first event: {e}"));
+    }
+}
