@@ -131,6 +131,7 @@ fn per_session() -> Router<AppState> {
         .route("/tasks/{task}/cancel", post(tasks::cancel_task))
         .route("/export", get(recording::export))
         .route("/history", get(history::history))
+        .route("/events/{seq}", get(history::event))
         .route("/lint", get(recording::lint))
         .route("/recorded", get(recording::recorded_calls))
 }

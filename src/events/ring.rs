@@ -179,6 +179,13 @@ impl Ring {
         out
     }
 
+    pub(super) fn record(&self, seq: u64) -> Option<Arc<Record>> {
+        self.queues.iter().find_map(|q| {
+            let at = q.records.partition_point(|r| r.seq < seq);
+            q.records.get(at).filter(|r| r.seq == seq).cloned()
+        })
+    }
+
     /// The seq after which the newest `n` retained events lie; never before the oldest one.
     pub(super) fn tail_start(&self, n: usize) -> u64 {
         if n == 0 || self.len == 0 {

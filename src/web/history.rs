@@ -29,6 +29,7 @@ pub(super) async fn history(
     let session = which.existing(&state)?;
     let mut before = u64::MAX;
     let mut limit = DEFAULT_LIMIT;
+    let mut elide = None;
     let mut filter = HistoryFilter {
         session: Some(session.id().to_owned()),
         ..HistoryFilter::default()
@@ -77,6 +78,12 @@ pub(super) async fn history(
                 }
                 filter.text = Needle::new(&value);
             }
+            "elide" => {
+                let n: usize = value.parse().map_err(|_| {
+                    ApiError::BadRequest(format!("elide={value:?} is not a number of bytes"))
+                })?;
+                elide = Some(n.max(4096));
+            }
             "scope" if value == "all" => filter.session = None,
             "scope" => {
                 return Err(ApiError::BadRequest(format!(
@@ -85,7 +92,7 @@ pub(super) async fn history(
             }
             other => {
                 return Err(ApiError::BadRequest(format!(
-                    "unknown parameter {other:?} (before, limit, kind, q, scope)"
+                    "unknown parameter {other:?} (before, limit, kind, q, scope, elide)"
                 )));
             }
         }
@@ -97,13 +104,20 @@ pub(super) async fn history(
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     let (page, more, edge) = (page.records, page.more, page.edge);
-    let mut body = String::with_capacity(page.iter().map(|r| r.json.len() + 1).sum::<usize>() + 96);
+    let texts: Vec<std::borrow::Cow<'_, str>> = page
+        .iter()
+        .map(|r| match elide.and_then(|n| r.elided(n)) {
+            Some(summary) => summary.into(),
+            None => r.json.as_str().into(),
+        })
+        .collect();
+    let mut body = String::with_capacity(texts.iter().map(|t| t.len() + 1).sum::<usize>() + 96);
     body.push_str("{\"events\":[");
-    for (i, record) in page.iter().enumerate() {
+    for (i, text) in texts.iter().enumerate() {
         if i > 0 {
             body.push(',');
         }
-        body.push_str(&record.json);
+        body.push_str(text);
     }
     body.push_str("],\"more\":");
     body.push_str(if more { "true" } else { "false" });
@@ -121,6 +135,35 @@ pub(super) async fn history(
             HeaderValue::from_static("application/json"),
         )],
         body,
+    )
+        .into_response())
+}
+
+/// `GET …/events/{seq}`: one retained event of the session (or of no session), whole, as the
+/// ring holds it: a frame the stream or a history page elided, fetched when it is opened.
+pub(super) async fn event(
+    State(state): State<AppState>,
+    which: Which,
+    axum::extract::Path(params): axum::extract::Path<std::collections::BTreeMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let session = which.existing(&state)?;
+    let raw = params.get("seq").map(String::as_str).unwrap_or_default();
+    let seq: u64 = raw
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("{raw:?} is not an event's seq")))?;
+    let record = state
+        .events
+        .record(seq)
+        .filter(|r| r.visible_to(Some(session.id())))
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("event {seq} of this session is not retained"))
+        })?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        axum::body::Body::from(axum::body::Bytes::from_owner(super::sse::Shared(record))),
     )
         .into_response())
 }

@@ -80,8 +80,23 @@ pub(super) async fn events(
             Bytes::from_static(b": mcpscope events\n\n"),
         ),
     };
+    // `elide=N`: frames longer than N bytes come without their message (`…/events/{seq}` has
+    // them whole), so a page need not hold a 100 MB answer to show its row.
+    let elide = param("elide")
+        .and_then(|v| v.parse::<usize>().ok())
+        .map(|n| n.max(MIN_ELIDE));
     let (tx, rx) = mpsc::channel::<Bytes>(8);
-    tokio::spawn(follow(state, since, horizon, session, hello, tx));
+    tokio::spawn(follow(
+        Follower {
+            state,
+            horizon,
+            session,
+            elide,
+        },
+        since,
+        hello,
+        tx,
+    ));
     let body = Body::from_stream(ReceiverStream::new(rx).map(Ok::<_, Infallible>));
     (
         [
@@ -100,14 +115,21 @@ pub(super) async fn events(
         .into_response()
 }
 
-async fn follow(
+/// What one subscriber follows, and how.
+struct Follower {
     state: AppState,
-    mut last: u64,
     horizon: u64,
     session: Option<String>,
-    hello: Bytes,
-    tx: mpsc::Sender<Bytes>,
-) {
+    elide: Option<usize>,
+}
+
+async fn follow(follower: Follower, mut last: u64, hello: Bytes, tx: mpsc::Sender<Bytes>) {
+    let Follower {
+        state,
+        horizon,
+        session,
+        elide,
+    } = follower;
     let mut newest = state.events.watch();
     let mut stop = state.shutting_down.clone();
     if tx.send(hello).await.is_err() {
@@ -129,6 +151,10 @@ async fn follow(
         for record in &batch.records {
             last = record.seq;
             if !record.visible_to(session.as_deref()) {
+                continue;
+            }
+            if let Some(summary) = elide.and_then(|n| record.elided(n)) {
+                write_event(&mut chunk, record.seq, &summary);
                 continue;
             }
             if record.json.len() < BIG || record.json.contains(['\r', '\n']) {
@@ -174,8 +200,11 @@ async fn follow(
 /// An event this big (its text) is sent shared with the ring, not copied into a chunk.
 const BIG: usize = 64 * 1024;
 
+/// The least `elide` a reader may ask for.
+const MIN_ELIDE: usize = 4096;
+
 /// A record's text as a body chunk, kept alive by the chunk.
-struct Shared(std::sync::Arc<crate::events::Record>);
+pub(super) struct Shared(pub(super) std::sync::Arc<crate::events::Record>);
 
 impl AsRef<[u8]> for Shared {
     fn as_ref(&self) -> &[u8] {

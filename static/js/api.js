@@ -164,7 +164,7 @@ export function nextCursor(result, seen) {
 // `kind`, `q` and `scope` filters): each event parsed, with its text as the ring holds it (what
 // the timeline shows as the frame's exact bytes), and whether older ones remain.
 export async function olderEvents(params, session = current) {
-  const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== "")).toString();
+  const query = new URLSearchParams(Object.entries({ elide: ELIDE, ...params }).filter(([, v]) => v !== undefined && v !== null && v !== "")).toString();
   const res = await fetch(sessionPath(`/history?${query}`, session), { headers: { "Authorization": `Bearer ${token}` } });
   const text = await res.text();
   if (!res.ok) {
@@ -188,6 +188,16 @@ export async function olderEvents(params, session = current) {
 // How many of the newest events a page's first load replays; older ones are fetched from
 // `…/history` when the timeline, the logs or the authorization steps want them.
 const TAIL = 1000;
+// A frame longer than this comes without its message (`"elided": true`): the page never holds
+// a 100 MB answer to show its row; `eventText` fetches it whole when it is opened.
+const ELIDE = 1 << 20;
+
+// One retained event, whole, as text (an elided frame opened).
+export async function eventText(session, seq) {
+  const res = await fetch(sessionPath(`/events/${encodeURIComponent(seq)}`, session), { headers: { "Authorization": `Bearer ${token}` } });
+  if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null));
+  return res.text();
+}
 
 // Follows /api/events from the page's first load on, starting with the newest TAIL events
 // (`onStart(after)` says where: everything older is for `olderEvents`). A browser gives a host six HTTP/1.1
@@ -201,7 +211,7 @@ export function follow(onEvent, onStatus, onStart) {
   let last = null;
   const open = () => {
     if (source) return;
-    source = new EventSource(`/api/events?token=${encodeURIComponent(token)}&${last === null ? `tail=${TAIL}` : `since=${last}`}`);
+    source = new EventSource(`/api/events?token=${encodeURIComponent(token)}&elide=${ELIDE}&${last === null ? `tail=${TAIL}` : `since=${last}`}`);
     source.addEventListener("start", (msg) => {
       let after;
       try { after = JSON.parse(msg.data).after; } catch { return; }

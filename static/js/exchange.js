@@ -5,6 +5,10 @@
 
 import { $, el, pretty, jsonValueAt } from "./dom.js";
 import { copyButton } from "./content.js";
+import { eventText } from "./api.js";
+
+// An elided frame is shown once asked for up to this size; bigger ones are only downloaded.
+const SHOW_UP_TO = 16 << 20;
 
 const AFTER = 2000; // how far past the answer to look for late progress
 let deps = null;
@@ -15,8 +19,44 @@ function exact(e) {
   return at >= 0 ? jsonValueAt(e.raw, at + '"message":'.length) : null;
 }
 
+// A frame that came without its message (too big to hold in the page): its size, and the
+// whole event fetched on a click, shown or saved as a file.
+function elidedPart(title, e) {
+  const ev = e.event;
+  const mib = (ev.bytes / (1 << 20)).toFixed(1);
+  const out = el("div", { class: "elided" });
+  const status = el("span", { class: "muted", role: "status" });
+  const fetchWhole = async () => {
+    status.textContent = "loading…";
+    try { return await eventText(e.session, e.seq); } catch (err) { status.textContent = err.message; return null; }
+  };
+  const show = el("button", { type: "button", class: "small", text: `Show (${mib} MiB)`, disabled: ev.bytes > SHOW_UP_TO });
+  show.addEventListener("click", async () => {
+    const text = await fetchWhole();
+    if (text === null) return;
+    const at = text.indexOf('"message":');
+    status.textContent = "";
+    out.replaceChildren(el("pre", { class: "json", text: at >= 0 ? jsonValueAt(text, at + '"message":'.length) : text }));
+  });
+  const save = el("button", { type: "button", class: "small", text: "Download" });
+  save.addEventListener("click", async () => {
+    const text = await fetchWhole();
+    if (text === null) return;
+    status.textContent = "";
+    const a = el("a", { href: URL.createObjectURL(new Blob([text], { type: "application/json" })), download: `mcpscope-event-${e.seq}.json` });
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  });
+  out.append(el("p", { class: "muted", text: `This frame is ${mib} MiB: the page does not hold it until you ask.` }), show, " ", save, " ", status);
+  return el("section", {},
+    el("h4", {}, `${title} `,
+      el("button", { type: "button", class: "link small event-ref", "aria-label": `Show event ${e.seq} in the timeline`, onclick: () => deps.reveal(e.seq) }, `#${e.seq}`)),
+    out);
+}
+
 function part(title, e) {
   const ev = e.event;
+  if (ev.elided) return elidedPart(title, e);
   let text;
   if (ev.kind === "frame") {
     if (ev.raw !== undefined) text = ev.raw;

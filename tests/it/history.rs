@@ -446,3 +446,98 @@ async fn reloads_and_switches_mid_load_never_lose_or_repeat_a_row() {
             .unwrap_or_else(|e| panic!("round {round}: the first event: {e}"));
     }
 }
+
+#[tokio::test]
+async fn a_big_frame_comes_without_its_message_until_it_is_opened() {
+    let scope = Scope::start().await;
+    let id = scope.connect(python_target("sloppy_server.py")).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = scope
+        .post(
+            "/api/request",
+            json!({"method": "tools/call", "params": {"name": "big", "arguments": {"mb": 2}}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    // The stream and a history page, asked to elide, give the row's facts without the message.
+    let (_, page) = scope
+        .get(&format!(
+            "/api/sessions/{id}/history?limit=1&kind=frame&elide=1048576"
+        ))
+        .await;
+    let row = &page["events"][0];
+    assert_eq!(row["elided"], true, "{row}");
+    assert_eq!(row["message"], Value::Null);
+    assert_eq!(row["requestMethod"], "tools/call");
+    assert!(row["bytes"].as_u64().unwrap() > 2 << 20);
+    let seq = row["seq"].as_u64().unwrap();
+    let mut events = scope.events_since(seq - 1).await;
+    let res = scope
+        .http
+        .get(scope.url(&format!(
+            "/api/events?token={}&since={}&elide=1048576",
+            scope.token,
+            seq - 1
+        )))
+        .send()
+        .await
+        .unwrap();
+    let mut elided = Events::from_response(res);
+    let streamed = elided
+        .wait_for("the big frame", |e| e["seq"].as_u64() == Some(seq))
+        .await;
+    assert_eq!(streamed["elided"], true);
+    assert_eq!(streamed["message"], Value::Null);
+    let whole = events
+        .wait_for("the big frame whole", |e| e["seq"].as_u64() == Some(seq))
+        .await;
+    assert!(whole.get("elided").is_none(), "not asked to elide");
+    // Opened: the whole event, as the ring holds it.
+    let (status, full) = scope.get(&format!("/api/sessions/{id}/events/{seq}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(full, whole);
+    // Small events are never elided, another session's seq or a word is refused.
+    let (_, small) = scope
+        .get(&format!(
+            "/api/sessions/{id}/history?limit=3&elide=1&before={seq}"
+        ))
+        .await;
+    assert!(
+        small["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e.get("elided").is_none())
+    );
+    let (other, _) = scope.post("/api/sessions", demo_target()).await;
+    assert_eq!(other, 201);
+    let (status, _) = scope.get(&format!("/api/sessions/s2/events/{seq}")).await;
+    assert_eq!(status, 404);
+    let (status, _) = scope.get(&format!("/api/sessions/{id}/events/x")).await;
+    assert_eq!(status, 400);
+
+    // In the page: the row says so, and the exchange shows it only when asked.
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    let row = wait_timeline(c, "opened on demand", "the big frame's row", |t| {
+        t.contains("MiB: opened on demand")
+    })
+    .await;
+    assert!(row.contains("2.0 MiB"), "{row}");
+    find(c, &format!("#ev-{seq}")).await.click().await.unwrap();
+    let show = c
+        .wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::XPath(
+            "//section[@id='exchange']//button[starts-with(normalize-space(.), 'Show (2.0 MiB)')]",
+        ))
+        .await
+        .unwrap();
+    show.click().await.unwrap();
+    wait_text(c, "#exchange-body", "the whole answer", |t| {
+        t.contains("xxxxxxxxxx")
+    })
+    .await;
+}

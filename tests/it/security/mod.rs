@@ -7,7 +7,8 @@
 //! without the token, from another origin, through another session, or with a huge ref; the
 //! recorded calls of a session (`…/recorded`) the same ways, with unknown or huge parameters;
 //! the history (`…/history`) the same ways, with a huge text, too many kinds, NUL and escapes in
-//! the text, another session's events, and a stream's `tail` past any size.
+//! the text, another session's events, and a stream's `tail` past any size; one event whole
+//! (`…/events/{seq}`) the same ways, another session's, and seqs that are not numbers.
 //!
 //! Recordings and replay (`replay.rs`): a sealed export whose requests were edited (another
 //! tool called on the user's server) replayed by the CLI with no terminal, against its own
@@ -373,6 +374,26 @@ async fn history_is_read_with_the_token_from_us_and_refuses_searches_that_would_
     assert!(!body["events"].as_array().unwrap().is_empty(), "{body}");
     refused_without_token_or_from_another_origin(&s, &path).await;
     refused_without_token_or_from_another_origin(&s, "/api/history?scope=all").await;
+    // One event whole: the same guard, only the session's own (or no session's), and a seq.
+    refused_without_token_or_from_another_origin(&s, &format!("/api/sessions/{first}/events/1"))
+        .await;
+    assert_eq!(
+        s.get(&format!("/api/sessions/{first}/events/1")).await.0,
+        200
+    );
+    let (_, theirs) = s.get("/api/sessions/s2/history?limit=1").await;
+    let theirs = theirs["events"][0]["seq"].as_u64().unwrap();
+    assert_eq!(
+        s.get(&format!("/api/sessions/{first}/events/{theirs}"))
+            .await
+            .0,
+        404,
+        "another session's event through this one's route"
+    );
+    for bad in ["-1", "1.5", "%00", "99999999999999999999999"] {
+        let (code, _) = s.get(&format!("/api/sessions/{first}/events/{bad}")).await;
+        assert!(code == 400 || code == 404, "{bad}: {code}");
+    }
     // Another session's events only with scope=all, never through its own route.
     let (_, other) = s.get("/api/sessions/s2/history?q=mine").await;
     assert_eq!(other["events"], json!([]));
@@ -394,6 +415,8 @@ async fn history_is_read_with_the_token_from_us_and_refuses_searches_that_would_
         ("q=%00%1b%5d52".to_owned(), 200),
         ("q=%1b%5d52%3bc".to_owned(), 200),
         ("scope=all&scope=all&q=%FF%FE".to_owned(), 200),
+        ("elide=lots".to_owned(), 400),
+        ("elide=0".to_owned(), 200),
     ] {
         let (code, body) = s
             .get(&format!("/api/sessions/{first}/history?{query}"))
