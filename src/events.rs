@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, value::RawValue};
 use tokio::sync::watch;
 
+mod elide;
 mod history;
 mod info;
 pub mod observed;
@@ -343,7 +344,12 @@ impl EventBus {
             ring.recorded = last;
             ring.next_seq = last + 1;
             for record in history {
+                let seq = record.seq;
+                let summary = record.summary_by_reading();
                 ring.push_unbounded(Arc::new(record));
+                if let Some(summary) = summary {
+                    ring.set_summary(seq, summary.into());
+                }
             }
         }
         bus.inner.newest.send_replace(last);
@@ -396,6 +402,9 @@ impl EventBus {
             }
             _ => 0,
         };
+        // What a page is sent instead (the frame without its bytes), made now, not by every
+        // reader that asks.
+        let summary = elide::summary_body(event);
         let record = {
             let mut ring = self.inner.ring.lock().unwrap();
             let seq = ring.next_seq;
@@ -407,7 +416,15 @@ impl EventBus {
                 json.truncate(start);
                 json.extend_from_slice(&unserialisable(&e).as_bytes()[1..]);
             }
-            self.keep(&mut ring, seq, session, json)
+            let record = self.keep(&mut ring, seq, session, json);
+            if let Some(body) = summary {
+                let mut text = Vec::with_capacity(body.len() + stamp_len(session));
+                stamp(&mut text, seq, time, session);
+                text.extend_from_slice(&body.as_bytes()[1..]);
+                let text = String::from_utf8(text).expect("serde_json and our stamp write UTF-8");
+                ring.set_summary(seq, text.into());
+            }
+            record
         };
         self.inner.newest.send_replace(record.seq);
         record

@@ -101,27 +101,6 @@ impl Record {
             .find(TAG)
             .map_or(self.json.as_str(), |at| &self.json[at..])
     }
-
-    /// A frame longer than `above` bytes with its message left out: `"message": null` and
-    /// `"elided": true`, every other field as it is (the whole is at `…/events/{seq}`). A page
-    /// need not hold a 100 MB answer to show its row. `None` for anything else.
-    pub fn elided(&self, above: usize) -> Option<String> {
-        if self.json.len() <= above || self.kind() != "frame" {
-            return None;
-        }
-        let at = self.message_at()?;
-        let mut rest = serde_json::Deserializer::from_str(&self.json[at..]);
-        let message =
-            <&serde_json::value::RawValue as serde::Deserialize>::deserialize(&mut rest).ok()?;
-        let end = at + message.get().len();
-        let tail = self.json[end..].strip_suffix('}')?;
-        let mut out = String::with_capacity(at + tail.len() + 32);
-        out.push_str(&self.json[..at]);
-        out.push_str("null");
-        out.push_str(tail);
-        out.push_str(",\"elided\":true}");
-        Some(out)
-    }
 }
 
 impl EventBus {
@@ -330,34 +309,6 @@ mod tests {
             }
         }
         assert_eq!(found, [6]);
-    }
-
-    #[test]
-    fn a_big_frame_is_elided_to_its_facts_and_nothing_else_is() {
-        let big = format!(
-            r#"{{"seq":9,"time":"t","session":"s1","kind":"frame","direction":"received","message":{{"jsonrpc":"2.0","id":3,"result":{{"t":"{}"}}}},"id":3,"frameType":"response","bytes":99}}"#,
-            "x".repeat(5000)
-        );
-        let record = Record {
-            seq: 9,
-            session: Some("s1".into()),
-            json: big.clone(),
-        };
-        let short: serde_json::Value = serde_json::from_str(&record.elided(4096).unwrap()).unwrap();
-        assert_eq!(
-            short,
-            serde_json::json!({"seq": 9, "time": "t", "session": "s1", "kind": "frame", "direction": "received", "message": null, "id": 3, "frameType": "response", "bytes": 99, "elided": true})
-        );
-        assert_eq!(record.elided(big.len()), None, "not over the limit");
-        let other = Record {
-            seq: 1,
-            session: None,
-            json: format!(
-                r#"{{"seq":1,"time":"t","kind":"stderr","line":"{}"}}"#,
-                "y".repeat(5000)
-            ),
-        };
-        assert_eq!(other.elided(10), None, "only frames");
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub(super) struct Ring {
     /// The newest seq ever evicted: a gap at or below it that a reader finds when it starts was
     /// already history, not something it missed.
     pub(super) evicted_through: u64,
+    /// Big frames' summaries (`elide.rs`), by seq, for as long as the frame is retained.
+    summaries: HashMap<u64, Arc<str>>,
 }
 
 impl Ring {
@@ -41,6 +43,7 @@ impl Ring {
             next_seq: 1,
             recorded: 0,
             evicted_through: 0,
+            summaries: HashMap::new(),
         }
     }
 
@@ -94,6 +97,9 @@ impl Ring {
             self.bytes -= old.json.len();
             self.len -= 1;
             self.evicted_through = self.evicted_through.max(old.seq);
+            if !self.summaries.is_empty() {
+                self.summaries.remove(&old.seq);
+            }
             if queue.records.is_empty() {
                 self.remove_queue(v);
                 // The queue that was last moved into `v`'s place.
@@ -177,6 +183,14 @@ impl Ring {
             }
         }
         out
+    }
+
+    pub(super) fn set_summary(&mut self, seq: u64, summary: Arc<str>) {
+        self.summaries.insert(seq, summary);
+    }
+
+    pub(super) fn summary(&self, seq: u64) -> Option<Arc<str>> {
+        self.summaries.get(&seq).cloned()
     }
 
     pub(super) fn record(&self, seq: u64) -> Option<Arc<Record>> {

@@ -82,7 +82,7 @@ pub(super) async fn history(
                 let n: usize = value.parse().map_err(|_| {
                     ApiError::BadRequest(format!("elide={value:?} is not a number of bytes"))
                 })?;
-                elide = Some(n.max(4096));
+                elide = Some(n.max(super::sse::MIN_ELIDE));
             }
             "scope" if value == "all" => filter.session = None,
             "scope" => {
@@ -104,12 +104,14 @@ pub(super) async fn history(
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     let (page, more, edge) = (page.records, page.more, page.edge);
-    let texts: Vec<std::borrow::Cow<'_, str>> = page
+    let summaries: Vec<Option<std::sync::Arc<str>>> = page
         .iter()
-        .map(|r| match elide.and_then(|n| r.elided(n)) {
-            Some(summary) => summary.into(),
-            None => r.json.as_str().into(),
-        })
+        .map(|r| elide.and_then(|n| state.events.elided(r, n)))
+        .collect();
+    let texts: Vec<&str> = page
+        .iter()
+        .zip(&summaries)
+        .map(|(r, summary)| summary.as_deref().unwrap_or(&r.json))
         .collect();
     let mut body = String::with_capacity(texts.iter().map(|t| t.len() + 1).sum::<usize>() + 96);
     body.push_str("{\"events\":[");

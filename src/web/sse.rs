@@ -153,7 +153,7 @@ async fn follow(follower: Follower, mut last: u64, hello: Bytes, tx: mpsc::Sende
             if !record.visible_to(session.as_deref()) {
                 continue;
             }
-            if let Some(summary) = elide.and_then(|n| record.elided(n)) {
+            if let Some(summary) = elide.and_then(|n| state.events.elided(record, n)) {
                 write_event(&mut chunk, record.seq, &summary);
                 continue;
             }
@@ -201,7 +201,7 @@ async fn follow(follower: Follower, mut last: u64, hello: Bytes, tx: mpsc::Sende
 const BIG: usize = 64 * 1024;
 
 /// The least `elide` a reader may ask for.
-const MIN_ELIDE: usize = 4096;
+pub(super) const MIN_ELIDE: usize = 4096;
 
 /// A record's text as a body chunk, kept alive by the chunk.
 pub(super) struct Shared(pub(super) std::sync::Arc<crate::events::Record>);

@@ -192,11 +192,13 @@ const TAIL = 1000;
 // a 100 MB answer to show its row; `eventText` fetches it whole when it is opened.
 const ELIDE = 1 << 20;
 
-// One retained event, whole, as text (an elided frame opened).
-export async function eventText(session, seq) {
+// One retained event, whole (an elided frame opened): as a Blob, which a download hands on
+// without a copy in the page's strings (a frame near the 512 MiB limit is longer than a string
+// may be).
+export async function eventBlob(session, seq) {
   const res = await fetch(sessionPath(`/events/${encodeURIComponent(seq)}`, session), { headers: { "Authorization": `Bearer ${token}` } });
   if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null));
-  return res.text();
+  return res.blob();
 }
 
 // Follows /api/events from the page's first load on, starting with the newest TAIL events

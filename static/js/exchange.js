@@ -5,7 +5,7 @@
 
 import { $, el, pretty, jsonValueAt } from "./dom.js";
 import { copyButton } from "./content.js";
-import { eventText } from "./api.js";
+import { eventBlob } from "./api.js";
 
 // An elided frame is shown once asked for up to this size; bigger ones are only downloaded.
 const SHOW_UP_TO = 16 << 20;
@@ -20,38 +20,52 @@ function exact(e) {
 }
 
 // A frame that came without its message (too big to hold in the page): its size, and the
-// whole event fetched on a click, shown or saved as a file.
+// whole event fetched on a click, shown (up to SHOW_UP_TO) or saved as a file.
 function elidedPart(title, e) {
   const ev = e.event;
-  const mib = (ev.bytes / (1 << 20)).toFixed(1);
-  const out = el("div", { class: "elided" });
+  const size = Number.isFinite(ev.bytes) ? ev.bytes : Infinity;
+  const mib = Number.isFinite(size) ? `${(size / (1 << 20)).toFixed(1)} MiB` : "of unknown size";
+  const shown = el("div");
   const status = el("span", { class: "muted", role: "status" });
-  const fetchWhole = async () => {
-    status.textContent = "loading…";
-    try { return await eventText(e.session, e.seq); } catch (err) { status.textContent = err.message; return null; }
-  };
-  const show = el("button", { type: "button", class: "small", text: `Show (${mib} MiB)`, disabled: ev.bytes > SHOW_UP_TO });
-  show.addEventListener("click", async () => {
-    const text = await fetchWhole();
-    if (text === null) return;
-    const at = text.indexOf('"message":');
-    status.textContent = "";
-    out.replaceChildren(el("pre", { class: "json", text: at >= 0 ? jsonValueAt(text, at + '"message":'.length) : text }));
-  });
+  const show = el("button", { type: "button", class: "small", text: `Show (${mib})`, disabled: size > SHOW_UP_TO,
+    title: size > SHOW_UP_TO ? "Too big to show here: download it" : "" });
   const save = el("button", { type: "button", class: "small", text: "Download" });
-  save.addEventListener("click", async () => {
-    const text = await fetchWhole();
-    if (text === null) return;
-    status.textContent = "";
-    const a = el("a", { href: URL.createObjectURL(new Blob([text], { type: "application/json" })), download: `mcpscope-event-${e.seq}.json` });
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  // One fetch at a time; the buttons say so while it runs.
+  const fetchWhole = async () => {
+    show.disabled = save.disabled = true;
+    status.textContent = "loading…";
+    try {
+      const blob = await eventBlob(e.session, e.seq);
+      status.textContent = "";
+      return blob;
+    } catch (err) {
+      status.textContent = err.message;
+      return null;
+    } finally {
+      show.disabled = size > SHOW_UP_TO;
+      save.disabled = false;
+    }
+  };
+  show.addEventListener("click", async () => {
+    const blob = await fetchWhole();
+    if (!blob) return;
+    const text = await blob.text();
+    const at = text.indexOf('"message":');
+    shown.replaceChildren(el("pre", { class: "json", text: at >= 0 ? jsonValueAt(text, at + '"message":'.length) : text }));
   });
-  out.append(el("p", { class: "muted", text: `This frame is ${mib} MiB: the page does not hold it until you ask.` }), show, " ", save, " ", status);
+  save.addEventListener("click", async () => {
+    const blob = await fetchWhole();
+    if (!blob) return;
+    const a = el("a", { href: URL.createObjectURL(blob), download: `mcpscope-event-${e.seq}.json` });
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+  });
   return el("section", {},
     el("h4", {}, `${title} `,
       el("button", { type: "button", class: "link small event-ref", "aria-label": `Show event ${e.seq} in the timeline`, onclick: () => deps.reveal(e.seq) }, `#${e.seq}`)),
-    out);
+    el("div", { class: "elided" },
+      el("p", { class: "muted", text: `This frame is ${mib}: the page does not hold it until you ask.` }), show, " ", save, " ", status),
+    shown);
 }
 
 function part(title, e) {

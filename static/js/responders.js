@@ -110,15 +110,19 @@ function dirty(on) {
   status.textContent = on ? "Unsaved: the session still answers with the saved settings until you save." : "";
 }
 
-// Where the editor's settings go: every server's, or the shown session's own.
+// Which session's settings the editor holds (null: everyone's, before any session), so a Save
+// goes where the editor's contents came from.
+let editing = null;
+// Bumped by each load: an answer for an earlier one is not filled in.
+let loads = 0;
+
+// Where the editor's settings go: every server's, or the session's own.
 function path() {
-  const id = sessionId();
-  return $("responders-scope").value === "session" && id ? `/api/sessions/${encodeURIComponent(id)}/responders` : "/api/responders";
+  return $("responders-scope").value === "session" && editing ? `/api/sessions/${encodeURIComponent(editing)}/responders` : "/api/responders";
 }
 
 // What the shown session answers with, said beside the choice.
-function showOwn(own) {
-  const id = sessionId();
+function showOwn(id, own) {
   $("responders-own").textContent = !id ? "" : own ? `${id} answers with settings of its own` : `${id} follows every server's settings`;
   $("responders-drop").hidden = !own;
 }
@@ -138,32 +142,42 @@ export async function onSession(s) {
 
 async function load() {
   const id = sessionId();
-  const scope = $("responders-scope").querySelector('option[value="session"]');
+  const mine = ++loads;
+  const own = id && !$("responders-scope").querySelector('option[value="session"]').disabled;
+  $("responders-save").disabled = true;
   try {
-    if (id && !scope.disabled) {
-      const { body } = await call("GET", `/api/sessions/${encodeURIComponent(id)}/responders`);
-      if (id !== sessionId()) return;
-      $("responders-scope").value = body.own ? "session" : "all";
-      showOwn(body.own);
-      fill(body.own ? body.settings : (await call("GET", "/api/responders")).body);
-    } else {
-      $("responders-scope").value = "all";
-      showOwn(false);
-      fill((await call("GET", "/api/responders")).body);
-    }
+    // A session's route answers the settings in effect for it: its own, or everyone's.
+    const { body } = await call("GET", own ? `/api/sessions/${encodeURIComponent(id)}/responders` : "/api/responders");
+    if (mine !== loads) return;
+    const settings = own ? body.settings : body;
+    $("responders-scope").value = own && body.own ? "session" : "all";
+    showOwn(own ? id : null, own && body.own);
+    fill(settings);
+    editing = own ? id : null;
     dirty(false);
-  } catch { /* the next session shown tries again */ }
+  } catch {
+    if (mine === loads) shownFor = null; // looked for again at the next state
+  } finally {
+    if (mine === loads) $("responders-save").disabled = false;
+  }
 }
 
 async function save() {
   const status = $("responders-status");
+  const target = editing;
+  const own = $("responders-scope").value === "session" && target !== null;
+  if (own && target !== sessionId()) {
+    status.textContent = "The editor still shows another server's settings: look again before saving.";
+    status.classList.add("is-error");
+    return;
+  }
   try {
     const { body } = await call("PUT", path(), collect());
-    const own = $("responders-scope").value === "session";
-    fill(own ? body.settings ?? body : body);
-    if (own) showOwn(true);
+    if (editing !== target) return; // the view moved on: its own settings are in the editor
+    fill(own ? body.settings : body);
+    if (own) showOwn(target, true);
     dirty(false);
-    status.textContent = own ? `Saved for ${sessionId()} only.` : "Saved.";
+    status.textContent = own ? `Saved for ${target} only.` : "Saved.";
     status.classList.remove("is-error");
   } catch (e) {
     status.textContent = e.message;
@@ -182,11 +196,11 @@ export function init() {
   // as a starting point for it, unsaved.
   $("responders-scope").addEventListener("change", () => dirty(true));
   $("responders-drop").addEventListener("click", async () => {
-    const id = sessionId();
+    const id = editing;
     if (!id) return;
     try {
       await call("DELETE", `/api/sessions/${encodeURIComponent(id)}/responders`);
-      shownFor = null;
+      if (id !== sessionId()) return;
       await load();
       $("responders-status").textContent = `${id} follows every server's settings again.`;
     } catch (e) {
@@ -197,7 +211,7 @@ export function init() {
   // Adding, moving and removing rules or roots are edits too.
   $("responders").addEventListener("click", (ev) => {
     const b = ev.target.closest("button");
-    if (b && b.id !== "responders-save") dirty(true);
+    if (b && b.id !== "responders-save" && b.id !== "responders-drop") dirty(true);
   });
   load();
 }

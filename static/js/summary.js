@@ -74,7 +74,7 @@ export function summary(event) {
       if (event.late) parts.push(`arrived ${event.late}`);
       if (event.answeredBy) parts.push(`[${answeredBy(event.answeredBy)}]`);
       if (event.raw !== undefined) parts.push(JSON.stringify(event.raw.slice(0, 120)));
-      if (event.elided) parts.push(`[${(event.bytes / (1 << 20)).toFixed(1)} MiB: opened on demand]`);
+      if (event.elided) parts.push(`[${Number.isFinite(event.bytes) ? `${(event.bytes / (1 << 20)).toFixed(1)} MiB` : "big"}: opened on demand]`);
       return parts.join(" ");
     }
     case "http": return httpSummary(event);
