@@ -30,6 +30,20 @@ async fn browser() -> Browser {
             "{path} is missing: run scripts/install-test-peers.sh (installs Debian's chromium and chromium-driver)"
         );
     }
+    // Chromium now and then exits as it starts when the machine is busy with other tests'
+    // browsers ("Chrome instance exited"); a person would start it again, and so do we, twice.
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match start_browser().await {
+            Ok(b) => return b,
+            Err(e) if attempt < 3 && e.contains("Chrome instance exited") => continue,
+            Err(e) => panic!("a chromium session: {e}"),
+        }
+    }
+}
+
+async fn start_browser() -> Result<Browser, String> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -71,12 +85,12 @@ async fn browser() -> Browser {
         .capabilities(caps.as_object().unwrap().clone())
         .connect(&format!("http://127.0.0.1:{port}"))
         .await
-        .expect("a chromium session");
-    Browser {
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(Browser {
         client,
         _driver: driver,
         _profile: profile,
-    }
+    })
 }
 
 /// A browser on the ready URL, with the page loaded.
