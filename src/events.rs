@@ -464,15 +464,9 @@ impl EventBus {
     }
 
     /// As [`EventBus::next_after`], where events evicted at or below `horizon` are history that
-    /// was gone when the reader started (see [`EventBus::horizon`]), not a lag.
+    /// was gone when the reader started (see [`EventBus::tail_and_horizon`]), not a lag.
     pub fn read_after(&self, after: u64, max: usize, horizon: u64) -> Batch {
         self.inner.ring.lock().unwrap().after(after, max, horizon)
-    }
-
-    /// The newest seq evicted so far: a reader that starts now and finds gaps at or below it
-    /// finds history (one session's oldest events made room for another's), not a lag.
-    pub fn horizon(&self) -> u64 {
-        self.inner.ring.lock().unwrap().evicted_through
     }
 
     /// Retained counts, for tests and diagnostics.

@@ -104,19 +104,16 @@ impl Record {
 }
 
 impl EventBus {
-    /// The seq after which the newest `n` retained events lie: where a follower starts to get
-    /// only the tail. Never before the oldest retained event, so starting there is no lag.
-    pub fn tail_start(&self, n: usize) -> u64 {
-        self.inner.ring.lock().unwrap().tail_start(n)
-    }
-
     /// The retained event `seq`, if the ring still holds it.
     pub fn record(&self, seq: u64) -> Option<Arc<Record>> {
         self.inner.ring.lock().unwrap().record(seq)
     }
 
-    /// [`EventBus::tail_start`] and [`EventBus::horizon`] read at one instant: an eviction
-    /// between the two would be taken for the new reader's lag.
+    /// The seq after which the newest `n` retained events lie (where a follower starts to get
+    /// only the tail; never before the oldest retained event, so starting there is no lag), and
+    /// the newest seq evicted so far (a reader starting now that finds gaps at or below it finds
+    /// history, not a lag), read at one instant: an eviction between the two would be taken for
+    /// the new reader's lag.
     pub fn tail_and_horizon(&self, n: usize) -> (u64, u64) {
         let ring = self.inner.ring.lock().unwrap();
         (ring.tail_start(n), ring.evicted_through)
@@ -317,16 +314,16 @@ mod tests {
             max_events: 10,
             max_bytes: usize::MAX,
         });
-        assert_eq!(bus.tail_start(5), 0);
+        assert_eq!(bus.tail_and_horizon(5).0, 0);
         for i in 0..25 {
             bus.publish(Event::Stderr {
                 line: format!("{i}"),
             });
         }
-        assert_eq!(bus.tail_start(3), 22);
-        assert_eq!(bus.tail_start(0), 25);
+        assert_eq!(bus.tail_and_horizon(3).0, 22);
+        assert_eq!(bus.tail_and_horizon(0).0, 25);
         // Only seqs 16..=25 are retained: starting before them would be a lag.
-        assert_eq!(bus.tail_start(50), 15);
+        assert_eq!(bus.tail_and_horizon(50).0, 15);
         assert!(bus.next_after(15, 100).lagged.is_none());
         assert_eq!(
             bus.page(u64::MAX, 1, &HistoryFilter::default()).0[0].kind(),
