@@ -23,7 +23,7 @@ mod payload;
 pub mod read;
 mod ring;
 
-pub use history::{HistoryFilter, Needle, Page, SCAN_BUDGET};
+pub use history::{HistoryFilter, Needle, Page, SCAN_BUDGET, TailStart};
 pub use info::{AuthorizationView, Era, Paused, SessionInfo, SessionState};
 pub use payload::{
     AppDirection, AppEvent, AuthStep, ChatStep, HttpEvent, HttpKind, PendingView, RoundEvent,
@@ -464,7 +464,7 @@ impl EventBus {
     }
 
     /// As [`EventBus::next_after`], where events evicted at or below `horizon` are history that
-    /// was gone when the reader started (see [`EventBus::tail_and_horizon`]), not a lag.
+    /// was gone when the reader started (see [`TailStart::horizon`]), not a lag.
     pub fn read_after(&self, after: u64, max: usize, horizon: u64) -> Batch {
         self.inner.ring.lock().unwrap().after(after, max, horizon)
     }

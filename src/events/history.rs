@@ -25,6 +25,20 @@ pub struct Page {
     pub edge: Option<u64>,
 }
 
+/// Where a follower of the newest events starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TailStart {
+    /// The seq after which the tail lies: never before the oldest retained event, so starting
+    /// there is no lag.
+    pub after: u64,
+    /// The newest seq published: the tail has been replayed once the follower has read it (or a
+    /// later one).
+    pub newest: u64,
+    /// The newest seq evicted so far: a reader starting now that finds gaps at or below it finds
+    /// history, not a lag.
+    pub horizon: u64,
+}
+
 /// Which retained events a history page holds.
 #[derive(Debug, Default)]
 pub struct HistoryFilter {
@@ -109,14 +123,15 @@ impl EventBus {
         self.inner.ring.lock().unwrap().record(seq)
     }
 
-    /// The seq after which the newest `n` retained events lie (where a follower starts to get
-    /// only the tail; never before the oldest retained event, so starting there is no lag), and
-    /// the newest seq evicted so far (a reader starting now that finds gaps at or below it finds
-    /// history, not a lag), read at one instant: an eviction between the two would be taken for
-    /// the new reader's lag.
-    pub fn tail_and_horizon(&self, n: usize) -> (u64, u64) {
+    /// Where a follower that wants the newest `n` retained events starts, read at one instant:
+    /// an eviction between the facts would be taken for the new reader's lag.
+    pub fn tail_start(&self, n: usize) -> TailStart {
         let ring = self.inner.ring.lock().unwrap();
-        (ring.tail_start(n), ring.evicted_through)
+        TailStart {
+            after: ring.tail_start(n),
+            newest: ring.next_seq - 1,
+            horizon: ring.evicted_through,
+        }
     }
 
     /// Up to `max` retained events with a seq below `before` that `filter` keeps, newest first,
@@ -314,16 +329,16 @@ mod tests {
             max_events: 10,
             max_bytes: usize::MAX,
         });
-        assert_eq!(bus.tail_and_horizon(5).0, 0);
+        assert_eq!(bus.tail_start(5).after, 0);
         for i in 0..25 {
             bus.publish(Event::Stderr {
                 line: format!("{i}"),
             });
         }
-        assert_eq!(bus.tail_and_horizon(3).0, 22);
-        assert_eq!(bus.tail_and_horizon(0).0, 25);
+        assert_eq!(bus.tail_start(3).after, 22);
+        assert_eq!(bus.tail_start(0).after, 25);
         // Only seqs 16..=25 are retained: starting before them would be a lag.
-        assert_eq!(bus.tail_and_horizon(50).0, 15);
+        assert_eq!(bus.tail_start(50).after, 15);
         assert!(bus.next_after(15, 100).lagged.is_none());
         assert_eq!(
             bus.page(u64::MAX, 1, &HistoryFilter::default()).0[0].kind(),

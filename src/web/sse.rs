@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use tokio_stream::{StreamExt, wrappers::ReceiverStream};
 
 use super::AppState;
+use crate::events::TailStart;
 
 const BATCH: usize = 2048;
 const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -57,20 +58,20 @@ pub(super) async fn events(
     // A reader resuming after `since` missed every event evicted since then; one starting
     // fresh finds history, whose gaps (one session's oldest events made room for another's)
     // were there before it came.
-    let (tail_start, fresh_horizon) = state
-        .events
-        .tail_and_horizon(tail.unwrap_or(0).min(MAX_TAIL));
+    let start = state.events.tail_start(tail.unwrap_or(0).min(MAX_TAIL));
     let horizon = match since {
         Some(since) if since > 0 => since,
-        _ => fresh_horizon,
+        _ => start.horizon,
     };
     let (since, hello) = match tail {
+        // `newest` says when the tail is all in: a page waits for it before it asks for older
+        // history, or the rows still on their way would look like a list too short to scroll.
         Some(_) => {
-            let after = tail_start;
+            let TailStart { after, newest, .. } = start;
             (
                 after,
                 Bytes::from(format!(
-                    "id: {after}\nevent: start\ndata: {{\"after\":{after}}}\n\n"
+                    "id: {after}\nevent: start\ndata: {{\"after\":{after},\"newest\":{newest}}}\n\n"
                 )),
             )
         }

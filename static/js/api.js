@@ -202,7 +202,8 @@ export async function eventBlob(session, seq) {
 }
 
 // Follows /api/events from the page's first load on, starting with the newest TAIL events
-// (`onStart(after)` says where: everything older is for `olderEvents`). A browser gives a host six HTTP/1.1
+// (`onStart(after, newest)` says where: everything older is for `olderEvents`, and the tail is
+// all in once the event `newest` has come). A browser gives a host six HTTP/1.1
 // connections, shared by every tab, and each stream holds one for as long as it is open: six
 // tabs of mcpscope used to leave none for the seventh page's requests. So only a page someone can
 // see holds a stream. A hidden page (another tab, a minimised window, a page being left) closes
@@ -215,10 +216,10 @@ export function follow(onEvent, onStatus, onStart) {
     if (source) return;
     source = new EventSource(`/api/events?token=${encodeURIComponent(token)}&elide=${ELIDE}&${last === null ? `tail=${TAIL}` : `since=${last}`}`);
     source.addEventListener("start", (msg) => {
-      let after;
-      try { after = JSON.parse(msg.data).after; } catch { return; }
+      let after, newest;
+      try { ({ after, newest } = JSON.parse(msg.data)); } catch { return; }
       if (!Number.isFinite(after)) return;
-      if (last === null) onStart?.(after);
+      if (last === null) onStart?.(after, Number.isFinite(newest) ? newest : after);
       if (last === null || after > last) last = after;
     });
     source.onmessage = (msg) => {

@@ -284,8 +284,8 @@ function main() {
       }
     }
     timeline.push(event, raw);
-  }, (status) => notice(status === "reconnecting" ? "Event stream interrupted; reconnecting…" : ""), (after) => {
-    timeline.started(after);
+  }, (status) => notice(status === "reconnecting" ? "Event stream interrupted; reconnecting…" : ""), (after, newest) => {
+    timeline.started(after, newest);
     logs.started(after);
     auth.started(after, session);
   });

@@ -24,6 +24,7 @@ let rowHeight = 22;
 // each scope ("*" or a session id) everything from `loadedDown` on; `exhausted` scopes have it all.
 let floor = null;
 let lastLive = 0;
+let tailEnd = Infinity; // the replayed tail's newest seq, once the stream has said it
 const loadedDown = new Map();
 const exhausted = new Set();
 let clearedTo = 0; // "Clear view": nothing at or below this seq is fetched back
@@ -155,9 +156,13 @@ function moreOlder() {
   return needle ? hitsMore && hits.length < MAX_HITS : entries.length < MAX_ENTRIES - PAGE;
 }
 
-// The stream's start: everything up to `after` is older history.
-export function started(after) {
+// The stream's start: everything up to `after` is older history, and the tail replayed after
+// it ends with `newest`. Nothing older is fetched before the tail is in: rows still on their way
+// would make the list look too short to scroll.
+export function started(after, newest) {
   floor = after;
+  lastLive = Math.max(lastLive, after);
+  tailEnd = newest;
   if (after === 0) exhausted.add("*");
   requestAnimationFrame(maybeOlder);
 }
@@ -204,7 +209,7 @@ function loadOlder() {
 // The list scrolled to its top (or too short to scroll) fetches what is older.
 function maybeOlder() {
   const b = box();
-  if (b.clientHeight && b.scrollTop < rowHeight * 2 && idlePages < 2 && moreOlder()) loadOlder();
+  if (lastLive >= tailEnd && b.clientHeight && b.scrollTop < rowHeight * 2 && idlePages < 2 && moreOlder()) loadOlder();
   olderStatus();
 }
 

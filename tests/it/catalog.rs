@@ -8,8 +8,12 @@ use serde_json::{Value, json};
 
 use crate::{remote, support::*};
 
+/// A file of its own for each test (regression: tests running at once wrote one `mcp.json`, and one
+/// read the other's servers).
 fn temp_file(name: &str, body: &Value) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("mcpscope-cat-{}-{}", std::process::id(), name));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("mcpscope-cat-{}-{n}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join(name);
     std::fs::write(&file, serde_json::to_string_pretty(body).unwrap()).unwrap();

@@ -131,6 +131,25 @@ async fn a_reload_shows_the_tail_at_once_and_fetches_older_history_as_it_is_want
         .await;
     let needle = *seqs_of(&needle).last().unwrap();
     assert!(seqs_of(&all).len() > 1200, "{}", seqs_of(&all).len());
+    // The stream says where its tail starts and which event ends it.
+    let res = scope
+        .http
+        .get(scope.url(&format!("/api/events?token={}&tail=3", scope.token)))
+        .send()
+        .await
+        .unwrap();
+    let mut stream = res.bytes_stream();
+    let first = futures_util::StreamExt::next(&mut stream)
+        .await
+        .unwrap()
+        .unwrap();
+    let first = String::from_utf8_lossy(&first);
+    let start = format!(
+        "id: {after}\nevent: start\ndata: {{\"after\":{after},\"newest\":{newest}}}\n\n",
+        after = newest - 3
+    );
+    assert!(first.starts_with(&start), "{first}");
+    drop(stream);
 
     let b = open_ui(&scope).await;
     let c = &b.client;
@@ -147,6 +166,16 @@ async fn a_reload_shows_the_tail_at_once_and_fetches_older_history_as_it_is_want
     .await;
     let loaded: usize = count.split(' ').next().unwrap().parse().unwrap();
     assert!(loaded <= 1100, "{count}");
+    // Nothing older was fetched before the tail was in (regression: rows still on their way made
+    // the list look too short to scroll, once in three loads, and a page of 500 came unasked).
+    let pages = c
+        .execute(
+            "return performance.getEntriesByType('resource').map((r) => r.name).filter((n) => n.includes('/history') && n.includes('limit=500'))",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(pages, json!([]), "{count}");
     // The stderr tab has the start-up line, from before the tail.
     find(c, "#tab-stderr").await.click().await.unwrap();
     wait_text(c, "#stderr-list", "the start-up line", |t| {
