@@ -19,8 +19,31 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 pub struct Browser {
     pub client: Client,
-    _driver: Child,
-    _profile: std::path::PathBuf,
+    driver: Child,
+    profile: std::path::PathBuf,
+}
+
+impl Browser {
+    /// Ends the WebDriver session, as a person closes the window; the processes go on drop.
+    pub async fn close(&self) {
+        self.client.clone().close().await.unwrap();
+    }
+}
+
+/// Chromium outlives a chromedriver that is killed (its browser process is re-parented to init,
+/// and every browser of a run stayed up, about 1 GB each, with its profile and scoped dirs left in
+/// /tmp). So chromedriver leads a process group of its own that chromium joins, the group is
+/// killed whole, and the profile, where chromium's temporary files go too, is removed.
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(pid) = self.driver.id() {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
 }
 
 async fn browser() -> Browser {
@@ -49,8 +72,14 @@ async fn start_browser() -> Result<Browser, String> {
         .local_addr()
         .unwrap()
         .port();
+    let profile =
+        std::env::temp_dir().join(format!("mcpscope-chromium-{}-{port}", std::process::id()));
+    let tmp = profile.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
     let driver = Command::new(CHROMEDRIVER)
         .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".into()])
+        .env("TMPDIR", &tmp)
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -67,8 +96,6 @@ async fn start_browser() -> Result<Browser, String> {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let profile =
-        std::env::temp_dir().join(format!("mcpscope-chromium-{}-{port}", std::process::id()));
     let caps = json!({
         "browserName": "chrome",
         "goog:chromeOptions": {
@@ -77,7 +104,8 @@ async fn start_browser() -> Result<Browser, String> {
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-quic", "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--window-size=1400,900",
-                format!("--user-data-dir={}", profile.display()),
+                "--disable-breakpad", "--disable-crash-reporter",
+                format!("--user-data-dir={}", profile.join("data").display()),
             ],
         },
     });
@@ -88,8 +116,8 @@ async fn start_browser() -> Result<Browser, String> {
         .map_err(|e| format!("{e:?}"))?;
     Ok(Browser {
         client,
-        _driver: driver,
-        _profile: profile,
+        driver,
+        profile,
     })
 }
 
@@ -310,7 +338,7 @@ async fn connect_the_demo_from_the_form_call_a_tool_and_see_the_frame() {
         t.contains("→ request tools/call")
     })
     .await;
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -341,7 +369,7 @@ async fn findings_from_a_sloppy_server_are_highlighted_in_the_timeline() {
         t.contains("sloppy server starting")
     })
     .await;
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 /// Waits until the attribute of the first element matching `css` satisfies `pred`.
@@ -402,7 +430,7 @@ async fn a_sampling_request_is_answered_by_hand_from_the_panel() {
     })
     .await;
     wait_gone(c, card, "the answered card goes away").await;
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -453,7 +481,7 @@ async fn a_progress_bar_moves_and_cancel_stops_the_call() {
         |t| t.contains("notifications/cancelled"),
     )
     .await;
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -507,7 +535,7 @@ async fn mock_rules_and_roots_are_edited_in_the_ui_and_answer_the_server() {
         t.contains("mocked: rule 0")
     })
     .await;
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -567,7 +595,7 @@ async fn an_elicitation_form_is_validated_then_accepted() {
         text.contains("Grace Hopper") && text.contains("grace@example.com") && text.contains("42"),
         "{body}"
     );
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -598,7 +626,7 @@ async fn a_url_elicitation_shows_the_real_host_and_never_opens_by_itself() {
     let (status, body) = decode(call.await.unwrap()).await;
     assert_eq!(status, 200, "{body}");
     assert!(first_text(&body["result"]).contains("declined"), "{body}");
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -659,5 +687,5 @@ async fn a_streamable_http_server_is_connected_from_the_form_with_a_hidden_token
         !page.contains("browser-secret-991"),
         "the token is on the page"
     );
-    b.client.close().await.unwrap();
+    b.close().await;
 }

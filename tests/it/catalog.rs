@@ -423,5 +423,5 @@ async fn the_catalog_imports_a_pasted_file_and_previews_an_export_in_the_browser
         let png = c.screenshot().await.unwrap();
         std::fs::write(std::path::Path::new(&dir).join("catalog-export.png"), png).unwrap();
     }
-    b.client.close().await.unwrap();
+    b.close().await;
 }

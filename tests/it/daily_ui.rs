@@ -165,7 +165,7 @@ async fn lists_load_once_however_the_page_is_reloaded() {
         }
     }
     assert_eq!(lists, 0, "a reload lists nothing again");
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -189,7 +189,7 @@ async fn wire_names_are_shown_beside_titles_in_lists_details_results_and_the_hea
         t.contains("tools/call get-sum {\"a\":2,\"b\":40}")
     })
     .await;
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -244,7 +244,7 @@ async fn the_keyboard_opens_a_tool_fills_it_calls_it_and_sees_the_result_in_view
     wait_text(c, "#result", "the sum", |t| t.contains("42")).await;
     // The result is on screen inside the work pane, not below the fold.
     wait_js(c, "const r = document.getElementById('result-box').getBoundingClientRect(), w = document.getElementById('work').getBoundingClientRect(); return r.top >= w.top - 1 && r.top < w.bottom - 20;", "the result in view").await;
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -301,7 +301,7 @@ async fn each_item_keeps_its_own_results_history_rerun_and_compare() {
     let diff = wait_text(c, "#compare-box", "the comparison", |t| t.contains("added")).await;
     assert!(diff.contains("- ") && diff.contains("+ "), "{diff}");
     assert!(diff.contains("The sum of 5 and 2 is 7."), "{diff}");
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -336,7 +336,7 @@ async fn the_palette_jumps_to_a_prompt_and_only_one_item_is_marked() {
         marked[0].as_str().unwrap().starts_with("template:"),
         "{marked}"
     );
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -367,7 +367,7 @@ async fn a_tiny_image_is_shown_at_its_natural_size_with_its_facts_and_zooms() {
         "the zoom dialog",
     )
     .await;
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -419,7 +419,7 @@ async fn from_1000_and_900_pixels_nothing_scrolls_sideways_and_the_request_panel
         .await
         .unwrap();
     let _ = call.await;
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -457,7 +457,7 @@ async fn a_cancelled_call_says_so_and_later_progress_is_informational() {
     .await;
     let (_, session) = scope.get("/api/session").await;
     assert_eq!(session["findings"], json!(0), "{session}");
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -485,7 +485,7 @@ async fn logs_have_times_and_levels_and_the_timeline_shows_the_text() {
         "a time first: {logs}"
     );
     assert!(logs.contains("info"), "{logs}");
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -551,7 +551,7 @@ async fn a_request_opens_with_its_response_and_the_dock_maximizes() {
         .await;
     button(c, "Jump to latest ↓").await.click().await.unwrap();
     wait_js(c, "const t = document.getElementById('timeline'); return t.scrollTop + t.clientHeight >= t.scrollHeight - 30", "the newest rows in view").await;
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -576,7 +576,7 @@ async fn a_reload_keeps_the_open_item_its_values_its_result_and_the_subscription
     button(c, "Unsubscribe").await;
     c.refresh().await.unwrap();
     button(c, "Unsubscribe").await;
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -606,7 +606,7 @@ async fn markdown_is_rendered_without_html_or_images_and_its_source_is_one_click
         t.contains("# ")
     })
     .await;
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -630,7 +630,7 @@ async fn the_completion_hint_goes_once_a_value_is_picked_and_the_favicon_loads()
     wait_js(c, "return [...document.querySelectorAll('.completion-status')].every(s => s.textContent === '')", "the hint gone").await;
     let icon = js(c, "return fetch('/favicon.ico').then(r => r.status)").await;
     assert_eq!(icon, json!(200));
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 /// axe-core (pinned in tests/peers) injected into the page.
@@ -678,7 +678,7 @@ async fn axe_finds_nothing_serious_on_the_main_screens_in_light_and_dark() {
         problems.extend(axe(c, &format!("{theme}, prompt")).await);
     }
     assert!(problems.is_empty(), "{problems:#?}");
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -707,5 +707,5 @@ async fn a_list_changed_reload_keeps_the_keyboard_focus_on_its_item() {
     )
     .await;
     assert_eq!(focused, json!("tool:fast"));
-    b.client.close().await.unwrap();
+    b.close().await;
 }

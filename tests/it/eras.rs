@@ -506,7 +506,7 @@ async fn the_browser_picks_the_era_and_answers_an_input_round() {
         let png = c.screenshot().await.unwrap();
         std::fs::write(std::path::Path::new(&dir).join("modern-era.png"), png).unwrap();
     }
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -560,5 +560,5 @@ async fn the_browser_reads_modern_errors_and_cache_hints() {
         let png = c.screenshot().await.unwrap();
         std::fs::write(std::path::Path::new(&dir).join("modern-error.png"), png).unwrap();
     }
-    b.client.close().await.unwrap();
+    b.close().await;
 }

@@ -427,7 +427,7 @@ async fn the_browser_shows_the_flow_opens_the_page_on_a_click_and_lands_connecte
         let png = c.screenshot().await.unwrap();
         std::fs::write(std::path::Path::new(&dir).join("oauth-done.png"), png).unwrap();
     }
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -788,5 +788,5 @@ async fn step_by_step_in_the_browser_says_where_it_stands_and_the_badge_follows_
         "the panel gone",
     )
     .await;
-    b.client.close().await.unwrap();
+    b.close().await;
 }

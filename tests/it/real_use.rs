@@ -62,7 +62,7 @@ async fn sixteen_loads_in_a_row_each_show_the_servers_and_their_tools() {
         "the call made while the tab was hidden",
     )
     .await;
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -116,7 +116,7 @@ async fn a_call_made_before_a_reload_shows_its_answer_after_it() {
         t.contains("answered after the reload")
     })
     .await;
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -211,7 +211,7 @@ async fn one_validator_lists_every_broken_constraint_and_sends_anyway_in_both_mo
         .wait_for("the invalid call on the wire", frame("sent", "tools/call"))
         .await;
     assert_eq!(sent["message"]["params"]["arguments"]["lines"][0]["qty"], 0);
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -251,7 +251,7 @@ async fn an_elicitation_warning_goes_once_the_value_is_corrected() {
     let (status, body) = decode(call.await.unwrap()).await;
     assert_eq!(status, 200, "{body}");
     assert!(body.to_string().contains("50"), "{body}");
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 /// The tool buttons the lists show, by wire name.
@@ -348,7 +348,7 @@ async fn switching_servers_lists_nothing_again_keeps_each_search_and_shows_only_
             "a switch listed again: {e}"
         );
     }
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 /// One page through `POST /api/list`: whether it was kept, and the answer (which must be 200).
@@ -480,7 +480,7 @@ async fn the_palette_finds_servers_puts_the_focus_in_the_form_and_back_and_forwa
     })
     .await;
     wait_text(c, "#tool-wire-name", "its item", |t| t == "get-sum").await;
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -548,7 +548,7 @@ async fn catalog_cards_say_what_is_connected_and_connect_asks_before_making_a_tw
     );
     let cut = js(c, "return [...document.querySelectorAll('#timeline .session-tag')].some(t => t.scrollWidth > t.clientWidth)").await;
     assert_eq!(cut, json!(false), "a name is cut: {tags:?}");
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -578,7 +578,7 @@ async fn unsaved_mock_rules_say_so_until_saved() {
     .await;
     let (_, saved) = scope.get("/api/responders").await;
     assert_eq!(saved["sampling"]["rules"].as_array().unwrap().len(), 1);
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 /// Makes the page itself (not the window around it) `w` × `h`.
@@ -653,7 +653,7 @@ async fn first_start_connect_the_work_area_the_reject_button_and_reconnect_fit_w
     wait_text(c, "#state", "disconnected", |t| t == "disconnected").await;
     button(c, "Reconnect").await.click().await.unwrap();
     wait_text(c, "#state", "connected again", |t| t == "connected").await;
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -751,7 +751,7 @@ async fn the_tab_title_counts_the_server_requests_waiting() {
         "the title counting the request",
     )
     .await;
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -811,7 +811,7 @@ async fn a_long_remote_name_and_a_waiting_request_hide_nothing_in_the_header() {
                 }
             }
         }
-        b.client.close().await.unwrap();
+        b.close().await;
         let (_, pending) = scope.get("/api/pending").await;
         let id = pending[0]["id"].as_str().unwrap().to_owned();
         scope

@@ -201,5 +201,5 @@ async fn two_servers_from_the_catalog_keep_their_own_results_and_timelines() {
     .await;
     assert!(timeline_shows_only(c, "s2").await);
     call.abort();
-    b.client.close().await.unwrap();
+    b.close().await;
 }

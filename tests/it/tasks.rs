@@ -367,7 +367,7 @@ async fn the_browser_runs_a_task_watches_it_finish_and_cancels_another() {
         let png = c.screenshot().await.unwrap();
         std::fs::write(std::path::Path::new(&dir).join("tasks.png"), png).unwrap();
     }
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 /// The texts of a tool result's text content, joined.

@@ -75,7 +75,7 @@ async fn get_sum_from_its_form_and_the_tiny_image_as_an_image() {
     tool(c, "get-sum").await;
     let a = find(c, "#tool-form [data-field='a'] input").await;
     assert_eq!(a.prop("value").await.unwrap().as_deref(), Some("19"));
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -111,7 +111,7 @@ async fn completable_prompt_department_is_picked_with_the_keyboard() {
         input.attr("aria-expanded").await.unwrap().as_deref(),
         Some("false")
     );
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -142,7 +142,7 @@ async fn a_resource_template_is_read_through_its_form() {
         t.contains("Resource 7: This is a plaintext resource")
     })
     .await;
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -177,7 +177,7 @@ async fn a_subscribed_resource_gets_an_update_mark() {
         t == "updated"
     })
     .await;
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -216,7 +216,7 @@ async fn completion_shows_total_and_has_more_from_a_python_server() {
     })
     .await;
     wait_text(c, "li[role='option']", "Brussels", |t| t == "Brussels").await;
-    b.client.close().await.unwrap();
+    b.close().await;
 }
 
 #[tokio::test]
@@ -257,5 +257,5 @@ async fn log_messages_land_in_the_log_panel_with_a_level_filter() {
             "{level}"
         );
     }
-    b.client.close().await.unwrap();
+    b.close().await;
 }
