@@ -2,13 +2,15 @@
 // `logging` is declared; in the modern era, which has no setLevel, the level every request
 // carries in its `_meta`), its `notifications/message` entries with time, level badge, logger,
 // level filter and search, and stderr lines with their time. The DOM keeps the newest entries
-// only; each list follows new entries while it is scrolled to the bottom.
+// only, per server, so one server's flood never pushes out another's; each list follows new
+// entries while it is scrolled to the bottom.
 
 import { call, olderEvents, request, sessionId, sessionPath } from "./api.js";
 import { $, el, clock } from "./dom.js";
 
 const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
-const MAX = 2000;
+const MAX = 2000; // entries each list keeps per server
+const TOTAL = 4 * MAX; // and for every server together, the shown one's last to go
 let count = 0;
 let errCount = 0;
 
@@ -73,8 +75,8 @@ function isEntry(event) {
   return event.kind === "stderr" || (event.kind === "frame" && event.direction === "received" && event.method === "notifications/message");
 }
 
-// Entries into both lists, above (`prepend`) or below (`append`) what they show; the newest
-// MAX stay, and a list scrolled to its bottom stays there.
+// Entries into both lists, above (`prepend`) or below (`append`) what they show; each server's
+// newest MAX stay, and a list scrolled to its bottom stays there.
 function insert(events, where) {
   const logFrag = document.createDocumentFragment();
   const errFrag = document.createDocumentFragment();
@@ -94,8 +96,40 @@ function counts() {
   $("stderr-count").textContent = errCount ? `(${errCount})` : "";
 }
 
+// Entries each list holds, by session ("" for none).
+const held = new WeakMap();
+
+function heldBy(list) {
+  if (!held.has(list)) held.set(list, new Map());
+  return held.get(list);
+}
+
+function hold(list, li, delta) {
+  const per = heldBy(list);
+  const key = li.dataset.session ?? "";
+  const n = (per.get(key) ?? 0) + delta;
+  if (n > 0) per.set(key, n); else per.delete(key);
+}
+
+// Oldest first (a server's entries are in order, whatever the other servers' around them): the
+// entries of a server over MAX go, then, while the list holds more than TOTAL, those of servers
+// not shown.
 function trim(list) {
-  while (list.childElementCount > MAX) list.firstElementChild.remove();
+  const per = heldBy(list);
+  let over = [...per.values()].reduce((sum, n) => sum + Math.max(0, n - MAX), 0);
+  if (!over && list.childElementCount <= TOTAL) return;
+  const shown = sessionId() ?? "";
+  for (let li = list.firstElementChild; li && (over > 0 || list.childElementCount > TOTAL);) {
+    const next = li.nextElementSibling;
+    const key = li.dataset.session ?? "";
+    const mine = per.get(key) ?? 0;
+    if (mine > MAX || (list.childElementCount > TOTAL && key !== shown)) {
+      if (mine > MAX) over--;
+      hold(list, li, -1);
+      li.remove();
+    }
+    li = next;
+  }
 }
 
 // Entries are added once per animation frame, so a flood of log lines costs one layout.
@@ -110,7 +144,7 @@ export function onEvent(event) {
 
 function flush() {
   scheduled = false;
-  const batch = queue.length > MAX ? queue.slice(-MAX) : queue;
+  const batch = queue.length > TOTAL ? queue.slice(-TOTAL) : queue;
   queue = [];
   insert(batch, "append");
 }
@@ -123,6 +157,7 @@ function add(event, logFrag, errFrag) {
     if (event.session) li.dataset.session = event.session;
     li.hidden = !stderrVisible(li);
     errFrag.append(li);
+    hold($("stderr-list"), li, 1);
   } else {
     const p = event.message?.params || {};
     const level = LEVELS.includes(p.level) ? p.level : "info";
@@ -137,6 +172,7 @@ function add(event, logFrag, errFrag) {
     li.dataset.text = `${p.logger ?? ""} ${data}`.toLowerCase();
     li.hidden = !visible(li);
     logFrag.append(li);
+    hold($("log-list"), li, 1);
     count++;
   }
 }

@@ -203,3 +203,67 @@ async fn two_servers_from_the_catalog_keep_their_own_results_and_timelines() {
     call.abort();
     b.close().await;
 }
+
+/// A target that writes `lines` lines on stderr, then serves as the demo server.
+fn noisy_target(name: &str, lines: usize, word: &str) -> serde_json::Value {
+    let script = format!(
+        "i=0; while [ $i -lt {lines} ]; do echo {word} $i >&2; i=$((i+1)); done; exec {} demo-server",
+        bin()
+    );
+    json!({"transport": "stdio", "command": "sh", "args": ["-c", script], "name": name})
+}
+
+#[tokio::test]
+async fn another_servers_flood_of_stderr_keeps_the_shown_servers_lines() {
+    let scope = Scope::start().await;
+    scope.connect(noisy_target("quiet", 1, "quiet-line")).await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    click(c, "#tab-stderr").await;
+    wait_text(c, "#stderr-list", "the quiet server's line", |t| {
+        t.contains("quiet-line 0")
+    })
+    .await;
+    // Another server writes more lines than a list keeps, while this one is shown (regression:
+    // the lists kept the newest 2000 entries of every server together, and the flood pushed the
+    // shown server's line out).
+    let (status, noisy) = scope
+        .post("/api/sessions", noisy_target("noisy", 2500, "flood"))
+        .await;
+    assert_eq!(status, 201, "{noisy}");
+    let noisy = noisy["id"].as_str().unwrap().to_owned();
+    let held = format!(
+        "return document.querySelectorAll('#stderr-list li[data-session=\"{noisy}\"]').length === 2000 && document.getElementById('stderr-list').textContent.includes('flood 2499')"
+    );
+    let until = std::time::Instant::now() + DEADLINE;
+    while !js_bool(c, &held).await {
+        assert!(
+            std::time::Instant::now() < until,
+            "the flood never reached the page"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    choose(c, "quiet").await;
+    click(c, "#tab-stderr").await;
+    wait_text(
+        c,
+        "#stderr-list",
+        "the quiet server's line still there",
+        |t| t.contains("quiet-line 0"),
+    )
+    .await;
+    // And the noisy server's newest 2000, in order, once it is shown.
+    choose(c, "noisy").await;
+    let text = wait_text(c, "#stderr-list", "the flood's newest lines", |t| {
+        t.contains("flood 2499")
+    })
+    .await;
+    assert!(!text.contains("quiet-line"), "{text}");
+    assert!(
+        !text.contains("flood 499\n"),
+        "the oldest 500 went: {text:.200}"
+    );
+    assert!(text.contains("flood 500"), "{text:.200}");
+    b.close().await;
+}
