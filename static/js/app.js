@@ -258,32 +258,36 @@ function main() {
     else if (!workbench.reopen(w.item)) notice(`${w.item} is not in the lists of this server`);
   });
   follow((event, raw) => {
-    const live = Date.parse(event.time) >= loadedAt;
-    // A state from history may be long past (an opened recording's always is): it never shows,
-    // a session is fetched for its own state then, and the shown one already has it.
-    if (event.kind === "state" && !sessionId() && event.session) switchTo(event.session, live ? event : null).catch(() => {});
-    else if (event.kind === "state" && live) showSession(event);
-    if (event.kind === "removed" && event.session === sessionId()) afterRemoval();
-    servers.onEvent(event);
-    pending.onEvent(event, live);
-    inflight.onEvent(event);
-    logs.onEvent(event);
-    tasks.onEvent(event);
-    findings.onEvent(event);
-    auth.onEvent(event);
-    if (live) chat.onEvent(event);
-    // History replayed after a reload must not re-trigger list refreshes or "updated" marks.
-    if (live && (!event.session || event.session === sessionId())) {
-      resources.onEvent(event);
-      prompts.onEvent(event);
-      if (event.kind === "frame" && event.direction === "received" && event.method === "notifications/tools/list_changed" && session?.state === "connected") tools.onListChanged(event);
-      // A tapped session lists what its client listed: a list answer passing by lists again.
-      if (session?.tapped && event.kind === "frame" && event.direction === "received" && TAPPED_LISTS.includes(event.requestMethod)) {
-        clearTimeout(relistTapped);
-        relistTapped = setTimeout(() => { if (session?.tapped) loadLists(session.capabilities || {}); }, 150);
+    // The timeline shows every event, whatever a view that reads it throws.
+    try {
+      const live = Date.parse(event.time) >= loadedAt;
+      // A state from history may be long past (an opened recording's always is): it never shows,
+      // a session is fetched for its own state then, and the shown one already has it.
+      if (event.kind === "state" && !sessionId() && event.session) switchTo(event.session, live ? event : null).catch(() => {});
+      else if (event.kind === "state" && live) showSession(event);
+      if (event.kind === "removed" && event.session === sessionId()) afterRemoval();
+      servers.onEvent(event);
+      pending.onEvent(event, live);
+      inflight.onEvent(event);
+      logs.onEvent(event);
+      tasks.onEvent(event);
+      findings.onEvent(event);
+      auth.onEvent(event);
+      if (live) chat.onEvent(event);
+      // History replayed after a reload must not re-trigger list refreshes or "updated" marks.
+      if (live && (!event.session || event.session === sessionId())) {
+        resources.onEvent(event);
+        prompts.onEvent(event);
+        if (event.kind === "frame" && event.direction === "received" && event.method === "notifications/tools/list_changed" && session?.state === "connected") tools.onListChanged(event);
+        // A tapped session lists what its client listed: a list answer passing by lists again.
+        if (session?.tapped && event.kind === "frame" && event.direction === "received" && TAPPED_LISTS.includes(event.requestMethod)) {
+          clearTimeout(relistTapped);
+          relistTapped = setTimeout(() => { if (session?.tapped) loadLists(session.capabilities || {}); }, 150);
+        }
       }
+    } finally {
+      timeline.push(event, raw);
     }
-    timeline.push(event, raw);
   }, (status) => notice(status === "reconnecting" ? "Event stream interrupted; reconnecting…" : ""), (after, newest) => {
     timeline.started(after, newest);
     logs.started(after);

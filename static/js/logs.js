@@ -7,6 +7,7 @@
 
 import { call, olderEvents, request, sessionId, sessionPath } from "./api.js";
 import { $, el, clock } from "./dom.js";
+import { dropped, newestOfEach } from "./quota.js";
 
 const LEVELS = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"];
 const MAX = 2000; // entries each list keeps per server
@@ -96,40 +97,12 @@ function counts() {
   $("stderr-count").textContent = errCount ? `(${errCount})` : "";
 }
 
-// Entries each list holds, by session ("" for none).
-const held = new WeakMap();
-
-function heldBy(list) {
-  if (!held.has(list)) held.set(list, new Map());
-  return held.get(list);
-}
-
-function hold(list, li, delta) {
-  const per = heldBy(list);
-  const key = li.dataset.session ?? "";
-  const n = (per.get(key) ?? 0) + delta;
-  if (n > 0) per.set(key, n); else per.delete(key);
-}
-
-// Oldest first (a server's entries are in order, whatever the other servers' around them): the
-// entries of a server over MAX go, then, while the list holds more than TOTAL, those of servers
-// not shown.
+// Each server's newest MAX stay, TOTAL for all together (quota.js).
 function trim(list) {
-  const per = heldBy(list);
-  let over = [...per.values()].reduce((sum, n) => sum + Math.max(0, n - MAX), 0);
-  if (!over && list.childElementCount <= TOTAL) return;
-  const shown = sessionId() ?? "";
-  for (let li = list.firstElementChild; li && (over > 0 || list.childElementCount > TOTAL);) {
-    const next = li.nextElementSibling;
-    const key = li.dataset.session ?? "";
-    const mine = per.get(key) ?? 0;
-    if (mine > MAX || (list.childElementCount > TOTAL && key !== shown)) {
-      if (mine > MAX) over--;
-      hold(list, li, -1);
-      li.remove();
-    }
-    li = next;
-  }
+  if (list.childElementCount <= MAX) return;
+  const entries = [...list.children];
+  const drop = dropped(entries.map((li) => li.dataset.session ?? ""), sessionId() ?? "", MAX, TOTAL);
+  for (const i of drop) entries[i].remove();
 }
 
 // Entries are added once per animation frame, so a flood of log lines costs one layout.
@@ -144,7 +117,7 @@ export function onEvent(event) {
 
 function flush() {
   scheduled = false;
-  const batch = queue.length > TOTAL ? queue.slice(-TOTAL) : queue;
+  const batch = queue.length > MAX ? newestOfEach(queue, (e) => `${e.kind} ${e.session ?? ""}`, MAX) : queue;
   queue = [];
   insert(batch, "append");
 }
@@ -157,7 +130,6 @@ function add(event, logFrag, errFrag) {
     if (event.session) li.dataset.session = event.session;
     li.hidden = !stderrVisible(li);
     errFrag.append(li);
-    hold($("stderr-list"), li, 1);
   } else {
     const p = event.message?.params || {};
     const level = LEVELS.includes(p.level) ? p.level : "info";
@@ -172,7 +144,6 @@ function add(event, logFrag, errFrag) {
     li.dataset.text = `${p.logger ?? ""} ${data}`.toLowerCase();
     li.hidden = !visible(li);
     logFrag.append(li);
-    hold($("log-list"), li, 1);
     count++;
   }
 }
