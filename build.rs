@@ -1,7 +1,7 @@
 //! The release binary's code laid out in the order a session's start runs it
 //! (`build/symbol-order.txt`, made by `scripts/order-symbols.sh`): the kernel maps code in 64 KiB
 //! windows around each page a process touches, so code run together and placed together costs a
-//! few windows instead of a hundred scattered ones (idle RSS 10.4 MB → 5.9 MB). Only for the
+//! few windows instead of a hundred scattered ones (idle RSS 10.4 MB → 5.6 MB). Only for the
 //! release profile on x86_64 Linux with a rustc that links with LLD there (1.90 and later); a
 //! name the file has and the binary does not (code changed since the file was made) is passed
 //! over.

@@ -135,16 +135,26 @@ async fn run(quick: bool) {
         rss_kb(child.id().unwrap()) as f64 / 1024.0
     );
 
-    // 3. tools/call through mcpscope vs direct.
+    // 3. tools/call through mcpscope vs direct, one of each in turn, so both see the same
+    // moments of a noisy machine (run one after the other, the direct figure alone moved between
+    // 0.05 and 0.11 ms from run to run).
     let call =
         json!({"method": "tools/call", "params": {"name": "echo", "arguments": {"message": "hi"}}});
+    let mut direct_client = Direct::start(&target, &[]).await;
     let mut via = Vec::new();
+    let mut direct = Vec::new();
+    let mut added = Vec::new();
     for _ in 0..calls {
         let t = Instant::now();
         let r = api(&http, &base, call.clone()).await;
-        via.push(t.elapsed());
+        let through = t.elapsed();
         assert!(r["result"].is_object(), "{r}");
+        let straight = direct_client.call().await;
+        via.push(through);
+        direct.push(straight);
+        added.push(through.as_secs_f64() - straight.as_secs_f64());
     }
+    direct_client.stop().await;
     let mut http_only = Vec::new();
     for _ in 0..calls {
         let t = Instant::now();
@@ -162,12 +172,13 @@ async fn run(quick: bool) {
         "  (GET /api/session, HTTP alone, for reference)",
         &mut http_only,
     );
-    let mut direct = direct_round_trips(&target, calls).await;
     let p50_via = report("tools/call via /api/request", &mut via);
     let p50_direct = report("tools/call direct over stdio", &mut direct);
+    added.sort_by(f64::total_cmp);
     println!(
-        "added per call at p50: {:.0} µs (target ≤ 100 µs)",
-        (p50_via.as_secs_f64() - p50_direct.as_secs_f64()) * 1e6
+        "added per call at p50: {:.0} µs (target ≤ 100 µs); median of the paired differences {:.0} µs",
+        (p50_via.as_secs_f64() - p50_direct.as_secs_f64()) * 1e6,
+        added[added.len() / 2] * 1e6
     );
     // `MCPSCOPE_BENCH_ONLY=core cargo bench` stops here: start, idle RSS and the relay, the
     // figures a change to the session core must not regress.
@@ -952,35 +963,65 @@ async fn direct_round_trips_env(
     calls: usize,
     env: &[(&str, &str)],
 ) -> Vec<Duration> {
-    let mut child = Command::new(&target[0])
-        .args(&target[1..])
-        .envs(env.iter().copied())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut id = 0;
-    let mut send = async |stdin: &mut tokio::process::ChildStdin,
-                          method: &str,
-                          params: Value,
-                          is_request: bool| {
+    let mut direct = Direct::start(target, env).await;
+    let mut out = Vec::new();
+    for _ in 0..calls {
+        out.push(direct.call().await);
+    }
+    direct.stop().await;
+    out
+}
+
+/// A minimal stdio MCP client of our own, initialized, making `echo` calls.
+struct Direct {
+    child: Child,
+    stdin: tokio::process::ChildStdin,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    id: i64,
+}
+
+impl Direct {
+    async fn start(target: &[String], env: &[(&str, &str)]) -> Direct {
+        let mut child = Command::new(&target[0])
+            .args(&target[1..])
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut direct = Direct {
+            child,
+            stdin,
+            lines,
+            id: 0,
+        };
+        let init = direct.send("initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}), true).await;
+        direct.answer(init).await;
+        direct
+            .send("notifications/initialized", Value::Null, false)
+            .await;
+        direct
+    }
+
+    async fn send(&mut self, method: &str, params: Value, is_request: bool) -> i64 {
         let msg = if is_request {
-            id += 1;
-            json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+            self.id += 1;
+            json!({"jsonrpc": "2.0", "id": self.id, "method": method, "params": params})
         } else {
             json!({"jsonrpc": "2.0", "method": method})
         };
         let mut line = msg.to_string();
         line.push('\n');
-        stdin.write_all(line.as_bytes()).await.unwrap();
-        id
-    };
-    async fn answer(lines: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>, id: i64) {
-        while let Some(line) = lines.next_line().await.unwrap() {
+        self.stdin.write_all(line.as_bytes()).await.unwrap();
+        self.id
+    }
+
+    async fn answer(&mut self, id: i64) {
+        while let Some(line) = self.lines.next_line().await.unwrap() {
             if serde_json::from_str::<Value>(&line)
                 .is_ok_and(|v| v["id"] == id && v.get("method").is_none())
             {
@@ -988,19 +1029,19 @@ async fn direct_round_trips_env(
             }
         }
     }
-    let init = send(&mut stdin, "initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}), true).await;
-    answer(&mut lines, init).await;
-    send(&mut stdin, "notifications/initialized", Value::Null, false).await;
-    let mut out = Vec::new();
-    for _ in 0..calls {
+
+    /// One `tools/call` round trip.
+    async fn call(&mut self) -> Duration {
         let t = Instant::now();
-        let n = send(&mut stdin, "tools/call", json!({"name": "echo", "arguments": {"message": "hi"}, "_meta": {"progressToken": "x"}}), true).await;
-        answer(&mut lines, n).await;
-        out.push(t.elapsed());
+        let n = self.send("tools/call", json!({"name": "echo", "arguments": {"message": "hi"}, "_meta": {"progressToken": "x"}}), true).await;
+        self.answer(n).await;
+        t.elapsed()
     }
-    drop(stdin);
-    let _ = child.kill().await;
-    out
+
+    async fn stop(mut self) {
+        drop(self.stdin);
+        let _ = self.child.kill().await;
+    }
 }
 
 /// What a tap and a proxy add per call, against the same calls made straight to the server;
