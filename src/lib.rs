@@ -133,22 +133,22 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         std::net::IpAddr::V6(ip) => format!("[{ip}]"),
         ip => ip.to_string(),
     };
-    let state = AppState {
+    let state = AppState::new(web::Shared {
         events,
         sessions: sessions.clone(),
         catalog: std::sync::Arc::new(std::sync::Mutex::new(catalog)),
         token: config.token.clone().into(),
-        allowed_hosts: AppState::hosts_for(local.port()),
+        allowed_hosts: web::Shared::hosts_for(local.port()),
         ip_hosts_on_port: config.bind_all.then_some(local.port()),
         demo_command: demo_command().into(),
         shutting_down: stop_rx,
         oauth: broker,
         calls: Default::default(),
         apps_port: Some(apps_port),
-    };
+    });
     let apps_state = apps::server::AppsState::new(
         apps_port,
-        AppState::hosts_for(apps_port),
+        web::Shared::hosts_for(apps_port),
         &state.allowed_hosts,
         local.port(),
     );

@@ -53,8 +53,27 @@ pub fn content_security_policy(apps_port: Option<u16>) -> String {
 }
 
 /// Shared by every handler.
+/// What every route shares, cloned for each request (by the guard and by each `State`
+/// extractor): one reference count, not one per field (the fields' clones and drops were about
+/// 3% of the relay's CPU).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub events: EventBus,
     pub sessions: Arc<Sessions>,
     /// The servers the user keeps, and those of `--config`.
@@ -77,7 +96,7 @@ pub struct AppState {
     pub apps_port: Option<u16>,
 }
 
-impl AppState {
+impl Shared {
     /// Whether `host` (a `Host` header value, or an origin without its scheme) names us.
     pub fn is_own_host(&self, host: &str) -> bool {
         if self
