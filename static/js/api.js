@@ -209,6 +209,27 @@ export async function eventBlob(session, seq) {
 // see holds a stream. A hidden page (another tab, a minimised window, a page being left) closes
 // it, and resumes after the last event it had once it is shown again, so nothing is lost or seen
 // twice. The browser's own retries resume the same way (Last-Event-ID).
+// The seq the page's stream started after, once it has said (null before): what is older is
+// history a view fetches for itself.
+let streamStart = null;
+
+// A fetch of a session's history from before the page's stream started, made once per session
+// (again after a failure): `fetch(before)` with the `before` to ask for; resolves to its result,
+// or null when there is nothing to do (no stream start yet, an empty history before it, done).
+export function beforeStreamOnce() {
+  const done = new Set();
+  return async (id, fetch) => {
+    if (!streamStart || !id || done.has(id)) return null;
+    done.add(id);
+    try {
+      return await fetch(streamStart + 1);
+    } catch {
+      done.delete(id);
+      return null;
+    }
+  };
+}
+
 export function follow(onEvent, onStatus, onStart) {
   let source = null;
   let last = null;
@@ -219,7 +240,10 @@ export function follow(onEvent, onStatus, onStart) {
       let after, newest;
       try { ({ after, newest } = JSON.parse(msg.data)); } catch { return; }
       if (!Number.isFinite(after)) return;
-      if (last === null) onStart?.(after, Number.isFinite(newest) ? newest : after);
+      if (last === null) {
+        streamStart = after;
+        onStart?.(after, Number.isFinite(newest) ? newest : after);
+      }
       if (last === null || after > last) last = after;
     });
     source.onmessage = (msg) => {

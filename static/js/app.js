@@ -290,8 +290,8 @@ function main() {
     }
   }, (status) => notice(status === "reconnecting" ? "Event stream interrupted; reconnecting…" : ""), (after, newest) => {
     timeline.started(after, newest);
-    logs.started(after);
-    auth.started(after, session);
+    logs.started();
+    auth.started(session);
   });
   // The session the URL names, else the selected one (the backend remembers it across reloads).
   call("GET", "/api/session").then(async ({ body }) => {

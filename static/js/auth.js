@@ -5,7 +5,7 @@
 // checked (`auth` events) and the HTTP exchanges of its phase (`http` events), secrets already
 // hidden by the backend. A connect and this view watch the same flow: there is only one.
 
-import { call, olderEvents, sessionId, sessionPath } from "./api.js";
+import { beforeStreamOnce, call, olderEvents, sessionId, sessionPath } from "./api.js";
 import { $, $maybe, el, pretty } from "./dom.js";
 import { urlView } from "./elicit.js";
 import * as store from "./store.js";
@@ -45,32 +45,24 @@ function apply(flow, event) {
   return flow;
 }
 
-// The page's first load began after `after`: a flow may have begun before it.
-let floor = null;
-const backfilled = new Set();
-
-export function started(after, session) {
-  floor = after;
+// The page's stream has started: a flow may have begun before it.
+export function started(session) {
   if (session) backfill(session);
 }
+
+const beforeStream = beforeStreamOnce();
 
 // The shown session's flow from before the page loaded (its last states, its steps), once per
 // remote session (a stdio server has no authorization), under what has come since.
 export async function backfill(session) {
   const id = session?.id;
-  if (!floor || !id || id !== sessionId() || backfilled.has(id)) return;
+  if (!id || id !== sessionId()) return;
   if (!session.target || session.target.transport === "stdio") return;
-  backfilled.add(id);
-  let pages;
-  try {
-    pages = await Promise.all([
-      olderEvents({ before: floor + 1, limit: 200, kind: "state" }, id),
-      olderEvents({ before: floor + 1, limit: 500, kind: "auth,http", q: '"phase":' }, id),
-    ]);
-  } catch {
-    backfilled.delete(id);
-    return;
-  }
+  const pages = await beforeStream(id, (before) => Promise.all([
+    olderEvents({ before, limit: 200, kind: "state" }, id),
+    olderEvents({ before, limit: 500, kind: "auth,http", q: '"phase":' }, id),
+  ]));
+  if (!pages) return;
   // Steps older than the oldest state fetched may belong to an earlier connection.
   const since = pages[0].more ? pages[0].oldest ?? 0 : 0;
   const older = pages.flatMap((p) => p.events.map((x) => x.event))

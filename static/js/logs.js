@@ -5,7 +5,7 @@
 // only, per server, so one server's flood never pushes out another's; each list follows new
 // entries while it is scrolled to the bottom.
 
-import { call, olderEvents, request, sessionId, sessionPath } from "./api.js";
+import { beforeStreamOnce, call, olderEvents, request, sessionId, sessionPath } from "./api.js";
 import { $, el, clock } from "./dom.js";
 import { dropped, newestOfEach } from "./quota.js";
 
@@ -41,31 +41,22 @@ export function refilter() {
   backfill();
 }
 
-// The page's first load began after `after`: older entries are fetched per session.
-let floor = null;
-const backfilled = new Set();
-
-export function started(after) {
-  floor = after;
+// The page's stream has started: older entries are fetched per session.
+export function started() {
   backfill();
 }
+
+const beforeStream = beforeStreamOnce();
 
 // The shown session's newest entries from before the page loaded, once per session, above
 // those that came since.
 async function backfill() {
   const id = sessionId();
-  if (!floor || !id || backfilled.has(id)) return;
-  backfilled.add(id);
-  let pages;
-  try {
-    pages = await Promise.all([
-      olderEvents({ before: floor + 1, limit: MAX, kind: "stderr" }, id),
-      olderEvents({ before: floor + 1, limit: MAX, kind: "frame", q: '"method":"notifications/message"' }, id),
-    ]);
-  } catch {
-    backfilled.delete(id);
-    return;
-  }
+  const pages = await beforeStream(id, (before) => Promise.all([
+    olderEvents({ before, limit: MAX, kind: "stderr" }, id),
+    olderEvents({ before, limit: MAX, kind: "frame", q: '"method":"notifications/message"' }, id),
+  ]));
+  if (!pages) return;
   const older = pages.flatMap((p) => p.events.map((x) => x.event))
     .filter((e) => e.session === id && isEntry(e))
     .sort((a, b) => a.seq - b.seq);

@@ -427,6 +427,33 @@ async fn the_browser_shows_the_flow_opens_the_page_on_a_click_and_lands_connecte
         let png = c.screenshot().await.unwrap();
         std::fs::write(std::path::Path::new(&dir).join("oauth-done.png"), png).unwrap();
     }
+    // Calls push the flow out of the tail a reload replays (1000 events); the reloaded page
+    // fetches the flow's steps from the history, once, and shows the same checklist.
+    for _ in 0..300 {
+        let (status, body) = scope
+            .request("tools/call", json!({"name": "whoami", "arguments": {}}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (_, tail) = scope.get("/api/history?limit=1000").await;
+    let oldest_in_tail = tail["oldest"].as_u64().unwrap();
+    let (_, flow) = scope.get("/api/history?kind=auth&limit=1").await;
+    assert!(
+        flow["events"][0]["seq"].as_u64().unwrap() < oldest_in_tail,
+        "the flow is older than the tail"
+    );
+    c.refresh().await.unwrap();
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    wait_text(c, "#auth-phase", "authorized after the reload", |t| {
+        t == "authorized"
+    })
+    .await;
+    click(c, "#auth-details summary").await;
+    let again = wait_text(c, "#auth-steps", "every step after the reload", |t| {
+        t.contains("Discovery") && t.contains("Connected")
+    })
+    .await;
+    assert_eq!(again, steps);
     b.close().await;
 }
 
