@@ -201,14 +201,6 @@ export async function eventBlob(session, seq) {
   return res.blob();
 }
 
-// Follows /api/events from the page's first load on, starting with the newest TAIL events
-// (`onStart(after, newest)` says where: everything older is for `olderEvents`, and the tail is
-// all in once the event `newest` has come). A browser gives a host six HTTP/1.1
-// connections, shared by every tab, and each stream holds one for as long as it is open: six
-// tabs of mcpscope used to leave none for the seventh page's requests. So only a page someone can
-// see holds a stream. A hidden page (another tab, a minimised window, a page being left) closes
-// it, and resumes after the last event it had once it is shown again, so nothing is lost or seen
-// twice. The browser's own retries resume the same way (Last-Event-ID).
 // The seq the page's stream started after, once it has said (null before): what is older is
 // history a view fetches for itself.
 let streamStart = null;
@@ -230,6 +222,14 @@ export function beforeStreamOnce() {
   };
 }
 
+// Follows /api/events from the page's first load on, starting with the newest TAIL events
+// (`onStart(after, newest)` says where: everything older is for `olderEvents`, and the tail is
+// all in once the event `newest` has come). A browser gives a host six HTTP/1.1
+// connections, shared by every tab, and each stream holds one for as long as it is open: six
+// tabs of mcpscope used to leave none for the seventh page's requests. So only a page someone can
+// see holds a stream. A hidden page (another tab, a minimised window, a page being left) closes
+// it, and resumes after the last event it had once it is shown again, so nothing is lost or seen
+// twice. The browser's own retries resume the same way (Last-Event-ID).
 export function follow(onEvent, onStatus, onStart) {
   let source = null;
   let last = null;
