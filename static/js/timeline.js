@@ -279,8 +279,13 @@ export function push(event, rawText) {
 
 function box() { return $("timeline"); }
 
+// Whether the list follows its newest row: where it is scrolled, or, while its tab is hidden
+// (nothing has a height then), where it was when last seen (following at first).
+let following = true;
+
 function atBottom() {
   const b = box();
+  if (!b.clientHeight) return following;
   return b.scrollTop + b.clientHeight >= b.scrollHeight - rowHeight * 2;
 }
 
@@ -479,7 +484,7 @@ export function init() {
   b.addEventListener("scroll", () => {
     if (pending) return;
     pending = true;
-    requestAnimationFrame(() => { pending = false; draw(); maybeOlder(); });
+    requestAnimationFrame(() => { pending = false; following = atBottom(); draw(); maybeOlder(); });
   });
   b.addEventListener("click", (ev) => {
     const row = ev.target.closest(".event-line");
@@ -493,7 +498,9 @@ export function init() {
   });
   $("jump-latest").addEventListener("click", () => { draw(true); $("jump-latest").hidden = true; });
   exchange.init({ entry, all: () => entries, reveal, close: () => { openSeq = null; draw(); } });
-  dock.onShow(() => requestAnimationFrame(() => { draw(); maybeOlder(); }));
+  // Shown again where it was left: at its newest row if it was following (a page loaded with
+  // another tab open starts there too, not at its top, which would fetch older pages unasked).
+  dock.onShow(() => requestAnimationFrame(() => { draw(following); maybeOlder(); }));
   window.addEventListener("resize", () => requestAnimationFrame(draw));
   const probe = getComputedStyle(document.documentElement).getPropertyValue("--row");
   rowHeight = parseInt(probe, 10) || 22;

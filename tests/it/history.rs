@@ -182,7 +182,33 @@ async fn a_reload_shows_the_tail_at_once_and_fetches_older_history_as_it_is_want
         t.contains(&stderr)
     })
     .await;
+    // Reloaded with that tab open (the dock keeps it), the timeline, once shown, starts at its
+    // newest row, and fetches nothing older (regression: it started at its top, with no height
+    // to follow from while hidden, and a page of 500 came unasked).
+    c.refresh().await.unwrap();
+    wait_text(c, "#state", "connected", |t| t == "connected").await;
+    wait_text(c, "#stderr-list", "the start-up line again", |t| {
+        t.contains(&stderr)
+    })
+    .await;
     find(c, "#tab-timeline").await.click().await.unwrap();
+    c.wait()
+        .at_most(DEADLINE)
+        .for_element(Locator::Css(&format!("#ev-{newest}")))
+        .await
+        .unwrap();
+    wait_text(c, "#timeline-count", "the tail only", |t| {
+        t.contains("older on scroll")
+    })
+    .await;
+    let pages = c
+        .execute(
+            "return performance.getEntriesByType('resource').map((r) => r.name).filter((n) => n.includes('/history') && n.includes('limit=500'))",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(pages, json!([]));
     // A text filter searches the older history in the backend.
     let found = wait_timeline(c, "needle-far-back", "a match from older history", |t| {
         t.contains("tools/call echo")
