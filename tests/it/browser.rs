@@ -19,6 +19,12 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
 pub struct Browser {
     pub client: Client,
+    _processes: Processes,
+}
+
+/// A chromedriver and the profile its chromium writes, gone on drop: a start that fails half way
+/// leaves nothing behind either.
+struct Processes {
     driver: Child,
     profile: std::path::PathBuf,
 }
@@ -34,7 +40,7 @@ impl Browser {
 /// and every browser of a run stayed up, about 1 GB each, with its profile and scoped dirs left in
 /// /tmp). So chromedriver leads a process group of its own that chromium joins, the group is
 /// killed whole, and the profile, where chromium's temporary files go too, is removed.
-impl Drop for Browser {
+impl Drop for Processes {
     fn drop(&mut self) {
         if let Some(pid) = self.driver.id() {
             let _ = nix::sys::signal::killpg(
@@ -85,6 +91,10 @@ async fn start_browser() -> Result<Browser, String> {
         .kill_on_drop(true)
         .spawn()
         .expect("chromedriver starts");
+    let processes = Processes {
+        driver,
+        profile: profile.clone(),
+    };
     let until = Instant::now() + DEADLINE;
     while tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
@@ -116,8 +126,7 @@ async fn start_browser() -> Result<Browser, String> {
         .map_err(|e| format!("{e:?}"))?;
     Ok(Browser {
         client,
-        driver,
-        profile,
+        _processes: processes,
     })
 }
 
