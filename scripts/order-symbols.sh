@@ -12,11 +12,12 @@ everything=tests/peers/node_modules/@modelcontextprotocol/server-everything/dist
 names=$(mktemp)
 
 trace() {
-  local bin=$1 out port
+  local bin=$1 out port pid
   out=$(mktemp)
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   valgrind --tool=callgrind --demangle=no --callgrind-out-file="$out" \
     "$bin" --port "$port" --no-open --token order -- node "$everything" stdio >/dev/null 2>&1 &
+  pid=$!
   api() { curl -s -H "Authorization: Bearer order" -H "Content-Type: application/json" "$@"; }
   for _ in $(seq 1 120); do
     api "http://127.0.0.1:$port/api/session" 2>/dev/null | grep -q '"connected"' && break
@@ -25,8 +26,8 @@ trace() {
   api -d '{"method":"tools/list"}' "http://127.0.0.1:$port/api/request" >/dev/null
   api -d '{"method":"tools/call","params":{"name":"echo","arguments":{"message":"hi"}}}' "http://127.0.0.1:$port/api/request" >/dev/null
   sleep 3
-  pkill -TERM -f "callgrind-out-file=$out"
-  while pgrep -f "callgrind-out-file=$out" >/dev/null; do sleep 0.5; done
+  kill -TERM "$pid"
+  wait "$pid" || true
   # Each function's name at its first mention (callgrind names a function once, as the one
   # running or the one called, then by number).
   grep -E '^c?fn=\([0-9]+\) ' "$out" | sed -E 's/^c?fn=\([0-9]+\) //' | grep -vE '^0x' >> "$names"

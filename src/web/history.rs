@@ -82,7 +82,7 @@ pub(super) async fn history(
                 let n: usize = value.parse().map_err(|_| {
                     ApiError::BadRequest(format!("elide={value:?} is not a number of bytes"))
                 })?;
-                elide = Some(n.max(super::sse::MIN_ELIDE));
+                elide = Some(n);
             }
             "scope" if value == "all" => filter.session = None,
             "scope" => {

@@ -82,10 +82,9 @@ pub(super) async fn events(
         ),
     };
     // `elide=N`: frames longer than N bytes come without their message (`…/events/{seq}` has
-    // them whole), so a page need not hold a 100 MB answer to show its row.
-    let elide = param("elide")
-        .and_then(|v| v.parse::<usize>().ok())
-        .map(|n| n.max(MIN_ELIDE));
+    // them whole), so a page need not hold a 100 MB answer to show its row. Only frames of
+    // 64 KiB or more have a summary, so a small N elides nothing smaller (`EventBus::elided`).
+    let elide = param("elide").and_then(|v| v.parse::<usize>().ok());
     let (tx, rx) = mpsc::channel::<Bytes>(8);
     tokio::spawn(follow(
         Follower {
@@ -200,9 +199,6 @@ async fn follow(follower: Follower, mut last: u64, hello: Bytes, tx: mpsc::Sende
 
 /// An event this big (its text) is sent shared with the ring, not copied into a chunk.
 const BIG: usize = 64 * 1024;
-
-/// The least `elide` a reader may ask for.
-pub(super) const MIN_ELIDE: usize = 4096;
 
 /// A record's text as a body chunk, kept alive by the chunk.
 pub(super) struct Shared(pub(super) std::sync::Arc<crate::events::Record>);

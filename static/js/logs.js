@@ -74,10 +74,12 @@ function insert(events, where) {
   const errFrag = document.createDocumentFragment();
   for (const event of events) add(event, logFrag, errFrag);
   const stick = [pinned($("log-list")), pinned($("stderr-list"))];
+  // A list that got nothing is within its bounds already (the last trim left it so).
+  const got = [logFrag.childElementCount, errFrag.childElementCount];
   $("log-list")[where](logFrag);
   $("stderr-list")[where](errFrag);
-  trim($("log-list"));
-  trim($("stderr-list"));
+  if (got[0]) trim($("log-list"));
+  if (got[1]) trim($("stderr-list"));
   if (stick[0]) $("log-list").scrollTop = $("log-list").scrollHeight;
   if (stick[1]) $("stderr-list").scrollTop = $("stderr-list").scrollHeight;
   counts();

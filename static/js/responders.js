@@ -5,7 +5,7 @@
 // or for the shown server only (PUT /api/sessions/{id}/responders, in memory for the life of
 // the session), which then answers with its own settings until it follows everyone's again.
 
-import { call, sessionId, showsPast } from "./api.js";
+import { call, sessionId, sessionPath, showsPast } from "./api.js";
 import { $, el, pretty } from "./dom.js";
 
 const SAMPLE = {
@@ -118,7 +118,7 @@ let loads = 0;
 
 // Where the editor's settings go: every server's, or the session's own.
 function path() {
-  return $("responders-scope").value === "session" && editing ? `/api/sessions/${encodeURIComponent(editing)}/responders` : "/api/responders";
+  return sessionPath("/responders", $("responders-scope").value === "session" && editing ? editing : null);
 }
 
 // What the shown session answers with, said beside the choice.
@@ -147,7 +147,7 @@ async function load() {
   $("responders-save").disabled = true;
   try {
     // A session's route answers the settings in effect for it: its own, or everyone's.
-    const { body } = await call("GET", own ? `/api/sessions/${encodeURIComponent(id)}/responders` : "/api/responders");
+    const { body } = await call("GET", sessionPath("/responders", own ? id : null));
     if (mine !== loads) return;
     const settings = own ? body.settings : body;
     $("responders-scope").value = own && body.own ? "session" : "all";
@@ -199,7 +199,7 @@ export function init() {
     const id = editing;
     if (!id) return;
     try {
-      await call("DELETE", `/api/sessions/${encodeURIComponent(id)}/responders`);
+      await call("DELETE", sessionPath("/responders", id));
       if (id !== sessionId()) return;
       await load();
       $("responders-status").textContent = `${id} follows every server's settings again.`;

@@ -236,14 +236,7 @@ async fn another_servers_flood_of_stderr_keeps_the_shown_servers_lines() {
     let held = format!(
         "return document.querySelectorAll('#stderr-list li[data-session=\"{noisy}\"]').length === 2000 && document.getElementById('stderr-list').textContent.includes('flood 2499')"
     );
-    let until = std::time::Instant::now() + DEADLINE;
-    while !js_bool(c, &held).await {
-        assert!(
-            std::time::Instant::now() < until,
-            "the flood never reached the page"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    crate::daily_ui::wait_js(c, &held, "the flood reaching the page").await;
     choose(c, "quiet").await;
     click(c, "#tab-stderr").await;
     wait_text(
