@@ -9,6 +9,9 @@
 //! time to filter the timeline, and how many timeline rows exist in the DOM; and one call from a
 //! script: `mcpscope --cli` against the server alone and the official inspector's `--cli`.
 //!
+//! The relay's own cost is that difference less a bare HTTP hop: the same POST, with the same
+//! client, to a one-route axum server (this executable run with `MCPSCOPE_BENCH_BARE=1`).
+//!
 //! `MCPSCOPE_BENCH_ONLY=core` measures only the first three; `=recordings` only the recordings;
 //! `=ui` only the page (with 100,000 and with 1,000,000 events retained); `=big` only the peak
 //! memory while a 100 MiB result is relayed, and a 1 GiB one refused; `=soak` only the soak
@@ -41,6 +44,10 @@ const TOKEN: &str = "bench-token";
 fn main() {
     if std::env::var_os("MCPSCOPE_BENCH_FLOOD").is_some() {
         flood_server();
+        return;
+    }
+    if std::env::var_os("MCPSCOPE_BENCH_BARE").is_some() {
+        bare_server();
         return;
     }
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs benches as tests with no
@@ -142,28 +149,40 @@ async fn run(quick: bool) {
     let call =
         json!({"method": "tools/call", "params": {"name": "echo", "arguments": {"message": "hi"}}});
     let mut direct_client = Direct::start(&target, &[]).await;
+    let (bare_child, bare_base) = bare_start().await;
     let mut via = Vec::new();
     let mut direct = Vec::new();
+    let mut bare = Vec::new();
     let mut added = Vec::new();
+    let mut own = Vec::new();
     for i in 0..calls {
-        let first = if i % 2 == 1 {
-            Some(direct_client.call().await)
-        } else {
-            None
-        };
-        let t = Instant::now();
-        let r = api(&http, &base, call.clone()).await;
-        let through = t.elapsed();
-        assert!(r["result"].is_object(), "{r}");
-        let straight = match first {
-            Some(d) => d,
-            None => direct_client.call().await,
-        };
+        let (mut through, mut straight, mut hop) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+        // Each kind goes first, second and third in turn.
+        for k in 0..3 {
+            match (i + k) % 3 {
+                0 => {
+                    let t = Instant::now();
+                    let r = api(&http, &base, call.clone()).await;
+                    through = t.elapsed();
+                    assert!(r["result"].is_object(), "{r}");
+                }
+                1 => straight = direct_client.call().await,
+                _ => {
+                    let t = Instant::now();
+                    let r = api(&http, &bare_base, call.clone()).await;
+                    hop = t.elapsed();
+                    assert!(r["result"].is_object(), "{r}");
+                }
+            }
+        }
         via.push(through);
         direct.push(straight);
+        bare.push(hop);
         added.push(through.as_secs_f64() - straight.as_secs_f64());
+        own.push(through.as_secs_f64() - straight.as_secs_f64() - hop.as_secs_f64());
     }
     direct_client.stop().await;
+    stop(bare_child).await;
     let mut http_only = Vec::new();
     for _ in 0..calls {
         let t = Instant::now();
@@ -183,11 +202,22 @@ async fn run(quick: bool) {
     );
     let p50_via = report("tools/call via /api/request", &mut via);
     let p50_direct = report("tools/call direct over stdio", &mut direct);
+    let p50_bare = report(
+        "  (the same POST to a bare axum server answering at once, for reference)",
+        &mut bare,
+    );
     added.sort_by(f64::total_cmp);
+    own.sort_by(f64::total_cmp);
+    let via_direct = p50_via.as_secs_f64() - p50_direct.as_secs_f64();
     println!(
-        "added per call at p50: {:.0} µs (target ≤ 100 µs: the difference of the two p50s); the median of the pairs' differences: {:.0} µs",
-        (p50_via.as_secs_f64() - p50_direct.as_secs_f64()) * 1e6,
+        "added per call at p50, against straight over stdio: {:.0} µs (the difference of the two p50s; the median of each round's difference: {:.0} µs)",
+        via_direct * 1e6,
         added[(added.len() - 1) / 2] * 1e6
+    );
+    println!(
+        "the relay's own cost at p50, over a bare HTTP hop: {:.0} µs (target ≤ 100 µs: that less the bare POST's p50; the median of each round's: {:.0} µs)",
+        (via_direct - p50_bare.as_secs_f64()) * 1e6,
+        own[(own.len() - 1) / 2] * 1e6
     );
     // `MCPSCOPE_BENCH_ONLY=core cargo bench` stops here: start, idle RSS and the relay, the
     // figures a change to the session core must not regress.
@@ -871,16 +901,13 @@ fn report(what: &str, samples: &mut [Duration]) -> Duration {
 }
 
 async fn start(args: &[&str]) -> (Child, String) {
-    let mut child = Command::new(BIN)
-        .args(["--port", "0", "--no-open", "--token", TOKEN])
-        .args(args)
-        .env("MCPSCOPE_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = lines.next_line().await.unwrap().unwrap();
+    let (child, line) = first_line(
+        Command::new(BIN)
+            .args(["--port", "0", "--no-open", "--token", TOKEN])
+            .args(args)
+            .env("MCPSCOPE_LOG", "warn"),
+    )
+    .await;
     let url = line.strip_prefix("mcpscope ready: ").unwrap();
     let base = url.split("/?").next().unwrap().to_owned();
     (child, base)
@@ -1195,6 +1222,51 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     find(hay, needle).is_some()
+}
+
+/// The bare HTTP hop the relay is measured over: an axum server on one thread, as mcpscope's,
+/// whose `POST /api/request` reads the body and answers what mcpscope answers for the echo
+/// call, with no guard, no session and no server behind it.
+fn bare_server() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let app = axum::Router::new().route(
+            "/api/request",
+            axum::routing::post(|_body: axum::body::Bytes| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    r#"{"result":{"content":[{"type":"text","text":"Echo: hi"}]}}"#,
+                )
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        println!("bare ready: http://{}", listener.local_addr().unwrap());
+        axum::serve(listener, app).await.unwrap();
+    });
+}
+
+/// Starts the bare server (this executable again) and returns it with its base URL.
+async fn bare_start() -> (Child, String) {
+    let (child, line) =
+        first_line(Command::new(std::env::current_exe().unwrap()).env("MCPSCOPE_BENCH_BARE", "1"))
+            .await;
+    let base = line.strip_prefix("bare ready: ").unwrap().to_owned();
+    (child, base)
+}
+
+/// Spawns `command` (killed when dropped) and reads the first line it prints.
+async fn first_line(command: &mut Command) -> (Child, String) {
+    let mut child = command
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next_line().await.unwrap().unwrap();
+    (child, line)
 }
 
 /// The flood server: answers initialize, and `flood` with `count` notifications then a result.

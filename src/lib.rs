@@ -3,7 +3,7 @@
 //! The backend holds the MCP client session ([`session`]) to the target ([`transport`]), speaks
 //! JSON-RPC through its own engine ([`wire`]), publishes everything it observes on one event
 //! stream ([`events`]), and serves a token-guarded HTTP + SSE API with an embedded UI ([`web`]).
-//! [`run`] wires them together; [`web::router`] is usable by tests without a socket.
+//! [`run`] wires them together; [`web::app`] is usable by tests without a socket.
 
 pub mod apps;
 pub mod catalog;
@@ -214,7 +214,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         }
     }
 
-    let app = web::router(state);
+    let app = axum::ServiceExt::<axum::extract::Request>::into_make_service(web::app(state));
     let shutdown_sessions = sessions.clone();
     // Small JSON answers must leave at once; Nagle would hold them for the peer's ACK.
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {

@@ -25,17 +25,17 @@ mod tap;
 mod tasks;
 mod validate;
 
-use std::sync::Arc;
+use std::{convert::Infallible, sync::Arc};
 
 use axum::{
     Router,
-    extract::DefaultBodyLimit,
-    http::{HeaderValue, header},
-    middleware,
+    extract::{DefaultBodyLimit, Request},
+    response::Response,
     routing::{delete, get, post, put},
 };
 use tokio::sync::watch;
-use tower_http::set_header::SetResponseHeaderLayer;
+use tower_layer::Layer;
+use tower_service::Service;
 
 use crate::{events::EventBus, session::Sessions};
 
@@ -163,8 +163,19 @@ fn lifecycle() -> Router<AppState> {
         .route("/reconnect", post(connect::reconnect))
 }
 
-/// The whole application, usable by tests without a socket.
-pub fn router(state: AppState) -> Router {
+/// The whole application, usable by tests without a socket: the routes behind the guard and
+/// its headers ([`guard::Secure`]), wrapped once around the router, not layered on each route.
+pub fn app(
+    state: AppState,
+) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + 'static
+{
+    // A debugger must be able to send what the user asks, e.g. a large base64 argument.
+    let limited = DefaultBodyLimit::max(crate::transport::stdio::MAX_FRAME_BYTES)
+        .layer(router(state.clone()));
+    guard::Secure::new(limited, state)
+}
+
+fn router(state: AppState) -> Router {
     let one_session = per_session()
         .merge(lifecycle())
         .route("/", get(sessions::session).delete(sessions::remove))
@@ -203,39 +214,12 @@ pub fn router(state: AppState) -> Router {
             get(server_requests::responders).put(server_requests::set_responders),
         )
         .route("/events", get(sse::events))
-        .fallback(error::not_found)
-        // A debugger must be able to send what the user asks, e.g. a large base64 argument.
-        .layer(DefaultBodyLimit::max(
-            crate::transport::stdio::MAX_FRAME_BYTES,
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ));
+        .fallback(error::not_found);
     Router::new()
         .route("/", get(pages::index))
         .route("/static/{*path}", get(assets::asset))
         .route("/favicon.ico", get(assets::favicon))
         .route("/oauth/callback", get(oauth::callback))
         .nest("/api", api)
-        .layer(middleware::from_fn_with_state(state.clone(), guard::guard))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_str(&content_security_policy(state.apps_port))
-                .expect("a policy of ASCII text"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        // The first page load carries the token in its URL; never leak it as a referrer.
-        .layer(SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
         .with_state(state)
 }

@@ -138,8 +138,9 @@ impl Actor {
         self.establish();
         let mut shutdown_done: Option<oneshot::Sender<()>> = None;
         let mut commands_open = true;
+        let mut alarm = Alarm::default();
         loop {
-            let deadline = self.engine.next_deadline();
+            alarm.want(self.engine.next_deadline());
             let relisten = self.listen.retry_at;
             let task_poll = self.next_task_poll();
             let task_expiry = self.client_tasks.next_expiry();
@@ -166,7 +167,7 @@ impl Actor {
                     }
                     Some(event) => self.transport_event(event),
                 },
-                _ = sleep_until(deadline) => self.expire(),
+                () = alarm.rung() => self.expire(),
                 _ = sleep_until(relisten) => self.listen_now(),
                 _ = sleep_until(task_poll) => self.poll_tasks(),
                 _ = sleep_until(task_expiry) => self.expire_client_tasks(),
@@ -462,6 +463,45 @@ impl Actor {
         if let Some(ready) = self.ready.take() {
             let _ = ready.send(());
         }
+    }
+}
+
+/// The engine's earliest deadline, as one timer kept across turns of the loop and only ever
+/// moved earlier. A timer made anew each turn (or moved later) cost a timer-wheel entry per
+/// message, and, since the runtime sleeps with no timer due between calls, a wake-up of its own
+/// driver (an eventfd write and one more epoll event) on every call. Ringing early is harmless:
+/// `expire` ends only what is due, and the next turn arms the timer for what is left.
+struct Alarm {
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+    armed: Option<Instant>,
+}
+
+impl Default for Alarm {
+    fn default() -> Self {
+        Alarm {
+            // Not registered with the timer until first polled, which waits for `want`.
+            sleep: Box::pin(tokio::time::sleep(std::time::Duration::ZERO)),
+            armed: None,
+        }
+    }
+}
+
+impl Alarm {
+    fn want(&mut self, at: Option<Instant>) {
+        if let Some(at) = at
+            && self.armed.is_none_or(|armed| at < armed)
+        {
+            self.sleep.as_mut().reset(at.into());
+            self.armed = Some(at);
+        }
+    }
+
+    async fn rung(&mut self) {
+        if self.armed.is_none() {
+            return std::future::pending().await;
+        }
+        self.sleep.as_mut().await;
+        self.armed = None;
     }
 }
 

@@ -240,6 +240,90 @@ async fn pages_carry_a_strict_csp_and_never_the_token() {
     }
 }
 
+/// The guard and the headers wrap the whole router once, not each route: every answer carries
+/// them, refusals, unknown paths and wrong methods included, and API answers are never cached.
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let s = Scope::start().await;
+    let with_token = |req: reqwest::RequestBuilder| req.bearer_auth(&s.token);
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16, bool)> = vec![
+        ("page", s.http.get(s.url("/")), 200, false),
+        ("asset", s.http.get(s.url("/static/js/app.js")), 200, false),
+        ("unknown path", s.http.get(s.url("/nope")), 404, false),
+        (
+            "api",
+            with_token(s.http.get(s.url("/api/session"))),
+            200,
+            true,
+        ),
+        ("no token", s.http.get(s.url("/api/session")), 401, true),
+        (
+            "other origin",
+            with_token(s.http.get(s.url("/api/session"))).header("Origin", "http://evil.example"),
+            403,
+            true,
+        ),
+        (
+            "rebinding host",
+            s.http.get(s.url("/")).header("Host", "evil.example"),
+            403,
+            false,
+        ),
+        (
+            "unknown api path",
+            with_token(s.http.get(s.url("/api/nope"))),
+            404,
+            true,
+        ),
+        (
+            "wrong method",
+            with_token(s.http.get(s.url("/api/request"))),
+            405,
+            true,
+        ),
+        (
+            "bad body",
+            with_token(s.http.post(s.url("/api/request")))
+                .header("content-type", "application/json")
+                .body("{"),
+            400,
+            true,
+        ),
+    ];
+    for (what, req, code, api) in cases {
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), code, "{what}");
+        let h = res.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.starts_with("default-src 'none'; script-src 'self';"),
+            "{what}: {csp}"
+        );
+        assert_eq!(h["x-content-type-options"], "nosniff", "{what}");
+        assert_eq!(h["referrer-policy"], "no-referrer", "{what}");
+        assert_eq!(h["x-frame-options"], "DENY", "{what}");
+        if api {
+            assert_eq!(h["cache-control"], "no-store", "{what}");
+        } else {
+            assert_ne!(
+                h.get("cache-control").map(|v| v.to_str().unwrap()),
+                Some("no-store"),
+                "{what}: only API answers are no-store"
+            );
+        }
+    }
+    // The API's own body limit is still in front of it: a 3 MiB argument (over axum's 2 MB
+    // default, far under ours) is read, not refused.
+    let big = json!({"method": "tools/call", "params": {"name": "echo", "arguments": {"message": "x".repeat(3 << 20)}}});
+    let res = with_token(s.http.post(s.url("/api/request")))
+        .json(&big)
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(res.status(), 413);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+}
+
 #[tokio::test]
 async fn non_loopback_binds_are_refused() {
     for host in ["0.0.0.0", "::"] {
