@@ -7,7 +7,10 @@
 //! over.
 
 fn main() {
-    let order = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("build/symbol-order.txt");
+    // Read when the script runs, not when it is compiled: checkouts sharing a target directory
+    // share this script's binary, which then pointed every build at the first one's file.
+    let dir = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
+    let order = std::path::Path::new(&dir).join("build/symbol-order.txt");
     println!("cargo:rerun-if-changed=build/symbol-order.txt");
     let release = std::env::var("PROFILE").as_deref() == Ok("release");
     let target = std::env::var("TARGET").unwrap_or_default();
