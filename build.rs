@@ -15,6 +15,15 @@ fn main() {
     let release = std::env::var("PROFILE").as_deref() == Ok("release");
     let target = std::env::var("TARGET").unwrap_or_default();
     if release && target == "x86_64-unknown-linux-gnu" && order.exists() && links_with_lld() {
+        // A copy in this script's own output: checkouts sharing a target directory share that
+        // output too, and a build whose script did not run again must still find a file (at
+        // worst another checkout's order, which costs memory, never the build).
+        let out = std::path::Path::new(&std::env::var("OUT_DIR").unwrap_or_default())
+            .join("symbol-order.txt");
+        let order = match std::fs::copy(&order, &out) {
+            Ok(_) => out,
+            Err(_) => order,
+        };
         println!(
             "cargo:rustc-link-arg-bin=mcpscope=-Wl,--symbol-ordering-file={}",
             order.display()

@@ -1244,6 +1244,10 @@ fn bare_server() {
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         println!("bare ready: http://{}", listener.local_addr().unwrap());
+        // As mcpscope's own listener.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(listener, app).await.unwrap();
     });
 }

@@ -269,6 +269,25 @@ async fn every_answer_carries_the_security_headers() {
             403,
             false,
         ),
+        ("head", s.http.head(s.url("/")), 200, false),
+        (
+            "oauth callback",
+            s.http.get(s.url("/oauth/callback")),
+            400,
+            false,
+        ),
+        (
+            "event stream",
+            s.http.get(s.url(&format!("/api/events?token={}", s.token))),
+            200,
+            true,
+        ),
+        (
+            "a session's route",
+            with_token(s.http.get(s.url("/api/sessions/s9/inflight"))),
+            404,
+            true,
+        ),
         (
             "unknown api path",
             with_token(s.http.get(s.url("/api/nope"))),
