@@ -52,10 +52,8 @@ pub fn content_security_policy(apps_port: Option<u16>) -> String {
     }
 }
 
-/// Shared by every handler.
-/// What every route shares, cloned for each request (by the guard and by each `State`
-/// extractor): one reference count, not one per field (the fields' clones and drops were about
-/// 3% of the relay's CPU).
+/// What every handler shares, cloned for each request by its `State` extractor: one reference
+/// count, not one per field (the fields' clones and drops were about 3% of the relay's CPU).
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 

@@ -60,7 +60,7 @@ where
     fn call(&mut self, request: Request) -> Self::Future {
         let path = request.uri().path();
         let api = path == "/api" || path.starts_with("/api/");
-        let answer = match check(&self.state, &request) {
+        let answer = match check(&self.state, &request, api) {
             Ok(()) => Answer::Routed(self.inner.call(request)),
             Err(e) => Answer::Refused(Some(e.into_response())),
         };
@@ -116,7 +116,8 @@ where
     }
 }
 
-fn check(state: &AppState, request: &Request) -> Result<(), ApiError> {
+/// `api`: the request is for `/api` or under it, where the token is needed.
+fn check(state: &AppState, request: &Request, api: bool) -> Result<(), ApiError> {
     let headers = request.headers();
     let host = headers
         .get(header::HOST)
@@ -142,9 +143,8 @@ fn check(state: &AppState, request: &Request) -> Result<(), ApiError> {
             )));
         }
     }
-    let path = request.uri().path();
-    if path == "/api" || path.starts_with("/api/") {
-        let query_token = if path == "/api/events" {
+    if api {
+        let query_token = if request.uri().path() == "/api/events" {
             token_from_query(request.uri().query().unwrap_or(""))
         } else {
             None

@@ -168,13 +168,7 @@ async fn a_reload_shows_the_tail_at_once_and_fetches_older_history_as_it_is_want
     assert!(loaded <= 1100, "{count}");
     // Nothing older was fetched before the tail was in (regression: rows still on their way made
     // the list look too short to scroll, once in three loads, and a page of 500 came unasked).
-    let pages = c
-        .execute(
-            "return performance.getEntriesByType('resource').map((r) => r.name).filter((n) => n.includes('/history') && n.includes('limit=500'))",
-            vec![],
-        )
-        .await
-        .unwrap();
+    let pages = older_pages_fetched(c).await;
     assert_eq!(pages, json!([]), "{count}");
     // The stderr tab has the start-up line, from before the tail.
     find(c, "#tab-stderr").await.click().await.unwrap();
@@ -201,13 +195,7 @@ async fn a_reload_shows_the_tail_at_once_and_fetches_older_history_as_it_is_want
         t.contains("older on scroll")
     })
     .await;
-    let pages = c
-        .execute(
-            "return performance.getEntriesByType('resource').map((r) => r.name).filter((n) => n.includes('/history') && n.includes('limit=500'))",
-            vec![],
-        )
-        .await
-        .unwrap();
+    let pages = older_pages_fetched(c).await;
     assert_eq!(pages, json!([]));
     // A text filter searches the older history in the backend.
     let found = wait_timeline(c, "needle-far-back", "a match from older history", |t| {
@@ -595,4 +583,15 @@ async fn a_big_frame_comes_without_its_message_until_it_is_opened() {
         t.contains("xxxxxxxxxx")
     })
     .await;
+}
+
+/// The pages of 500 older events the page has fetched since it loaded (the browser's
+/// Performance API).
+async fn older_pages_fetched(c: &fantoccini::Client) -> Value {
+    c.execute(
+        "return performance.getEntriesByType('resource').map((r) => r.name).filter((n) => n.includes('/history') && n.includes('limit=500'))",
+        vec![],
+    )
+    .await
+    .unwrap()
 }
