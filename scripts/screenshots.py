@@ -114,6 +114,8 @@ def main():
                 d.js("localStorage.setItem('mcpscope-theme', arguments[0]); localStorage.removeItem('mcpscope-dock');", theme)
                 d.call("POST", f"/session/{d.sid}/url", {"url": f"http://127.0.0.1:{port}/"})
                 d.js("location.hash = 's=s1'")  # the server-everything session, as the app's may be shown
+                # The page may show the server selected before: its lists go when s1 is shown.
+                d.until("return document.getElementById('server-id').textContent.endsWith('s1')", "server-everything")
                 d.until("return document.querySelector(\"button.item[data-item='tool:get-sum']\") !== null", "the tool list")
                 d.js("document.querySelector(\"button.item[data-item='tool:get-sum']\").click()")
                 d.until("return document.querySelector('#tool-form input') !== null", "the tool form")

@@ -151,7 +151,12 @@ function loadLists(caps) {
   const id = sessionId();
   listsOf = id;
   const open = workbench.current();
-  const reopen = wanted?.session === id ? wanted.item : open ? items.keyOf(open.kind, open.key) : store.peek(id)?.view;
+  // What to open once they are in: the item the URL names; else the open item (lists loaded
+  // again keep it); else the one this session last had open. A URL that names only the server
+  // opens nothing, unless an item is open already (lists loaded again before the first load
+  // was done closed a tool the user had opened from them).
+  const named = wanted?.session === id && (wanted.item || !open);
+  const reopen = named ? wanted.item : open ? items.keyOf(open.kind, open.key) : store.peek(id)?.view;
   const loads = [];
   // An opened recording lists what it recorded; a list it never asked for is simply empty.
   const failed = (e) => { if (!(showsPast(session) && e.status === 404)) notice(e.message); };
@@ -161,7 +166,11 @@ function loadLists(caps) {
   Promise.all(loads).then(() => {
     if (sessionId() !== id) return;
     if (wanted?.session === id) wanted = null;
-    if (!workbench.reopen(reopen)) workbench.show(null);
+    // An item the user opened from a list that came first, while the others still loaded, is
+    // their choice: it stays open, whatever was to be reopened.
+    const now = workbench.current();
+    const chosen = now && now !== open;
+    if (!chosen && !workbench.reopen(reopen)) workbench.show(null);
     workbench.holdHash(false);
     workbench.writeHash();
   });
@@ -328,6 +337,10 @@ async function switchTo(id, known = null) {
     workbench.show(null);
     items.setSearch(store.peek(id)?.search ?? "");
     listedFor = null;
+    // The other server's lists go now, and any of theirs still on the way is dropped: until
+    // this one's come, an item found there could be opened and called on this server.
+    tools.reset(); resources.reset(); prompts.reset();
+    listsOf = id;
     connect.forget();
     inflight.reset();
     timeline.refilter();

@@ -681,6 +681,51 @@ async fn axe_finds_nothing_serious_on_the_main_screens_in_light_and_dark() {
     b.close().await;
 }
 
+/// A tool opened from the tools list while the server's prompts are still being listed stays
+/// open, with its result, once they come (regression: once every list was in, the page reopened
+/// what the URL named, nothing, and closed it; the screenshot script lost its call twice in 30
+/// loads).
+#[tokio::test]
+async fn an_item_opened_while_other_lists_load_stays_open() {
+    let scope = Scope::start().await;
+    let mut target = python_target("sloppy_server.py");
+    target["env"] = json!({"SLOPPY_SLOW_PROMPTS": "3"});
+    scope.connect(target).await;
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    open_item(c, "fast").await;
+    button(c, "Call tool").await.click().await.unwrap();
+    wait_text(c, "#result", "the call's result", |t| t.contains("fast")).await;
+    assert_eq!(
+        js(
+            c,
+            "return document.querySelectorAll(\"button.item[data-item^='prompt:']\").length"
+        )
+        .await,
+        json!(0),
+        "the prompts were to come later than the call"
+    );
+    item(c, "late").await;
+    // The lists' own end settles before the next frame.
+    js(
+        c,
+        "return new Promise((done) => requestAnimationFrame(() => setTimeout(done, 100)))",
+    )
+    .await;
+    let shown = js(
+        c,
+        "return [document.getElementById('tool-wire-name').textContent, !document.getElementById('result-box').hidden && document.getElementById('result').textContent.includes('fast'), location.hash]",
+    )
+    .await;
+    assert_eq!(shown[0], json!("fast"), "{shown}");
+    assert_eq!(shown[1], json!(true), "{shown}");
+    assert!(
+        shown[2].as_str().unwrap().contains("i=tool%3Afast"),
+        "{shown}"
+    );
+    b.close().await;
+}
+
 #[tokio::test]
 async fn a_list_changed_reload_keeps_the_keyboard_focus_on_its_item() {
     // The sloppy server's `relist` tool sends tools/list_changed, so the list is fetched and its

@@ -260,3 +260,47 @@ async fn another_servers_flood_of_stderr_keeps_the_shown_servers_lines() {
     assert!(text.contains("flood 500"), "{text:.200}");
     b.close().await;
 }
+
+/// A switch takes the other server's lists away at once: until the chosen server's own have
+/// come, nothing of the other's can be opened and called on it (regression: they stayed until
+/// the new server's state was in, and the other's late list answers could still fill them; the
+/// screenshot script opened a tool from them and lost its call, twice in 30 loads).
+#[tokio::test]
+async fn a_switch_never_leaves_the_other_servers_items_to_open() {
+    let scope = Scope::start().await;
+    let mut sloppy = python_target("sloppy_server.py");
+    sloppy["name"] = json!("sloppy");
+    scope.connect(sloppy).await;
+    let (status, demo) = scope.post("/api/sessions", demo_target()).await;
+    assert_eq!(status, 201, "{demo}");
+    let b = open_ui(&scope).await;
+    let c = &b.client;
+    choose(c, "sloppy").await;
+    crate::daily_ui::item(c, "junk").await;
+    // The click and a look at the lists in one go, before the page can hear from the backend.
+    let demo = demo["id"].as_str().unwrap();
+    let left = c
+        .execute(
+            &format!(
+                "document.querySelector('#server-list button[data-session=\"{demo}\"]').click();
+                 return [...document.querySelectorAll('button.item')].map((b) => b.dataset.item).filter((i) => /^(tool|resource|template|prompt):/.test(i))"
+            ),
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        left,
+        json!([]),
+        "the other server's items, still there to open"
+    );
+    // The chosen server's own list then comes.
+    wait_text(c, "#server-id", "the demo server", |t| t.ends_with(demo)).await;
+    crate::daily_ui::wait_js(
+        c,
+        "return document.querySelectorAll(\"button.item[data-item^='tool:']\").length > 0 && !document.querySelector(\"button.item[data-item='tool:junk']\")",
+        "the demo server's own list",
+    )
+    .await;
+    b.close().await;
+}

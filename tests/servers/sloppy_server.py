@@ -2,24 +2,29 @@
 way a real server might, so tests can check that mcpscope reports it instead of breaking:
 junk and invalid UTF-8 on stdout, stray and duplicate responses, progress for a token never
 issued, pinging the client with an id that collides with the client's own, answering out of
-order, hanging, and crashing mid-call."""
+order, hanging, and crashing mid-call. With SLOPPY_SLOW_PROMPTS=SECONDS it also has prompts, and lists
+them only after that long (its tools list at once)."""
 
 import json
+import os
 import signal
 import sys
+import threading
 import time
 
 out = sys.stdout.buffer
+lock = threading.Lock()  # a late prompts/list answer is written from a timer's thread
+SLOW_PROMPTS = float(os.environ.get("SLOPPY_SLOW_PROMPTS", "0"))
 
 
 def send(obj):
-    out.write(json.dumps(obj).encode() + b"\n")
-    out.flush()
+    raw(json.dumps(obj).encode())
 
 
 def raw(data: bytes):
-    out.write(data + b"\n")
-    out.flush()
+    with lock:
+        out.write(data + b"\n")
+        out.flush()
 
 
 def text_result(req_id, text):
@@ -44,12 +49,15 @@ for line in sys.stdin.buffer:
         send({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
         send({"jsonrpc": "2.0", "id": req_id, "result": {
             "protocolVersion": msg["params"]["protocolVersion"],
-            "capabilities": {"tools": {}},
+            "capabilities": {"tools": {}, **({"prompts": {}} if SLOW_PROMPTS else {})},
             "serverInfo": {"name": "sloppy", "version": ""},
         }})
     elif method == "tools/list":
         send({"jsonrpc": "2.0", "id": req_id, "result": {"tools": [
             {"name": n, "inputSchema": {"type": "object"}} for n in TOOLS]}})
+    elif method == "prompts/list":
+        late = {"jsonrpc": "2.0", "id": req_id, "result": {"prompts": [{"name": "late"}]}}
+        threading.Timer(SLOW_PROMPTS, send, args=(late,)).start()
     elif method == "tools/call":
         name = msg["params"]["name"]
         if name == "junk":
